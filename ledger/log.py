@@ -1,0 +1,277 @@
+"""The Log: the single writer of a LogStore, and its read side (checkpoints, proofs, entries).
+
+Appends are *sequenced* and *integrated* in batches (group commit). Callers from any thread hand
+their entries to one writer thread; it takes everything queued, and in one write transaction:
+
+  1. reads the latest signed checkpoint (under the store's cross-process write lock);
+  2. loads the tree's right edge and checks it against that checkpoint — the log never signs a
+     checkpoint that is not an extension of the one it signed before;
+  3. runs each request's `admit` hook (inside a savepoint: a refused request leaves no trace) and
+     gives the admitted entries consecutive indexes;
+  4. integrates their leaf hashes into the tiles, signs a checkpoint for the new size;
+  5. commits — and only then tells each caller its index.
+
+So one fsync serves a whole batch, and an append returns only once its entry is durable. Several
+processes may each run a Log on the same database: the store's write lock orders their batches.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import merkle
+from .checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, sign_checkpoint
+from .errors import AppendError, Evidence, InconsistencyError, LedgerError, MalformedError, NotFoundError
+from .hashing import EMPTY_ROOT, leaf_hash
+from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note
+from .store import LogStore, StoredCheckpoint, WriteTxn
+from .tiles import Integrator, TileHashReader
+
+__all__ = ["Admit", "Log"]
+
+# admit(txn, first_index) runs inside the write transaction before the entries get their indexes;
+# raising refuses the request (its savepoint is rolled back) without affecting the rest of the batch.
+Admit = Callable[[WriteTxn, int], None]
+
+MAX_ENTRY_SIZE = 1 << 20
+
+
+@dataclass
+class _Request:
+    entries: list[bytes]
+    admit: Admit | None
+    future: Future = field(default_factory=Future)
+
+
+class Log:
+    """An append-only Merkle log over `store`, signed by `signer` (whose name is the log's origin)."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        signer: Signer,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_batch: int = 50_000,
+    ) -> None:
+        self.store = store
+        self.signer = signer
+        self.origin = signer.name
+        self.verifier: Verifier = signer.verifier
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._edge: Integrator | None = None  # cached right edge, valid while no one else appends
+        self._edge_root: bytes | None = None
+        self._closed = False
+        self._reader = TileHashReader(store.read_tiles)
+        self._ensure_genesis()
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def append(self, entry: bytes, *, admit: Admit | None = None) -> int:
+        """Append one entry; return its index once it is durable. Raises what `admit` raised, or AppendError."""
+        return self._submit([entry], admit)
+
+    def append_many(self, entries: Sequence[bytes], *, admit: Admit | None = None) -> int:
+        """Append entries as one unit (all or none, consecutive); return the first index."""
+        if not entries:
+            raise MalformedError("append_many needs at least one entry")
+        return self._submit(list(entries), admit)
+
+    def _submit(self, entries: list[bytes], admit: Admit | None) -> int:
+        for e in entries:
+            if not isinstance(e, bytes | bytearray) or len(e) > MAX_ENTRY_SIZE:
+                raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
+        if self._closed:
+            raise AppendError("the log is closed")
+        self._start()
+        req = _Request([bytes(e) for e in entries], admit)
+        self._queue.put(req)
+        return req.future.result()
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="farmtrace-log-writer", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        """Finish queued appends and stop the writer thread (the store stays open)."""
+        self._closed = True
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, count, stop = [first], len(first.entries), False
+            while count < self._max_batch:
+                try:
+                    req = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if req is None:
+                    stop = True
+                    break
+                batch.append(req)
+                count += len(req.entries)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Request]) -> None:
+        results: list[tuple[_Request, int | BaseException]] = []
+        try:
+            with self.store.write() as txn:
+                latest = txn.latest_checkpoint()
+                edge = self._load_edge(txn, latest)
+                size = edge.size
+                accepted: list[bytes] = []
+                results.clear()
+                for req in batch:
+                    if req.admit is not None:
+                        try:
+                            with txn.savepoint():
+                                req.admit(txn, size)
+                        except Exception as exc:  # the hook's refusal goes to its caller only
+                            results.append((req, exc))
+                            continue
+                    results.append((req, size))
+                    accepted.extend(req.entries)
+                    size += len(req.entries)
+                if accepted:
+                    txn.write_entries(edge.size, accepted)
+                    edge.append(leaf_hash(e) for e in accepted)
+                    txn.write_tiles(edge.dirty_tiles())
+                    txn.write_checkpoint(self._sign(edge.size, edge.root()))
+        except BaseException as exc:
+            self._edge = None
+            err = exc if isinstance(exc, LedgerError) else AppendError(f"append failed: {exc}")
+            if err is not exc:
+                err.__cause__ = exc
+            for req in batch:
+                if not req.future.done():
+                    req.future.set_exception(err)
+            return
+        self._edge, self._edge_root = edge, edge.root()
+        for req, outcome in results:
+            if isinstance(outcome, BaseException):
+                req.future.set_exception(outcome)
+            else:
+                req.future.set_result(outcome)
+
+    def _load_edge(self, txn: WriteTxn, latest: StoredCheckpoint | None) -> Integrator:
+        """The right edge of the tree at the latest checkpoint, verified against that checkpoint."""
+        if latest is None:
+            raise AppendError("the log has no genesis checkpoint")
+        if self._edge is not None and self._edge.size == latest.size and self._edge_root == latest.root:
+            return self._edge.copy()
+        edge = Integrator.load(latest.size, TileHashReader(txn.read_tiles))
+        if edge.root() != latest.root:
+            # The stored tree is not the tree we signed: refuse to sign anything on top of it.
+            raise InconsistencyError(
+                f"the stored tree of size {latest.size} does not match the latest signed checkpoint",
+                Evidence(latest.size, latest.root, edge.size, edge.root()),
+            )
+        return edge
+
+    def _sign(self, size: int, root: bytes) -> StoredCheckpoint:
+        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+        return StoredCheckpoint(size=size, root=root, note=note, signed_at=self._clock())
+
+    def _ensure_genesis(self) -> None:
+        if self.store.latest_checkpoint() is not None:
+            self._check_key(self.store.latest_checkpoint())
+            return
+        with self.store.write() as txn:
+            if txn.latest_checkpoint() is None:
+                txn.write_checkpoint(self._sign(0, EMPTY_ROOT))
+
+    def _check_key(self, cp: StoredCheckpoint) -> None:
+        try:
+            open_checkpoint(cp.note, self.verifier)
+        except LedgerError as exc:
+            raise AppendError(
+                f"the stored log was signed by another key than {self.verifier.key_string()}: {exc}"
+            ) from exc
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def checkpoint(self) -> StoredCheckpoint:
+        """The latest signed checkpoint."""
+        cp = self.store.latest_checkpoint()
+        if cp is None:
+            raise NotFoundError("the log has no checkpoint")
+        return cp
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint().size
+
+    def _check_size(self, size: int) -> None:
+        latest = self.checkpoint().size
+        if size > latest:
+            raise NotFoundError(f"the log has {latest} entries; size {size} is beyond it")
+
+    def tree_hash(self, size: int) -> bytes:
+        self._check_size(size)
+        return merkle.tree_hash(size, self._reader)
+
+    def prove_inclusion(self, index: int, size: int) -> list[bytes]:
+        """The audit path of entry `index` in the tree of `size` (<= the latest checkpoint's size)."""
+        self._check_size(size)
+        return merkle.prove_inclusion(index, size, self._reader)
+
+    def prove_consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        self._check_size(new_size)
+        return merkle.prove_consistency(old_size, new_size, self._reader)
+
+    def leaf_hash(self, index: int) -> bytes:
+        (h,) = self._reader.read_hashes([(0, index)])
+        return h
+
+    def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to `limit` entries from `start`, within the latest checkpoint."""
+        end = min(start + limit, self.checkpoint().size)
+        return self.store.read_entries(start, end) if end > start else []
+
+    def add_cosignature(self, note_text: str, witness: CosignatureVerifier) -> StoredCheckpoint:
+        """Verify a witness's cosignature on one of our checkpoints and store it (C2SP tlog-cosignature).
+
+        `note_text` is the checkpoint note as the witness returned it (or our note plus its line).
+        """
+        if not isinstance(witness, CosignatureVerifier):
+            raise MalformedError("witness keys are cosignature/v1 (type 0x04) verifier keys")
+        opened = open_note(note_text, [self.verifier, witness])
+        cp = parse_checkpoint(opened.text)
+        stored = self.store.checkpoint(cp.size)
+        if stored is None or stored.root != cp.root or cp.origin != self.origin:
+            raise NotFoundError(f"the log never signed a checkpoint of size {cp.size} with that root")
+        sigs = [s for s in opened.signatures if (s.name, s.key_id) == (witness.name, witness.key_id)]
+        if not sigs:
+            raise MalformedError(f"the note carries no cosignature by {witness.name}")
+        self.store.add_cosignature(cp.size, _line(sigs[0]))
+        return self.store.checkpoint(cp.size)  # type: ignore[return-value]
+
+    def stats(self) -> dict[str, Any]:
+        cp = self.checkpoint()
+        return {"origin": self.origin, "size": cp.size, "signed_at": cp.signed_at}
+
+
+def _line(sig: NoteSignature) -> str:
+    return sig.line()

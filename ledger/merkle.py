@@ -1,0 +1,400 @@
+"""Pure Merkle-tree maths of RFC 9162 §2.1 over a HashReader.
+
+A *node* `(level, n)` is the root of the complete subtree over leaves `[n·2^level, (n+1)·2^level)`;
+level 0 nodes are leaf hashes. Storage answers for complete nodes only (`HashReader`), so every
+proof needs O(log n) reads: a proof's siblings are ranges of the tree, and each range splits into
+at most log₂ n complete nodes.
+
+Verbs come in pairs:
+
+    prove_inclusion / check_inclusion                    RFC 9162 §2.1.3
+    prove_consistency / check_consistency                RFC 9162 §2.1.4
+    prove_subtree_inclusion / check_subtree_inclusion    subtrees [start, end) of draft-ietf-plants-
+    prove_subtree_consistency / check_subtree_consistency  merkle-tree-certs §4.3 and §4.4
+
+Checks return None or raise VerificationError (MalformedError for arguments that cannot describe a
+tree). Sizes and indexes are limited to 2^63 - 1 (RFC 9162 tree sizes are uint64; we stay signed so
+they fit a database BIGINT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from .errors import MalformedError, VerificationError
+from .hashing import EMPTY_ROOT, HASH_SIZE, node_hash
+
+__all__ = [
+    "MAX_SIZE",
+    "HashReader",
+    "Node",
+    "check_consistency",
+    "check_inclusion",
+    "check_subtree_consistency",
+    "check_subtree_inclusion",
+    "prove_consistency",
+    "prove_inclusion",
+    "prove_subtree_consistency",
+    "prove_subtree_inclusion",
+    "range_nodes",
+    "tree_hash",
+    "valid_subtree",
+]
+
+MAX_SIZE = 2**63 - 1
+
+Node = tuple[int, int]  # (level, n)
+
+
+class HashReader(Protocol):
+    """Storage's one duty to the maths: the hashes of complete nodes, in the order asked.
+
+    MUST return one 32-byte hash per node. MUST raise NotFoundError for a node the log does not
+    (yet) have. Nodes are always complete subtrees of the tree the caller holds.
+    """
+
+    def read_hashes(self, nodes: Sequence[Node]) -> list[bytes]: ...
+
+
+def _largest_power_of_two_below(n: int) -> int:
+    """k of RFC 9162 §2.1.1: the largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def _bit_ceil(n: int) -> int:
+    """The smallest power of two >= n (n >= 1)."""
+    return 1 << (n - 1).bit_length()
+
+
+def _check_size(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > MAX_SIZE:
+        raise MalformedError(f"{name} must be an integer from 0 to 2^63-1, got {value!r}")
+
+
+def _check_hash(name: str, value: bytes) -> None:
+    if not isinstance(value, bytes | bytearray) or len(value) != HASH_SIZE:
+        raise MalformedError(f"{name} must be a {HASH_SIZE}-byte hash")
+
+
+def _check_root(name: str, value: bytes) -> None:
+    # Roots are only ever compared, so any bytes are accepted: a root of the wrong length simply
+    # never matches (the RFC 9162 vectors use short placeholder roots where no hashing happens).
+    if not isinstance(value, bytes | bytearray):
+        raise MalformedError(f"{name} must be bytes")
+
+
+def range_nodes(lo: int, hi: int) -> list[Node]:
+    """Split leaves [lo, hi) into maximal complete nodes, left to right.
+
+    For the ranges the proofs use (lo a multiple of a power of two >= hi - lo), folding these nodes
+    from the right gives MTH(D[lo:hi]) exactly as RFC 9162 §2.1.1 defines it.
+    """
+    nodes: list[Node] = []
+    while lo < hi:
+        level = (hi - lo).bit_length() - 1
+        if lo:
+            level = min(level, (lo & -lo).bit_length() - 1)
+        nodes.append((level, lo >> level))
+        lo += 1 << level
+    return nodes
+
+
+def _fold(hashes: Sequence[bytes]) -> bytes:
+    """Combine a range's complete nodes (left to right) into the range's hash."""
+    acc = hashes[-1]
+    for h in reversed(hashes[:-1]):
+        acc = node_hash(h, acc)
+    return acc
+
+
+def _read_ranges(ranges: Sequence[tuple[int, int]], reader: HashReader) -> list[bytes]:
+    """Hash every range [lo, hi) with one call to the reader."""
+    plan = [range_nodes(lo, hi) for lo, hi in ranges]
+    flat = [node for nodes in plan for node in nodes]
+    hashes = reader.read_hashes(flat) if flat else []
+    out, at = [], 0
+    for nodes in plan:
+        out.append(_fold(hashes[at : at + len(nodes)]))
+        at += len(nodes)
+    return out
+
+
+def tree_hash(size: int, reader: HashReader) -> bytes:
+    """Return MTH(D[0:size]), the root hash of the tree of the first `size` leaves."""
+    _check_size("size", size)
+    if size == 0:
+        return EMPTY_ROOT
+    return _read_ranges([(0, size)], reader)[0]
+
+
+# --- inclusion, RFC 9162 §2.1.3 -------------------------------------------------------------------
+
+
+def _path_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The sibling ranges of PATH(m, D[lo:hi]) (RFC 9162 §2.1.3.1), leaf to root."""
+    ranges: list[tuple[int, int]] = []
+    m = index - lo
+    while hi - lo > 1:
+        k = _largest_power_of_two_below(hi - lo)
+        if m < k:
+            ranges.append((lo + k, hi))
+            hi = lo + k
+        else:
+            ranges.append((lo, lo + k))
+            lo, m = lo + k, m - k
+    ranges.reverse()  # built root to leaf
+    return ranges
+
+
+def prove_inclusion(index: int, size: int, reader: HashReader) -> list[bytes]:
+    """Return the audit path for leaf `index` in the tree of `size` leaves, leaf to root."""
+    _check_size("size", size)
+    _check_size("index", index)
+    if index >= size:
+        raise MalformedError(f"index {index} is not in a tree of size {size}")
+    return _read_ranges(_path_ranges(index, 0, size), reader)
+
+
+def _root_from_inclusion(proof: Sequence[bytes], index: int, leaf: bytes, size: int) -> bytes:
+    # RFC 9162 §2.1.3.2, steps numbered as there.
+    if index >= size:
+        raise VerificationError(f"index {index} is beyond the tree size {size}")
+    fn, sn, r = index, size - 1, leaf  # 2.
+    for p in proof:  # 3.
+        if sn == 0:  # 3.1
+            raise VerificationError("the inclusion proof is longer than the tree is deep")
+        if fn & 1 or fn == sn:  # 3.2
+            r = node_hash(p, r)
+            while not fn & 1 and fn:
+                fn >>= 1
+                sn >>= 1
+        else:  # 3.3
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:  # 4.
+        raise VerificationError("the inclusion proof is shorter than the tree is deep")
+    return r
+
+
+def check_inclusion(proof: Sequence[bytes], *, index: int, leaf: bytes, size: int, root: bytes) -> None:
+    """Check that `leaf` is at `index` in the tree of `size` with `root`; return None or raise."""
+    _check_size("size", size)
+    _check_size("index", index)
+    _check_hash("leaf", leaf)
+    _check_root("root", root)
+    for p in proof:
+        _check_hash("proof hash", p)
+    if _root_from_inclusion(proof, index, leaf, size) != root:
+        raise VerificationError(f"inclusion proof for index {index} does not lead to the root of size {size}")
+
+
+# --- consistency, RFC 9162 §2.1.4 -----------------------------------------------------------------
+
+
+def _subproof_ranges(m: int, lo: int, hi: int, known: bool) -> list[tuple[int, int]]:
+    """The ranges of SUBPROOF(m, D[lo:hi], b) (RFC 9162 §2.1.4.1), in proof order."""
+    ranges: list[tuple[int, int]] = []
+    while True:
+        n = hi - lo
+        if m == n:
+            if not known:
+                ranges.append((lo, hi))
+            break
+        k = _largest_power_of_two_below(n)
+        if m <= k:
+            ranges.append((lo + k, hi))
+            hi = lo + k
+        else:
+            ranges.append((lo, lo + k))
+            lo, m, known = lo + k, m - k, False
+    ranges.reverse()  # SUBPROOF appends the outer sibling after the inner proof
+    return ranges
+
+
+def prove_consistency(old_size: int, new_size: int, reader: HashReader) -> list[bytes]:
+    """Return PROOF(old_size, D[new_size]): the tree of `old_size` is a prefix of `new_size`."""
+    _check_size("old_size", old_size)
+    _check_size("new_size", new_size)
+    if not 0 < old_size <= new_size:
+        raise MalformedError(f"a consistency proof needs 0 < old size <= new size, got {old_size} and {new_size}")
+    if old_size == new_size:
+        return []
+    return _read_ranges(_subproof_ranges(old_size, 0, new_size, True), reader)
+
+
+def check_consistency(
+    proof: Sequence[bytes], *, old_size: int, new_size: int, old_root: bytes, new_root: bytes
+) -> None:
+    """Check that the tree (old_size, old_root) is a prefix of (new_size, new_root); None or raise."""
+    _check_size("old_size", old_size)
+    _check_size("new_size", new_size)
+    _check_root("old_root", old_root)
+    _check_root("new_root", new_root)
+    for p in proof:
+        _check_hash("proof hash", p)
+    # RFC 9162 §2.1.4.2, steps numbered as there.
+    if old_size > new_size:
+        raise VerificationError(f"old size {old_size} is larger than new size {new_size}")
+    if old_size == 0:
+        raise VerificationError("a consistency proof from the empty tree proves nothing")
+    if old_size == new_size:
+        if proof:
+            raise VerificationError("sizes are equal but the consistency proof is not empty")
+        if old_root != new_root:
+            raise VerificationError(f"two different roots for the same size {old_size}")
+        return
+    if not proof:  # 1.
+        raise VerificationError("empty consistency proof for different sizes")
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # 2.
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1  # 3.
+    while fn & 1:  # 4.
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]  # 5.
+    for c in path[1:]:  # 6.
+        if sn == 0:  # 6.1
+            raise VerificationError("the consistency proof is longer than the tree is deep")
+        if fn & 1 or fn == sn:  # 6.2
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn:
+                fn >>= 1
+                sn >>= 1
+        else:  # 6.3
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:  # 7.
+        raise VerificationError("the consistency proof is shorter than the tree is deep")
+    if fr != old_root:
+        raise VerificationError(f"consistency proof does not lead to the old root of size {old_size}")
+    if sr != new_root:
+        raise VerificationError(f"consistency proof does not lead to the new root of size {new_size}")
+
+
+# --- subtrees, draft-ietf-plants-merkle-tree-certs §4 ---------------------------------------------
+
+
+def valid_subtree(start: int, end: int) -> bool:
+    """Whether [start, end) is a subtree: non-empty, start a multiple of BIT_CEIL(end - start)."""
+    return 0 <= start < end <= MAX_SIZE + 1 and start % _bit_ceil(end - start) == 0
+
+
+def _check_subtree(start: int, end: int) -> None:
+    _check_size("start", start)
+    _check_size("end", end)
+    if not valid_subtree(start, end):
+        raise VerificationError(f"[{start}, {end}) is not a valid subtree")
+
+
+def prove_subtree_inclusion(index: int, start: int, end: int, reader: HashReader) -> list[bytes]:
+    """Return the path from leaf `index` to the root of subtree [start, end) (§4.3.1)."""
+    _check_subtree(start, end)
+    if not start <= index < end:
+        raise MalformedError(f"index {index} is not in the subtree [{start}, {end})")
+    return _read_ranges(_path_ranges(index, start, end), reader)
+
+
+def check_subtree_inclusion(
+    proof: Sequence[bytes], *, index: int, leaf: bytes, start: int, end: int, root: bytes
+) -> None:
+    """Check that `leaf` is at `index` in the subtree [start, end) whose hash is `root` (§4.3.3)."""
+    _check_subtree(start, end)
+    _check_size("index", index)
+    if not start <= index < end:
+        raise VerificationError(f"index {index} is not in the subtree [{start}, {end})")
+    # A subtree is a Merkle tree of its own over D[start:end].
+    check_inclusion(proof, index=index - start, leaf=leaf, size=end - start, root=root)
+
+
+def _subtree_subproof_ranges(start: int, end: int, lo: int, hi: int, known: bool) -> list[tuple[int, int]]:
+    """SUBTREE_SUBPROOF of §4.4.1 for [start, end) inside D[lo:hi], in proof order."""
+    ranges: list[tuple[int, int]] = []
+    while True:
+        if start == lo and end == hi:
+            if not known:
+                ranges.append((lo, hi))
+            break
+        k = _largest_power_of_two_below(hi - lo)
+        if end <= lo + k:
+            ranges.append((lo + k, hi))
+            hi = lo + k
+        elif lo + k <= start:
+            ranges.append((lo, lo + k))
+            lo = lo + k
+        else:
+            # start < lo+k < end: a valid subtree then starts at lo, and only its right part recurses.
+            ranges.append((lo, lo + k))
+            lo, start, known = lo + k, lo + k, False
+    ranges.reverse()
+    return ranges
+
+
+def prove_subtree_consistency(start: int, end: int, size: int, reader: HashReader) -> list[bytes]:
+    """Return the proof that subtree [start, end) is part of the tree of `size` (§4.4.1)."""
+    _check_subtree(start, end)
+    _check_size("size", size)
+    if end > size:
+        raise MalformedError(f"subtree [{start}, {end}) does not fit a tree of size {size}")
+    return _read_ranges(_subtree_subproof_ranges(start, end, 0, size, True), reader)
+
+
+def check_subtree_consistency(
+    proof: Sequence[bytes], *, start: int, end: int, size: int, subtree_root: bytes, root: bytes
+) -> None:
+    """Check that subtree [start, end) with hash `subtree_root` is in the tree (size, root) (§4.4.3).
+
+    The empty subtree [i, i) is in every tree of size >= i; its hash must be MTH({}) and its proof empty.
+    """
+    _check_size("size", size)
+    if start == end and 0 <= start <= size:
+        if proof:
+            raise VerificationError("an empty subtree needs an empty consistency proof")
+        if subtree_root != EMPTY_ROOT:
+            raise VerificationError("the hash of an empty subtree must be the empty tree hash")
+        return
+    _check_subtree(start, end)
+    _check_root("subtree_root", subtree_root)
+    _check_root("root", root)
+    for p in proof:
+        _check_hash("proof hash", p)
+    if end > size:
+        raise VerificationError(f"subtree [{start}, {end}) is beyond the tree size {size}")
+    fn, sn, tn = start, end - 1, size - 1
+    if sn == tn:
+        # The subtree's right edge is the tree's: climb to the subtree's root.
+        while fn != sn:
+            fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
+    else:
+        while fn != sn and sn & 1:
+            fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
+    if fn == sn:
+        fr = sr = subtree_root
+        rest = list(proof)
+    else:
+        if not proof:
+            raise VerificationError("empty subtree consistency proof for a subtree that is not a node")
+        fr = sr = proof[0]
+        rest = list(proof[1:])
+    for c in rest:
+        if tn == 0:
+            raise VerificationError("the subtree consistency proof is longer than the tree is deep")
+        if sn & 1 or sn == tn:
+            if fn < sn:
+                fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not sn & 1:
+                fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
+    if tn != 0:
+        raise VerificationError("the subtree consistency proof is shorter than the tree is deep")
+    if fr != subtree_root:
+        raise VerificationError(f"subtree consistency proof does not lead to the subtree root of [{start}, {end})")
+    if sr != root:
+        raise VerificationError(f"subtree consistency proof does not lead to the root of size {size}")

@@ -1,0 +1,271 @@
+"""The log's SQL storage (SQLModel / SQLAlchemy): SQLite by default, PostgreSQL by URL.
+
+This is the only SQL in the ledger. Tables:
+
+    ledger_entry       (idx PK, entry)            the opaque entries
+    ledger_tile        ((level, idx) PK, hashes)  hash tiles, see `tiles`
+    ledger_checkpoint  (size PK, root, note, signed_at)
+    ledger_cosignature ((size, line) PK)          witness cosignature lines
+
+Writers are serialised across processes: on SQLite by `BEGIN IMMEDIATE` (one writer per database
+file; WAL lets readers continue), on PostgreSQL by a transaction-scoped advisory lock. SQLite runs
+with `synchronous=FULL`, so a commit is durable before `write()` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Field, SQLModel, create_engine
+
+from .errors import AppendError, LedgerError
+from .store import StoredCheckpoint
+from .tiles import TileKey
+
+__all__ = ["LedgerCheckpoint", "LedgerCosignature", "LedgerEntry", "LedgerTile", "SqlStore", "make_engine"]
+
+# On SQLite only `INTEGER PRIMARY KEY` is an alias of the rowid (the fast, compact key).
+_Index = BigInteger().with_variant(Integer, "sqlite")
+# Any constant shared by every farmtrace process: it names the log's writer lock on PostgreSQL.
+_PG_LOCK_KEY = 0x66_61_72_6D_74_72  # "farmtr"
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entry"
+    idx: int = Field(sa_column=Column(_Index, primary_key=True, autoincrement=False))
+    entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerTile(SQLModel, table=True):
+    __tablename__ = "ledger_tile"
+    level: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerCheckpoint(SQLModel, table=True):
+    __tablename__ = "ledger_checkpoint"
+    size: int = Field(sa_column=Column(_Index, primary_key=True, autoincrement=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    signed_at: float
+
+
+class LedgerCosignature(SQLModel, table=True):
+    __tablename__ = "ledger_cosignature"
+    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    line: str = Field(sa_column=Column(Text, primary_key=True))
+
+
+def make_engine(url: str, *, pool: bool = True) -> Engine:
+    """An engine for `url` set up for the log: WAL, durable commits and IMMEDIATE writers on SQLite."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 120},
+            **({} if pool else {"poolclass": NullPool}),
+        )
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
+            # Take transactions into our own hands (pysqlite's implicit BEGIN is DEFERRED).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=120000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # pragma: no cover - exercised by every SQLite test
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **({} if pool else {"poolclass": NullPool}))
+
+
+class _SqlTxn:
+    def __init__(self, conn: Connection, ph: str) -> None:
+        self.connection = conn
+        self._ph = ph
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self.connection.exec_driver_sql(
+            "SELECT size, root, note, signed_at FROM ledger_checkpoint ORDER BY size DESC LIMIT 1"
+        ).first()
+        return StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+    def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+        return _read_tiles(self.connection, keys, self._ph)
+
+    def write_entries(self, start: int, entries: Sequence[bytes]) -> None:
+        ph = self._ph
+        cur = self.connection.connection.driver_connection.cursor()
+        try:
+            cur.executemany(
+                f"INSERT INTO ledger_entry (idx, entry) VALUES ({ph}, {ph})",
+                [(i, e) for i, e in enumerate(entries, start)],
+            )
+        finally:
+            cur.close()
+
+    def write_tiles(self, tiles: Mapping[TileKey, bytes]) -> None:
+        if not tiles:
+            return
+        ph = self._ph
+        self.connection.exec_driver_sql(
+            f"INSERT INTO ledger_tile (level, idx, hashes) VALUES ({ph}, {ph}, {ph}) "
+            "ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+            [(level, idx, h) for (level, idx), h in tiles.items()],
+        )
+
+    def write_checkpoint(self, cp: StoredCheckpoint) -> None:
+        ph = self._ph
+        self.connection.exec_driver_sql(
+            f"INSERT INTO ledger_checkpoint (size, root, note, signed_at) VALUES ({ph}, {ph}, {ph}, {ph})",
+            (cp.size, cp.root, cp.note, cp.signed_at),
+        )
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self.connection.begin_nested():
+            yield
+
+
+def _read_tiles(conn: Connection, keys: Sequence[TileKey], ph: str) -> dict[TileKey, bytes]:
+    if not keys:
+        return {}
+    where = " OR ".join([f"(level = {ph} AND idx = {ph})"] * len(keys))
+    params = tuple(x for key in keys for x in key)
+    rows = conn.exec_driver_sql(f"SELECT level, idx, hashes FROM ledger_tile WHERE {where}", params)
+    return {(r[0], r[1]): bytes(r[2]) for r in rows}
+
+
+class SqlStore:
+    """A LogStore on a SQL database (see the module docstring for locking and durability)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._ph = "?" if self.dialect == "sqlite" else "%s"
+
+    @classmethod
+    def from_url(cls, url: str, *, create: bool = True) -> SqlStore:
+        store = cls(make_engine(url))
+        if create:
+            store.create_tables()
+        return store
+
+    def create_tables(self) -> None:
+        tables = [m.__table__ for m in (LedgerEntry, LedgerTile, LedgerCheckpoint, LedgerCosignature)]
+        with self._locked_write() as conn:
+            SQLModel.metadata.create_all(conn, tables=tables)
+
+    @contextmanager
+    def _locked_write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+                yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[_SqlTxn]:
+        try:
+            with self._locked_write() as conn:
+                yield _SqlTxn(conn, self._ph)
+        except IntegrityError as exc:
+            raise AppendError(f"the storage refused the write: {exc.orig}") from exc
+        except LedgerError:
+            raise
+        except SQLAlchemyError as exc:
+            raise AppendError(f"the storage failed: {exc}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+        with self._read() as conn:
+            return _read_tiles(conn, keys, self._ph)
+
+    def read_entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                f"SELECT idx, entry FROM ledger_entry WHERE idx >= {self._ph} AND idx < {self._ph} ORDER BY idx",
+                (start, end),
+            )
+            return [(r[0], bytes(r[1])) for r in rows]
+
+    def iter_entries(self, start: int = 0, *, chunk: int = 20_000) -> Iterator[tuple[int, bytes]]:
+        """Every entry from `start` in index order, read in chunks (gaps show as skipped indexes)."""
+        at = start
+        while True:
+            with self._read() as conn:
+                rows = conn.exec_driver_sql(
+                    f"SELECT idx, entry FROM ledger_entry WHERE idx >= {self._ph} ORDER BY idx LIMIT {int(chunk)}",
+                    (at,),
+                ).all()
+            if not rows:
+                return
+            for r in rows:
+                yield r[0], bytes(r[1])
+            at = rows[-1][0] + 1
+
+    def iter_tiles(self) -> Iterator[tuple[TileKey, bytes]]:
+        with self._read() as conn:
+            for r in conn.exec_driver_sql("SELECT level, idx, hashes FROM ledger_tile ORDER BY level, idx"):
+                yield (r[0], r[1]), bytes(r[2])
+
+    def _cosignatures(self, conn: Connection, size: int) -> tuple[str, ...]:
+        rows = conn.exec_driver_sql(
+            f"SELECT line FROM ledger_cosignature WHERE size = {self._ph} ORDER BY line", (size,)
+        )
+        return tuple(r[0] for r in rows)
+
+    def _checkpoint_row(self, conn: Connection, row: Any) -> StoredCheckpoint:
+        return StoredCheckpoint(row[0], bytes(row[1]), row[2], row[3], self._cosignatures(conn, row[0]))
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        with self._read() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT size, root, note, signed_at FROM ledger_checkpoint ORDER BY size DESC LIMIT 1"
+            ).first()
+            return self._checkpoint_row(conn, row) if row else None
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        with self._read() as conn:
+            row = conn.exec_driver_sql(
+                f"SELECT size, root, note, signed_at FROM ledger_checkpoint WHERE size = {self._ph}", (size,)
+            ).first()
+            return self._checkpoint_row(conn, row) if row else None
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self._read() as conn:
+            cos: dict[int, list[str]] = {}
+            for size, line in conn.exec_driver_sql("SELECT size, line FROM ledger_cosignature ORDER BY size, line"):
+                cos.setdefault(size, []).append(line)
+            rows = conn.exec_driver_sql("SELECT size, root, note, signed_at FROM ledger_checkpoint ORDER BY size")
+            return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3], tuple(cos.get(r[0], ()))) for r in rows]
+
+    def add_cosignature(self, size: int, line: str) -> None:
+        ph = self._ph
+        with self._locked_write() as conn:
+            conn.exec_driver_sql(
+                f"INSERT INTO ledger_cosignature (size, line) VALUES ({ph}, {ph}) ON CONFLICT DO NOTHING",
+                (size, line),
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
