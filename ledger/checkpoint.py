@@ -115,5 +115,7 @@ def open_checkpoint(
         raise VerificationError("the checkpoint is not signed by the log's key")
     cp = parse_checkpoint(note.text)
     if cp.origin != log_key.name:
-        raise VerificationError(f"the checkpoint's origin {cp.origin!r} is not the log key's name {log_key.name!r}")
+        raise VerificationError(
+            f"the checkpoint's origin {cp.origin!r} is not the log key's name {log_key.name!r}"
+        )
     return SignedCheckpoint(checkpoint=cp, note=note)

@@ -1,11 +1,11 @@
 """The ledger's one error tree.
 
-    LedgerError
-    ├── MalformedError        input that does not parse (a proof, a note, a key, a bundle)
-    ├── VerificationError     a check failed: a proof, a signature, a stored hash
-    │   └── InconsistencyError  two views of the log disagree; carries the evidence
-    ├── AppendError           an append could not be sequenced or made durable
-    └── NotFoundError         an index, size or checkpoint the log does not have
+LedgerError
+├── MalformedError        input that does not parse (a proof, a note, a key, a bundle)
+├── VerificationError     a check failed: a proof, a signature, a stored hash
+│   └── InconsistencyError  two views of the log disagree; carries the evidence
+├── AppendError           an append could not be sequenced or made durable
+└── NotFoundError         an index, size or checkpoint the log does not have
 """
 
 from __future__ import annotations

@@ -218,7 +218,9 @@ def prove_consistency(old_size: int, new_size: int, reader: HashReader) -> list[
     _check_size("old_size", old_size)
     _check_size("new_size", new_size)
     if not 0 < old_size <= new_size:
-        raise MalformedError(f"a consistency proof needs 0 < old size <= new size, got {old_size} and {new_size}")
+        raise MalformedError(
+            f"a consistency proof needs 0 < old size <= new size, got {old_size} and {new_size}"
+        )
     if old_size == new_size:
         return []
     return _read_ranges(_subproof_ranges(old_size, 0, new_size, True), reader)
@@ -395,6 +397,8 @@ def check_subtree_consistency(
     if tn != 0:
         raise VerificationError("the subtree consistency proof is shorter than the tree is deep")
     if fr != subtree_root:
-        raise VerificationError(f"subtree consistency proof does not lead to the subtree root of [{start}, {end})")
+        raise VerificationError(
+            f"subtree consistency proof does not lead to the subtree root of [{start}, {end})"
+        )
     if sr != root:
         raise VerificationError(f"subtree consistency proof does not lead to the root of size {size}")

@@ -119,7 +119,9 @@ class Verifier:
         _check_name(name)
         if len(public_key) != 32:
             raise MalformedError("an Ed25519 public key is 32 bytes")
-        return cls(name=name, key_id=key_id(name, bytes([cls.alg]) + public_key), public_key=bytes(public_key))
+        return cls(
+            name=name, key_id=key_id(name, bytes([cls.alg]) + public_key), public_key=bytes(public_key)
+        )
 
     def key_string(self) -> str:
         """The verifier key in its text form; parses back to an equal Verifier."""

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, event, text
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, Text, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -254,9 +254,13 @@ class SqlStore:
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._read() as conn:
             cos: dict[int, list[str]] = {}
-            for size, line in conn.exec_driver_sql("SELECT size, line FROM ledger_cosignature ORDER BY size, line"):
+            for size, line in conn.exec_driver_sql(
+                "SELECT size, line FROM ledger_cosignature ORDER BY size, line"
+            ):
                 cos.setdefault(size, []).append(line)
-            rows = conn.exec_driver_sql("SELECT size, root, note, signed_at FROM ledger_checkpoint ORDER BY size")
+            rows = conn.exec_driver_sql(
+                "SELECT size, root, note, signed_at FROM ledger_checkpoint ORDER BY size"
+            )
             return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3], tuple(cos.get(r[0], ()))) for r in rows]
 
     def add_cosignature(self, size: int, line: str) -> None:

@@ -84,7 +84,11 @@ class _MemoryTxn:
         return self.checkpoint or self.store.latest_checkpoint()
 
     def read_tiles(self, keys):
-        return {k: self.tiles.get(k) or self.store.tiles[k] for k in keys if k in self.tiles or k in self.store.tiles}
+        return {
+            k: self.tiles.get(k) or self.store.tiles[k]
+            for k in keys
+            if k in self.tiles or k in self.store.tiles
+        }
 
     def write_entries(self, start, entries):
         for i, e in enumerate(entries, start):

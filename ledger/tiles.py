@@ -73,7 +73,9 @@ class TileHashReader:
             if tile is None or len(tile) < end:
                 raise NotFoundError(f"the log has no hash for node {node} (tile {key} missing or too short)")
             if len(tile) % HASH_SIZE:
-                raise VerificationError(f"stored tile {key} has a length that is not a multiple of {HASH_SIZE}")
+                raise VerificationError(
+                    f"stored tile {key} has a length that is not a multiple of {HASH_SIZE}"
+                )
             bottom = [tile[i : i + HASH_SIZE] for i in range(offset * HASH_SIZE, end, HASH_SIZE)]
             out.append(_subtree(bottom))
         return out
@@ -86,7 +88,9 @@ class Integrator:
     are the tiles to write (complete tiles once, partial ones rewritten as they grow).
     """
 
-    def __init__(self, size: int, stack: list[tuple[int, bytes]], partial: dict[int, tuple[int, list[bytes]]]):
+    def __init__(
+        self, size: int, stack: list[tuple[int, bytes]], partial: dict[int, tuple[int, list[bytes]]]
+    ):
         self.size = size
         self._stack = stack  # (level, hash) of the complete subtrees of [0, size), left to right
         self._partial = partial  # tile level -> (tile index, hashes so far)
@@ -106,11 +110,16 @@ class Integrator:
                 tile = tiles.get((level, index), b"")
                 if len(tile) < width * HASH_SIZE:
                     raise NotFoundError(f"partial tile {(level, index)} is shorter than the tree needs")
-                partial[level] = (index, [tile[i : i + HASH_SIZE] for i in range(0, width * HASH_SIZE, HASH_SIZE)])
+                partial[level] = (
+                    index,
+                    [tile[i : i + HASH_SIZE] for i in range(0, width * HASH_SIZE, HASH_SIZE)],
+                )
         return cls(size, stack, partial)
 
     def copy(self) -> Integrator:
-        return Integrator(self.size, list(self._stack), {k: (i, list(h)) for k, (i, h) in self._partial.items()})
+        return Integrator(
+            self.size, list(self._stack), {k: (i, list(h)) for k, (i, h) in self._partial.items()}
+        )
 
     def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
         """The right-edge tiles this integrator holds in memory (for reads before they are stored)."""

@@ -1,0 +1,51 @@
+"""The composition root: `create_app(settings)` builds storage, the log and the routes."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from farmtrace.ledger.log import Log
+from farmtrace.ledger.sqlstore import SqlStore
+
+from .errors import install_error_handlers
+from .routes import ledger as ledger_routes
+from .settings import Settings
+
+__all__ = ["app_from_env", "create_app", "open_log"]
+
+
+def open_log(settings: Settings) -> Log:
+    """Open (and create, if new) the log's storage and its signer from `settings`."""
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlStore.from_url(settings.resolved_database_url)
+    return Log(store, settings.log_signer(create=True))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    log = open_log(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        log.close()
+        log.store.close()
+
+    app = FastAPI(
+        title="farmtrace",
+        summary="A verifiable farm-to-table traceability ledger",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.log = log
+    install_error_handlers(app)
+    app.include_router(ledger_routes.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory farmtrace.api.app:app_from_env` (several workers)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,77 @@
+"""The one table from domain and ledger errors to HTTP statuses, as RFC 9457 problem+json.
+
+Nothing below `api/` knows about HTTP: they raise their own errors, and this module decides the
+status. Every problem has a `type` URI naming the error, a `title`, the `status`, a `detail` that
+says what was expected and what was found, and where it applies the offending `field` or `rule`.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from farmtrace.ledger import errors as le
+
+__all__ = ["PROBLEM_TYPE_BASE", "install_error_handlers", "problem"]
+
+PROBLEM_TYPE_BASE = "https://farmtrace.example/problems/"
+
+# (error class, HTTP status, problem type slug, title) — the first matching row wins.
+STATUS_TABLE: list[tuple[type[Exception], int, str, str]] = [
+    (le.NotFoundError, 404, "not-found", "Not found"),
+    (le.MalformedError, 400, "malformed", "Malformed request"),
+    (le.InconsistencyError, 409, "inconsistent", "Inconsistent log"),
+    (le.VerificationError, 422, "verification-failed", "Verification failed"),
+    (le.AppendError, 503, "append-failed", "The log could not append"),
+]
+
+
+def register_errors(rows: list[tuple[type[Exception], int, str, str]]) -> None:
+    """Add rows for another package's error tree (more specific rows must come first)."""
+    STATUS_TABLE[:0] = rows
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra) -> JSONResponse:
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _from_exception(exc: Exception) -> JSONResponse:
+    for cls, status, slug, title in STATUS_TABLE:
+        if isinstance(exc, cls):
+            return problem(
+                status,
+                slug,
+                title,
+                str(exc),
+                field=getattr(exc, "field", None),
+                rule=getattr(exc, "rule", None),
+            )
+    raise exc
+
+
+def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    parts, fields = [], []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ()) if x not in ("query", "body", "path", "header")]
+        name = ".".join(loc) or "request"
+        fields.append(name)
+        parts.append(f"{name}: {e.get('msg', 'invalid')}")
+    return problem(
+        400, "invalid-parameter", "Invalid parameter", "; ".join(parts), field=fields[0] if fields else None
+    )
+
+
+def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return problem(exc.status_code, "http-" + str(exc.status_code), str(exc.detail), str(exc.detail))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    for cls, *_ in STATUS_TABLE:
+        app.add_exception_handler(cls, lambda _req, exc: _from_exception(exc))

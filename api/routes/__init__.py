@@ -1,0 +1,1 @@
+"""JSON routes: each parses, calls one service function, and shapes the answer."""

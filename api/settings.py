@@ -1,0 +1,115 @@
+"""The one settings class. Every setting is an environment variable with the FARMTRACE_ prefix.
+
+    FARMTRACE_DATABASE_URL    SQLAlchemy URL; default: SQLite file farmtrace-data/farmtrace.db
+                              PostgreSQL: postgresql+psycopg://user@host:5432/dbname
+    FARMTRACE_DATA_DIR        where the embedded default keeps its files (default ./farmtrace-data)
+    FARMTRACE_LOG_ORIGIN      the log's name in checkpoints (default farmtrace.local/log)
+    FARMTRACE_LOG_KEY         the log's signer key (PRIVATE+KEY+…); or
+    FARMTRACE_LOG_KEY_FILE    a file holding it (default <data dir>/log.key, created in development)
+    FARMTRACE_WITNESS_KEYS    comma-separated cosignature/v1 verifier keys of trusted witnesses
+    FARMTRACE_PUBLIC_URL      the public base URL used in QR labels (default http://127.0.0.1:8000)
+    FARMTRACE_ENV             development (default) or production
+
+Outside development, a missing or placeholder log key is refused rather than generated.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from farmtrace.ledger.errors import LedgerError
+from farmtrace.ledger.note import CosignatureVerifier, Signer
+
+__all__ = ["ConfigError", "Settings"]
+
+_PLACEHOLDERS = ("changeme", "change-me", "placeholder", "example-key", "xxx")
+
+
+class ConfigError(Exception):
+    """A setting is missing or unsafe; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    data_dir: Path = Path("farmtrace-data")
+    log_origin: str = "farmtrace.local/log"
+    log_key: str | None = field(default=None, repr=False)
+    log_key_file: Path | None = None
+    witness_keys: tuple[str, ...] = ()
+    public_url: str = "http://127.0.0.1:8000"
+    environment: str = "development"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("FARMTRACE_DATA_DIR", "farmtrace-data"))
+        values = {
+            "data_dir": data_dir,
+            "database_url": env.get("FARMTRACE_DATABASE_URL", ""),
+            "log_origin": env.get("FARMTRACE_LOG_ORIGIN", "farmtrace.local/log"),
+            "log_key": env.get("FARMTRACE_LOG_KEY") or None,
+            "log_key_file": Path(env["FARMTRACE_LOG_KEY_FILE"])
+            if env.get("FARMTRACE_LOG_KEY_FILE")
+            else None,
+            "witness_keys": tuple(
+                k.strip() for k in env.get("FARMTRACE_WITNESS_KEYS", "").split(",") if k.strip()
+            ),
+            "public_url": env.get("FARMTRACE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            "environment": env.get("FARMTRACE_ENV", "development"),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'farmtrace.db').resolve()}"
+
+    @property
+    def resolved_log_key_file(self) -> Path:
+        return self.log_key_file or self.data_dir / "log.key"
+
+    def log_signer(self, *, create: bool = False) -> Signer:
+        """The log's signer: from FARMTRACE_LOG_KEY, or its key file (generated in development if `create`)."""
+        text = self.log_key
+        path = self.resolved_log_key_file
+        if text is None and path.exists():
+            text = path.read_text().strip()
+        if text is None:
+            if not (create and self.development):
+                raise ConfigError(
+                    "no log key: set FARMTRACE_LOG_KEY or FARMTRACE_LOG_KEY_FILE (run `farmtrace init` to create one)"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            signer = Signer.generate(self.log_origin)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(signer.key_string() + "\n")
+            return signer
+        if any(p in text.lower() for p in _PLACEHOLDERS) and not self.development:
+            raise ConfigError(
+                "FARMTRACE_LOG_KEY is a placeholder; generate a real key with `farmtrace keygen --log`"
+            )
+        try:
+            signer = Signer.from_key_string(text)
+        except LedgerError as exc:
+            raise ConfigError(f"the log key is not a valid signer key: {exc}") from exc
+        if signer.name != self.log_origin:
+            raise ConfigError(
+                f"the log key is named {signer.name!r} but FARMTRACE_LOG_ORIGIN is {self.log_origin!r}"
+            )
+        return signer
+
+    def witnesses(self) -> list[CosignatureVerifier]:
+        try:
+            return [CosignatureVerifier.from_key_string(k) for k in self.witness_keys]
+        except LedgerError as exc:
+            raise ConfigError(f"FARMTRACE_WITNESS_KEYS holds an invalid key: {exc}") from exc
