@@ -130,9 +130,9 @@ def audit(
             stored = stored_tile(key)
             report.tiles_checked += 1
             # A stored partial tile may be ahead of the recomputation only at the right edge.
-            if stored is None or stored[: len(computed)] != computed:
-                if len(report.failures) < MAX_FAILURES:
-                    fail(_describe_tile_mismatch(key, stored, computed))
+            mismatch = stored is None or stored[: len(computed)] != computed
+            if mismatch and len(report.failures) < MAX_FAILURES:
+                fail(_describe_tile_mismatch(key, stored, computed))
 
     # 3. signatures first: they need no entries.
     for cp in cps:
