@@ -167,14 +167,9 @@ def audit(
         nonlocal next_cp
         # Integrate up to the next checkpoint boundary at a time, so roots are checked at each size.
         pos = 0
-        while pos < len(batch):
-            limit = len(batch) - pos
-            if next_cp is not None and next_cp.size > edge.size:
-                limit = min(limit, next_cp.size - edge.size)
-            edge.append(leaf_hash(e) for e in batch[pos : pos + limit])
-            pos += limit
-            while next_cp is not None and next_cp.size == edge.size:
-                if edge.root() != next_cp.root:
+        while True:
+            while next_cp is not None and next_cp.size <= edge.size:
+                if next_cp.size == edge.size and edge.root() != next_cp.root:
                     fail(
                         AuditFailure(
                             f"the checkpoint at size {next_cp.size} does not match the stored entries: an entry "
@@ -183,6 +178,13 @@ def audit(
                         )
                     )
                 next_cp = next(cp_at, None)
+            if pos >= len(batch):
+                break
+            limit = len(batch) - pos
+            if next_cp is not None:
+                limit = min(limit, next_cp.size - edge.size)
+            edge.append(leaf_hash(e) for e in batch[pos : pos + limit])
+            pos += limit
         compare(edge.dirty_tiles())
         batch.clear()
 

@@ -8,7 +8,8 @@ A checkpoint's text (the body of a signed note) is, each line ending in a newlin
     [<extension line>]...        optional, opaque, non-empty
 
 `format_checkpoint` / `parse_checkpoint` are the pair; the parser re-formats what it read and
-compares, so `007`, `+7`, trailing spaces and non-canonical base64 are all refused.
+compares, so `007`, `+7`, trailing spaces on the first three lines and non-canonical base64 are all
+refused. Extension lines are opaque: kept exactly as written.
 `sign_checkpoint` / `open_checkpoint` add and check the log's signature (the log's key is named
 after its origin, as c2sp.org/tlog-checkpoint asks).
 """
@@ -84,6 +85,8 @@ def parse_checkpoint(text: str) -> Checkpoint:
     origin, size_text, root_text, *extensions = lines
     if not size_text.isascii() or not size_text.isdigit():
         raise MalformedError(f"a checkpoint's size must be a decimal number, got {size_text!r}")
+    if len(size_text) > 19:  # before int(): CPython refuses very long digit strings with a bare ValueError
+        raise MalformedError(f"a checkpoint's size must be from 0 to 2^63-1, got {len(size_text)} digits")
     size = int(size_text)
     try:
         root = base64.b64decode(root_text, validate=True)

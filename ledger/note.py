@@ -66,10 +66,18 @@ def key_id(name: str, key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
 
 
+def _check_utf8(text: str, what: str) -> None:
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be UTF-8
+        raise MalformedError(f"{what} is not valid UTF-8") from exc
+
+
 def _check_name(name: str) -> None:
-    # c2sp.org/signed-note: a key name is non-empty, has no Unicode spaces and no plus sign.
-    if not name or "+" in name or any(ch.isspace() for ch in name):
+    # c2sp.org/signed-note: a key name is non-empty UTF-8, has no Unicode spaces and no plus sign.
+    if not isinstance(name, str) or not name or "+" in name or any(ch.isspace() for ch in name):
         raise MalformedError(f"invalid key name {name!r}: must be non-empty, without spaces or '+'")
+    _check_utf8(name, "a key name")
 
 
 def _b64decode(text: str, what: str) -> bytes:
@@ -235,7 +243,9 @@ class CosignatureSigner(Signer):
         self.timestamp = timestamp
 
     def at_time(self, timestamp: int) -> CosignatureSigner:
-        """This signer, cosigning at `timestamp` (POSIX seconds)."""
+        """This signer, cosigning at `timestamp` (POSIX seconds, 0 to 2^63-1 per c2sp.org/tlog-cosignature)."""
+        if not isinstance(timestamp, int) or not 0 <= timestamp <= 2**63 - 1:
+            raise MalformedError(f"a cosignature time is from 0 to 2^63-1 seconds, got {timestamp!r}")
         return CosignatureSigner(self.name, self._key, timestamp=timestamp)
 
     def sign_note_text(self, text: str) -> bytes:
@@ -266,12 +276,13 @@ class Note:
 
 
 def _check_text(text: str) -> None:
-    if not text.endswith("\n"):
+    # c2sp.org/signed-note: non-empty UTF-8 ending in a newline; it MAY contain empty lines (the
+    # signatures start after the *last* blank line); no control characters but newline.
+    if not isinstance(text, str) or not text.endswith("\n"):
         raise MalformedError("a note's text must end with a newline")
-    if "\n\n" in text or text.startswith("\n"):
-        raise MalformedError("a note's text must not contain a blank line")
+    _check_utf8(text, "a note")
     if any(ch < " " and ch != "\n" for ch in text):
-        raise MalformedError("a note's text must not contain control characters")
+        raise MalformedError("a note must not contain control characters")
 
 
 def sign_note(text: str, *signers: Signer, existing: Iterable[NoteSignature] = ()) -> str:
@@ -281,6 +292,8 @@ def sign_note(text: str, *signers: Signer, existing: Iterable[NoteSignature] = (
         raise MalformedError("signing a note needs at least one signer")
     lines, seen = [], set()
     for s in signers:
+        if (s.name, s.key_id) in seen:
+            raise MalformedError(f"{s.name} is listed twice among the signers")
         lines.append(NoteSignature(s.name, s.key_id, s.sign_note_text(text)).line())
         seen.add((s.name, s.key_id))
     for sig in existing:
@@ -325,12 +338,14 @@ def open_note(message: str | bytes, verifiers: Sequence[Verifier]) -> Note:
             message = message.decode()
         except UnicodeDecodeError as exc:
             raise MalformedError("a note must be UTF-8") from exc
+    _check_utf8(message, "a note")
     if len(message.encode()) > MAX_NOTE_SIZE:
         raise MalformedError("the note is too large")
     split = message.rfind("\n\n")
     if split < 0:
         raise MalformedError("a signed note has a blank line between text and signatures")
     text, block = message[: split + 1], message[split + 2 :]
+    _check_text(message)  # the whole note: UTF-8, no control characters (signature lines too)
     _check_text(text)
     known = {(v.name, v.key_id): v for v in verifiers}
     verified: list[NoteSignature] = []

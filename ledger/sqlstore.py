@@ -114,6 +114,9 @@ class _SqlTxn:
                 f"INSERT INTO ledger_entry (idx, entry) VALUES ({ph}, {ph})",
                 [(i, e) for i, e in enumerate(entries, start)],
             )
+        except self.connection.dialect.loaded_dbapi.Error as exc:
+            # The driver's own error: this path bypasses SQLAlchemy's wrapping for speed.
+            raise AppendError(f"the storage refused entries from index {start}: {exc}") from exc
         finally:
             cur.close()
 
@@ -140,12 +143,20 @@ class _SqlTxn:
             yield
 
 
+def _blob(conn: Connection, column: str) -> str:
+    # SQLite columns are dynamically typed: a row edited behind our back may hold TEXT that is not
+    # UTF-8. Reading it as a BLOB lets the audit report it instead of crashing on it.
+    return f"CAST({column} AS BLOB)" if conn.dialect.name == "sqlite" else column
+
+
 def _read_tiles(conn: Connection, keys: Sequence[TileKey], ph: str) -> dict[TileKey, bytes]:
     if not keys:
         return {}
     where = " OR ".join([f"(level = {ph} AND idx = {ph})"] * len(keys))
     params = tuple(x for key in keys for x in key)
-    rows = conn.exec_driver_sql(f"SELECT level, idx, hashes FROM ledger_tile WHERE {where}", params)
+    rows = conn.exec_driver_sql(
+        f"SELECT level, idx, {_blob(conn, 'hashes')} FROM ledger_tile WHERE {where}", params
+    )
     return {(r[0], r[1]): bytes(r[2]) for r in rows}
 
 
@@ -203,7 +214,8 @@ class SqlStore:
     def read_entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
         with self._read() as conn:
             rows = conn.exec_driver_sql(
-                f"SELECT idx, entry FROM ledger_entry WHERE idx >= {self._ph} AND idx < {self._ph} ORDER BY idx",
+                f"SELECT idx, {_blob(conn, 'entry')} FROM ledger_entry "
+                f"WHERE idx >= {self._ph} AND idx < {self._ph} ORDER BY idx",
                 (start, end),
             )
             return [(r[0], bytes(r[1])) for r in rows]
@@ -214,7 +226,8 @@ class SqlStore:
         while True:
             with self._read() as conn:
                 rows = conn.exec_driver_sql(
-                    f"SELECT idx, entry FROM ledger_entry WHERE idx >= {self._ph} ORDER BY idx LIMIT {int(chunk)}",
+                    f"SELECT idx, {_blob(conn, 'entry')} FROM ledger_entry "
+                    f"WHERE idx >= {self._ph} ORDER BY idx LIMIT {int(chunk)}",
                     (at,),
                 ).all()
             if not rows:
@@ -225,7 +238,8 @@ class SqlStore:
 
     def iter_tiles(self) -> Iterator[tuple[TileKey, bytes]]:
         with self._read() as conn:
-            for r in conn.exec_driver_sql("SELECT level, idx, hashes FROM ledger_tile ORDER BY level, idx"):
+            sql = f"SELECT level, idx, {_blob(conn, 'hashes')} FROM ledger_tile ORDER BY level, idx"
+            for r in conn.exec_driver_sql(sql):
                 yield (r[0], r[1]), bytes(r[2])
 
     def _cosignatures(self, conn: Connection, size: int) -> tuple[str, ...]:

@@ -10,7 +10,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("FARMTRACE_SHARED", REPO.parent / "shared"))
 STANDARDS = SHARED / "standards"
-POSTGRES_URL = os.environ.get("FARMTRACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "FARMTRACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +20,54 @@ def standards() -> Path:
     if not STANDARDS.is_dir():
         pytest.fail(f"the shared standards are missing at {STANDARDS} (set FARMTRACE_SHARED)")
     return STANDARDS
+
+
+def _postgres_available() -> str | None:
+    """None if the test PostgreSQL answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure to connect means: not available
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL base URL; fails (never skips) under CI or FARMTRACE_REQUIRE_POSTGRES=1."""
+    why = _postgres_available()
+    if why is not None:
+        if os.environ.get("CI") or os.environ.get("FARMTRACE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but not reachable at {POSTGRES_URL}: {why}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {why}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """A URL whose connections use a fresh schema of their own, dropped after the test."""
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    raw = postgres_server.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{postgres_server}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'farmtrace.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request) -> str:
+    """Each SQL test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")

@@ -181,11 +181,6 @@ def test_format_refuses(cp, match):
         format_checkpoint(cp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="int() refuses > 4300 digits with a bare ValueError (CPython limit)",
-)
 def test_huge_size_is_malformed():
     with pytest.raises(MalformedError):
         parse_checkpoint(f"o\n{'9' * 5000}\n{ZERO_ROOT}\n")

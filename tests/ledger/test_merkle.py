@@ -60,7 +60,9 @@ def test_every_inclusion_proof_up_to_64(every_bit):
                     with pytest.raises(VerificationError):
                         merkle.check_inclusion(proof, index=other, leaf=leaf, size=size, root=root)
             with pytest.raises(VerificationError):
-                merkle.check_inclusion(proof, index=index, leaf=leaf, size=size + 1, root=mth(LEAVES[: size + 1]))
+                merkle.check_inclusion(
+                    proof, index=index, leaf=leaf, size=size + 1, root=mth(LEAVES[: size + 1])
+                )
             if proof:
                 with pytest.raises(VerificationError):
                     merkle.check_inclusion(proof[:-1], index=index, leaf=leaf, size=size, root=root)
@@ -112,12 +114,12 @@ def test_every_subtree_proof_up_to_64():
                 if size == end:  # inclusion within the subtree, once per subtree
                     for index in range(start, end):
                         ip = merkle.prove_subtree_inclusion(index, start, end, reader)
-                        merkle.check_subtree_inclusion(ip, index=index, leaf=LEAVES[index], start=start, end=end, root=sub)
+                        merkle.check_subtree_inclusion(
+                            ip, index=index, leaf=LEAVES[index], start=start, end=end, root=sub
+                        )
 
 
-@pytest.mark.parametrize(
-    ("lo", "hi"), [(0, 1), (0, 7), (8, 13), (16, 32), (5, 6), (6, 8), (1024, 1031)]
-)
+@pytest.mark.parametrize(("lo", "hi"), [(0, 1), (0, 7), (8, 13), (16, 32), (5, 6), (6, 8), (1024, 1031)])
 def test_range_nodes_fold_to_the_range_hash(lo, hi):
     leaves = leaves_for(hi)
     nodes = merkle.range_nodes(lo, hi)

@@ -31,11 +31,21 @@ def _check(kind: str, d: dict) -> None:
         )
     elif kind == "subtreeinclusion":
         merkle.check_subtree_inclusion(
-            proof, index=d["leafIdx"], leaf=_b(d["leafHash"]), start=d["start"], end=d["end"], root=_b(d["root"])
+            proof,
+            index=d["leafIdx"],
+            leaf=_b(d["leafHash"]),
+            start=d["start"],
+            end=d["end"],
+            root=_b(d["root"]),
         )
     elif kind == "subtreeconsistency":
         merkle.check_subtree_consistency(
-            proof, start=d["start"], end=d["end"], size=d["size"], subtree_root=_b(d["root1"]), root=_b(d["root2"])
+            proof,
+            start=d["start"],
+            end=d["end"],
+            size=d["size"],
+            subtree_root=_b(d["root1"]),
+            root=_b(d["root2"]),
         )
     else:
         raise AssertionError(f"unknown vector kind {kind}")
