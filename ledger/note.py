@@ -280,6 +280,8 @@ def _check_text(text: str) -> None:
     # signatures start after the *last* blank line); no control characters but newline.
     if not isinstance(text, str) or not text.endswith("\n"):
         raise MalformedError("a note's text must end with a newline")
+    if text.startswith("\n"):
+        raise MalformedError("a note's first line must not be empty")
     _check_utf8(text, "a note")
     if any(ch < " " and ch != "\n" for ch in text):
         raise MalformedError("a note must not contain control characters")

@@ -102,8 +102,22 @@ class MemoryState:
         if the effects name a lot, party or shipment that does not exist (they did not come from a
         passing `check_event` on this state).
         """
-        if event_id in self.events or fx.event_id != event_id:
+        if event_id in self.events or fx.event_id != event_id or fx.at != event.time:
             raise TraceError(f"event {event_id} is already applied, or the effects are another event's")
+        # All or nothing, like the repository's transaction: restore the dictionaries on failure.
+        saved = {name: dict(getattr(self, name)) for name in self._TABLES}
+        saved_children = {k: set(v) for k, v in self.children.items()}
+        try:
+            self._apply(event_id, fx)
+        except BaseException:
+            for name, table in saved.items():
+                setattr(self, name, table)
+            self.children = saved_children
+            raise
+
+    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed")
+
+    def _apply(self, event_id: str, fx: Effects) -> None:
         # 1. Parties.
         for change in fx.party_changes:
             if isinstance(change, PartyRegistered):

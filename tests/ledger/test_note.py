@@ -435,7 +435,7 @@ def test_sign_note_needs_a_signer():
         sign_note(GO_TEXT)
 
 
-@pytest.mark.parametrize("text", ["no newline", "", "\n", "a\n\nb\n", "tab\there\n"])
+@pytest.mark.parametrize("text", ["no newline", "", "\n", "\nb\n", "tab\there\n"])
 def test_sign_note_refuses_malformed_text(text):
     with pytest.raises(MalformedError):
         sign_note(text, LOG)

@@ -1,0 +1,308 @@
+"""Export events as GS1 EPCIS 2.0 JSON (JSON-LD), with CBV 2.0 business steps and dispositions.
+
+Lots are quantities of a class, not serialised items, so every event uses quantity lists. A lot's
+class identifier is, if its product has a GTIN, the GS1 Digital Link form of an LGTIN,
+`https://id.gs1.org/01/{GTIN-14}/10/{lot}`; otherwise `urn:farmtrace:lot:{lot}`. Either is a URI,
+which is all the schema asks of `epcClass`. Lot codes may contain "/", so they are percent-encoded.
+
+    kind        type                 action  bizStep                      disposition
+    harvest     ObjectEvent          ADD     commissioning                active           (+ ilmd)
+    inspect     ObjectEvent          OBSERVE inspecting                   conformant | non_conformant
+    certify     ObjectEvent          OBSERVE inspecting                   conformant       (+ certificationInfo)
+    transform   TransformationEvent  -       repackaging (split, merge,   active           (+ ilmd)
+                                             repack) | commissioning (process)
+    ship        ObjectEvent          OBSERVE shipping                     in_transit
+    receive     ObjectEvent          OBSERVE receiving                    in_progress | returned (rejected)
+    sell        ObjectEvent          OBSERVE retail_selling               retail_sold      (retail price)
+                                             farmtrace wholesale_selling  farmtrace sold   (wholesale price)
+    recall      ObjectEvent          OBSERVE holding                      recalled         (persistent)
+    destroy     ObjectEvent          DELETE  destroying                   destroyed
+
+CBV 2.0 has no "certifying" step. A 承诺达标合格证 is the producer's documented declaration that
+the lot conforms, so it is exported as an inspection (the CBV step for reviewing objects for
+defects) with disposition conformant, and the certificate goes where EPCIS 2.0 puts certificates:
+`certificationInfo`. Recall uses "holding" (objects segregated pending review) with the CBV
+disposition "recalled", set as a persistent disposition so it sticks to the lot.
+CBV has no wholesale sale either; rather than misuse retail_selling, wholesale sales use our own
+vocabulary URIs (the schema allows any URI outside the CBV namespaces).
+
+eventID: `ni:///sha-256;{base64url of the event id}` (RFC 6920 named information): it names the
+SHA-256 of our canonical event bytes. It deliberately lacks the `?ver=CBV2.0` parameter, which
+would claim it is the CBV 2.0 event hash computed over the EPCIS event itself.
+
+Quantities: kg KGM, g GRM, t TNE, jin KGM (converted: 1 jin = 0.5 kg), piece H87, box XBX, bag XBG
+(UN/CEFACT Recommendation 20 and 21 codes). Locations: a GLN becomes `https://id.gs1.org/414/{gln}`
+(an SGLN URN would need the company prefix length, which a GLN alone does not give), else "lat,lon"
+becomes an RFC 5870 `geo:` URI, else there is no readPoint. Names, addresses, prices, test results
+and certificate details travel as `farmtrace:` extension fields. Party administration events
+(party.*) are not supply-chain events and have no EPCIS form: `to_epcis_event` returns None.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from .events import (
+    PARTY_KINDS,
+    CertifyDetail,
+    DestroyDetail,
+    Event,
+    HarvestDetail,
+    InspectDetail,
+    LotOut,
+    LotRef,
+    ReceiveDetail,
+    RecallDetail,
+    ShipDetail,
+    TransformDetail,
+)
+from .ids import gtin14
+from .units import to_base
+
+__all__ = [
+    "CONTEXT",
+    "NAMESPACE",
+    "UOM",
+    "epcis_document",
+    "event_uri",
+    "lot_class",
+    "party_uri",
+    "to_epcis_event",
+]
+
+NAMESPACE = "https://farmtrace.example/ns#"
+CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"farmtrace": NAMESPACE}]
+# UN/CEFACT Recommendation 20 (measures) and 21 (packages: X + code).
+UOM = {"kg": "KGM", "g": "GRM", "t": "TNE", "jin": "KGM", "piece": "H87", "box": "XBX", "bag": "XBG"}
+_SENSOR = {"temperature": ("Temperature", "CEL"), "humidity": ("RelativeHumidity", "P1")}
+# CBV 2.0 business transaction types for our document types; others go untyped.
+_DOC_TYPES = {"invoice": "inv", "certificate": "cert", "inspection_report": "testres", "purchase_order": "po"}
+
+
+def _enc(text: str) -> str:
+    return quote(text, safe="")
+
+
+def lot_class(lot: str, gtin: str | None = None) -> str:
+    """Return the EPCIS class URI of a lot: LGTIN Digital Link with a GTIN, else urn:farmtrace:lot:…"""
+    if gtin is not None:
+        return f"https://id.gs1.org/01/{gtin14(gtin)}/10/{_enc(lot)}"
+    return f"urn:farmtrace:lot:{_enc(lot)}"
+
+
+def party_uri(party_id: str) -> str:
+    """Return the URI naming a party in source and destination lists."""
+    return f"urn:farmtrace:party:{_enc(party_id)}"
+
+
+def event_uri(event_id: str) -> str:
+    """Return the RFC 6920 ni URI of an event id (64 hex digits)."""
+    digest = base64.urlsafe_b64encode(bytes.fromhex(event_id)).rstrip(b"=").decode("ascii")
+    return f"ni:///sha-256;{digest}"
+
+
+def _number(value: Decimal) -> int | float:
+    # The schema's decimals are JSON numbers. Our quantities have at most 15 significant digits, so
+    # a float's shortest repr writes them back exactly.
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _time(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("times in an EPCIS document must be timezone-aware")
+    return value.isoformat(timespec="milliseconds")
+
+
+def _offset(event: Event) -> str:
+    return "+00:00" if event.event_time.endswith("Z") else event.event_time[-6:]
+
+
+def _quantity(ref: LotRef | LotOut, gtins: Mapping[str, str]) -> dict[str, Any]:
+    quantity = ref.quantity if ref.unit != "jin" else to_base(ref.quantity, "jin")[0]
+    return {"epcClass": lot_class(ref.lot, gtins.get(ref.lot)), "quantity": _number(quantity), "uom": UOM[ref.unit]}
+
+
+def _location_uri(event: Event) -> str | None:
+    loc = event.location
+    if loc.gln is not None:
+        return f"https://id.gs1.org/414/{loc.gln}"
+    if loc.geo is not None:
+        return f"geo:{loc.geo}"
+    return None
+
+
+def _transactions(event: Event) -> list[dict[str, str]]:
+    out = []
+    for doc in event.documents:
+        tx = {"bizTransaction": doc.url or f"urn:farmtrace:document:{_enc(doc.type)}:{_enc(doc.id)}"}
+        if doc.type in _DOC_TYPES:
+            tx = {"type": _DOC_TYPES[doc.type], **tx}
+        out.append(tx)
+    detail = event.detail
+    if isinstance(detail, InspectDetail):
+        out.append({"type": "testres", "bizTransaction": f"urn:farmtrace:report:{_enc(detail.report_no)}"})
+    if isinstance(detail, CertifyDetail):
+        out.append({"type": "cert", "bizTransaction": _certificate_uri(detail.certificate_no)})
+    if isinstance(detail, ReceiveDetail) and detail.entry_check.certificate_no is not None:
+        out.append({"type": "cert", "bizTransaction": _certificate_uri(detail.entry_check.certificate_no)})
+    return out
+
+
+def _certificate_uri(number: str) -> str:
+    return f"urn:farmtrace:certificate:{_enc(number)}"
+
+
+def _sensors(event: Event) -> list[dict[str, Any]]:
+    if not event.sensors:
+        return []
+    reports = []
+    for s in event.sensors:
+        kind, uom = _SENSOR[s.type]
+        reports.append({"type": kind, "time": s.time, "value": _number(s.value), "uom": uom})
+    return [{"sensorReport": reports}]
+
+
+def _ilmd(event: Event) -> dict[str, Any]:
+    ilmd: dict[str, Any] = {"farmtrace:products": {o.lot: o.product.to_wire() for o in event.outputs}}
+    if isinstance(event.detail, HarvestDetail):
+        ilmd["farmtrace:origin"] = event.detail.origin.to_wire()
+    return ilmd
+
+
+def to_epcis_event(
+    event: Event,
+    *,
+    event_id: str,
+    recorded_at: datetime | None,
+    gtins: Mapping[str, str] | None = None,
+) -> dict[str, Any] | None:
+    """Return the EPCIS 2.0 event for `event` (mapping in the module docstring), or None for party.* kinds.
+
+    `gtins` maps lot codes to GTINs for input lots, whose product the event itself does not carry
+    (outputs use their own product's GTIN); a lot missing from it gets a urn:farmtrace:lot class.
+    Pass the same mapping for every event of a document so one lot has one identifier.
+    """
+    if event.kind in PARTY_KINDS:
+        return None
+    known = dict(gtins or {})
+    known.update((o.lot, o.product.gtin) for o in event.outputs if o.product.gtin is not None)
+    detail = event.detail
+    kind = event.kind
+    inputs = [_quantity(r, known) for r in event.inputs]
+    outputs = [_quantity(o, known) for o in event.outputs]
+
+    out: dict[str, Any] = {
+        "type": "TransformationEvent" if kind == "transform" else "ObjectEvent",
+        "eventID": event_uri(event_id),
+        "eventTime": event.event_time,
+        "eventTimeZoneOffset": _offset(event),
+    }
+    if recorded_at is not None:
+        out["recordTime"] = _time(recorded_at)
+    if kind == "transform":
+        assert isinstance(detail, TransformDetail)
+        out["inputQuantityList"] = inputs
+        out["outputQuantityList"] = outputs
+        out["bizStep"] = "commissioning" if detail.type == "process" else "repackaging"
+        out["disposition"] = "active"
+        out["farmtrace:transformType"] = detail.type
+    else:
+        out["action"] = {"harvest": "ADD", "destroy": "DELETE"}.get(kind, "OBSERVE")
+        out["quantityList"] = outputs if kind == "harvest" else inputs
+        step, disposition = _step(event)
+        out["bizStep"] = step
+        out["disposition"] = disposition
+        if disposition in ("recalled", "non_conformant"):
+            out["persistentDisposition"] = {"set": [disposition]}
+
+    where = _location_uri(event)
+    if where is not None:
+        out["readPoint"] = {"id": where}
+        if kind not in ("ship", "sell", "destroy"):  # after these the goods are not at this place
+            out["bizLocation"] = {"id": where}
+    transactions = _transactions(event)
+    if transactions:
+        out["bizTransactionList"] = transactions
+    if isinstance(detail, ShipDetail):
+        out["sourceList"] = [{"type": "owning_party", "source": party_uri(event.party)}]
+        out["destinationList"] = [{"type": "owning_party", "destination": party_uri(detail.destination)}]
+    if isinstance(detail, ReceiveDetail):
+        out["sourceList"] = [{"type": "owning_party", "source": party_uri(detail.source)}]
+        out["destinationList"] = [{"type": "owning_party", "destination": party_uri(event.party)}]
+    sensors = _sensors(event)
+    if sensors:
+        out["sensorElementList"] = sensors
+    if isinstance(detail, CertifyDetail):
+        out["certificationInfo"] = _certificate_uri(detail.certificate_no)
+    if kind in ("harvest", "transform"):
+        out["ilmd"] = _ilmd(event)
+
+    # Extensions: what EPCIS has no field for, under our namespace.
+    out["farmtrace:eventId"] = event_id
+    out["farmtrace:party"] = event.party
+    out["farmtrace:location"] = event.location.to_wire()
+    if event.price is not None:
+        out["farmtrace:price"] = event.price.to_wire()
+    if isinstance(detail, InspectDetail | CertifyDetail | ReceiveDetail | RecallDetail | DestroyDetail):
+        name = {
+            InspectDetail: "inspection",
+            CertifyDetail: "certificate",
+            ReceiveDetail: "receipt",
+            RecallDetail: "recall",
+            DestroyDetail: "destruction",
+        }[type(detail)]
+        out[f"farmtrace:{name}"] = detail.to_wire()
+    return out
+
+
+def _step(event: Event) -> tuple[str, str]:
+    detail = event.detail
+    if isinstance(detail, InspectDetail):
+        return "inspecting", "conformant" if detail.result == "pass" else "non_conformant"
+    if isinstance(detail, ReceiveDetail):
+        return "receiving", "in_progress" if detail.entry_check.result == "accepted" else "returned"
+    if event.kind == "sell":
+        if event.price is not None and event.price.stage == "wholesale":
+            return NAMESPACE + "wholesale_selling", NAMESPACE + "sold"
+        return "retail_selling", "retail_sold"
+    return {
+        "harvest": ("commissioning", "active"),
+        "certify": ("inspecting", "conformant"),
+        "ship": ("shipping", "in_transit"),
+        "recall": ("holding", "recalled"),
+        "destroy": ("destroying", "destroyed"),
+    }[event.kind]
+
+
+def epcis_document(
+    events: Iterable[tuple[Event, str]],
+    *,
+    created: datetime,
+    recorded: Mapping[str, datetime] | None = None,
+) -> dict[str, Any]:
+    """Return an EPCISDocument (schemaVersion 2.0) of the (event, event id) pairs, in the given order.
+
+    Party administration events are left out. Lots created in these events with a GTIN keep that
+    GTIN's class URI in every event of the document. `recorded` optionally maps event ids to the
+    time the ledger recorded them (recordTime). `created` must be timezone-aware.
+    """
+    pairs = list(events)
+    gtins = {o.lot: o.product.gtin for e, _ in pairs for o in e.outputs if o.product.gtin is not None}
+    recorded = recorded or {}
+    body = []
+    for event, event_id in pairs:
+        item = to_epcis_event(event, event_id=event_id, recorded_at=recorded.get(event_id), gtins=gtins)
+        if item is not None:
+            body.append(item)
+    return {
+        "@context": [CONTEXT[0], dict(CONTEXT[1])],  # a copy: callers may extend their document
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _time(created),
+        "epcisBody": {"eventList": body},
+    }
