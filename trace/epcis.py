@@ -56,8 +56,8 @@ from .events import (
     InspectDetail,
     LotOut,
     LotRef,
-    ReceiveDetail,
     RecallDetail,
+    ReceiveDetail,
     ShipDetail,
     TransformDetail,
 )
@@ -124,7 +124,11 @@ def _offset(event: Event) -> str:
 
 def _quantity(ref: LotRef | LotOut, gtins: Mapping[str, str]) -> dict[str, Any]:
     quantity = ref.quantity if ref.unit != "jin" else to_base(ref.quantity, "jin")[0]
-    return {"epcClass": lot_class(ref.lot, gtins.get(ref.lot)), "quantity": _number(quantity), "uom": UOM[ref.unit]}
+    return {
+        "epcClass": lot_class(ref.lot, gtins.get(ref.lot)),
+        "quantity": _number(quantity),
+        "uom": UOM[ref.unit],
+    }
 
 
 def _location_uri(event: Event) -> str | None:
