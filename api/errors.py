@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farmtrace.ledger import errors as le
+from farmtrace.trace import errors as te
 
 __all__ = ["PROBLEM_TYPE_BASE", "install_error_handlers", "problem"]
 
@@ -20,17 +21,18 @@ PROBLEM_TYPE_BASE = "https://farmtrace.example/problems/"
 
 # (error class, HTTP status, problem type slug, title) — the first matching row wins.
 STATUS_TABLE: list[tuple[type[Exception], int, str, str]] = [
+    (te.InvalidEvent, 400, "invalid-event", "Invalid event"),
+    (te.SignatureRefused, 401, "signature-refused", "Signature refused"),
+    (te.Forbidden, 403, "forbidden", "Forbidden"),
+    (te.NotFound, 404, "not-found", "Not found"),
+    (te.RuleViolation, 422, "rule-violation", "Refused by a rule"),
+    (te.TraceError, 400, "refused", "Refused"),
     (le.NotFoundError, 404, "not-found", "Not found"),
     (le.MalformedError, 400, "malformed", "Malformed request"),
     (le.InconsistencyError, 409, "inconsistent", "Inconsistent log"),
     (le.VerificationError, 422, "verification-failed", "Verification failed"),
     (le.AppendError, 503, "append-failed", "The log could not append"),
 ]
-
-
-def register_errors(rows: list[tuple[type[Exception], int, str, str]]) -> None:
-    """Add rows for another package's error tree (more specific rows must come first)."""
-    STATUS_TABLE[:0] = rows
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra) -> JSONResponse:

@@ -12,7 +12,7 @@ for latencies), and its goal is checked on that ratio, or on the absolute figure
 absolute (proof p95 ≤ 2 ms).
 
 `run(config)` runs the selected benchmarks in a temporary directory that it removes, and returns a
-`Run` (results, per-phase wall time and peak RSS, machine facts); `format_table` prints it.
+`Run` (results, per-phase wall time and peak RSS, machine facts); bench/run.py prints it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from farmtrace.ledger.merkle import check_inclusion
 from farmtrace.ledger.note import Signer
 from farmtrace.ledger.sqlstore import SqlStore
 
-__all__ = ["BENCHMARKS", "Config", "Result", "Run", "format_table", "make_entries", "run"]
+__all__ = ["BENCHMARKS", "Config", "Result", "Run", "make_entries", "run"]
 
 BENCHMARKS = ("bulk", "concurrent", "proofs", "audit")
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -62,6 +62,7 @@ class Config:
     postgres_url: str | None = DEFAULT_POSTGRES_URL
     only: tuple[str, ...] = BENCHMARKS
     profile_dir: str | None = None  # write cProfile top entries of the farmtrace side here
+    repeat: int = 3  # rates are the median of this many runs; proof latencies come from one pass
     seed: int = 20_240_601
 
     @classmethod
@@ -73,6 +74,7 @@ class Config:
             "proof_samples": 500,
             "pymerkle_proof_budget_s": 15.0,
             "pymerkle_append_budget_s": 15.0,
+            "repeat": 1,
         }
         return cls(**{**base, **overrides})
 
@@ -181,13 +183,33 @@ def _percentile(samples: Sequence[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
+def _runs(rates: Sequence[float]) -> str:
+    """The runs behind a median, in the order they ran."""
+    return " / ".join(f"{r:,.0f}" for r in rates)
+
+
 def _rate_result(
-    benchmark: str, name: str, ft: float, base: float | None, base_name: str, goal: float | None, notes: str = ""
+    benchmark: str,
+    name: str,
+    ft: float,
+    base: float | None,
+    base_name: str,
+    goal: float | None,
+    notes: str = "",
 ) -> Result:
     ratio = ft / base if base else None
     passed = None if goal is None or ratio is None else ratio >= goal
     return Result(
-        benchmark, name, "entries/s", ft, base, base_name, ratio, f"≥ {goal:.1f}×" if goal else "", passed, notes
+        benchmark,
+        name,
+        "entries/s",
+        ft,
+        base,
+        base_name,
+        ratio,
+        f"≥ {goal:.1f}×" if goal else "",
+        passed,
+        notes,
     )
 
 
@@ -276,8 +298,11 @@ def _label(n: int) -> str:
 # --- 1. bulk append ---------------------------------------------------------------------------------
 
 
-def _farmtrace_bulk(ctx: _Context, path: str, entries: list[bytes], profile: _Profiler | None = None) -> float:
-    """Append `entries` with append_many in chunks; return the seconds it took (setup excluded)."""
+def _farmtrace_bulk(
+    ctx: _Context, path: str, entries: list[bytes], profile: _Profiler | None = None
+) -> float:
+    """Append `entries` with append_many in chunks to a new log; return the seconds (setup excluded)."""
+    _remove_db(path)
     store = SqlStore.from_url(_sqlite_url(path))
     log = Log(store, ctx.signer)
     chunk = ctx.config.chunk
@@ -300,6 +325,7 @@ def _farmtrace_bulk(ctx: _Context, path: str, entries: list[bytes], profile: _Pr
 def _pymerkle_bulk(path: str, entries: list[bytes], chunk: int) -> float:
     from pymerkle import SqliteTree
 
+    _remove_db(path)
     tree = SqliteTree(path)
     try:
         t0 = time.perf_counter()
@@ -330,14 +356,15 @@ def bench_bulk(ctx: _Context) -> None:
     for n in sorted(cfg.bulk_sizes):
         entries = ctx.entries[:n]
         ft_path, pm_path = ctx.path(f"farmtrace-{n}.db"), ctx.path(f"pymerkle-{n}.db")
-        # The baseline runs first; each run writes a fresh database file.
-        pm_s = _pymerkle_bulk(pm_path, entries, cfg.chunk)
-        profile = ctx.profiler(f"bulk-{_label(n)}") if n == cfg.large else None
-        ft_s = _farmtrace_bulk(ctx, ft_path, entries, profile)
+        ft_rates, pm_rates = [], []
+        for k in range(cfg.repeat):  # baseline first, then farmtrace; each on a new database file
+            pm_rates.append(n / _pymerkle_bulk(pm_path, entries, cfg.chunk))
+            profile = ctx.profiler(f"bulk-{_label(n)}") if n == cfg.large and k == 0 else None
+            ft_rates.append(n / _farmtrace_bulk(ctx, ft_path, entries, profile))
         commits = -(-n // cfg.chunk)
         notes = (
-            f"farmtrace {ft_s:.2f} s ({commits} append_many call{'s' if commits > 1 else ''}, one commit each), "
-            f"pymerkle {pm_s:.2f} s (one commit)"
+            f"farmtrace {commits} append_many call{'s' if commits > 1 else ''} (one commit each), runs "
+            f"{_runs(ft_rates)}; pymerkle one append_entries call (one commit), runs {_runs(pm_rates)}"
         )
         if n == min(cfg.bulk_sizes):
             same = _same_root(ft_path, pm_path, ctx.signer)
@@ -348,8 +375,8 @@ def bench_bulk(ctx: _Context) -> None:
             _rate_result(
                 "bulk",
                 f"bulk append {_label(n)}, SQLite",
-                n / ft_s,
-                n / pm_s,
+                statistics.median(ft_rates),
+                statistics.median(pm_rates),
                 "pymerkle SqliteTree.append_entries",
                 1.0,
                 notes,
@@ -412,10 +439,8 @@ def _run_writers(
     pool = [threading.Thread(target=work, args=(t,), name=f"bench-writer-{t}") for t in range(threads)]
     for th in pool:
         th.start()
-    try:
+    with contextlib.suppress(threading.BrokenBarrierError):
         barrier.wait()
-    except threading.BrokenBarrierError:
-        pass
     t0 = time.perf_counter()
     for th in pool:
         th.join()
@@ -424,50 +449,62 @@ def _run_writers(
     return max(finished) - t0, [r for rs in results for r in rs]
 
 
-def _farmtrace_concurrent(ctx: _Context, url: str, entries: list[bytes], name: str) -> tuple[float, str]:
-    """32 threads × log.append; returns (entries/s, notes)."""
+def _farmtrace_concurrent(
+    ctx: _Context, url: str, entries: list[bytes], profile: _Profiler | None = None
+) -> tuple[float, int]:
+    """`writers` threads calling log.append on a new log; returns (entries/s, commits)."""
     cfg = ctx.config
     store = SqlStore.from_url(url)
     log = Log(store, ctx.signer)
-    profile = ctx.profiler(f"concurrent-{name}")
     try:
-        with profile:
+        with profile or contextlib.nullcontext():
             seconds, indexes = _run_writers(
                 cfg.writers, cfg.appends_per_writer, lambda: None, lambda _, j: log.append(entries[j])
             )
             log.close()  # inside the profile: the writer thread's profile ends with it
         if sorted(indexes) != list(range(len(entries))):
             raise AssertionError("the appends did not get indexes 0..n-1, each once")
-        batches = len(store.checkpoints()) - 1  # one signed checkpoint per committed batch, less genesis
+        commits = len(store.checkpoints()) - 1  # one signed checkpoint per committed batch, less genesis
     finally:
         log.close()
         store.close()
-    profile.write(f"farmtrace durable appends, {name}")
-    n = len(entries)
-    return n / seconds, f"{n} appends in {seconds:.2f} s, {batches} commits (mean batch {n / max(batches, 1):.1f})"
+    if profile:
+        profile.write(f"farmtrace durable appends, {url.split(':', 1)[0]}")
+    return len(entries) / seconds, commits
 
 
-def _pymerkle_one_by_one(path: str, entries: list[bytes], budget_s: float) -> tuple[float, str]:
+def _pymerkle_one_by_one(path: str, entries: list[bytes], budget_s: float, threads: int = 1) -> float:
+    """pymerkle append_entry (one `with con:` transaction, so one commit, per entry); entries/s.
+
+    With `threads` > 1 the threads share one tree: pymerkle 7 guards its connection with the tree's
+    lock (check_same_thread=False), so they take turns.
+    """
     from pymerkle import SqliteTree
 
+    _remove_db(path)
     tree = SqliteTree(path)
-    done = 0
     try:
+        if threads > 1:
+            seconds, _ = _run_writers(
+                threads, len(entries) // threads, lambda: None, lambda _, j: tree.append_entry(entries[j])
+            )
+            return len(entries) // threads * threads / seconds
+        done = 0
         t0 = time.perf_counter()
         for e in entries:
-            tree.append_entry(e)  # one `with con:` transaction, so one commit, per entry
+            tree.append_entry(e)
             done += 1
             if done % 256 == 0 and time.perf_counter() - t0 > budget_s:
                 break
-        seconds = time.perf_counter() - t0
+        return done / (time.perf_counter() - t0)
     finally:
         tree.close()
-    cut = "" if done == len(entries) else f" (stopped at the {budget_s:g} s budget)"
-    return done / seconds, f"{done} appends in {seconds:.2f} s, 1 thread{cut}"
+        _remove_db(path)
 
 
-def _plain_sqlite(path: str, entries: list[bytes], threads: int, per_thread: int) -> tuple[float, str]:
+def _plain_sqlite(path: str, entries: list[bytes], threads: int, per_thread: int) -> float:
     """A bare table, WAL + synchronous=FULL, one autocommit INSERT (= one durable commit) per row."""
+    _remove_db(path)
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("CREATE TABLE plain (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL)")
@@ -478,37 +515,30 @@ def _plain_sqlite(path: str, entries: list[bytes], threads: int, per_thread: int
         c.execute("PRAGMA synchronous=FULL")
         return c
 
-    seconds, _ = _run_writers(
-        threads,
-        per_thread,
-        setup,
-        lambda c, j: c.execute("INSERT INTO plain (idx, entry) VALUES (?, ?)", (j, entries[j])),
-        lambda c: c.close(),
-    )
-    n = len(entries)
-    # For reference, the same inserts from one thread: SQLite's busy handler (sleeps of 1 ms and more
-    # while another connection holds the write lock) is what 32 threads pay, and this shows how much.
-    one = path + ".one"
-    con = sqlite3.connect(one, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
-    con.execute("CREATE TABLE plain (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL)")
-    t0 = time.perf_counter()
-    for j, e in enumerate(entries):
-        con.execute("INSERT INTO plain (idx, entry) VALUES (?, ?)", (j, e))
-    one_s = time.perf_counter() - t0
-    con.close()
-    _remove_db(one)
-    return n / seconds, (
-        f"{n} rows in {seconds:.2f} s, {threads} threads (for reference, 1 thread: {n / one_s:,.0f}/s)"
-    )
+    sql = "INSERT INTO plain (idx, entry) VALUES (?, ?)"
+    try:
+        if threads == 1:
+            c = setup()
+            t0 = time.perf_counter()
+            for j, e in enumerate(entries):
+                c.execute(sql, (j, e))
+            seconds = time.perf_counter() - t0
+            c.close()
+        else:
+            seconds, _ = _run_writers(
+                threads, per_thread, setup, lambda c, j: c.execute(sql, (j, entries[j])), lambda c: c.close()
+            )
+    finally:
+        _remove_db(path)
+    return len(entries) / seconds
 
 
-def _plain_postgres(dsn: str, schema: str, entries: list[bytes], threads: int, per_thread: int) -> tuple[float, str]:
+def _plain_postgres(dsn: str, schema: str, entries: list[bytes], threads: int, per_thread: int) -> float:
     """A bare table, one autocommit INSERT (= one durable commit) per row, one connection per thread."""
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute(f"DROP TABLE IF EXISTS {schema}.plain")
         con.execute(f"CREATE TABLE {schema}.plain (idx BIGINT PRIMARY KEY, entry BYTEA NOT NULL)")
     sql = f"INSERT INTO {schema}.plain (idx, entry) VALUES (%s, %s)"
     seconds, _ = _run_writers(
@@ -518,13 +548,12 @@ def _plain_postgres(dsn: str, schema: str, entries: list[bytes], threads: int, p
         lambda c, j: c.execute(sql, (j, entries[j])),
         lambda c: c.close(),
     )
-    n = len(entries)
-    return n / seconds, f"{n} rows in {seconds:.2f} s, {threads} threads"
+    return len(entries) / seconds
 
 
 @contextlib.contextmanager
 def _postgres_schema(url: str) -> Iterator[tuple[str, str, str]]:
-    """A fresh schema bench_<pid>; yields (SQLAlchemy URL with its search_path, psycopg DSN, schema)."""
+    """A new schema bench_<pid>; yields (SQLAlchemy URL with its search_path, psycopg DSN, schema)."""
     import psycopg
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -540,46 +569,85 @@ def _postgres_schema(url: str) -> Iterator[tuple[str, str, str]]:
             con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
+def _postgres_reachable(url: str) -> str | None:
+    """None if PostgreSQL answers at `url`, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), connect_timeout=3):
+            return None
+    except Exception as exc:
+        return str(exc).strip() or type(exc).__name__
+
+
 def bench_concurrent(ctx: _Context) -> None:
     cfg = ctx.config
     n = cfg.writers * cfg.appends_per_writer
     entries = ctx.entries[:n]
-    pm_rate, pm_notes = _pymerkle_one_by_one(ctx.path("pymerkle-one.db"), entries, cfg.pymerkle_append_budget_s)
-    pm_name = "pymerkle append_entry, 1 commit each (1 thread)"
-    w = f"{cfg.writers} writers"
+    w, per = cfg.writers, cfg.appends_per_writer
+    pg_down = _postgres_reachable(cfg.postgres_url) if cfg.postgres_url else "no --postgres-url"
+    runs: dict[str, list[float]] = {}
+    commits: dict[str, list[int]] = {"sqlite": [], "postgresql": []}
 
-    # SQLite
-    plain_rate, plain_notes = _plain_sqlite(ctx.path("plain.db"), entries, cfg.writers, cfg.appends_per_writer)
-    ft_rate, ft_notes = _farmtrace_concurrent(ctx, _sqlite_url(ctx.path("farmtrace-concurrent.db")), entries, "sqlite")
+    def add(key: str, value: float) -> None:
+        runs.setdefault(key, []).append(value)
+
+    for k in range(cfg.repeat):
+        first = k == 0
+        # SQLite: the baselines first, then farmtrace; each on a new database file.
+        add("pm1", _pymerkle_one_by_one(ctx.path("pymerkle-one.db"), entries, cfg.pymerkle_append_budget_s))
+        add(
+            "pm32",
+            _pymerkle_one_by_one(ctx.path("pymerkle-one.db"), entries, cfg.pymerkle_append_budget_s, w),
+        )
+        add("sq1", _plain_sqlite(ctx.path("plain.db"), entries, 1, n))
+        add("sq32", _plain_sqlite(ctx.path("plain.db"), entries, w, per))
+        path = ctx.path("farmtrace-concurrent.db")
+        _remove_db(path)
+        profile = ctx.profiler("concurrent-sqlite") if first else None
+        rate, c = _farmtrace_concurrent(ctx, _sqlite_url(path), entries, profile)
+        add("ft_sqlite", rate)
+        commits["sqlite"].append(c)
+        _remove_db(path)
+        if pg_down is None:
+            with _postgres_schema(cfg.postgres_url) as (url, dsn, schema):  # type: ignore[arg-type]
+                add("pg32", _plain_postgres(dsn, schema, entries, w, per))
+                profile = ctx.profiler("concurrent-postgresql") if first else None
+                rate, c = _farmtrace_concurrent(ctx, url, entries, profile)
+                add("ft_pg", rate)
+                commits["postgresql"].append(c)
+
+    med = {key: statistics.median(v) for key, v in runs.items()}
+
+    def ft_notes(db: str, key: str) -> str:
+        cs = commits[db]
+        return (
+            f"farmtrace {n} appends, runs {_runs(runs[key])}; commits per run {', '.join(map(str, cs))} "
+            f"(mean batch {n * len(cs) / max(sum(cs), 1):.1f})"
+        )
+
+    pm_name = "pymerkle append_entry, 1 commit each, 1 thread"
+    pm_notes = (
+        f"pymerkle runs {_runs(runs['pm1'])}; {w} threads sharing its tree (its lock serialises them): "
+        f"{med['pm32']:,.0f}/s"
+    )
     ctx.run.results += [
-        _rate_result("concurrent", f"durable appends, {w}, SQLite", ft_rate, pm_rate, pm_name, 5.0,
-                     f"farmtrace: {ft_notes}; pymerkle: {pm_notes}"),
-        _rate_result("concurrent", f"durable appends, {w}, SQLite", ft_rate, plain_rate,
-                     f"plain INSERT, 1 commit/row, {w} (sqlite3, WAL, sync=FULL)", 0.5, f"plain: {plain_notes}"),
+        _rate_result("concurrent", f"durable appends, {w} writers, SQLite", med["ft_sqlite"], med["pm1"], pm_name,
+                     5.0, f"{ft_notes('sqlite', 'ft_sqlite')}; {pm_notes}"),
+        _rate_result("concurrent", f"durable appends, {w} writers, SQLite", med["ft_sqlite"], med["sq32"],
+                     f"plain INSERT, 1 commit/row, {w} threads (sqlite3, WAL, sync=FULL)", 0.5,
+                     f"plain runs {_runs(runs['sq32'])}; the same inserts from 1 thread: {med['sq1']:,.0f}/s"),
     ]  # fmt: skip
-    for name in ("pymerkle-one.db", "plain.db", "farmtrace-concurrent.db"):
-        _remove_db(ctx.path(name))
-
-    # PostgreSQL
-    if not cfg.postgres_url:
-        ctx.run.notes.append("PostgreSQL rows skipped: no --postgres-url")
+    if pg_down is not None:
+        ctx.run.notes.append(f"PostgreSQL rows skipped: {pg_down}")
         return
-    try:
-        schema_cm = _postgres_schema(cfg.postgres_url)
-        url, dsn, schema = schema_cm.__enter__()
-    except Exception as exc:
-        ctx.run.notes.append(f"PostgreSQL rows skipped: {cfg.postgres_url} not reachable ({exc})")
-        return
-    try:
-        plain_rate, plain_notes = _plain_postgres(dsn, schema, entries, cfg.writers, cfg.appends_per_writer)
-        ft_rate, ft_notes = _farmtrace_concurrent(ctx, url, entries, "postgresql")
-    finally:
-        schema_cm.__exit__(None, None, None)
     ctx.run.results += [
-        _rate_result("concurrent", f"durable appends, {w}, PostgreSQL", ft_rate, pm_rate, pm_name + ", SQLite", 5.0,
-                     f"farmtrace: {ft_notes}; pymerkle has no PostgreSQL backend: its SQLite figure"),
-        _rate_result("concurrent", f"durable appends, {w}, PostgreSQL", ft_rate, plain_rate,
-                     f"plain INSERT, 1 commit/row, {w} (psycopg, autocommit)", 0.5, f"plain: {plain_notes}"),
+        _rate_result("concurrent", f"durable appends, {w} writers, PostgreSQL", med["ft_pg"], med["pm1"],
+                     pm_name + " (SQLite)", 5.0,
+                     f"{ft_notes('postgresql', 'ft_pg')}; pymerkle has no PostgreSQL backend: its SQLite figure"),
+        _rate_result("concurrent", f"durable appends, {w} writers, PostgreSQL", med["ft_pg"], med["pg32"],
+                     f"plain INSERT, 1 commit/row, {w} threads (psycopg, autocommit)", 0.5,
+                     f"plain runs {_runs(runs['pg32'])}"),
     ]  # fmt: skip
 
 
@@ -625,7 +693,10 @@ def bench_proofs(ctx: _Context) -> None:
             t0 = time.perf_counter()
             tree.prove_inclusion(i + 1, size)
             pm_lat.append(time.perf_counter() - t0)
-            if len(pm_lat) >= cfg.pymerkle_min_proof_samples and time.perf_counter() - started > cfg.pymerkle_proof_budget_s:
+            if (
+                len(pm_lat) >= cfg.pymerkle_min_proof_samples
+                and time.perf_counter() - started > cfg.pymerkle_proof_budget_s
+            ):
                 break
     finally:
         tree.close()
@@ -693,47 +764,55 @@ def _audit_verdict(report: Any, n: int) -> tuple[bool, str]:
 
 
 def bench_audit(ctx: _Context) -> None:
-    _ensure_large(ctx)
     n = ctx.config.large
-    profile = ctx.profiler("audit")
-    ft_s, report = _timed_audit(ctx, with_tiles=True, profile=profile)
-    profile.write(f"farmtrace audit of {n} entries")
-    valid, why = _audit_verdict(report, n)
-    # The same audit without the stored tiles (entries and checkpoints only): a second figure that
-    # does not depend on the tile comparison.
-    bare_s, bare = _timed_audit(ctx, with_tiles=False)
-    bare_valid, bare_why = _audit_verdict(bare, n)
-
+    _ensure_large(ctx)
     entries = ctx.entries[:n]
     sha256 = hashlib.sha256
-    t0 = time.perf_counter()
-    for e in entries:
-        sha256(e).digest()
-    raw_s = time.perf_counter() - t0
+    full_rates, bare_rates, raw_rates = [], [], []
+    verdicts: dict[bool, tuple[bool, str]] = {}
+    report = None
+    for k in range(ctx.config.repeat):
+        profile = ctx.profiler("audit") if k == 0 else None
+        seconds, report = _timed_audit(ctx, with_tiles=True, profile=profile)
+        if profile:
+            profile.write(f"farmtrace audit of {n} entries")
+        full_rates.append(n / seconds)
+        verdicts[True] = _audit_verdict(report, n)
+        # The same audit without the stored tiles (entries and checkpoints only): a figure that
+        # does not depend on the tile comparison.
+        seconds, bare = _timed_audit(ctx, with_tiles=False)
+        bare_rates.append(n / seconds)
+        verdicts[False] = _audit_verdict(bare, n)
+        t0 = time.perf_counter()
+        for e in entries:
+            sha256(e).digest()
+        raw_rates.append(n / (time.perf_counter() - t0))
+    assert report is not None
+    raw = statistics.median(raw_rates)
     base_name = "raw SHA-256 of the entries in memory"
     full = _rate_result(
         "audit",
         f"full audit at {_label(n)}, SQLite",
-        n / ft_s,
-        n / raw_s,
+        statistics.median(full_rates),
+        raw,
         base_name,
         0.3,
-        f"{why}audit {ft_s:.2f} s ({report.tiles_checked} tiles, {report.checkpoints_checked} checkpoints), "
-        f"SHA-256 {raw_s:.2f} s",
+        f"{verdicts[True][1]}{report.tiles_checked} tiles and {report.checkpoints_checked} checkpoints checked; "
+        f"runs {_runs(full_rates)}; SHA-256 runs {_runs(raw_rates)}",
     )
-    full.valid = valid
-    no_tiles = _rate_result(
+    full.valid = verdicts[True][0]
+    bare = _rate_result(
         "audit",
         f"audit at {_label(n)}, tiles=None, SQLite",
-        n / bare_s,
-        n / raw_s,
+        statistics.median(bare_rates),
+        raw,
         base_name,
         None,
-        f"{bare_why}entries and checkpoints only, no stored-tile comparison: {bare_s:.2f} s",
+        f"{verdicts[False][1]}entries and checkpoints only, no stored-tile comparison; runs {_runs(bare_rates)}",
     )
-    no_tiles.valid = bare_valid
-    ctx.run.results += [full, no_tiles]
-    if not valid:
+    bare.valid = verdicts[False][0]
+    ctx.run.results += [full, bare]
+    if not full.valid and report.first_failure:
         ctx.run.notes.append(f"the audit with tiles failed on a clean log: {report.first_failure.message}")
 
 
@@ -784,16 +863,23 @@ def run(config: Config, *, echo: Callable[[str], None] = print) -> Run:
     )
     if config.profile_dir:
         os.makedirs(config.profile_dir, exist_ok=True)
-        result.notes.append(f"cProfile was on for the farmtrace side: figures are inflated ({config.profile_dir})")
+        result.notes.append(
+            f"cProfile was on for the farmtrace side: figures are inflated ({config.profile_dir})"
+        )
     tmp = tempfile.mkdtemp(prefix="farmtrace-bench-")
     try:
         n = max(config.large, config.writers * config.appends_per_writer)
         _reset_peak_rss()
         t0 = time.perf_counter()
         entries = make_entries(n, seed=config.seed)
-        result.phases["entries"] = {"seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(_peak_rss_mb())}
+        result.phases["entries"] = {
+            "seconds": round(time.perf_counter() - t0, 2),
+            "peak_rss_mb": round(_peak_rss_mb()),
+        }
         mean = sum(map(len, entries)) / len(entries)
-        echo(f"made {n:,} entries of {min(map(len, entries))}-{max(map(len, entries))} bytes (mean {mean:.0f})")
+        echo(
+            f"made {n:,} entries of {min(map(len, entries))}-{max(map(len, entries))} bytes (mean {mean:.0f})"
+        )
         result.config["entry_bytes_mean"] = round(mean, 1)
         ctx = _Context(config, tmp, Signer.generate("bench.example/log"), entries, result)
         for name in BENCHMARKS:
@@ -813,46 +899,3 @@ def run(config: Config, *, echo: Callable[[str], None] = print) -> Run:
         shutil.rmtree(tmp, ignore_errors=True)
     result.elapsed_s = time.perf_counter() - started
     return result
-
-
-def _fmt_value(v: float | None, unit: str) -> str:
-    if v is None:
-        return "—"
-    if unit == "ms":
-        return f"{v:.3f} ms" if v < 10 else f"{v:.1f} ms"
-    return f"{v:,.0f}/s"
-
-
-def format_table(r: Run) -> str:
-    """The results as a plain-text table (ratio = times better than the baseline)."""
-    head = ("benchmark", "farmtrace", "baseline", "baseline is", "ratio", "goal", "result")
-    rows = [head]
-    for x in r.results:
-        verdict = "info" if x.passed is None else ("PASS" if x.passed else "MISS")
-        if not x.valid:
-            verdict = "INVALID"
-        ratio = "—" if x.ratio is None else f"{x.ratio:.2f}×"
-        rows.append(
-            (x.name, _fmt_value(x.farmtrace, x.unit), _fmt_value(x.baseline, x.unit), x.baseline_name, ratio,
-             x.goal or "—", verdict)
-        )  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    right = {1, 2, 4}
-    lines = []
-    for k, row in enumerate(rows):
-        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.append("")
-    lines.append("ratio: times better than the baseline (rates: farmtrace/baseline; latencies: baseline/farmtrace)")
-    for x in r.results:
-        if x.notes:
-            lines.append(f"  {x.name} vs {x.baseline_name}: {x.notes}")
-    phases = ", ".join(
-        f"{k} {v['seconds']:.1f} s / {v['peak_rss_mb']:.0f} MB" for k, v in r.phases.items()
-    )
-    lines.append(f"phases (wall time / peak RSS of the process during the phase): {phases}")
-    lines.extend(f"note: {n}" for n in r.notes)
-    lines.append(f"total {r.elapsed_s:.1f} s")
-    return "\n".join(lines)

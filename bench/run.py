@@ -23,9 +23,58 @@ import json  # noqa: E402
 import ledger_bench  # noqa: E402
 
 
+def _fmt_value(v: float | None, unit: str) -> str:
+    if v is None:
+        return "—"
+    if unit == "ms":
+        return f"{v:.3f} ms" if v < 10 else f"{v:.1f} ms"
+    return f"{v:,.0f}/s"
+
+
+def format_table(r: ledger_bench.Run) -> str:
+    """The results as a plain-text table, then each row's notes, the phases and the total time."""
+    head = ("benchmark", "farmtrace", "baseline", "baseline is", "ratio", "goal", "result")
+    rows = [head]
+    for x in r.results:
+        verdict = "info" if x.passed is None else ("PASS" if x.passed else "MISS")
+        if not x.valid:
+            verdict = "INVALID"
+        ratio = "—" if x.ratio is None else f"{x.ratio:.2f}×"
+        rows.append(
+            (x.name, _fmt_value(x.farmtrace, x.unit), _fmt_value(x.baseline, x.unit), x.baseline_name, ratio,
+             x.goal or "—", verdict)
+        )  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    right = {1, 2, 4}
+    lines = []
+    for k, row in enumerate(rows):
+        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines += [
+        "",
+        "ratio: times better than the baseline (rates: farmtrace/baseline; latencies: baseline/farmtrace).",
+        f"rates are the median of {r.config['repeat']} run(s); INVALID: the operation gave a wrong answer.",
+        "",
+    ]
+    for x in r.results:
+        if x.notes:
+            lines.append(f"- {x.name} vs {x.baseline_name}: {x.notes}")
+    phases = ", ".join(f"{k} {v['seconds']:.1f} s / {v['peak_rss_mb']:.0f} MB" for k, v in r.phases.items())
+    lines.append(f"- phases (wall time / peak RSS of the whole process during the phase): {phases}")
+    lines.extend(f"- note: {n}" for n in r.notes)
+    lines.append(f"total {r.elapsed_s:.1f} s")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smoke-test sizes (10k/100k entries), under a minute")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke-test sizes (10k/100k entries), under a minute"
+    )
     parser.add_argument(
         "--only",
         action="append",
@@ -55,12 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     options = {
         "only": tuple(args.only) if args.only else ledger_bench.BENCHMARKS,
         "postgres_url": None if args.no_postgres else args.postgres_url,
-        "profile_dir": os.path.join(os.path.dirname(os.path.abspath(args.json)), "profiles") if args.profile else None,
+        "profile_dir": os.path.join(os.path.dirname(os.path.abspath(args.json)), "profiles")
+        if args.profile
+        else None,
     }
     config = ledger_bench.Config.quick(**options) if args.quick else ledger_bench.Config(**options)
     result = ledger_bench.run(config, echo=lambda s: print(s, flush=True))
     print()
-    print(ledger_bench.format_table(result))
+    print(format_table(result))
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(result.to_json(), f, indent=2, ensure_ascii=False)

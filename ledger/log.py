@@ -87,7 +87,17 @@ class Log:
             raise MalformedError("append_many needs at least one entry")
         return self._submit(list(entries), admit)
 
+    def submit(self, entry: bytes, *, admit: Admit | None = None) -> Future:
+        """Queue one entry and return at once: a Future of its index (or of the refusal).
+
+        Lets one caller hand many entries to the same batch (bulk ingest) and wait for all of them.
+        """
+        return self._enqueue([entry], admit)
+
     def _submit(self, entries: list[bytes], admit: Admit | None) -> int:
+        return self._enqueue(entries, admit).result()
+
+    def _enqueue(self, entries: list[bytes], admit: Admit | None) -> Future:
         for e in entries:
             if not isinstance(e, bytes | bytearray) or len(e) > MAX_ENTRY_SIZE:
                 raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
@@ -96,7 +106,7 @@ class Log:
         self._start()
         req = _Request([bytes(e) for e in entries], admit)
         self._queue.put(req)
-        return req.future.result()
+        return req.future
 
     def _start(self) -> None:
         if self._thread is not None:

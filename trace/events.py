@@ -113,8 +113,11 @@ MAX_EVENT_BYTES = 256 * 1024  # the encoded event (encoding.encode_event)
 
 # RFC 3339 §5.6 date-time, narrowed: upper-case T and Z, seconds precision, no "-00:00" (unknown
 # offset). Offsets are limited to ±14:00, the range real time zones use (and EPCIS accepts).
-_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:(Z)|([+-])(\d{2}):(\d{2}))")
-_GEO = re.compile(r"(-?(?:0|[1-9]\d?)(?:\.\d{1,7})?),(-?(?:0|[1-9]\d{0,2})(?:\.\d{1,7})?)")
+# [0-9], never \d: \d also matches other scripts' digits, which int() would accept.
+_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:(Z)|([+-])([0-9]{2}):([0-9]{2}))"
+)
+_GEO = re.compile(r"(-?(?:0|[1-9][0-9]?)(?:\.[0-9]{1,7})?),(-?(?:0|[1-9][0-9]{0,2})(?:\.[0-9]{1,7})?)")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TOKEN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")

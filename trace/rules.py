@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .errors import RuleViolation
 from .events import (
@@ -193,6 +193,7 @@ class Transit:
     received: Decimal = Decimal(0)
 
 
+@runtime_checkable
 class LotView(Protocol):
     """The read-only state `check_event` needs. Implementations MUST reflect every applied event."""
 
@@ -369,7 +370,7 @@ def check_event(
     party = _check_party_and_key(event, view, at=at, now=now)
     _check_role(event, party)
     if event.kind in PARTY_KINDS:
-        _check_party_admin(event, view, at=at)
+        _check_party_admin(event, view)
         _check_future(at, now=now, max_skew=max_skew)
         return
     # 3. Lots: inputs exist, outputs are new.
@@ -466,7 +467,7 @@ def _check_role(event: Event, party: PartyState) -> None:
             )
 
 
-def _check_party_admin(event: Event, view: LotView, *, at: datetime) -> None:
+def _check_party_admin(event: Event, view: LotView) -> None:
     detail = event.detail
     if isinstance(detail, PartyRegisterDetail):
         if view.party(detail.party.id) is not None:

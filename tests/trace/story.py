@@ -71,7 +71,12 @@ CERTIFY = {
     "certificate_no": "HGZ-430124-20261120-001",
     "product_name": "包菜",
     "origin": "湖南省长沙市宁乡市",
-    "commitments": ["no_banned_substances", "withdrawal_period_observed", "residues_within_limits", "self_tested"],
+    "commitments": [
+        "no_banned_substances",
+        "withdrawal_period_observed",
+        "residues_within_limits",
+        "self_tested",
+    ],
     "contact": "宁乡市绿源蔬菜种植专业合作社 合作社办公室",
 }
 
@@ -91,7 +96,10 @@ def key_id(name: str, generation: int = 0) -> str:
 def key_wire(name: str, generation: int = 0) -> dict[str, str]:
     import base64
 
-    return {"key_id": key_id(name, generation), "public_key": base64.b64encode(public_key(name, generation)).decode()}
+    return {
+        "key_id": key_id(name, generation),
+        "public_key": base64.b64encode(public_key(name, generation)).decode(),
+    }
 
 
 def party_wire(pid: str, roles: list[str] | None = None) -> dict[str, Any]:
@@ -321,3 +329,107 @@ _STEPS = {
     "repack": _repack,
     "sell": _sell,
 }
+
+
+H1 = "1" * 64
+H2 = "2" * 64
+T0 = START
+
+
+def sample_wires() -> dict[str, dict[str, Any]]:
+    """One well-formed wire event of every kind (not a consistent story: ids are placeholders)."""
+
+    def ref(lot: str, quantity: str = "500", unit: str = "kg") -> dict[str, Any]:
+        return {"lot": lot, "quantity": quantity, "unit": unit, "follows": [H1]}
+
+    full_location = {
+        "name": "马王堆蔬菜批发市场",
+        "address": "长沙市芙蓉区",
+        "gln": "6901234000009",
+        "geo": "28.19,113.03",
+    }
+    return {
+        "harvest": wire(
+            "harvest",
+            COOP,
+            time=T0,
+            outputs=[out("NX-CAB-001", "500"), out("NX-CAB-002", "200", "jin", BAG)],
+            detail={"origin": {"name": "宁乡 3号地块", "geo": "28.2458,112.5512"}},
+            price={"amount": "1.2", "currency": "CNY", "unit": "kg", "stage": "production"},
+            documents=[{"type": "planting_record", "id": "PR-001", "url": "https://coop.example/pr/1"}],
+        ),
+        "inspect": wire("inspect", STATION, time=T0, inputs=[ref("NX-CAB-001")], detail=INSPECT_PASS)
+        | {"location": full_location},
+        "certify": wire("certify", COOP, time=T0, inputs=[ref("NX-CAB-001")], detail=CERTIFY),
+        "transform": wire(
+            "transform",
+            MARKET,
+            time=T0,
+            inputs=[ref("NX-CAB-001")],
+            outputs=[out("M-1", "250"), out("M-2", "249.5")],
+            detail={"type": "split"},
+        ),
+        "ship": wire(
+            "ship",
+            COOP,
+            time=T0,
+            inputs=[ref("NX-CAB-001")],
+            detail={"destination": MARKET},
+            sensors=[
+                {"type": "temperature", "value": "-1.5", "unit": "Cel", "time": "2026-11-20T06:00:00Z"},
+                {"type": "humidity", "value": "92", "unit": "%RH", "time": "2026-11-20T06:00:00Z"},
+            ],
+            documents=[{"type": "invoice", "id": "INV-7"}],
+        ),
+        "receive": wire(
+            "receive",
+            MARKET,
+            time=T0,
+            inputs=[ref("NX-CAB-001")],
+            detail={
+                "source": COOP,
+                "ship_event": H2,
+                "entry_check": {
+                    "result": "accepted",
+                    "certificate_no": "HGZ-1",
+                    "inspection_event": H1,
+                    "note": "查验",
+                },
+            },
+        ),
+        "sell": wire(
+            "sell",
+            SHOP,
+            time=T0,
+            inputs=[ref("S-1", "1")],
+            detail={},
+            price={"amount": "6.8", "currency": "CNY", "unit": "kg", "stage": "retail"},
+        ),
+        "recall": wire(
+            "recall",
+            REGULATOR,
+            time=T0,
+            inputs=[ref("NX-CAB-001")],
+            detail={"reason": "农残超标", "instructions": "请停止销售并退回\n消费者可凭小票退款"},
+        ),
+        "destroy": wire(
+            "destroy",
+            REGULATOR,
+            time=T0,
+            inputs=[ref("NX-CAB-001")],
+            detail={"reason": "recalled", "holder": MARKET},
+        ),
+        "party.register": wire("party.register", REGULATOR, time=T0, detail={"party": party_wire(FARMER)}),
+        "party.key_add": wire(
+            "party.key_add", REGULATOR, time=T0, detail={"party_id": COOP, **key_wire(COOP, 1)}
+        ),
+        "party.key_revoke": wire(
+            "party.key_revoke",
+            REGULATOR,
+            time=T0,
+            detail={"party_id": COOP, "key_id": key_id(COOP), "reason": "lost"},
+        ),
+        "party.suspend": wire(
+            "party.suspend", REGULATOR, time=T0, detail={"party_id": SHOP, "reason": "违规"}
+        ),
+    }

@@ -1,0 +1,235 @@
+"""EPCIS 2.0 export: every domain kind, validated offline against the official GS1 JSON Schema."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator, FormatChecker
+
+from farmtrace.trace.epcis import epcis_document, event_uri, lot_class, to_epcis_event
+from farmtrace.trace.events import KINDS, LOT_KINDS, PARTY_KINDS, Event
+
+from ..conftest import STANDARDS
+from .story import (
+    COOP,
+    INSPECT_FAIL,
+    MARKET,
+    REGULATOR,
+    SHOP,
+    STATION,
+    Ledger,
+    out,
+    sample_wires,
+    story_one,
+)
+
+SCHEMA_PATH = STANDARDS / "epcis" / "EPCIS-JSON-Schema.json"
+
+# RFC 3986 §3 characters, with well-formed percent-encoding and a scheme: the "uri" format, checked
+# offline (jsonschema checks "uri" only when the optional rfc3987 package is installed).
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*")
+
+
+def _validator() -> Draft7Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    # The schema is one self-contained file: no remote $ref to fetch.
+    assert '"$ref": "http' not in SCHEMA_PATH.read_text(encoding="utf-8")
+    checker = FormatChecker(["date-time"])  # RFC 3339, via the installed rfc3339-validator
+    checker.checks("uri")(lambda value: not isinstance(value, str) or bool(_URI.fullmatch(value)))
+    assert checker.conforms("2026-11-20T08:30:00+08:00", "date-time")
+    assert not checker.conforms("2026-11-20 08:30", "date-time")
+    assert not checker.conforms("not a uri", "uri")
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=checker)
+
+
+VALIDATOR = _validator()
+
+
+def _errors(doc: dict[str, Any]) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(doc)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Example_9.6.1-ObjectEvent.jsonld",
+        "Example_9.6.4-TransformationEvent.jsonld",
+        "SensorDataExample1.jsonld",
+    ],
+)
+def test_validator_accepts_the_official_examples(name: str) -> None:
+    assert _errors(json.loads((STANDARDS / "epcis" / name).read_text(encoding="utf-8"))) == []
+
+
+def _full_history() -> Ledger:
+    """Story 1, then a wholesale sale, a failed test, a rejection, a recall and a destruction."""
+    lg = story_one()
+    lg.record(
+        "sell",
+        MARKET,
+        inputs=[lg.inp("M-CAB-001-03", "10")],
+        detail={},
+        price={"amount": "2.6", "currency": "CNY", "unit": "kg", "stage": "wholesale"},
+    )
+    lg.record("inspect", STATION, inputs=[lg.inp("M-CAB-001-04", "10")], detail=INSPECT_FAIL)
+    lg.record("ship", MARKET, inputs=[lg.inp("M-CAB-001-05", "10")], detail={"destination": SHOP})
+    ship = lg.log[-1][1]
+    lg.record(
+        "receive",
+        SHOP,
+        inputs=[lg.inp("M-CAB-001-05", "10")],
+        detail={
+            "source": MARKET,
+            "ship_event": ship,
+            "entry_check": {"result": "rejected", "note": "包装破损"},
+        },
+    )
+    lg.record(
+        "transform",
+        SHOP,
+        inputs=[lg.inp("M-CAB-001-02", "10")],
+        outputs=[out("S-SLAW-1", "9", product={"name_zh": "包菜丝", "name_en": "Shredded cabbage"})],
+        detail={"type": "process"},
+    )
+    lg.record(
+        "recall",
+        REGULATOR,
+        inputs=[lg.inp("NX-CAB-001", "500")],
+        detail={"reason": "抽检不合格", "instructions": "立即下架"},
+    )
+    lg.record("destroy", MARKET, inputs=[lg.inp("M-CAB-001-05", "10")], detail={"reason": "召回销毁"})
+    return lg
+
+
+CREATED = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+def test_whole_history_validates() -> None:
+    lg = _full_history()
+    recorded = {eid: CREATED for _, eid in lg.log}
+    doc = epcis_document(lg.log, created=CREATED, recorded=recorded)
+    assert _errors(doc) == []
+    events = doc["epcisBody"]["eventList"]
+    kinds = {e.kind for e, _ in lg.log if e.kind in LOT_KINDS}
+    assert kinds == set(LOT_KINDS)
+    assert len(events) == sum(1 for e, _ in lg.log if e.kind in LOT_KINDS)  # registrations left out
+    steps = {(e["bizStep"], e.get("disposition")) for e in events}
+    transforms = [e for e in events if e["type"] == "TransformationEvent"]
+    assert {e["bizStep"] for e in transforms} == {"repackaging", "commissioning"}
+    assert {
+        ("commissioning", "active"),
+        ("inspecting", "conformant"),
+        ("inspecting", "non_conformant"),
+        ("shipping", "in_transit"),
+        ("receiving", "in_progress"),
+        ("receiving", "returned"),
+        ("repackaging", "active"),
+        ("retail_selling", "retail_sold"),
+        ("https://farmtrace.example/ns#wholesale_selling", "https://farmtrace.example/ns#sold"),
+        ("holding", "recalled"),
+        ("destroying", "destroyed"),
+    } <= steps
+    json.dumps(doc, ensure_ascii=False)  # plain JSON types only
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_sample_kind_validates(kind: str) -> None:
+    event = Event.from_wire(sample_wires()[kind])
+    item = to_epcis_event(event, event_id="ab" * 32, recorded_at=None)
+    if kind in PARTY_KINDS:
+        assert item is None
+        return
+    doc = epcis_document([(event, "ab" * 32)], created=CREATED)
+    assert _errors(doc) == []
+
+
+def test_mapping_details() -> None:
+    samples = sample_wires()
+    harvest = to_epcis_event(Event.from_wire(samples["harvest"]), event_id="00" * 32, recorded_at=CREATED)
+    assert harvest is not None
+    assert harvest["action"] == "ADD"
+    assert harvest["eventTimeZoneOffset"] == "+08:00"
+    assert harvest["recordTime"] == "2026-11-21T09:00:00.000+00:00"
+    assert harvest["eventID"] == "ni:///sha-256;AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    # 200 jin of a GTIN product: an LGTIN class, 100 KGM.
+    assert harvest["quantityList"] == [
+        {"epcClass": "urn:farmtrace:lot:NX-CAB-001", "quantity": 500, "uom": "KGM"},
+        {"epcClass": "https://id.gs1.org/01/06901234567892/10/NX-CAB-002", "quantity": 100, "uom": "KGM"},
+    ]
+    assert harvest["ilmd"]["farmtrace:origin"]["name"] == "宁乡 3号地块"
+    assert (
+        harvest["readPoint"] == {"id": "geo:28.2458,112.5512"}
+        if "geo" in samples["harvest"]["location"]
+        else True
+    )
+    assert harvest["farmtrace:price"] == {
+        "amount": "1.2",
+        "currency": "CNY",
+        "unit": "kg",
+        "stage": "production",
+    }
+
+    inspect = to_epcis_event(Event.from_wire(samples["inspect"]), event_id="00" * 32, recorded_at=None)
+    assert inspect is not None
+    assert inspect["readPoint"] == {"id": "https://id.gs1.org/414/6901234000009"}
+    assert inspect["farmtrace:inspection"]["result"] == "pass"
+    assert {"type": "testres", "bizTransaction": "urn:farmtrace:report:KJ-20261120-0001"} in inspect[
+        "bizTransactionList"
+    ]
+
+    ship = to_epcis_event(Event.from_wire(samples["ship"]), event_id="00" * 32, recorded_at=None)
+    assert ship is not None
+    assert ship["destinationList"] == [
+        {"type": "owning_party", "destination": f"urn:farmtrace:party:{MARKET}"}
+    ]
+    assert ship["sourceList"] == [{"type": "owning_party", "source": f"urn:farmtrace:party:{COOP}"}]
+    reports = ship["sensorElementList"][0]["sensorReport"]
+    assert reports[0] == {"type": "Temperature", "time": "2026-11-20T06:00:00Z", "value": -1.5, "uom": "CEL"}
+    assert reports[1]["type"] == "RelativeHumidity"
+
+    certify = to_epcis_event(Event.from_wire(samples["certify"]), event_id="00" * 32, recorded_at=None)
+    assert certify is not None
+    assert certify["certificationInfo"] == "urn:farmtrace:certificate:HGZ-430124-20261120-001"
+
+    recall = to_epcis_event(Event.from_wire(samples["recall"]), event_id="00" * 32, recorded_at=None)
+    assert recall is not None and recall["persistentDisposition"] == {"set": ["recalled"]}
+
+
+def test_one_lot_one_identifier_across_a_document() -> None:
+    lg = story_one()
+    doc = epcis_document(lg.log, created=CREATED)
+    classes = {
+        q["epcClass"]
+        for e in doc["epcisBody"]["eventList"]
+        for key in ("quantityList", "inputQuantityList", "outputQuantityList")
+        for q in e.get(key, [])
+    }
+    # The bags have a GTIN: their sale uses the same LGTIN class as their creation by the repack.
+    bag = lot_class("S-CAB-01-01", "6901234567892")
+    assert bag in classes
+    assert "urn:farmtrace:lot:S-CAB-01-01" not in classes
+
+
+def test_identifiers() -> None:
+    assert lot_class("A/B", None) == "urn:farmtrace:lot:A%2FB"
+    assert lot_class("L1", "96385074") == "https://id.gs1.org/01/00000096385074/10/L1"
+    assert event_uri("ff" * 32) == "ni:///sha-256;__________________________________________8"
+
+
+def test_an_invalid_export_is_caught() -> None:
+    # Guard against a vacuous validator: a broken event must fail.
+    lg = story_one(until="harvest")
+    doc = epcis_document(lg.log, created=CREATED)
+    doc["epcisBody"]["eventList"][0]["bizStep"] = "harvesting"
+    del doc["epcisBody"]["eventList"][0]["eventTimeZoneOffset"]
+    assert len(_errors(doc)) >= 2
+
+
+def test_naive_times_refused() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        epcis_document([], created=datetime(2026, 1, 1))

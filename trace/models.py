@@ -1,0 +1,188 @@
+"""The domain's SQL tables (SQLModel): a projection of the ledger, plus what stays off it.
+
+Everything here but `TraceAnomaly` and `TracePartyPrivate` can be rebuilt by replaying the ledger's
+entries: the ledger is the record, these tables are its index. They are written in the same
+database transaction as the ledger entry they come from (see `service`), so the two never differ.
+
+Quantities are stored as decimal *text* and computed in Python (`decimal.Decimal`): SQLite has no
+exact decimal type. Times are stored as UTC ISO 8601 text (`to_utc_text`), which sorts correctly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "TABLES",
+    "TraceAnomaly",
+    "TraceDisposal",
+    "TraceEvent",
+    "TraceEventLot",
+    "TraceHolding",
+    "TraceLot",
+    "TraceLotParent",
+    "TraceParty",
+    "TracePartyKey",
+    "TracePartyPrivate",
+    "TraceTransit",
+    "to_utc_text",
+]
+
+
+def to_utc_text(t: datetime) -> str:
+    """An aware datetime as sortable UTC text: 2026-11-20T00:30:00+00:00."""
+    return t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class TraceParty(SQLModel, table=True):
+    __tablename__ = "trace_party"
+    id: str = Field(primary_key=True)
+    id_type: str
+    name_zh: str
+    name_en: str | None = None
+    roles: str  # space-separated roles
+    address: str
+    status: str = "active"
+    contact_commitment: str
+    registered_at: str
+    registered_event: str
+
+
+class TracePartyKey(SQLModel, table=True):
+    __tablename__ = "trace_party_key"
+    key_id: str = Field(primary_key=True)
+    party_id: str = Field(index=True)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    active_from: str
+    revoked_at: str | None = None
+
+
+class TracePartyPrivate(SQLModel, table=True):
+    """Off-ledger personal details (phone, contact person, resident ID); regulator-only reads.
+
+    The ledger holds only `contact_commitment` = SHA-256(salt ‖ canonical JSON of these details).
+    """
+
+    __tablename__ = "trace_party_private"
+    party_id: str = Field(primary_key=True)
+    details: str  # canonical JSON
+    salt: str  # hex
+
+
+class TraceLot(SQLModel, table=True):
+    __tablename__ = "trace_lot"
+    code: str = Field(primary_key=True)
+    unit: str
+    product: str  # canonical JSON of the Product wire form
+    product_name: str = Field(index=True)
+    created_by: str = Field(index=True)
+    created_at: str
+    created_event: str
+    head: str
+    head_time: str
+    quantity: str
+    failed: bool = False
+    recalled: bool = False
+    rejected: bool = False
+    cleared: bool = False
+
+
+class TraceLotParent(SQLModel, table=True):
+    __tablename__ = "trace_lot_parent"
+    __table_args__ = (Index("ix_trace_lot_parent_parent", "parent"),)
+    child: str = Field(primary_key=True)
+    parent: str = Field(primary_key=True)
+
+
+class TraceHolding(SQLModel, table=True):
+    __tablename__ = "trace_holding"
+    __table_args__ = (Index("ix_trace_holding_party", "party"),)
+    lot: str = Field(primary_key=True)
+    party: str = Field(primary_key=True)
+    quantity: str
+
+
+class TraceTransit(SQLModel, table=True):
+    __tablename__ = "trace_transit"
+    __table_args__ = (Index("ix_trace_transit_lot", "lot"),)
+    ship_event: str = Field(primary_key=True)
+    lot: str = Field(primary_key=True)
+    source: str
+    destination: str
+    quantity: str
+    unit: str
+    received: str = "0"
+
+
+class TraceDisposal(SQLModel, table=True):
+    __tablename__ = "trace_disposal"
+    lot: str = Field(primary_key=True)
+    how: str = Field(primary_key=True)  # sold | destroyed
+    quantity: str
+
+
+class TraceEvent(SQLModel, table=True):
+    """One accepted event: where it is in the ledger, and columns for queries (the bytes are in the ledger)."""
+
+    __tablename__ = "trace_event"
+    __table_args__ = (Index("ix_trace_event_at", "at_utc"), Index("ix_trace_event_party", "party"))
+    id: str = Field(primary_key=True)
+    ledger_index: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    kind: str
+    party: str
+    event_time: str
+    at_utc: str
+    location: str
+    product_name: str | None = None
+    price_amount: str | None = None
+    price_unit: str | None = None
+    price_stage: str | None = None
+
+
+class TraceEventLot(SQLModel, table=True):
+    __tablename__ = "trace_event_lot"
+    __table_args__ = (Index("ix_trace_event_lot_lot", "lot", "seq"),)
+    event_id: str = Field(primary_key=True)
+    lot: str = Field(primary_key=True)
+    role: str  # input | output
+    quantity: str
+    unit: str
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))  # the event's ledger index
+
+
+class TraceAnomaly(SQLModel, table=True):
+    """A refused attempt by an authenticated party: who tried what, when, and which rule refused it."""
+
+    __tablename__ = "trace_anomaly"
+    __table_args__ = (Index("ix_trace_anomaly_at", "at_utc"),)
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    at_utc: str
+    party: str = Field(index=True)
+    kind: str
+    rule: str = Field(index=True)
+    field: str | None = None
+    message: str
+    lots: str  # space-separated lot codes the event named
+    event_id: str
+    event: str = Field(sa_column=Column(Text, nullable=False))  # the refused event's canonical JSON
+
+
+TABLES = [
+    m.__table__  # type: ignore[attr-defined]
+    for m in (
+        TraceParty,
+        TracePartyKey,
+        TracePartyPrivate,
+        TraceLot,
+        TraceLotParent,
+        TraceHolding,
+        TraceTransit,
+        TraceDisposal,
+        TraceEvent,
+        TraceEventLot,
+        TraceAnomaly,
+    )
+]

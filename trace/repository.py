@@ -1,0 +1,421 @@
+"""All of the domain's SQL: the `LotView` the rules read, applying `Effects`, and the queries.
+
+`Repository(conn)` works on one SQLAlchemy connection. Inside the ledger's write transaction (the
+service's `admit` hook) it sees every event applied before, including earlier ones of the same
+batch. `apply` MUST leave the tables exactly as `state.MemoryState.apply` leaves its dictionaries
+(tests/trace/test_repository.py replays random histories through both and compares).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, bindparam, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from .errors import NotFound, TraceError
+from .events import Event, PartyRecord, Product
+from .models import (
+    TraceDisposal,
+    TraceEvent,
+    TraceEventLot,
+    TraceHolding,
+    TraceLot,
+    TraceLotParent,
+    TraceParty,
+    TracePartyKey,
+    TraceTransit,
+    to_utc_text,
+)
+from .rules import (
+    PROPAGATED_FLAGS,
+    Effects,
+    KeyAdded,
+    KeyRevoked,
+    KeyState,
+    LotState,
+    PartyRegistered,
+    PartyState,
+    PartySuspended,
+    Transit,
+    inherited_flags,
+)
+
+__all__ = ["Repository"]
+
+_lot = TraceLot.__table__
+_parent = TraceLotParent.__table__
+_holding = TraceHolding.__table__
+_transit = TraceTransit.__table__
+_disposal = TraceDisposal.__table__
+_event = TraceEvent.__table__
+_event_lot = TraceEventLot.__table__
+_party = TraceParty.__table__
+_key = TracePartyKey.__table__
+
+
+def _time(text_: str) -> datetime:
+    return datetime.fromisoformat(text_)
+
+
+def _product(wire: str) -> Product:
+    d = json.loads(wire)
+    return Product(**{k: d.get(k) for k in ("name_zh", "name_en", "gtin", "variety", "category")})
+
+
+def _product_json(p: Product) -> str:
+    return json.dumps(p.to_wire(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# Descendants and ancestors by recursive query: one round trip however deep the lineage is.
+_DESCENDANTS = text(
+    "WITH RECURSIVE d(code) AS (SELECT child FROM trace_lot_parent WHERE parent = :lot "
+    "UNION SELECT p.child FROM trace_lot_parent p JOIN d ON p.parent = d.code) SELECT code FROM d"
+)
+_ANCESTORS = text(
+    "WITH RECURSIVE a(code) AS (SELECT parent FROM trace_lot_parent WHERE child = :lot "
+    "UNION SELECT p.parent FROM trace_lot_parent p JOIN a ON p.child = a.code) SELECT code FROM a"
+)
+
+
+class Repository:
+    """The domain's tables over one connection (see the module docstring)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- LotView -----------------------------------------------------------------------------------
+
+    def party(self, party_id: str) -> PartyState | None:
+        row = self.conn.execute(
+            select(_party.c.id, _party.c.roles, _party.c.status).where(_party.c.id == party_id)
+        ).first()
+        if row is None:
+            return None
+        keys = {
+            k.key_id: KeyState(
+                bytes(k.public_key), _time(k.active_from), _time(k.revoked_at) if k.revoked_at else None
+            )
+            for k in self.conn.execute(select(_key).where(_key.c.party_id == party_id))
+        }
+        return PartyState(id=row.id, roles=frozenset(row.roles.split()), status=row.status, keys=keys)
+
+    def lot(self, code: str) -> LotState | None:
+        row = self.conn.execute(select(_lot).where(_lot.c.code == code)).first()
+        if row is None:
+            return None
+        parents = tuple(
+            r[0]
+            for r in self.conn.execute(
+                select(_parent.c.parent).where(_parent.c.child == code).order_by(_parent.c.parent)
+            )
+        )
+        return LotState(
+            code=row.code,
+            unit=row.unit,
+            product=_product(row.product),
+            created_by=row.created_by,
+            created_at=_time(row.created_at),
+            head=row.head,
+            head_time=_time(row.head_time),
+            quantity=Decimal(row.quantity),
+            failed=bool(row.failed),
+            recalled=bool(row.recalled),
+            rejected=bool(row.rejected),
+            cleared=bool(row.cleared),
+            parents=parents,
+        )
+
+    def holding(self, code: str, party_id: str) -> Decimal:
+        q = self.conn.execute(
+            select(_holding.c.quantity).where(_holding.c.lot == code, _holding.c.party == party_id)
+        ).scalar()
+        return Decimal(q) if q is not None else Decimal(0)
+
+    def in_transit(self, ship_event: str, lot: str) -> Transit | None:
+        r = self.conn.execute(
+            select(_transit).where(_transit.c.ship_event == ship_event, _transit.c.lot == lot)
+        ).first()
+        if r is None:
+            return None
+        return Transit(
+            r.ship_event, r.lot, r.source, r.destination, Decimal(r.quantity), r.unit, Decimal(r.received)
+        )
+
+    def event_time(self, event_id: str) -> datetime | None:
+        t = self.conn.execute(select(_event.c.at_utc).where(_event.c.id == event_id)).scalar()
+        return _time(t) if t is not None else None
+
+    # --- lineage -------------------------------------------------------------------------------------
+
+    def parents_of(self, code: str) -> tuple[str, ...]:
+        return tuple(
+            r[0]
+            for r in self.conn.execute(
+                select(_parent.c.parent).where(_parent.c.child == code).order_by(_parent.c.parent)
+            )
+        )
+
+    def children_of(self, code: str) -> tuple[str, ...]:
+        return tuple(
+            r[0]
+            for r in self.conn.execute(
+                select(_parent.c.child).where(_parent.c.parent == code).order_by(_parent.c.child)
+            )
+        )
+
+    def descendants(self, code: str) -> set[str]:
+        return {r[0] for r in self.conn.execute(_DESCENDANTS, {"lot": code})}
+
+    def ancestors(self, code: str) -> set[str]:
+        return {r[0] for r in self.conn.execute(_ANCESTORS, {"lot": code})}
+
+    def edges(self, codes: Iterable[str]) -> list[tuple[str, str]]:
+        """(parent, child) pairs among the given lots and their direct links."""
+        codes = list(codes)
+        out: list[tuple[str, str]] = []
+        for i in range(0, len(codes), 500):
+            chunk = codes[i : i + 500]
+            rows = self.conn.execute(
+                select(_parent.c.parent, _parent.c.child).where(
+                    _parent.c.child.in_(chunk) | _parent.c.parent.in_(chunk)
+                )
+            )
+            out.extend((r.parent, r.child) for r in rows)
+        return sorted(set(out))
+
+    def holders(self, code: str) -> dict[str, Decimal]:
+        rows = self.conn.execute(select(_holding.c.party, _holding.c.quantity).where(_holding.c.lot == code))
+        return {r.party: Decimal(r.quantity) for r in rows if Decimal(r.quantity) > 0}
+
+    def known_event(self, event_id: str) -> int | None:
+        """The ledger index of an accepted event, or None."""
+        return self.conn.execute(select(_event.c.ledger_index).where(_event.c.id == event_id)).scalar()
+
+    def party_count(self) -> int:
+        return self.conn.execute(text("SELECT COUNT(*) FROM trace_party")).scalar() or 0
+
+    # --- applying effects ----------------------------------------------------------------------------
+
+    def apply(self, event: Event, event_id: str, fx: Effects, *, ledger_index: int) -> None:
+        """Apply an accepted event's effects (the order of `Effects`' docstring) and index the event.
+
+        Raises TraceError if the event was applied before, NotFound if the effects name a missing lot.
+        Runs inside the caller's transaction; the caller rolls back on any exception.
+        """
+        if fx.event_id != event_id or fx.at != event.time:
+            raise TraceError(f"the effects given are not those of event {event_id}")
+        if self.known_event(event_id) is not None:
+            raise TraceError(f"event {event_id} is already applied")
+        at = to_utc_text(fx.at)
+        conn = self.conn
+        # 1. Parties.
+        for change in fx.party_changes:
+            if isinstance(change, PartyRegistered):
+                self.register(change.record, at=change.at, event_id=event_id)
+            elif isinstance(change, KeyAdded):
+                conn.execute(
+                    insert(_key).values(
+                        key_id=change.key_id,
+                        party_id=change.party_id,
+                        public_key=change.public_key,
+                        active_from=to_utc_text(change.at),
+                    )
+                )
+            elif isinstance(change, KeyRevoked):
+                conn.execute(
+                    update(_key)
+                    .where(_key.c.key_id == change.key_id, _key.c.party_id == change.party_id)
+                    .values(revoked_at=to_utc_text(change.at))
+                )
+            elif isinstance(change, PartySuspended):
+                conn.execute(update(_party).where(_party.c.id == change.party_id).values(status="suspended"))
+        # 2. New lots, with their inherited flags.
+        for new in fx.new_lots:
+            parents = []
+            for code in new.parents:
+                parent = self.lot(code)
+                if parent is None:
+                    raise NotFound("lot", code)
+                parents.append(parent)
+            conn.execute(
+                insert(_lot).values(
+                    code=new.code,
+                    unit=new.unit,
+                    product=_product_json(new.product),
+                    product_name=new.product.name_zh,
+                    created_by=new.created_by,
+                    created_at=to_utc_text(new.created_at),
+                    created_event=event_id,
+                    head=event_id,
+                    head_time=at,
+                    quantity=str(new.quantity),
+                    **inherited_flags(parents),
+                )
+            )
+            if new.parents:
+                conn.execute(insert(_parent), [{"child": new.code, "parent": p} for p in new.parents])
+        # 3. Heads.
+        if fx.heads:
+            conn.execute(
+                update(_lot).where(_lot.c.code == bindparam("c")).values(head=event_id, head_time=at),
+                [{"c": code} for code in fx.heads],
+            )
+        # 4. Holdings.
+        for delta in fx.holdings:
+            held = self.holding(delta.lot, delta.party)
+            now = held + delta.delta
+            if now < 0:
+                raise TraceError(f"party {delta.party} would hold {now} of lot {delta.lot}")
+            exists = conn.execute(
+                select(_holding.c.lot).where(_holding.c.lot == delta.lot, _holding.c.party == delta.party)
+            ).first()
+            if exists:
+                conn.execute(
+                    update(_holding)
+                    .where(_holding.c.lot == delta.lot, _holding.c.party == delta.party)
+                    .values(quantity=str(now))
+                )
+            else:
+                conn.execute(insert(_holding).values(lot=delta.lot, party=delta.party, quantity=str(now)))
+        # 5. Shipments.
+        for t in fx.transits:
+            conn.execute(
+                insert(_transit).values(
+                    ship_event=t.ship_event,
+                    lot=t.lot,
+                    source=t.source,
+                    destination=t.destination,
+                    quantity=str(t.quantity),
+                    unit=t.unit,
+                    received=str(t.received),
+                )
+            )
+        for r in fx.receipts:
+            t = self.in_transit(r.ship_event, r.lot)
+            if t is None:
+                raise NotFound("shipment line", f"{r.ship_event}/{r.lot}")
+            conn.execute(
+                update(_transit)
+                .where(and_(_transit.c.ship_event == r.ship_event, _transit.c.lot == r.lot))
+                .values(received=str(t.received + r.quantity))
+            )
+        # 6. Flags, spreading downstream where the rules say so.
+        for f in fx.flags:
+            reach = {f.lot}
+            if f.flag in PROPAGATED_FLAGS:
+                reach |= self.descendants(f.lot)
+            conn.execute(update(_lot).where(_lot.c.code.in_(sorted(reach))).values({f.flag: True}))
+        # 7. Disposals and the event itself.
+        for d in fx.disposals:
+            q = conn.execute(
+                select(_disposal.c.quantity).where(_disposal.c.lot == d.lot, _disposal.c.how == d.how)
+            ).scalar()
+            if q is None:
+                conn.execute(insert(_disposal).values(lot=d.lot, how=d.how, quantity=str(d.quantity)))
+            else:
+                conn.execute(
+                    update(_disposal)
+                    .where(_disposal.c.lot == d.lot, _disposal.c.how == d.how)
+                    .values(quantity=str(Decimal(q) + d.quantity))
+                )
+        self._index_event(event, event_id, at, ledger_index)
+
+    def _index_event(self, event: Event, event_id: str, at: str, ledger_index: int) -> None:
+        product = event.outputs[0].product.name_zh if event.outputs else None
+        if product is None and event.inputs:
+            product = self.conn.execute(
+                select(_lot.c.product_name).where(_lot.c.code == event.inputs[0].lot)
+            ).scalar()
+        price = event.price
+        self.conn.execute(
+            insert(_event).values(
+                id=event_id,
+                ledger_index=ledger_index,
+                kind=event.kind,
+                party=event.party,
+                event_time=event.event_time,
+                at_utc=at,
+                location=event.location.name,
+                product_name=product,
+                price_amount=str(price.amount) if price else None,
+                price_unit=price.unit if price else None,
+                price_stage=price.stage if price else None,
+            )
+        )
+        rows = [
+            {
+                "event_id": event_id,
+                "lot": r.lot,
+                "role": "input",
+                "quantity": str(r.quantity),
+                "unit": r.unit,
+                "seq": ledger_index,
+            }
+            for r in event.inputs
+        ] + [
+            {
+                "event_id": event_id,
+                "lot": o.lot,
+                "role": "output",
+                "quantity": str(o.quantity),
+                "unit": o.unit,
+                "seq": ledger_index,
+            }
+            for o in event.outputs
+        ]
+        if rows:
+            self.conn.execute(insert(_event_lot), rows)
+
+    def register(self, record: PartyRecord, *, at: datetime, event_id: str) -> None:
+        """Insert a party and its keys (used by party.register effects and by the genesis event)."""
+        if self.conn.execute(select(_party.c.id).where(_party.c.id == record.id)).first():
+            raise TraceError(f"party {record.id} is already registered")
+        self.conn.execute(
+            insert(_party).values(
+                id=record.id,
+                id_type=record.id_type,
+                name_zh=record.name_zh,
+                name_en=record.name_en,
+                roles=" ".join(record.roles),
+                address=record.address,
+                status="active",
+                contact_commitment=record.contact_commitment,
+                registered_at=to_utc_text(at),
+                registered_event=event_id,
+            )
+        )
+        self.conn.execute(
+            insert(_key),
+            [
+                {
+                    "key_id": k.key_id,
+                    "party_id": record.id,
+                    "public_key": k.public_key,
+                    "active_from": to_utc_text(at),
+                    "revoked_at": None,
+                }
+                for k in record.keys
+            ],
+        )
+
+    # --- reads for the service -----------------------------------------------------------------------
+
+    def lot_events(self, code: str) -> list[tuple[str, int, str]]:
+        """(event id, ledger index, role) of every event that names lot `code`, in ledger order."""
+        rows = self.conn.execute(
+            select(_event_lot.c.event_id, _event_lot.c.seq, _event_lot.c.role)
+            .where(_event_lot.c.lot == code)
+            .order_by(_event_lot.c.seq)
+        )
+        return [(r.event_id, r.seq, r.role) for r in rows]
+
+    def lots_rows(self, codes: Sequence[str]) -> dict[str, object]:
+        out = {}
+        for i in range(0, len(codes), 500):
+            for r in self.conn.execute(select(_lot).where(_lot.c.code.in_(list(codes[i : i + 500])))):
+                out[r.code] = r
+        return out

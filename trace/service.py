@@ -1,0 +1,627 @@
+"""The domain's use cases: record signed events, and answer lots, traces, recalls and anomalies.
+
+Recording an event (`record`):
+
+  1. decode the ledger entry strictly (`encoding.decode_entry`): InvalidEvent names the field;
+  2. an event already accepted is answered with its first receipt (idempotent resubmission);
+  3. find the party's key and check the Ed25519 signature (outside the ledger's lock, in parallel);
+  4. hand the entry to the ledger with an `admit` hook that, *inside* the ledger's write transaction
+     and a savepoint, re-checks idempotency, runs `rules.check_event` against the tables, and
+     applies `rules.effects` — so the ledger entry and the tables commit together or not at all;
+  5. a rule's refusal by an authenticated party is kept as an anomaly (in its own transaction; it
+     never enters the lot's chain) and re-raised.
+
+The receipt names the ledger index, the leaf hash and, since the entry's batch is signed before
+`append` returns, an inclusion proof against that signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from farmtrace.ledger.hashing import leaf_hash
+from farmtrace.ledger.log import Log
+from farmtrace.ledger.store import WriteTxn
+
+from .encoding import SignedEvent, decode_entry, verify_signed_event
+from .errors import InvalidEvent, NotFound, RuleViolation, SignatureRefused, TraceError
+from .events import PartyRegisterDetail
+from .models import (
+    TABLES,
+    TraceAnomaly,
+    TraceDisposal,
+    TraceEvent,
+    TraceEventLot,
+    TraceHolding,
+    TraceLot,
+    TraceParty,
+    TracePartyKey,
+    TraceTransit,
+    to_utc_text,
+)
+from .repository import Repository
+from .rules import check_event, effects
+
+__all__ = ["Receipt", "TraceService", "utc_now"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an accepted event got: its id, where it is in the ledger, and proof it is there."""
+
+    event_id: str
+    index: int
+    leaf_hash: bytes
+    size: int
+    checkpoint: str
+    proof: list[bytes] = field(default_factory=list)
+    duplicate: bool = False
+
+
+class _Duplicate(Exception):
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class TraceService:
+    """The domain over a ledger `log` and the SQL `engine` its store uses (they must be the same database)."""
+
+    def __init__(self, log: Log, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.log = log
+        self.engine = engine
+        self.clock = clock
+
+    def create_tables(self) -> None:
+        SQLModel.metadata.create_all(self.engine, tables=TABLES)
+
+    # --- recording ---------------------------------------------------------------------------------
+
+    def record(self, entry: bytes) -> Receipt:
+        """Record one signed event (a ledger entry). Raises TraceError subclasses; see the module docstring."""
+        signed = decode_entry(entry)
+        known = self._known(signed.id)
+        if known is not None:
+            return self._receipt(signed.id, known, duplicate=True)
+        self._check_signature(signed)
+        return self._finish(signed, self._submit(entry, signed))
+
+    def record_many(self, entries: Sequence[bytes]) -> list[Receipt | TraceError]:
+        """Record many signed events in one go (group-committed); one result per entry, in order."""
+        pending: list[tuple[SignedEvent, Future] | Receipt | TraceError] = []
+        for entry in entries:
+            try:
+                signed = decode_entry(entry)
+                known = self._known(signed.id)
+                if known is not None:
+                    pending.append(self._receipt(signed.id, known, duplicate=True))
+                    continue
+                self._check_signature(signed)
+                pending.append((signed, self._submit(entry, signed)))
+            except TraceError as exc:
+                pending.append(exc)
+        results: list[Receipt | TraceError] = []
+        for item in pending:
+            if isinstance(item, tuple):
+                try:
+                    results.append(self._finish(*item))
+                except TraceError as exc:
+                    results.append(exc)
+            else:
+                results.append(item)
+        return results
+
+    def _submit(self, entry: bytes, signed: SignedEvent) -> Future:
+        genesis = self._is_genesis_candidate(signed)
+
+        def admit(txn: WriteTxn, index: int) -> None:
+            repo = Repository(txn.connection)
+            existing = repo.known_event(signed.id)
+            if existing is not None:
+                raise _Duplicate(existing)
+            if genesis:
+                if repo.party_count():
+                    raise RuleViolation(
+                        "party_unknown", "the ledger already has parties; ask a regulator to register you"
+                    )
+            else:
+                check_event(signed.event, repo, now=self.clock())
+            repo.apply(signed.event, signed.id, effects(signed.event, signed.id), ledger_index=index)
+
+        return self.log.submit(entry, admit=admit)
+
+    def _finish(self, signed: SignedEvent, future: Future) -> Receipt:
+        try:
+            index = future.result()
+        except _Duplicate as dup:
+            return self._receipt(signed.id, dup.index, duplicate=True)
+        except RuleViolation as exc:
+            self._record_anomaly(signed, exc)
+            raise
+        return self._receipt(signed.id, index)
+
+    def _known(self, event_id: str) -> int | None:
+        with self.engine.connect() as conn:
+            return Repository(conn).known_event(event_id)
+
+    def _is_genesis_candidate(self, signed: SignedEvent) -> bool:
+        """The first regulator registers itself: the one event accepted while no party exists."""
+        detail = signed.event.detail
+        if not isinstance(detail, PartyRegisterDetail):
+            return False
+        record = detail.party
+        with self.engine.connect() as conn:
+            if Repository(conn).party_count():
+                return False
+        return (
+            record.id == signed.event.party
+            and "regulator" in record.roles
+            and any(k.key_id == signed.event.key_id for k in record.keys)
+        )
+
+    def _check_signature(self, signed: SignedEvent) -> None:
+        event = signed.event
+        if self._is_genesis_candidate(signed):
+            detail = event.detail
+            assert isinstance(detail, PartyRegisterDetail)
+            key = next(k.public_key for k in detail.party.keys if k.key_id == event.key_id)
+            verify_signed_event(signed, key)
+            return
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(TracePartyKey.__table__.c.public_key, TracePartyKey.__table__.c.party_id).where(
+                    TracePartyKey.__table__.c.key_id == event.key_id
+                )
+            ).first()
+        if row is None or row.party_id != event.party:
+            # Unauthenticated: not an anomaly of any party's (we cannot tell who sent it).
+            raise SignatureRefused(f"party {event.party} has no registered key {event.key_id}")
+        verify_signed_event(signed, bytes(row.public_key))
+
+    def _record_anomaly(self, signed: SignedEvent, exc: RuleViolation) -> None:
+        event = signed.event
+        lots = [r.lot for r in event.inputs] + [o.lot for o in event.outputs]
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(TraceAnomaly.__table__).values(
+                    at_utc=to_utc_text(self.clock()),
+                    party=event.party,
+                    kind=event.kind,
+                    rule=exc.rule,
+                    field=exc.field,
+                    message=str(exc),
+                    lots=" ".join(lots),
+                    event_id=signed.id,
+                    event=signed.canonical.decode(),
+                )
+            )
+
+    def _receipt(self, event_id: str, index: int, *, duplicate: bool = False) -> Receipt:
+        cp = self.log.checkpoint()
+        (entry,) = [e for _, e in self.log.store.read_entries(index, index + 1)]
+        return Receipt(
+            event_id=event_id,
+            index=index,
+            leaf_hash=leaf_hash(entry),
+            size=cp.size,
+            checkpoint=cp.note_with_cosignatures(),
+            proof=self.log.prove_inclusion(index, cp.size),
+            duplicate=duplicate,
+        )
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def signed_event(self, event_id: str) -> tuple[SignedEvent, int]:
+        """The signed event with this id and its ledger index. Raises NotFound."""
+        index = self._known(event_id)
+        if index is None:
+            raise NotFound("event", event_id)
+        (entry,) = [e for _, e in self.log.store.read_entries(index, index + 1)]
+        return decode_entry(entry), index
+
+    def lot(self, code: str) -> dict[str, Any]:
+        """A lot's public state: product, quantity, flags, parents, children, holders, its events."""
+        with self.engine.connect() as conn:
+            repo = Repository(conn)
+            state = repo.lot(code)
+            if state is None:
+                raise NotFound("lot", code)
+            return {
+                "code": state.code,
+                "product": state.product.to_wire(),
+                "quantity": str(state.quantity),
+                "unit": state.unit,
+                "created_by": state.created_by,
+                "created_at": state.created_at.isoformat(),
+                "head": state.head,
+                "status": {
+                    "failed": state.failed,
+                    "recalled": state.recalled,
+                    "rejected": state.rejected,
+                    "cleared": state.cleared,
+                },
+                "parents": list(state.parents),
+                "children": list(repo.children_of(code)),
+                "holders": {p: str(q) for p, q in repo.holders(code).items()},
+                "events": [{"id": e, "index": i, "role": r} for e, i, r in repo.lot_events(code)],
+            }
+
+    def trace(self, code: str, *, direction: str = "both") -> dict[str, Any]:
+        """The lineage graph of a lot: every ancestor (back), every descendant (forward), or both.
+
+        Nodes carry product, quantity, unit, creator, status flags and current holders; edges are
+        (parent, child, quantity of the parent that went into the child).
+        """
+        if direction not in ("back", "forward", "both"):
+            raise InvalidEvent("direction", f"expected back, forward or both, found {direction!r}")
+        with self.engine.connect() as conn:
+            repo = Repository(conn)
+            if repo.lot(code) is None:
+                raise NotFound("lot", code)
+            back = repo.ancestors(code) if direction in ("back", "both") else set()
+            forward = repo.descendants(code) if direction in ("forward", "both") else set()
+            codes = sorted({code} | back | forward)
+            rows = repo.lots_rows(codes)
+            holders = self._holders(conn, codes)
+            all_edges = repo.edges(codes)
+            has_parents = {c for _, c in all_edges}
+            edges = [(p, c) for p, c in all_edges if p in rows and c in rows]
+            quantities = self._edge_quantities(conn, edges)
+            parties = self._party_names(
+                conn, {r.created_by for r in rows.values()} | {p for h in holders.values() for p in h}
+            )
+        nodes = []
+        for c in codes:
+            r = rows[c]
+            nodes.append(
+                {
+                    "lot": c,
+                    "product": r.product_name,
+                    "quantity": r.quantity,
+                    "unit": r.unit,
+                    "created_by": r.created_by,
+                    "created_by_name": parties.get(r.created_by),
+                    "created_at": r.created_at,
+                    "origin": c not in has_parents,
+                    "status": {
+                        "failed": bool(r.failed),
+                        "recalled": bool(r.recalled),
+                        "rejected": bool(r.rejected),
+                        "cleared": bool(r.cleared),
+                    },
+                    "holders": [
+                        {"party": p, "name": parties.get(p), "quantity": str(q)}
+                        for p, q in sorted(holders.get(c, {}).items())
+                    ],
+                    "direction": "self" if c == code else ("back" if c in back else "forward"),
+                }
+            )
+        return {
+            "lot": code,
+            "direction": direction,
+            "nodes": nodes,
+            "edges": [{"from": p, "to": c, "quantity": quantities.get((p, c))} for p, c in edges],
+            "origins": sorted(n["lot"] for n in nodes if n["origin"] and n["direction"] != "forward"),
+        }
+
+    def _holders(self, conn, codes: Sequence[str]) -> dict[str, dict[str, Decimal]]:
+        out: dict[str, dict[str, Decimal]] = {}
+        h = TraceHolding.__table__
+        for i in range(0, len(codes), 500):
+            for r in conn.execute(select(h).where(h.c.lot.in_(list(codes[i : i + 500])))):
+                q = Decimal(r.quantity)
+                if q > 0:
+                    out.setdefault(r.lot, {})[r.party] = q
+        return out
+
+    def _edge_quantities(self, conn, edges: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """How much of the parent went into the child, from the event that created the child."""
+        el = TraceEventLot.__table__
+        lot = TraceLot.__table__
+        children = sorted({c for _, c in edges})
+        created = {}
+        for i in range(0, len(children), 500):
+            for r in conn.execute(
+                select(lot.c.code, lot.c.created_event).where(lot.c.code.in_(children[i : i + 500]))
+            ):
+                created[r.code] = r.created_event
+        events = sorted(set(created.values()))
+        lines: dict[str, list] = {}
+        for i in range(0, len(events), 500):
+            for r in conn.execute(select(el).where(el.c.event_id.in_(events[i : i + 500]))):
+                lines.setdefault(r.event_id, []).append(r)
+        out = {}
+        for p, c in edges:
+            rows = lines.get(created.get(c, ""), [])
+            ins = [r for r in rows if r.role == "input"]
+            outs = [r for r in rows if r.role == "output"]
+            if len(ins) == 1:  # a split or repack: each child got its own output quantity
+                mine = [r for r in outs if r.lot == c]
+                out[(p, c)] = f"{mine[0].quantity} {mine[0].unit}" if mine else None
+            else:  # a merge: each parent gave its input quantity
+                mine = [r for r in ins if r.lot == p]
+                out[(p, c)] = f"{mine[0].quantity} {mine[0].unit}" if mine else None
+        return out
+
+    def _party_names(self, conn, ids: set[str]) -> dict[str, str]:
+        t = TraceParty.__table__
+        ids_l = sorted(ids)
+        out = {}
+        for i in range(0, len(ids_l), 500):
+            for r in conn.execute(select(t.c.id, t.c.name_zh).where(t.c.id.in_(ids_l[i : i + 500]))):
+                out[r.id] = r.name_zh
+        return out
+
+    def recall_report(self, code: str) -> dict[str, Any]:
+        """Everything a recall of `code` reaches: each affected lot, who holds how much, what is in
+        transit, what was sold or destroyed, and shipped vs received for each shipment line."""
+        with self.engine.connect() as conn:
+            repo = Repository(conn)
+            if repo.lot(code) is None:
+                raise NotFound("lot", code)
+            codes = sorted({code} | repo.descendants(code))
+            holders = self._holders(conn, codes)
+            tr = TraceTransit.__table__
+            dp = TraceDisposal.__table__
+            transits, disposals = [], {}
+            for i in range(0, len(codes), 500):
+                chunk = codes[i : i + 500]
+                transits += list(conn.execute(select(tr).where(tr.c.lot.in_(chunk))))
+                for r in conn.execute(select(dp).where(dp.c.lot.in_(chunk))):
+                    disposals.setdefault(r.lot, {})[r.how] = r.quantity
+            rows = repo.lots_rows(codes)
+            names = self._party_names(
+                conn,
+                {p for h in holders.values() for p in h}
+                | {t.destination for t in transits}
+                | {t.source for t in transits},
+            )
+        parties: dict[str, dict[str, Any]] = {}
+        for lot_code, by_party in holders.items():
+            for p, q in by_party.items():
+                entry = parties.setdefault(p, {"party": p, "name": names.get(p), "lots": []})
+                entry["lots"].append({"lot": lot_code, "quantity": str(q), "unit": rows[lot_code].unit})
+        lines = []
+        for t in transits:
+            shipped, received = Decimal(t.quantity), Decimal(t.received)
+            lines.append(
+                {
+                    "ship_event": t.ship_event,
+                    "lot": t.lot,
+                    "from": t.source,
+                    "from_name": names.get(t.source),
+                    "to": t.destination,
+                    "to_name": names.get(t.destination),
+                    "shipped": str(shipped),
+                    "received": str(received),
+                    "outstanding": str(shipped - received),
+                    "unit": t.unit,
+                }
+            )
+            if shipped > received:  # still on the road: the destination must be told too
+                entry = parties.setdefault(
+                    t.destination, {"party": t.destination, "name": names.get(t.destination), "lots": []}
+                )
+                entry.setdefault("in_transit", []).append(
+                    {"lot": t.lot, "quantity": str(shipped - received), "unit": t.unit}
+                )
+        return {
+            "lot": code,
+            "affected_lots": [
+                {
+                    "lot": c,
+                    "product": rows[c].product_name,
+                    "quantity": rows[c].quantity,
+                    "unit": rows[c].unit,
+                    "recalled": bool(rows[c].recalled),
+                    "sold": disposals.get(c, {}).get("sold", "0"),
+                    "destroyed": disposals.get(c, {}).get("destroyed", "0"),
+                }
+                for c in codes
+            ],
+            "parties": sorted(parties.values(), key=lambda p: p["party"]),
+            "shipments": lines,
+        }
+
+    def anomalies(
+        self,
+        *,
+        rule: str | None = None,
+        party: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        t = TraceAnomaly.__table__
+        q = select(t).order_by(t.c.id.desc()).limit(limit)
+        if rule:
+            q = q.where(t.c.rule == rule)
+        if party:
+            q = q.where(t.c.party == party)
+        if since:
+            q = q.where(t.c.at_utc >= to_utc_text(since))
+        if until:
+            q = q.where(t.c.at_utc < to_utc_text(until))
+        with self.engine.connect() as conn:
+            return [
+                {
+                    "id": r.id,
+                    "at": r.at_utc,
+                    "party": r.party,
+                    "kind": r.kind,
+                    "rule": r.rule,
+                    "field": r.field,
+                    "message": r.message,
+                    "lots": r.lots.split(),
+                    "event_id": r.event_id,
+                    "event": json.loads(r.event),
+                }
+                for r in conn.execute(q)
+            ]
+
+    def parties(self) -> list[dict[str, Any]]:
+        t = TraceParty.__table__
+        with self.engine.connect() as conn:
+            return [self._party_public(r) for r in conn.execute(select(t).order_by(t.c.id))]
+
+    def party(self, party_id: str) -> dict[str, Any]:
+        t = TraceParty.__table__
+        k = TracePartyKey.__table__
+        with self.engine.connect() as conn:
+            r = conn.execute(select(t).where(t.c.id == party_id)).first()
+            if r is None:
+                raise NotFound("party", party_id)
+            out = self._party_public(r)
+            out["keys"] = [
+                {"key_id": x.key_id, "active_from": x.active_from, "revoked_at": x.revoked_at}
+                for x in conn.execute(select(k).where(k.c.party_id == party_id).order_by(k.c.active_from))
+            ]
+            return out
+
+    @staticmethod
+    def _party_public(r) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "id_type": r.id_type,
+            "name_zh": r.name_zh,
+            "name_en": r.name_en,
+            "roles": r.roles.split(),
+            "address": r.address,
+            "status": r.status,
+            "registered_at": r.registered_at,
+        }
+
+    # --- the consumer's view -------------------------------------------------------------------------
+
+    def journey(self, code: str) -> dict[str, Any]:
+        """Everything needed to check a lot's history independently, with no trust in this server:
+
+        - `events`: every event naming the lot or any lot it was made from, in ledger order, each
+          with its ledger entry (base64), leaf hash and an inclusion proof against `checkpoint`;
+        - `keys`: each signing key's public key, with the ledger entry that registered it (itself
+          proven) so a verifier can see the key was put on the public record;
+        - `checkpoint`: the signed checkpoint all proofs lead to; `log_key`: the log's key (a page
+          must embed its own copy and compare);
+        - `recalls`: recall events reaching the lot (on it or on an ancestor).
+        """
+        cp = self.log.checkpoint()
+        with self.engine.connect() as conn:
+            repo = Repository(conn)
+            state = repo.lot(code)
+            if state is None:
+                raise NotFound("lot", code)
+            lots = sorted({code} | repo.ancestors(code))
+            el = TraceEventLot.__table__
+            ev = TraceEvent.__table__
+            rows: dict[str, int] = {}
+            for i in range(0, len(lots), 500):
+                for r in conn.execute(select(el.c.event_id, el.c.seq).where(el.c.lot.in_(lots[i : i + 500]))):
+                    rows[r.event_id] = r.seq
+            indexes = sorted(rows.values())
+            signed = {index: decode_entry(e) for index, e in self._entries(indexes)}
+            key_ids = sorted({s.event.key_id for s in signed.values()})
+            kt = TracePartyKey.__table__
+            keys = {r.key_id: r for r in conn.execute(select(kt).where(kt.c.key_id.in_(key_ids)))}
+            parties = self._party_names(conn, {s.event.party for s in signed.values()})
+            # The event that put each key on the record: the party's registration, or a key_add.
+            reg_events = {}
+            for kid, r in keys.items():
+                found = conn.execute(
+                    select(ev.c.id, ev.c.ledger_index)
+                    .where(ev.c.party.in_([r.party_id]) | ev.c.kind.in_(["party.register", "party.key_add"]))
+                    .where(ev.c.kind.in_(["party.register", "party.key_add"]))
+                    .order_by(ev.c.ledger_index)
+                ).all()
+                for f in found:
+                    (entry,) = [e for _, e in self.log.store.read_entries(f.ledger_index, f.ledger_index + 1)]
+                    if kid.encode() in entry and r.party_id.encode() in entry:
+                        reg_events[kid] = (f.ledger_index, entry)
+                        break
+        size = cp.size
+
+        def proven(index: int, entry: bytes) -> dict[str, Any]:
+            return {
+                "index": index,
+                "entry": base64.b64encode(entry).decode(),
+                "leaf_hash": base64.b64encode(leaf_hash(entry)).decode(),
+                "proof": [base64.b64encode(h).decode() for h in self.log.prove_inclusion(index, size)],
+            }
+
+        events = []
+        for index in indexes:
+            s = signed[index]
+            item = proven(index, self._entry_bytes(s))
+            item.update(
+                {
+                    "id": s.id,
+                    "kind": s.event.kind,
+                    "party": s.event.party,
+                    "party_name": parties.get(s.event.party),
+                    "event": s.event.to_wire(),
+                }
+            )
+            events.append(item)
+        key_out = {}
+        for kid, r in keys.items():
+            reg = reg_events.get(kid)
+            key_out[kid] = {
+                "party": r.party_id,
+                "public_key": base64.b64encode(bytes(r.public_key)).decode(),
+                "registered_in": proven(*reg) if reg else None,
+            }
+        recalls = [
+            {
+                "id": e["id"],
+                "lot": e["event"]["inputs"][0]["lot"],
+                "time": e["event"]["event_time"],
+                "reason": e["event"]["detail"]["reason"],
+                "instructions": e["event"]["detail"]["instructions"],
+            }
+            for e in events
+            if e["kind"] == "recall"
+        ]
+        return {
+            "lot": code,
+            "product": state.product.to_wire(),
+            "quantity": str(state.quantity),
+            "unit": state.unit,
+            "status": {
+                "failed": state.failed,
+                "recalled": state.recalled,
+                "rejected": state.rejected,
+                "cleared": state.cleared,
+            },
+            "lots": lots,
+            "events": events,
+            "keys": key_out,
+            "checkpoint": cp.note_with_cosignatures(),
+            "size": size,
+            "log_key": self.log.verifier.key_string(),
+            "recalls": recalls,
+        }
+
+    def _entries(self, indexes: Sequence[int]) -> list[tuple[int, bytes]]:
+        out = []
+        for index in indexes:
+            out += self.log.store.read_entries(index, index + 1)
+        return out
+
+    @staticmethod
+    def _entry_bytes(s: SignedEvent) -> bytes:
+        from .encoding import encode_entry
+
+        return encode_entry(s.canonical, s.signature)
