@@ -8,12 +8,14 @@ from fastapi import FastAPI
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
+from farmtrace.trace.service import TraceService
 
 from .errors import install_error_handlers
 from .routes import ledger as ledger_routes
+from .routes import trace as trace_routes
 from .settings import Settings
 
-__all__ = ["app_from_env", "create_app", "open_log"]
+__all__ = ["app_from_env", "create_app", "open_log", "open_service"]
 
 
 def open_log(settings: Settings) -> Log:
@@ -24,8 +26,17 @@ def open_log(settings: Settings) -> Log:
     return Log(store, settings.log_signer(create=True))
 
 
-def create_app(settings: Settings) -> FastAPI:
+def open_service(settings: Settings) -> TraceService:
+    """The domain service over the configured log (tables created if new)."""
     log = open_log(settings)
+    service = TraceService(log, log.store.engine)
+    service.create_tables()
+    return service
+
+
+def create_app(settings: Settings) -> FastAPI:
+    service = open_service(settings)
+    log = service.log
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -41,8 +52,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.log = log
+    app.state.service = service
     install_error_handlers(app)
     app.include_router(ledger_routes.router)
+    app.include_router(trace_routes.router)
     return app
 
 

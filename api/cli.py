@@ -7,6 +7,13 @@
     farmtrace verify [--bundle FILE] [--key VKEY]         full audit of the database, or of a bundle
     farmtrace export FILE                                 write the whole log to one offline bundle
     farmtrace cosign --witness-key FILE [--state FILE]    act as a witness: check and cosign the latest checkpoint
+    farmtrace demo                                        fill an empty database with the Changsha demo
+    farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
+    farmtrace register RECORD.json --key REGULATOR.key    register a party (signed by a regulator)
+    farmtrace event EVENT.json --key PARTY.key            sign and record an event
+    farmtrace trace LOT [--direction back|forward|both]   trace a lot through the server
+    farmtrace recall LOT --key REGULATOR.key --reason …   recall a lot and print who is affected
+Commands that talk to a server take --server URL (default http://127.0.0.1:8000).
 
 Exit status: 0 on success, 1 when a verification fails, 2 on a usage or configuration error.
 """
@@ -14,17 +21,23 @@ Exit status: 0 on success, 1 when a verification fails, 2 on a usage or configur
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
+from farmtrace.client import ClientError
+from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.ledger import merkle
 from farmtrace.ledger.audit import audit
 from farmtrace.ledger.bundle import check_bundle, write_bundle
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureSigner, Signer, Verifier, open_note, sign_note
+from farmtrace.trace.errors import TraceError
 
 from .settings import ConfigError, Settings
 
@@ -62,13 +75,134 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from farmtrace.client import PartyKey
+
+    from .app import open_service
+
     settings = _settings()
-    log = _open_log(settings)
+    service = open_service(settings)
+    log = service.log
     print(f"log origin:   {log.origin}")
     print(f"log key:      {log.verifier.key_string()}")
     print(f"database:     {settings.resolved_database_url}")
     print(f"log size:     {log.size}")
+    if args.regulator_id:
+        if service.parties():
+            print("the ledger already has parties: the first regulator exists", file=sys.stderr)
+            return 2
+        key = PartyKey.generate(args.regulator_id)
+        key.save(args.regulator_key)
+        record = {
+            "id": args.regulator_id,
+            "id_type": "farmer_reg" if args.regulator_id.startswith("F") else "uscc",
+            "name_zh": args.regulator_name,
+            "roles": ["regulator"],
+            "address": args.regulator_address,
+            "keys": [key.public_record_key()],
+            "contact_commitment": hashlib.sha256(os.urandom(32)).hexdigest(),
+        }
+        wire = {
+            "kind": "party.register",
+            "event_time": datetime.now(CHINA_STANDARD_TIME).isoformat(timespec="seconds"),
+            "location": {"name": args.regulator_name},
+            "inputs": [],
+            "outputs": [],
+            "detail": {"party": record},
+        }
+        receipt = service.record(key.sign(wire))
+        print(f"first regulator {args.regulator_id} registered at ledger index {receipt.index}")
+        print(f"its private key is in {args.regulator_key}: keep it offline, with its owner")
     log.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .app import open_service
+    from .demo import run_demo
+
+    settings = _settings()
+    service = open_service(settings)
+    if service.parties():
+        print("the database already has data; the demo fills only an empty one")
+        return 0 if args.if_empty else 2
+    result = run_demo(service, settings.data_dir / "demo-keys")
+    print(f"demo recorded: {service.log.size} ledger entries; party keys in {result['key_dir']}")
+    print(f"  a consumer's bag:   {result['consumer_lot']}")
+    print(f"  a recalled lot:     {result['recalled_lot']}")
+    print(f"  refused attempts:   {', '.join(result['refused'])} (see the anomalies)")
+    service.log.close()
+    return 0
+
+
+def _client(args: argparse.Namespace, *, key: bool = True):
+    from farmtrace.client import Client, PartyKey
+
+    return Client(args.server, key=PartyKey.load(args.key) if key else None)
+
+
+def cmd_party_key(args: argparse.Namespace) -> int:
+    from farmtrace.client import PartyKey
+
+    key = PartyKey.generate(args.party)
+    key.save(args.out)
+    print(f"private key written to {args.out} (mode 0600); the public half for the party record:")
+    print(json.dumps(key.public_record_key()))
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    record = json.loads(Path(args.record).read_text())
+    client = _client(args)
+    receipt = client.record(
+        {"kind": "party.register", "location": {"name": args.location}, "detail": {"party": record}}
+    )
+    print(f"registered {record.get('id')} at ledger index {receipt['index']}")
+    return 0
+
+
+def cmd_event(args: argparse.Namespace) -> int:
+    wire = json.loads(Path(args.event).read_text())
+    receipt = _client(args).record(wire)
+    print(json.dumps({k: receipt[k] for k in ("event_id", "index", "size", "duplicate")}, indent=2))
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    graph = _client(args, key=False).trace(args.lot, args.direction)
+    for node in graph["nodes"]:
+        flags = [k for k, v in node["status"].items() if v and k != "cleared"]
+        held = ", ".join(f"{h['name'] or h['party']} {h['quantity']} {node['unit']}" for h in node["holders"])
+        print(
+            f"{node['direction']:>7}  {node['lot']:<20} {node['product']}  {node['quantity']} {node['unit']}"
+            f"  by {node['created_by_name'] or node['created_by']}"
+            + (f"  [{', '.join(flags)}]" if flags else "")
+            + (f"  held: {held}" if held else "")
+        )
+    for edge in graph["edges"]:
+        print(f"   edge  {edge['from']} -> {edge['to']}  {edge['quantity'] or ''}")
+    return 0
+
+
+def cmd_recall(args: argparse.Namespace) -> int:
+    client = _client(args)
+    lot = client.lot(args.lot)
+    client.record(
+        {
+            "kind": "recall",
+            "location": {"name": args.location},
+            "inputs": [{"lot": args.lot, "quantity": lot["quantity"], "unit": lot["unit"]}],
+            "detail": {"reason": args.reason, "instructions": args.instructions},
+        }
+    )
+    report = client.recall_report(args.lot)
+    print(f"recalled {args.lot}: {len(report['affected_lots'])} lots affected")
+    for p in report["parties"]:
+        lots = ", ".join(f"{x['lot']} {x['quantity']} {x['unit']}" for x in p["lots"])
+        transit = ", ".join(f"{x['lot']} {x['quantity']} {x['unit']}" for x in p.get("in_transit", []))
+        print(
+            f"  {p['name'] or p['party']}: holds {lots or 'nothing'}"
+            + (f"; in transit to it: {transit}" if transit else "")
+        )
     return 0
 
 
@@ -181,7 +315,51 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=1)
     s.set_defaults(func=cmd_serve)
-    sub.add_parser("init", help="create the data directory, database and log key").set_defaults(func=cmd_init)
+    i = sub.add_parser(
+        "init", help="create the data directory, database and log key (and the first regulator)"
+    )
+    i.add_argument("--regulator-id", help="the first regulator's unified social credit code")
+    i.add_argument("--regulator-name", default="市场监督管理局")
+    i.add_argument("--regulator-address", default="")
+    i.add_argument(
+        "--regulator-key", default="regulator.key", help="where to write the regulator's private key"
+    )
+    i.set_defaults(func=cmd_init)
+    d = sub.add_parser("demo", help="fill an empty database with the Changsha demo scenario")
+    d.add_argument("--if-empty", action="store_true", help="succeed quietly when the database has data")
+    d.set_defaults(func=cmd_demo)
+    pk = sub.add_parser("party-key", help="make a party's Ed25519 signing key file")
+    pk.add_argument("party")
+    pk.add_argument("--out", required=True)
+    pk.set_defaults(func=cmd_party_key)
+
+    def server(p: argparse.ArgumentParser, *, key: bool = True) -> argparse.ArgumentParser:
+        p.add_argument("--server", default=os.environ.get("FARMTRACE_SERVER", "http://127.0.0.1:8000"))
+        if key:
+            p.add_argument("--key", required=True, help="the acting party's key file")
+        return p
+
+    r = server(sub.add_parser("register", help="register a party (run by a regulator)"))
+    r.add_argument("record", help="a JSON PartyRecord")
+    r.add_argument("--location", default="登记窗口")
+    r.set_defaults(func=cmd_register)
+    ev = server(sub.add_parser("event", help="sign and record an event from a JSON file"))
+    ev.add_argument("event")
+    ev.set_defaults(func=cmd_event)
+    t = server(
+        sub.add_parser("trace", help="trace a lot back to its farms and forward to every holder"), key=False
+    )
+    t.add_argument("lot")
+    t.add_argument("--direction", choices=["back", "forward", "both"], default="both")
+    t.set_defaults(func=cmd_trace)
+    rc = server(sub.add_parser("recall", help="recall a lot (regulator) and list every affected holder"))
+    rc.add_argument("lot")
+    rc.add_argument("--reason", required=True)
+    rc.add_argument(
+        "--instructions", default="请停止销售和食用，退回购买处 / Stop selling and eating it; return it"
+    )
+    rc.add_argument("--location", default="市场监督管理局")
+    rc.set_defaults(func=cmd_recall)
     k = sub.add_parser("keygen", help="make an Ed25519 key pair (note format)")
     k.add_argument("name")
     k.add_argument("--witness", action="store_true", help="a cosignature/v1 witness key")
@@ -211,8 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    except LedgerError as exc:
+    except (LedgerError, TraceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
         return 1
 
 

@@ -1,4 +1,4 @@
-"""Dependencies for routes, as Annotated aliases (`LogDep`)."""
+"""Dependencies for routes, as Annotated aliases (`LogDep`, `ServiceDep`, `RegulatorDep`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,34 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from farmtrace.ledger.log import Log
+from farmtrace.trace.auth import check_token
+from farmtrace.trace.errors import Forbidden
+from farmtrace.trace.repository import Repository
+from farmtrace.trace.rules import PartyState
+from farmtrace.trace.service import TraceService
 
-__all__ = ["LogDep", "get_log"]
+__all__ = ["LogDep", "RegulatorDep", "ServiceDep", "get_log", "get_service", "require_regulator"]
 
 
 def get_log(request: Request) -> Log:
     return request.app.state.log
 
 
+def get_service(request: Request) -> TraceService:
+    return request.app.state.service
+
+
+def require_regulator(request: Request) -> PartyState:
+    """The authenticated regulator making the request; 403 (Forbidden) for anyone else."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "farmtrace" or not token:
+        raise Forbidden("this needs a regulator's credentials: Authorization: FarmTrace <token>")
+    service: TraceService = request.app.state.service
+    with service.engine.connect() as conn:
+        return check_token(token.strip(), Repository(conn), now=service.clock(), role="regulator")
+
+
 LogDep = Annotated[Log, Depends(get_log)]
+ServiceDep = Annotated[TraceService, Depends(get_service)]
+RegulatorDep = Annotated[PartyState, Depends(require_regulator)]

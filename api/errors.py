@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from farmtrace.ledger import errors as le
 from farmtrace.trace import errors as te
 
-__all__ = ["PROBLEM_TYPE_BASE", "install_error_handlers", "problem"]
+__all__ = ["PROBLEM_TYPE_BASE", "install_error_handlers", "problem", "problem_body"]
 
 PROBLEM_TYPE_BASE = "https://farmtrace.example/problems/"
 
@@ -41,18 +41,21 @@ def problem(status: int, slug: str, title: str, detail: str, **extra) -> JSONRes
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def _from_exception(exc: Exception) -> JSONResponse:
+def problem_body(exc: Exception) -> dict:
+    """The problem+json body for a ledger or domain error (also used inside batch answers)."""
     for cls, status, slug, title in STATUS_TABLE:
         if isinstance(exc, cls):
-            return problem(
-                status,
-                slug,
-                title,
-                str(exc),
-                field=getattr(exc, "field", None),
-                rule=getattr(exc, "rule", None),
-            )
+            body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": str(exc)}
+            for name in ("field", "rule"):
+                if getattr(exc, name, None) is not None:
+                    body[name] = getattr(exc, name)
+            return body
     raise exc
+
+
+def _from_exception(exc: Exception) -> JSONResponse:
+    body = problem_body(exc)
+    return JSONResponse(body, status_code=body["status"], media_type="application/problem+json")
 
 
 def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,7 +19,7 @@ def _tool(name: str) -> str:
 def _lint_imports(tmp_path: Path, *, inject: str | None = None) -> subprocess.CompletedProcess:
     # import-linter reads source files from disk, and the editable install maps the floors into the
     # `farmtrace` namespace through an import hook it cannot follow: lay them out plainly for it.
-    for floor in ("ledger", "trace", "web", "api"):
+    for floor in ("ledger", "trace", "web", "api", "client"):
         shutil.copytree(
             REPO / floor, tmp_path / "farmtrace" / floor, ignore=shutil.ignore_patterns("__pycache__")
         )

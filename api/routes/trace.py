@@ -1,0 +1,177 @@
+"""The domain's HTTP interface: signed events in; lots, traces, recalls, parties and anomalies out.
+
+    POST /events                    record one signed event        {"entry": base64(ledger entry)}
+    POST /events/batch              record many (group-committed)  {"entries": [base64, …]}
+    GET  /events/{id}               a recorded event, its entry and ledger position
+    GET  /events/{id}/epcis         the event as an EPCIS 2.0 document
+    GET  /lots/{code}               a lot's public state and its events
+    GET  /lots/{code}/trace         lineage graph: ?direction=back|forward|both
+    GET  /lots/{code}/journey       everything a browser needs to verify the lot on its own
+    GET  /lots/{code}/epcis         the lot's trace as an EPCIS 2.0 document
+    GET  /lots/{code}/recall        (regulator) everything a recall of the lot reaches
+    GET  /parties, /parties/{id}    public party information
+    GET  /anomalies                 (regulator) refused attempts, filterable
+
+Regulator-only routes take `Authorization: FarmTrace <token>` (see trace/auth.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from farmtrace.trace.encoding import decode_entry
+from farmtrace.trace.epcis import epcis_document, to_epcis_event
+from farmtrace.trace.errors import InvalidEvent, TraceError
+from farmtrace.trace.service import Receipt
+
+from ..deps import RegulatorDep, ServiceDep
+from ..errors import problem_body
+
+router = APIRouter(tags=["trace"])
+
+LotCode = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._/\-]+$")]
+EventId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+MAX_BATCH = 5000
+
+
+class EntryIn(BaseModel):
+    entry: str = Field(
+        description="base64 of the ledger entry: farmtrace/entry/v1, canonical event, signature"
+    )
+
+
+class BatchIn(BaseModel):
+    entries: list[str] = Field(max_length=MAX_BATCH)
+
+
+def _b64(s: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidEvent(field, "expected standard base64") from exc
+
+
+def receipt_json(r: Receipt) -> dict[str, Any]:
+    return {
+        "event_id": r.event_id,
+        "index": r.index,
+        "leaf_hash": base64.b64encode(r.leaf_hash).decode(),
+        "size": r.size,
+        "checkpoint": r.checkpoint,
+        "proof": [base64.b64encode(h).decode() for h in r.proof],
+        "duplicate": r.duplicate,
+    }
+
+
+@router.post("/events", status_code=201, responses={200: {"description": "already recorded (idempotent)"}})
+def record_event(body: EntryIn, service: ServiceDep) -> JSONResponse:
+    """Record one signed event. 201 with its receipt; 200 with the same receipt if it was already recorded."""
+    receipt = service.record(_b64(body.entry, "entry"))
+    return JSONResponse(receipt_json(receipt), status_code=200 if receipt.duplicate else 201)
+
+
+@router.post("/events/batch")
+def record_events(body: BatchIn, service: ServiceDep) -> dict[str, Any]:
+    """Record many signed events; each gets its own receipt or problem, in order."""
+    entries, results = [], []
+    for i, text in enumerate(body.entries):
+        try:
+            entries.append(_b64(text, f"entries[{i}]"))
+        except InvalidEvent as exc:
+            entries.append(exc)
+    todo = [e for e in entries if isinstance(e, bytes)]
+    done = iter(service.record_many(todo))
+    for e in entries:
+        outcome = next(done) if isinstance(e, bytes) else e
+        if isinstance(outcome, TraceError):
+            results.append({"ok": False, "problem": problem_body(outcome)})
+        else:
+            results.append({"ok": True, "receipt": receipt_json(outcome)})
+    return {"accepted": sum(r["ok"] for r in results), "results": results}
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: EventId, service: ServiceDep) -> dict[str, Any]:
+    signed, index = service.signed_event(event_id)
+    return {
+        "id": signed.id,
+        "index": index,
+        "event": signed.event.to_wire(),
+        "signature": base64.b64encode(signed.signature).decode(),
+    }
+
+
+@router.get("/events/{event_id}/epcis")
+def get_event_epcis(event_id: EventId, service: ServiceDep) -> JSONResponse:
+    signed, _ = service.signed_event(event_id)
+    if to_epcis_event(signed.event, event_id=signed.id, recorded_at=None) is None:
+        raise InvalidEvent("event_id", "party administration events have no EPCIS form")
+    doc = epcis_document([(signed.event, signed.id)], created=datetime.now(UTC))
+    return JSONResponse(doc, media_type="application/ld+json")
+
+
+@router.get("/lots/{code}")
+def get_lot(code: LotCode, service: ServiceDep) -> dict[str, Any]:
+    return service.lot(code)
+
+
+@router.get("/lots/{code}/trace")
+def get_trace(
+    code: LotCode,
+    service: ServiceDep,
+    direction: Annotated[str, Query(pattern="^(back|forward|both)$")] = "both",
+) -> dict[str, Any]:
+    return service.trace(code, direction=direction)
+
+
+@router.get("/lots/{code}/journey")
+def get_journey(code: LotCode, service: ServiceDep) -> dict[str, Any]:
+    return service.journey(code)
+
+
+@router.get("/lots/{code}/epcis")
+def get_lot_epcis(code: LotCode, service: ServiceDep) -> JSONResponse:
+    journey = service.journey(code)
+    events = []
+    for e in journey["events"]:
+        signed = decode_entry(base64.b64decode(e["entry"]))
+        events.append((signed.event, signed.id))
+    return JSONResponse(epcis_document(events, created=datetime.now(UTC)), media_type="application/ld+json")
+
+
+@router.get("/lots/{code}/recall")
+def get_recall_report(code: LotCode, service: ServiceDep, _: RegulatorDep) -> dict[str, Any]:
+    return service.recall_report(code)
+
+
+@router.get("/parties")
+def list_parties(service: ServiceDep) -> list[dict[str, Any]]:
+    return service.parties()
+
+
+@router.get("/parties/{party_id}")
+def get_party(party_id: Annotated[str, Path(max_length=32)], service: ServiceDep) -> dict[str, Any]:
+    return service.party(party_id)
+
+
+@router.get("/anomalies")
+def list_anomalies(
+    service: ServiceDep,
+    _: RegulatorDep,
+    rule: Annotated[str | None, Query(max_length=40)] = None,
+    party: Annotated[str | None, Query(max_length=32)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    for name, t in (("since", since), ("until", until)):
+        if t is not None and t.tzinfo is None:
+            raise InvalidEvent(name, "needs a time-zone offset, e.g. 2026-11-20T00:00:00+08:00")
+    return service.anomalies(rule=rule, party=party, since=since, until=until, limit=limit)
