@@ -8,9 +8,12 @@ from fastapi import FastAPI
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
+from farmtrace.trace.applications import Applications
 from farmtrace.trace.service import TraceService
 
+from .audit_job import AuditJob
 from .errors import install_error_handlers
+from .routes import console as console_routes
 from .routes import ledger as ledger_routes
 from .routes import trace as trace_routes
 from .settings import Settings
@@ -53,9 +56,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.log = log
     app.state.service = service
+    app.state.audit_job = AuditJob(log, log.store.engine)
+    app.state.applications = Applications(log.store.engine)
     install_error_handlers(app)
     app.include_router(ledger_routes.router)
+    app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(trace_routes.router)
+    # The web floor's routers (pages, labels) are mounted below, one line each.
     return app
 
 

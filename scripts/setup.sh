@@ -54,3 +54,19 @@ ensure_postgres() {
     done
     postgres_ready || { echo "PostgreSQL could not be started" >&2; return 1; }
 }
+
+setup_system() {
+    # Debian packages the browser and label tests need: Chromium (driven by Playwright through
+    # executable_path: no browser download), CJK fonts for pages and PDF labels, poppler for PDFs.
+    local missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+    [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+    command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

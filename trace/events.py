@@ -87,6 +87,8 @@ __all__ = [
     "ShipDetail",
     "TransformDetail",
     "key_id_for",
+    "parse_party_key",
+    "parse_party_record",
     "parse_time",
 ]
 
@@ -1118,3 +1120,13 @@ def _check_price(kind: str, price: Price | None) -> None:
             raise InvalidEvent("price.stage", f"a sale is at stage retail or wholesale, found {price.stage}")
     elif price is not None and kind not in _PRICED:
         raise InvalidEvent("price", f"a {kind} event carries no price")
+
+
+def parse_party_record(obj: object, *, field: str = "record") -> PartyRecord:
+    """Parse a PartyRecord wire form on its own (an enrollment application). Raises InvalidEvent."""
+    return PartyRecord._parse(_Obj(obj, field, PartyRecord.KEYS))
+
+
+def parse_party_key(obj: object, *, field: str = "key") -> PartyKey:
+    """Parse a {key_id, public_key} wire form on its own. Raises InvalidEvent."""
+    return PartyKey._parse(_Obj(obj, field, PartyKey.KEYS))

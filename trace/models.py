@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 __all__ = [
     "TABLES",
     "TraceAnomaly",
+    "TraceApplication",
     "TraceDisposal",
     "TraceEvent",
     "TraceEventLot",
@@ -170,6 +171,26 @@ class TraceAnomaly(SQLModel, table=True):
     event: str = Field(sa_column=Column(Text, nullable=False))  # the refused event's canonical JSON
 
 
+class TraceApplication(SQLModel, table=True):
+    """A request to be registered (or to add a key after a lost device), waiting for a regulator.
+
+    Off the ledger until approved: the approval is the regulator's signed party.register (or
+    party.key_add) event, which is what enters the ledger.
+    """
+
+    __tablename__ = "trace_application"
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    kind: str  # register | key
+    party_id: str = Field(index=True)
+    record: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON of the PartyRecord / key
+    key_id: str
+    submitted_at: str
+    status: str = "pending"  # pending | approved | rejected
+    decided_at: str | None = None
+    decided_by: str | None = None
+    note: str | None = None
+
+
 TABLES = [
     m.__table__  # type: ignore[attr-defined]
     for m in (
@@ -184,5 +205,6 @@ TABLES = [
         TraceEvent,
         TraceEventLot,
         TraceAnomaly,
+        TraceApplication,
     )
 ]

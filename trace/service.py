@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +54,8 @@ from .repository import Repository
 from .rules import check_event, effects
 
 __all__ = ["Receipt", "TraceService", "utc_now"]
+
+_CST_OFFSET = timedelta(hours=8)  # China Standard Time has no daylight saving
 
 
 def utc_now() -> datetime:
@@ -625,3 +627,106 @@ class TraceService:
         from .encoding import encode_entry
 
         return encode_entry(s.canonical, s.signature)
+
+    # --- regulators' reports ---------------------------------------------------------------------------
+
+    def events_between(self, since: datetime, until: datetime) -> list[tuple[Any, str, int]]:
+        """(event, id, ledger index) of every event with event time in [since, until), in ledger order."""
+        ev = TraceEvent.__table__
+        with self.engine.connect() as conn:
+            indexes = [
+                r[0]
+                for r in conn.execute(
+                    select(ev.c.ledger_index)
+                    .where(ev.c.at_utc >= to_utc_text(since), ev.c.at_utc < to_utc_text(until))
+                    .order_by(ev.c.ledger_index)
+                )
+            ]
+        return self._decode_at(indexes)
+
+    def trace_events(self, code: str) -> list[tuple[Any, str, int]]:
+        """(event, id, ledger index) of every event on the lot, its ancestors and its descendants."""
+        with self.engine.connect() as conn:
+            repo = Repository(conn)
+            if repo.lot(code) is None:
+                raise NotFound("lot", code)
+            lots = sorted({code} | repo.ancestors(code) | repo.descendants(code))
+            el = TraceEventLot.__table__
+            indexes: set[int] = set()
+            for i in range(0, len(lots), 500):
+                indexes |= {
+                    r[0] for r in conn.execute(select(el.c.seq).where(el.c.lot.in_(lots[i : i + 500])))
+                }
+        return self._decode_at(sorted(indexes))
+
+    def _decode_at(self, indexes: Sequence[int]) -> list[tuple[Any, str, int]]:
+        """Decode the entries at these indexes, reading contiguous runs in one query each."""
+        out = []
+        start = 0
+        while start < len(indexes):
+            end = start
+            while end + 1 < len(indexes) and indexes[end + 1] - indexes[start] < 2_000 + (end - start):
+                end += 1
+            wanted = set(indexes[start : end + 1])
+            for index, entry in self.log.store.read_entries(indexes[start], indexes[end] + 1):
+                if index in wanted:
+                    signed = decode_entry(entry)
+                    out.append((signed.event, signed.id, index))
+            start = end + 1
+        return out
+
+    def lot_products(self, codes: Sequence[str]) -> dict[str, str]:
+        """Product names (Chinese) of the given lots."""
+        lot = TraceLot.__table__
+        codes = sorted(set(codes))
+        out = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(codes), 500):
+                for r in conn.execute(select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(codes[i : i + 500]))):
+                    out[r.code] = r.product_name
+        return out
+
+    def party_names(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return {
+                r.id: r.name_zh
+                for r in conn.execute(select(TraceParty.__table__.c.id, TraceParty.__table__.c.name_zh))
+            }
+
+    def prices(
+        self, *, product: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded prices by day, product and stage (production / wholesale / retail): min, mean, max, count.
+
+        Days are China Standard Time calendar days; prices are CNY per the unit recorded with them.
+        """
+        ev = TraceEvent.__table__
+        q = select(
+            ev.c.at_utc, ev.c.product_name, ev.c.price_amount, ev.c.price_unit, ev.c.price_stage
+        ).where(ev.c.price_amount.is_not(None))
+        if product:
+            q = q.where(ev.c.product_name == product)
+        if since:
+            q = q.where(ev.c.at_utc >= to_utc_text(since))
+        if until:
+            q = q.where(ev.c.at_utc < to_utc_text(until))
+        groups: dict[tuple[str, str, str, str], list[Decimal]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                day = (datetime.fromisoformat(r.at_utc) + _CST_OFFSET).date().isoformat()
+                groups.setdefault((day, r.product_name or "", r.price_stage, r.price_unit), []).append(
+                    Decimal(r.price_amount)
+                )
+        return [
+            {
+                "day": day,
+                "product": prod,
+                "stage": stage,
+                "unit": unit,
+                "count": len(v),
+                "min": str(min(v)),
+                "mean": str((sum(v) / len(v)).quantize(Decimal("0.01"))),
+                "max": str(max(v)),
+            }
+            for (day, prod, stage, unit), v in sorted(groups.items())
+        ]

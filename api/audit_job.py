@@ -1,0 +1,148 @@
+"""The regulator's "run a full audit" button: a background audit with progress, kept in the database.
+
+One audit runs at a time per database. Its row in `farmtrace_audit_run` is created when it starts,
+updated with progress as it goes, and completed with the verdict — so any service worker can show
+the progress and the last result, and the result outlives restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, Integer, Text, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel
+
+from farmtrace.ledger.audit import audit
+from farmtrace.ledger.log import Log
+
+__all__ = ["AuditJob", "AuditRun"]
+
+STALE_AFTER = 6 * 3600  # a run with no progress for this long is taken as dead (its worker stopped)
+
+
+class AuditRun(SQLModel, table=True):
+    __tablename__ = "farmtrace_audit_run"
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    started_at: str
+    updated_at: float
+    finished_at: str | None = None
+    requested_by: str
+    done: int = 0
+    total: int = 0
+    ok: bool | None = None
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    failures: str | None = Field(default=None, sa_column=Column(Text))  # JSON list
+
+
+_run = AuditRun.__table__
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class AuditJob:
+    """Starts audits of `log` in a background thread and reports on them."""
+
+    def __init__(self, log: Log, engine: Engine) -> None:
+        self.log = log
+        self.engine = engine
+        SQLModel.metadata.create_all(engine, tables=[_run])
+        self._thread: threading.Thread | None = None
+
+    def status(self) -> dict[str, Any]:
+        """The running audit (if any) and the last finished one."""
+        with self.engine.connect() as conn:
+            running = conn.execute(
+                select(_run).where(_run.c.finished_at.is_(None)).order_by(_run.c.id.desc()).limit(1)
+            ).first()
+            last = conn.execute(
+                select(_run).where(_run.c.finished_at.is_not(None)).order_by(_run.c.id.desc()).limit(1)
+            ).first()
+        if running is not None and time.time() - running.updated_at > STALE_AFTER:
+            running = None
+        return {
+            "running": self._json(running) if running else None,
+            "last": self._json(last) if last else None,
+        }
+
+    def start(self, *, requested_by: str) -> dict[str, Any]:
+        """Start an audit unless one is running; return the status."""
+        if self.status()["running"] is None:
+            with self.engine.begin() as conn:
+                run_id = conn.execute(
+                    insert(_run).values(
+                        started_at=_now(),
+                        updated_at=time.time(),
+                        requested_by=requested_by,
+                        total=self.log.size,
+                    )
+                ).inserted_primary_key[0]
+            self._thread = threading.Thread(
+                target=self._run, args=(run_id,), name="farmtrace-audit", daemon=True
+            )
+            self._thread.start()
+        return self.status()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self, run_id: int) -> None:
+        store = self.log.store
+
+        def progress(done: int, total: int) -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(_run)
+                    .where(_run.c.id == run_id)
+                    .values(done=done, total=total, updated_at=time.time())
+                )
+
+        try:
+            report = audit(
+                store.iter_entries(),
+                store.checkpoints(),
+                log_key=self.log.verifier,
+                tiles=store.iter_tiles(),
+                progress=progress,
+            )
+            values = {
+                "ok": report.ok,
+                "summary": report.summary(),
+                "done": report.entries_checked,
+                "total": report.size,
+                "failures": json.dumps(
+                    [
+                        {"message": f.message, "index": f.index, "checkpoint_size": f.checkpoint_size}
+                        for f in report.failures
+                    ]
+                ),
+            }
+        except Exception as exc:  # the verdict must be recorded whatever happened
+            values = {"ok": False, "summary": f"the audit could not complete: {exc}", "failures": "[]"}
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_run)
+                .where(_run.c.id == run_id)
+                .values(finished_at=_now(), updated_at=time.time(), **values)
+            )
+
+    @staticmethod
+    def _json(r) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "requested_by": r.requested_by,
+            "done": r.done,
+            "total": r.total,
+            "ok": r.ok,
+            "summary": r.summary,
+            "failures": json.loads(r.failures) if r.failures else [],
+        }

@@ -1,0 +1,172 @@
+"""JSON routes behind the regulator's console and the parties' portal.
+
+GET  /ledger/health                 public: size, latest checkpoint, witnesses, last audit
+POST /ledger/audit                  (regulator) start a full audit; GET /ledger/audit: progress
+GET  /prices                        public: recorded prices by day, product and stage
+GET  /exports/events.{csv,xlsx,jsonld}?since=&until=   (regulator) a date range
+GET  /lots/{code}/export.{csv,xlsx}                      (regulator) a lot's whole trace
+POST /parties/applications          public: apply with a key you hold (proof of possession)
+GET  /parties/applications          (regulator) pending (or ?status=all) applications
+POST /parties/applications/{id}/reject   (regulator)
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from farmtrace.ledger.checkpoint import open_checkpoint
+from farmtrace.trace.epcis import epcis_document
+from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.exports import rows, write_csv, write_xlsx
+
+from ..deps import RegulatorDep, ServiceDep
+
+router = APIRouter(tags=["console"])
+
+MAX_RANGE = timedelta(days=366)
+LotCode = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._/\-]+$")]
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "jsonld": "application/ld+json",
+}
+
+
+def _aware(name: str, t: datetime | None) -> datetime | None:
+    if t is not None and t.tzinfo is None:
+        raise InvalidEvent(name, "needs a time-zone offset, e.g. 2026-11-20T00:00:00+08:00")
+    return t
+
+
+@router.get("/ledger/health")
+def ledger_health(request: Request, service: ServiceDep) -> dict[str, Any]:
+    log = service.log
+    cp = log.checkpoint()
+    opened = open_checkpoint(
+        cp.note_with_cosignatures(), log.verifier, witnesses=request.app.state.settings.witnesses()
+    )
+    return {
+        "origin": log.origin,
+        "size": cp.size,
+        "root": opened.checkpoint.root.hex(),
+        "signed_at": datetime.fromtimestamp(cp.signed_at, UTC).isoformat(timespec="seconds"),
+        "checkpoint": cp.note_with_cosignatures(),
+        "log_key": log.verifier.key_string(),
+        "witnesses": [s.name for s in opened.cosignatures],
+        "unverified_cosignatures": [s.name for s in opened.note.unverified],
+        "audit": request.app.state.audit_job.status(),
+    }
+
+
+@router.post("/ledger/audit", status_code=202)
+def start_audit(request: Request, regulator: RegulatorDep) -> dict[str, Any]:
+    return request.app.state.audit_job.start(requested_by=regulator.id)
+
+
+@router.get("/ledger/audit")
+def audit_status(request: Request) -> dict[str, Any]:
+    return request.app.state.audit_job.status()
+
+
+@router.get("/prices")
+def prices(
+    service: ServiceDep,
+    product: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    return service.prices(product=product, since=_aware("since", since), until=_aware("until", until))
+
+
+def _export(service, events, fmt: str, lang: str, filename: str) -> Response:
+    if fmt == "jsonld":
+        return JSONResponse(
+            epcis_document([(e, i) for e, i, _ in events], created=datetime.now(UTC)),
+            media_type=_MEDIA["jsonld"],
+            headers={"Content-Disposition": f'attachment; filename="{filename}.jsonld"'},
+        )
+    lots = {r.lot for e, _, _ in events for r in e.inputs}
+    data = rows(events, service.party_names(), service.lot_products(sorted(lots)))
+    buf = io.BytesIO()
+    (write_csv if fmt == "csv" else write_xlsx)(data, buf, lang=lang)
+    return Response(
+        buf.getvalue(),
+        media_type=_MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
+
+
+@router.get("/exports/events.{fmt}")
+def export_range(
+    fmt: Literal["csv", "xlsx", "jsonld"],
+    service: ServiceDep,
+    _: RegulatorDep,
+    since: datetime,
+    until: datetime,
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+) -> Response:
+    _aware("since", since)
+    _aware("until", until)
+    if until <= since:
+        raise InvalidEvent("until", "must be later than since")
+    if until - since > MAX_RANGE:
+        raise InvalidEvent("until", "a range spans at most 366 days; export in parts")
+    events = service.events_between(since, until)
+    name = f"farmtrace-events-{since.date().isoformat()}-{until.date().isoformat()}"
+    return _export(service, events, fmt, lang, name)
+
+
+@router.get("/lots/{code}/export.{fmt}")
+def export_trace(
+    code: LotCode,
+    fmt: Literal["csv", "xlsx"],
+    service: ServiceDep,
+    _: RegulatorDep,
+    lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
+) -> Response:
+    return _export(
+        service, service.trace_events(code), fmt, lang, f"farmtrace-trace-{code.replace('/', '_')}"
+    )
+
+
+class ApplicationIn(BaseModel):
+    kind: Literal["register", "key"]
+    record: dict[str, Any]
+    proof: str = Field(description="base64 Ed25519 signature by the applying key (see trace/applications.py)")
+
+
+class RejectIn(BaseModel):
+    note: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/parties/applications", status_code=201)
+def apply(body: ApplicationIn, request: Request, service: ServiceDep) -> dict[str, Any]:
+    return request.app.state.applications.submit(body.kind, body.record, body.proof, now=service.clock())
+
+
+@router.get("/parties/applications")
+def list_applications(
+    request: Request,
+    _: RegulatorDep,
+    status: Annotated[str, Query(pattern="^(pending|approved|rejected|all)$")] = "pending",
+) -> list[dict[str, Any]]:
+    return request.app.state.applications.list(status=None if status == "all" else status)
+
+
+@router.post("/parties/applications/{application_id}/reject")
+def reject_application(
+    application_id: Annotated[int, Path(ge=1)],
+    body: RejectIn,
+    request: Request,
+    service: ServiceDep,
+    regulator: RegulatorDep,
+) -> dict[str, Any]:
+    return request.app.state.applications.reject(
+        application_id, by=regulator.id, note=body.note, now=service.clock()
+    )

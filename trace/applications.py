@@ -1,0 +1,167 @@
+"""Enrollment: a party applies with a key it generated itself; a regulator approves by signing.
+
+An application carries the party's public record (or, after a lost device, just the new key) and
+a proof of possession: the new key's Ed25519 signature over
+
+    b"farmtrace/application/v1\\n" ‖ canonical JSON (RFC 8785) of {"kind", "party_id", "record"}
+
+so nobody can enrol a key they do not hold. Applications stay off the ledger. A regulator approves
+one by recording a party.register (or party.key_add) event, signed with the regulator's own key;
+`settle` marks the application approved once that event is on the ledger. `reject` closes it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
+from .events import parse_party_key, parse_party_record
+from .ids import check_party_id
+from .models import TraceApplication, TraceEvent, TraceParty, TracePartyKey, to_utc_text
+
+__all__ = ["POP_PREFIX", "Applications", "pop_message"]
+
+POP_PREFIX = b"farmtrace/application/v1\n"
+_app = TraceApplication.__table__
+
+
+def pop_message(kind: str, party_id: str, record: dict[str, Any]) -> bytes:
+    """The bytes a new key signs to prove its holder applies (see the module docstring)."""
+    return POP_PREFIX + rfc8785.dumps({"kind": kind, "party_id": party_id, "record": record})
+
+
+class Applications:
+    """Pending registrations and key replacements, over the domain's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def submit(self, kind: str, record: dict[str, Any], proof: str, *, now: datetime) -> dict[str, Any]:
+        """File an application. `record` is a PartyRecord wire form (kind "register") or
+        {"party_id", "key_id", "public_key"} (kind "key"). Raises InvalidEvent, SignatureRefused."""
+        if kind == "register":
+            parsed = parse_party_record(record)
+            party_id = parsed.id
+            if len(parsed.keys) != 1:
+                raise InvalidEvent(
+                    "record.keys", "an application carries exactly one key: the one that signs it"
+                )
+            key = parsed.keys[0]
+        elif kind == "key":
+            if not isinstance(record, dict) or set(record) != {"party_id", "key_id", "public_key"}:
+                raise InvalidEvent("record", "a key application is {party_id, key_id, public_key}")
+            check_party_id(record["party_id"], field="record.party_id")
+            party_id = record["party_id"]
+            key = parse_party_key(
+                {"key_id": record["key_id"], "public_key": record["public_key"]}, field="record"
+            )
+        else:
+            raise InvalidEvent("kind", f"expected register or key, found {kind!r}")
+        try:
+            sig = base64.b64decode(proof, validate=True)
+            Ed25519PublicKey.from_public_bytes(key.public_key).verify(
+                sig, pop_message(kind, party_id, record)
+            )
+        except (binascii.Error, ValueError, InvalidSignature) as exc:
+            raise SignatureRefused(
+                "the proof of possession does not verify with the application's key"
+            ) from exc
+        with self.engine.begin() as conn:
+            registered = conn.execute(
+                select(TraceParty.__table__.c.id).where(TraceParty.__table__.c.id == party_id)
+            ).first()
+            if kind == "register" and registered:
+                raise TraceError(f"party {party_id} is already registered")
+            if kind == "key" and not registered:
+                raise NotFound("party", party_id)
+            if conn.execute(
+                select(TracePartyKey.__table__.c.key_id).where(TracePartyKey.__table__.c.key_id == key.key_id)
+            ).first():
+                raise TraceError(f"key {key.key_id} is already registered")
+            pending = conn.execute(
+                select(_app.c.id).where(
+                    _app.c.party_id == party_id, _app.c.kind == kind, _app.c.status == "pending"
+                )
+            ).first()
+            if pending:
+                raise TraceError(f"party {party_id} already has a pending {kind} application (#{pending.id})")
+            new_id = conn.execute(
+                insert(_app).values(
+                    kind=kind,
+                    party_id=party_id,
+                    record=json.dumps(record, ensure_ascii=False, sort_keys=True),
+                    key_id=key.key_id,
+                    submitted_at=to_utc_text(now),
+                )
+            ).inserted_primary_key[0]
+        return self.get(new_id)
+
+    def get(self, application_id: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(_app).where(_app.c.id == application_id)).first()
+        if r is None:
+            raise NotFound("application", str(application_id))
+        return self._json(r)
+
+    def list(self, *, status: str | None = "pending") -> list[dict[str, Any]]:
+        self.settle()
+        q = select(_app).order_by(_app.c.id)
+        if status:
+            q = q.where(_app.c.status == status)
+        with self.engine.connect() as conn:
+            return [self._json(r) for r in conn.execute(q)]
+
+    def reject(self, application_id: int, *, by: str, note: str, now: datetime) -> dict[str, Any]:
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(_app)
+                .where(_app.c.id == application_id, _app.c.status == "pending")
+                .values(status="rejected", decided_at=to_utc_text(now), decided_by=by, note=note[:500])
+            ).rowcount
+        if not done:
+            raise NotFound("pending application", str(application_id))
+        return self.get(application_id)
+
+    def settle(self) -> None:
+        """Mark pending applications approved whose key is now registered on the ledger."""
+        k = TracePartyKey.__table__
+        with self.engine.begin() as conn:
+            for r in conn.execute(select(_app.c.id, _app.c.key_id).where(_app.c.status == "pending")).all():
+                row = conn.execute(select(k.c.active_from).where(k.c.key_id == r.key_id)).first()
+                if row:
+                    ev = TraceEvent.__table__
+                    by = conn.execute(
+                        select(ev.c.party).where(
+                            ev.c.kind.in_(["party.register", "party.key_add"]), ev.c.at_utc == row.active_from
+                        )
+                    ).scalar()
+                    conn.execute(
+                        update(_app)
+                        .where(_app.c.id == r.id)
+                        .values(status="approved", decided_at=row.active_from, decided_by=by)
+                    )
+
+    @staticmethod
+    def _json(r) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "kind": r.kind,
+            "party_id": r.party_id,
+            "record": json.loads(r.record),
+            "key_id": r.key_id,
+            "submitted_at": r.submitted_at,
+            "status": r.status,
+            "decided_at": r.decided_at,
+            "decided_by": r.decided_by,
+            "note": r.note,
+        }
