@@ -17,8 +17,6 @@ through the same checks as any other. The five stories of MISSION.md:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 from farmtrace.client import PartyKey
 from farmtrace.client.client import CHINA_STANDARD_TIME
+from farmtrace.trace.applications import Applications, contact_commitment
 from farmtrace.trace.errors import RuleViolation
 from farmtrace.trace.ids import uscc_check_char
 from farmtrace.trace.service import TraceService
@@ -118,6 +117,11 @@ class Scenario:
     def __init__(self, service: TraceService, keys: dict[str, PartyKey], start: datetime) -> None:
         self.service = service
         self.keys = keys
+        self.private = {
+            name: {"contact": f"{p[1]} 联系人", "phone": f"0731-8888{i:04d}"}
+            for i, (name, p) in enumerate(PARTIES.items())
+        }
+        self.salts = {name: secrets.token_bytes(16) for name in PARTIES}
         self._times = (start + timedelta(minutes=20 * i) for i in range(1_000_000))
 
     def record(self, who: str, wire: dict[str, Any]) -> str:
@@ -151,10 +155,12 @@ class Scenario:
             "roles": roles,
             "address": address,
             "keys": [self.keys[name].public_record_key()],
-            "contact_commitment": _commitment({"phone": "0731-8888" + pid[-4:], "contact": name_zh}),
+            "contact_commitment": contact_commitment(self.private[name], self.salts[name]),
         }
         # The first regulator registers itself (the genesis entry); the regulator registers the rest.
         self.record("regulator", {"kind": "party.register", "detail": {"party": party}})
+        # The registration desk keeps the contact details off the public ledger.
+        Applications(self.service.engine).store_private(pid, self.private[name], self.salts[name].hex())
 
     def harvest(self, who: str, lot: str, qty: str, product: dict, plot: str, price: str) -> str:
         return self.record(
@@ -278,12 +284,6 @@ class DemoResult(dict):
 def _place(key: str) -> dict[str, str]:
     _, name, _, _, address = PARTIES[key]
     return {"name": name, "address": address}
-
-
-def _commitment(details: dict[str, str]) -> str:
-    # The contact details stay with the registration desk; the public ledger keeps a salted commitment.
-    salt = secrets.token_bytes(16)
-    return hashlib.sha256(salt + json.dumps(details, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
 def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = None) -> DemoResult:

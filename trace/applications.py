@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -27,12 +28,39 @@ from sqlalchemy.engine import Engine
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .events import parse_party_key, parse_party_record
 from .ids import check_party_id
-from .models import TraceApplication, TraceEvent, TraceParty, TracePartyKey, to_utc_text
+from .models import TraceApplication, TraceEvent, TraceParty, TracePartyKey, TracePartyPrivate, to_utc_text
 
-__all__ = ["POP_PREFIX", "Applications", "pop_message"]
+__all__ = ["POP_PREFIX", "Applications", "contact_commitment", "pop_message"]
 
 POP_PREFIX = b"farmtrace/application/v1\n"
 _app = TraceApplication.__table__
+
+
+def contact_commitment(details: dict[str, str], salt: bytes) -> str:
+    """SHA-256(salt ‖ RFC 8785 JSON of the private contact details), hex: what the public record carries."""
+    return hashlib.sha256(salt + rfc8785.dumps(details)).hexdigest()
+
+
+def _check_private(private: dict[str, Any] | None, commitment: str) -> tuple[str, str] | None:
+    """Validate {details: {str: str}, salt: hex} against the record's commitment; return (details JSON, salt)."""
+    if private is None:
+        return None
+    details, salt = private.get("details"), private.get("salt")
+    if (
+        not isinstance(details, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) and len(v) <= 200 for k, v in details.items())
+        or len(details) > 20
+    ):
+        raise InvalidEvent("private.details", "expected an object of at most 20 short text fields")
+    try:
+        salt_bytes = bytes.fromhex(salt) if isinstance(salt, str) else b""
+    except ValueError:
+        salt_bytes = b""
+    if len(salt_bytes) < 16:
+        raise InvalidEvent("private.salt", "expected at least 16 random bytes, hex-encoded")
+    if contact_commitment(details, salt_bytes) != commitment:
+        raise InvalidEvent("private", "the details and salt do not match the record's contact_commitment")
+    return json.dumps(details, ensure_ascii=False, sort_keys=True), salt
 
 
 def pop_message(kind: str, party_id: str, record: dict[str, Any]) -> bytes:
@@ -46,9 +74,19 @@ class Applications:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def submit(self, kind: str, record: dict[str, Any], proof: str, *, now: datetime) -> dict[str, Any]:
+    def submit(
+        self,
+        kind: str,
+        record: dict[str, Any],
+        proof: str,
+        *,
+        now: datetime,
+        private: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """File an application. `record` is a PartyRecord wire form (kind "register") or
-        {"party_id", "key_id", "public_key"} (kind "key"). Raises InvalidEvent, SignatureRefused."""
+        {"party_id", "key_id", "public_key"} (kind "key"); `private` optionally carries the contact
+        details behind the record's commitment. Raises InvalidEvent, SignatureRefused."""
+        private_row = None
         if kind == "register":
             parsed = parse_party_record(record)
             party_id = parsed.id
@@ -57,6 +95,7 @@ class Applications:
                     "record.keys", "an application carries exactly one key: the one that signs it"
                 )
             key = parsed.keys[0]
+            private_row = _check_private(private, parsed.contact_commitment)
         elif kind == "key":
             if not isinstance(record, dict) or set(record) != {"party_id", "key_id", "public_key"}:
                 raise InvalidEvent("record", "a key application is {party_id, key_id, public_key}")
@@ -102,6 +141,8 @@ class Applications:
                     record=json.dumps(record, ensure_ascii=False, sort_keys=True),
                     key_id=key.key_id,
                     submitted_at=to_utc_text(now),
+                    private=private_row[0] if private_row else None,
+                    salt=private_row[1] if private_row else None,
                 )
             ).inserted_primary_key[0]
         return self.get(new_id)
@@ -139,6 +180,7 @@ class Applications:
             for r in conn.execute(select(_app.c.id, _app.c.key_id).where(_app.c.status == "pending")).all():
                 row = conn.execute(select(k.c.active_from).where(k.c.key_id == r.key_id)).first()
                 if row:
+                    self._keep_private(conn, r.id)
                     ev = TraceEvent.__table__
                     by = conn.execute(
                         select(ev.c.party).where(
@@ -150,6 +192,45 @@ class Applications:
                         .where(_app.c.id == r.id)
                         .values(status="approved", decided_at=row.active_from, decided_by=by)
                     )
+
+    @staticmethod
+    def _keep_private(conn, application_id: int) -> None:
+        """On approval, the contact details move to the regulator-only table (if they match the ledger)."""
+        a = conn.execute(select(_app).where(_app.c.id == application_id)).first()
+        if a.private is None:
+            return
+        party = conn.execute(
+            select(TraceParty.__table__).where(TraceParty.__table__.c.id == a.party_id)
+        ).first()
+        if (
+            party is None
+            or contact_commitment(json.loads(a.private), bytes.fromhex(a.salt)) != party.contact_commitment
+        ):
+            return
+        pp = TracePartyPrivate.__table__
+        conn.execute(pp.delete().where(pp.c.party_id == a.party_id))
+        conn.execute(insert(pp).values(party_id=a.party_id, details=a.private, salt=a.salt))
+
+    def store_private(self, party_id: str, details: dict[str, str], salt: str) -> None:
+        """Keep a registered party's contact details (regulator desk); they must match its commitment."""
+        with self.engine.begin() as conn:
+            party = conn.execute(
+                select(TraceParty.__table__).where(TraceParty.__table__.c.id == party_id)
+            ).first()
+            if party is None:
+                raise NotFound("party", party_id)
+            checked = _check_private({"details": details, "salt": salt}, party.contact_commitment)
+            assert checked is not None
+            pp = TracePartyPrivate.__table__
+            conn.execute(pp.delete().where(pp.c.party_id == party_id))
+            conn.execute(insert(pp).values(party_id=party_id, details=checked[0], salt=checked[1]))
+
+    def private(self, party_id: str) -> dict[str, str] | None:
+        """A party's contact details, for regulators only (None if the desk holds none)."""
+        pp = TracePartyPrivate.__table__
+        with self.engine.connect() as conn:
+            r = conn.execute(select(pp.c.details).where(pp.c.party_id == party_id)).first()
+        return json.loads(r.details) if r else None
 
     @staticmethod
     def _json(r) -> dict[str, Any]:
@@ -164,4 +245,5 @@ class Applications:
             "decided_at": r.decided_at,
             "decided_by": r.decided_by,
             "note": r.note,
+            "private": json.loads(r.private) if r.private else None,
         }

@@ -189,6 +189,8 @@ class TraceApplication(SQLModel, table=True):
     decided_at: str | None = None
     decided_by: str | None = None
     note: str | None = None
+    private: str | None = Field(default=None, sa_column=Column(Text))  # contact details JSON (regulator-only)
+    salt: str | None = None
 
 
 TABLES = [

@@ -139,6 +139,14 @@ class ApplicationIn(BaseModel):
     kind: Literal["register", "key"]
     record: dict[str, Any]
     proof: str = Field(description="base64 Ed25519 signature by the applying key (see trace/applications.py)")
+    private: dict[str, Any] | None = Field(
+        default=None, description="{details: {...}, salt: hex}: the contact details behind contact_commitment"
+    )
+
+
+class PrivateIn(BaseModel):
+    details: dict[str, str]
+    salt: str
 
 
 class RejectIn(BaseModel):
@@ -147,7 +155,9 @@ class RejectIn(BaseModel):
 
 @router.post("/parties/applications", status_code=201)
 def apply(body: ApplicationIn, request: Request, service: ServiceDep) -> dict[str, Any]:
-    return request.app.state.applications.submit(body.kind, body.record, body.proof, now=service.clock())
+    return request.app.state.applications.submit(
+        body.kind, body.record, body.proof, now=service.clock(), private=body.private
+    )
 
 
 @router.get("/parties/applications")
@@ -170,3 +180,20 @@ def reject_application(
     return request.app.state.applications.reject(
         application_id, by=regulator.id, note=body.note, now=service.clock()
     )
+
+
+@router.get("/parties/{party_id}/private")
+def party_private(
+    party_id: Annotated[str, Path(max_length=32)], request: Request, service: ServiceDep, _: RegulatorDep
+) -> dict[str, Any]:
+    """(regulator) The party's full details: the public record plus the contact details the desk keeps."""
+    return {**service.party(party_id), "private": request.app.state.applications.private(party_id)}
+
+
+@router.put("/parties/{party_id}/private", status_code=204)
+def put_party_private(
+    party_id: Annotated[str, Path(max_length=32)], body: PrivateIn, request: Request, _: RegulatorDep
+) -> Response:
+    """(regulator) Keep a party's contact details; they must match the commitment on the ledger."""
+    request.app.state.applications.store_private(party_id, body.details, body.salt)
+    return Response(status_code=204)

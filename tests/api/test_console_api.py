@@ -168,3 +168,51 @@ def test_enrollment_apply_approve_and_reject(client, demo):
         ).status_code
         == 404
     )
+
+
+def test_contact_details_stay_off_the_public_record(client, demo):
+    _, keys = demo
+    coop = PARTIES["coop"][0]
+    public = client.get(f"/parties/{coop}").text
+    assert "0731" not in public and "联系人" not in public
+    assert client.get(f"/parties/{coop}/private").status_code == 403
+    assert client.get(f"/parties/{coop}/private", headers=_auth(keys["shop"])).status_code == 403
+    full = client.get(f"/parties/{coop}/private", headers=_auth(keys["regulator"])).json()
+    assert full["private"]["phone"].startswith("0731-8888")
+    # Details that do not match the ledger's commitment are refused.
+    r = client.put(
+        f"/parties/{coop}/private",
+        json={"details": {"phone": "110"}, "salt": "00" * 16},
+        headers=_auth(keys["regulator"]),
+    )
+    assert r.status_code == 400 and r.json()["field"] == "private"
+
+
+def test_an_application_carries_private_details_checked_against_the_commitment(client, demo):
+    import secrets
+
+    from farmtrace.trace.applications import contact_commitment
+    from farmtrace.trace.ids import uscc_check_char
+
+    _, keys = demo
+    applicant = PartyKey.generate("91430121MA4L7777" + "7" + uscc_check_char("91430121MA4L77777"))
+    details, salt = {"contact": "王五", "phone": "13800000000"}, secrets.token_bytes(16)
+    body = _application(applicant)
+    body["record"]["contact_commitment"] = contact_commitment(details, salt)
+    body["proof"] = base64.b64encode(
+        applicant._key.sign(pop_message("register", applicant.party, body["record"]))
+    ).decode()
+    wrong = {**body, "private": {"details": {**details, "phone": "1"}, "salt": salt.hex()}}
+    assert client.post("/parties/applications", json=wrong).status_code == 400
+    r = client.post(
+        "/parties/applications", json={**body, "private": {"details": details, "salt": salt.hex()}}
+    )
+    assert r.status_code == 201
+    from farmtrace.client import Client
+
+    Client(key=keys["regulator"], http=client).record(
+        {"kind": "party.register", "location": {"name": "登记窗口"}, "detail": {"party": body["record"]}}
+    )
+    client.get("/parties/applications", headers=_auth(keys["regulator"]))  # settles approvals
+    full = client.get(f"/parties/{applicant.party}/private", headers=_auth(keys["regulator"])).json()
+    assert full["private"] == details
