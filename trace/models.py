@@ -59,6 +59,7 @@ class TracePartyKey(SQLModel, table=True):
     public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     active_from: str
     revoked_at: str | None = None
+    added_by_event: str  # the party.register or party.key_add event that put the key on the record
 
 
 class TracePartyPrivate(SQLModel, table=True):

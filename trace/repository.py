@@ -223,6 +223,7 @@ class Repository:
                         party_id=change.party_id,
                         public_key=change.public_key,
                         active_from=to_utc_text(change.at),
+                        added_by_event=event_id,
                     )
                 )
             elif isinstance(change, KeyRevoked):
@@ -397,6 +398,7 @@ class Repository:
                     "public_key": k.public_key,
                     "active_from": to_utc_text(at),
                     "revoked_at": None,
+                    "added_by_event": event_id,
                 }
                 for k in record.keys
             ],

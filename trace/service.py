@@ -540,19 +540,20 @@ class TraceService:
             keys = {r.key_id: r for r in conn.execute(select(kt).where(kt.c.key_id.in_(key_ids)))}
             parties = self._party_names(conn, {s.event.party for s in signed.values()})
             # The event that put each key on the record: the party's registration, or a key_add.
-            reg_events = {}
-            for kid, r in keys.items():
-                found = conn.execute(
-                    select(ev.c.id, ev.c.ledger_index)
-                    .where(ev.c.party.in_([r.party_id]) | ev.c.kind.in_(["party.register", "party.key_add"]))
-                    .where(ev.c.kind.in_(["party.register", "party.key_add"]))
-                    .order_by(ev.c.ledger_index)
-                ).all()
-                for f in found:
-                    (entry,) = [e for _, e in self.log.store.read_entries(f.ledger_index, f.ledger_index + 1)]
-                    if kid.encode() in entry and r.party_id.encode() in entry:
-                        reg_events[kid] = (f.ledger_index, entry)
-                        break
+            registered = {
+                r.id: r.ledger_index
+                for r in conn.execute(
+                    select(ev.c.id, ev.c.ledger_index).where(
+                        ev.c.id.in_(sorted({k.added_by_event for k in keys.values()}))
+                    )
+                )
+            }
+        reg_events = {}
+        for kid, r in keys.items():
+            index = registered.get(r.added_by_event)
+            if index is not None:
+                (entry,) = [e for _, e in self.log.store.read_entries(index, index + 1)]
+                reg_events[kid] = (index, entry)
         size = cp.size
 
         def proven(index: int, entry: bytes) -> dict[str, Any]:
@@ -682,7 +683,9 @@ class TraceService:
         out = {}
         with self.engine.connect() as conn:
             for i in range(0, len(codes), 500):
-                for r in conn.execute(select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(codes[i : i + 500]))):
+                for r in conn.execute(
+                    select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(codes[i : i + 500]))
+                ):
                     out[r.code] = r.product_name
         return out
 
