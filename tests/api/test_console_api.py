@@ -216,3 +216,16 @@ def test_an_application_carries_private_details_checked_against_the_commitment(c
     client.get("/parties/applications", headers=_auth(keys["regulator"]))  # settles approvals
     full = client.get(f"/parties/{applicant.party}/private", headers=_auth(keys["regulator"])).json()
     assert full["private"] == details
+
+
+def test_the_token_cookie_authorises_reads_but_never_writes(client, demo):
+    _, keys = demo
+    token = keys["regulator"].token()
+    client.cookies.set("ft_token", token)
+    try:
+        assert client.get("/anomalies").status_code == 200
+        assert client.post("/ledger/audit").status_code == 403  # a cookie alone cannot act
+        assert client.post("/ledger/audit", headers=_auth(keys["regulator"])).status_code == 202
+    finally:
+        client.cookies.clear()
+        client.app.state.audit_job.wait(60)
