@@ -5,11 +5,14 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.service import TraceService
+from farmtrace.web import labels as web_labels
+from farmtrace.web import pages as web_pages
 
 from .audit_job import AuditJob
 from .errors import install_error_handlers
@@ -58,11 +61,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.service = service
     app.state.audit_job = AuditJob(log, log.store.engine)
     app.state.applications = Applications(log.store.engine)
+    # Journeys and exports are JSON and text: compress them for phones on weak networks.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     install_error_handlers(app)
     app.include_router(ledger_routes.router)
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(trace_routes.router)
     # The web floor's routers (pages, labels) are mounted below, one line each.
+    app.include_router(web_pages.router)
+    app.include_router(web_labels.router)
+    app.include_router(trace_routes.lot_router)  # last: /lots/{code:path} would match the routes above
     return app
 
 

@@ -13,6 +13,7 @@
     farmtrace event EVENT.json --key PARTY.key            sign and record an event
     farmtrace trace LOT [--direction back|forward|both]   trace a lot through the server
     farmtrace recall LOT --key REGULATOR.key --reason …   recall a lot and print who is affected
+    farmtrace verify-lot LOT [--key VKEY]                 check a lot's journey as the consumer page does
 Commands that talk to a server take --server URL (default http://127.0.0.1:8000).
 
 Exit status: 0 on success, 1 when a verification fails, 2 on a usage or configuration error.
@@ -206,6 +207,33 @@ def cmd_recall(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify_lot(args: argparse.Namespace) -> int:
+    """The consumer page's checks (web/static/verify.js), in Python: trace/journey.py."""
+    from farmtrace.client import Client
+    from farmtrace.trace.journey import check_journey
+
+    client = Client(args.server)
+    key = args.key
+    if key is None:
+        answer = client.http.get("/ledger/key")
+        if answer.status_code != 200:
+            print(f"refused: the server gives no log key ({answer.status_code})", file=sys.stderr)
+            return 1
+        key = answer.text.strip()
+        print(f"note: trusting the log key the server gives ({key}); pass --key to pin it")
+    try:
+        Verifier.from_key_string(key)
+    except LedgerError as exc:
+        print(f"usage: --key is not a log verifier key: {exc}", file=sys.stderr)
+        return 2
+    report = check_journey(client.journey(args.lot), log_key=key)
+    print(report.summary())
+    for f in report.failures:
+        where = f"index {f.index}" if f.index is not None else (f"key {f.key}" if f.key else f.lot or "-")
+        print(f"  {f.reason:<24} {where:<12} {f.message}")
+    return 0 if report.ok else 1
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
     cls = CosignatureSigner if args.witness else Signer
     signer = cls.generate(args.name)
@@ -360,6 +388,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rc.add_argument("--location", default="市场监督管理局")
     rc.set_defaults(func=cmd_recall)
+    vl = server(
+        sub.add_parser("verify-lot", help="check a lot's signatures, hash chain and proofs as its page does"),
+        key=False,
+    )
+    vl.add_argument("lot")
+    vl.add_argument("--key", help="the log's verifier key to pin (default: the server's /ledger/key)")
+    vl.set_defaults(func=cmd_verify_lot)
     k = sub.add_parser("keygen", help="make an Ed25519 key pair (note format)")
     k.add_argument("name")
     k.add_argument("--witness", action="store_true", help="a cosignature/v1 witness key")

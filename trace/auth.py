@@ -38,7 +38,9 @@ def make_token(party: str, private_key: Ed25519PrivateKey, *, expires: int) -> s
     """A token for `party`, signed with `private_key`, valid until `expires` (POSIX seconds)."""
     key_id = key_id_for(private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
     sig = private_key.sign(_message(party, key_id, expires))
-    return ".".join([_PREFIX, party, key_id, str(expires), base64.urlsafe_b64encode(sig).decode().rstrip("=")])
+    return ".".join(
+        [_PREFIX, party, key_id, str(expires), base64.urlsafe_b64encode(sig).decode().rstrip("=")]
+    )
 
 
 def check_token(token: str, view: LotView, *, now: datetime, role: str | None = None) -> PartyState:

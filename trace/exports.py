@@ -74,7 +74,9 @@ def _detail(event: Event) -> str:
 
 
 def rows(
-    events: Iterable[tuple[Event, str, int]], names: Mapping[str, str], products: Mapping[str, str] | None = None
+    events: Iterable[tuple[Event, str, int]],
+    names: Mapping[str, str],
+    products: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per lot line of each lot event (party administration events are left out).
 

@@ -513,14 +513,15 @@ class TraceService:
         """Everything needed to check a lot's history independently, with no trust in this server:
 
         - `events`: every event naming the lot or any lot it was made from, in ledger order, each
-          with its ledger entry (base64), leaf hash and an inclusion proof against `checkpoint`;
+          with its ledger entry exactly as stored (base64; null if the row is gone), leaf hash, and an
+          inclusion proof against `checkpoint`; `event` is the decoded event, or null when the stored
+          bytes no longer decode (a verifier then reports that entry);
         - `keys`: each signing key's public key, with the ledger entry that registered it (itself
           proven) so a verifier can see the key was put on the public record;
         - `checkpoint`: the signed checkpoint all proofs lead to; `log_key`: the log's key (a page
           must embed its own copy and compare);
         - `recalls`: recall events reaching the lot (on it or on an ancestor).
         """
-        cp = self.log.checkpoint()
         with self.engine.connect() as conn:
             repo = Repository(conn)
             state = repo.lot(code)
@@ -529,17 +530,20 @@ class TraceService:
             lots = sorted({code} | repo.ancestors(code))
             el = TraceEventLot.__table__
             ev = TraceEvent.__table__
-            rows: dict[str, int] = {}
+            ids: set[str] = set()
             for i in range(0, len(lots), 500):
-                for r in conn.execute(select(el.c.event_id, el.c.seq).where(el.c.lot.in_(lots[i : i + 500]))):
-                    rows[r.event_id] = r.seq
-            indexes = sorted(rows.values())
-            signed = {index: decode_entry(e) for index, e in self._entries(indexes)}
-            key_ids = sorted({s.event.key_id for s in signed.values()})
+                ids |= {
+                    r[0] for r in conn.execute(select(el.c.event_id).where(el.c.lot.in_(lots[i : i + 500])))
+                }
+            meta = {
+                r.ledger_index: r
+                for r in conn.execute(
+                    select(ev.c.id, ev.c.ledger_index, ev.c.kind, ev.c.party).where(ev.c.id.in_(sorted(ids)))
+                )
+            }
+            parties = self._party_names(conn, {m.party for m in meta.values()})
             kt = TracePartyKey.__table__
-            keys = {r.key_id: r for r in conn.execute(select(kt).where(kt.c.key_id.in_(key_ids)))}
-            parties = self._party_names(conn, {s.event.party for s in signed.values()})
-            # The event that put each key on the record: the party's registration, or a key_add.
+            keys = {r.key_id: r for r in conn.execute(select(kt).where(kt.c.party_id.in_(sorted(parties))))}
             registered = {
                 r.id: r.ledger_index
                 for r in conn.execute(
@@ -548,43 +552,54 @@ class TraceService:
                     )
                 )
             }
-        reg_events = {}
-        for kid, r in keys.items():
-            index = registered.get(r.added_by_event)
-            if index is not None:
-                (entry,) = [e for _, e in self.log.store.read_entries(index, index + 1)]
-                reg_events[kid] = (index, entry)
+        # Read the checkpoint after the tables: every event found above is already inside it (the
+        # tables and the ledger commit together), so no proof can point beyond the checkpoint.
+        cp = self.log.checkpoint()
         size = cp.size
+        indexes = sorted(meta)
+        stored = dict(self._entries(indexes))
 
-        def proven(index: int, entry: bytes) -> dict[str, Any]:
+        def proven(index: int, entry: bytes | None) -> dict[str, Any]:
             return {
                 "index": index,
-                "entry": base64.b64encode(entry).decode(),
-                "leaf_hash": base64.b64encode(leaf_hash(entry)).decode(),
+                "entry": base64.b64encode(entry).decode() if entry is not None else None,
+                "leaf_hash": base64.b64encode(leaf_hash(entry)).decode() if entry is not None else None,
                 "proof": [base64.b64encode(h).decode() for h in self.log.prove_inclusion(index, size)],
             }
 
-        events = []
+        events, used_keys = [], set()
         for index in indexes:
-            s = signed[index]
-            item = proven(index, self._entry_bytes(s))
+            m = meta[index]
+            entry = stored.get(index)
+            try:
+                signed = decode_entry(entry) if entry is not None else None
+            except TraceError:
+                signed = None  # served as stored: the verifier names it
+            if signed is not None:
+                used_keys.add(signed.event.key_id)
+            item = proven(index, entry)
             item.update(
                 {
-                    "id": s.id,
-                    "kind": s.event.kind,
-                    "party": s.event.party,
-                    "party_name": parties.get(s.event.party),
-                    "event": s.event.to_wire(),
+                    "id": m.id,
+                    "kind": m.kind,
+                    "party": m.party,
+                    "party_name": parties.get(m.party),
+                    "event": signed.event.to_wire() if signed is not None else None,
                 }
             )
             events.append(item)
         key_out = {}
-        for kid, r in keys.items():
-            reg = reg_events.get(kid)
+        for kid in sorted(used_keys):
+            r = keys.get(kid)
+            if r is None:
+                continue
+            reg = registered.get(r.added_by_event)
             key_out[kid] = {
                 "party": r.party_id,
                 "public_key": base64.b64encode(bytes(r.public_key)).decode(),
-                "registered_in": proven(*reg) if reg else None,
+                "registered_in": proven(reg, stored.get(reg) or self._entry_at(reg))
+                if reg is not None
+                else None,
             }
         recalls = [
             {
@@ -595,7 +610,7 @@ class TraceService:
                 "instructions": e["event"]["detail"]["instructions"],
             }
             for e in events
-            if e["kind"] == "recall"
+            if e["kind"] == "recall" and e["event"] is not None
         ]
         return {
             "lot": code,
@@ -617,17 +632,15 @@ class TraceService:
             "recalls": recalls,
         }
 
+    def _entry_at(self, index: int) -> bytes | None:
+        rows = self.log.store.read_entries(index, index + 1)
+        return rows[0][1] if rows else None
+
     def _entries(self, indexes: Sequence[int]) -> list[tuple[int, bytes]]:
         out = []
         for index in indexes:
             out += self.log.store.read_entries(index, index + 1)
         return out
-
-    @staticmethod
-    def _entry_bytes(s: SignedEvent) -> bytes:
-        from .encoding import encode_entry
-
-        return encode_entry(s.canonical, s.signature)
 
     # --- regulators' reports ---------------------------------------------------------------------------
 
@@ -732,4 +745,65 @@ class TraceService:
                 "max": str(max(v)),
             }
             for (day, prod, stage, unit), v in sorted(groups.items())
+        ]
+
+    # --- a party's own view (the portal) -------------------------------------------------------------
+
+    def holdings(self, party_id: str) -> list[dict[str, Any]]:
+        """The lots `party_id` holds now: quantity held, the lot's product, unit, head and status flags."""
+        h = TraceHolding.__table__
+        lot = TraceLot.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(h.c.lot, h.c.quantity, lot)
+                .join(lot, lot.c.code == h.c.lot)
+                .where(h.c.party == party_id)
+                .order_by(lot.c.created_at.desc(), h.c.lot)
+            ).all()
+        return [
+            {
+                "lot": r.lot,
+                "held": r.quantity,
+                "quantity": r.quantity_1 if hasattr(r, "quantity_1") else None,
+                "unit": r.unit,
+                "product": json.loads(r.product),
+                "created_at": r.created_at,
+                "head": r.head,
+                "status": {
+                    "failed": bool(r.failed),
+                    "recalled": bool(r.recalled),
+                    "rejected": bool(r.rejected),
+                    "cleared": bool(r.cleared),
+                },
+            }
+            for r in rows
+            if Decimal(r[1]) > 0
+        ]
+
+    def incoming(self, party_id: str) -> list[dict[str, Any]]:
+        """Shipment lines sent to `party_id` and not yet fully received (what its receive form offers)."""
+        t = TraceTransit.__table__
+        lot = TraceLot.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t, lot.c.product_name, lot.c.head)
+                .join(lot, lot.c.code == t.c.lot)
+                .where(t.c.destination == party_id)
+            ).all()
+            names = self._party_names(conn, {r.source for r in rows})
+        return [
+            {
+                "ship_event": r.ship_event,
+                "lot": r.lot,
+                "product": r.product_name,
+                "from": r.source,
+                "from_name": names.get(r.source),
+                "shipped": r.quantity,
+                "received": r.received,
+                "outstanding": str(Decimal(r.quantity) - Decimal(r.received)),
+                "unit": r.unit,
+                "head": r.head,
+            }
+            for r in rows
+            if Decimal(r.quantity) > Decimal(r.received)
         ]

@@ -122,7 +122,7 @@ def export_range(
     return _export(service, events, fmt, lang, name)
 
 
-@router.get("/lots/{code}/export.{fmt}")
+@router.get("/lots/{code:path}/export.{fmt}")
 def export_trace(
     code: LotCode,
     fmt: Literal["csv", "xlsx"],

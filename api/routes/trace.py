@@ -117,12 +117,7 @@ def get_event_epcis(event_id: EventId, service: ServiceDep) -> JSONResponse:
     return JSONResponse(doc, media_type="application/ld+json")
 
 
-@router.get("/lots/{code}")
-def get_lot(code: LotCode, service: ServiceDep) -> dict[str, Any]:
-    return service.lot(code)
-
-
-@router.get("/lots/{code}/trace")
+@router.get("/lots/{code:path}/trace")
 def get_trace(
     code: LotCode,
     service: ServiceDep,
@@ -131,12 +126,12 @@ def get_trace(
     return service.trace(code, direction=direction)
 
 
-@router.get("/lots/{code}/journey")
+@router.get("/lots/{code:path}/journey")
 def get_journey(code: LotCode, service: ServiceDep) -> dict[str, Any]:
     return service.journey(code)
 
 
-@router.get("/lots/{code}/epcis")
+@router.get("/lots/{code:path}/epcis")
 def get_lot_epcis(code: LotCode, service: ServiceDep) -> JSONResponse:
     journey = service.journey(code)
     events = []
@@ -146,7 +141,7 @@ def get_lot_epcis(code: LotCode, service: ServiceDep) -> JSONResponse:
     return JSONResponse(epcis_document(events, created=datetime.now(UTC)), media_type="application/ld+json")
 
 
-@router.get("/lots/{code}/recall")
+@router.get("/lots/{code:path}/recall")
 def get_recall_report(code: LotCode, service: ServiceDep, _: RegulatorDep) -> dict[str, Any]:
     return service.recall_report(code)
 
@@ -175,3 +170,13 @@ def list_anomalies(
         if t is not None and t.tzinfo is None:
             raise InvalidEvent(name, "needs a time-zone offset, e.g. 2026-11-20T00:00:00+08:00")
     return service.anomalies(rule=rule, party=party, since=since, until=until, limit=limit)
+
+
+# The bare lot route matches any path below /lots/ (lot codes may contain "/"), so it lives on its
+# own router, mounted after every other /lots/{code}/... route.
+lot_router = APIRouter(tags=["trace"])
+
+
+@lot_router.get("/lots/{code:path}")
+def get_lot(code: LotCode, service: ServiceDep) -> dict[str, Any]:
+    return service.lot(code)

@@ -1,0 +1,217 @@
+"""What the consumer-page tests share: a demo app, a live server for Chromium, and Chromium itself.
+
+Chromium is Debian's (/usr/bin/chromium), driven by Playwright through `executable_path`: Playwright
+never downloads a browser here. Without it, browser tests skip with the reason, unless CI is set,
+where they fail instead (STYLE.md: CI runs everything).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from farmtrace.api.app import create_app
+from farmtrace.api.demo import run_demo
+from farmtrace.api.settings import Settings
+from farmtrace.client import PartyKey
+from farmtrace.client.client import CHINA_STANDARD_TIME
+from farmtrace.ledger.note import Signer
+
+CHROMIUM = Path(os.environ.get("FARMTRACE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOG_SIGNER = Signer.from_seed("farmtrace.local/log", bytes(range(32)))
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "web"
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def require_chromium() -> Path:
+    """Debian's Chromium, or skip (fail under CI) saying why."""
+    missing = None
+    if not CHROMIUM.exists():
+        missing = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; see scripts/setup.sh)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError as exc:
+            missing = f"the playwright package is missing: {exc}"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return CHROMIUM
+
+
+@contextmanager
+def chromium():
+    """A headless Chromium browser (Playwright, Debian's binary)."""
+    path = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(path), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def demo_app(tmp_path: Path, *, port: int | None = None):
+    """A fresh app on SQLite in `tmp_path`, filled with api/demo.py's scenario: (app, demo result).
+
+    With `port`, the public URL (what labels encode) is http://127.0.0.1:PORT, where `live_server`
+    will serve it.
+    """
+    settings = Settings.from_env(
+        {},
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        log_key=LOG_SIGNER.key_string(),
+        public_url=f"http://127.0.0.1:{port}" if port else "http://127.0.0.1:8000",
+    )
+    app = create_app(settings)
+    result = run_demo(app.state.service, tmp_path / "keys")
+    return app, result
+
+
+def close_app(app) -> None:
+    app.state.log.close()
+    app.state.log.store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(app, port: int | None = None):
+    """Serve `app` over HTTP on 127.0.0.1 (a secure context for WebCrypto) in a thread; yield its URL."""
+    import uvicorn
+
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as a test artefact (test-artifacts/web/NAME.png, git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# Text a party typed, meant to run as script if a page forgot to escape it.
+INJECTED = {
+    "name": "<script>window.__pwned=1</script>张记农场",
+    "place": '<img src=x onerror="window.__pwned=2">',
+    "product": '"><svg onload=window.__pwned=3>',
+    "field": "</script><script>window.__pwned=4</script>",
+    "reason": "<img src=x onerror=window.__pwned=5> 农残超标",
+}
+INJECTED_LOT = "EVIL-0001"
+
+
+def add_injected_lot(app, key_dir: Path) -> str:
+    """Register a farm whose texts are script-injection attempts, harvest a lot and recall it.
+
+    Every event is genuine (signed by the farm, or the demo's regulator): escaping, not the
+    verifier, is what must keep these texts inert.
+    """
+    service = app.state.service
+    regulator = PartyKey.load(key_dir / "regulator.key")
+    farm = PartyKey.generate("F430124-000999")
+    now = datetime.now(CHINA_STANDARD_TIME).replace(microsecond=0)
+
+    def record(key: PartyKey, minutes_ago: int, wire: dict) -> None:
+        wire = {"inputs": [], "outputs": [], **wire}
+        wire["event_time"] = (now - timedelta(minutes=minutes_ago)).isoformat()
+        service.record(key.sign(wire))
+
+    party = {
+        "id": farm.party,
+        "id_type": "farmer_reg",
+        "name_zh": INJECTED["name"],
+        "roles": ["producer"],
+        "address": INJECTED["place"],
+        "keys": [farm.public_record_key()],
+        "contact_commitment": hashlib.sha256(b"kept off the ledger").hexdigest(),
+    }
+    record(
+        regulator,
+        30,
+        {"kind": "party.register", "location": {"name": "登记窗口"}, "detail": {"party": party}},
+    )
+    output = {
+        "lot": INJECTED_LOT,
+        "quantity": "10",
+        "unit": "kg",
+        "product": {"name_zh": INJECTED["product"]},
+    }
+    record(
+        farm,
+        20,
+        {
+            "kind": "harvest",
+            "location": {"name": INJECTED["place"]},
+            "outputs": [output],
+            "price": {"amount": "3", "currency": "CNY", "unit": "jin", "stage": "production"},
+            "detail": {"origin": {"name": INJECTED["field"]}},
+        },
+    )
+    head = service.lot(INJECTED_LOT)["head"]
+    record(
+        regulator,
+        10,
+        {
+            "kind": "recall",
+            "location": {"name": "市场监督管理局"},
+            "inputs": [{"lot": INJECTED_LOT, "quantity": "10", "unit": "kg", "follows": [head]}],
+            "detail": {"reason": INJECTED["reason"], "instructions": INJECTED["field"]},
+        },
+    )
+    return INJECTED_LOT
+
+
+def edit_entry(db: Path, index: int, edit) -> bytes:
+    """Rewrite ledger entry `index` in the SQLite file behind the service's back; return the original."""
+    with sqlite3.connect(db) as conn:
+        (entry,) = conn.execute("SELECT entry FROM ledger_entry WHERE idx = ?", (index,)).fetchone()
+        conn.execute("UPDATE ledger_entry SET entry = ? WHERE idx = ?", (edit(bytes(entry)), index))
+    conn.close()
+    return bytes(entry)

@@ -1,0 +1,451 @@
+"""Check a lot's journey independently: the checks the consumer's page runs in JavaScript, in Python.
+
+A journey is what `TraceService.journey(code)` returns (GET /lots/{code}/journey). `check_journey`
+trusts nothing in it but the log key the caller pins, and collects every failure rather than stopping
+at the first, so a consumer (or `farmtrace verify-lot`) is told precisely what failed. Its twin is
+`web/static/verify.js`; both give each failure the same `reason` code, in the same order, and
+tests/web/test_journey_checks.py runs both over the same tampered journeys.
+
+The checks, in the order failures are reported:
+
+  0. shape       lot, events, keys and checkpoint are present with their JSON types   journey.malformed
+                 (nothing else is checked when this fails)
+  1. log key     the journey's `log_key` is the pinned key                            log_key.mismatch
+  2. checkpoint  the note parses; the pinned key signed it; its origin is the key's   checkpoint.malformed
+                 name (C2SP signed-note and tlog-checkpoint)                          checkpoint.signature
+  3. keys        for each key (sorted by key id):
+                 a. the public key is 32 bytes and hashes to its key id              key.id
+                 b. `registered_in` is present                                       key.not_registered
+                 c. its entry parses and is the party.register (or party.key_add)    key.registration
+                    that puts exactly this key on record for this party
+                 d. its inclusion proof leads to the checkpoint's root               key.registration_proof
+  4. events      for each event, in the order given:
+                 a. the entry is b"farmtrace/entry/v1\\n" ‖ canonical ‖ b"\\n" ‖       entry.malformed
+                    base64(64-byte signature) ‖ b"\\n", canonical being RFC 8785 JSON of an event
+                 b. its key is in `keys`, belongs to its party, and was registered   key.unknown, key.party,
+                    earlier in the ledger                                             key.order
+                 c. Ed25519 over b"farmtrace/event/v1\\n" ‖ canonical by that key     signature.invalid
+                 d. SHA-256(0x00 ‖ entry) is its `leaf_hash`, and the inclusion      inclusion.leaf,
+                    proof leads to the checkpoint's root (RFC 9162 §2.1.3.2)          inclusion.invalid
+  5. chain       over the events whose entry parsed:
+                 a. ledger indexes strictly increase                                  chain.order
+                 b. each lot is created (named in outputs) by one event only          chain.created_twice
+                 c. the lineage — the lot, the inputs of the event that created it,   chain.no_creation
+                    and so on back to the fields — has a creating event for every lot
+                 d. each event names a lot of that lineage                            chain.unrelated
+                 e. each input on a lineage lot follows exactly [the previous event   chain.follows
+                    naming that lot] (trace/events.py: the lot's head)
+
+Steps 2d and 4d are skipped when the checkpoint fails (there is no trusted root to prove against).
+What this cannot see: events after the lot's last event that the server leaves out (nothing signed
+commits to a lot's head), revocations of a key (key_revoke events are not in the journey), and the
+registrar's own signature on a key's registration (only its inclusion in the log is checked).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from farmtrace.ledger.checkpoint import Checkpoint, open_checkpoint
+from farmtrace.ledger.errors import LedgerError, MalformedError, VerificationError
+from farmtrace.ledger.hashing import HASH_SIZE, leaf_hash
+from farmtrace.ledger.merkle import check_inclusion
+from farmtrace.ledger.note import Verifier
+
+from .encoding import ENCODING_VERSION, ENTRY_HEADER, event_id, signing_message
+from .ids import key_id_for
+
+__all__ = ["REASONS", "JourneyFailure", "JourneyReport", "check_journey"]
+
+# Every reason code, by check; verify.js uses the same codes and the page's catalogue has a message
+# for each (web/i18n.py, "verify.reason.<code>").
+REASONS = (
+    "journey.malformed",
+    "log_key.mismatch",
+    "checkpoint.malformed",
+    "checkpoint.signature",
+    "key.id",
+    "key.not_registered",
+    "key.registration",
+    "key.registration_proof",
+    "entry.malformed",
+    "key.unknown",
+    "key.party",
+    "key.order",
+    "signature.invalid",
+    "inclusion.leaf",
+    "inclusion.invalid",
+    "chain.order",
+    "chain.created_twice",
+    "chain.no_creation",
+    "chain.unrelated",
+    "chain.follows",
+)
+
+
+@dataclass(frozen=True)
+class JourneyFailure:
+    """One failed check: its `reason` code (REASONS), an English `message`, and where it applies.
+
+    `index` is the ledger index of the event (for key.* failures: of the key's registration entry),
+    `key` a key id, `lot` a lot code; each is None where it does not apply.
+    """
+
+    reason: str
+    message: str
+    index: int | None = None
+    key: str | None = None
+    lot: str | None = None
+
+    @property
+    def check(self) -> str:
+        """The check that failed: "signature", "inclusion", "chain", ..."""
+        return self.reason.split(".", 1)[0]
+
+    def where(self) -> tuple[str, int | None, str | None, str | None]:
+        """(reason, index, key, lot): what verify.js reports for the same failure."""
+        return (self.reason, self.index, self.key, self.lot)
+
+
+@dataclass(frozen=True)
+class JourneyReport:
+    """The outcome of `check_journey`: verified only if there are no failures at all."""
+
+    lot: str | None
+    events: int
+    size: int | None
+    failures: tuple[JourneyFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"lot {self.lot}: verified, {self.events} events proven against the checkpoint of size {self.size}"
+        first = self.failures[0]
+        more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
+        return f"lot {self.lot}: NOT verified: {first.message}{more}"
+
+
+@dataclass
+class _Parsed:
+    """An entry that passed step 4a: its canonical bytes, signature, id and event object."""
+
+    canonical: bytes
+    signature: bytes
+    id: str
+    event: dict[str, Any]
+
+
+def _b64(text: object) -> bytes | None:
+    """Strict standard base64 with padding (what verify.js accepts too), else None."""
+    if not isinstance(text, str) or len(text) % 4:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_index(value: object) -> bool:
+    return type(value) is int and 0 <= value < 2**53  # what a JavaScript number holds exactly
+
+
+def _parse_entry(entry: bytes) -> _Parsed | None:
+    """Step 4a: the entry's three lines, canonical JSON (RFC 8785) and the fields the checks use."""
+    lines = entry.split(b"\n")
+    if len(lines) != 4 or lines[0] != ENTRY_HEADER or lines[3] != b"":
+        return None
+    canonical, sig_text = lines[1], lines[2]
+    try:
+        signature = base64.b64decode(sig_text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(signature) != 64 or base64.b64encode(signature) != sig_text:
+        return None
+    try:
+        obj = json.loads(canonical.decode("utf-8"))
+        if not isinstance(obj, dict) or rfc8785.dumps(obj) != canonical:
+            return None
+    except (UnicodeDecodeError, ValueError, TypeError, RecursionError, rfc8785.CanonicalizationError):
+        return None
+    if type(obj.get("v")) is not int or obj["v"] != ENCODING_VERSION:
+        return None
+    if not all(isinstance(obj.get(k), str) for k in ("kind", "party", "key_id")):
+        return None
+    inputs, outputs = obj.get("inputs"), obj.get("outputs")
+    if not isinstance(inputs, list) or not isinstance(outputs, list):
+        return None
+    for ref in inputs:
+        follows = ref.get("follows") if isinstance(ref, dict) else None
+        if not isinstance(ref, dict) or not isinstance(ref.get("lot"), str) or not isinstance(follows, list):
+            return None
+        if not all(isinstance(f, str) for f in follows):
+            return None
+    if not all(isinstance(o, dict) and isinstance(o.get("lot"), str) for o in outputs):
+        return None
+    return _Parsed(canonical=canonical, signature=signature, id=event_id(canonical), event=obj)
+
+
+def _registers(event: dict[str, Any], *, party: str, key_id: str, public_key: str) -> bool:
+    """Step 3c: whether `event` is the party.register or party.key_add that records this key."""
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        return False
+    if event["kind"] == "party.register":
+        record = detail.get("party")
+        if (
+            not isinstance(record, dict)
+            or record.get("id") != party
+            or not isinstance(record.get("keys"), list)
+        ):
+            return False
+        return any(
+            isinstance(k, dict) and k.get("key_id") == key_id and k.get("public_key") == public_key
+            for k in record["keys"]
+        )
+    if event["kind"] == "party.key_add":
+        return (
+            detail.get("party_id") == party
+            and detail.get("key_id") == key_id
+            and detail.get("public_key") == public_key
+        )
+    return False
+
+
+def _inclusion(item: Mapping[str, Any], entry: bytes, cp: Checkpoint) -> str | None:
+    """Step 4d (and 3d): None if the entry is proven in `cp`, else "leaf" or "invalid"."""
+    leaf = leaf_hash(entry)
+    if _b64(item.get("leaf_hash")) != leaf:
+        return "leaf"
+    index, proof = item.get("index"), item.get("proof")
+    if not _is_index(index) or not isinstance(proof, list):
+        return "invalid"
+    hashes = [_b64(p) for p in proof]
+    if any(h is None or len(h) != HASH_SIZE for h in hashes):
+        return "invalid"
+    try:
+        check_inclusion(hashes, index=index, leaf=leaf, size=cp.size, root=cp.root)
+    except LedgerError:
+        return "invalid"
+    return None
+
+
+def check_journey(journey: Mapping[str, Any], *, log_key: str | Verifier) -> JourneyReport:
+    """Check `journey` against the pinned `log_key` (a verifier key string or a Verifier).
+
+    Returns a JourneyReport listing every failure (see the module docstring); it never raises for
+    anything in the journey. Raises MalformedError if `log_key` itself is not a valid verifier key
+    (that is the caller's mistake, not the server's).
+    """
+    verifier = log_key if isinstance(log_key, Verifier) else Verifier.from_key_string(log_key)
+    failures: list[JourneyFailure] = []
+
+    def fail(reason: str, message: str, **where: Any) -> None:
+        failures.append(JourneyFailure(reason, message, **where))
+
+    # 0. The shape the rest relies on.
+    lot = journey.get("lot") if isinstance(journey, Mapping) else None
+    events = journey.get("events") if isinstance(journey, Mapping) else None
+    keys = journey.get("keys") if isinstance(journey, Mapping) else None
+    note = journey.get("checkpoint") if isinstance(journey, Mapping) else None
+    if not (
+        isinstance(lot, str) and isinstance(events, list) and isinstance(keys, dict) and isinstance(note, str)
+    ):
+        fail("journey.malformed", "the journey lacks lot, events, keys or checkpoint, or has the wrong types")
+        return JourneyReport(
+            lot=lot if isinstance(lot, str) else None, events=0, size=None, failures=tuple(failures)
+        )
+
+    # 1. The log key the server names must be the one we pinned (we use ours either way).
+    if journey.get("log_key") != verifier.key_string():
+        fail("log_key.mismatch", f"the server names log key {journey.get('log_key')!r}, not the pinned key")
+
+    # 2. The checkpoint: signed by the pinned key, origin = the key's name.
+    cp: Checkpoint | None = None
+    try:
+        cp = open_checkpoint(note, verifier).checkpoint
+    except MalformedError as exc:
+        fail("checkpoint.malformed", f"the checkpoint does not parse: {exc}")
+    except VerificationError as exc:
+        fail("checkpoint.signature", f"the checkpoint is not signed by the log key: {exc}")
+
+    # 3. Keys: each was put on the public record, by an entry proven in the log.
+    public: dict[str, bytes] = {}
+    registered_at: dict[str, int] = {}
+    for kid in sorted(keys):
+        k = keys[kid]
+        k = k if isinstance(k, dict) else {}
+        pub = _b64(k.get("public_key"))
+        if pub is None or len(pub) != 32 or key_id_for(pub) != kid:
+            fail("key.id", f"key {kid}: the public key given does not have this key id", key=kid)
+            continue
+        public[kid] = pub
+        reg = k.get("registered_in")
+        if not isinstance(reg, dict):
+            fail("key.not_registered", f"key {kid} comes with no ledger entry that registered it", key=kid)
+            continue
+        at = reg.get("index") if _is_index(reg.get("index")) else None
+        entry = _b64(reg.get("entry"))
+        parsed = _parse_entry(entry) if entry is not None else None
+        if parsed is None or not _registers(
+            parsed.event, party=k.get("party"), key_id=kid, public_key=k.get("public_key")
+        ):
+            fail(
+                "key.registration",
+                f"key {kid}: the entry at index {at} does not register this key for party {k.get('party')}",
+                index=at,
+                key=kid,
+            )
+            continue
+        if cp is not None and _inclusion(reg, entry, cp) is not None:
+            fail(
+                "key.registration_proof",
+                f"key {kid}: its registration (index {at}) is not proven in the checkpoint",
+                index=at,
+                key=kid,
+            )
+            continue
+        if at is not None:
+            registered_at[kid] = at
+
+    # 4. Each event: its entry, its key, its signature, its place in the log.
+    parsed_events: list[tuple[int | None, _Parsed]] = []
+    for item in events:
+        item = item if isinstance(item, dict) else {}
+        at = item.get("index") if _is_index(item.get("index")) else None
+        entry = _b64(item.get("entry"))
+        parsed = _parse_entry(entry) if entry is not None else None
+        if parsed is None:
+            fail("entry.malformed", f"the entry at index {at} is not a well-formed signed event", index=at)
+        else:
+            parsed_events.append((at, parsed))
+            ev = parsed.event
+            kid = ev["key_id"]
+            if kid not in keys:
+                fail(
+                    "key.unknown",
+                    f"event at index {at} is signed by key {kid}, which the journey lacks",
+                    index=at,
+                    key=kid,
+                )
+            elif not isinstance(keys[kid], dict) or keys[kid].get("party") != ev["party"]:
+                fail(
+                    "key.party",
+                    f"event at index {at}: key {kid} is not a key of party {ev['party']}",
+                    index=at,
+                    key=kid,
+                )
+            elif kid in registered_at and (at is None or registered_at[kid] >= at):
+                fail(
+                    "key.order",
+                    f"event at index {at} is signed by key {kid} before it was registered",
+                    index=at,
+                    key=kid,
+                )
+            if kid in public:
+                try:
+                    Ed25519PublicKey.from_public_bytes(public[kid]).verify(
+                        parsed.signature, signing_message(parsed.canonical)
+                    )
+                except InvalidSignature:
+                    fail(
+                        "signature.invalid",
+                        f"event at index {at} ({ev['kind']}): the signature does not match the record",
+                        index=at,
+                        key=kid,
+                    )
+        if cp is not None and entry is not None:
+            wrong = _inclusion(item, entry, cp)
+            if wrong == "leaf":
+                fail(
+                    "inclusion.leaf",
+                    f"event at index {at}: the entry does not hash to its leaf hash",
+                    index=at,
+                )
+            elif wrong == "invalid":
+                fail(
+                    "inclusion.invalid",
+                    f"event at index {at}: the inclusion proof does not lead to the checkpoint of size {cp.size}",
+                    index=at,
+                )
+
+    # 5. The chain: one lineage, each lot's events linked by hash in ledger order.
+    _check_chain(lot, parsed_events, fail)
+    return JourneyReport(lot=lot, events=len(events), size=cp.size if cp else None, failures=tuple(failures))
+
+
+def _check_chain(target: str, events: list[tuple[int | None, _Parsed]], fail) -> None:
+    # a. Ledger order.
+    last = -1
+    for at, _ in events:
+        if at is None or at <= last:
+            fail("chain.order", f"the event at index {at} is out of ledger order", index=at)
+        else:
+            last = at
+    # b. Who created each lot.
+    creator: dict[str, tuple[int | None, _Parsed]] = {}
+    for at, p in events:
+        for out in p.event["outputs"]:
+            if out["lot"] in creator:
+                fail(
+                    "chain.created_twice",
+                    f"lot {out['lot']} is created again at index {at}",
+                    index=at,
+                    lot=out["lot"],
+                )
+            else:
+                creator[out["lot"]] = (at, p)
+    # c. The lineage, from the lot back to its fields.
+    lineage: list[str] = []
+    queue = [target]
+    while queue:
+        code = queue.pop(0)
+        if code in lineage:
+            continue
+        lineage.append(code)
+        if code in creator:
+            queue.extend(ref["lot"] for ref in creator[code][1].event["inputs"])
+    for code in sorted(lineage):
+        if code not in creator:
+            fail("chain.no_creation", f"no event in the journey creates lot {code}", lot=code)
+    members = set(lineage)
+    # d, e. Each event belongs to the lineage; each input follows the lot's previous event.
+    head: dict[str, str] = {}
+    for at, p in events:
+        ev = p.event
+        named = [r["lot"] for r in ev["inputs"]] + [o["lot"] for o in ev["outputs"]]
+        if not members.intersection(named):
+            fail(
+                "chain.unrelated",
+                f"the event at index {at} names no lot in the history of {target}",
+                index=at,
+            )
+            continue
+        for ref in ev["inputs"]:
+            code = ref["lot"]
+            if code not in members:
+                continue
+            if code not in head or ref["follows"] != [head[code]]:
+                before = head.get(code)
+                fail(
+                    "chain.follows",
+                    f"the event at index {at} follows {', '.join(ref['follows'])} on lot {code}, but the "
+                    f"previous event on it in the journey is {before}",
+                    index=at,
+                    lot=code,
+                )
+                break
+        for code in named:
+            if code in members:
+                head[code] = p.id

@@ -1,0 +1,359 @@
+"""The web floor's one message catalogue: Simplified Chinese by default, English on request.
+
+Every string a person reads on a page — in templates (through `Translator`) and in the browser's
+verifier (through `Translator.catalogue(prefix)`, embedded in the page as JSON) — comes from
+`MESSAGES`, where each key has both languages side by side, so neither can fall behind.
+
+Placeholders are `{name}`, the same in both languages (tests/web check this); a message is plain
+text, never markup, because templates escape everything they insert.
+
+    negotiate(query_lang, accept_language) -> "zh" | "en"
+        ?lang=zh|en wins; else the highest-q language of Accept-Language (RFC 9110 §12.5.4) that we
+        have, zh-* and en-* counting as zh and en; else "zh".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = ["DEFAULT_LANG", "HTML_LANG", "LANGS", "MESSAGES", "Translator", "negotiate"]
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+# key: (Simplified Chinese, English)
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- page chrome ---
+    "site.name": ("农产品溯源", "Farm-to-table trace"),
+    "lang.other": ("English", "中文"),
+    "lang.other_label": ("Switch to English", "切换到中文"),
+    "page.title": ("{product} · 批次 {lot}", "{product} · lot {lot}"),
+    "page.skip": ("跳到内容", "Skip to content"),
+    # --- the product ---
+    "product.lot": ("批次号", "Lot"),
+    "product.gtin": ("商品条码", "GTIN"),
+    "product.quantity": ("数量", "Quantity"),
+    "product.variety": ("品种", "Variety"),
+    "product.category": ("类别", "Category"),
+    # --- warnings at the top ---
+    "recall.title": ("召回警告：请勿食用", "Recall: do not eat this product"),
+    "recall.upstream": (
+        "本产品的来源批次 {lot} 已于 {date} 被市场监管部门召回。",
+        "A lot this product comes from ({lot}) was recalled by the market regulator on {date}.",
+    ),
+    "recall.self": (
+        "本批次 {lot} 已于 {date} 被市场监管部门召回。",
+        "This lot ({lot}) was recalled by the market regulator on {date}.",
+    ),
+    "recall.reason": ("原因", "Reason"),
+    "recall.todo": ("怎么办", "What to do"),
+    "recall.hotline": (
+        "如有疑问，请拨打 12315 市场监管投诉举报热线。",
+        "Questions? Call the market regulator's consumer hotline, 12315.",
+    ),
+    "status.failed": (
+        "本产品的来源批次检测不合格，不得销售或食用。",
+        "A lot this product comes from failed a safety test: it must not be sold or eaten.",
+    ),
+    "status.rejected": (
+        "本产品曾在入市查验时被拒收。",
+        "This product was refused at a market's entry check.",
+    ),
+    # --- verification ---
+    "verify.title": ("真实性验证", "Authenticity check"),
+    "verify.pending": ("正在本机验证…", "Verifying on your phone…"),
+    "verify.pending_detail": (
+        "正在核对每条记录的签名和账本证明。",
+        "Checking every record's signature and ledger proof.",
+    ),
+    "verify.ok": ("已验证", "Verified"),
+    "verify.ok_detail": (
+        "您的手机已核对全部 {events} 条记录的数字签名、哈希链接和账本包含证明，与账本的签名检查点（第 {size} 条）一致。",
+        "Your phone checked the digital signatures, hash links and ledger inclusion proofs of all {events} records against the ledger's signed checkpoint (size {size}).",
+    ),
+    "verify.failed": ("未通过验证", "Not verified"),
+    "verify.failed_detail": (
+        "以下检查未通过，本产品的记录可能被篡改。请勿只凭本页信息判断，可向商家咨询或拨打 12315。",
+        "The checks below failed: this product's records may have been tampered with. Do not rely on this page alone; ask the shop or call 12315.",
+    ),
+    "verify.error": ("无法验证", "Could not verify"),
+    "verify.error_network": (
+        "无法获取验证数据，请检查网络后重试。",
+        "Could not load the verification data. Check your connection and try again.",
+    ),
+    "verify.error_server": (
+        "服务器未能提供验证数据（{status}）：{detail}",
+        "The server could not provide the verification data ({status}): {detail}",
+    ),
+    "verify.error_crypto": (
+        "此浏览器不支持验证所需的加密功能（Ed25519、SHA-256）。请更新浏览器，或通过 HTTPS 打开本页。",
+        "This browser lacks the cryptography the check needs (Ed25519, SHA-256). Update the browser, or open this page over HTTPS.",
+    ),
+    "verify.damaged": (
+        "该批次在账本中的记录无法读取，可能已损坏或被篡改，目前无法验证。",
+        "This lot's ledger records cannot be read: they may be damaged or tampered with, so it cannot be verified.",
+    ),
+    "verify.retry": ("重试", "Try again"),
+    "verify.noscript": (
+        "需要开启 JavaScript 才能在本机验证这些记录。",
+        "Turn on JavaScript to verify these records on your phone.",
+    ),
+    "verify.more": ("另有 {n} 项检查未通过。", "{n} more checks failed."),
+    "verify.took": ("验证用时 {ms} 毫秒", "Checked in {ms} ms"),
+    "verify.step_ok": ("已核对", "checked"),
+    "verify.step_bad": ("未通过", "failed"),
+    "verify.step_ref": ("第 {n} 步「{title}」", "step {n} ({title})"),
+    "verify.entry_ref": ("账本第 {index} 条记录", "ledger entry {index}"),
+    "verify.some_record": ("一条记录", "a record"),
+    # One message per reason code of trace/journey.py (REASONS) and web/static/verify.js.
+    "verify.reason.journey.malformed": ("验证数据的格式不正确。", "The verification data is malformed."),
+    "verify.reason.log_key.mismatch": (
+        "服务器给出的账本公钥与本页内置的公钥不一致。",
+        "The ledger key the server names is not the one built into this page.",
+    ),
+    "verify.reason.checkpoint.malformed": ("账本检查点无法解析。", "The ledger's checkpoint does not parse."),
+    "verify.reason.checkpoint.signature": (
+        "账本检查点的签名无效：它不是由本页内置的账本公钥签署的。",
+        "The ledger's checkpoint is not validly signed by the ledger key built into this page.",
+    ),
+    "verify.reason.key.id": (
+        "签名密钥 {key} 的公钥与其编号不符。",
+        "Signing key {key}: the public key does not match its id.",
+    ),
+    "verify.reason.key.not_registered": (
+        "签名密钥 {key} 没有在账本上登记的记录。",
+        "Signing key {key} has no registration on the ledger.",
+    ),
+    "verify.reason.key.registration": (
+        "签名密钥 {key} 的登记记录与该密钥或其所属单位不符。",
+        "Signing key {key}: its registration does not record this key for this party.",
+    ),
+    "verify.reason.key.registration_proof": (
+        "签名密钥 {key} 的登记记录不在已签名的账本中。",
+        "Signing key {key}: its registration is not proven in the signed ledger.",
+    ),
+    "verify.reason.entry.malformed": ("{step}的记录已损坏，无法解析。", "The record of {step} is damaged."),
+    "verify.reason.key.unknown": (
+        "{step}由未知的密钥 {key} 签署。",
+        "{step} is signed by an unknown key, {key}.",
+    ),
+    "verify.reason.key.party": (
+        "{step}的签名密钥不属于记录它的单位。",
+        "{step} is signed with a key that does not belong to the party that recorded it.",
+    ),
+    "verify.reason.key.order": (
+        "{step}在其签名密钥登记之前就已签署。",
+        "{step} was signed before its key was registered.",
+    ),
+    "verify.reason.signature.invalid": (
+        "{step}的记录与签名不符：记录在签署之后被改动过。",
+        "The record of {step} does not match its signature: it was changed after it was signed.",
+    ),
+    "verify.reason.inclusion.leaf": (
+        "{step}的记录与它在账本中的哈希值不符。",
+        "The record of {step} does not match its hash in the ledger.",
+    ),
+    "verify.reason.inclusion.invalid": (
+        "{step}的记录不在已签名的账本中（包含证明不成立）：账本中的记录被改动或替换过。",
+        "The record of {step} is not in the signed ledger (its inclusion proof fails): the stored record was changed or replaced.",
+    ),
+    "verify.reason.chain.order": (
+        "{step}的顺序与账本不符。",
+        "{step} is out of ledger order.",
+    ),
+    "verify.reason.chain.created_twice": (
+        "批次 {lot} 被重复创建（{step}）。",
+        "Lot {lot} is created a second time ({step}).",
+    ),
+    "verify.reason.chain.no_creation": (
+        "缺少创建批次 {lot} 的记录。",
+        "The record that created lot {lot} is missing.",
+    ),
+    "verify.reason.chain.unrelated": (
+        "{step}与本产品的来历无关。",
+        "{step} is not part of this product's history.",
+    ),
+    "verify.reason.chain.follows": (
+        "{step}没有接上批次 {lot} 的上一条记录：中间的记录缺失或被改动过。",
+        "{step} does not link to the previous record of lot {lot}: a record in between is missing or was changed.",
+    ),
+    "verify.reason.unknown": ("一项检查未通过（{reason}）。", "A check failed ({reason})."),
+    # --- origin and prices ---
+    "origin.title": ("产地", "Origin"),
+    "origin.producer": ("生产者", "Producer"),
+    "origin.field": ("地块", "Field"),
+    "origin.address": ("地址", "Address"),
+    "origin.harvested": ("采收日期", "Harvested"),
+    "prices.title": ("各环节价格", "Prices along the way"),
+    "prices.none": ("暂无价格记录。", "No prices were recorded."),
+    "price.production": ("产地价", "Farm-gate"),
+    "price.wholesale": ("批发价", "Wholesale"),
+    "price.retail": ("零售价", "Retail"),
+    "price.amount": ("{amount} 元/{unit}", "¥{amount} per {unit}"),
+    "price.as_recorded": ("（记录为 {amount} 元/{unit}）", "(recorded as ¥{amount} per {unit})"),
+    "unit.kg": ("kg", "kg"),
+    "unit.g": ("克", "g"),
+    "unit.t": ("吨", "t"),
+    "unit.jin": ("斤", "jin"),
+    "unit.piece": ("个", "piece"),
+    "unit.box": ("箱", "box"),
+    "unit.bag": ("袋", "bag"),
+    # --- the journey ---
+    "journey.title": ("流转记录", "Journey"),
+    "journey.empty": ("暂无记录。", "No records yet."),
+    "journey.by": ("记录方：{party}", "Recorded by {party}"),
+    "journey.at": ("地点：{place}", "at {place}"),
+    "journey.lot": ("批次 {lot}", "lot {lot}"),
+    "stage.production": ("产地", "Farm"),
+    "stage.inspection": ("检测", "Inspection"),
+    "stage.certificate": ("合格证", "Certificate"),
+    "stage.wholesale": ("批发", "Wholesale"),
+    "stage.retail": ("零售", "Retail"),
+    "stage.processing": ("加工", "Processing"),
+    "stage.regulator": ("监管", "Regulator"),
+    "kind.harvest": ("采收", "Harvest"),
+    "kind.inspect": ("检测", "Inspection"),
+    "kind.certify": ("开具合格证", "Certificate issued"),
+    "kind.ship": ("发货", "Shipped"),
+    "kind.receive": ("收货", "Received"),
+    "kind.transform": ("加工", "Processed"),
+    "kind.transform.split": ("分批", "Split"),
+    "kind.transform.merge": ("合并", "Merged"),
+    "kind.transform.repack": ("分装", "Repacked"),
+    "kind.transform.process": ("加工", "Processed"),
+    "kind.sell": ("销售", "Sold"),
+    "kind.recall": ("召回", "Recall"),
+    "kind.destroy": ("销毁", "Destroyed"),
+    "kind.other": ("记录", "Record"),
+    "detail.quantity": ("{quantity} {unit}", "{quantity} {unit}"),
+    "detail.harvest": ("采收 {quantity} {unit}", "{quantity} {unit} harvested"),
+    "detail.field": ("地块：{field}", "Field: {field}"),
+    "detail.analyte": ("检测项目：{analyte}", "Test: {analyte}"),
+    "detail.method": ("方法：{method}", "Method: {method}"),
+    "detail.value": ("结果 {value}，限值 {limit}（{unit}）", "Result {value}, limit {limit} ({unit})"),
+    "detail.pass": ("合格", "Pass"),
+    "detail.fail": ("不合格", "Fail"),
+    "detail.report": ("检测报告编号：{report}", "Test report no. {report}"),
+    "detail.certificate": ("合格证编号：{number}", "Certificate no. {number}"),
+    "detail.commitments": ("承诺：", "Commitments:"),
+    "commit.no_banned_substances": (
+        "不使用禁用农药兽药、停用兽药和非法添加物",
+        "No banned pesticides or veterinary drugs, no illegal additives",
+    ),
+    "commit.withdrawal_period_observed": (
+        "遵守农药安全间隔期、兽药休药期规定",
+        "Pre-harvest and withdrawal intervals observed",
+    ),
+    "commit.residues_within_limits": (
+        "销售的食用农产品符合农药兽药残留食品安全国家强制性标准",
+        "Residues within the national food-safety limits",
+    ),
+    "commit.self_tested": ("自检合格", "Self-tested: pass"),
+    "commit.entrusted_tested": ("委托检测合格", "Tested by a laboratory: pass"),
+    "commit.internal_quality_control": ("内部质量控制合格", "Internal quality control: pass"),
+    "detail.ship": ("发往{party}，{quantity} {unit}", "{quantity} {unit} to {party}"),
+    "detail.receive": ("从{party}收货 {quantity} {unit}", "{quantity} {unit} received from {party}"),
+    "detail.entry_accepted": ("入市查验：通过", "Market entry check: accepted"),
+    "detail.entry_rejected": ("入市查验：拒收", "Market entry check: refused"),
+    "detail.entry_certificate": ("查验合格证 {number}", "certificate {number} checked"),
+    "detail.temperature": ("温度 {value} °C", "Temperature {value} °C"),
+    "detail.split": (
+        "分成 {n} 批，本品来自其中的 {lot}（{quantity} {unit}）",
+        "Split into {n} lots; this product comes from {lot} ({quantity} {unit})",
+    ),
+    "detail.repack": (
+        "分装为 {n} 份，本品是其中的 {lot}（{quantity} {unit}）",
+        "Repacked into {n} packs; this product is {lot} ({quantity} {unit})",
+    ),
+    "detail.merge": ("{n} 个批次合并为 {lot}", "{n} lots merged into {lot}"),
+    "detail.process": ("加工为 {lot}（{quantity} {unit}）", "Processed into {lot} ({quantity} {unit})"),
+    "detail.sell": ("售出 {quantity} {unit}", "{quantity} {unit} sold"),
+    "detail.reason": ("原因：{reason}", "Reason: {reason}"),
+    "detail.price": ("{stage}：{price}", "{stage}: {price}"),
+    # --- not found ---
+    "notfound.title": ("未找到该产品", "Product not found"),
+    "notfound.unknown": (
+        "账本中没有批次号为「{code}」的产品。",
+        "The ledger has no product with lot code “{code}”.",
+    ),
+    "notfound.malformed": (
+        "这不是有效的批次号或溯源链接。",
+        "This is not a valid lot code or trace link.",
+    ),
+    "notfound.gtin": (
+        "商品条码 {gtin} 与批次 {code} 不符。",
+        "GTIN {gtin} does not match lot {code}.",
+    ),
+    "notfound.hint_label": (
+        "请核对标签上的批次号（区分大小写）。",
+        "Check the lot code on the label (it is case-sensitive).",
+    ),
+    "notfound.hint_scan": (
+        "如果是扫码打开的，请确认扫的是包装上的溯源码。",
+        "If you scanned a code, make sure it is the trace code on the package.",
+    ),
+    "notfound.hint_help": (
+        "仍有疑问，请咨询商家或拨打 12315。",
+        "Still unsure? Ask the shop, or call 12315.",
+    ),
+    "notfound.form_label": ("输入标签上的批次号", "Type the lot code from the label"),
+    "notfound.form_submit": ("查询", "Look up"),
+    # --- footer ---
+    "footer.how_title": ("如何验证", "How this is checked"),
+    "footer.how": (
+        "本页在您的手机上用密码学方法核对每一条记录：记录方的数字签名（Ed25519），记录之间的哈希链接，以及每条记录都包含在账本已签名的检查点中（RFC 9162 包含证明）。账本公钥内置于本页，不依赖服务器的说法。",
+        "This page checks every record on your phone with cryptography: the recording party's digital signature (Ed25519), the hash links between records, and that each record is in the ledger's signed checkpoint (RFC 9162 inclusion proof). The ledger's key is built into this page; nothing rests on the server's word.",
+    ),
+    "footer.key": ("本页内置的账本公钥：{key}", "Ledger key built into this page: {key}"),
+    "footer.data": ("原始数据（JSON）", "Raw data (JSON)"),
+}
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_LANG_RANGE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+)\s*)?$")
+
+
+def negotiate(query_lang: str | None, accept_language: str | None) -> str:
+    """The page language: `query_lang` if it is one of LANGS, else Accept-Language's best, else zh."""
+    if query_lang in LANGS:
+        return query_lang
+    best, best_q = DEFAULT_LANG, 0.0
+    for position, part in enumerate((accept_language or "")[:500].split(",")):
+        m = _LANG_RANGE.match(part)
+        if not m:
+            continue
+        try:
+            q = float(m.group(2)) if m.group(2) is not None else 1.0
+        except ValueError:
+            continue
+        primary = m.group(1).split("-")[0].lower()
+        # Equal q: the earlier range wins (a tiny penalty per position keeps the order).
+        score = q - position * 1e-6
+        if primary in LANGS and q > 0 and score > best_q:
+            best, best_q = primary, score
+    return best
+
+
+class Translator:
+    """Messages in one language: `t(key, **params)`; unknown keys are a bug and raise KeyError."""
+
+    def __init__(self, lang: str) -> None:
+        if lang not in LANGS:
+            raise ValueError(f"language must be one of {LANGS}, got {lang!r}")
+        self.lang = lang
+        self.html_lang = HTML_LANG[lang]
+        self._column = LANGS.index(lang)
+
+    def __call__(self, key: str, /, **params: object) -> str:
+        text = MESSAGES[key][self._column]
+        return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), text) if params else text
+
+    t = __call__
+
+    def has(self, key: str) -> bool:
+        return key in MESSAGES
+
+    def catalogue(self, *prefixes: str) -> Mapping[str, str]:
+        """The raw messages whose keys start with one of `prefixes`, for the browser (placeholders kept)."""
+        return {k: v[self._column] for k, v in MESSAGES.items() if k.startswith(prefixes)}
