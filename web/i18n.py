@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["DEFAULT_LANG", "HTML_LANG", "LANGS", "MESSAGES", "Translator", "negotiate"]
+__all__ = ["DEFAULT_LANG", "HTML_LANG", "LANGS", "MESSAGES", "Translator", "negotiate", "register_messages"]
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -333,6 +333,19 @@ def negotiate(query_lang: str | None, accept_language: str | None) -> str:
         if primary in LANGS and q > 0 and score > best_q:
             best, best_q = primary, score
     return best
+
+
+def register_messages(messages: Mapping[str, tuple[str, str]]) -> None:
+    """Add a page family's messages (portal, console) to the one catalogue; a key may be defined once.
+
+    Raises ValueError for a key already defined or a message missing a language.
+    """
+    for key, texts in messages.items():
+        if key in MESSAGES:
+            raise ValueError(f"message {key!r} is defined twice")
+        if len(texts) != len(LANGS) or not all(texts):
+            raise ValueError(f"message {key!r} needs a text in each of {LANGS}")
+    MESSAGES.update(messages)
 
 
 class Translator:
