@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
@@ -28,6 +29,7 @@ __all__ = ["MAX_LIFETIME", "check_token", "make_token"]
 
 MAX_LIFETIME = 24 * 3600
 _PREFIX = "ft1"
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
 def _message(party: str, key_id: str, expires: int) -> bytes:
@@ -46,7 +48,8 @@ def make_token(party: str, private_key: Ed25519PrivateKey, *, expires: int) -> s
 def check_token(token: str, view: LotView, *, now: datetime, role: str | None = None) -> PartyState:
     """Return the authenticated party (with `role`, if given); raise Forbidden otherwise."""
     parts = token.split(".") if isinstance(token, str) else []
-    if len(parts) != 5 or parts[0] != _PREFIX or not parts[3].isdigit():
+    # ASCII digits only, and few of them: str.isdigit() would admit "²" and Arabic-Indic digits.
+    if len(parts) != 5 or parts[0] != _PREFIX or not _EXPIRES.fullmatch(parts[3]):
         raise Forbidden("the credentials are not a farmtrace token (ft1.party.key.expires.signature)")
     _, party_id, key_id, expires_text, sig_text = parts
     expires = int(expires_text)

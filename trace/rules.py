@@ -176,7 +176,7 @@ class LotState:
     recalled: bool = False
     rejected: bool = False
     cleared: bool = False
-    parents: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()  # sorted: the lots it was made from, as a set
 
 
 @dataclass(frozen=True)

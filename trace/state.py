@@ -146,7 +146,7 @@ class MemoryState:
                 head=event_id,
                 head_time=fx.at,
                 quantity=new.quantity,
-                parents=new.parents,
+                parents=tuple(sorted(new.parents)),  # a set in meaning; sorted, as the SQL tables give it
                 **inherited_flags(parents),
             )
             for parent in new.parents:
