@@ -8,6 +8,9 @@
 // - Session tokens (trace/auth.py) are statements signed with the same key; the server keeps no
 //   password and no session secret. The token travels as the `ft_token` cookie (SameSite=Strict)
 //   for page loads and in the Authorization header for API calls.
+// - A key made elsewhere (`farmtrace init`, `farmtrace party-key`: a JSON key file holding the
+//   32-byte seed) can be imported once with importKeyFile; from then on it is as non-extractable
+//   as a generated one, and the file can be deleted from the device.
 "use strict";
 
 const FarmtraceSigning = (() => {
@@ -91,6 +94,60 @@ const FarmtraceSigning = (() => {
     return record;
   }
 
+  // PKCS #8 wrapping of a raw Ed25519 seed (RFC 8410 §7): the only private-key import WebCrypto offers
+  // besides JWK.
+  const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+  function unb64(text) {
+    const bin = atob(text);
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  }
+
+  // Import a 32-byte seed as this browser's key for `party`. The public half is read once through a
+  // short-lived extractable copy (WebCrypto derives no public key from a non-extractable one); what is
+  // kept in IndexedDB is a non-extractable key. `expectedKeyId`, if given, must match.
+  async function importSeed(party, seed, expectedKeyId) {
+    if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new Error("an Ed25519 seed is 32 bytes");
+    const pkcs8 = concat(Uint8Array.from(PKCS8_ED25519), seed);
+    const temp = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]);
+    const jwk = await crypto.subtle.exportKey("jwk", temp);
+    const raw = unb64(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4));
+    const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+    pkcs8.fill(0);
+    const keyId = hex((await crypto.subtle.digest("SHA-256", raw)).slice(0, 8));
+    if (expectedKeyId && expectedKeyId !== keyId) throw new Error("the key file's key_id does not match its seed");
+    const record = { party, keyId, publicKey: b64(raw), privateKey, created: Date.now(), imported: true };
+    await idb("readwrite", (s) => s.put(record, "current"));
+    return record;
+  }
+
+  // Import a farmtrace key file (client/keys.py: {"format": "farmtrace-party-key/v1", party, key_id, seed}).
+  async function importKeyFile(text) {
+    const doc = typeof text === "string" ? JSON.parse(text) : text;
+    if (!doc || doc.format !== "farmtrace-party-key/v1" || !doc.party || !doc.seed) {
+      throw new Error("not a farmtrace-party-key/v1 file");
+    }
+    const seed = unb64(doc.seed);
+    try {
+      return await importSeed(doc.party, seed, doc.key_id);
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  // The commitment a public party record carries to private contact details (trace/applications.py):
+  // hex SHA-256(salt ‖ RFC 8785 JSON of the details). Returns {commitment, salt (hex)}.
+  async function contactCommitment(details, salt) {
+    salt = salt || crypto.getRandomValues(new Uint8Array(16));
+    const digest = await crypto.subtle.digest("SHA-256", concat(salt, enc.encode(canonicalize(details))));
+    return { commitment: hex(digest), salt: hex(salt) };
+  }
+
+  // Sign out: drop the session cookie, keep the key.
+  function signOut() {
+    document.cookie = "ft_token=; Max-Age=0; Path=/; SameSite=Strict";
+  }
+
   async function forget() {
     await idb("readwrite", (s) => s.delete("current"));
     document.cookie = "ft_token=; Max-Age=0; Path=/; SameSite=Strict";
@@ -152,7 +209,24 @@ const FarmtraceSigning = (() => {
     return Object.assign(result, { id: signed.id });
   }
 
-  return { canonicalize, generate, load, forget, signEvent, applicationProof, token, signIn, post, record, b64, hex };
+  return {
+    canonicalize,
+    generate,
+    load,
+    forget,
+    signEvent,
+    applicationProof,
+    token,
+    signIn,
+    signOut,
+    post,
+    record,
+    b64,
+    hex,
+    importSeed,
+    importKeyFile,
+    contactCommitment,
+  };
 })();
 
 if (typeof window !== "undefined") window.FarmtraceSigning = FarmtraceSigning;

@@ -1,0 +1,110 @@
+"""The browser's signing library (web/static/signing.js) against the server's encoder, byte for byte.
+
+RFC 8785 canonical JSON made by `FarmtraceSigning.canonicalize` in Chromium must equal
+`rfc8785.dumps` for every wire form of every kind (tests/trace/story.py) and for Hypothesis-made
+JSON with CJK, emoji, escapes, control characters and keys whose UTF-16 order differs from their
+code-point order. An entry signed in the browser, with a generated key or one imported from a key
+file, must pass `decode_entry` and `verify_signed_event` as the server runs them.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import rfc8785
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from farmtrace.client import PartyKey
+from farmtrace.trace.encoding import decode_entry, encode_event, verify_signed_event
+from farmtrace.trace.events import Event
+
+from ..trace.story import COOP, sample_wires
+from .consumer_support import chromium, close_app, free_port, live_server
+from .portal_support import genesis_app, new_phone
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CANONICAL = """(values) => values.map((v) => {
+    const bytes = new TextEncoder().encode(FarmtraceSigning.canonicalize(v));
+    return FarmtraceSigning.b64(bytes);
+})"""
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("signing")
+    port = free_port()
+    app, _, _ = genesis_app(tmp, port)
+    with live_server(app, port) as base, chromium() as browser:
+        ctx, p = new_phone(browser)
+        p.goto(f"{base}/portal/enroll")
+        p.wait_for_selector("html[data-portal-ready]", state="attached")
+        yield p
+        assert p.errors == []
+        ctx.close()
+    close_app(app)
+
+
+def _browser_canonical(page, values: list) -> list[bytes]:
+    return [base64.b64decode(b) for b in page.evaluate(CANONICAL, values)]
+
+
+def test_every_wire_form_canonicalizes_as_the_server_does(page):
+    wires = [{"v": 1, **w} for w in sample_wires().values()]
+    assert _browser_canonical(page, wires) == [rfc8785.dumps(w) for w in wires]
+
+
+# Text that stresses RFC 8785 §3.2.2.2 escaping and §3.2.3 key order: CJK, emoji (surrogate pairs in
+# UTF-16, which sort below U+E000..U+FFFF there but above them by code point), controls, quotes,
+# backslashes, U+2028/U+2029. Lone surrogates are excluded: they are not UTF-8 and no event holds one.
+TEXT = st.text(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(
+            list('宁乡包菜合格证😀🥬\U0001f96c\ufffd\uffff\ue000"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é')
+        ),
+    ),
+    max_size=12,
+)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(JSON, min_size=1, max_size=10))
+def test_generated_json_canonicalizes_as_rfc8785(page, values):
+    assert _browser_canonical(page, values) == [rfc8785.dumps(v) for v in values]
+
+
+SIGN_ALL = """async ([wires, keyFile]) => {
+    const key = keyFile ? await FarmtraceSigning.importKeyFile(keyFile) : await FarmtraceSigning.generate(wires[0].party);
+    const out = [];
+    for (const w of wires) out.push(await FarmtraceSigning.signEvent(key, w));
+    return {publicKey: key.publicKey, keyId: key.keyId, extractable: key.privateKey.extractable, signed: out};
+}"""
+
+
+@pytest.mark.parametrize("imported", [False, True], ids=["generated", "key-file"])
+def test_browser_signed_entries_verify_on_the_server(page, tmp_path, imported):
+    wires = [w for w in sample_wires().values() if w["party"] == COOP]
+    key_file = None
+    if imported:
+        key = PartyKey.generate(COOP)
+        key.save(tmp_path / "coop.key")
+        key_file = (tmp_path / "coop.key").read_text()
+    result = page.evaluate(SIGN_ALL, [wires, key_file])
+    assert result["extractable"] is False
+    public_key = base64.b64decode(result["publicKey"])
+    if imported:
+        assert result["keyId"] == key.key_id and public_key == key.public_key
+    assert len(result["signed"]) == len(wires) >= 3
+    for wire, signed in zip(wires, result["signed"], strict=True):
+        entry = decode_entry(base64.b64decode(signed["entry"]))
+        verify_signed_event(entry, public_key)
+        assert entry.id == signed["id"]
+        assert entry.canonical == encode_event(Event.from_wire({**wire, "key_id": result["keyId"]}))

@@ -1,0 +1,442 @@
+"""The parties' portal: farms, inspection stations, markets and shops record their events here.
+
+    GET /portal                        sign in with the key held in this browser, or enroll
+    GET /portal/enroll                 apply as a new party: the key is generated in the browser
+    GET /portal/key                    lost device: a new key, filed for a regulator's approval
+    GET /portal/lots                   "My lots": what I hold, what I sent, what is on its way to me
+    GET /portal/{kind}                 the form of one event kind (FORMS), if the party's roles allow it
+    GET /portal/labels/{lot}           print a lot's labels: PNG or SVG for one, the PDF sheet for many
+    GET /portal/certificate/{event}    a 承诺达标合格证 as printed, with the lot's QR code
+
+Keys stay with their owner. The private key is generated (or imported once from a key file) in the
+browser as a non-extractable WebCrypto key kept in IndexedDB (static/signing.js); every event is
+signed there and POSTed to /events with a short-lived token in the Authorization header. The server
+renders the forms with what it knows (holdings, incoming shipments, registered parties) and never
+sees a private key. Pages are read with the `ft_token` cookie the browser signs at sign-in
+(web/session.py); without a valid one a form redirects to /portal?next=...
+
+A refusal comes back as problem+json; static/portal.js puts the message for its `rule` (portal.rule.*
+in both languages, with the server's own detail under it) next to the input its `field` names
+(every input carries `data-field` with the dotted paths of the event it fills), and the form keeps
+everything that was typed.
+
+Every page takes ?lang=zh|en (the visible switch keeps the other parameters). Pages are small and
+self-contained: one stylesheet and two scripts from this origin, cached for a year under their
+content hash; no fonts or images from elsewhere; a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
+from farmtrace.trace.events import COMMITMENTS, ROLES
+from farmtrace.trace.ids import check_event_id, check_lot_code
+from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
+from farmtrace.trace.service import TraceService
+from farmtrace.trace.units import COUNT_UNITS, MASS_UNITS
+
+from . import i18n_portal  # noqa: F401  (registers the portal.* messages)
+from .i18n import HTML_LANG, LANGS, Translator, negotiate
+from .portal_records import badges, certificate_view, entry_evidence, group_holdings, qr_svg
+from .qr import label_uri
+from .session import current_party
+
+__all__ = ["FORMS", "NAV", "router"]
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+_HERE = Path(__file__).resolve().parent
+_ENV = Environment(
+    loader=FileSystemLoader(_HERE / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.globals["badges"] = badges
+
+# The forms, and the roles that may use each (the rules' own table, so a form is offered exactly
+# when the ledger would accept its event from this party).
+FORMS: dict[str, frozenset[str]] = {
+    kind: ROLES_FOR[kind] or frozenset()
+    for kind in ("harvest", "inspect", "certify", "receive", "transform", "ship", "sell")
+}
+NAV = ("lots", "harvest", "inspect", "certify", "receive", "transform", "ship", "sell")
+UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece")
+ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
+CST = timedelta(hours=8)
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha256((_HERE / "static" / name).read_bytes()).hexdigest()[:16]
+
+
+def _inline_hash(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+# base.html inlines the consumer page's CSS (the shared bar and cards); the portal's own rules are a
+# linked stylesheet, cached across the many pages a party opens in a day.
+_PAGE_CSS = (_HERE / "static" / "page.css").read_text()
+_ASSET_URLS = {
+    name: f"/static/{name}?v={_digest(name)}" for name in ("portal.css", "portal.js", "signing.js")
+}
+_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        f"style-src 'self' 'sha256-{_inline_hash(_PAGE_CSS)}'",
+        "connect-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+# --- page assembly ---------------------------------------------------------------------------------
+
+
+def _service(request: Request) -> TraceService:
+    return request.app.state.service
+
+
+def _translator(request: Request, lang: str | None) -> Translator:
+    return Translator(negotiate(lang, request.headers.get("accept-language")))
+
+
+def _url(t: Translator, path: str, **params: Any) -> str:
+    """A portal link that keeps the page's language."""
+    query = {k: v for k, v in params.items() if v is not None}
+    query["lang"] = t.lang
+    return f"{path}?{urlencode(query)}"
+
+
+def _other_lang_url(request: Request, t: Translator) -> str:
+    other = LANGS[1 - LANGS.index(t.lang)]
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{quote(request.url.path)}?{urlencode([*params, ('lang', other)])}"
+
+
+# The messages static/portal.js says (the rest are rendered on the server): kept small for weak networks.
+_SCRIPT_MESSAGES = (
+    "portal.rule.",
+    "portal.check.",
+    "portal.problem.",
+    "portal.ok.",
+    "portal.home.",
+    "portal.transform.",
+    "portal.enroll.waiting",
+    "portal.key.waiting",
+    "portal.sending",
+    "portal.lot_info",
+    "portal.nav.",
+    "portal.lots.chain",
+    "unit.",
+)
+
+
+def _script_json(value: Any) -> Markup:
+    """JSON for a <script type="application/json"> element: UTF-8 as is, nothing that could end it."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return Markup(text)
+
+
+def _render(
+    request: Request,
+    t: Translator,
+    template: str,
+    *,
+    page: str,
+    party: dict[str, Any] | None = None,
+    status: int = 200,
+    config: dict[str, Any] | None = None,
+    **context: Any,
+) -> Response:
+    other = LANGS[1 - LANGS.index(t.lang)]
+    cfg = {
+        "page": page,
+        "lang": t.lang,
+        "party": party["id"] if party else None,
+        "messages": t.catalogue(*_SCRIPT_MESSAGES),
+        **(config or {}),
+    }
+    body = _ENV.get_template(template).render(
+        t=t,
+        css=Markup(_PAGE_CSS),  # our own file, pinned by hash in the CSP
+        other_lang_url=_other_lang_url(request, t),
+        other_lang_html=HTML_LANG[other],
+        assets=_ASSET_URLS,
+        u=lambda path, **params: _url(t, path, **params),
+        page=page,
+        party=party,
+        nav=_nav(party, t) if party else [],
+        config=cfg,
+        config_json=_script_json(cfg),
+        **context,
+    )
+    headers = {
+        "Content-Language": t.html_lang,
+        "Vary": "Accept-Language, Cookie",
+        "Cache-Control": "no-store",  # a party's own holdings: never from a shared cache
+        "Content-Security-Policy": _CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=headers)
+
+
+def _nav(party: dict[str, Any], t: Translator) -> list[dict[str, str]]:
+    roles = set(party["roles"])
+    return [
+        {"page": name, "href": _url(t, f"/portal/{name}"), "text": t(f"portal.nav.{name}")}
+        for name in NAV
+        if name == "lots" or roles & FORMS[name]
+    ]
+
+
+def _party_view(service: TraceService, state: PartyState) -> dict[str, Any]:
+    record = service.party(state.id)
+    return {**record, "roles": sorted(state.roles)}
+
+
+def _signed_in(request: Request, t: Translator) -> tuple[PartyState, dict[str, Any]] | Response:
+    """The signed-in party and its public record, or a redirect to the sign-in page."""
+    state = current_party(request)
+    if state is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(_url(t, "/portal", next=target), status_code=303)
+    return state, _party_view(_service(request), state)
+
+
+def _now_cst() -> datetime:
+    return datetime.now(UTC) + CST  # China Standard Time has no daylight saving
+
+
+def _suggest(prefix: str) -> str:
+    """A fresh lot or certificate code: PREFIX-YYMMDD-XXXX (random, so two phones never collide)."""
+    day = _now_cst().strftime("%y%m%d")
+    return f"{prefix}-{day}-{secrets.token_hex(2).upper()}"
+
+
+# --- sign-in, enrollment, lost keys ---------------------------------------------------------------
+
+
+@router.get("")
+def home(request: Request, lang: str | None = None, next: str | None = None) -> Response:
+    t = _translator(request, lang)
+    state = current_party(request)
+    party = _party_view(_service(request), state) if state else None
+    # Only a path inside the portal may be the next page (no open redirect).
+    target = next if next and next.startswith("/portal/") and "//" not in next else None
+    return _render(
+        request,
+        t,
+        "portal/home.html",
+        page="home",
+        party=party,
+        config={"next": target or _url(t, "/portal/lots"), "signedIn": party is not None},
+    )
+
+
+@router.get("/enroll")
+def enroll(request: Request, lang: str | None = None) -> Response:
+    t = _translator(request, lang)
+    return _render(request, t, "portal/enroll.html", page="enroll", roles=ENROLL_ROLES)
+
+
+@router.get("/key")
+def new_key(request: Request, lang: str | None = None) -> Response:
+    t = _translator(request, lang)
+    return _render(request, t, "portal/key.html", page="key")
+
+
+# --- my lots --------------------------------------------------------------------------------------
+
+
+@router.get("/lots")
+def my_lots(request: Request, lang: str | None = None) -> Response:
+    t = _translator(request, lang)
+    who = _signed_in(request, t)
+    if isinstance(who, Response):
+        return who
+    state, party = who
+    service = _service(request)
+    holdings = service.holdings(state.id)
+    sent = service.shipments_from(state.id)
+    incoming = service.incoming(state.id)
+    return _render(
+        request,
+        t,
+        "portal/lots.html",
+        page="lots",
+        party=party,
+        groups=group_holdings(service, holdings),
+        sent=sent[:50],
+        incoming=incoming,
+        can=_can(state),
+    )
+
+
+def _can(state: PartyState) -> dict[str, bool]:
+    return {kind: bool(state.roles & roles) for kind, roles in FORMS.items()}
+
+
+# --- the forms --------------------------------------------------------------------------------------
+
+
+@router.get("/labels/{lot:path}")
+def labels(lot: str, request: Request, lang: str | None = None) -> Response:
+    t = _translator(request, lang)
+    who = _signed_in(request, t)
+    if isinstance(who, Response):
+        return who
+    _, party = who
+    service = _service(request)
+    try:
+        check_lot_code(lot)
+        state = service.lot(lot)
+    except (InvalidEvent, NotFound):
+        return _render(request, t, "portal/missing.html", page="labels", party=party, status=404, what=lot)
+    code = quote(lot, safe="")
+    children = state["children"]
+    return _render(
+        request,
+        t,
+        "portal/labels.html",
+        page="labels",
+        party=party,
+        lot=state,
+        children=children,
+        uri=label_uri(lot, base=request.app.state.settings.public_url, gtin=state["product"].get("gtin")),
+        png=f"/lots/{code}/label.png",
+        svg=f"/lots/{code}/label.svg",
+        pdf=f"/lots/{code}/labels.pdf",
+    )
+
+
+@router.get("/certificate/{event_id}")
+def certificate(event_id: str, request: Request, lang: str | None = None) -> Response:
+    """The printable certificate. Public like the ledger it comes from: it travels with the goods."""
+    t = _translator(request, lang)
+    service = _service(request)
+    state = current_party(request)
+    party = _party_view(service, state) if state else None
+    try:
+        check_event_id(event_id)
+        view = certificate_view(service, event_id)
+    except (InvalidEvent, NotFound, TraceError):
+        return _render(
+            request, t, "portal/missing.html", page="certificate", party=party, status=404, what=event_id
+        )
+    uri = label_uri(view["lot"], base=request.app.state.settings.public_url, gtin=view.get("gtin"))
+    return _render(
+        request,
+        t,
+        "portal/certificate.html",
+        page="certificate",
+        party=party,
+        c=view,
+        uri=uri,
+        qr=Markup(qr_svg(uri)),  # our own SVG: only path data and numbers
+        commitments=COMMITMENTS,
+    )
+
+
+@router.get("/{kind}")
+def form(kind: str, request: Request, lang: str | None = None, lot: str | None = None) -> Response:
+    t = _translator(request, lang)
+    if kind not in FORMS:
+        return _render(request, t, "portal/missing.html", page=kind, status=404, what=kind)
+    who = _signed_in(request, t)
+    if isinstance(who, Response):
+        return who
+    state, party = who
+    if not state.roles & FORMS[kind]:
+        needed = [t(f"portal.role.{r}") for r in sorted(FORMS[kind])]
+        return _render(
+            request,
+            t,
+            "portal/denied.html",
+            page=kind,
+            party=party,
+            status=403,
+            needed=needed,
+        )
+    service = _service(request)
+    context: dict[str, Any] = {
+        "kind": kind,
+        "units": UNITS,
+        "mass_units": tuple(u for u in UNITS if u in MASS_UNITS),
+        "count_units": tuple(u for u in UNITS if u in COUNT_UNITS),
+        "selected": lot,
+    }
+    if kind in ("certify", "ship", "sell", "transform"):
+        context["holdings"] = service.holdings(state.id)
+    if kind == "harvest":
+        context["suggested_lot"] = _suggest("H")
+    if kind == "certify":
+        context["suggested_no"] = _suggest("HGZ")
+        context["commitments"] = COMMITMENTS
+    if kind == "inspect":
+        context["suggested_no"] = _suggest("KJ")
+    if kind == "ship":
+        context["destinations"] = [
+            p
+            for p in service.parties()
+            if p["id"] != state.id and p["status"] == "active" and set(p["roles"]) & RECEIVING_ROLES
+        ]
+    if kind == "receive":
+        context["shipments"] = _shipments(service, service.incoming(state.id))
+    return _render(
+        request,
+        t,
+        f"portal/{kind}.html",
+        page=kind,
+        party=party,
+        config={"kind": kind, "location": {"name": party["name_zh"], "address": party["address"]}},
+        **context,
+    )
+
+
+def _shipments(service: TraceService, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Incoming lines grouped by ship event, each line with the certificates and passing inspections
+    the ledger holds for its lot (or the lots it was made from): what the entry check compares against."""
+    by_event: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        s = by_event.setdefault(
+            line["ship_event"],
+            {
+                "ship_event": line["ship_event"],
+                "from": line["from"],
+                "from_name": line["from_name"],
+                "lines": [],
+                "certificates": [],
+                "inspections": [],
+            },
+        )
+        s["lines"].append(line)
+        evidence = entry_evidence(service, line["lot"])
+        for c in evidence["certificates"]:
+            if c not in s["certificates"]:
+                s["certificates"].append(c)
+        for i in evidence["inspections"]:
+            if i not in s["inspections"]:
+                s["inspections"].append(i)
+    return list(by_event.values())

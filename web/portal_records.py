@@ -1,0 +1,154 @@
+"""What the portal's pages show, read from the ledger: grouped holdings, entry-check evidence, certificates.
+
+group_holdings(service, holdings) -> [group]      lots made by one event stay one row ("10 bags")
+entry_evidence(service, lot)      -> {certificates, inspections}   on record for a lot's lineage
+certificate_view(service, id)     -> the fields of a 承诺达标合格证 (raises NotFound if not one)
+qr_svg(uri)                       -> an inline SVG of the QR code of `uri` (web/qr.py's matrix)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from farmtrace.trace.errors import NotFound
+from farmtrace.trace.events import CertifyDetail, InspectDetail
+from farmtrace.trace.service import TraceService
+
+from .qr import qr_matrix
+
+__all__ = ["badges", "certificate_view", "entry_evidence", "group_holdings", "qr_svg"]
+
+GROUP_AT = 3  # this many sibling lots or more are shown as one row
+
+
+def badges(status: dict[str, bool]) -> list[str]:
+    """The status badges of a lot, most serious first: recalled, failed, rejected, passed, unchecked."""
+    out = [flag for flag in ("recalled", "failed", "rejected") if status.get(flag)]
+    if not out:
+        out.append("passed" if status.get("cleared") else "unchecked")
+    return out
+
+
+def group_holdings(service: TraceService, holdings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Holdings as rows: lots created by the same event, of the same product, quantity and status
+    (the 10 bags of one repack) form one group; others stay alone. Order is kept (newest first)."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for h in holdings:
+        key = (
+            h["head"],
+            h["product"].get("name_zh"),
+            h["unit"],
+            h["held"],
+            tuple(sorted(k for k, v in h["status"].items() if v)),
+        )
+        g = groups.setdefault(
+            key,
+            {
+                "lots": [],
+                "product": h["product"],
+                "unit": h["unit"],
+                "held": h["held"],
+                "status": h["status"],
+                "badges": badges(h["status"]),
+                "parent": None,
+            },
+        )
+        g["lots"].append(h["lot"])
+    out = []
+    for g in groups.values():
+        if len(g["lots"]) < GROUP_AT:
+            out += [{**g, "lots": [lot]} for lot in g["lots"]]
+            continue
+        parents = service.lot(g["lots"][0])["parents"]
+        g["parent"] = parents[0] if len(parents) == 1 else None
+        out.append(g)
+    return out
+
+
+def entry_evidence(service: TraceService, lot: str) -> dict[str, list[dict[str, Any]]]:
+    """The certificates and passing inspections recorded for `lot` or any lot it was made from."""
+    lineage = {n["lot"] for n in service.trace(lot, direction="back")["nodes"]}
+    certificates: list[dict[str, Any]] = []
+    inspections: list[dict[str, Any]] = []
+    for event, event_id, _ in service.trace_events(lot):
+        if not event.inputs or event.inputs[0].lot not in lineage:
+            continue
+        detail = event.detail
+        if isinstance(detail, CertifyDetail):
+            certificates.append(
+                {
+                    "no": detail.certificate_no,
+                    "lot": event.inputs[0].lot,
+                    "product_name": detail.product_name,
+                    "party": event.party,
+                    "date": event.event_time[:10],
+                    "event": event_id,
+                }
+            )
+        elif isinstance(detail, InspectDetail) and detail.result == "pass":
+            inspections.append(
+                {
+                    "event": event_id,
+                    "lot": event.inputs[0].lot,
+                    "report_no": detail.report_no,
+                    "analyte": detail.analyte,
+                    "date": event.event_time[:10],
+                }
+            )
+    return {"certificates": certificates, "inspections": inspections}
+
+
+def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:
+    """The printed fields of the certificate recorded by certify event `event_id`. Raises NotFound."""
+    signed, index = service.signed_event(event_id)
+    event = signed.event
+    detail = event.detail
+    if not isinstance(detail, CertifyDetail):
+        raise NotFound("certificate", event_id)
+    ref = event.inputs[0]
+    lot = service.lot(ref.lot)
+    party = service.party(event.party)
+    return {
+        "event": event_id,
+        "index": index,
+        "certificate_no": detail.certificate_no,
+        "product_name": detail.product_name,
+        "quantity": str(ref.quantity),
+        "unit": ref.unit,
+        "origin": detail.origin,
+        "commitments": detail.commitments,
+        "contact": detail.contact,
+        "date": event.event_time[:10],
+        "time": event.event_time,
+        "party_id": event.party,
+        "party_name": party["name_zh"],
+        "party_name_en": party.get("name_en"),
+        "lot": ref.lot,
+        "gtin": lot["product"].get("gtin"),
+        "status": lot["status"],
+    }
+
+
+def qr_svg(uri: str) -> str:
+    """An SVG drawing of the QR code of `uri`, one path of unit squares (quiet zone included).
+
+    Only numbers and fixed markup: safe to insert into a page unescaped.
+    """
+    matrix = qr_matrix(uri)
+    n = len(matrix)
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < n:
+            if row[x]:
+                start = x
+                while x < n and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" shape-rendering="crispEdges" '
+        f'class="qr" aria-hidden="true"><rect width="{n}" height="{n}" fill="#fff"/>'
+        f'<path fill="#000" d="{"".join(runs)}"/></svg>'
+    )
