@@ -40,6 +40,7 @@ __all__ = ["Admit", "Log"]
 Admit = Callable[[WriteTxn, int], None]
 
 MAX_ENTRY_SIZE = 1 << 20
+PROOF_TILE_CACHE = 512  # full tiles kept for proofs: 8 MiB at most
 
 
 @dataclass
@@ -72,7 +73,9 @@ class Log:
         self._edge: Integrator | None = None  # cached right edge, valid while no one else appends
         self._edge_root: bytes | None = None
         self._closed = False
-        self._reader = TileHashReader(store.read_tiles)
+        # Full tiles never change: the proofs keep the most used ones (about 16 KiB each).
+        self._reader = TileHashReader(store.read_tiles, cache=PROOF_TILE_CACHE)
+        self._known_size = 0  # a size the log is known to have reached (it never shrinks)
         self._ensure_genesis()
 
     # --- writing ----------------------------------------------------------------------------------
@@ -98,13 +101,11 @@ class Log:
         return self._enqueue(entries, admit).result()
 
     def _enqueue(self, entries: list[bytes], admit: Admit | None) -> Future:
-        for e in entries:
-            if not isinstance(e, bytes | bytearray) or len(e) > MAX_ENTRY_SIZE:
-                raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
+        entries = _checked_entries(entries)
         if self._closed:
             raise AppendError("the log is closed")
         self._start()
-        req = _Request([bytes(e) for e in entries], admit)
+        req = _Request(entries, admit)
         self._queue.put(req)
         return req.future
 
@@ -166,7 +167,7 @@ class Log:
                     size += len(req.entries)
                 if accepted:
                     txn.write_entries(edge.size, accepted)
-                    edge.append(leaf_hash(e) for e in accepted)
+                    edge.append(map(leaf_hash, accepted))
                     txn.write_tiles(edge.dirty_tiles())
                     txn.write_checkpoint(self._sign(edge.size, edge.root()))
         except BaseException as exc:
@@ -179,6 +180,7 @@ class Log:
                     req.future.set_exception(err)
             return
         self._edge, self._edge_root = edge, edge.root()
+        self._known_size = max(self._known_size, edge.size)
         for req, outcome in results:
             if isinstance(outcome, BaseException):
                 req.future.set_exception(outcome)
@@ -234,7 +236,14 @@ class Log:
         return self.checkpoint().size
 
     def _check_size(self, size: int) -> None:
+        """Raise NotFoundError unless the log has a signed checkpoint of `size` or larger.
+
+        A log only grows, so a size at or below one seen before needs no query.
+        """
+        if size <= self._known_size:
+            return
         latest = self.checkpoint().size
+        self._known_size = max(self._known_size, latest)
         if size > latest:
             raise NotFoundError(f"the log has {latest} entries; size {size} is beyond it")
 
@@ -281,6 +290,21 @@ class Log:
     def stats(self) -> dict[str, Any]:
         cp = self.checkpoint()
         return {"origin": self.origin, "size": cp.size, "signed_at": cp.signed_at}
+
+
+def _checked_entries(entries: list[bytes]) -> list[bytes]:
+    """`entries` as immutable `bytes`; raise MalformedError unless each is bytes of at most MAX_ENTRY_SIZE.
+
+    The usual case (every entry already `bytes`) is checked in two passes that run in C and copies
+    nothing: `bytes` cannot change after it is queued. Other bytes-like entries are copied.
+    """
+    if set(map(type, entries)) - {bytes}:
+        if not all(isinstance(e, bytes | bytearray) for e in entries):
+            raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
+        entries = [bytes(e) for e in entries]
+    if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
+        raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
+    return entries
 
 
 def _line(sig: NoteSignature) -> str:

@@ -14,6 +14,7 @@ with `synchronous=FULL`, so a commit is durable before `write()` returns.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,9 @@ __all__ = ["LedgerCheckpoint", "LedgerCosignature", "LedgerEntry", "LedgerTile",
 _Index = BigInteger().with_variant(Integer, "sqlite")
 # Any constant shared by every farmtrace process: it names the log's writer lock on PostgreSQL.
 _PG_LOCK_KEY = 0x66_61_72_6D_74_72  # "farmtr"
+# New SQLite databases get 16 KiB pages: a tile (8 KiB) then fits in one page, and bulk appends
+# write fewer, fuller pages (about 15% faster than the default 4 KiB). Existing files keep theirs.
+_SQLITE_PAGE_SIZE = 16_384
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -77,6 +81,7 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
             # Take transactions into our own hands (pysqlite's implicit BEGIN is DEFERRED).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA page_size={_SQLITE_PAGE_SIZE}")  # before the file is made
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=120000")
@@ -112,7 +117,7 @@ class _SqlTxn:
         try:
             cur.executemany(
                 f"INSERT INTO ledger_entry (idx, entry) VALUES ({ph}, {ph})",
-                [(i, e) for i, e in enumerate(entries, start)],
+                zip(range(start, start + len(entries)), entries, strict=True),
             )
         except self.connection.dialect.loaded_dbapi.Error as exc:
             # The driver's own error: this path bypasses SQLAlchemy's wrapping for speed.
@@ -149,15 +154,42 @@ def _blob(conn: Connection, column: str) -> str:
     return f"CAST({column} AS BLOB)" if conn.dialect.name == "sqlite" else column
 
 
+def _fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """All rows of a read, through the driver's own cursor.
+
+    For bulk reads SQLAlchemy's per-row result processing costs more than the query itself. The
+    SQL here names only our own columns, and the callers turn values into the types they promise.
+    """
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql, params)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
 def _read_tiles(conn: Connection, keys: Sequence[TileKey], ph: str) -> dict[TileKey, bytes]:
     if not keys:
         return {}
-    where = " OR ".join([f"(level = {ph} AND idx = {ph})"] * len(keys))
-    params = tuple(x for key in keys for x in key)
-    rows = conn.exec_driver_sql(
-        f"SELECT level, idx, {_blob(conn, 'hashes')} FROM ledger_tile WHERE {where}", params
-    )
+    by_level: dict[int, list[int]] = {}
+    for level, idx in keys:
+        by_level.setdefault(level, []).append(idx)
+    # One primary-key lookup per tile: (level = ? AND idx IN (?, ...)) for each level asked.
+    where = " OR ".join(f"(level = {ph} AND idx IN ({', '.join([ph] * len(i))}))" for i in by_level.values())
+    params = [x for level, idxs in by_level.items() for x in (level, *idxs)]
+    rows = _fetch(conn, f"SELECT level, idx, {_blob(conn, 'hashes')} FROM ledger_tile WHERE {where}", params)
     return {(r[0], r[1]): bytes(r[2]) for r in rows}
+
+
+def _entry_rows(rows: list[Any]) -> list[tuple[int, bytes]]:
+    """(index, entry) pairs from driver rows, entries as `bytes`.
+
+    A driver returns one Python type per column type: SQLite's BLOB (after the CAST) and psycopg's
+    bytea come as `bytes` and are passed through; others (psycopg2's memoryview) are copied.
+    """
+    if not rows or type(rows[0][1]) is bytes:
+        return rows
+    return [(r[0], bytes(r[1])) for r in rows]
 
 
 class SqlStore:
@@ -212,35 +244,63 @@ class SqlStore:
             return _read_tiles(conn, keys, self._ph)
 
     def read_entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """The stored entries with start <= index < end, in index order (gaps show as skipped indexes)."""
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = _fetch(
+                conn,
                 f"SELECT idx, {_blob(conn, 'entry')} FROM ledger_entry "
                 f"WHERE idx >= {self._ph} AND idx < {self._ph} ORDER BY idx",
                 (start, end),
             )
-            return [(r[0], bytes(r[1])) for r in rows]
+        return _entry_rows(rows)
 
-    def iter_entries(self, start: int = 0, *, chunk: int = 20_000) -> Iterator[tuple[int, bytes]]:
-        """Every entry from `start` in index order, read in chunks (gaps show as skipped indexes)."""
+    def iter_entries(self, start: int = 0, *, chunk: int = 65_536) -> Iterator[tuple[int, bytes]]:
+        """Every entry from `start` in index order (gaps show as skipped indexes).
+
+        One query per `chunk` entries, so no read transaction stays open for long (on SQLite that
+        would keep the WAL from being checkpointed); entries appended meanwhile show up too. Rows
+        are fetched a few thousand at a time, so a consumer sees them while they are in cache, and
+        handed out by `chain` (in C: a full audit spends a tenth of its time on this loop otherwise).
+        """
+        return itertools.chain.from_iterable(self._entry_batches(start, chunk))
+
+    def _entry_batches(self, start: int, chunk: int) -> Iterator[list[tuple[int, bytes]]]:
         at = start
         while True:
+            last = None
             with self._read() as conn:
-                rows = conn.exec_driver_sql(
-                    f"SELECT idx, {_blob(conn, 'entry')} FROM ledger_entry "
-                    f"WHERE idx >= {self._ph} ORDER BY idx LIMIT {int(chunk)}",
-                    (at,),
-                ).all()
+                cur = conn.connection.driver_connection.cursor()
+                try:
+                    cur.execute(
+                        f"SELECT idx, {_blob(conn, 'entry')} FROM ledger_entry "
+                        f"WHERE idx >= {self._ph} ORDER BY idx LIMIT {int(chunk)}",
+                        (at,),
+                    )
+                    while rows := cur.fetchmany(4096):
+                        yield _entry_rows(rows)
+                        last = rows[-1][0]
+                finally:
+                    cur.close()
+            if last is None:
+                return
+            at = last + 1
+
+    def iter_tiles(self, *, chunk: int = 1024) -> Iterator[tuple[TileKey, bytes]]:
+        """Every stored tile, ordered by (level, index); one short query per `chunk` tiles."""
+        after = (-1, -1)
+        while True:
+            with self._read() as conn:
+                rows = _fetch(
+                    conn,
+                    f"SELECT level, idx, {_blob(conn, 'hashes')} FROM ledger_tile "
+                    f"WHERE (level, idx) > ({self._ph}, {self._ph}) ORDER BY level, idx LIMIT {int(chunk)}",
+                    after,
+                )
             if not rows:
                 return
             for r in rows:
-                yield r[0], bytes(r[1])
-            at = rows[-1][0] + 1
-
-    def iter_tiles(self) -> Iterator[tuple[TileKey, bytes]]:
-        with self._read() as conn:
-            sql = f"SELECT level, idx, {_blob(conn, 'hashes')} FROM ledger_tile ORDER BY level, idx"
-            for r in conn.exec_driver_sql(sql):
                 yield (r[0], r[1]), bytes(r[2])
+            after = (rows[-1][0], rows[-1][1])
 
     def _cosignatures(self, conn: Connection, size: int) -> tuple[str, ...]:
         rows = conn.exec_driver_sql(

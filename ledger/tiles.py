@@ -12,6 +12,8 @@ tile only ever grows: the prefix of a tile never changes, so a wider tile serves
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .errors import NotFoundError, VerificationError
@@ -57,17 +59,38 @@ def partial_tile_keys(size: int) -> list[tuple[TileKey, int]]:
 
 
 class TileHashReader:
-    """A HashReader over stored tiles. `read_tiles(keys)` returns {key: concatenated hashes}."""
+    """A HashReader over stored tiles. `read_tiles(keys)` returns {key: concatenated hashes}.
 
-    def __init__(self, read_tiles: Callable[[Sequence[TileKey]], Mapping[TileKey, bytes]]) -> None:
+    A full tile never changes, so up to `cache` of them are kept (least recently used first out),
+    each with the rows of hashes above its bottom row computed once: a node then costs a lookup.
+    Partial tiles (the right edge) are read every time. Safe to share between threads.
+    """
+
+    def __init__(
+        self, read_tiles: Callable[[Sequence[TileKey]], Mapping[TileKey, bytes]], *, cache: int = 0
+    ) -> None:
         self._read_tiles = read_tiles
+        self._cache_size = cache
+        self._cache: OrderedDict[TileKey, list[bytes]] = OrderedDict()  # key -> rows 0..7, joined
+        self._lock = threading.Lock()
 
     def read_hashes(self, nodes: Sequence[Node]) -> list[bytes]:
         where = [_tile_of(node) for node in nodes]
-        keys = sorted({key for key, _, _ in where})
-        tiles = self._read_tiles(keys)
+        rows = self._cached(key for key, _, _ in where)
+        missing = sorted({key for key, _, _ in where} - rows.keys())
+        tiles = self._read_tiles(missing) if missing else {}
+        if self._cache_size:
+            for key in missing:
+                tile = tiles.get(key)
+                if tile is not None and len(tile) == TILE_WIDTH * HASH_SIZE:
+                    rows[key] = self._keep(key, tile)
         out = []
         for node, (key, offset, count) in zip(nodes, where, strict=True):
+            if key in rows:
+                r = count.bit_length() - 1  # the node is r levels above the tile's bottom row
+                at = (offset >> r) * HASH_SIZE
+                out.append(rows[key][r][at : at + HASH_SIZE])
+                continue
             tile = tiles.get(key)
             end = (offset + count) * HASH_SIZE
             if tile is None or len(tile) < end:
@@ -80,6 +103,30 @@ class TileHashReader:
             out.append(_subtree(bottom))
         return out
 
+    def _cached(self, keys: Iterable[TileKey]) -> dict[TileKey, list[bytes]]:
+        """The cached rows of those of `keys` that are in the cache (now the most recently used)."""
+        found = {}
+        with self._lock:
+            for key in keys:
+                rows = self._cache.get(key)
+                if rows is not None:
+                    self._cache.move_to_end(key)
+                    found[key] = rows
+        return found
+
+    def _keep(self, key: TileKey, tile: bytes) -> list[bytes]:
+        """Compute the rows of a full tile and cache them."""
+        rows = [bytes(tile)]
+        for _ in range(TILE_HEIGHT - 1):
+            below = rows[-1]
+            pairs = iter([below[i : i + HASH_SIZE] for i in range(0, len(below), HASH_SIZE)])
+            rows.append(b"".join(map(node_hash, pairs, pairs)))
+        with self._lock:
+            self._cache[key] = rows
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return rows
+
 
 class Integrator:
     """The right edge of the tree of `size` leaves: its complete subtrees and its partial tiles.
@@ -88,21 +135,21 @@ class Integrator:
     are the tiles to write (complete tiles once, partial ones rewritten as they grow).
     """
 
-    def __init__(
-        self, size: int, stack: list[tuple[int, bytes]], partial: dict[int, tuple[int, list[bytes]]]
-    ):
+    def __init__(self, size: int, stack: list[tuple[int, bytes]], partial: dict[int, bytes]) -> None:
         self.size = size
-        self._stack = stack  # (level, hash) of the complete subtrees of [0, size), left to right
-        self._partial = partial  # tile level -> (tile index, hashes so far)
+        # (level, hash) of the complete subtrees of [0, size), left to right (one per bit of size).
+        self._stack = stack
+        # tile level -> the hashes of its right-edge partial tile, concatenated (b"" when none).
+        self._partial = partial
         self._dirty: dict[TileKey, bytes] = {}
-        self._grown: set[int] = set()  # tile levels whose partial tile grew
 
     @classmethod
     def load(cls, size: int, reader: TileHashReader) -> Integrator:
+        """The right edge of the stored tree of `size`. Raises NotFoundError if a tile is missing."""
         nodes = range_nodes(0, size)
         hashes = reader.read_hashes(nodes) if nodes else []
         stack = [(level, h) for (level, _), h in zip(nodes, hashes, strict=True)]
-        partial: dict[int, tuple[int, list[bytes]]] = {}
+        partial: dict[int, bytes] = {}
         edge = partial_tile_keys(size)
         if edge:
             tiles = reader._read_tiles([key for key, _ in edge])
@@ -110,51 +157,64 @@ class Integrator:
                 tile = tiles.get((level, index), b"")
                 if len(tile) < width * HASH_SIZE:
                     raise NotFoundError(f"partial tile {(level, index)} is shorter than the tree needs")
-                partial[level] = (
-                    index,
-                    [tile[i : i + HASH_SIZE] for i in range(0, width * HASH_SIZE, HASH_SIZE)],
-                )
+                partial[level] = bytes(tile[: width * HASH_SIZE])
         return cls(size, stack, partial)
 
     def copy(self) -> Integrator:
-        return Integrator(
-            self.size, list(self._stack), {k: (i, list(h)) for k, (i, h) in self._partial.items()}
-        )
+        return Integrator(self.size, list(self._stack), dict(self._partial))
 
     def read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
         """The right-edge tiles this integrator holds in memory (for reads before they are stored)."""
         out = {}
-        for level, (index, hashes) in self._partial.items():
-            if (level, index) in keys and hashes:
-                out[(level, index)] = b"".join(hashes)
+        for level, hashes in self._partial.items():
+            key = (level, self.size >> (TILE_HEIGHT * (level + 1)))
+            if key in keys and hashes:
+                out[key] = hashes
         return out
 
-    def _push_tile_hash(self, tile_level: int, h: bytes, index_at_level: int) -> None:
-        tile_index, hashes = self._partial.get(tile_level, (index_at_level >> TILE_HEIGHT, []))
-        hashes.append(h)
-        self._grown.add(tile_level)
-        if len(hashes) == TILE_WIDTH:
-            self._dirty[(tile_level, tile_index)] = b"".join(hashes)
-            self._partial[tile_level] = (tile_index + 1, [])
-        else:
-            self._partial[tile_level] = (tile_index, hashes)
-
     def append(self, leaf_hashes: Iterable[bytes]) -> None:
-        stack = self._stack
-        size = self.size
-        for h in leaf_hashes:
-            self._push_tile_hash(0, h, size)  # the new leaf's index is `size`
-            level = 0
-            # Merging with equal-height neighbours is binary addition on the size: one node per carry.
-            while stack and stack[-1][0] == level:
-                left = stack.pop()[1]
-                h = node_hash(left, h)
-                level += 1
-                if level % TILE_HEIGHT == 0:
-                    self._push_tile_hash(level // TILE_HEIGHT, h, ((size + 1) >> level) - 1)
-            stack.append((level, h))
-            size += 1
-        self.size = size
+        """Add leaf hashes at the right edge, one tree level at a time.
+
+        Level by level, the new nodes of the level are hashed in pairs into the new nodes of the level
+        above (a whole level per pass, no per-leaf bookkeeping). At level ℓ the new nodes have the
+        indexes [old >> ℓ, new >> ℓ); when the first one is a right child, its left sibling is the
+        old tree's complete subtree at level ℓ (on the stack). An unpaired last node is the new
+        tree's complete subtree at level ℓ. Every 8th level, the new nodes also fill tiles.
+        """
+        nodes = list(leaf_hashes)
+        old, new = self.size, self.size + len(nodes)
+        old_stack = dict(self._stack)
+        new_stack: list[tuple[int, bytes]] = []
+        level = 0
+        while nodes:
+            first = old >> level  # the index of nodes[0] at this level
+            if level % TILE_HEIGHT == 0:
+                self._fill_tiles(level // TILE_HEIGHT, first, nodes)
+            if first & 1:
+                nodes.insert(0, old_stack[level])
+            if len(nodes) & 1:
+                new_stack.append((level, nodes[-1]))
+            pairs = iter(nodes)
+            nodes = list(map(node_hash, pairs, pairs))  # zip-like: the unpaired last node is left out
+            level += 1
+        # Levels from here up hold no new node: the old tree's subtrees there stay as they were.
+        new_stack.extend(item for item in old_stack.items() if item[0] >= level)
+        new_stack.sort(key=lambda item: -item[0])
+        self._stack = new_stack
+        self.size = new
+
+    def _fill_tiles(self, tile_level: int, first: int, nodes: list[bytes]) -> None:
+        """Add the nodes from index `first` of tree level 8·tile_level to the tiles of `tile_level`."""
+        hashes = self._partial.get(tile_level, b"") + b"".join(nodes)
+        index = first >> TILE_HEIGHT  # the tile that held the partial hashes (or starts now)
+        full = TILE_WIDTH * HASH_SIZE
+        complete = len(hashes) // full
+        for k in range(complete):
+            self._dirty[(tile_level, index + k)] = hashes[k * full : (k + 1) * full]
+        rest = hashes[complete * full :]
+        self._partial[tile_level] = rest
+        if rest:
+            self._dirty[(tile_level, index + complete)] = rest
 
     def root(self) -> bytes:
         if not self._stack:
@@ -165,12 +225,6 @@ class Integrator:
         return acc
 
     def dirty_tiles(self) -> dict[TileKey, bytes]:
-        """Tiles changed since the last call (complete and partial), and forget them."""
-        out = dict(self._dirty)
-        for level in self._grown:
-            index, hashes = self._partial[level]
-            if hashes:
-                out[(level, index)] = b"".join(hashes)
-        self._dirty.clear()
-        self._grown.clear()
+        """Tiles changed since the last call (complete and partial, each in its latest form), and forget them."""
+        out, self._dirty = self._dirty, {}
         return out
