@@ -109,8 +109,9 @@ class AuditJob:
                 store.iter_entries(),
                 store.checkpoints(),
                 log_key=self.log.verifier,
-                tiles=store.iter_tiles(),
+                tiles=store,
                 progress=progress,
+                signed_size=lambda: store.latest_checkpoint().size,
             )
             values = {
                 "ok": report.ok,

@@ -285,8 +285,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         store.iter_entries(),
         store.checkpoints(),
         log_key=key or log.verifier,
-        tiles=store.iter_tiles(),
+        tiles=store,
         progress=progress,
+        signed_size=lambda: store.latest_checkpoint().size,
     )
     if sys.stderr.isatty():
         print(file=sys.stderr)

@@ -171,3 +171,35 @@ def test_a_tampered_bundle_fails(filled, tmp_path):
     # Pinning another key refuses every checkpoint.
     _, report = check_bundle(path, log_key=Signer.generate(ORIGIN).verifier)
     assert "not validly signed" in report.first_failure.message
+
+
+def test_an_audit_of_a_growing_log_is_not_fooled_into_a_failure(filled):
+    _, store = filled
+    checkpoints = store.checkpoints()  # the audit starts...
+    log = Log(store, SIGNER)
+    log.append_many([b"appended while the audit runs"] * 3)  # ...the log grows...
+    report = audit(
+        store.iter_entries(),
+        checkpoints,
+        log_key=SIGNER.verifier,
+        tiles=store,
+        signed_size=lambda: store.latest_checkpoint().size,
+    )
+    assert report.ok, report.summary()  # ...and the audit covers what it set out to
+    assert report.entries_checked == 620
+    log.close()
+    # An entry no checkpoint covers, even now, is still a failure.
+    _sql(
+        filled[0],
+        "INSERT INTO ledger_entry (idx, entry) VALUES (623, "
+        + ("x'41'" if filled[0].startswith("sqlite") else "'\\x41'::bytea")
+        + ")",
+    )
+    report = audit(
+        store.iter_entries(),
+        store.checkpoints(),
+        log_key=SIGNER.verifier,
+        tiles=store,
+        signed_size=lambda: store.latest_checkpoint().size,
+    )
+    assert "entry 623 is beyond the latest signed checkpoint" in report.first_failure.message
