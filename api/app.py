@@ -11,8 +11,10 @@ from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.service import TraceService
+from farmtrace.web import console as web_console
 from farmtrace.web import labels as web_labels
 from farmtrace.web import pages as web_pages
+from farmtrace.web import portal as web_portal
 
 from .audit_job import AuditJob
 from .errors import install_error_handlers
@@ -70,6 +72,8 @@ def create_app(settings: Settings) -> FastAPI:
     # The web floor's routers (pages, labels) are mounted below, one line each.
     app.include_router(web_pages.router)
     app.include_router(web_labels.router)
+    app.include_router(web_console.router)
+    app.include_router(web_portal.router)
     app.include_router(trace_routes.lot_router)  # last: /lots/{code:path} would match the routes above
     return app
 

@@ -132,30 +132,42 @@ def write_csv(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") ->
 
 
 def write_xlsx(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") -> None:
+    """An Excel workbook, written as a stream (openpyxl's write-only mode: 90 days of a city's events
+    in seconds, not minutes): a bold, frozen header and an Excel table, whose header has a sort and
+    filter button on every column."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
-    from openpyxl.worksheet.table import Table, TableStyleInfo
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.filters import AutoFilter
+    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "事件 Events"
-    ws.append(_headers(lang))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    numeric = [i for i, (key, _, _) in enumerate(COLUMNS) if key in ("quantity", "price", "ledger_index")]
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("事件 Events")
+    headers = _headers(lang)
+    for i, (key, _, _) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = 24 if key in ("event_id", "detail") else 14
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    head = []
+    for h in headers:
+        cell = WriteOnlyCell(ws, value=h)
+        cell.font = bold
+        head.append(cell)
+    ws.append(head)
+    keys = [key for key, _, _ in COLUMNS]
+    numeric = [i for i, key in enumerate(keys) if key in ("quantity", "price", "ledger_index")]
     for row in data:
-        values: list[Any] = [row.get(key, "") for key, _, _ in COLUMNS]
+        values: list[Any] = [row.get(key, "") for key in keys]
         for i in numeric:  # numbers as numbers, so the columns sort and sum (values are canonical decimals)
             if values[i] != "":
                 values[i] = Decimal(str(values[i]))
         ws.append(values)
-    ws.freeze_panes = "A2"
-    last = ws.cell(row=max(len(data) + 1, 2), column=len(COLUMNS)).coordinate
-    table = Table(displayName="Events", ref=f"A1:{last}")
+    # A write-only sheet cannot infer a table's columns: name them (they must equal the header cells).
+    ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(data) + 1, 2)}"
+    table = Table(displayName="Events", ref=ref)
+    table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(headers, start=1)]
+    table.autoFilter = AutoFilter(ref=ref)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-    ws.add_table(table)  # a table gives every column a sort/filter button
-    for i, (key, _, _) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = (
-            24 if key in ("event_id", "detail") else 14
-        )
+    ws.add_table(table)
     wb.save(out)

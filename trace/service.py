@@ -807,3 +807,71 @@ class TraceService:
             for r in rows
             if Decimal(r.quantity) > Decimal(r.received)
         ]
+
+    def shipments_from(self, party_id: str) -> list[dict[str, Any]]:
+        """Shipment lines `party_id` sent, newest first, with how much the destination has received."""
+        t = TraceTransit.__table__
+        lot = TraceLot.__table__
+        ev = TraceEvent.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t, lot.c.product_name, ev.c.at_utc)
+                .join(lot, lot.c.code == t.c.lot)
+                .join(ev, ev.c.id == t.c.ship_event)
+                .where(t.c.source == party_id)
+                .order_by(ev.c.at_utc.desc(), t.c.lot)
+            ).all()
+            names = self._party_names(conn, {r.destination for r in rows})
+        return [
+            {
+                "ship_event": r.ship_event,
+                "lot": r.lot,
+                "product": r.product_name,
+                "to": r.destination,
+                "to_name": names.get(r.destination),
+                "shipped": r.quantity,
+                "received": r.received,
+                "outstanding": str(Decimal(r.quantity) - Decimal(r.received)),
+                "unit": r.unit,
+                "at": r.at_utc,
+            }
+            for r in rows
+        ]
+
+    # --- the regulator's console ---------------------------------------------------------------------
+
+    def priced_products(self) -> list[str]:
+        """The names of the products that have recorded prices, sorted (the price chart's picker)."""
+        ev = TraceEvent.__table__
+        q = (
+            select(ev.c.product_name)
+            .where(ev.c.price_amount.is_not(None), ev.c.product_name.is_not(None))
+            .distinct()
+            .order_by(ev.c.product_name)
+        )
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(q)]
+
+    def entry_event(self, index: int) -> dict[str, Any] | None:
+        """What the tables say ledger entry `index` recorded: event id, kind, party, time and lots.
+
+        For naming an entry an audit found altered: the entry's bytes can no longer be trusted, the
+        projection written when it was accepted still says what it was. None if no event has it.
+        """
+        ev = TraceEvent.__table__
+        el = TraceEventLot.__table__
+        with self.engine.connect() as conn:
+            r = conn.execute(select(ev).where(ev.c.ledger_index == index)).first()
+            if r is None:
+                return None
+            lots = [x.lot for x in conn.execute(select(el.c.lot).where(el.c.seq == index).order_by(el.c.lot))]
+            name = self._party_names(conn, {r.party}).get(r.party)
+        return {
+            "index": index,
+            "event_id": r.id,
+            "kind": r.kind,
+            "party": r.party,
+            "party_name": name,
+            "event_time": r.event_time,
+            "lots": lots,
+        }
