@@ -36,7 +36,7 @@ from farmtrace.ledger.store import WriteTxn
 
 from .encoding import SignedEvent, decode_entry, verify_signed_event
 from .errors import InvalidEvent, NotFound, RuleViolation, SignatureRefused, TraceError
-from .events import PartyRegisterDetail
+from .events import KeyAddDetail, PartyRegisterDetail
 from .models import (
     TABLES,
     TraceAnomaly,
@@ -75,6 +75,16 @@ class Receipt:
     duplicate: bool = False
 
 
+def _keys_registered_by(signed: SignedEvent) -> dict[str, tuple[str, bytes]]:
+    """key id -> (party, public key) for the keys a party.register or party.key_add event adds."""
+    detail = signed.event.detail
+    if isinstance(detail, PartyRegisterDetail):
+        return {k.key_id: (detail.party.id, k.public_key) for k in detail.party.keys}
+    if isinstance(detail, KeyAddDetail):
+        return {detail.key_id: (detail.party_id, detail.public_key)}
+    return {}
+
+
 class _Duplicate(Exception):
     def __init__(self, index: int) -> None:
         self.index = index
@@ -105,6 +115,10 @@ class TraceService:
     def record_many(self, entries: Sequence[bytes]) -> list[Receipt | TraceError]:
         """Record many signed events in one go (group-committed); one result per entry, in order."""
         pending: list[tuple[SignedEvent, Future] | Receipt | TraceError] = []
+        # Keys registered by earlier entries of this batch: a party registered by entry n may sign
+        # entry n+1. Its signature is checked against that key here; whether the registration was
+        # accepted is checked in order, inside the ledger's transaction (rules: key_unknown).
+        batch_keys: dict[str, tuple[str, bytes]] = {}
         for entry in entries:
             try:
                 signed = decode_entry(entry)
@@ -112,8 +126,9 @@ class TraceService:
                 if known is not None:
                     pending.append(self._receipt(signed.id, known, duplicate=True))
                     continue
-                self._check_signature(signed)
+                self._check_signature(signed, batch_keys=batch_keys)
                 pending.append((signed, self._submit(entry, signed)))
+                batch_keys.update(_keys_registered_by(signed))
             except TraceError as exc:
                 pending.append(exc)
         results: list[Receipt | TraceError] = []
@@ -175,7 +190,9 @@ class TraceService:
             and any(k.key_id == signed.event.key_id for k in record.keys)
         )
 
-    def _check_signature(self, signed: SignedEvent) -> None:
+    def _check_signature(
+        self, signed: SignedEvent, *, batch_keys: dict[str, tuple[str, bytes]] | None = None
+    ) -> None:
         event = signed.event
         if self._is_genesis_candidate(signed):
             detail = event.detail
@@ -189,6 +206,9 @@ class TraceService:
                     TracePartyKey.__table__.c.key_id == event.key_id
                 )
             ).first()
+        if row is None and batch_keys and batch_keys.get(event.key_id, ("", b""))[0] == event.party:
+            verify_signed_event(signed, batch_keys[event.key_id][1])
+            return
         if row is None or row.party_id != event.party:
             # Unauthenticated: not an anomaly of any party's (we cannot tell who sent it).
             raise SignatureRefused(f"party {event.party} has no registered key {event.key_id}")

@@ -504,15 +504,6 @@ def test_event_ids_are_content_hashes(world: World) -> None:
     assert base64.b64decode(r.json()["signature"]) == decode_entry(entry).signature
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: TraceService.record_many checks every entry's signature against the committed "
-    "trace_party_key table before any entry of the batch is applied, so an event signed with a key "
-    "that an earlier entry of the same batch registers (party.register, party.key_add) is refused 401 "
-    "'has no registered key', although in order it is valid; the same batch posted one entry at a "
-    "time is accepted. Batches are not equivalent to their entries in order (e.g. replaying an export, "
-    "or registering the first regulator and the others in one call).",
-)
 def test_a_batch_may_register_a_party_and_then_act_as_it(client) -> None:
     w = World(client)
     w.register_all(parties=(STATION, COOP))
