@@ -96,7 +96,7 @@ class Settings:
             return signer
         if any(p in text.lower() for p in _PLACEHOLDERS) and not self.development:
             raise ConfigError(
-                "FARMTRACE_LOG_KEY is a placeholder; generate a real key with `farmtrace keygen --log`"
+                "FARMTRACE_LOG_KEY is a placeholder; generate one with `farmtrace keygen ORIGIN --out FILE` and point FARMTRACE_LOG_KEY_FILE at it"
             )
         try:
             signer = Signer.from_key_string(text)
