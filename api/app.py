@@ -49,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        # Let a running audit record its verdict before the store closes under it.
+        app.state.audit_job.wait(timeout=60)
         log.close()
         log.store.close()
 
