@@ -29,8 +29,6 @@ page's, plus this origin's stylesheet: no inline script, no style attribute.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -54,6 +52,7 @@ from farmtrace.trace.rules import RULES, PartyState
 from farmtrace.trace.service import TraceService
 
 from . import i18n_console  # noqa: F401  (registers the console's messages)
+from .assets import PAGE_CSS, asset_url, content_security_policy
 from .chart import STAGES, format_chart, price_series
 from .graph import format_svg, layout_trace
 from .i18n import HTML_LANG, LANGS, Translator, negotiate
@@ -79,27 +78,9 @@ EXPORT_FORMATS = ("csv", "xlsx", "jsonld")
 DONE = ("approved", "rejected", "suspended", "revoked", "recalled")
 
 
-def _digest(name: str) -> str:
-    # The same digest pages.py serves /static/{name} under (?v= gets a year's cache).
-    return hashlib.sha256((_HERE / "static" / name).read_bytes()).hexdigest()[:16]
-
-
-_CSS = (_HERE / "static" / "page.css").read_text()
-_ASSET_URLS = {
-    name: f"/static/{name}?v={_digest(name)}" for name in ("console.css", "console.js", "signing.js")
-}
-_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        f"style-src 'self' 'sha256-{base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()}'",
-        "connect-src 'self'",
-        "img-src 'self' data:",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+_CSS = PAGE_CSS
+_ASSET_URLS = {name: asset_url(name) for name in ("console.css", "console.js", "signing.js")}
+_CSP = content_security_policy(linked_styles=True)
 
 
 # --- routes ---------------------------------------------------------------------------------------------

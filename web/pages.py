@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,7 @@ from farmtrace.trace.ids import check_lot_code, gtin14
 from farmtrace.trace.service import TraceService
 from farmtrace.trace.units import MASS_UNITS
 
+from .assets import ASSETS, PAGE_CSS, content_security_policy
 from .i18n import HTML_LANG, LANGS, Translator, negotiate
 
 __all__ = ["journey_view", "router"]
@@ -62,43 +61,9 @@ _GZIP_MIN = 1024
 _YEAR = "public, max-age=31536000, immutable"
 
 
-@dataclass(frozen=True)
-class _Asset:
-    body: bytes
-    gzipped: bytes
-    media_type: str
-    digest: str
-
-
-def _load_assets() -> dict[str, _Asset]:
-    types = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-    out = {}
-    for path in sorted((_HERE / "static").iterdir()):
-        if path.suffix in types:
-            body = path.read_bytes()
-            out[path.name] = _Asset(
-                body,
-                gzip.compress(body, 9, mtime=0),
-                types[path.suffix],
-                hashlib.sha256(body).hexdigest()[:16],
-            )
-    return out
-
-
-_ASSETS = _load_assets()
-_CSS = _ASSETS["page.css"].body.decode()
-_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        f"style-src 'sha256-{base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()}'",
-        "connect-src 'self'",
-        "img-src 'self' data:",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+_ASSETS = ASSETS
+_CSS = PAGE_CSS
+_CSP = content_security_policy(linked_styles=False)
 
 
 # --- routes -----------------------------------------------------------------------------------------

@@ -27,8 +27,6 @@ content hash; no fonts or images from elsewhere; a strict Content-Security-Polic
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -49,6 +47,7 @@ from farmtrace.trace.service import TraceService
 from farmtrace.trace.units import COUNT_UNITS, MASS_UNITS
 
 from . import i18n_portal  # noqa: F401  (registers the portal.* messages)
+from .assets import PAGE_CSS, asset_url, content_security_policy
 from .i18n import HTML_LANG, LANGS, Translator, negotiate
 from .portal_records import badges, certificate_view, entry_evidence, group_holdings, qr_svg
 from .qr import label_uri
@@ -80,32 +79,11 @@ ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is reg
 CST = timedelta(hours=8)
 
 
-def _digest(name: str) -> str:
-    return hashlib.sha256((_HERE / "static" / name).read_bytes()).hexdigest()[:16]
-
-
-def _inline_hash(text: str) -> str:
-    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
-
-
 # base.html inlines the consumer page's CSS (the shared bar and cards); the portal's own rules are a
 # linked stylesheet, cached across the many pages a party opens in a day.
-_PAGE_CSS = (_HERE / "static" / "page.css").read_text()
-_ASSET_URLS = {
-    name: f"/static/{name}?v={_digest(name)}" for name in ("portal.css", "portal.js", "signing.js")
-}
-_CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        f"style-src 'self' 'sha256-{_inline_hash(_PAGE_CSS)}'",
-        "connect-src 'self'",
-        "img-src 'self' data:",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+_PAGE_CSS = PAGE_CSS
+_ASSET_URLS = {name: asset_url(name) for name in ("portal.css", "portal.js", "signing.js")}
+_CSP = content_security_policy(linked_styles=True)
 
 
 # --- page assembly ---------------------------------------------------------------------------------

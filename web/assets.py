@@ -1,0 +1,65 @@
+"""The web floor's static files and the Content-Security-Policy every page family sends.
+
+Files in web/static/ are read once at import: served by `GET /static/{name}` (web/pages.py) and
+linked as `asset_url(name)`, whose `?v=` digest lets a browser cache them for a year. Every page
+inlines the shared `PAGE_CSS`, pinned in the CSP by its hash; the portal and console also link
+stylesheets of their own (`linked_styles=True`).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ASSETS", "PAGE_CSS", "Asset", "asset_url", "content_security_policy"]
+
+_STATIC = Path(__file__).resolve().parent / "static"
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    media_type: str
+    digest: str
+
+
+def _load() -> dict[str, Asset]:
+    out = {}
+    for path in sorted(_STATIC.iterdir()):
+        if path.suffix in _TYPES:
+            body = path.read_bytes()
+            digest = hashlib.sha256(body).hexdigest()[:16]
+            out[path.name] = Asset(body, gzip.compress(body, 9, mtime=0), _TYPES[path.suffix], digest)
+    return out
+
+
+ASSETS = _load()
+PAGE_CSS = ASSETS["page.css"].body.decode()
+
+
+def asset_url(name: str) -> str:
+    """The cache-busting URL of a static file (KeyError for a file that does not exist)."""
+    return f"/static/{name}?v={ASSETS[name].digest}"
+
+
+def content_security_policy(*, linked_styles: bool) -> str:
+    """Scripts only from this origin; the inline PAGE_CSS by hash (and, if asked, our stylesheets)."""
+    css_hash = base64.b64encode(hashlib.sha256(PAGE_CSS.encode()).digest()).decode()
+    styles = f"'self' 'sha256-{css_hash}'" if linked_styles else f"'sha256-{css_hash}'"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            f"style-src {styles}",
+            "connect-src 'self'",
+            "img-src 'self' data:",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
