@@ -656,10 +656,25 @@ class TraceService:
         rows = self.log.store.read_entries(index, index + 1)
         return rows[0][1] if rows else None
 
-    def _entries(self, indexes: Sequence[int]) -> list[tuple[int, bytes]]:
-        out = []
-        for index in indexes:
-            out += self.log.store.read_entries(index, index + 1)
+    def _entries(self, indexes: Sequence[int], *, max_gap: int = 8) -> list[tuple[int, bytes]]:
+        """The stored entries at these sorted indexes (missing rows are left out).
+
+        Indexes at most `max_gap` apart are read as one range: one query per cluster, without
+        reading long stretches of other entries between far-apart events.
+        """
+        out: list[tuple[int, bytes]] = []
+        start = 0
+        while start < len(indexes):
+            end = start
+            while end + 1 < len(indexes) and indexes[end + 1] - indexes[end] <= max_gap:
+                end += 1
+            wanted = set(indexes[start : end + 1])
+            out += [
+                (i, e)
+                for i, e in self.log.store.read_entries(indexes[start], indexes[end] + 1)
+                if i in wanted
+            ]
+            start = end + 1
         return out
 
     # --- regulators' reports ---------------------------------------------------------------------------
@@ -694,19 +709,11 @@ class TraceService:
         return self._decode_at(sorted(indexes))
 
     def _decode_at(self, indexes: Sequence[int]) -> list[tuple[Any, str, int]]:
-        """Decode the entries at these indexes, reading contiguous runs in one query each."""
+        """Decode the entries at these indexes (an export's: dense, so read in long ranges)."""
         out = []
-        start = 0
-        while start < len(indexes):
-            end = start
-            while end + 1 < len(indexes) and indexes[end + 1] - indexes[start] < 2_000 + (end - start):
-                end += 1
-            wanted = set(indexes[start : end + 1])
-            for index, entry in self.log.store.read_entries(indexes[start], indexes[end] + 1):
-                if index in wanted:
-                    signed = decode_entry(entry)
-                    out.append((signed.event, signed.id, index))
-            start = end + 1
+        for index, entry in self._entries(indexes, max_gap=256):
+            signed = decode_entry(entry)
+            out.append((signed.event, signed.id, index))
         return out
 
     def lot_products(self, codes: Sequence[str]) -> dict[str, str]:
