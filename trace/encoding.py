@@ -29,11 +29,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from .canonical import wire_json
 from .errors import InvalidEvent, SignatureRefused
 from .events import MAX_EVENT_BYTES, Event
 from .ids import key_id_for
@@ -104,7 +104,7 @@ def _encode(wire: dict[str, Any]) -> bytes:
         raise InvalidEvent(sorted(extra)[0], f"is not a field of encoding version {ENCODING_VERSION}")
     obj: dict[str, Any] = {"v": ENCODING_VERSION}
     obj.update((name, wire[name]) for name in V1_FIELDS if name in wire)
-    data = rfc8785.dumps(obj)
+    data = wire_json(obj)
     if len(data) > MAX_EVENT_BYTES:
         raise InvalidEvent("event", f"encodes to {len(data)} bytes, more than the limit of {MAX_EVENT_BYTES}")
     return data
@@ -134,6 +134,21 @@ def decode_event(data: bytes) -> Event:
         raise InvalidEvent("event", f"expected bytes, found {type(data).__name__}")
     if len(data) > MAX_EVENT_BYTES:
         raise InvalidEvent("event", f"is {len(data)} bytes, more than the limit of {MAX_EVENT_BYTES}")
+    # Fast path: a plain parse, accepted only if the bytes are exactly the event's encoding. Byte
+    # equality also rules out what the strict parse below refuses by name (duplicate keys, NaN):
+    # an encoding never contains them. Anything else takes the strict path for its precise error.
+    try:
+        obj = json.loads(data)
+        if type(obj) is dict and type(obj.pop("v", None)) is int:
+            event = Event.from_wire_unsized(obj)
+            if _encode(event.to_wire()) == data:
+                return event
+    except (InvalidEvent, UnicodeDecodeError, ValueError, TypeError, RecursionError):
+        pass
+    return _decode_strict(data)
+
+
+def _decode_strict(data: bytes) -> Event:
     try:
         obj = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except InvalidEvent:

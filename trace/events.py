@@ -32,12 +32,12 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 
-import rfc8785
-
+from .canonical import wire_json
 from .errors import InvalidEvent
 from .ids import (
     check_event_id,
@@ -46,10 +46,12 @@ from .ids import (
     check_key_id,
     check_lot_code,
     check_party_id,
+    is_valid_lot_code,
+    is_valid_party_id,
     key_id_for,
     party_id_type,
 )
-from .units import check_unit, format_decimal, parse_decimal, parse_quantity
+from .units import UNITS, check_unit, format_decimal, parse_decimal
 
 __all__ = [
     "COMMITMENTS",
@@ -203,9 +205,9 @@ class _Obj:
 
     def text(self, key: str, *, required: bool = True, max_len: int = MAX_TEXT, lines: bool = False) -> Any:
         v = self.raw(key, required=required)
-        if v is None:
-            return None
-        return _text(v, self.field(key), max_len=max_len, lines=lines)
+        if v is None or _text_ok(v, max_len, lines):
+            return v
+        return _text(v, self.field(key), max_len=max_len, lines=lines)  # raises, naming the field
 
     def choice(
         self, key: str, choices: tuple[str, ...] | frozenset[str] | dict, *, required: bool = True
@@ -240,27 +242,59 @@ class _Obj:
             raise InvalidEvent(f, f"expected at most {max_items} items, found {len(v)}")
         return ((f"{f}[{i}]", item) for i, item in enumerate(v))
 
+    # The checks below build the field's dotted path only when they fail: parsing is on the ingest
+    # path, and most values are valid.
+
     def event_id(self, key: str, *, required: bool = True) -> Any:
         v = self.raw(key, required=required)
-        if v is not None:
+        if v is not None and not (type(v) is str and _HEX64.fullmatch(v)):
             check_event_id(v, field=self.field(key))
         return v
 
     def party_id(self, key: str) -> str:
         v = self.raw(key)
-        check_party_id(v, field=self.field(key))
+        if not is_valid_party_id(v):
+            check_party_id(v, field=self.field(key))
         return v
 
     def decimal(self, key: str, **kw: Any) -> Decimal:
-        return parse_decimal(self.raw(key), field=self.field(key), **kw)
+        v = self.raw(key)
+        try:
+            return parse_decimal(v, field="", **kw)
+        except InvalidEvent:
+            return parse_decimal(v, field=self.field(key), **kw)
+
+    def lot_code(self, key: str) -> str:
+        v = self.raw(key)
+        if not is_valid_lot_code(v):
+            check_lot_code(v, field=self.field(key))
+        return v
 
     def unit(self, key: str) -> str:
         v = self.raw(key)
-        check_unit(v, field=self.field(key))
+        if type(v) is not str or v not in UNITS:
+            check_unit(v, field=self.field(key))
         return v
 
     def public_key(self, key: str) -> bytes:
         return _b64_key(self.raw(key), self.field(key))
+
+
+def _text_ok(value: object, max_len: int, lines: bool) -> bool:
+    """True if `_text` would accept `value` (the same checks, without building an error)."""
+    if type(value) is not str or not value or len(value) > max_len or value != value.strip():
+        return False
+    if (_CONTROL_BUT_LF if lines else _CONTROL).search(value):
+        return False
+    return value.isascii() or _encodes(value)
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _text(value: object, field: str, *, max_len: int = MAX_TEXT, lines: bool = False) -> str:
@@ -387,20 +421,14 @@ class LotRef:
 
     @classmethod
     def _parse(cls, o: _Obj) -> LotRef:
-        lot = o.raw("lot")
-        check_lot_code(lot, field=o.field("lot"))
         follows = []
         for f, item in o.items("follows", min_items=1, max_items=16):
-            check_event_id(item, field=f)
+            if not (type(item) is str and _HEX64.fullmatch(item)):
+                check_event_id(item, field=f)
             if item in follows:
                 raise InvalidEvent(f, f"event {item} is listed twice")
             follows.append(item)
-        return cls(
-            lot=lot,
-            quantity=parse_quantity(o.raw("quantity"), field=o.field("quantity")),
-            unit=o.unit("unit"),
-            follows=tuple(follows),
-        )
+        return cls(lot=o.lot_code("lot"), quantity=o.decimal("quantity"), unit=o.unit("unit"), follows=tuple(follows))
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -424,15 +452,10 @@ class LotOut:
 
     @classmethod
     def _parse(cls, o: _Obj) -> LotOut:
-        lot = o.raw("lot")
-        check_lot_code(lot, field=o.field("lot"))
         product = o.obj("product", Product.KEYS)
         assert product is not None
         return cls(
-            lot=lot,
-            quantity=parse_quantity(o.raw("quantity"), field=o.field("quantity")),
-            unit=o.unit("unit"),
-            product=Product._parse(product),
+            lot=o.lot_code("lot"), quantity=o.decimal("quantity"), unit=o.unit("unit"), product=Product._parse(product)
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -1000,18 +1023,27 @@ class Event:
     sensors: tuple[Sensor, ...] = ()
     documents: tuple[Document, ...] = ()
 
-    @property
+    @cached_property
     def time(self) -> datetime:
-        """The event time as an aware datetime."""
+        """The event time as an aware datetime (parsed once: the rules ask for it often)."""
         return parse_time(self.event_time, field="event_time")
 
     @classmethod
     def from_wire(cls, obj: dict[str, Any]) -> Event:
         """Parse the wire form (a JSON object as Python dict). Raises InvalidEvent naming the field."""
+        event = cls.from_wire_unsized(obj)
+        size = len(wire_json({"v": 1, **event.to_wire()}))
+        if size > MAX_EVENT_BYTES:
+            raise InvalidEvent("event", f"encodes to {size} bytes, more than the limit of {MAX_EVENT_BYTES}")
+        return event
+
+    @classmethod
+    def from_wire_unsized(cls, obj: dict[str, Any]) -> Event:
+        """`from_wire` without the encoded size limit, for a caller that checks the encoded bytes itself."""
         o = _Obj(obj, "", _EVENT_KEYS)
         kind = o.choice("kind", KINDS)
         event_time = o.raw("event_time")
-        parse_time(event_time, field="event_time")
+        time = parse_time(event_time, field="event_time")
         party = o.party_id("party")
         key_id = o.raw("key_id")
         check_key_id(key_id, field="key_id")
@@ -1064,9 +1096,7 @@ class Event:
             sensors=sensors,
             documents=documents,
         )
-        size = len(rfc8785.dumps({"v": 1, **event.to_wire()}))
-        if size > MAX_EVENT_BYTES:
-            raise InvalidEvent("event", f"encodes to {size} bytes, more than the limit of {MAX_EVENT_BYTES}")
+        event.__dict__["time"] = time  # the cached_property, already parsed
         return event
 
     def to_wire(self) -> dict[str, Any]:

@@ -26,6 +26,8 @@ __all__ = [
     "check_party_id",
     "check_resident_id",
     "check_uscc",
+    "is_valid_lot_code",
+    "is_valid_party_id",
     "gs1_check_digit",
     "gtin14",
     "key_id_for",
@@ -121,6 +123,33 @@ def check_lot_code(code: str, *, field: str = "lot") -> None:
         raise InvalidEvent(
             field, f"a lot code is 1 to 20 characters of A-Z a-z 0-9 - . _ /, found {code[:40]!r}"
         )
+
+
+def is_valid_lot_code(code: object) -> bool:
+    """True if `check_lot_code` would accept `code` (no error built: for the parser's fast path)."""
+    return type(code) is str and _LOT.fullmatch(code) is not None
+
+
+# Party ids that passed `check_party_id`. A credit code's check costs ~10 µs and ingest sees the
+# same few thousand parties again and again; the set is bounded by clearing it when it is full.
+_VALID_PARTY_IDS: set[str] = set()
+_VALID_PARTY_IDS_MAX = 100_000
+
+
+def is_valid_party_id(code: object) -> bool:
+    """True if `check_party_id` would accept `code` (remembered for ids seen before)."""
+    if type(code) is not str:
+        return False
+    if code in _VALID_PARTY_IDS:
+        return True
+    try:
+        check_party_id(code)
+    except InvalidEvent:
+        return False
+    if len(_VALID_PARTY_IDS) >= _VALID_PARTY_IDS_MAX:
+        _VALID_PARTY_IDS.clear()
+    _VALID_PARTY_IDS.add(code)
+    return True
 
 
 def party_id_type(code: str) -> str:
