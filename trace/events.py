@@ -32,9 +32,9 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, ClassVar
 
 from .canonical import wire_json
@@ -428,7 +428,9 @@ class LotRef:
             if item in follows:
                 raise InvalidEvent(f, f"event {item} is listed twice")
             follows.append(item)
-        return cls(lot=o.lot_code("lot"), quantity=o.decimal("quantity"), unit=o.unit("unit"), follows=tuple(follows))
+        return cls(
+            lot=o.lot_code("lot"), quantity=o.decimal("quantity"), unit=o.unit("unit"), follows=tuple(follows)
+        )
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -455,7 +457,10 @@ class LotOut:
         product = o.obj("product", Product.KEYS)
         assert product is not None
         return cls(
-            lot=o.lot_code("lot"), quantity=o.decimal("quantity"), unit=o.unit("unit"), product=Product._parse(product)
+            lot=o.lot_code("lot"),
+            quantity=o.decimal("quantity"),
+            unit=o.unit("unit"),
+            product=Product._parse(product),
         )
 
     def to_wire(self) -> dict[str, Any]:
