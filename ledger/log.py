@@ -33,11 +33,15 @@ from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_not
 from .store import LogStore, StoredCheckpoint, WriteTxn
 from .tiles import Integrator, TileHashReader
 
-__all__ = ["Admit", "Log"]
+__all__ = ["Admit", "Log", "Select"]
 
 # admit(txn, first_index) runs inside the write transaction before the entries get their indexes;
 # raising refuses the request (its savepoint is rolled back) without affecting the rest of the batch.
 Admit = Callable[[WriteTxn, int], None]
+# select(txn, first_index) is the per-entry form: it returns one bool per entry of the request, and
+# the entries marked True get consecutive indexes from first_index, in order; the others are not
+# appended. Raising refuses the whole request, as for Admit.
+Select = Callable[[WriteTxn, int], Sequence[bool]]
 
 MAX_ENTRY_SIZE = 1 << 20
 PROOF_TILE_CACHE = 512  # full tiles kept for proofs: 8 MiB at most
@@ -47,6 +51,7 @@ PROOF_TILE_CACHE = 512  # full tiles kept for proofs: 8 MiB at most
 class _Request:
     entries: list[bytes]
     admit: Admit | None
+    select: Select | None = None
     future: Future = field(default_factory=Future)
 
 
@@ -97,15 +102,25 @@ class Log:
         """
         return self._enqueue([entry], admit)
 
+    def submit_selected(self, entries: Sequence[bytes], *, select: Select) -> Future:
+        """Queue entries of which `select` keeps some (see `Select`); return at once.
+
+        The Future's result is a list with, for each entry, its index or None if it was not kept;
+        its exception is what `select` raised (nothing of the request was appended then).
+        """
+        if not entries:
+            raise MalformedError("submit_selected needs at least one entry")
+        return self._enqueue(list(entries), None, select)
+
     def _submit(self, entries: list[bytes], admit: Admit | None) -> int:
         return self._enqueue(entries, admit).result()
 
-    def _enqueue(self, entries: list[bytes], admit: Admit | None) -> Future:
+    def _enqueue(self, entries: list[bytes], admit: Admit | None, select: Select | None = None) -> Future:
         entries = _checked_entries(entries)
         if self._closed:
             raise AppendError("the log is closed")
         self._start()
-        req = _Request(entries, admit)
+        req = _Request(entries, admit, select)
         self._queue.put(req)
         return req.future
 
@@ -146,7 +161,7 @@ class Log:
                 return
 
     def _commit(self, batch: list[_Request]) -> None:
-        results: list[tuple[_Request, int | BaseException]] = []
+        results: list[tuple[_Request, int | list[int | None] | BaseException]] = []
         try:
             with self.store.write() as txn:
                 latest = txn.latest_checkpoint()
@@ -155,6 +170,21 @@ class Log:
                 accepted: list[bytes] = []
                 results.clear()
                 for req in batch:
+                    if req.select is not None:
+                        try:
+                            with txn.savepoint():
+                                keep = _mask(req.select(txn, size), len(req.entries))
+                        except Exception as exc:
+                            results.append((req, exc))
+                            continue
+                        indexes: list[int | None] = []
+                        for entry, kept in zip(req.entries, keep, strict=True):
+                            indexes.append(size if kept else None)
+                            if kept:
+                                accepted.append(entry)
+                                size += 1
+                        results.append((req, indexes))
+                        continue
                     if req.admit is not None:
                         try:
                             with txn.savepoint():
@@ -305,6 +335,14 @@ def _checked_entries(entries: list[bytes]) -> list[bytes]:
     if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
         raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
     return entries
+
+
+def _mask(keep: Sequence[bool], n: int) -> list[bool]:
+    """`keep` as a list of n bools; raise AppendError (refusing the request) if it has another length."""
+    keep = [bool(k) for k in keep]
+    if len(keep) != n:
+        raise AppendError(f"select returned {len(keep)} decisions for {n} entries")
+    return keep
 
 
 def _line(sig: NoteSignature) -> str:

@@ -7,7 +7,13 @@ import threading
 import pytest
 
 from farmtrace.ledger import merkle
-from farmtrace.ledger.errors import AppendError, InconsistencyError, LedgerError, NotFoundError
+from farmtrace.ledger.errors import (
+    AppendError,
+    InconsistencyError,
+    LedgerError,
+    MalformedError,
+    NotFoundError,
+)
 from farmtrace.ledger.hashing import EMPTY_ROOT, leaf_hash
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
@@ -83,6 +89,47 @@ def test_a_refused_admit_leaves_nothing_and_others_in_the_batch_proceed(store, s
     assert log.size == 0 and list(store.iter_entries()) == []
     assert log.append(b"good", admit=lambda txn, index: seen.append(index)) == 0
     assert seen == [0, 0]
+    log.close()
+
+
+def test_select_appends_the_entries_it_keeps_with_consecutive_indexes(store, signer):
+    log = Log(store, signer)
+    firsts = []
+
+    def every_other(txn, first):
+        firsts.append(first)
+        return [i % 2 == 0 for i in range(5)]
+
+    log.append(b"before")
+    entries = [b"e%d" % i for i in range(5)]
+    assert log.submit_selected(entries, select=every_other).result() == [1, None, 2, None, 3]
+    assert firsts == [1]
+    assert [e for _, e in store.iter_entries()] == [b"before", b"e0", b"e2", b"e4"]
+    assert log.tree_hash(4) == mth([leaf_hash(e) for e in (b"before", b"e0", b"e2", b"e4")])
+    # Several requests queued at once (one batch, or several): indexes stay consecutive.
+    futures = [
+        log.submit_selected([b"x%d" % i, b"y%d" % i], select=lambda t, f: [True, False]) for i in range(4)
+    ]
+    futures.append(log.submit(b"plain"))
+    got = [f.result() for f in futures]
+    assert got == [[4, None], [5, None], [6, None], [7, None], 8]
+    log.close()
+
+
+def test_a_select_that_raises_or_miscounts_appends_nothing(store, signer):
+    log = Log(store, signer)
+
+    def refuse(txn, first):
+        raise ValueError("refused by the hook")
+
+    with pytest.raises(ValueError, match="refused by the hook"):
+        log.submit_selected([b"a", b"b"], select=refuse).result()
+    with pytest.raises(AppendError, match="2 decisions for 3 entries"):
+        log.submit_selected([b"a", b"b", b"c"], select=lambda t, f: [True, True]).result()
+    assert log.size == 0 and list(store.iter_entries()) == []
+    assert log.submit_selected([b"a"], select=lambda t, f: [True]).result() == [0]
+    with pytest.raises(MalformedError):
+        log.submit_selected([], select=lambda t, f: [])
     log.close()
 
 
