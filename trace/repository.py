@@ -44,7 +44,7 @@ from .rules import (
     inherited_flags,
 )
 
-__all__ = ["Repository"]
+__all__ = ["Repository", "parse_utc", "product_from_json", "product_json"]
 
 _lot = TraceLot.__table__
 _parent = TraceLotParent.__table__
@@ -57,16 +57,19 @@ _party = TraceParty.__table__
 _key = TracePartyKey.__table__
 
 
-def _time(text_: str) -> datetime:
+def parse_utc(text_: str) -> datetime:
+    """A stored time (`models.to_utc_text`) as an aware datetime."""
     return datetime.fromisoformat(text_)
 
 
-def _product(wire: str) -> Product:
+def product_from_json(wire: str) -> Product:
+    """A lot's `product` column as a Product."""
     d = json.loads(wire)
     return Product(**{k: d.get(k) for k in ("name_zh", "name_en", "gtin", "variety", "category")})
 
 
-def _product_json(p: Product) -> str:
+def product_json(p: Product) -> str:
+    """A Product as the `product` column stores it (sorted-key JSON of its wire form)."""
     return json.dumps(p.to_wire(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -97,7 +100,7 @@ class Repository:
             return None
         keys = {
             k.key_id: KeyState(
-                bytes(k.public_key), _time(k.active_from), _time(k.revoked_at) if k.revoked_at else None
+                bytes(k.public_key), parse_utc(k.active_from), parse_utc(k.revoked_at) if k.revoked_at else None
             )
             for k in self.conn.execute(select(_key).where(_key.c.party_id == party_id))
         }
@@ -116,11 +119,11 @@ class Repository:
         return LotState(
             code=row.code,
             unit=row.unit,
-            product=_product(row.product),
+            product=product_from_json(row.product),
             created_by=row.created_by,
-            created_at=_time(row.created_at),
+            created_at=parse_utc(row.created_at),
             head=row.head,
-            head_time=_time(row.head_time),
+            head_time=parse_utc(row.head_time),
             quantity=Decimal(row.quantity),
             failed=bool(row.failed),
             recalled=bool(row.recalled),
@@ -147,7 +150,7 @@ class Repository:
 
     def event_time(self, event_id: str) -> datetime | None:
         t = self.conn.execute(select(_event.c.at_utc).where(_event.c.id == event_id)).scalar()
-        return _time(t) if t is not None else None
+        return parse_utc(t) if t is not None else None
 
     # --- lineage -------------------------------------------------------------------------------------
 
@@ -246,7 +249,7 @@ class Repository:
                 insert(_lot).values(
                     code=new.code,
                     unit=new.unit,
-                    product=_product_json(new.product),
+                    product=product_json(new.product),
                     product_name=new.product.name_zh,
                     created_by=new.created_by,
                     created_at=to_utc_text(new.created_at),

@@ -1,18 +1,20 @@
 """The domain's use cases: record signed events, and answer lots, traces, recalls and anomalies.
 
-Recording an event (`record`):
+Recording events (`record_many`; `record` is a batch of one):
 
-  1. decode the ledger entry strictly (`encoding.decode_entry`): InvalidEvent names the field;
-  2. an event already accepted is answered with its first receipt (idempotent resubmission);
-  3. find the party's key and check the Ed25519 signature (outside the ledger's lock, in parallel);
-  4. hand the entry to the ledger with an `admit` hook that, *inside* the ledger's write transaction
-     and a savepoint, re-checks idempotency, runs `rules.check_event` against the tables, and
-     applies `rules.effects` — so the ledger entry and the tables commit together or not at all;
-  5. a rule's refusal by an authenticated party is kept as an anomaly (in its own transaction; it
-     never enters the lot's chain) and re-raised.
+  1. decode each ledger entry strictly (`encoding.decode_entry`): InvalidEvent names the field;
+  2. find the party's key (a registered one, or one registered earlier in the same batch) and
+     verify the Ed25519 signatures, on worker processes while the rest of the batch is decoded
+     (`verifying`); no key: SignatureRefused;
+  3. hand the entries to the ledger in runs, each with a `select` hook (`ingest.Run`) that, *inside*
+     the ledger's write transaction, answers an event already accepted with its first receipt
+     (idempotent resubmission), refuses a bad signature, runs `rules.check_event` and applies
+     `rules.effects` — so the ledger entries and the tables commit together or not at all;
+  4. a rule's refusal is kept as an anomaly (in the same transaction; it never enters the lot's
+     chain) and returned as the entry's result.
 
 The receipt names the ledger index, the leaf hash and, since the entry's batch is signed before
-`append` returns, an inclusion proof against that signed checkpoint.
+the log's future resolves, an inclusion proof against that signed checkpoint.
 """
 
 from __future__ import annotations
@@ -26,17 +28,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.store import WriteTxn
 
-from .encoding import SignedEvent, decode_entry, verify_signed_event
-from .errors import InvalidEvent, NotFound, RuleViolation, SignatureRefused, TraceError
+from .encoding import SignedEvent, decode_entry
+from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .events import KeyAddDetail, PartyRegisterDetail
+from .ingest import Candidate, Duplicate, Run
 from .models import (
     TABLES,
     TraceAnomaly,
@@ -51,11 +53,12 @@ from .models import (
     to_utc_text,
 )
 from .repository import Repository
-from .rules import check_event, effects
+from .verifying import Pending, verify_later
 
 __all__ = ["Receipt", "TraceService", "utc_now"]
 
 _CST_OFFSET = timedelta(hours=8)  # China Standard Time has no daylight saving
+RUN_SIZE = 500  # entries admitted per ledger transaction step (see ingest.Run)
 
 
 def utc_now() -> datetime:
@@ -85,9 +88,25 @@ def _keys_registered_by(signed: SignedEvent) -> dict[str, tuple[str, bytes]]:
     return {}
 
 
-class _Duplicate(Exception):
-    def __init__(self, index: int) -> None:
-        self.index = index
+def _genesis_shape(signed: SignedEvent) -> bool:
+    """The first regulator registering itself: the one event accepted while no party exists."""
+    detail = signed.event.detail
+    if not isinstance(detail, PartyRegisterDetail):
+        return False
+    record = detail.party
+    return (
+        record.id == signed.event.party
+        and "regulator" in record.roles
+        and any(k.key_id == signed.event.key_id for k in record.keys)
+    )
+
+
+def _genesis_key(signed: SignedEvent) -> tuple[str, bytes]:
+    detail = signed.event.detail
+    assert isinstance(detail, PartyRegisterDetail)
+    return signed.event.party, next(
+        k.public_key for k in detail.party.keys if k.key_id == signed.event.key_id
+    )
 
 
 class TraceService:
@@ -97,6 +116,7 @@ class TraceService:
         self.log = log
         self.engine = engine
         self.clock = clock
+        self._key_cache: dict[str, tuple[str, bytes]] = {}
 
     def create_tables(self) -> None:
         SQLModel.metadata.create_all(self.engine, tables=TABLES)
@@ -105,132 +125,120 @@ class TraceService:
 
     def record(self, entry: bytes) -> Receipt:
         """Record one signed event (a ledger entry). Raises TraceError subclasses; see the module docstring."""
-        signed = decode_entry(entry)
-        known = self._known(signed.id)
-        if known is not None:
-            return self._receipt(signed.id, known, duplicate=True)
-        self._check_signature(signed)
-        return self._finish(signed, self._submit(entry, signed))
+        (outcome,) = self.record_many([entry])
+        if isinstance(outcome, TraceError):
+            raise outcome
+        return outcome
 
     def record_many(self, entries: Sequence[bytes]) -> list[Receipt | TraceError]:
-        """Record many signed events in one go (group-committed); one result per entry, in order."""
-        pending: list[tuple[SignedEvent, Future] | Receipt | TraceError] = []
+        """Record many signed events in one go; one result per entry, in order.
+
+        Entries are decoded, their signatures verified on worker processes (`verifying`), and then
+        admitted in runs of up to RUN_SIZE, each in one ledger transaction (`ingest.Run`). A later
+        entry sees the effects of earlier ones, so a batch may register a party and then act as it.
+        An error that is no verdict on an entry (the database failing) is raised; runs committed
+        before it stay committed, and resubmitting the whole batch is safe (idempotent).
+        """
+        results: list[Receipt | TraceError | None] = [None] * len(entries)
+        prepared = []
+        genesis_open: bool | None = None
         # Keys registered by earlier entries of this batch: a party registered by entry n may sign
         # entry n+1. Its signature is checked against that key here; whether the registration was
         # accepted is checked in order, inside the ledger's transaction (rules: key_unknown).
         batch_keys: dict[str, tuple[str, bytes]] = {}
-        for entry in entries:
-            try:
-                signed = decode_entry(entry)
-                known = self._known(signed.id)
-                if known is not None:
-                    pending.append(self._receipt(signed.id, known, duplicate=True))
-                    continue
-                self._check_signature(signed, batch_keys=batch_keys)
-                pending.append((signed, self._submit(entry, signed)))
-                batch_keys.update(_keys_registered_by(signed))
-            except TraceError as exc:
-                pending.append(exc)
-        results: list[Receipt | TraceError] = []
-        for item in pending:
-            if isinstance(item, tuple):
+        for start in range(0, len(entries), RUN_SIZE):
+            run: list[tuple[int, SignedEvent, bool]] = []
+            for i in range(start, min(start + RUN_SIZE, len(entries))):
                 try:
-                    results.append(self._finish(*item))
+                    run.append((i, decode_entry(entries[i]), False))
                 except TraceError as exc:
-                    results.append(exc)
-            else:
-                results.append(item)
-        return results
+                    results[i] = exc
+            if genesis_open is None and any(
+                isinstance(s.event.detail, PartyRegisterDetail) for _, s, _ in run
+            ):
+                genesis_open = self._party_count() == 0
+            keys = self._keys({s.event.key_id for _, s, _ in run})
+            candidates, work = [], []
+            for i, signed, _ in run:
+                genesis = bool(genesis_open) and _genesis_shape(signed)
+                key = _genesis_key(signed) if genesis else keys.get(signed.event.key_id)
+                if key is None and batch_keys.get(signed.event.key_id, ("",))[0] == signed.event.party:
+                    key = batch_keys[signed.event.key_id]
+                if key is None or key[0] != signed.event.party:
+                    # Unauthenticated: not an anomaly of any party's (we cannot tell who sent it).
+                    event = signed.event
+                    results[i] = SignatureRefused(f"party {event.party} has no registered key {event.key_id}")
+                    continue
+                candidates.append((i, Candidate(entries[i], signed, len(work), genesis)))
+                work.append((key[1], signed.signature, signed.canonical))
+                batch_keys.update(_keys_registered_by(signed))
+            if candidates:
+                prepared.append((candidates, verify_later(work)))
+        # All decoding is done before the first run starts: the log's writer thread then runs alone
+        # (a thread parsing events at the same time would delay each of its database calls).
+        submitted = [
+            (candidates, self._submit_run([c for _, c in candidates], verdicts))
+            for candidates, verdicts in prepared
+        ]
+        accepted: list[tuple[int, Candidate, int]] = []
+        for candidates, (run, future) in submitted:
+            try:
+                future.result()
+            except TraceError:  # not a verdict (those are outcomes): apply this run one event at a time
+                run, future = self._submit_run(run.candidates, run.verdicts, fast=False)
+                future.result()
+            for (i, c), outcome in zip(candidates, run.outcomes, strict=True):
+                if isinstance(outcome, Duplicate):
+                    results[i] = self._receipt(c.signed.id, outcome.index, duplicate=True)
+                elif isinstance(outcome, int):
+                    accepted.append((i, c, outcome))
+                else:
+                    results[i] = outcome
+        if accepted:
+            cp = self.log.checkpoint()
+            note = cp.note_with_cosignatures()
+            for i, c, index in accepted:
+                results[i] = Receipt(
+                    event_id=c.signed.id,
+                    index=index,
+                    leaf_hash=leaf_hash(c.entry),
+                    size=cp.size,
+                    checkpoint=note,
+                    proof=self.log.prove_inclusion(index, cp.size),
+                )
+        return results  # type: ignore[return-value]
 
-    def _submit(self, entry: bytes, signed: SignedEvent) -> Future:
-        genesis = self._is_genesis_candidate(signed)
+    def _submit_run(
+        self, candidates: list[Candidate], verdicts: Pending, *, fast: bool = True
+    ) -> tuple[Run, Future]:
+        run = Run(candidates, verdicts, now=self.clock, fast=fast)
+        return run, self.log.submit_selected([c.entry for c in candidates], select=run)
 
-        def admit(txn: WriteTxn, index: int) -> None:
-            repo = Repository(txn.connection)
-            existing = repo.known_event(signed.id)
-            if existing is not None:
-                raise _Duplicate(existing)
-            if genesis:
-                if repo.party_count():
-                    raise RuleViolation(
-                        "party_unknown", "the ledger already has parties; ask a regulator to register you"
+    def _keys(self, key_ids: set[str]) -> dict[str, tuple[str, bytes]]:
+        """key id -> (party, raw public key) for the registered ones. A key id names one key forever
+        (it is a hash of the key, and the rules refuse a second key with the same id), so they are
+        remembered; whether a key is active is the rules' question, asked against the tables."""
+        missing = [k for k in key_ids if k not in self._key_cache]
+        if missing:
+            t = TracePartyKey.__table__
+            with self.engine.connect() as conn:
+                for i in range(0, len(missing), 500):
+                    rows = conn.execute(
+                        select(t.c.key_id, t.c.party_id, t.c.public_key).where(
+                            t.c.key_id.in_(missing[i : i + 500])
+                        )
                     )
-            else:
-                check_event(signed.event, repo, now=self.clock())
-            repo.apply(signed.event, signed.id, effects(signed.event, signed.id), ledger_index=index)
+                    for key_id, party_id, public in rows:
+                        self._key_cache[key_id] = (party_id, bytes(public))
+        return {k: self._key_cache[k] for k in key_ids if k in self._key_cache}
 
-        return self.log.submit(entry, admit=admit)
-
-    def _finish(self, signed: SignedEvent, future: Future) -> Receipt:
-        try:
-            index = future.result()
-        except _Duplicate as dup:
-            return self._receipt(signed.id, dup.index, duplicate=True)
-        except RuleViolation as exc:
-            self._record_anomaly(signed, exc)
-            raise
-        return self._receipt(signed.id, index)
+    def _party_count(self) -> int:
+        with self.engine.connect() as conn:
+            return Repository(conn).party_count()
 
     def _known(self, event_id: str) -> int | None:
         with self.engine.connect() as conn:
             return Repository(conn).known_event(event_id)
-
-    def _is_genesis_candidate(self, signed: SignedEvent) -> bool:
-        """The first regulator registers itself: the one event accepted while no party exists."""
-        detail = signed.event.detail
-        if not isinstance(detail, PartyRegisterDetail):
-            return False
-        record = detail.party
-        with self.engine.connect() as conn:
-            if Repository(conn).party_count():
-                return False
-        return (
-            record.id == signed.event.party
-            and "regulator" in record.roles
-            and any(k.key_id == signed.event.key_id for k in record.keys)
-        )
-
-    def _check_signature(
-        self, signed: SignedEvent, *, batch_keys: dict[str, tuple[str, bytes]] | None = None
-    ) -> None:
-        event = signed.event
-        if self._is_genesis_candidate(signed):
-            detail = event.detail
-            assert isinstance(detail, PartyRegisterDetail)
-            key = next(k.public_key for k in detail.party.keys if k.key_id == event.key_id)
-            verify_signed_event(signed, key)
-            return
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(TracePartyKey.__table__.c.public_key, TracePartyKey.__table__.c.party_id).where(
-                    TracePartyKey.__table__.c.key_id == event.key_id
-                )
-            ).first()
-        if row is None and batch_keys and batch_keys.get(event.key_id, ("", b""))[0] == event.party:
-            verify_signed_event(signed, batch_keys[event.key_id][1])
-            return
-        if row is None or row.party_id != event.party:
-            # Unauthenticated: not an anomaly of any party's (we cannot tell who sent it).
-            raise SignatureRefused(f"party {event.party} has no registered key {event.key_id}")
-        verify_signed_event(signed, bytes(row.public_key))
-
-    def _record_anomaly(self, signed: SignedEvent, exc: RuleViolation) -> None:
-        event = signed.event
-        lots = [r.lot for r in event.inputs] + [o.lot for o in event.outputs]
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(TraceAnomaly.__table__).values(
-                    at_utc=to_utc_text(self.clock()),
-                    party=event.party,
-                    kind=event.kind,
-                    rule=exc.rule,
-                    field=exc.field,
-                    message=str(exc),
-                    lots=" ".join(lots),
-                    event_id=signed.id,
-                    event=signed.canonical.decode(),
-                )
-            )
 
     def _receipt(self, event_id: str, index: int, *, duplicate: bool = False) -> Receipt:
         cp = self.log.checkpoint()

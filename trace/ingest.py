@@ -1,0 +1,546 @@
+"""Bulk admission: decide and apply a run of signed events inside one ledger write transaction.
+
+A `Run` is the `select` hook the service hands to `Log.submit_selected`. For each event, in order,
+it reaches the verdict the one-event path would (see `service`): a duplicate of an accepted event,
+a signature that does not verify, a rule's refusal (kept as an anomaly, never in the lot's chain),
+or acceptance at the next ledger index. Later events of the run see the effects of earlier ones.
+
+The rules read a `BatchState`: a `state.MemoryState` (the executable specification of applying
+`Effects`) whose rows are loaded from the tables in bulk just before they are needed, and whose
+changes are written back in bulk by `flush`. A run of n events costs a few dozen statements in
+all, where applying events one by one through `Repository` costs about thirty each.
+
+Events whose effects reach beyond the rows they name (party changes; failed and recalled flags,
+which spread to every descendant) and the genesis registration go through `Repository`, the SQL
+reference, after a flush; the overlay is dropped afterwards. They are rare. `Run(fast=False)` sends
+every event that way: the service falls back to it if a fast run fails on anything but a verdict.
+tests/trace/test_ingest.py replays random histories both ways and compares every table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from farmtrace.ledger.store import WriteTxn
+
+from .encoding import SignedEvent
+from .errors import RuleViolation, SignatureRefused, TraceError
+from .events import DestroyDetail, Event, ReceiveDetail, ShipDetail
+from .models import to_utc_text
+from .repository import Repository, parse_utc, product_from_json, product_json
+from .rules import PROPAGATED_FLAGS, Effects, KeyState, LotState, PartyState, Transit, check_event, effects
+from .state import MemoryState
+from .verifying import Pending
+
+__all__ = ["BatchState", "Candidate", "Duplicate", "Run"]
+
+_IN_CHUNK = 500  # values per IN (...) list: well under SQLite's limit on bound parameters
+_WINDOW = 512  # events whose rows are loaded ahead in one go
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry to admit: its decoded form, its place in the verification work, and whether it is
+    the genesis registration (the first regulator registering itself while no party exists)."""
+
+    entry: bytes
+    signed: SignedEvent
+    work: int
+    genesis: bool = False
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The event was accepted before, at `index`."""
+
+    index: int
+
+
+Outcome = int | Duplicate | TraceError  # the index an accepted event got, or why not
+
+
+class _Sql:
+    """The raw driver under one SQLAlchemy connection: bulk statements without per-row overhead."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+        cur = self.conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(sql.replace("?", self.ph), params)
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    def fetch_in(self, sql: str, values: Iterable[Any]) -> list[tuple]:
+        """Rows of `sql`, whose one "IN ({})" is filled with `values` (in chunks)."""
+        values = list(values)
+        rows: list[tuple] = []
+        for i in range(0, len(values), _IN_CHUNK):
+            chunk = values[i : i + _IN_CHUNK]
+            rows += self.fetch(sql.format(",".join("?" * len(chunk))), chunk)
+        return rows
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        cur = self.conn.connection.driver_connection.cursor()
+        try:
+            cur.executemany(sql.replace("?", self.ph), rows)
+        finally:
+            cur.close()
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        marks = ",".join("?" * len(columns))
+        self.many(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
+
+
+_LOT_COLUMNS = (
+    "code", "unit", "product", "product_name", "created_by", "created_at", "created_event", "head",
+    "head_time", "quantity", "failed", "recalled", "rejected", "cleared",
+)  # fmt: skip
+_TRANSIT_COLUMNS = ("ship_event", "lot", "source", "destination", "quantity", "unit", "received")
+_EVENT_COLUMNS = (
+    "id", "ledger_index", "kind", "party", "event_time", "at_utc", "location", "product_name",
+    "price_amount", "price_unit", "price_stage",
+)  # fmt: skip
+_EVENT_LOT_COLUMNS = ("event_id", "lot", "role", "quantity", "unit", "seq")
+_ANOMALY_COLUMNS = ("at_utc", "party", "kind", "rule", "field", "message", "lots", "event_id", "event")
+
+
+class BatchState(MemoryState):
+    """A MemoryState over the tables of one connection (inside the ledger's write transaction).
+
+    Reads fall through to the tables the first time a row is asked for (or `prefetch` loads many at
+    once); `apply` changes the dictionaries only and remembers what changed; `flush` writes it.
+    What `Repository.apply` would write, `flush` writes, row for row. Only events whose effects
+    neither change parties nor spread a flag downstream may be applied here (see the module).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__()
+        self._sql = _Sql(conn)
+        self._reset_tracking()
+
+    def _reset_tracking(self) -> None:
+        # What was looked up and is not in the tables (so it is not looked up again).
+        self._absent: set[tuple[str, Any]] = set()
+        # Lots and shipments whose holdings / lines / disposals are all loaded.
+        self._holdings_of: set[str] = set()
+        self._lines_of: set[str] = set()
+        self._disposals_of: set[str] = set()
+        # Rows that exist in the tables (a change to them is an UPDATE, else an INSERT).
+        self._stored: set[tuple[str, Any]] = set()
+        self._new_lots: dict[str, str] = {}  # code -> the event that created it
+        self._changed: dict[str, set[Any]] = {
+            "lot": set(),
+            "holding": set(),
+            "transit": set(),
+            "disposal": set(),
+        }
+        self._rows: dict[str, list[tuple]] = {"parent": [], "event": [], "event_lot": [], "anomaly": []}
+
+    def reset(self) -> None:
+        """Forget everything loaded (after the tables were changed behind the overlay). Flush first."""
+        if any(self._changed.values()) or any(self._rows.values()) or self._new_lots:
+            raise TraceError("the overlay has unwritten changes")
+        MemoryState.__init__(self)
+        self._reset_tracking()
+
+    # --- LotView, loading on a miss ------------------------------------------------------------------
+
+    def party(self, party_id: str) -> PartyState | None:
+        if party_id not in self.parties and ("party", party_id) not in self._absent:
+            self._load_parties([party_id])
+        return self.parties.get(party_id)
+
+    def lot(self, code: str) -> LotState | None:
+        if code not in self.lots and ("lot", code) not in self._absent:
+            self._load_lots([code])
+        return self.lots.get(code)
+
+    def holding(self, code: str, party_id: str) -> Decimal:
+        if code not in self._holdings_of:
+            self._load_holdings([code])
+        return self.holdings.get((code, party_id), Decimal(0))
+
+    def in_transit(self, ship_event: str, lot: str) -> Transit | None:
+        if ship_event not in self._lines_of:
+            self._load_lines([ship_event])
+        return self.transits.get((ship_event, lot))
+
+    def event_time(self, event_id: str) -> datetime | None:
+        if event_id not in self.events and ("event", event_id) not in self._absent:
+            self._load_event_times([event_id])
+        return self.events.get(event_id)
+
+    def known_events(self, ids: Iterable[str]) -> dict[str, int]:
+        """Ledger index by event id, for the ids already in the tables."""
+        return dict(self._sql.fetch_in("SELECT id, ledger_index FROM trace_event WHERE id IN ({})", set(ids)))
+
+    # --- bulk loading ----------------------------------------------------------------------------------
+
+    def prefetch(self, events: Iterable[Event]) -> None:
+        """Load in bulk every row the rules and effects of `events` will read."""
+        lots: set[str] = set()
+        parties: set[str] = set()
+        ships: set[str] = set()
+        times: set[str] = set()
+        for e in events:
+            parties.add(e.party)
+            lots.update(r.lot for r in e.inputs)
+            lots.update(o.lot for o in e.outputs)
+            d = e.detail
+            if isinstance(d, ShipDetail):
+                parties.add(d.destination)
+            elif isinstance(d, ReceiveDetail):
+                ships.add(d.ship_event)
+                times.add(d.ship_event)
+                if d.entry_check.inspection_event is not None:
+                    times.add(d.entry_check.inspection_event)
+            elif isinstance(d, DestroyDetail) and d.holder is not None:
+                parties.add(d.holder)
+        self._load_parties(p for p in parties if p not in self.parties and ("party", p) not in self._absent)
+        self._load_lots(c for c in lots if c not in self.lots and ("lot", c) not in self._absent)
+        self._load_holdings(c for c in lots if c not in self._holdings_of)
+        self._load_disposals(c for c in lots if c not in self._disposals_of)
+        self._load_lines(s for s in ships if s not in self._lines_of)
+        self._load_event_times(t for t in times if t not in self.events and ("event", t) not in self._absent)
+
+    def _load_parties(self, ids: Iterable[str]) -> None:
+        ids = set(ids)
+        if not ids:
+            return
+        keys: dict[str, dict[str, KeyState]] = {}
+        for key_id, party_id, public, active_from, revoked_at in self._sql.fetch_in(
+            "SELECT key_id, party_id, public_key, active_from, revoked_at FROM trace_party_key "
+            "WHERE party_id IN ({})",
+            ids,
+        ):
+            keys.setdefault(party_id, {})[key_id] = KeyState(
+                bytes(public), parse_utc(active_from), parse_utc(revoked_at) if revoked_at else None
+            )
+        for pid, roles, status in self._sql.fetch_in(
+            "SELECT id, roles, status FROM trace_party WHERE id IN ({})", ids
+        ):
+            self.parties[pid] = PartyState(
+                id=pid, roles=frozenset(roles.split()), status=status, keys=keys.get(pid, {})
+            )
+        self._absent.update(("party", p) for p in ids if p not in self.parties)
+
+    def _load_lots(self, codes: Iterable[str]) -> None:
+        codes = set(codes)
+        if not codes:
+            return
+        parents: dict[str, list[str]] = {}
+        for child, parent in self._sql.fetch_in(
+            "SELECT child, parent FROM trace_lot_parent WHERE child IN ({})", codes
+        ):
+            parents.setdefault(child, []).append(parent)
+        for r in self._sql.fetch_in(
+            f"SELECT {','.join(_LOT_COLUMNS)} FROM trace_lot WHERE code IN ({{}})", codes
+        ):
+            code = r[0]
+            self.lots[code] = LotState(
+                code=code,
+                unit=r[1],
+                product=product_from_json(r[2]),
+                created_by=r[4],
+                created_at=parse_utc(r[5]),
+                head=r[7],
+                head_time=parse_utc(r[8]),
+                quantity=Decimal(r[9]),
+                failed=bool(r[10]),
+                recalled=bool(r[11]),
+                rejected=bool(r[12]),
+                cleared=bool(r[13]),
+                parents=tuple(sorted(parents.get(code, ()))),
+            )
+        self._absent.update(("lot", c) for c in codes if c not in self.lots)
+
+    def _load_holdings(self, codes: Iterable[str]) -> None:
+        codes = set(codes)
+        for lot, party, quantity in self._sql.fetch_in(
+            "SELECT lot, party, quantity FROM trace_holding WHERE lot IN ({})", codes
+        ):
+            self.holdings[(lot, party)] = Decimal(quantity)
+            self._stored.add(("holding", (lot, party)))
+        self._holdings_of |= codes
+
+    def _load_disposals(self, codes: Iterable[str]) -> None:
+        codes = set(codes)
+        for lot, how, quantity in self._sql.fetch_in(
+            "SELECT lot, how, quantity FROM trace_disposal WHERE lot IN ({})", codes
+        ):
+            self.disposed[(lot, how)] = Decimal(quantity)
+            self._stored.add(("disposal", (lot, how)))
+        self._disposals_of |= codes
+
+    def _load_lines(self, ship_events: Iterable[str]) -> None:
+        ship_events = set(ship_events)
+        for r in self._sql.fetch_in(
+            f"SELECT {','.join(_TRANSIT_COLUMNS)} FROM trace_transit WHERE ship_event IN ({{}})", ship_events
+        ):
+            self.transits[(r[0], r[1])] = Transit(r[0], r[1], r[2], r[3], Decimal(r[4]), r[5], Decimal(r[6]))
+            self._stored.add(("transit", (r[0], r[1])))
+        self._lines_of |= ship_events
+
+    def _load_event_times(self, ids: Iterable[str]) -> None:
+        ids = set(ids)
+        for eid, at in self._sql.fetch_in("SELECT id, at_utc FROM trace_event WHERE id IN ({})", ids):
+            self.events[eid] = parse_utc(at)
+        self._absent.update(("event", e) for e in ids if e not in self.events)
+
+    # --- applying and writing --------------------------------------------------------------------------
+
+    def apply_effects(self, event: Event, event_id: str, fx: Effects, *, ledger_index: int) -> None:
+        """Apply an accepted event's effects to the overlay (`flush` writes them).
+
+        Raises TraceError for effects this overlay must not apply (see the class docstring).
+        """
+        if spreads(fx):
+            raise TraceError(
+                f"event {event_id} changes parties or spreads a flag: apply it through Repository"
+            )
+        # MemoryState._apply reads its dictionaries directly: load every row it will touch first.
+        for code in fx.heads:
+            self.lot(code)
+        for new in fx.new_lots:
+            for code in new.parents:
+                self.lot(code)
+        for d in fx.holdings:
+            self.holding(d.lot, d.party)
+        for r in fx.receipts:
+            self.in_transit(r.ship_event, r.lot)
+        for d in fx.disposals:
+            if d.lot not in self._disposals_of:
+                self._load_disposals([d.lot])
+        self._apply(event_id, fx)
+        changed = self._changed
+        for new in fx.new_lots:
+            self._new_lots[new.code] = event_id
+            self._rows["parent"] += [(new.code, p) for p in new.parents]
+        changed["lot"].update(fx.heads)
+        changed["lot"].update(f.lot for f in fx.flags)
+        changed["holding"].update((d.lot, d.party) for d in fx.holdings)
+        changed["transit"].update((t.ship_event, t.lot) for t in fx.transits)
+        changed["transit"].update((r.ship_event, r.lot) for r in fx.receipts)
+        changed["disposal"].update((d.lot, d.how) for d in fx.disposals)
+        self._index_event(event, event_id, fx.at, ledger_index)
+
+    def _index_event(self, event: Event, event_id: str, at: datetime, ledger_index: int) -> None:
+        """The trace_event and trace_event_lot rows, as `Repository._index_event` writes them."""
+        if event.outputs:
+            product: str | None = event.outputs[0].product.name_zh
+        elif event.inputs:
+            product = self.lots[event.inputs[0].lot].product.name_zh
+        else:
+            product = None
+        price = event.price
+        self._rows["event"].append(
+            (
+                event_id, ledger_index, event.kind, event.party, event.event_time, to_utc_text(at),
+                event.location.name, product, str(price.amount) if price else None,
+                price.unit if price else None, price.stage if price else None,
+            )
+        )  # fmt: skip
+        self._rows["event_lot"] += [
+            (event_id, r.lot, "input", str(r.quantity), r.unit, ledger_index) for r in event.inputs
+        ] + [(event_id, o.lot, "output", str(o.quantity), o.unit, ledger_index) for o in event.outputs]
+
+    def add_anomaly(self, signed: SignedEvent, exc: RuleViolation, *, at: datetime) -> None:
+        """Keep a refused attempt for regulators (written by `flush`, with the run)."""
+        e = signed.event
+        lots = " ".join([r.lot for r in e.inputs] + [o.lot for o in e.outputs])
+        self._rows["anomaly"].append(
+            (
+                to_utc_text(at),
+                e.party,
+                e.kind,
+                exc.rule,
+                exc.field,
+                str(exc),
+                lots,
+                signed.id,
+                signed.canonical.decode(),
+            )
+        )
+
+    def flush(self) -> None:
+        """Write every change since the last flush, in bulk."""
+        sql, changed, stored = self._sql, self._changed, self._stored
+        new_lots = self._new_lots
+        sql.insert(
+            "trace_lot",
+            _LOT_COLUMNS,
+            [
+                (
+                    code, lot.unit, product_json(lot.product), lot.product.name_zh, lot.created_by,
+                    to_utc_text(lot.created_at), created_event, lot.head, to_utc_text(lot.head_time),
+                    str(lot.quantity), lot.failed, lot.recalled, lot.rejected, lot.cleared,
+                )
+                for code, created_event in new_lots.items()
+                for lot in (self.lots[code],)
+            ],
+        )  # fmt: skip
+        sql.many(
+            "UPDATE trace_lot SET head = ?, head_time = ?, failed = ?, recalled = ?, rejected = ?, cleared = ? "
+            "WHERE code = ?",
+            [
+                (
+                    lot.head,
+                    to_utc_text(lot.head_time),
+                    lot.failed,
+                    lot.recalled,
+                    lot.rejected,
+                    lot.cleared,
+                    code,
+                )
+                for code in changed["lot"]
+                if code not in new_lots
+                for lot in (self.lots[code],)
+            ],
+        )
+        sql.insert("trace_lot_parent", ("child", "parent"), self._rows["parent"])
+        self._upsert(
+            "holding",
+            lambda k: (str(self.holdings[k]), *k),
+            "INSERT INTO trace_holding (quantity, lot, party) VALUES (?, ?, ?)",
+            "UPDATE trace_holding SET quantity = ? WHERE lot = ? AND party = ?",
+        )
+        new_lines = [k for k in changed["transit"] if ("transit", k) not in stored]
+        sql.insert(
+            "trace_transit",
+            _TRANSIT_COLUMNS,
+            [
+                (t.ship_event, t.lot, t.source, t.destination, str(t.quantity), t.unit, str(t.received))
+                for k in new_lines
+                for t in (self.transits[k],)
+            ],
+        )
+        sql.many(
+            "UPDATE trace_transit SET received = ? WHERE ship_event = ? AND lot = ?",
+            [(str(self.transits[k].received), *k) for k in changed["transit"] if ("transit", k) in stored],
+        )
+        stored.update(("transit", k) for k in new_lines)
+        self._upsert(
+            "disposal",
+            lambda k: (str(self.disposed[k]), *k),
+            "INSERT INTO trace_disposal (quantity, lot, how) VALUES (?, ?, ?)",
+            "UPDATE trace_disposal SET quantity = ? WHERE lot = ? AND how = ?",
+        )
+        sql.insert("trace_event", _EVENT_COLUMNS, self._rows["event"])
+        sql.insert("trace_event_lot", _EVENT_LOT_COLUMNS, self._rows["event_lot"])
+        sql.insert("trace_anomaly", _ANOMALY_COLUMNS, self._rows["anomaly"])
+        for rows in self._rows.values():
+            rows.clear()
+        for keys in changed.values():
+            keys.clear()
+        new_lots.clear()
+
+    def _upsert(self, table: str, row: Callable[[Any], tuple], insert: str, update: str) -> None:
+        keys = self._changed[table]
+        new = [k for k in keys if (table, k) not in self._stored]
+        self._sql.many(insert, [row(k) for k in new])
+        self._sql.many(update, [row(k) for k in keys if (table, k) in self._stored])
+        self._stored.update((table, k) for k in new)
+
+
+def spreads(fx: Effects) -> bool:
+    """True if the effects change parties or spread a flag to descendants (Repository applies those)."""
+    return bool(fx.party_changes) or any(f.flag in PROPAGATED_FLAGS for f in fx.flags)
+
+
+class Run:
+    """The `select` hook for a run of candidates (see the module docstring).
+
+    After the log's future resolves without error, `outcomes[i]` is candidate i's `Outcome`.
+    """
+
+    def __init__(
+        self,
+        candidates: Sequence[Candidate],
+        verdicts: Pending,
+        *,
+        now: Callable[[], datetime],
+        fast: bool = True,
+    ) -> None:
+        self.candidates = list(candidates)
+        self.verdicts = verdicts
+        self.now = now
+        self.fast = fast
+        self.outcomes: list[Outcome | None] = [None] * len(self.candidates)
+
+    def __call__(self, txn: WriteTxn, first_index: int) -> list[bool]:
+        verdicts = self.verdicts.result()
+        now = self.now()
+        cands = self.candidates
+        state = BatchState(txn.connection)  # type: ignore[attr-defined]
+        known = state.known_events(c.signed.id for c in cands)
+        keep: list[bool] = []
+        index = first_index
+        loaded_until = 0  # candidates before this one have had their rows loaded
+        for k, c in enumerate(cands):
+            signed = c.signed
+            outcome: Outcome
+            if signed.id in known:
+                outcome = Duplicate(known[signed.id])
+            elif not verdicts[c.work]:
+                outcome = SignatureRefused(
+                    f"the signature of event {signed.id} does not verify with key {signed.event.key_id}"
+                )
+            else:
+                fx = effects(signed.event, signed.id)
+                through_repository = not self.fast or c.genesis or spreads(fx)
+                if through_repository:
+                    loaded_until = k + 1  # the overlay is dropped: load again from the next event
+                elif k >= loaded_until:
+                    state.prefetch(x.signed.event for x in cands[k : k + _WINDOW])
+                    loaded_until = k + _WINDOW
+                try:
+                    if through_repository:
+                        _through_repository(txn, state, c, fx, index, now)
+                    else:
+                        check_event(signed.event, state, now=now)
+                        state.apply_effects(signed.event, signed.id, fx, ledger_index=index)
+                    outcome = index
+                except RuleViolation as exc:
+                    state.add_anomaly(signed, exc, at=now)
+                    outcome = exc
+            self.outcomes[k] = outcome
+            keep.append(isinstance(outcome, int))
+            if isinstance(outcome, int):
+                known[signed.id] = index
+                index += 1
+        state.flush()
+        return keep
+
+
+def _through_repository(
+    txn: WriteTxn, state: BatchState, c: Candidate, fx: Effects, index: int, now: datetime
+) -> None:
+    """Check and apply one event through `Repository`, in a savepoint; the overlay is flushed before
+    and dropped after. Raises RuleViolation (the savepoint is rolled back then)."""
+    signed = c.signed
+    state.flush()
+    try:
+        with txn.savepoint():
+            repo = Repository(txn.connection)  # type: ignore[attr-defined]
+            if c.genesis:
+                if repo.party_count():
+                    raise RuleViolation(
+                        "party_unknown", "the ledger already has parties; ask a regulator to register you"
+                    )
+            else:
+                check_event(signed.event, repo, now=now)
+            repo.apply(signed.event, signed.id, fx, ledger_index=index)
+    finally:
+        state.reset()
