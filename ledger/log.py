@@ -31,7 +31,7 @@ from .errors import AppendError, Evidence, InconsistencyError, LedgerError, Malf
 from .hashing import EMPTY_ROOT, leaf_hash
 from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note
 from .store import LogStore, StoredCheckpoint, WriteTxn
-from .tiles import Integrator, TileHashReader
+from .tiles import Integrator, TileHashReader, TileKey
 
 __all__ = ["Admit", "Log", "Select"]
 
@@ -286,6 +286,24 @@ class Log:
         self._check_size(size)
         return merkle.prove_inclusion(index, size, self._reader)
 
+    def prove_inclusions(self, indexes: Sequence[int], size: int) -> list[list[bytes]]:
+        """`prove_inclusion(i, size)` for each index, sharing the reads and hashes they have in common.
+
+        Receipts for a batch of new entries ask for many proofs against one size: near the right edge
+        they need nodes of partial tiles, which are recomputed (and re-read) for every single proof.
+        """
+        self._check_size(size)
+        tiles: dict[TileKey, bytes] = {}
+
+        def read_tiles(keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+            missing = [k for k in keys if k not in tiles]
+            if missing:
+                tiles.update(self.store.read_tiles(missing))
+            return {k: tiles[k] for k in keys if k in tiles}
+
+        reader = _NodeMemo(TileHashReader(read_tiles))
+        return [merkle.prove_inclusion(i, size, reader) for i in indexes]
+
     def prove_consistency(self, old_size: int, new_size: int) -> list[bytes]:
         self._check_size(new_size)
         return merkle.prove_consistency(old_size, new_size, self._reader)
@@ -335,6 +353,21 @@ def _checked_entries(entries: list[bytes]) -> list[bytes]:
     if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
         raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
     return entries
+
+
+class _NodeMemo:
+    """A HashReader that remembers every node hash it has read (for many proofs against one size)."""
+
+    def __init__(self, reader: TileHashReader) -> None:
+        self._reader = reader
+        self._known: dict[merkle.Node, bytes] = {}
+
+    def read_hashes(self, nodes: Sequence[merkle.Node]) -> list[bytes]:
+        known = self._known
+        missing = list(dict.fromkeys(n for n in nodes if n not in known))
+        if missing:
+            known.update(zip(missing, self._reader.read_hashes(missing), strict=True))
+        return [known[n] for n in nodes]
 
 
 def _mask(keep: Sequence[bool], n: int) -> list[bool]:

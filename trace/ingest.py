@@ -13,12 +13,13 @@ all, where applying events one by one through `Repository` costs about thirty ea
 Events whose effects reach beyond the rows they name (party changes; failed and recalled flags,
 which spread to every descendant) and the genesis registration go through `Repository`, the SQL
 reference, after a flush; the overlay is dropped afterwards. They are rare. `Run(fast=False)` sends
-every event that way: the service falls back to it if a fast run fails on anything but a verdict.
+every event that way; a fast run that fails on anything but a verdict is redone like that.
 tests/trace/test_ingest.py replays random histories both ways and compares every table.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,8 @@ from .state import MemoryState
 from .verifying import Pending
 
 __all__ = ["BatchState", "Candidate", "Duplicate", "Run"]
+
+log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500  # values per IN (...) list: well under SQLite's limit on bound parameters
 _WINDOW = 512  # events whose rows are loaded ahead in one go
@@ -462,7 +465,9 @@ def spreads(fx: Effects) -> bool:
 class Run:
     """The `select` hook for a run of candidates (see the module docstring).
 
-    After the log's future resolves without error, `outcomes[i]` is candidate i's `Outcome`.
+    After the log's future resolves without error, `outcomes[i]` is candidate i's `Outcome`. If the
+    fast run fails on anything but a verdict, it is rolled back and redone through `Repository`
+    within the same hook, so later runs still see it applied first.
     """
 
     def __init__(
@@ -478,10 +483,24 @@ class Run:
         self.now = now
         self.fast = fast
         self.outcomes: list[Outcome | None] = [None] * len(self.candidates)
+        self.fell_back = False  # the fast run failed and the run was redone through Repository
 
     def __call__(self, txn: WriteTxn, first_index: int) -> list[bool]:
         verdicts = self.verdicts.result()
         now = self.now()
+        if self.fast:
+            try:
+                with txn.savepoint():
+                    return self._admit(txn, first_index, verdicts, now, fast=True)
+            except Exception as exc:  # not a verdict (those are outcomes): a fault of the overlay's
+                log.warning("bulk admission fell back to one event at a time: %r", exc)
+                self.fell_back = True
+                self.outcomes = [None] * len(self.candidates)
+        return self._admit(txn, first_index, verdicts, now, fast=False)
+
+    def _admit(
+        self, txn: WriteTxn, first_index: int, verdicts: list[bool], now: datetime, *, fast: bool
+    ) -> list[bool]:
         cands = self.candidates
         state = BatchState(txn.connection)  # type: ignore[attr-defined]
         known = state.known_events(c.signed.id for c in cands)
@@ -499,7 +518,7 @@ class Run:
                 )
             else:
                 fx = effects(signed.event, signed.id)
-                through_repository = not self.fast or c.genesis or spreads(fx)
+                through_repository = not fast or c.genesis or spreads(fx)
                 if through_repository:
                     loaded_until = k + 1  # the overlay is dropped: load again from the next event
                 elif k >= loaded_until:

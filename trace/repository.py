@@ -100,7 +100,9 @@ class Repository:
             return None
         keys = {
             k.key_id: KeyState(
-                bytes(k.public_key), parse_utc(k.active_from), parse_utc(k.revoked_at) if k.revoked_at else None
+                bytes(k.public_key),
+                parse_utc(k.active_from),
+                parse_utc(k.revoked_at) if k.revoked_at else None,
             )
             for k in self.conn.execute(select(_key).where(_key.c.party_id == party_id))
         }

@@ -182,11 +182,7 @@ class TraceService:
         ]
         accepted: list[tuple[int, Candidate, int]] = []
         for candidates, (run, future) in submitted:
-            try:
-                future.result()
-            except TraceError:  # not a verdict (those are outcomes): apply this run one event at a time
-                run, future = self._submit_run(run.candidates, run.verdicts, fast=False)
-                future.result()
+            future.result()
             for (i, c), outcome in zip(candidates, run.outcomes, strict=True):
                 if isinstance(outcome, Duplicate):
                     results[i] = self._receipt(c.signed.id, outcome.index, duplicate=True)
@@ -197,14 +193,15 @@ class TraceService:
         if accepted:
             cp = self.log.checkpoint()
             note = cp.note_with_cosignatures()
-            for i, c, index in accepted:
+            proofs = self.log.prove_inclusions([index for _, _, index in accepted], cp.size)
+            for (i, c, index), proof in zip(accepted, proofs, strict=True):
                 results[i] = Receipt(
                     event_id=c.signed.id,
                     index=index,
                     leaf_hash=leaf_hash(c.entry),
                     size=cp.size,
                     checkpoint=note,
-                    proof=self.log.prove_inclusion(index, cp.size),
+                    proof=proof,
                 )
         return results  # type: ignore[return-value]
 

@@ -14,6 +14,7 @@ Set FARMTRACE_VERIFY_WORKERS=0 to verify everything inline (one core), or to a n
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 from collections.abc import Sequence
@@ -122,6 +123,9 @@ def _get_pool() -> ProcessPoolExecutor | None:
                 _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             except (OSError, ValueError, NotImplementedError):  # no processes here: verify inline
                 return None
+            # Stop the workers before multiprocessing joins a process's children at exit (in a
+            # process that multiprocessing started, that comes before atexit would stop them).
+            multiprocessing.util.Finalize(None, _discard_pool, exitpriority=100)
     return _pool
 
 
@@ -130,4 +134,4 @@ def _discard_pool() -> None:
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)

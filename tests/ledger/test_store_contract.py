@@ -66,6 +66,18 @@ def test_proofs_verify_for_every_index_across_tile_boundaries(store, signer):
     log.close()
 
 
+def test_batched_proofs_equal_single_ones_for_every_index(store, signer):
+    log = Log(store, signer)
+    log.append_many(_entries(700))
+    for size in (1, 255, 256, 257, 600, 700):
+        indexes = list(range(size))
+        assert log.prove_inclusions(indexes, size) == [log.prove_inclusion(i, size) for i in indexes]
+    assert log.prove_inclusions([], 700) == []
+    with pytest.raises(NotFoundError):
+        log.prove_inclusions([0], 701)
+    log.close()
+
+
 def test_sizes_beyond_the_log_are_not_found(store, signer):
     log = Log(store, signer)
     log.append_many(_entries(3))
