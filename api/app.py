@@ -9,6 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
+from farmtrace.trace import verifying
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
@@ -81,5 +82,11 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory farmtrace.api.app:app_from_env` (several workers)."""
-    return create_app(Settings.from_env())
+    """Factory for `uvicorn --factory farmtrace.api.app:app_from_env` (several workers).
+
+    A served process also starts its signature-verification workers now (trace/verifying.py), so
+    the first bulk upload does not wait for them; tests build apps with `create_app` and do not.
+    """
+    app = create_app(Settings.from_env())
+    verifying.warm_up()
+    return app

@@ -73,6 +73,7 @@ from sqlalchemy import select, text  # noqa: E402
 from farmtrace.ledger.log import Log  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
 from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
+from farmtrace.trace import verifying  # noqa: E402
 from farmtrace.trace.encoding import SIGNING_PREFIX, decode_entry, encode_entry  # noqa: E402
 from farmtrace.trace.ids import key_id_for, uscc_check_char  # noqa: E402
 from farmtrace.trace.models import TABLES  # noqa: E402
@@ -674,6 +675,13 @@ def raw_verify_rate(entries: list[bytes], cast: Cast) -> float:
     return statistics.median(rates)
 
 
+def warm_up_verifiers() -> None:
+    """Start the verification workers and wait until they answer, as a served process does at
+    start-up (api.app.app_from_env): the timed runs measure ingest, not starting processes."""
+    verifying.warm_up()
+    verifying.verify_all([(bytes(32), bytes(64), b"")] * verifying.INLINE_BELOW * 4)
+
+
 def chains(cast: Cast, *, prefix: str, events: int, start: datetime, seed: int) -> list[bytes]:
     h = History(cast, prefix=prefix, start=start, project=False, seed=seed)
     while len(h.entries) < events:
@@ -702,6 +710,7 @@ def _worker(url: str, prefix: str, events: int, start_iso: str, seed: int, barri
     entries = chains(cast, prefix=prefix, events=events, start=datetime.fromisoformat(start_iso), seed=seed)
     store = SqlStore.from_url(url, create=False)
     service = TraceService(Log(store, log_signer()), store.engine)
+    warm_up_verifiers()
     barrier.wait()
     began = time.time()
     seconds, refused = record_all(service, entries)
@@ -772,6 +781,7 @@ def bench_ingest(
         )
 
     # 1 process, SQLite, in this process.
+    warm_up_verifiers()
     url = sqlite_url(f"{tmp}/ingest-1.db")
     prepared(url, cast, start - timedelta(days=1))
     service = open_service(url)

@@ -11,6 +11,7 @@ exact decimal type. Times are stored as UTC ISO 8601 text (`to_utc_text`), which
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 
+@lru_cache(maxsize=65536)  # bulk ingest writes the same few event times on many rows
 def to_utc_text(t: datetime) -> str:
     """An aware datetime as sortable UTC text: 2026-11-20T00:30:00+00:00."""
     return t.astimezone(UTC).isoformat(timespec="seconds")

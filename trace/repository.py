@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -62,6 +63,7 @@ def parse_utc(text_: str) -> datetime:
     return datetime.fromisoformat(text_)
 
 
+@lru_cache(maxsize=4096)  # a Product is immutable; lots of one product share the same text
 def product_from_json(wire: str) -> Product:
     """A lot's `product` column as a Product."""
     d = json.loads(wire)

@@ -32,6 +32,16 @@ from .rules import (
 __all__ = ["MemoryState"]
 
 
+def _replace(obj, **changes):
+    """`dataclasses.replace` for the plain frozen dataclasses kept here (no __post_init__, no slots):
+    a copy of the instance dictionary, about ten times faster, on the bulk-ingest path."""
+    if not changes.keys() <= obj.__dataclass_fields__.keys():
+        raise TypeError(f"{type(obj).__name__} has no field among {sorted(changes)}")
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__, **changes)
+    return new
+
+
 class MemoryState:
     """Parties, lots, holdings, shipments and event times, held in dictionaries.
 
@@ -153,7 +163,7 @@ class MemoryState:
                 self.children.setdefault(parent, set()).add(new.code)
         # 3. Heads.
         for code in fx.heads:
-            self.lots[code] = replace(self._lot(code), head=event_id, head_time=fx.at)
+            self.lots[code] = _replace(self._lot(code), head=event_id, head_time=fx.at)
         # 4. Holdings.
         for delta in fx.holdings:
             key = (delta.lot, delta.party)
@@ -168,14 +178,14 @@ class MemoryState:
             t = self.transits.get((r.ship_event, r.lot))
             if t is None:
                 raise NotFound("shipment line", f"{r.ship_event}/{r.lot}")
-            self.transits[(r.ship_event, r.lot)] = replace(t, received=t.received + r.quantity)
+            self.transits[(r.ship_event, r.lot)] = _replace(t, received=t.received + r.quantity)
         # 6. Flags, spreading downstream where the rules say so.
         for f in fx.flags:
             reach = {f.lot}
             if f.flag in PROPAGATED_FLAGS:
                 reach |= descendants(f.lot, self.children_of)
             for code in reach:
-                self.lots[code] = replace(self._lot(code), **{f.flag: True})
+                self.lots[code] = _replace(self._lot(code), **{f.flag: True})
         # 7. Disposals and the event itself.
         for d in fx.disposals:
             key = (d.lot, d.how)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .encoding import SIGNING_PREFIX
 
-__all__ = ["Pending", "Work", "verify_all", "verify_later"]
+__all__ = ["Pending", "Work", "verify_all", "verify_later", "warm_up"]
 
 INLINE_BELOW = 64  # runs shorter than this are verified in the caller's thread
 CHUNK = 256  # signatures per task sent to a worker
@@ -79,6 +79,15 @@ def verify_later(work: Sequence[Work]) -> Pending:
             _discard_pool()
             parts.append(_verify_chunk(chunk))
     return Pending(parts, work)
+
+
+def warm_up() -> None:
+    """Start the worker processes now (a server does, at start-up), so the first bulk request does not
+    wait for them to start. Returns at once; a no-op when verification is inline."""
+    pool = _get_pool()
+    if pool is not None:
+        for _ in range(_workers()):
+            pool.submit(_verify_chunk, [])
 
 
 def _verify_chunk(work: list[Work]) -> list[bool]:
