@@ -87,6 +87,8 @@ def app_from_env() -> FastAPI:
     A served process also starts its signature-verification workers now (trace/verifying.py), so
     the first bulk upload does not wait for them; tests build apps with `create_app` and do not.
     """
-    app = create_app(Settings.from_env())
+    settings = Settings.from_env()
+    app = create_app(settings)
+    verifying.configure(settings.verify_workers)
     verifying.warm_up()
     return app

@@ -9,6 +9,8 @@
     FARMTRACE_WITNESS_KEYS    comma-separated cosignature/v1 verifier keys of trusted witnesses
     FARMTRACE_PUBLIC_URL      the public base URL used in QR labels (default http://127.0.0.1:8000)
     FARMTRACE_ENV             development (default) or production
+    FARMTRACE_VERIFY_WORKERS  processes that verify signatures of bulk uploads (default: one per
+                              CPU, at most 8; 0 verifies in the serving process)
 
 Outside development, a missing or placeholder log key is refused rather than generated.
 """
@@ -31,6 +33,15 @@ class ConfigError(Exception):
     """A setting is missing or unsafe; the message names the variable."""
 
 
+def _count(env: dict[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > 64:
+        raise ConfigError(f"{name} must be a whole number from 0 to 64, found {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -41,6 +52,7 @@ class Settings:
     witness_keys: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"
     environment: str = "development"
+    verify_workers: int | None = None  # None: one per CPU (trace/verifying.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -59,6 +71,7 @@ class Settings:
             ),
             "public_url": env.get("FARMTRACE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             "environment": env.get("FARMTRACE_ENV", "development"),
+            "verify_workers": _count(env, "FARMTRACE_VERIFY_WORKERS"),
         }
         values.update(overrides)
         return cls(**values)

@@ -8,7 +8,7 @@ wait. They are started on first use ("spawn": safe inside a threaded server), sh
 service in the process, and replaced if one dies; small runs are verified inline, where starting
 a pool or shipping the bytes would cost more than the work.
 
-Set FARMTRACE_VERIFY_WORKERS=0 to verify everything inline (one core), or to a number of workers.
+`configure(workers)` sets how many (the server passes FARMTRACE_VERIFY_WORKERS; 0 verifies inline).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .encoding import SIGNING_PREFIX
 
-__all__ = ["Pending", "Work", "verify_all", "verify_later", "warm_up"]
+__all__ = ["Pending", "Work", "configure", "verify_all", "verify_later", "warm_up"]
 
 INLINE_BELOW = 64  # runs shorter than this are verified in the caller's thread
 CHUNK = 256  # signatures per task sent to a worker
@@ -37,6 +37,17 @@ Work = tuple[bytes, bytes, bytes]
 _keys: dict[bytes, Ed25519PublicKey] = {}  # per process: decoding a key costs as much as a verification
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_configured: int | None = None  # worker processes; None: one per CPU, at most 8
+
+
+def configure(workers: int | None) -> None:
+    """Use `workers` worker processes from now on (None: one per CPU, at most 8; 0: verify inline)."""
+    global _configured
+    if workers is not None and workers < 0:
+        raise ValueError("workers must be 0 or more")
+    if workers != _configured:
+        _configured = workers
+        _discard_pool()
 
 
 def verify_all(work: Sequence[Work]) -> list[bool]:
@@ -113,10 +124,7 @@ def _verify_chunk(work: list[Work]) -> list[bool]:
 
 
 def _workers() -> int:
-    setting = os.environ.get("FARMTRACE_VERIFY_WORKERS")
-    if setting is not None and setting.strip().isdigit():
-        return int(setting)
-    return min(os.cpu_count() or 1, 8)
+    return _configured if _configured is not None else min(os.cpu_count() or 1, 8)
 
 
 def _get_pool() -> ProcessPoolExecutor | None:

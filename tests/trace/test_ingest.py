@@ -65,7 +65,11 @@ def _history(engine, data, steps: int) -> tuple[list[Event], list[str | None], F
             history.step()
         events = twin.__dict__["events"]
         assert len(events) == len(twin.outcomes)
-        return events, [(rule, registered) for (_, rule), (_, registered) in zip(twin.outcomes, events, strict=True)], twin
+        return (
+            events,
+            [(rule, registered) for (_, rule), (_, registered) in zip(twin.outcomes, events, strict=True)],
+            twin,
+        )
 
 
 def _entry(event: Event) -> bytes:
