@@ -161,6 +161,8 @@ class TraceService:
             candidates, work = [], []
             for i, signed, _ in run:
                 genesis = bool(genesis_open) and _genesis_shape(signed)
+                if genesis:  # one genesis per batch: a second self-registration needs a regulator's key
+                    genesis_open = False
                 key = _genesis_key(signed) if genesis else keys.get(signed.event.key_id)
                 if key is None and batch_keys.get(signed.event.key_id, ("",))[0] == signed.event.party:
                     key = batch_keys[signed.event.key_id]
