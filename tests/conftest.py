@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,20 +46,29 @@ def postgres_server() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_server, request) -> str:
-    """A URL whose connections use a fresh schema of their own, dropped after the test."""
+@contextlib.contextmanager
+def fresh_schema(server: str) -> Iterator[str]:
+    """A URL on `server` whose connections use a new schema of their own, dropped on exit."""
     import uuid
 
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    raw = postgres_server.replace("postgresql+psycopg", "postgresql")
+    raw = server.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(raw, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{postgres_server}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(raw, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    try:
+        yield f"{server}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> Iterator[str]:
+    """A URL whose connections use a fresh schema of their own, dropped after the test."""
+    with fresh_schema(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,7 +34,16 @@ from .encoding import SignedEvent
 from .errors import RuleViolation, SignatureRefused, TraceError
 from .events import DestroyDetail, Event, ReceiveDetail, ShipDetail
 from .models import to_utc_text
-from .repository import Repository, parse_utc, product_from_json, product_json
+from .repository import (
+    LOT_COLUMNS,
+    TRANSIT_COLUMNS,
+    Repository,
+    key_state,
+    lot_state,
+    parse_utc,
+    product_json,
+    transit_state,
+)
 from .rules import PROPAGATED_FLAGS, Effects, KeyState, LotState, PartyState, Transit, check_event, effects
 from .state import MemoryState
 from .verifying import Pending
@@ -106,16 +115,11 @@ class _Sql:
         self.many(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
 
 
-_LOT_COLUMNS = (
-    "code", "unit", "product", "product_name", "created_by", "created_at", "created_event", "head",
-    "head_time", "quantity", "failed", "recalled", "rejected", "cleared",
-)  # fmt: skip
-_TRANSIT_COLUMNS = ("ship_event", "lot", "source", "destination", "quantity", "unit", "received")
 _EVENT_COLUMNS = (
     "id", "ledger_index", "kind", "party", "event_time", "at_utc", "location", "product_name",
     "price_amount", "price_unit", "price_stage",
 )  # fmt: skip
-_EVENT_LOT_COLUMNS = ("event_id", "lot", "role", "quantity", "unit", "seq")
+_EVENTLOT_COLUMNS = ("event_id", "lot", "role", "quantity", "unit", "seq")
 _ANOMALY_COLUMNS = ("at_utc", "party", "kind", "rule", "field", "message", "lots", "event_id", "event")
 
 
@@ -228,9 +232,7 @@ class BatchState(MemoryState):
             "WHERE party_id IN ({})",
             ids,
         ):
-            keys.setdefault(party_id, {})[key_id] = KeyState(
-                bytes(public), parse_utc(active_from), parse_utc(revoked_at) if revoked_at else None
-            )
+            keys.setdefault(party_id, {})[key_id] = key_state(public, active_from, revoked_at)
         for pid, roles, status in self._sql.fetch_in(
             "SELECT id, roles, status FROM trace_party WHERE id IN ({})", ids
         ):
@@ -249,24 +251,9 @@ class BatchState(MemoryState):
         ):
             parents.setdefault(child, []).append(parent)
         for r in self._sql.fetch_in(
-            f"SELECT {','.join(_LOT_COLUMNS)} FROM trace_lot WHERE code IN ({{}})", codes
+            f"SELECT {','.join(LOT_COLUMNS)} FROM trace_lot WHERE code IN ({{}})", codes
         ):
-            code = r[0]
-            self.lots[code] = LotState(
-                code=code,
-                unit=r[1],
-                product=product_from_json(r[2]),
-                created_by=r[4],
-                created_at=parse_utc(r[5]),
-                head=r[7],
-                head_time=parse_utc(r[8]),
-                quantity=Decimal(r[9]),
-                failed=bool(r[10]),
-                recalled=bool(r[11]),
-                rejected=bool(r[12]),
-                cleared=bool(r[13]),
-                parents=tuple(sorted(parents.get(code, ()))),
-            )
+            self.lots[r[0]] = lot_state(r, parents.get(r[0], ()))
         self._absent.update(("lot", c) for c in codes if c not in self.lots)
 
     def _load_holdings(self, codes: Iterable[str]) -> None:
@@ -290,9 +277,9 @@ class BatchState(MemoryState):
     def _load_lines(self, ship_events: Iterable[str]) -> None:
         ship_events = set(ship_events)
         for r in self._sql.fetch_in(
-            f"SELECT {','.join(_TRANSIT_COLUMNS)} FROM trace_transit WHERE ship_event IN ({{}})", ship_events
+            f"SELECT {','.join(TRANSIT_COLUMNS)} FROM trace_transit WHERE ship_event IN ({{}})", ship_events
         ):
-            self.transits[(r[0], r[1])] = Transit(r[0], r[1], r[2], r[3], Decimal(r[4]), r[5], Decimal(r[6]))
+            self.transits[(r[0], r[1])] = transit_state(r)
             self._stored.add(("transit", (r[0], r[1])))
         self._lines_of |= ship_events
 
@@ -383,7 +370,7 @@ class BatchState(MemoryState):
         new_lots = self._new_lots
         sql.insert(
             "trace_lot",
-            _LOT_COLUMNS,
+            LOT_COLUMNS,
             [
                 (
                     code, lot.unit, product_json(lot.product), lot.product.name_zh, lot.created_by,
@@ -422,7 +409,7 @@ class BatchState(MemoryState):
         new_lines = [k for k in changed["transit"] if ("transit", k) not in stored]
         sql.insert(
             "trace_transit",
-            _TRANSIT_COLUMNS,
+            TRANSIT_COLUMNS,
             [
                 (t.ship_event, t.lot, t.source, t.destination, str(t.quantity), t.unit, str(t.received))
                 for k in new_lines
@@ -441,7 +428,7 @@ class BatchState(MemoryState):
             "UPDATE trace_disposal SET quantity = ? WHERE lot = ? AND how = ?",
         )
         sql.insert("trace_event", _EVENT_COLUMNS, self._rows["event"])
-        sql.insert("trace_event_lot", _EVENT_LOT_COLUMNS, self._rows["event_lot"])
+        sql.insert("trace_event_lot", _EVENTLOT_COLUMNS, self._rows["event_lot"])
         sql.insert("trace_anomaly", _ANOMALY_COLUMNS, self._rows["anomaly"])
         for rows in self._rows.values():
             rows.clear()

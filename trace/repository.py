@@ -45,7 +45,17 @@ from .rules import (
     inherited_flags,
 )
 
-__all__ = ["Repository", "parse_utc", "product_from_json", "product_json"]
+__all__ = [
+    "LOT_COLUMNS",
+    "TRANSIT_COLUMNS",
+    "Repository",
+    "key_state",
+    "lot_state",
+    "parse_utc",
+    "product_from_json",
+    "product_json",
+    "transit_state",
+]
 
 _lot = TraceLot.__table__
 _parent = TraceLotParent.__table__
@@ -75,6 +85,46 @@ def product_json(p: Product) -> str:
     return json.dumps(p.to_wire(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+# The trace_lot and trace_transit columns, in the order `lot_state` and `transit_state` read them.
+LOT_COLUMNS = (
+    "code", "unit", "product", "product_name", "created_by", "created_at", "created_event", "head",
+    "head_time", "quantity", "failed", "recalled", "rejected", "cleared",
+)  # fmt: skip
+TRANSIT_COLUMNS = ("ship_event", "lot", "source", "destination", "quantity", "unit", "received")
+
+
+def lot_state(row: Sequence, parents: Sequence[str]) -> LotState:
+    """A trace_lot row (LOT_COLUMNS, in order) and the lot's parents as a LotState."""
+    code, unit, product, _, created_by, created_at, _, head, head_time, quantity, *flags = row
+    failed, recalled, rejected, cleared = map(bool, flags)
+    return LotState(
+        code=code,
+        unit=unit,
+        product=product_from_json(product),
+        created_by=created_by,
+        created_at=parse_utc(created_at),
+        head=head,
+        head_time=parse_utc(head_time),
+        quantity=Decimal(quantity),
+        failed=failed,
+        recalled=recalled,
+        rejected=rejected,
+        cleared=cleared,
+        parents=tuple(sorted(parents)),
+    )
+
+
+def transit_state(row: Sequence) -> Transit:
+    """A trace_transit row (TRANSIT_COLUMNS, in order) as a Transit."""
+    ship_event, lot, source, destination, quantity, unit, received = row
+    return Transit(ship_event, lot, source, destination, Decimal(quantity), unit, Decimal(received))
+
+
+def key_state(public_key: bytes, active_from: str, revoked_at: str | None) -> KeyState:
+    """A trace_party_key row's public key and times as a KeyState."""
+    return KeyState(bytes(public_key), parse_utc(active_from), parse_utc(revoked_at) if revoked_at else None)
+
+
 # Descendants and ancestors by recursive query: one round trip however deep the lineage is.
 _DESCENDANTS = text(
     "WITH RECURSIVE d(code) AS (SELECT child FROM trace_lot_parent WHERE parent = :lot "
@@ -101,40 +151,16 @@ class Repository:
         if row is None:
             return None
         keys = {
-            k.key_id: KeyState(
-                bytes(k.public_key),
-                parse_utc(k.active_from),
-                parse_utc(k.revoked_at) if k.revoked_at else None,
-            )
+            k.key_id: key_state(k.public_key, k.active_from, k.revoked_at)
             for k in self.conn.execute(select(_key).where(_key.c.party_id == party_id))
         }
         return PartyState(id=row.id, roles=frozenset(row.roles.split()), status=row.status, keys=keys)
 
     def lot(self, code: str) -> LotState | None:
-        row = self.conn.execute(select(_lot).where(_lot.c.code == code)).first()
+        row = self.conn.execute(select(*(_lot.c[c] for c in LOT_COLUMNS)).where(_lot.c.code == code)).first()
         if row is None:
             return None
-        parents = tuple(
-            r[0]
-            for r in self.conn.execute(
-                select(_parent.c.parent).where(_parent.c.child == code).order_by(_parent.c.parent)
-            )
-        )
-        return LotState(
-            code=row.code,
-            unit=row.unit,
-            product=product_from_json(row.product),
-            created_by=row.created_by,
-            created_at=parse_utc(row.created_at),
-            head=row.head,
-            head_time=parse_utc(row.head_time),
-            quantity=Decimal(row.quantity),
-            failed=bool(row.failed),
-            recalled=bool(row.recalled),
-            rejected=bool(row.rejected),
-            cleared=bool(row.cleared),
-            parents=parents,
-        )
+        return lot_state(row, self.parents_of(code))
 
     def holding(self, code: str, party_id: str) -> Decimal:
         q = self.conn.execute(
@@ -144,13 +170,11 @@ class Repository:
 
     def in_transit(self, ship_event: str, lot: str) -> Transit | None:
         r = self.conn.execute(
-            select(_transit).where(_transit.c.ship_event == ship_event, _transit.c.lot == lot)
+            select(*(_transit.c[c] for c in TRANSIT_COLUMNS)).where(
+                _transit.c.ship_event == ship_event, _transit.c.lot == lot
+            )
         ).first()
-        if r is None:
-            return None
-        return Transit(
-            r.ship_event, r.lot, r.source, r.destination, Decimal(r.quantity), r.unit, Decimal(r.received)
-        )
+        return None if r is None else transit_state(r)
 
     def event_time(self, event_id: str) -> datetime | None:
         t = self.conn.execute(select(_event.c.at_utc).where(_event.c.id == event_id)).scalar()

@@ -147,19 +147,17 @@ class TraceService:
         # accepted is checked in order, inside the ledger's transaction (rules: key_unknown).
         batch_keys: dict[str, tuple[str, bytes]] = {}
         for start in range(0, len(entries), RUN_SIZE):
-            run: list[tuple[int, SignedEvent, bool]] = []
+            run: list[tuple[int, SignedEvent]] = []
             for i in range(start, min(start + RUN_SIZE, len(entries))):
                 try:
-                    run.append((i, decode_entry(entries[i]), False))
+                    run.append((i, decode_entry(entries[i])))
                 except TraceError as exc:
                     results[i] = exc
-            if genesis_open is None and any(
-                isinstance(s.event.detail, PartyRegisterDetail) for _, s, _ in run
-            ):
+            if genesis_open is None and any(isinstance(s.event.detail, PartyRegisterDetail) for _, s in run):
                 genesis_open = self._party_count() == 0
-            keys = self._keys({s.event.key_id for _, s, _ in run})
+            keys = self._keys({s.event.key_id for _, s in run})
             candidates, work = [], []
-            for i, signed, _ in run:
+            for i, signed in run:
                 genesis = bool(genesis_open) and _genesis_shape(signed)
                 if genesis:  # one genesis per batch: a second self-registration needs a regulator's key
                     genesis_open = False

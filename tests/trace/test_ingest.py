@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,6 +33,7 @@ from farmtrace.trace.events import Event
 from farmtrace.trace.models import TraceAnomaly
 from farmtrace.trace.service import Receipt, TraceService
 
+from ..conftest import fresh_schema
 from .story import START, key_id, party_wire, private_key, wire
 from .test_repository import PARTIES, REGULATOR, SETTINGS, History, Twin, _sqlite, rolled_back, sql_state
 
@@ -180,7 +180,7 @@ def test_sqlite_bulk_ingest_matches_the_reference(tmp_path, small_runs, data) ->
 @given(data=st.data())
 def test_postgres_bulk_ingest_matches_the_reference(tmp_path, postgres_server, small_runs, data) -> None:
     events, verdicts, twin = _history(_sqlite(tmp_path), data, steps=40)
-    with _schema(postgres_server) as url:
+    with fresh_schema(postgres_server) as url:
         _check(events, verdicts, twin, *_ingest(url, events, data))
     assert not small_runs
 
@@ -203,16 +203,3 @@ def test_a_run_that_fails_falls_back_to_one_event_at_a_time(tmp_path, small_runs
     url = f"sqlite:///{tmp_path / f'ingest-{uuid.uuid4().hex}.db'}"
     _check(events, verdicts, twin, *_ingest(url, events, data))
     assert small_runs or calls["n"] < 5
-
-
-@contextmanager
-def _schema(server: str) -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    raw = server.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(raw, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{server}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(raw, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
