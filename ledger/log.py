@@ -301,8 +301,8 @@ class Log:
                 tiles.update(self.store.read_tiles(missing))
             return {k: tiles[k] for k in keys if k in tiles}
 
-        reader = _NodeMemo(TileHashReader(read_tiles))
-        return [merkle.prove_inclusion(i, size, reader) for i in indexes]
+        reader = _NodeMemo(TileHashReader(read_tiles, cache=PROOF_TILE_CACHE))
+        return merkle.prove_inclusions(indexes, size, reader)
 
     def prove_consistency(self, old_size: int, new_size: int) -> list[bytes]:
         self._check_size(new_size)

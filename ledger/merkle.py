@@ -35,6 +35,7 @@ __all__ = [
     "check_subtree_inclusion",
     "prove_consistency",
     "prove_inclusion",
+    "prove_inclusions",
     "prove_subtree_consistency",
     "prove_subtree_inclusion",
     "range_nodes",
@@ -154,6 +155,23 @@ def prove_inclusion(index: int, size: int, reader: HashReader) -> list[bytes]:
     if index >= size:
         raise MalformedError(f"index {index} is not in a tree of size {size}")
     return _read_ranges(_path_ranges(index, 0, size), reader)
+
+
+def prove_inclusions(indexes: Sequence[int], size: int, reader: HashReader) -> list[list[bytes]]:
+    """`prove_inclusion(i, size, reader)` for each index, hashing each distinct range once.
+
+    Paths of nearby leaves share all but their lowest ranges, so a run of n consecutive leaves
+    needs about 2n distinct ranges rather than n·log2(size).
+    """
+    _check_size("size", size)
+    for index in indexes:
+        _check_size("index", index)
+        if index >= size:
+            raise MalformedError(f"index {index} is not in a tree of size {size}")
+    paths = [_path_ranges(index, 0, size) for index in indexes]
+    distinct = list(dict.fromkeys(r for path in paths for r in path))
+    hashes = dict(zip(distinct, _read_ranges(distinct, reader), strict=True))
+    return [[hashes[r] for r in path] for path in paths]
 
 
 def _root_from_inclusion(proof: Sequence[bytes], index: int, leaf: bytes, size: int) -> bytes:

@@ -129,6 +129,26 @@ def test_range_nodes_fold_to_the_range_hash(lo, hi):
         assert merkle._fold(hashes) == mth(leaves[lo:hi])
 
 
+def test_prove_inclusions_equals_one_proof_at_a_time():
+    # Every subset shape that matters: all leaves, runs at either edge, scattered and repeated ones.
+    reader = ListReader(LEAVES)
+    for size in range(1, MAX + 1):
+        picks = [list(range(size)), list(range(size // 2, size)), [size - 1, 0, size - 1], []]
+        for indexes in picks:
+            assert merkle.prove_inclusions(indexes, size, reader) == [
+                merkle.prove_inclusion(i, size, reader) for i in indexes
+            ]
+
+
+def test_prove_inclusions_reads_storage_once_and_rejects_like_prove_inclusion():
+    reader = ListReader(leaves_for(1000))
+    merkle.prove_inclusions(range(900, 1000), 1000, reader)
+    assert reader.reads == 1
+    for index, size in ((1000, 1000), (-1, 10), (0, 0)):
+        with pytest.raises(MalformedError):
+            merkle.prove_inclusions([0, index], size, reader)
+
+
 @given(st.integers(), st.integers())
 def test_prove_inclusion_rejects_impossible_arguments(index, size):
     reader = ListReader(LEAVES)
