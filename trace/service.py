@@ -38,6 +38,7 @@ from farmtrace.ledger.log import Log
 from .encoding import SignedEvent, decode_entry
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .events import KeyAddDetail, PartyRegisterDetail
+from .gcpause import paused_collection
 from .ingest import Candidate, Duplicate, Run
 from .models import (
     TABLES,
@@ -139,6 +140,10 @@ class TraceService:
         An error that is no verdict on an entry (the database failing) is raised; runs committed
         before it stay committed, and resubmitting the whole batch is safe (idempotent).
         """
+        with paused_collection():  # see gcpause: the batch's objects form no cycles
+            return self._record_many(entries)
+
+    def _record_many(self, entries: Sequence[bytes]) -> list[Receipt | TraceError]:
         results: list[Receipt | TraceError | None] = [None] * len(entries)
         prepared = []
         genesis_open: bool | None = None
