@@ -80,6 +80,7 @@ def product_from_json(wire: str) -> Product:
     return Product(**{k: d.get(k) for k in ("name_zh", "name_en", "gtin", "variety", "category")})
 
 
+@lru_cache(maxsize=4096)  # bulk ingest writes the same few products on many lot rows
 def product_json(p: Product) -> str:
     """A Product as the `product` column stores it (sorted-key JSON of its wire form)."""
     return json.dumps(p.to_wire(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
