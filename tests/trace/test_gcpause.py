@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from farmtrace.trace import gcpause
 from farmtrace.trace.gcpause import paused_collection
 
 
@@ -58,3 +59,22 @@ def test_overlapping_threads_keep_it_off_until_the_last_leaves():
     release.set()
     t.join(10)
     assert gc.isenabled()
+
+
+def test_overlapping_callers_still_collect_cycles(monkeypatch):
+    # Callers that overlap keep the collector off; one leaving while another remains collects.
+    monkeypatch.setattr(gcpause, "FULL_EVERY", 0.0)
+    gc.enable()
+
+    class Node:
+        pass
+
+    with paused_collection():
+        with paused_collection():
+            a, b = Node(), Node()
+            a.other, b.other = b, a  # a cycle, unreachable once the names go
+            del a, b
+            before = sum(type(o) is Node for o in gc.get_objects())
+        after = sum(type(o) is Node for o in gc.get_objects())
+        assert not gc.isenabled()
+    assert (before, after) == (2, 0)
