@@ -1,7 +1,7 @@
 """Pausing Python's cyclic garbage collector around bulk work.
 
 Bulk ingest builds tens of thousands of small objects (decoded events, rows, states) that live until
-the batch ends and form no reference cycles, so reference counting frees them. The generational
+the batch ends and form almost no reference cycles, so reference counting frees them. The generational
 collector would still traverse them again and again as they pile up (about 8% of ingest time,
 measured in bench/trace_bench.py). Collection is process-wide, so nesting and concurrent callers
 are counted: the collector comes back when the last of them leaves, and only if it was on before.

@@ -140,7 +140,7 @@ class TraceService:
         An error that is no verdict on an entry (the database failing) is raised; runs committed
         before it stay committed, and resubmitting the whole batch is safe (idempotent).
         """
-        with paused_collection():  # see gcpause: the batch's objects form no cycles
+        with paused_collection():  # see gcpause: the batch's objects are freed by reference counting
             return self._record_many(entries)
 
     def _record_many(self, entries: Sequence[bytes]) -> list[Receipt | TraceError]:
