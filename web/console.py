@@ -33,13 +33,11 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from farmtrace.ledger.checkpoint import open_checkpoint
@@ -57,19 +55,12 @@ from .chart import STAGES, format_chart, price_series
 from .graph import format_svg, layout_trace
 from .i18n import HTML_LANG, LANGS, Translator, negotiate
 from .session import request_token
+from .templating import TEMPLATES
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_HERE = Path(__file__).resolve().parent
-_ENV = Environment(
-    loader=FileSystemLoader(_HERE / "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 _log = logging.getLogger(__name__)
 CST = timezone(timedelta(hours=8))  # China Standard Time: the console's days and clock
 MAX_GRAPH_NODES = 1500  # beyond this the page lists the lots instead of drawing them
@@ -633,7 +624,7 @@ def _render(request: Request, t: Translator, template: str, *, status: int = 200
         config["regulator"] = regulator.id
         config["location"] = {"name": record["name_zh"], "address": record["address"]}
     context.setdefault("regulator", None)
-    body = _ENV.get_template(template).render(
+    body = TEMPLATES.get_template(template).render(
         t=t,
         css=Markup(_CSS),  # our own file, pinned by hash in the CSP
         other_lang_url=f"{quote(request.url.path, safe='/')}?{urlencode([*query, ('lang', other)])}",

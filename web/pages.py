@@ -27,13 +27,11 @@ import json
 import logging
 import time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
@@ -43,19 +41,12 @@ from farmtrace.trace.units import MASS_UNITS
 
 from .assets import ASSETS, PAGE_CSS, content_security_policy
 from .i18n import HTML_LANG, LANGS, Translator, negotiate
+from .templating import TEMPLATES
 
 __all__ = ["journey_view", "router"]
 
 router = APIRouter(include_in_schema=False)
 
-_HERE = Path(__file__).resolve().parent
-_ENV = Environment(
-    loader=FileSystemLoader(_HERE / "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 _log = logging.getLogger(__name__)
 _GZIP_MIN = 1024
 _YEAR = "public, max-age=31536000, immutable"
@@ -149,7 +140,7 @@ def _html(request: Request, t: Translator, body: str, *, status: int = 200) -> R
 
 def _render(request: Request, t: Translator, template: str, *, status: int = 200, **context: Any) -> Response:
     other = LANGS[1 - LANGS.index(t.lang)]
-    body = _ENV.get_template(template).render(
+    body = TEMPLATES.get_template(template).render(
         t=t,
         css=Markup(_CSS),  # our own file, pinned by hash in the CSP
         other_lang_url=f"{quote(request.url.path)}?lang={other}",

@@ -30,13 +30,11 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
@@ -49,23 +47,15 @@ from farmtrace.trace.units import COUNT_UNITS, MASS_UNITS
 from . import i18n_portal  # noqa: F401  (registers the portal.* messages)
 from .assets import PAGE_CSS, asset_url, content_security_policy
 from .i18n import HTML_LANG, LANGS, Translator, negotiate
-from .portal_records import badges, certificate_view, entry_evidence, group_holdings, qr_svg
+from .portal_records import certificate_view, entry_evidence, group_holdings, qr_svg
 from .qr import label_uri
 from .session import current_party
+from .templating import TEMPLATES
 
 __all__ = ["FORMS", "NAV", "router"]
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
-_HERE = Path(__file__).resolve().parent
-_ENV = Environment(
-    loader=FileSystemLoader(_HERE / "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.globals["badges"] = badges
 
 # The forms, and the roles that may use each (the rules' own table, so a form is offered exactly
 # when the ledger would accept its event from this party).
@@ -155,7 +145,7 @@ def _render(
         "messages": t.catalogue(*_SCRIPT_MESSAGES),
         **(config or {}),
     }
-    body = _ENV.get_template(template).render(
+    body = TEMPLATES.get_template(template).render(
         t=t,
         css=Markup(_PAGE_CSS),  # our own file, pinned by hash in the CSP
         other_lang_url=_other_lang_url(request, t),
