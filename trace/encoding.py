@@ -29,6 +29,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -138,7 +139,7 @@ def decode_event(data: bytes) -> Event:
     # equality also rules out what the strict parse below refuses by name (duplicate keys, NaN):
     # an encoding never contains them. Anything else takes the strict path for its precise error.
     try:
-        obj = json.loads(data)
+        obj = orjson.loads(data)
         if type(obj) is dict and type(obj.pop("v", None)) is int:
             event = Event.from_wire_unsized(obj)
             if _encode(event.to_wire()) == data:
