@@ -128,6 +128,7 @@ _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 # C0 and C1 controls, and the line/paragraph separators; multi-line texts may contain "\n".
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_BUT_LF = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_ZONES: dict[str, timezone] = {}  # parse_time's accepted offsets (at most 2 × 14 × 60 + 1 of them)
 
 
 def parse_time(text: str, *, field: str) -> datetime:
@@ -145,21 +146,24 @@ def parse_time(text: str, *, field: str) -> datetime:
             f'expected a time like "2026-11-20T08:30:00+08:00" (seconds, explicit offset), found {text[:40]!r}',
         )
     year, month, day, hour, minute, second, zulu, sign, oh, om = m.groups()
-    if zulu:
-        offset = timedelta(0)
-    else:
-        if sign == "-" and oh == "00" and om == "00":
-            raise InvalidEvent(
-                field, 'offset "-00:00" means "unknown" (RFC 3339 §4.3); write "Z" or "+00:00"'
-            )
-        offset = timedelta(hours=int(oh), minutes=int(om))
-        if int(om) > 59 or offset > timedelta(hours=14):
-            raise InvalidEvent(field, f"offset must be within ±14:00, found {sign}{oh}:{om}")
-        if sign == "-":
-            offset = -offset
+    zone = _ZONES.get(text[19:])  # the offset, "Z" or "+08:00": a few distinct ones, checked once
+    if zone is None:
+        if zulu:
+            offset = timedelta(0)
+        else:
+            if sign == "-" and oh == "00" and om == "00":
+                raise InvalidEvent(
+                    field, 'offset "-00:00" means "unknown" (RFC 3339 §4.3); write "Z" or "+00:00"'
+                )
+            offset = timedelta(hours=int(oh), minutes=int(om))
+            if int(om) > 59 or offset > timedelta(hours=14):
+                raise InvalidEvent(field, f"offset must be within ±14:00, found {sign}{oh}:{om}")
+            if sign == "-":
+                offset = -offset
+        zone = _ZONES[text[19:]] = timezone(offset)
     try:
         return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone(offset)
+            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone
         )
     except ValueError as exc:
         raise InvalidEvent(field, f"not a valid date and time: {text!r}") from exc

@@ -94,8 +94,12 @@ def parse_decimal(
         raise InvalidEvent(field, f"must be greater than zero, found {text!r}")
     if abs(value) > maximum:
         raise InvalidEvent(field, f"must not exceed {format_decimal(maximum)}, found {text!r}")
-    canonical = format_decimal(value)
-    if canonical != text:
+    # The pattern already rules out leading zeros; what is left of canonical form is no trailing
+    # fractional zero and no "-0" (a zero with a fraction ends in a zero). Equivalent to comparing
+    # with format_decimal(value), which the error message then spells out.
+    fraction = m.group(3)
+    if (fraction is not None and fraction[-1] == "0") or text == "-0":
+        canonical = format_decimal(value)
         raise InvalidEvent(field, f"write {canonical!r}, not {text!r} (one spelling per value)")
     return value
 

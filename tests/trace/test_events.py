@@ -294,6 +294,8 @@ def _leaves(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @settings(max_examples=300)
 @given(st.sampled_from(KINDS), st.data())
 def test_mutated_samples_raise_only_trace_errors(kind: str, data: st.DataObject) -> None:
+    """Any change is refused with a TraceError or gives a faithful parse (to_wire() gives the form
+    back), which encoding.decode_event's fast path relies on."""
     wire = copy.deepcopy(SAMPLES[kind])
     path = data.draw(st.sampled_from(_leaves(wire)[1:]))
     target = wire

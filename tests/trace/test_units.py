@@ -12,6 +12,7 @@ from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.units import (
     UNITS,
     check_unit,
+    format_decimal,
     format_quantity,
     parse_decimal,
     parse_quantity,
@@ -125,3 +126,16 @@ def test_parse_raises_only_invalid_event(text: str) -> None:
 def test_same_dimension_is_symmetric(u1: str, u2: str) -> None:
     assert same_dimension(u1, u2) == same_dimension(u2, u1)
     assert same_dimension(u1, u1)
+
+
+@given(st.from_regex(r"-?(0|[1-9][0-9]{0,5})(\.[0-9]{1,4})?", fullmatch=True))
+def test_one_spelling_per_value_is_format_decimal(text: str) -> None:
+    """parse_decimal's canonical-form test (no trailing fractional zero, no "-0") accepts exactly
+    the texts that format_decimal writes back unchanged."""
+    try:
+        parse_decimal(text, field="d", places=4, negative=True, zero=True)
+        accepted = True
+    except InvalidEvent as exc:
+        assert "one spelling per value" in str(exc)
+        accepted = False
+    assert accepted == (format_decimal(Decimal(text)) == text)
