@@ -52,7 +52,7 @@ class Settings:
     witness_keys: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"
     environment: str = "development"
-    verify_workers: int | None = None  # None: one per CPU (trace/verifying.py)
+    verify_workers: int | None = None  # None: one per CPU but one, at least 1 (trace/verifying.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:

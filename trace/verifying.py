@@ -37,11 +37,11 @@ Work = tuple[bytes, bytes, bytes]
 _keys: dict[bytes, Ed25519PublicKey] = {}  # per process: decoding a key costs as much as a verification
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
-_configured: int | None = None  # worker processes; None: one per CPU, at most 8
+_configured: int | None = None  # worker processes; None: one per CPU but one, at least 1, at most 8
 
 
 def configure(workers: int | None) -> None:
-    """Use `workers` worker processes from now on (None: one per CPU, at most 8; 0: verify inline)."""
+    """Use `workers` worker processes from now on (None: the default, see `_workers`; 0: verify inline)."""
     global _configured
     if workers is not None and workers < 0:
         raise ValueError("workers must be 0 or more")
@@ -124,7 +124,13 @@ def _verify_chunk(work: list[Work]) -> list[bool]:
 
 
 def _workers() -> int:
-    return _configured if _configured is not None else min(os.cpu_count() or 1, 8)
+    """The configured number, or one per CPU but one (at least 1, at most 8). The caller's process
+    is busy for longer per event than a verification takes (decoding, then admitting in the ledger's
+    writer), so it keeps a core of its own: on 2 cores, a second worker only takes turns with it
+    (bench/README.md, "Ingest")."""
+    if _configured is not None:
+        return _configured
+    return max(1, min((os.cpu_count() or 1) - 1, 8))
 
 
 def _get_pool() -> ProcessPoolExecutor | None:
