@@ -162,9 +162,7 @@ def parse_time(text: str, *, field: str) -> datetime:
                 offset = -offset
         zone = _ZONES[text[19:]] = timezone(offset)
     try:
-        return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone
-        )
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone)
     except ValueError as exc:
         raise InvalidEvent(field, f"not a valid date and time: {text!r}") from exc
 

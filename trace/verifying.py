@@ -127,7 +127,7 @@ def _workers() -> int:
     """The configured number, or one per CPU but one (at least 1, at most 8). The caller's process
     is busy for longer per event than a verification takes (decoding, then admitting in the ledger's
     writer), so it keeps a core of its own: on 2 cores, a second worker only takes turns with it
-    (bench/README.md, "Ingest")."""
+    (bench/README.md, "Domain benchmarks")."""
     if _configured is not None:
         return _configured
     return max(1, min((os.cpu_count() or 1) - 1, 8))
