@@ -18,17 +18,9 @@ from hypothesis import strategies as st
 from farmtrace.trace.canonical import canonical_json, wire_json
 from farmtrace.trace.events import Event
 
+from .jcs_text import TEXT
 from .story import sample_wires
 
-TEXT = st.text(
-    st.one_of(
-        st.characters(codec="utf-8", exclude_categories=("Cs",)),
-        st.sampled_from(
-            list('宁乡包菜合格证😀🥬\U0001f96c\ufffd\uffff\ue000"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é')
-        ),
-    ),
-    max_size=12,
-)
 SCALARS = (
     st.none()
     | st.booleans()

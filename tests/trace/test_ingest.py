@@ -35,7 +35,17 @@ from farmtrace.trace.service import Receipt, TraceService
 
 from ..conftest import fresh_schema
 from .story import START, key_id, party_wire, private_key, wire
-from .test_repository import PARTIES, REGULATOR, SETTINGS, History, Twin, _sqlite, rolled_back, sql_state
+from .test_repository import (
+    PARTIES,
+    REGULATOR,
+    SETTINGS,
+    History,
+    Twin,
+    _sqlite,
+    assert_tables_match,
+    rolled_back,
+    sql_state,
+)
 
 FIXED_NOW = START + timedelta(hours=6)  # after every event a history draws (a minute apart)
 KEYS = {key_id(p, g): private_key(p, g) for p in PARTIES for g in range(4)}
@@ -135,13 +145,7 @@ def _check(events, verdicts, twin, results, state, anomalies) -> None:
         else:  # signed with a key not (yet) registered to the party: nobody can tell who sent it
             assert isinstance(got, SignatureRefused) and not registered, where
     assert anomalies == refused_by_rule
-    mem = twin.mem
-    assert state["lots"] == mem.lots
-    assert state["holdings"] == mem.holdings
-    assert state["transits"] == mem.transits
-    assert state["disposed"] == mem.disposed
-    assert state["events"] == mem.events
-    assert state["parties"] == mem.parties
+    assert_tables_match(state, twin.mem)
 
 
 @pytest.fixture

@@ -227,14 +227,20 @@ def quick_mem_state(mem: MemoryState) -> tuple[Any, ...]:
     )
 
 
-def assert_same_state(twin: Twin) -> None:
-    mem, sql = twin.mem, sql_state(twin.conn)
+def assert_tables_match(sql: dict[str, Any], mem: MemoryState) -> None:
+    """The tables (`sql_state`) hold exactly the reference's lots, holdings, shipments, disposals,
+    event times and parties."""
     assert sql["lots"] == mem.lots
     assert sql["holdings"] == mem.holdings
     assert sql["transits"] == mem.transits
     assert sql["disposed"] == mem.disposed
     assert sql["events"] == mem.events
     assert sql["parties"] == mem.parties
+
+
+def assert_same_state(twin: Twin) -> None:
+    mem = twin.mem
+    assert_tables_match(sql_state(twin.conn), mem)
     repo = twin.repo
     for code in mem.lots:
         assert repo.children_of(code) == mem.children_of(code), code
@@ -631,10 +637,13 @@ def _dispose_engines() -> Iterator[None]:
 
 
 def test_histories_accept_and_refuse_a_mix(tmp_path) -> None:
-    """Many histories drawn together reach every kind and a good share of refusals by many rules."""
+    """Many histories drawn together reach every kind and a good share of refusals by many rules.
+
+    The draws are derandomized: this states a property of the generator over one fixed sample, which
+    a fresh random sample could miss by chance (the correctness properties above keep drawing anew)."""
     outcomes: list[tuple[str, str | None]] = []
 
-    @settings(max_examples=15, database=None, **SETTINGS)
+    @settings(max_examples=15, database=None, derandomize=True, **SETTINGS)
     @given(data=st.data())
     def collect(data) -> None:
         outcomes.extend(run_history(_sqlite(tmp_path), data, steps=40).outcomes)

@@ -21,6 +21,7 @@ from farmtrace.client import PartyKey
 from farmtrace.trace.encoding import decode_entry, encode_event, verify_signed_event
 from farmtrace.trace.events import Event
 
+from ..trace.jcs_text import TEXT
 from ..trace.story import COOP, sample_wires
 from .consumer_support import chromium, close_app, free_port, live_server
 from .portal_support import genesis_app, new_phone
@@ -59,18 +60,6 @@ def test_every_wire_form_canonicalizes_as_the_server_does(page):
     assert _browser_canonical(page, wires) == [rfc8785.dumps(w) for w in wires]
 
 
-# Text that stresses RFC 8785 §3.2.2.2 escaping and §3.2.3 key order: CJK, emoji (surrogate pairs in
-# UTF-16, which sort below U+E000..U+FFFF there but above them by code point), controls, quotes,
-# backslashes, U+2028/U+2029. Lone surrogates are excluded: they are not UTF-8 and no event holds one.
-TEXT = st.text(
-    st.one_of(
-        st.characters(codec="utf-8", exclude_categories=("Cs",)),
-        st.sampled_from(
-            list('宁乡包菜合格证😀🥬\U0001f96c\ufffd\uffff\ue000"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\u2029é')
-        ),
-    ),
-    max_size=12,
-)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | TEXT,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=5),
