@@ -13,7 +13,7 @@ tile only ever grows: the prefix of a tile never changes, so a wider tile serves
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .errors import NotFoundError, VerificationError
@@ -26,6 +26,9 @@ TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 
 TileKey = tuple[int, int]  # (tile level L, tile index t)
+# A partial tile asked for more nodes than this has all its rows computed at once (about as many
+# hashes as it is wide) rather than each node's subtree on its own.
+_ROWS_ABOVE = 4
 
 
 def _subtree(hashes: Sequence[bytes]) -> bytes:
@@ -34,6 +37,17 @@ def _subtree(hashes: Sequence[bytes]) -> bytes:
     while len(level) > 1:
         level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
     return level[0]
+
+
+def _rows(tile: bytes) -> list[bytes]:
+    """Row r of a tile: the hashes of its complete nodes r levels above its bottom row, joined
+    (a partial tile of width w has w >> r of them)."""
+    rows = [bytes(tile)]
+    for _ in range(TILE_HEIGHT - 1):
+        below = rows[-1]
+        pairs = iter([below[i : i + HASH_SIZE] for i in range(0, len(below), HASH_SIZE)])
+        rows.append(b"".join(map(node_hash, pairs, pairs)))  # an odd last hash has no pair yet
+    return rows
 
 
 def _tile_of(node: Node) -> tuple[TileKey, int, int]:
@@ -76,31 +90,39 @@ class TileHashReader:
 
     def read_hashes(self, nodes: Sequence[Node]) -> list[bytes]:
         where = [_tile_of(node) for node in nodes]
-        rows = self._cached(key for key, _, _ in where)
-        missing = sorted({key for key, _, _ in where} - rows.keys())
+        wanted = Counter(key for key, _, _ in where)
+        rows = self._cached(wanted)
+        missing = sorted(wanted.keys() - rows.keys())
         tiles = self._read_tiles(missing) if missing else {}
-        if self._cache_size:
-            for key in missing:
-                tile = tiles.get(key)
-                if tile is not None and len(tile) == TILE_WIDTH * HASH_SIZE:
-                    rows[key] = self._keep(key, tile)
-        out = []
-        for node, (key, offset, count) in zip(nodes, where, strict=True):
-            if key in rows:
-                r = count.bit_length() - 1  # the node is r levels above the tile's bottom row
-                at = (offset >> r) * HASH_SIZE
-                out.append(rows[key][r][at : at + HASH_SIZE])
-                continue
+        for key in missing:
             tile = tiles.get(key)
-            end = (offset + count) * HASH_SIZE
-            if tile is None or len(tile) < end:
-                raise NotFoundError(f"the log has no hash for node {node} (tile {key} missing or too short)")
+            if tile is None:
+                continue
             if len(tile) % HASH_SIZE:
                 raise VerificationError(
                     f"stored tile {key} has a length that is not a multiple of {HASH_SIZE}"
                 )
-            bottom = [tile[i : i + HASH_SIZE] for i in range(offset * HASH_SIZE, end, HASH_SIZE)]
-            out.append(_subtree(bottom))
+            if len(tile) == TILE_WIDTH * HASH_SIZE and self._cache_size:
+                rows[key] = self._keep(key, tile)
+            elif wanted[key] > _ROWS_ABOVE:
+                rows[key] = _rows(tile)  # a partial tile many nodes are asked of: its rows, once
+        out = []
+        for node, (key, offset, count) in zip(nodes, where, strict=True):
+            r = count.bit_length() - 1  # the node is r levels above the tile's bottom row
+            if key in rows:
+                row, at = rows[key][r], (offset >> r) * HASH_SIZE
+                if len(row) >= at + HASH_SIZE:
+                    out.append(row[at : at + HASH_SIZE])
+                    continue
+            else:
+                tile = tiles.get(key)
+                end = (offset + count) * HASH_SIZE
+                if tile is not None and len(tile) >= end:
+                    out.append(
+                        _subtree([tile[i : i + HASH_SIZE] for i in range(offset * HASH_SIZE, end, HASH_SIZE)])
+                    )
+                    continue
+            raise NotFoundError(f"the log has no hash for node {node} (tile {key} missing or too short)")
         return out
 
     def _cached(self, keys: Iterable[TileKey]) -> dict[TileKey, list[bytes]]:
@@ -116,11 +138,7 @@ class TileHashReader:
 
     def _keep(self, key: TileKey, tile: bytes) -> list[bytes]:
         """Compute the rows of a full tile and cache them."""
-        rows = [bytes(tile)]
-        for _ in range(TILE_HEIGHT - 1):
-            below = rows[-1]
-            pairs = iter([below[i : i + HASH_SIZE] for i in range(0, len(below), HASH_SIZE)])
-            rows.append(b"".join(map(node_hash, pairs, pairs)))
+        rows = _rows(tile)
         with self._lock:
             self._cache[key] = rows
             while len(self._cache) > self._cache_size:

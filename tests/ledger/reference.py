@@ -31,3 +31,16 @@ class ListReader:
     def read_hashes(self, nodes):
         self.reads += 1
         return [mth(self.leaves[n << level : (n + 1) << level]) for level, n in nodes]
+
+
+def path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 9162 §2.1.3.1, by its recursion, leaf to root."""
+    n = len(leaves)
+    if n <= 1:
+        return []
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    if m < k:
+        return [*path(m, leaves[:k]), mth(leaves[k:])]
+    return [*path(m - k, leaves[k:]), mth(leaves[:k])]

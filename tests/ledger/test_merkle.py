@@ -10,7 +10,7 @@ from farmtrace.ledger import merkle
 from farmtrace.ledger.errors import LedgerError, MalformedError, VerificationError
 from farmtrace.ledger.hashing import EMPTY_ROOT
 
-from .reference import ListReader, leaves_for, mth
+from .reference import ListReader, leaves_for, mth, path
 
 MAX = 64
 LEAVES = leaves_for(MAX)
@@ -138,6 +138,17 @@ def test_prove_inclusions_equals_one_proof_at_a_time():
             assert merkle.prove_inclusions(indexes, size, reader) == [
                 merkle.prove_inclusion(i, size, reader) for i in indexes
             ]
+
+
+def test_inclusion_paths_follow_the_rfc_recursion_up_to_160_leaves():
+    # The bottom-up walk (merkle._path_ranges) and the shared paths of prove_inclusions against
+    # PATH(m, D[n]) of §2.1.3.1 as written, for every leaf of every tree up to 160 leaves.
+    leaves = leaves_for(160)
+    reader = ListReader(leaves)
+    for size in range(1, 161):
+        want = [path(m, leaves[:size]) for m in range(size)]
+        assert merkle.prove_inclusions(range(size), size, reader) == want
+        assert [merkle.prove_inclusion(m, size, reader) for m in range(0, size, 7)] == want[::7]
 
 
 def test_prove_inclusions_reads_storage_once_and_rejects_like_prove_inclusion():

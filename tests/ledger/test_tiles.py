@@ -6,8 +6,9 @@ import random
 
 import pytest
 
+from farmtrace.ledger.errors import NotFoundError
 from farmtrace.ledger.hashing import EMPTY_ROOT, HASH_SIZE
-from farmtrace.ledger.tiles import TILE_WIDTH, Integrator, TileHashReader
+from farmtrace.ledger.tiles import _ROWS_ABOVE, TILE_WIDTH, Integrator, TileHashReader
 
 from .reference import leaves_for, mth
 
@@ -110,3 +111,21 @@ def test_the_cached_reader_answers_like_the_plain_one_as_the_tree_grows():
     calls.clear()
     assert cached.read_hashes([(3, 5), (0, 9)]) == [mth(LEAVES[40:48]), LEAVES[9]]
     assert calls == []
+
+
+def test_a_partial_tile_asked_for_many_nodes_answers_like_one_node_at_a_time():
+    # Past _ROWS_ABOVE nodes of one partial tile, its rows are computed at once.
+    edge = Integrator(0, [], {})
+    edge.append(LEAVES[:300])
+    store = edge.dirty_tiles()
+    reader = TileHashReader(lambda keys: {k: store[k] for k in keys if k in store}, cache=4)
+    nodes = [(level, i) for level in range(6) for i in range((300 - 256) >> level)]
+    nodes = [(level, i + (256 >> level)) for level, i in nodes]  # all inside partial tile (0, 1)
+    assert len(nodes) > _ROWS_ABOVE
+    assert reader.read_hashes(nodes) == [mth(LEAVES[i << lv : (i + 1) << lv]) for lv, i in nodes]
+    for few in (nodes[:1], nodes[-2:]):
+        assert reader.read_hashes(few) == [mth(LEAVES[i << lv : (i + 1) << lv]) for lv, i in few]
+    beyond = [(0, 300)] * (_ROWS_ABOVE + 1)  # the leaf after the partial tile's last
+    for asked in (beyond, beyond[:1]):
+        with pytest.raises(NotFoundError):
+            reader.read_hashes(asked)
