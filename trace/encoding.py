@@ -26,7 +26,6 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -37,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from .canonical import wire_json
 from .errors import InvalidEvent, SignatureRefused
 from .events import MAX_EVENT_BYTES, Event
+from .frozen import frozen
 from .ids import key_id_for
 
 __all__ = [
@@ -76,7 +76,7 @@ V1_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class SignedEvent:
     """An event with its canonical bytes, its Ed25519 signature over `signing_message(canonical)`, its id."""
 

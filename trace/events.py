@@ -31,7 +31,6 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import cached_property
@@ -39,6 +38,7 @@ from typing import Any, ClassVar
 
 from .canonical import wire_json
 from .errors import InvalidEvent
+from .frozen import frozen
 from .ids import (
     check_event_id,
     check_gln,
@@ -344,7 +344,7 @@ def _opt(wire: dict[str, Any], **fields: Any) -> dict[str, Any]:
 # --- values shared by several kinds ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Location:
     """Where something happened: a name, and optionally an address, a GS1 GLN and "lat,lon"."""
 
@@ -375,7 +375,7 @@ class Location:
         return _opt({"name": self.name}, address=self.address, gln=self.gln, geo=self.geo)
 
 
-@dataclass(frozen=True)
+@frozen
 class Product:
     """What a lot is: a Chinese name, optionally an English name, GTIN, variety and category."""
 
@@ -410,7 +410,7 @@ class Product:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class LotRef:
     """An input: `quantity` of `lot` in `unit`, following the lot's head event(s) `follows`."""
 
@@ -443,7 +443,7 @@ class LotRef:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class LotOut:
     """An output: a new lot `lot` of `quantity` `unit` of `product`."""
 
@@ -474,7 +474,7 @@ class LotOut:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Price:
     """A price of `amount` `currency` per `unit`, at a market `stage` (production, wholesale, retail)."""
 
@@ -503,7 +503,7 @@ class Price:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Sensor:
     """A sensor reading: temperature in Cel or humidity in %RH, at `time` (RFC 3339 text)."""
 
@@ -529,7 +529,7 @@ class Sensor:
         return {"type": self.type, "value": format_decimal(self.value), "unit": self.unit, "time": self.time}
 
 
-@dataclass(frozen=True)
+@frozen
 class Document:
     """A supporting document: a `type` token ("inspection_report", "certificate", "invoice"), an id, a URL."""
 
@@ -571,7 +571,7 @@ class Detail:
         return {}
 
 
-@dataclass(frozen=True)
+@frozen
 class HarvestDetail(Detail):
     """harvest: the field or plot the lots come from (a Location; its GLN is optional too)."""
 
@@ -589,7 +589,7 @@ class HarvestDetail(Detail):
         return {"origin": self.origin.to_wire()}
 
 
-@dataclass(frozen=True)
+@frozen
 class InspectDetail(Detail):
     """inspect: one test of one analyte; `value` and `limit` in `unit`; `result` "pass" or "fail"."""
 
@@ -627,7 +627,7 @@ class InspectDetail(Detail):
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class CertifyDetail(Detail):
     """certify: a 承诺达标合格证 for the input's quantity; the committing party is the event's party.
 
@@ -669,7 +669,7 @@ class CertifyDetail(Detail):
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class TransformDetail(Detail):
     """transform: "split" (1 input), "merge" (≥ 2 inputs, 1 output), "repack" or "process"."""
 
@@ -685,7 +685,7 @@ class TransformDetail(Detail):
         return {"type": self.type}
 
 
-@dataclass(frozen=True)
+@frozen
 class ShipDetail(Detail):
     """ship: the inputs leave the party's custody for party `destination`."""
 
@@ -701,7 +701,7 @@ class ShipDetail(Detail):
         return {"destination": self.destination}
 
 
-@dataclass(frozen=True)
+@frozen
 class EntryCheck:
     """Market-entry check (入市查验) at receipt: accepted or rejected, and the proof looked at."""
 
@@ -730,7 +730,7 @@ class EntryCheck:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class ReceiveDetail(Detail):
     """receive: the inputs arrive from `source`, sent by ship event `ship_event`, after `entry_check`."""
 
@@ -758,12 +758,12 @@ class ReceiveDetail(Detail):
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class SellDetail(Detail):
     """sell: an empty object; the event's `price` (stage retail or wholesale) is required."""
 
 
-@dataclass(frozen=True)
+@frozen
 class RecallDetail(Detail):
     """recall: why, and what consumers and shops should do."""
 
@@ -780,7 +780,7 @@ class RecallDetail(Detail):
         return {"reason": self.reason, "instructions": self.instructions}
 
 
-@dataclass(frozen=True)
+@frozen
 class DestroyDetail(Detail):
     """destroy: why; `holder` is whose stock is destroyed (absent: the recording party's own).
 
@@ -801,7 +801,7 @@ class DestroyDetail(Detail):
         return _opt({"reason": self.reason}, holder=self.holder)
 
 
-@dataclass(frozen=True)
+@frozen
 class PartyKey:
     """A party's Ed25519 public key (32 raw bytes; base64 on the wire) and its key id."""
 
@@ -823,7 +823,7 @@ class PartyKey:
         return {"key_id": self.key_id, "public_key": _b64(self.public_key)}
 
 
-@dataclass(frozen=True)
+@frozen
 class PartyRecord:
     """A party as the public ledger knows it.
 
@@ -890,7 +890,7 @@ class PartyRecord:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class PartyRegisterDetail(Detail):
     """party.register: a new party, with its first keys (active from the event's time)."""
 
@@ -908,7 +908,7 @@ class PartyRegisterDetail(Detail):
         return {"party": self.party.to_wire()}
 
 
-@dataclass(frozen=True)
+@frozen
 class KeyAddDetail(Detail):
     """party.key_add: `public_key` (id `key_id`) becomes a key of `party_id` from the event's time."""
 
@@ -927,7 +927,7 @@ class KeyAddDetail(Detail):
         return {"party_id": self.party_id, "key_id": self.key_id, "public_key": _b64(self.public_key)}
 
 
-@dataclass(frozen=True)
+@frozen
 class KeyRevokeDetail(Detail):
     """party.key_revoke: key `key_id` of `party_id` stops being valid at the event's time."""
 
@@ -947,7 +947,7 @@ class KeyRevokeDetail(Detail):
         return {"party_id": self.party_id, "key_id": self.key_id, "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@frozen
 class PartySuspendDetail(Detail):
     """party.suspend: `party_id` may record nothing more and receive no shipments."""
 
@@ -1011,7 +1011,7 @@ _EVENT_KEYS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Event:
     """One signed statement by one party about lots (or, for party.* kinds, about parties).
 

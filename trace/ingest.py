@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +32,7 @@ from farmtrace.ledger.store import WriteTxn
 from .encoding import SignedEvent
 from .errors import RuleViolation, SignatureRefused, TraceError
 from .events import DestroyDetail, Event, ReceiveDetail, ShipDetail
+from .frozen import frozen
 from .models import to_utc_text
 from .repository import (
     LOT_COLUMNS,
@@ -56,7 +56,7 @@ _IN_CHUNK = 500  # values per IN (...) list: well under SQLite's limit on bound 
 _WINDOW = 512  # events whose rows are loaded ahead in one go
 
 
-@dataclass(frozen=True)
+@frozen
 class Candidate:
     """An entry to admit: its decoded form, its place in the verification work, and whether it is
     the genesis registration (the first regulator registering itself while no party exists)."""
@@ -67,7 +67,7 @@ class Candidate:
     genesis: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Duplicate:
     """The event was accepted before, at `index`."""
 
@@ -83,6 +83,10 @@ class _Sql:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        # A flag as the driver binds it fastest: sqlite3 binds an exact int without looking for an
+        # adapter (a bool's failed lookup raises and swallows an AttributeError per value);
+        # PostgreSQL's boolean columns want a bool.
+        self.flag: Callable[[bool], Any] = int if conn.dialect.name == "sqlite" else bool
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple]:
         cur = self.conn.connection.driver_connection.cursor()
@@ -367,6 +371,7 @@ class BatchState(MemoryState):
     def flush(self) -> None:
         """Write every change since the last flush, in bulk."""
         sql, changed, stored = self._sql, self._changed, self._stored
+        flag = sql.flag
         new_lots = self._new_lots
         sql.insert(
             "trace_lot",
@@ -375,7 +380,7 @@ class BatchState(MemoryState):
                 (
                     code, lot.unit, product_json(lot.product), lot.product.name_zh, lot.created_by,
                     to_utc_text(lot.created_at), created_event, lot.head, to_utc_text(lot.head_time),
-                    str(lot.quantity), lot.failed, lot.recalled, lot.rejected, lot.cleared,
+                    str(lot.quantity), flag(lot.failed), flag(lot.recalled), flag(lot.rejected), flag(lot.cleared),
                 )
                 for code, created_event in new_lots.items()
                 for lot in (self.lots[code],)
@@ -388,10 +393,10 @@ class BatchState(MemoryState):
                 (
                     lot.head,
                     to_utc_text(lot.head_time),
-                    lot.failed,
-                    lot.recalled,
-                    lot.rejected,
-                    lot.cleared,
+                    flag(lot.failed),
+                    flag(lot.recalled),
+                    flag(lot.rejected),
+                    flag(lot.cleared),
                     code,
                 )
                 for code in changed["lot"]

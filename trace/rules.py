@@ -31,7 +31,7 @@ Status flags and lineage (decided here, relied on by repositories and pages):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -53,6 +53,7 @@ from .events import (
     ShipDetail,
     TransformDetail,
 )
+from .frozen import frozen
 from .units import format_decimal, same_dimension, to_base
 
 __all__ = [
@@ -137,7 +138,7 @@ PROPAGATED_FLAGS = frozenset({"failed", "recalled"})
 # --- what the view returns -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class KeyState:
     """A party's key: usable at time t iff active_from <= t and (revoked_at is None or t < revoked_at)."""
 
@@ -146,7 +147,7 @@ class KeyState:
     revoked_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class PartyState:
     """A registered party: its roles, "active" or "suspended", and its keys by key id."""
 
@@ -156,7 +157,7 @@ class PartyState:
     keys: Mapping[str, KeyState]
 
 
-@dataclass(frozen=True)
+@frozen
 class LotState:
     """A lot as the ledger knows it now: what it is, who made it, its head event and its flags.
 
@@ -179,7 +180,7 @@ class LotState:
     parents: tuple[str, ...] = ()  # sorted: the lots it was made from, as a set
 
 
-@dataclass(frozen=True)
+@frozen
 class Transit:
     """What ship event `ship_event` sent of `lot`, from `source` to `destination`, and how much of it
     (in `unit`) has been `received` (accepted or rejected) so far."""
@@ -221,7 +222,7 @@ class LotView(Protocol):
 # --- what accepting an event changes -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class NewLot:
     """A lot created by the event. Its head is the event; its flags are `inherited_flags(parents)`."""
 
@@ -234,7 +235,7 @@ class NewLot:
     parents: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class HoldingDelta:
     """Add `delta` (negative to remove) to what `party` holds of `lot`, in the lot's unit."""
 
@@ -243,7 +244,7 @@ class HoldingDelta:
     delta: Decimal
 
 
-@dataclass(frozen=True)
+@frozen
 class Receipt:
     """Add `quantity` to what has been received of `lot` from shipment `ship_event`."""
 
@@ -252,7 +253,7 @@ class Receipt:
     quantity: Decimal
 
 
-@dataclass(frozen=True)
+@frozen
 class LotFlag:
     """Set `flag` (one of FLAGS) on `lot`; for PROPAGATED_FLAGS also on all its existing descendants."""
 
@@ -260,7 +261,7 @@ class LotFlag:
     flag: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Disposal:
     """`quantity` of `lot` left the supply chain from `party`'s stock: `how` is "sold" or "destroyed"."""
 
@@ -270,7 +271,7 @@ class Disposal:
     how: str
 
 
-@dataclass(frozen=True)
+@frozen
 class PartyRegistered:
     """A new party, status active, its keys active from `at`."""
 
@@ -278,7 +279,7 @@ class PartyRegistered:
     at: datetime
 
 
-@dataclass(frozen=True)
+@frozen
 class KeyAdded:
     """Key `key_id` of `party_id` becomes usable from `at`."""
 
@@ -288,7 +289,7 @@ class KeyAdded:
     at: datetime
 
 
-@dataclass(frozen=True)
+@frozen
 class KeyRevoked:
     """Key `key_id` of `party_id` is unusable from `at` on."""
 
@@ -297,7 +298,7 @@ class KeyRevoked:
     at: datetime
 
 
-@dataclass(frozen=True)
+@frozen
 class PartySuspended:
     """`party_id` becomes suspended."""
 
@@ -307,7 +308,7 @@ class PartySuspended:
 PartyChange = PartyRegistered | KeyAdded | KeyRevoked | PartySuspended
 
 
-@dataclass(frozen=True)
+@frozen
 class Effects:
     """Everything accepting event `event_id` (at event time `at`) changes, as plain data.
 
