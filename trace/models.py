@@ -81,8 +81,10 @@ class TraceLot(SQLModel, table=True):
     code: str = Field(primary_key=True)
     unit: str
     product: str  # canonical JSON of the Product wire form
-    product_name: str = Field(index=True)
-    created_by: str = Field(index=True)
+    # No index on product_name or created_by: nothing looks lots up by them, and each index costs
+    # every ingested lot a B-tree insert.
+    product_name: str
+    created_by: str
     created_at: str
     created_event: str
     head: str
@@ -132,7 +134,7 @@ class TraceEvent(SQLModel, table=True):
     """One accepted event: where it is in the ledger, and columns for queries (the bytes are in the ledger)."""
 
     __tablename__ = "trace_event"
-    __table_args__ = (Index("ix_trace_event_at", "at_utc"), Index("ix_trace_event_party", "party"))
+    __table_args__ = (Index("ix_trace_event_at", "at_utc"),)  # none on party: nothing queries by it
     id: str = Field(primary_key=True)
     ledger_index: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
     kind: str
