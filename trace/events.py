@@ -282,6 +282,36 @@ class _Obj:
         return _b64_key(self.raw(key), self.field(key))
 
 
+# Parsed values by (class, the JSON object's items): the products, places, prices and simple
+# details of a batch of events repeat, and parsing them is a pure function of the object. Only
+# objects that parsed are kept, so a hit never hides an error; and only objects of strings, which
+# are equal only to the same strings (1, 1.0 and true are equal keys in Python, "1" is not).
+_PARSED: dict[tuple, Any] = {}
+_PARSED_MAX = 4096
+
+
+def _key(cls: type, value: object) -> tuple | None:
+    if type(value) is not dict or not all(type(v) is str for v in value.values()):
+        return None
+    return (cls, *value.items())
+
+
+def _known(cls: type, value: object) -> Any:
+    """The value `cls._parse` made of an equal JSON object before, or None."""
+    key = _key(cls, value)
+    return None if key is None else _PARSED.get(key)
+
+
+def _remember(cls: type, value: object, parsed: Any) -> Any:
+    """Keep `parsed`, which `cls._parse` made of `value`, for `_known`; return it."""
+    key = _key(cls, value)
+    if key is not None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = parsed
+    return parsed
+
+
 def _text_ok(value: object, max_len: int, lines: bool) -> bool:
     """True if `_text` would accept `value` (the same checks, without building an error)."""
     if type(value) is not str or not value or len(value) > max_len or value != value.strip():
@@ -456,13 +486,14 @@ class LotOut:
 
     @classmethod
     def _parse(cls, o: _Obj) -> LotOut:
-        product = o.obj("product", Product.KEYS)
-        assert product is not None
+        raw = o.raw("product")
+        product = _known(Product, raw)
+        if product is None:
+            obj = o.obj("product", Product.KEYS)
+            assert obj is not None
+            product = _remember(Product, raw, Product._parse(obj))
         return cls(
-            lot=o.lot_code("lot"),
-            quantity=o.decimal("quantity"),
-            unit=o.unit("unit"),
-            product=Product._parse(product),
+            lot=o.lot_code("lot"), quantity=o.decimal("quantity"), unit=o.unit("unit"), product=product
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -1054,8 +1085,9 @@ class Event:
         party = o.party_id("party")
         key_id = o.raw("key_id")
         check_key_id(key_id, field="key_id")
-        location = o.obj("location", Location.KEYS)
-        assert location is not None
+        location_raw = o.raw("location")
+        location = _known(Location, location_raw)
+        location_obj = None if location is not None else o.obj("location", Location.KEYS)
 
         inputs = tuple(
             LotRef._parse(_Obj(v, f, LotRef.KEYS)) for f, v in o.items("inputs", max_items=MAX_LOTS)
@@ -1072,16 +1104,24 @@ class Event:
                     f"outputs[{i}].lot", f"lot {out.lot} is also an input; an output lot must be new"
                 )
 
-        detail_obj = o.obj("detail", DETAIL_TYPES[kind].KEYS)
-        assert detail_obj is not None
-        detail = DETAIL_TYPES[kind]._parse(detail_obj)
+        detail_type = DETAIL_TYPES[kind]
+        detail_raw = o.raw("detail")
+        detail = _known(detail_type, detail_raw)
+        if detail is None:
+            detail_obj = o.obj("detail", detail_type.KEYS)
+            assert detail_obj is not None
+            detail = _remember(detail_type, detail_raw, detail_type._parse(detail_obj))
         shape = _SHAPE[kind]
         if isinstance(detail, TransformDetail):
             shape = _TRANSFORM_SHAPE.get(detail.type, shape)
         _check_shape(kind, detail, shape, len(inputs), len(outputs))
 
-        price_obj = o.obj("price", Price.KEYS, required=False)
-        price = None if price_obj is None else Price._parse(price_obj)
+        price_raw = o.raw("price", required=False)
+        price = _known(Price, price_raw)
+        if price is None and price_raw is not None:
+            price_obj = o.obj("price", Price.KEYS)
+            assert price_obj is not None
+            price = _remember(Price, price_raw, Price._parse(price_obj))
         _check_price(kind, price)
         if kind in PARTY_KINDS and o.has("sensors"):
             raise InvalidEvent("sensors", f"a {kind} event carries no sensor readings")
@@ -1095,7 +1135,7 @@ class Event:
             event_time=event_time,
             party=party,
             key_id=key_id,
-            location=Location._parse(location),
+            location=location or _remember(Location, location_raw, Location._parse(location_obj)),
             inputs=inputs,
             outputs=outputs,
             detail=detail,

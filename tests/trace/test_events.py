@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from farmtrace.trace import events
 from farmtrace.trace.errors import InvalidEvent, TraceError
 from farmtrace.trace.events import KINDS, MAX_LOTS, Event, parse_time
 
@@ -307,3 +308,25 @@ def test_mutated_samples_raise_only_trace_errors(kind: str, data: st.DataObject)
     except TraceError:
         return
     assert event.to_wire() == wire
+
+
+def test_repeated_values_parse_once_and_never_hide_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Equal products, places, prices and simple details are parsed once and shared (events._PARSED).
+    wire = SAMPLES["sell"]
+    one, two = Event.from_wire(copy.deepcopy(wire)), Event.from_wire(copy.deepcopy(wire))
+    assert one == two and one.location is two.location and one.price is two.price
+    assert one.detail is two.detail
+    # Only objects of strings are kept: a number or boolean where a string was is refused as before.
+    for bad in (1, 1.0, True, ["a"]):
+        mutated = copy.deepcopy(wire)
+        mutated["location"]["name"] = bad
+        with pytest.raises(InvalidEvent) as info:
+            Event.from_wire(mutated)
+        assert info.value.field == "location.name"
+    # The memory is bounded.
+    monkeypatch.setattr(events, "_PARSED_MAX", 3)
+    for i in range(10):
+        spot = copy.deepcopy(wire)
+        spot["location"]["name"] = f"摊位 {i}"
+        assert Event.from_wire(spot).location.name == f"摊位 {i}"
+        assert len(events._PARSED) <= 3
