@@ -10,9 +10,9 @@ The rules read a `BatchState`: a `state.MemoryState` (the executable specificati
 changes are written back in bulk by `flush`. A run of n events costs a few dozen statements in
 all, where applying events one by one through `Repository` costs about thirty each.
 
-Events whose effects reach beyond the rows they name (party changes; failed and recalled flags,
-which spread to every descendant) and the genesis registration go through `Repository`, the SQL
-reference, after a flush; the overlay is dropped afterwards. They are rare. `Run(fast=False)` sends
+Events whose effects reach beyond the rows they name (party changes; a failed or recalled flag on a
+lot that already has descendants, to which it spreads) and the genesis registration go through
+`Repository`, the SQL reference, after a flush; the overlay is dropped afterwards. They are rare. `Run(fast=False)` sends
 every event that way; a fast run that fails on anything but a verdict is redone like that.
 tests/trace/test_ingest.py replays random histories both ways and compares every table.
 """
@@ -133,7 +133,7 @@ class BatchState(MemoryState):
     Reads fall through to the tables the first time a row is asked for (or `prefetch` loads many at
     once); `apply` changes the dictionaries only and remembers what changed; `flush` writes it.
     What `Repository.apply` would write, `flush` writes, row for row. Only events whose effects
-    neither change parties nor spread a flag downstream may be applied here (see the module).
+    neither change parties nor spread a flag to existing descendants may be applied here (`spreads`).
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -196,6 +196,19 @@ class BatchState(MemoryState):
     def known_events(self, ids: Iterable[str]) -> dict[str, int]:
         """Ledger index by event id, for the ids already in the tables."""
         return dict(self._sql.fetch_in("SELECT id, ledger_index FROM trace_event WHERE id IN ({})", set(ids)))
+
+    def spreads(self, fx: Effects) -> bool:
+        """True if the effects change parties, or set a flag that spreads to descendants the lot has
+        (Repository applies those). A failed inspection of a lot nothing was made from yet, the
+        usual case, stays in the overlay."""
+        if fx.party_changes:
+            return True
+        return any(f.flag in PROPAGATED_FLAGS and self._has_children(f.lot) for f in fx.flags)
+
+    def _has_children(self, code: str) -> bool:
+        if self.children.get(code):  # made in this overlay, not written yet
+            return True
+        return bool(self._sql.fetch("SELECT 1 FROM trace_lot_parent WHERE parent = ? LIMIT 1", (code,)))
 
     # --- bulk loading ----------------------------------------------------------------------------------
 
@@ -300,7 +313,7 @@ class BatchState(MemoryState):
 
         Raises TraceError for effects this overlay must not apply (see the class docstring).
         """
-        if spreads(fx):
+        if self.spreads(fx):
             raise TraceError(
                 f"event {event_id} changes parties or spreads a flag: apply it through Repository"
             )
@@ -449,11 +462,6 @@ class BatchState(MemoryState):
         self._stored.update((table, k) for k in new)
 
 
-def spreads(fx: Effects) -> bool:
-    """True if the effects change parties or spread a flag to descendants (Repository applies those)."""
-    return bool(fx.party_changes) or any(f.flag in PROPAGATED_FLAGS for f in fx.flags)
-
-
 class Run:
     """The `select` hook for a run of candidates (see the module docstring).
 
@@ -510,7 +518,7 @@ class Run:
                 )
             else:
                 fx = effects(signed.event, signed.id)
-                through_repository = not fast or c.genesis or spreads(fx)
+                through_repository = not fast or c.genesis or state.spreads(fx)
                 if through_repository:
                     loaded_until = k + 1  # the overlay is dropped: load again from the next event
                 elif k >= loaded_until:

@@ -31,7 +31,6 @@ Status flags and lineage (decided here, relied on by repositories and pages):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -652,12 +651,12 @@ def _check_quantities(
             )
 
 
-def _why_blocked(lot: LotState) -> str | None:
+def _why_blocked(lot: LotState, *, rejected_counts: bool = True) -> str | None:
     if lot.recalled:
         return f"lot {lot.code} is recalled (itself or a lot it was made from)"
     if lot.failed:
         return f"lot {lot.code} failed an inspection (itself or a lot it was made from)"
-    if lot.rejected:
+    if lot.rejected and rejected_counts:
         return f"lot {lot.code} was rejected at market entry"
     return None
 
@@ -689,7 +688,7 @@ def _check_clearance(event: Event, lots: Sequence[LotState], party: PartyState, 
     # are blocked only by failed and recalled.)
     if kind in ("ship", "transform", "sell", "certify") or accepted:
         for i, lot in enumerate(lots):
-            why = _why_blocked(lot) if kind != "receive" else _why_blocked(replace(lot, rejected=False))
+            why = _why_blocked(lot, rejected_counts=kind != "receive")
             if why is not None:
                 verb = "accepted" if kind == "receive" else f"used in a {kind} event"
                 raise RuleViolation("blocked", f"{why} and cannot be {verb}", f"inputs[{i}].lot")
