@@ -313,34 +313,46 @@ class BatchState(MemoryState):
 
         Raises TraceError for effects this overlay must not apply (see the class docstring).
         """
-        if self.spreads(fx):
+        if fx.party_changes or (fx.flags and self.spreads(fx)):
             raise TraceError(
                 f"event {event_id} changes parties or spreads a flag: apply it through Repository"
             )
-        # MemoryState._apply reads its dictionaries directly: load every row it will touch first.
+        # MemoryState._apply reads its dictionaries directly: load every row it will touch first
+        # (after `prefetch`, all are there: these loops only look).
+        lots, holdings_of = self.lots, self._holdings_of
         for code in fx.heads:
-            self.lot(code)
+            if code not in lots:
+                self.lot(code)
         for new in fx.new_lots:
             for code in new.parents:
-                self.lot(code)
+                if code not in lots:
+                    self.lot(code)
         for d in fx.holdings:
-            self.holding(d.lot, d.party)
+            if d.lot not in holdings_of:
+                self._load_holdings([d.lot])
         for r in fx.receipts:
-            self.in_transit(r.ship_event, r.lot)
+            if r.ship_event not in self._lines_of:
+                self._load_lines([r.ship_event])
         for d in fx.disposals:
             if d.lot not in self._disposals_of:
                 self._load_disposals([d.lot])
         self._apply(event_id, fx)
         changed = self._changed
-        for new in fx.new_lots:
-            self._new_lots[new.code] = event_id
-            self._rows["parent"] += [(new.code, p) for p in new.parents]
+        if fx.new_lots:
+            parents = self._rows["parent"]
+            for new in fx.new_lots:
+                self._new_lots[new.code] = event_id
+                parents += [(new.code, p) for p in new.parents]
         changed["lot"].update(fx.heads)
-        changed["lot"].update(f.lot for f in fx.flags)
-        changed["holding"].update((d.lot, d.party) for d in fx.holdings)
-        changed["transit"].update((t.ship_event, t.lot) for t in fx.transits)
-        changed["transit"].update((r.ship_event, r.lot) for r in fx.receipts)
-        changed["disposal"].update((d.lot, d.how) for d in fx.disposals)
+        if fx.flags:
+            changed["lot"].update([f.lot for f in fx.flags])
+        changed["holding"].update([(d.lot, d.party) for d in fx.holdings])
+        if fx.transits:
+            changed["transit"].update([(t.ship_event, t.lot) for t in fx.transits])
+        if fx.receipts:
+            changed["transit"].update([(r.ship_event, r.lot) for r in fx.receipts])
+        if fx.disposals:
+            changed["disposal"].update([(d.lot, d.how) for d in fx.disposals])
         self._index_event(event, event_id, fx.at, ledger_index)
 
     def _index_event(self, event: Event, event_id: str, at: datetime, ledger_index: int) -> None:
@@ -359,9 +371,11 @@ class BatchState(MemoryState):
                 price.unit if price else None, price.stage if price else None,
             )
         )  # fmt: skip
-        self._rows["event_lot"] += [
-            (event_id, r.lot, "input", str(r.quantity), r.unit, ledger_index) for r in event.inputs
-        ] + [(event_id, o.lot, "output", str(o.quantity), o.unit, ledger_index) for o in event.outputs]
+        rows = self._rows["event_lot"]
+        for r in event.inputs:
+            rows.append((event_id, r.lot, "input", str(r.quantity), r.unit, ledger_index))
+        for o in event.outputs:
+            rows.append((event_id, o.lot, "output", str(o.quantity), o.unit, ledger_index))
 
     def add_anomaly(self, signed: SignedEvent, exc: RuleViolation, *, at: datetime) -> None:
         """Keep a refused attempt for regulators (written by `flush`, with the run)."""

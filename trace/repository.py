@@ -81,6 +81,7 @@ def product_from_json(wire: str) -> Product:
 
 
 @lru_cache(maxsize=4096)  # bulk ingest writes the same few products on many lot rows
+@lru_cache(maxsize=4096)  # every new lot's row holds one; a batch's lots share few products
 def product_json(p: Product) -> str:
     """A Product as the `product` column stores it (sorted-key JSON of its wire form)."""
     return json.dumps(p.to_wire(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))

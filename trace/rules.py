@@ -716,14 +716,13 @@ def effects(event: Event, event_id: str) -> Effects:
     at = event.time
     party = event.party
     detail = event.detail
-    heads = tuple(r.lot for r in event.inputs)
+    heads = parents = tuple([r.lot for r in event.inputs])
     holdings: list[HoldingDelta] = []
     flags: list[LotFlag] = []
     transits: tuple[Transit, ...] = ()
     receipts: tuple[Receipt, ...] = ()
     disposals: tuple[Disposal, ...] = ()
     changes: tuple[PartyChange, ...] = ()
-    parents = tuple(r.lot for r in event.inputs)
     new_lots = tuple(
         NewLot(
             code=o.lot,

@@ -144,9 +144,14 @@ class MemoryState:
             elif isinstance(change, PartySuspended):
                 p = self._party(change.party_id)
                 self.parties[p.id] = replace(p, status="suspended")
-        # 2. New lots, with their inherited flags.
+        # 2. New lots, with their inherited flags (the same for every output of one event).
+        inherited: dict[tuple[str, ...], tuple[dict[str, bool], tuple[str, ...]]] = {}
         for new in fx.new_lots:
-            parents = [self._lot(code) for code in new.parents]
+            shared = inherited.get(new.parents)
+            if shared is None:
+                flags = inherited_flags([self._lot(code) for code in new.parents])
+                # a set in meaning; sorted, as the SQL tables give it
+                shared = inherited[new.parents] = (flags, tuple(sorted(new.parents)))
             self.lots[new.code] = LotState(
                 code=new.code,
                 unit=new.unit,
@@ -156,8 +161,8 @@ class MemoryState:
                 head=event_id,
                 head_time=fx.at,
                 quantity=new.quantity,
-                parents=tuple(sorted(new.parents)),  # a set in meaning; sorted, as the SQL tables give it
-                **inherited_flags(parents),
+                parents=shared[1],
+                **shared[0],
             )
             for parent in new.parents:
                 self.children.setdefault(parent, set()).add(new.code)
