@@ -10,11 +10,18 @@ This is the only SQL in the ledger. Tables:
 Writers are serialised across processes: on SQLite by `BEGIN IMMEDIATE` (one writer per database
 file; WAL lets readers continue), on PostgreSQL by a transaction-scoped advisory lock. SQLite runs
 with `synchronous=FULL`, so a commit is durable before `write()` returns.
+
+On SQLite, writers also queue on an OS file lock beside the database (`<file>-writer`, `flock`)
+before they begin: SQLite's own wait sleeps and retries (up to 100 ms a time), so a writer that
+finds the database busy would sleep through much of the next free moment; the kernel wakes a
+process waiting on the file lock as soon as it is released. The lock only orders writers; SQLite's
+lock still decides, so other programs writing the file stay safe.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +35,11 @@ from sqlmodel import Field, SQLModel, create_engine
 from .errors import AppendError, LedgerError
 from .store import StoredCheckpoint
 from .tiles import TileKey
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: writers wait in SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["LedgerCheckpoint", "LedgerCosignature", "LedgerEntry", "LedgerTile", "SqlStore", "make_engine"]
 
@@ -199,6 +211,9 @@ class SqlStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._ph = "?" if self.dialect == "sqlite" else "%s"
+        database = engine.url.database if self.dialect == "sqlite" else None
+        in_memory = not database or database == ":memory:" or database.startswith("file:")
+        self._writer_lock = None if in_memory or fcntl is None else f"{database}-writer"
 
     @classmethod
     def from_url(cls, url: str, *, create: bool = True) -> SqlStore:
@@ -214,13 +229,31 @@ class SqlStore:
 
     @contextmanager
     def _locked_write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._queued(), self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
                 yield conn
+
+    @contextmanager
+    def _queued(self) -> Iterator[None]:
+        """Hold the SQLite writers' file lock (see the module docstring), if there is one to hold.
+        A new descriptor each time: flock belongs to an open file, so threads queue as processes do."""
+        if self._writer_lock is None:
+            yield
+            return
+        try:
+            fd = os.open(self._writer_lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only directory: SQLite's busy handler alone orders writers
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     @contextmanager
     def write(self) -> Iterator[_SqlTxn]:

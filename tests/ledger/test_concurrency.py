@@ -3,9 +3,12 @@ PostgreSQL), and the crash test: kill -9 a process in the middle of appending.""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -100,3 +103,30 @@ def test_kill_9_mid_append_loses_nothing_acknowledged_and_shows_nothing_half_wri
     assert log.append(b"after the crash") == size
     log.close()
     store.close()
+
+
+def test_sqlite_writers_queue_on_a_file_lock_beside_the_database(tmp_path):
+    # SQLite's busy handler sleeps and retries; writers queue on a flock instead (sqlstore docstring).
+    db = tmp_path / "log.db"
+    store = SqlStore.from_url(f"sqlite:///{db}")
+    lock = tmp_path / "log.db-writer"
+    assert lock.exists()  # made by the first write (create_tables)
+    fd = os.open(lock, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process holding the writers' turn
+    wrote = threading.Event()
+
+    def write() -> None:
+        with store.write() as txn:
+            txn.latest_checkpoint()
+        wrote.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert not wrote.wait(0.5)  # it waits its turn, before it begins a transaction
+    finally:
+        os.close(fd)
+    assert wrote.wait(30)
+    writer.join()
+    store.close()
+    assert SqlStore.from_url("sqlite://")._writer_lock is None  # nothing to queue on in memory
