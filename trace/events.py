@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar
 
 from .canonical import wire_json
@@ -262,7 +262,7 @@ class _Obj:
     def decimal(self, key: str, **kw: Any) -> Decimal:
         v = self.raw(key)
         try:
-            return parse_decimal(v, field="", **kw)
+            return _decimal(v, **kw) if type(v) is str else parse_decimal(v, field="", **kw)
         except InvalidEvent:
             return parse_decimal(v, field=self.field(key), **kw)
 
@@ -310,6 +310,11 @@ def _remember(cls: type, value: object, parsed: Any) -> Any:
             _PARSED.clear()
         _PARSED[key] = parsed
     return parsed
+
+
+@lru_cache(maxsize=4096)  # quantities and prices repeat; a Decimal is immutable; errors are not kept
+def _decimal(text: str, **kw: Any) -> Decimal:
+    return parse_decimal(text, field="", **kw)
 
 
 def _text_ok(value: object, max_len: int, lines: bool) -> bool:
