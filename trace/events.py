@@ -493,13 +493,11 @@ class LotOut:
     def _parse(cls, o: _Obj) -> LotOut:
         raw = o.raw("product")
         product = _known(Product, raw)
-        if product is None:
-            obj = o.obj("product", Product.KEYS)
-            assert obj is not None
+        obj = None if product is not None else o.obj("product", Product.KEYS)
+        lot, quantity, unit = o.lot_code("lot"), o.decimal("quantity"), o.unit("unit")
+        if obj is not None:  # after the lot's own fields, so the first error named is as it was
             product = _remember(Product, raw, Product._parse(obj))
-        return cls(
-            lot=o.lot_code("lot"), quantity=o.decimal("quantity"), unit=o.unit("unit"), product=product
-        )
+        return cls(lot=lot, quantity=quantity, unit=unit, product=product)
 
     def to_wire(self) -> dict[str, Any]:
         return {

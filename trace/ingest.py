@@ -12,8 +12,9 @@ all, where applying events one by one through `Repository` costs about thirty ea
 
 Events whose effects reach beyond the rows they name (party changes; a failed or recalled flag on a
 lot that already has descendants, to which it spreads) and the genesis registration go through
-`Repository`, the SQL reference, after a flush; the overlay is dropped afterwards. They are rare. `Run(fast=False)` sends
-every event that way; a fast run that fails on anything but a verdict is redone like that.
+`Repository`, the SQL reference, after a flush; the overlay is dropped afterwards. They are rare.
+`Run(fast=False)` sends every event that way; a fast run that fails on anything but a verdict is
+redone like that.
 tests/trace/test_ingest.py replays random histories both ways and compares every table.
 """
 

@@ -330,3 +330,16 @@ def test_repeated_values_parse_once_and_never_hide_an_error(monkeypatch: pytest.
         spot["location"]["name"] = f"摊位 {i}"
         assert Event.from_wire(spot).location.name == f"摊位 {i}"
         assert len(events._PARSED) <= 3
+
+
+def test_an_output_names_its_lot_before_its_product() -> None:
+    # Which error is named first does not depend on whether the product was seen before.
+    wire = copy.deepcopy(SAMPLES["harvest"])
+    Event.from_wire(copy.deepcopy(wire))  # its product is now known
+    for product_name in (wire["outputs"][0]["product"]["name_zh"], ""):
+        bad = copy.deepcopy(wire)
+        bad["outputs"][0]["lot"] = "not a lot code!"
+        bad["outputs"][0]["product"]["name_zh"] = product_name
+        with pytest.raises(InvalidEvent) as info:
+            Event.from_wire(bad)
+        assert info.value.field == "outputs[0].lot"
