@@ -22,8 +22,9 @@ import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from farmtrace.trace.encoding import decode_entry
@@ -65,14 +66,25 @@ def _b64(s: str, field: str) -> bytes:
         raise InvalidEvent(field, "expected standard base64") from exc
 
 
-def receipt_json(r: Receipt) -> dict[str, Any]:
+def receipt_json(r: Receipt, encoded: dict[bytes, str] | None = None) -> dict[str, Any]:
+    """A receipt as JSON types. `encoded` remembers the base64 of hashes across the receipts of one
+    batch: the proofs of nearby entries share most of their hashes."""
+    if encoded is None:
+        encoded = {}
+
+    def b64(h: bytes) -> str:
+        text = encoded.get(h)
+        if text is None:
+            text = encoded[h] = base64.b64encode(h).decode()
+        return text
+
     return {
         "event_id": r.event_id,
         "index": r.index,
-        "leaf_hash": base64.b64encode(r.leaf_hash).decode(),
+        "leaf_hash": b64(r.leaf_hash),
         "size": r.size,
         "checkpoint": r.checkpoint,
-        "proof": [base64.b64encode(h).decode() for h in r.proof],
+        "proof": [b64(h) for h in r.proof],
         "duplicate": r.duplicate,
     }
 
@@ -85,7 +97,7 @@ def record_event(body: EntryIn, service: ServiceDep) -> JSONResponse:
 
 
 @router.post("/events/batch", response_model=BatchOut)
-def record_events(body: BatchIn, service: ServiceDep) -> JSONResponse:
+def record_events(body: BatchIn, service: ServiceDep) -> Response:
     """Record many signed events; each gets its own receipt or problem, in order."""
     entries, results = [], []
     for i, text in enumerate(body.entries):
@@ -95,15 +107,18 @@ def record_events(body: BatchIn, service: ServiceDep) -> JSONResponse:
             entries.append(exc)
     todo = [e for e in entries if isinstance(e, bytes)]
     done = iter(service.record_many(todo))
+    encoded: dict[bytes, str] = {}
     for e in entries:
         outcome = next(done) if isinstance(e, bytes) else e
         if isinstance(outcome, TraceError):
             results.append({"ok": False, "problem": problem_body(outcome)})
         else:
-            results.append({"ok": True, "receipt": receipt_json(outcome)})
+            results.append({"ok": True, "receipt": receipt_json(outcome, encoded)})
     # Plain JSON types already: skip FastAPI's per-value encoder, which costs more than the ingest
-    # of a large batch's receipts (thousands of proofs).
-    return JSONResponse({"accepted": sum(r["ok"] for r in results), "results": results})
+    # of a large batch's receipts (thousands of proofs), and render them with orjson (the same
+    # compact JSON as JSONResponse's, about 15 times faster).
+    body = {"accepted": sum(r["ok"] for r in results), "results": results}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.get("/events/{event_id}")
