@@ -139,24 +139,32 @@ def tree_hash(size: int, reader: HashReader) -> bytes:
 # --- inclusion, RFC 9162 §2.1.3 -------------------------------------------------------------------
 
 
-def _path_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
-    """The sibling ranges of PATH(m, D[lo:hi]) (RFC 9162 §2.1.3.1), leaf to root.
+def _sibling(fn: int, sn: int, level: int, n: int) -> tuple[int, int] | None:
+    """The sibling range of node `fn` of `level` in a tree of n leaves whose last node there is `sn`.
 
-    Walked bottom-up as the verifier of §2.1.3.2 walks it, with integer steps only (receipts ask for
-    thousands of paths at a time): at each level the node holding the leaf is a right child (its
-    sibling is the complete node to its left), a left child (its sibling is the node to its right,
-    which may be the incomplete right edge), or the last node of its level with no sibling.
-    `lo` is a multiple of BIT_CEIL(hi - lo), so the shape is that of a tree of hi - lo leaves.
+    As the verifier of RFC 9162 §2.1.3.2 walks a path: a right child's sibling is the complete node
+    to its left, a left child's is the node to its right (which may be the incomplete right edge),
+    and the last node of a level has none there.
     """
+    if fn & 1:
+        return (fn - 1) << level, fn << level
+    if fn < sn:
+        end = (fn + 2) << level
+        return (fn + 1) << level, end if end < n else n
+    return None
+
+
+def _path_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The sibling ranges of PATH(m, D[lo:hi]) (RFC 9162 §2.1.3.1), leaf to root, walked bottom-up
+    with integer steps (`_sibling`). `lo` is a multiple of BIT_CEIL(hi - lo), so the shape is that
+    of a tree of hi - lo leaves."""
     ranges: list[tuple[int, int]] = []
     n = hi - lo
     fn, sn, level = index - lo, n - 1, 0
     while sn:
-        if fn & 1:
-            ranges.append((lo + ((fn - 1) << level), lo + (fn << level)))
-        elif fn < sn:
-            end = (fn + 2) << level
-            ranges.append((lo + ((fn + 1) << level), lo + (end if end < n else n)))
+        r = _sibling(fn, sn, level, n)
+        if r is not None:
+            ranges.append((lo + r[0], lo + r[1]))
         fn >>= 1
         sn >>= 1
         level += 1
@@ -189,16 +197,7 @@ def prove_inclusions(indexes: Sequence[int], size: int, reader: HashReader) -> l
     siblings: list[dict[int, tuple[int, int] | None]] = []
     frontier, sn, level = set(indexes), size - 1, 0
     while sn:
-        here: dict[int, tuple[int, int] | None] = {}
-        for fn in frontier:
-            if fn & 1:
-                here[fn] = ((fn - 1) << level, fn << level)
-            elif fn < sn:
-                end = (fn + 2) << level
-                here[fn] = ((fn + 1) << level, end if end < size else size)
-            else:
-                here[fn] = None  # the last node of its level has no sibling at this level
-        siblings.append(here)
+        siblings.append({fn: _sibling(fn, sn, level, size) for fn in frontier})
         frontier = {fn >> 1 for fn in frontier}
         sn >>= 1
         level += 1
