@@ -773,7 +773,7 @@ def bench_ingest(
     entries = chains(cast, prefix="I", events=n, start=start, seed=5)
     raw = raw_verify_rate(entries, cast)
     echo(f"  raw Ed25519 verify of the same {len(entries):,} events: {raw:,.0f}/s")
-    results = [Result("raw Ed25519 verify (baseline)", "events/s", raw, None, "", "—", None)]
+    results = [Result("raw Ed25519 verify at the start (info)", "events/s", raw, None, "", "—", None)]
 
     def row(name: str, measured: tuple[tuple[float, int], float], note: str = "") -> Result:
         """A row whose baseline is the raw rate measured just before and just after it (mean): this
