@@ -290,21 +290,17 @@ _PARSED: dict[tuple, Any] = {}
 _PARSED_MAX = 4096
 
 
-def _key(cls: type, value: object) -> tuple | None:
+def _known(cls: type, value: object) -> tuple[tuple | None, Any]:
+    """(the memory's key for `value`, or None if it is not kept; what `cls._parse` made of an equal
+    JSON object before, or None)."""
     if type(value) is not dict or not all(type(v) is str for v in value.values()):
-        return None
-    return (cls, *value.items())
+        return None, None
+    key = (cls, *value.items())
+    return key, _PARSED.get(key)
 
 
-def _known(cls: type, value: object) -> Any:
-    """The value `cls._parse` made of an equal JSON object before, or None."""
-    key = _key(cls, value)
-    return None if key is None else _PARSED.get(key)
-
-
-def _remember(cls: type, value: object, parsed: Any) -> Any:
-    """Keep `parsed`, which `cls._parse` made of `value`, for `_known`; return it."""
-    key = _key(cls, value)
+def _remember(key: tuple | None, parsed: Any) -> Any:
+    """Keep `parsed` under `key` (from `_known`; None keeps nothing); return it."""
     if key is not None:
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
@@ -492,11 +488,11 @@ class LotOut:
     @classmethod
     def _parse(cls, o: _Obj) -> LotOut:
         raw = o.raw("product")
-        product = _known(Product, raw)
+        key, product = _known(Product, raw)
         obj = None if product is not None else o.obj("product", Product.KEYS)
         lot, quantity, unit = o.lot_code("lot"), o.decimal("quantity"), o.unit("unit")
         if obj is not None:  # after the lot's own fields, so the first error named is as it was
-            product = _remember(Product, raw, Product._parse(obj))
+            product = _remember(key, Product._parse(obj))
         return cls(lot=lot, quantity=quantity, unit=unit, product=product)
 
     def to_wire(self) -> dict[str, Any]:
@@ -1089,7 +1085,7 @@ class Event:
         key_id = o.raw("key_id")
         check_key_id(key_id, field="key_id")
         location_raw = o.raw("location")
-        location = _known(Location, location_raw)
+        location_key, location = _known(Location, location_raw)
         location_obj = None if location is not None else o.obj("location", Location.KEYS)
 
         inputs = tuple(
@@ -1109,22 +1105,22 @@ class Event:
 
         detail_type = DETAIL_TYPES[kind]
         detail_raw = o.raw("detail")
-        detail = _known(detail_type, detail_raw)
+        detail_key, detail = _known(detail_type, detail_raw)
         if detail is None:
             detail_obj = o.obj("detail", detail_type.KEYS)
             assert detail_obj is not None
-            detail = _remember(detail_type, detail_raw, detail_type._parse(detail_obj))
+            detail = _remember(detail_key, detail_type._parse(detail_obj))
         shape = _SHAPE[kind]
         if isinstance(detail, TransformDetail):
             shape = _TRANSFORM_SHAPE.get(detail.type, shape)
         _check_shape(kind, detail, shape, len(inputs), len(outputs))
 
         price_raw = o.raw("price", required=False)
-        price = _known(Price, price_raw)
+        price_key, price = _known(Price, price_raw)
         if price is None and price_raw is not None:
             price_obj = o.obj("price", Price.KEYS)
             assert price_obj is not None
-            price = _remember(Price, price_raw, Price._parse(price_obj))
+            price = _remember(price_key, Price._parse(price_obj))
         _check_price(kind, price)
         if kind in PARTY_KINDS and o.has("sensors"):
             raise InvalidEvent("sensors", f"a {kind} event carries no sensor readings")
@@ -1138,7 +1134,7 @@ class Event:
             event_time=event_time,
             party=party,
             key_id=key_id,
-            location=location or _remember(Location, location_raw, Location._parse(location_obj)),
+            location=location or _remember(location_key, Location._parse(location_obj)),
             inputs=inputs,
             outputs=outputs,
             detail=detail,
