@@ -126,11 +126,14 @@ class _SqlTxn:
     def write_entries(self, start: int, entries: Sequence[bytes]) -> None:
         ph = self._ph
         cur = self.connection.connection.driver_connection.cursor()
+        rows = zip(range(start, start + len(entries)), entries, strict=True)
         try:
-            cur.executemany(
-                f"INSERT INTO ledger_entry (idx, entry) VALUES ({ph}, {ph})",
-                zip(range(start, start + len(entries)), entries, strict=True),
-            )
+            if self.connection.dialect.name == "postgresql":  # COPY: a few µs of Python a row, executemany ~40
+                with cur.copy("COPY ledger_entry (idx, entry) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cur.executemany(f"INSERT INTO ledger_entry (idx, entry) VALUES ({ph}, {ph})", rows)
         except self.connection.dialect.loaded_dbapi.Error as exc:
             # The driver's own error: this path bypasses SQLAlchemy's wrapping for speed.
             raise AppendError(f"the storage refused entries from index {start}: {exc}") from exc
