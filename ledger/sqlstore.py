@@ -128,7 +128,8 @@ class _SqlTxn:
         cur = self.connection.connection.driver_connection.cursor()
         rows = zip(range(start, start + len(entries)), entries, strict=True)
         try:
-            if self.connection.dialect.name == "postgresql":  # COPY: a few µs of Python a row, executemany ~40
+            # PostgreSQL: COPY costs a few µs of Python a row; psycopg's executemany costs about 40.
+            if self.connection.dialect.name == "postgresql":
                 with cur.copy("COPY ledger_entry (idx, entry) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
