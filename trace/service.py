@@ -185,30 +185,54 @@ class TraceService:
             (candidates, self._submit_run([c for _, c in candidates], verdicts))
             for candidates, verdicts in prepared
         ]
-        accepted: list[tuple[int, Candidate, int]] = []
+        owed: list[tuple[int, str, int, bytes | None]] = []  # (i, event id, index, entry if new)
         for candidates, (run, future) in submitted:
             future.result()
             for (i, c), outcome in zip(candidates, run.outcomes, strict=True):
                 if isinstance(outcome, Duplicate):
-                    results[i] = self._receipt(c.signed.id, outcome.index, duplicate=True)
+                    owed.append((i, c.signed.id, outcome.index, None))
                 elif isinstance(outcome, int):
-                    accepted.append((i, c, outcome))
+                    owed.append((i, c.signed.id, outcome, c.entry))
                 else:
                     results[i] = outcome
-        if accepted:
-            cp = self.log.checkpoint()
-            note = cp.note_with_cosignatures()
-            proofs = self.log.prove_inclusions([index for _, _, index in accepted], cp.size)
-            for (i, c, index), proof in zip(accepted, proofs, strict=True):
-                results[i] = Receipt(
-                    event_id=c.signed.id,
-                    index=index,
-                    leaf_hash=leaf_hash(c.entry),
-                    size=cp.size,
-                    checkpoint=note,
-                    proof=proof,
-                )
+        for (i, *_), receipt in zip(owed, self._receipts([o[1:] for o in owed]), strict=True):
+            results[i] = receipt
         return results  # type: ignore[return-value]
+
+    def _receipts(self, owed: Sequence[tuple[str, int, bytes | None]]) -> list[Receipt]:
+        """Receipts for (event id, ledger index, entry) against the latest checkpoint: one checkpoint
+        read and one batch of proofs for them all. A duplicate's entry is None: its receipt names the
+        entry the ledger holds (the resubmitted bytes may carry another valid signature)."""
+        if not owed:
+            return []
+        cp = self.log.checkpoint()
+        note = cp.note_with_cosignatures()
+        stored = self._stored_entries(sorted({index for _, index, entry in owed if entry is None}))
+        proofs = self.log.prove_inclusions([index for _, index, _ in owed], cp.size)
+        return [
+            Receipt(
+                event_id=event_id,
+                index=index,
+                leaf_hash=leaf_hash(stored[index] if entry is None else entry),
+                size=cp.size,
+                checkpoint=note,
+                proof=proof,
+                duplicate=entry is None,
+            )
+            for (event_id, index, entry), proof in zip(owed, proofs, strict=True)
+        ]
+
+    def _stored_entries(self, indexes: Sequence[int]) -> dict[int, bytes]:
+        """The ledger's entries at these sorted indexes, read as few ranges of consecutive ones."""
+        found: dict[int, bytes] = {}
+        k = 0
+        while k < len(indexes):
+            end = k + 1
+            while end < len(indexes) and indexes[end] == indexes[end - 1] + 1:
+                end += 1
+            found.update(self.log.store.read_entries(indexes[k], indexes[end - 1] + 1))
+            k = end
+        return found
 
     def _submit_run(
         self, candidates: list[Candidate], verdicts: Pending, *, fast: bool = True
@@ -241,19 +265,6 @@ class TraceService:
     def _known(self, event_id: str) -> int | None:
         with self.engine.connect() as conn:
             return Repository(conn).known_event(event_id)
-
-    def _receipt(self, event_id: str, index: int, *, duplicate: bool = False) -> Receipt:
-        cp = self.log.checkpoint()
-        (entry,) = [e for _, e in self.log.store.read_entries(index, index + 1)]
-        return Receipt(
-            event_id=event_id,
-            index=index,
-            leaf_hash=leaf_hash(entry),
-            size=cp.size,
-            checkpoint=cp.note_with_cosignatures(),
-            proof=self.log.prove_inclusion(index, cp.size),
-            duplicate=duplicate,
-        )
 
     # --- reading -----------------------------------------------------------------------------------
 

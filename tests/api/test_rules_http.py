@@ -486,6 +486,33 @@ def test_batch_mixes_good_and_bad_entries_in_order(world: World) -> None:
     assert anomaly["lots"] == ["B-1"] and anomaly["party"] == COOP
 
 
+def test_resubmitting_a_batch_gets_every_receipt_again(world: World) -> None:
+    w = world
+    h = [w.entry(COOP, _harvest_wire(w, f"R-{k}")) for k in range(5)]
+    size = snapshot(w)["ledger size"]
+    first = w.http.post("/events/batch", json={"entries": [b64(e) for e in h[:3]]}).json()["results"]
+    assert w.post(h[3]).status_code == 201
+    # Duplicates at scattered indexes (size + 2, size, size + 3) around one new entry.
+    again = [h[2], h[4], h[0], h[3], h[0]]
+    before = snapshot(w)
+    r = w.http.post("/events/batch", json={"entries": [b64(e) for e in again]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["accepted"] == 5
+    receipts = [x["receipt"] for x in body["results"]]
+    assert [(x["index"], x["duplicate"]) for x in receipts] == [
+        (size + 2, True), (size + 4, False), (size, True), (size + 3, True), (size, True),
+    ]  # fmt: skip
+    assert receipts[2]["leaf_hash"] == first[0]["receipt"]["leaf_hash"]
+    key = log_key(w.http)
+    for raw, receipt in zip(again, receipts, strict=True):
+        assert receipt["size"] == size + 5
+        check_receipt(key, raw, receipt)
+    after = snapshot(w)
+    assert after["ledger size"] == before["ledger size"] + 1
+    assert after[ANOMALY] == before[ANOMALY]
+
+
 def test_batch_size_is_limited(world: World) -> None:
     p = expect_problem(world.http.post("/events/batch", json={"entries": ["x"] * 5001}), 400, field="entries")
     assert p["type"].endswith("/invalid-parameter") and "5000" in p["detail"]
