@@ -57,8 +57,11 @@ import json  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -826,6 +829,17 @@ def bench_ingest(
         )
     )
 
+    # HTTP through the served app: `farmtrace serve --workers 2`, two clients over loopback.
+    results.append(
+        row(
+            "ingest POST /events/batch, farmtrace serve --workers 2, SQLite",
+            bracketed(
+                lambda: served_ingest(tmp, sqlite_url(f"{tmp}/ingest-served.db"), cast, events=n, start=start)
+            ),
+            "2 uvicorn workers, 2 client threads over loopback, one shared database file",
+        )
+    )
+
     # PostgreSQL, 1 and 2 processes.
     why = postgres_available(cfg.postgres_url) if cfg.postgres_url else "skipped (--no-postgres)"
     if why is None:
@@ -870,6 +884,94 @@ def http_ingest(tmp: str, cast: Cast, entries: list[bytes], start: datetime) -> 
             refused += len(b["entries"]) - r.json()["accepted"]
         seconds = time.perf_counter() - s
     return len(entries) / seconds, refused
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def served_ingest(
+    tmp: str, url: str, cast: Cast, *, events: int, start: datetime, workers: int = 2, clients: int = 2
+) -> tuple[float, int]:
+    """Events/s through `farmtrace serve --workers N` over loopback: `clients` threads, each posting
+    its own chains to `POST /events/batch` in batches of BATCH (request bodies built beforehand),
+    all released together; the clock stops when the last answer has been read and parsed. The
+    server is a separate process tree (uvicorn's workers, each with its verification workers),
+    started and waited for before the clock starts, and stopped afterwards."""
+    import httpx
+
+    prepared(url, cast, start - timedelta(days=1))
+    own_chains = [
+        chains(cast, prefix=f"S{k}", events=events // clients, start=start, seed=300 + k)
+        for k in range(clients)
+    ]
+    total = sum(len(chain) for chain in own_chains)
+    bodies = [
+        [
+            json.dumps({"entries": [base64.b64encode(e).decode() for e in chain[i : i + BATCH]]}).encode()
+            for i in range(0, len(chain), BATCH)
+        ]
+        for chain in own_chains
+    ]
+    port = _free_port()
+    served = os.path.join(tmp, f"served-{port}")
+    os.makedirs(served)
+    env = os.environ | {
+        "FARMTRACE_DATABASE_URL": url,
+        "FARMTRACE_DATA_DIR": served,
+        "FARMTRACE_LOG_KEY": log_signer().key_string(),
+        "FARMTRACE_LOG_ORIGIN": LOG_ORIGIN,
+    }
+    command = [sys.executable, "-c", "import sys; from farmtrace.api.cli import main; sys.exit(main())",
+               "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with open(os.path.join(served, "server.log"), "wb") as log:
+        # cwd: not the repository root, whose trace/ would shadow the standard library's (see above).
+        server = subprocess.Popen(command, cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None or time.monotonic() > deadline:
+                with open(os.path.join(served, "server.log")) as f:
+                    raise RuntimeError(f"farmtrace serve did not come up:\n{f.read()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/ledger/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        time.sleep(3)  # each worker process starts its verification workers at start-up
+        barrier = threading.Barrier(clients + 1)
+        done: list[tuple[float, int]] = []
+
+        def client(own: list[bytes]) -> None:
+            refused = 0
+            with httpx.Client(base_url=base, timeout=600) as http:
+                barrier.wait()
+                for body in own:
+                    r = http.post("/events/batch", content=body, headers={"content-type": "application/json"})
+                    r.raise_for_status()
+                    answer = r.json()
+                    refused += len(answer["results"]) - answer["accepted"]
+            done.append((time.perf_counter(), refused))
+
+        threads = [threading.Thread(target=client, args=(own,)) for own in bodies]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        began = time.perf_counter()
+        for t in threads:
+            t.join()
+        if len(done) != clients:
+            raise RuntimeError("a client failed; see its traceback above")
+        return total / (max(t for t, _ in done) - began), sum(r for _, r in done)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def profile_batch(service: TraceService, cast: Cast, start: datetime) -> str:
