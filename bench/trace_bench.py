@@ -23,8 +23,10 @@
 
 (b) **Ingest**: the same kind of history (registrations first, then chains), signed, recorded through
     `TraceService.record_many` in batches of 2,000 — in one process, and in two processes writing to
-    the same database at once — on SQLite and PostgreSQL, and through HTTP `POST /events/batch` (a
-    TestClient over `create_app`). The baseline is the raw Ed25519 verification rate of the same
+    the same database at once — on SQLite and PostgreSQL, and through HTTP `POST /events/batch`: in
+    process (a TestClient over `create_app`), and over loopback to `farmtrace serve --workers 2` (a
+    separate process tree, as deployed) from two client threads, each posting its own chains. The
+    baseline is the raw Ed25519 verification rate of the same
     events in the same run (`Ed25519PublicKey.verify` over `signing_message(canonical)`), the one cost
     no implementation can avoid. Goals: ≥ 8,000 events/s and ≥ 0.5× the raw verify rate. Each
     ingesting process first starts its signature-verification workers and waits for them
