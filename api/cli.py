@@ -10,7 +10,7 @@
     farmtrace demo                                        fill an empty database with the Changsha demo
     farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
     farmtrace register RECORD.json --key REGULATOR.key    register a party (signed by a regulator)
-    farmtrace event EVENT.json --key PARTY.key            sign and record an event
+    farmtrace event FILE… --key PARTY.key                 sign and record events (one upload; an event or a list per file)
     farmtrace trace LOT [--direction back|forward|both]   trace a lot through the server
     farmtrace recall LOT --key REGULATOR.key --reason …   recall a lot and print who is affected
     farmtrace verify-lot LOT [--key VKEY]                 check a lot's journey as the consumer page does
@@ -29,6 +29,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from farmtrace.client import ClientError
 from farmtrace.client.client import CHINA_STANDARD_TIME
@@ -161,10 +162,38 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+_RECEIPT_FIELDS = ("event_id", "index", "size", "duplicate")
+
+
 def cmd_event(args: argparse.Namespace) -> int:
-    wire = json.loads(Path(args.event).read_text())
-    receipt = _client(args).record(wire)
-    print(json.dumps({k: receipt[k] for k in ("event_id", "index", "size", "duplicate")}, indent=2))
+    wires: list[Any] = []
+    for name in args.event:
+        try:
+            data = json.loads(Path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"error: {name}: {exc}", file=sys.stderr)
+            return 1
+        wires += data if isinstance(data, list) else [data]
+    client = _client(args)
+    if len(wires) == 1:
+        receipt = client.record(wires[0])
+        print(json.dumps({k: receipt[k] for k in _RECEIPT_FIELDS}, indent=2))
+        return 0
+    # Several: one upload, each input following the upload's own earlier events (Client.entries);
+    # one JSON line per event, in order.
+    results = client.record_many(wires)["results"]
+    for r in results:
+        line = {k: r["receipt"][k] for k in _RECEIPT_FIELDS} if r["ok"] else {"problem": r["problem"]}
+        print(json.dumps(line, ensure_ascii=False))
+    refused = [(k, r["problem"]) for k, r in enumerate(results) if not r["ok"]]
+    if refused:
+        k, first = refused[0]
+        print(
+            f"refused: {len(refused)} of {len(results)} events; the first, event {k}: "
+            f"{first['status']}: {first.get('detail', '')}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -372,8 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("record", help="a JSON PartyRecord")
     r.add_argument("--location", default="登记窗口")
     r.set_defaults(func=cmd_register)
-    ev = server(sub.add_parser("event", help="sign and record an event from a JSON file"))
-    ev.add_argument("event")
+    ev = server(
+        sub.add_parser(
+            "event",
+            help="sign and record events from JSON files (an event, or a list of events, per file)",
+        )
+    )
+    ev.add_argument("event", nargs="+", help="a file holding one event, or a JSON list of events")
     ev.set_defaults(func=cmd_event)
     t = server(
         sub.add_parser("trace", help="trace a lot back to its farms and forward to every holder"), key=False

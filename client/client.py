@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 
+from farmtrace.trace.encoding import decode_entry
+from farmtrace.trace.errors import InvalidEvent
+
 from .keys import PartyKey
 
-__all__ = ["CHINA_STANDARD_TIME", "Client", "ClientError"]
+__all__ = ["CHINA_STANDARD_TIME", "MAX_BATCH", "Client", "ClientError"]
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
+MAX_BATCH = 5000  # the most entries one POST /events/batch takes (the server's limit)
 
 
 class ClientError(Exception):
@@ -82,9 +87,45 @@ class Client:
     def submit(self, entry: bytes) -> dict[str, Any]:
         return self._check(self.http.post("/events", json={"entry": base64.b64encode(entry).decode()}))
 
-    def submit_many(self, entries: list[bytes]) -> dict[str, Any]:
-        body = {"entries": [base64.b64encode(e).decode() for e in entries]}
-        return self._check(self.http.post("/events/batch", json=body))
+    def entries(self, wires: Iterable[dict[str, Any]]) -> list[bytes]:
+        """Prepare and sign events for one upload, in order. An input without `follows` follows the
+        last event before it in `wires` that named its lot (as an input or an output: that event is
+        the lot's head once recorded), else the lot's head on the server (`prepare`). If an event is
+        refused, the ones that follow it locally are refused too: their chain is broken. Raises
+        InvalidEvent for an event that cannot be signed, its field prefixed with its place ("[3].kind")."""
+        heads: dict[str, str] = {}
+        signed = []
+        for k, wire in enumerate(wires):
+            inputs = [
+                {**r, "follows": [heads[r["lot"]]]} if "follows" not in r and r.get("lot") in heads else r
+                for r in wire.get("inputs", [])
+            ]
+            try:
+                entry = self.entry({**wire, "inputs": inputs})
+            except InvalidEvent as exc:  # name the event: nothing of the upload has been sent
+                raise InvalidEvent(f"[{k}].{exc.field}", exc.message) from exc
+            event = decode_entry(entry)
+            for lot in [r.lot for r in event.event.inputs] + [o.lot for o in event.event.outputs]:
+                heads[lot] = event.id
+            signed.append(entry)
+        return signed
+
+    def record_many(self, wires: Iterable[dict[str, Any]]) -> dict[str, Any]:
+        """Prepare, sign (`entries`) and submit (`submit_many`) events in order; return the answer."""
+        return self.submit_many(self.entries(wires))
+
+    def submit_many(self, entries: Sequence[bytes]) -> dict[str, Any]:
+        """Submit signed entries in order, in as many `POST /events/batch` as MAX_BATCH needs; return
+        one answer in the server's form: {"accepted": n, "results": [{"ok", "receipt" | "problem"}]},
+        one result per entry. Raises ClientError if the server refuses a whole request (results of
+        earlier requests are recorded then: resubmitting everything is safe, it is idempotent)."""
+        accepted, results = 0, []
+        for start in range(0, len(entries), MAX_BATCH):
+            body = {"entries": [base64.b64encode(e).decode() for e in entries[start : start + MAX_BATCH]]}
+            answer = self._check(self.http.post("/events/batch", json=body))
+            accepted += answer["accepted"]
+            results += answer["results"]
+        return {"accepted": accepted, "results": results}
 
     # --- reading -----------------------------------------------------------------------------------
 

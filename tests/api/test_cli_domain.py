@@ -172,6 +172,53 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
         "refused: 401: party F430124-000777 has no registered key"
     )
 
+    # Several events in one upload: a list in one file, the next event in another. The certificate
+    # and the split follow the harvest and the certificate, neither of them recorded beforehand.
+    place = {"name": "金洲镇 李家冲"}
+    certify = {
+        "kind": "certify",
+        "location": place,
+        "inputs": [{"lot": "LJ-CAB-0002", "quantity": "60", "unit": "kg"}],
+        "detail": {
+            "certificate_no": "HGZ-430124-LJ-0002",
+            "product_name": "包菜",
+            "origin": "湖南省长沙市宁乡市金洲镇",
+            "commitments": ["no_banned_substances", "withdrawal_period_observed", "residues_within_limits"],
+            "contact": "0731-0000000",
+        },
+    }
+    split = {
+        "kind": "transform",
+        "location": place,
+        "inputs": [{"lot": "LJ-CAB-0002", "quantity": "60", "unit": "kg"}],
+        "outputs": [
+            {"lot": f"LJ-CAB-0002-{x}", "quantity": "30", "unit": "kg", "product": {"name_zh": "包菜"}}
+            for x in "AB"
+        ],
+        "detail": {"type": "split"},
+    }
+    harvest = event | {"outputs": [event["outputs"][0] | {"lot": "LJ-CAB-0002", "quantity": "60"}]}
+    (cli.cwd / "day.json").write_text(json.dumps([harvest, certify], ensure_ascii=False))
+    (cli.cwd / "split.json").write_text(json.dumps(split, ensure_ascii=False))
+    out = cli.run("event", str(cli.cwd / "day.json"), str(cli.cwd / "split.json"), "--key", str(key_file))
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [set(x) for x in lines] == [{"event_id", "index", "size", "duplicate"}] * 3
+    assert [x["index"] for x in lines] == [lines[0]["index"] + k for k in range(3)]
+    lot = httpx.get(f"{cli.server}/lots/LJ-CAB-0002-B").json()
+    assert lot["holders"] == {NEW_FARM: "30"} and lot["head"] == lines[2]["event_id"]
+    # Refused events are listed in order; the exit status is 1 and stderr names the first.
+    # (Other quantities: other events than the recorded ones even within the same second.)
+    harvest_again = event | {"outputs": [event["outputs"][0] | {"lot": "LJ-CAB-0002", "quantity": "61"}]}
+    (cli.cwd / "bad.json").write_text(json.dumps([harvest_again, again], ensure_ascii=False))
+    done = cli.run("event", str(cli.cwd / "bad.json"), "--key", str(key_file), ok=False)
+    assert done.returncode == 1
+    assert [json.loads(line)["problem"]["rule"] for line in done.stdout.splitlines()] == ["lot_exists"] * 2
+    assert done.stderr.startswith("refused: 2 of 2 events; the first, event 0: 422: lot code LJ-CAB-0002")
+    # A file that is not JSON sends nothing.
+    (cli.cwd / "broken.json").write_text("[{")
+    done = cli.run("event", str(cli.cwd / "broken.json"), "--key", str(key_file), ok=False)
+    assert done.returncode == 1 and done.stderr.startswith(f"error: {cli.cwd / 'broken.json'}: ")
+
     # The whole ledger audits clean, against the configured log key.
     out = cli.run("verify").stdout
     size = httpx.get(f"{cli.server}/ledger/checkpoint").text.splitlines()[1]
