@@ -10,6 +10,10 @@
     farmtrace demo                                        fill an empty database with the Changsha demo
     farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
     farmtrace register RECORD.json --key REGULATOR.key    register a party (signed by a regulator)
+    farmtrace party show ID [--private --key REG.key]     a party's record (with contact details: regulators)
+    farmtrace party key-add ID PUBLIC.json --key REG.key  give a party another key (rotation)
+    farmtrace party key-revoke ID KEY_ID --reason R --key REG.key
+    farmtrace party suspend ID --reason R --key REG.key   (also: party key, party register)
     farmtrace event FILE… --key PARTY.key                 sign and record events (one upload; an event or a list per file)
     farmtrace trace LOT [--direction back|forward|both]   trace a lot through the server
     farmtrace recall LOT --key REGULATOR.key --reason …   recall a lot and print who is affected
@@ -160,6 +164,45 @@ def cmd_register(args: argparse.Namespace) -> int:
     )
     print(f"registered {record.get('id')} at ledger index {receipt['index']}")
     return 0
+
+
+def cmd_party_show(args: argparse.Namespace) -> int:
+    if args.private and not args.key:
+        print("error: --private needs --key: a regulator's key file", file=sys.stderr)
+        return 2
+    client = _client(args, key=args.private)
+    party = client.party_private(args.party) if args.private else client.party(args.party)
+    print(json.dumps(party, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _administer(args: argparse.Namespace, kind: str, detail: dict[str, Any], done: str) -> int:
+    """Record one party-administration event signed by the regulator's key; print `done` and where."""
+    receipt = _client(args).record({"kind": kind, "location": {"name": args.location}, "detail": detail})
+    print(f"{done} at ledger index {receipt['index']}")
+    return 0
+
+
+def cmd_party_key_add(args: argparse.Namespace) -> int:
+    try:
+        public = json.loads(Path(args.public).read_text(encoding="utf-8"))
+        key = {"key_id": public["key_id"], "public_key": public["public_key"]}
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        print(f"error: {args.public}: expected JSON with key_id and public_key ({exc!r})", file=sys.stderr)
+        return 1
+    return _administer(
+        args, "party.key_add", {"party_id": args.party, **key}, f"added key {key['key_id']} to {args.party}"
+    )
+
+
+def cmd_party_key_revoke(args: argparse.Namespace) -> int:
+    detail = {"party_id": args.party, "key_id": args.key_id, "reason": args.reason}
+    return _administer(args, "party.key_revoke", detail, f"revoked key {args.key_id} of {args.party}")
+
+
+def cmd_party_suspend(args: argparse.Namespace) -> int:
+    detail = {"party_id": args.party, "reason": args.reason}
+    return _administer(args, "party.suspend", detail, f"suspended {args.party}")
 
 
 _RECEIPT_FIELDS = ("event_id", "index", "size", "duplicate")
@@ -401,6 +444,38 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("record", help="a JSON PartyRecord")
     r.add_argument("--location", default="登记窗口")
     r.set_defaults(func=cmd_register)
+
+    # farmtrace party …: a party's record and its administration (each change a ledger entry signed
+    # by a regulator). `party key` and `party register` are `party-key` and `register` again.
+    party = sub.add_parser("party", help="show a party; make its key; register, re-key or suspend it")
+    verbs = party.add_subparsers(dest="verb", required=True)
+    ps = server(verbs.add_parser("show", help="a party's public record"), key=False)
+    ps.add_argument("party")
+    ps.add_argument("--private", action="store_true", help="with its contact details (needs --key)")
+    ps.add_argument("--key", help="a regulator's key file (for --private)")
+    ps.set_defaults(func=cmd_party_show)
+    pkk = verbs.add_parser("key", help="make a party's Ed25519 signing key file (as party-key)")
+    pkk.add_argument("party")
+    pkk.add_argument("--out", required=True)
+    pkk.set_defaults(func=cmd_party_key)
+    pr = server(verbs.add_parser("register", help="register a party (as register)"))
+    pr.add_argument("record", help="a JSON PartyRecord")
+    pr.set_defaults(func=cmd_register)
+    pa = server(verbs.add_parser("key-add", help="give a party another key (key rotation)"))
+    pa.add_argument("party")
+    pa.add_argument("public", help="a JSON file with key_id and public_key, as `party key` prints them")
+    pa.set_defaults(func=cmd_party_key_add)
+    pv = server(verbs.add_parser("key-revoke", help="revoke one of a party's keys from now on"))
+    pv.add_argument("party")
+    pv.add_argument("key_id")
+    pv.add_argument("--reason", required=True)
+    pv.set_defaults(func=cmd_party_key_revoke)
+    pz = server(verbs.add_parser("suspend", help="suspend a party: it may record nothing more"))
+    pz.add_argument("party")
+    pz.add_argument("--reason", required=True)
+    pz.set_defaults(func=cmd_party_suspend)
+    for admin in (pr, pa, pv, pz):
+        admin.add_argument("--location", default="登记窗口")
     ev = server(
         sub.add_parser(
             "event",

@@ -148,5 +148,9 @@ class Client:
     def party(self, party_id: str) -> dict[str, Any]:
         return self._check(self.http.get(f"/parties/{party_id}"))
 
+    def party_private(self, party_id: str) -> dict[str, Any]:
+        """The party with the contact details kept off the ledger (regulators only)."""
+        return self._check(self.http.get(f"/parties/{party_id}/private", headers=self._auth()))
+
     def checkpoint(self) -> str:
         return self._check(self.http.get("/ledger/checkpoint"))

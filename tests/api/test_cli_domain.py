@@ -219,6 +219,42 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
     done = cli.run("event", str(cli.cwd / "broken.json"), "--key", str(key_file), ok=False)
     assert done.returncode == 1 and done.stderr.startswith(f"error: {cli.cwd / 'broken.json'}: ")
 
+    # The farm's administration, by the regulator: its record, a second key (rotation), the old key
+    # revoked after a lost phone, and at last a suspension. Each is a ledger entry.
+    def party(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        return cli.run("party", *args, "--server", cli.server, ok=ok)
+
+    shown = json.loads(party("show", NEW_FARM).stdout)
+    assert shown["id"] == NEW_FARM and "private" not in shown
+    done = party("show", NEW_FARM, "--private", ok=False)
+    assert done.returncode == 2 and "--private needs --key" in done.stderr
+    shown = json.loads(party("show", NEW_FARM, "--private", "--key", cli.key("regulator")).stdout)
+    assert "private" in shown
+    new_key = cli.cwd / "farm-2.key"
+    made = cli.run("party", "key", NEW_FARM, "--out", str(new_key)).stdout  # local: no server
+    (cli.cwd / "farm-2.json").write_text(made.splitlines()[-1])
+    new_public = json.loads((cli.cwd / "farm-2.json").read_text())
+    out = party("key-add", NEW_FARM, str(cli.cwd / "farm-2.json"), "--key", cli.key("regulator")).stdout
+    assert out.startswith(f"added key {new_public['key_id']} to {NEW_FARM} at ledger index ")
+    out = party(
+        "key-revoke", NEW_FARM, public["key_id"], "--reason", "手机丢失", "--key", cli.key("regulator")
+    ).stdout
+    assert out.startswith(f"revoked key {public['key_id']} of {NEW_FARM} at ledger index ")
+    third = event | {"outputs": [event["outputs"][0] | {"lot": "LJ-CAB-0003"}]}
+    (cli.cwd / "third.json").write_text(json.dumps(third, ensure_ascii=False))
+    done = cli.run("event", str(cli.cwd / "third.json"), "--key", str(key_file), ok=False)
+    assert done.returncode == 1 and "was revoked at" in done.stderr
+    cli.run("event", str(cli.cwd / "third.json"), "--key", str(new_key))
+    out = party("suspend", NEW_FARM, "--reason", "停业整顿", "--key", cli.key("regulator")).stdout
+    assert out.startswith(f"suspended {NEW_FARM} at ledger index ")
+    fourth = event | {"outputs": [event["outputs"][0] | {"lot": "LJ-CAB-0004"}]}
+    (cli.cwd / "fourth.json").write_text(json.dumps(fourth, ensure_ascii=False))
+    done = cli.run("event", str(cli.cwd / "fourth.json"), "--key", str(new_key), ok=False)
+    assert done.returncode == 1 and f"party {NEW_FARM} is suspended" in done.stderr
+    # Only a regulator administers parties.
+    done = party("suspend", NEW_FARM, "--reason", "x", "--key", str(new_key), ok=False)
+    assert done.returncode == 1 and done.stderr.startswith("refused: 422: ")
+
     # The whole ledger audits clean, against the configured log key.
     out = cli.run("verify").stdout
     size = httpx.get(f"{cli.server}/ledger/checkpoint").text.splitlines()[1]
