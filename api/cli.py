@@ -216,7 +216,14 @@ def cmd_event(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"error: {name}: {exc}", file=sys.stderr)
             return 1
-        wires += data if isinstance(data, list) else [data]
+        events = data if isinstance(data, list) else [data]
+        if not all(isinstance(e, dict) for e in events):
+            print(f"error: {name}: expected a JSON object (an event) or a list of them", file=sys.stderr)
+            return 1
+        wires += events
+    if not wires:
+        print("error: the files hold no events", file=sys.stderr)
+        return 1
     client = _client(args)
     if len(wires) == 1:
         receipt = client.record(wires[0])

@@ -97,7 +97,9 @@ class Client:
         signed = []
         for k, wire in enumerate(wires):
             inputs = [
-                {**r, "follows": [heads[r["lot"]]]} if "follows" not in r and r.get("lot") in heads else r
+                {**r, "follows": [heads[r["lot"]]]}
+                if isinstance(r, dict) and "follows" not in r and r.get("lot") in heads
+                else r
                 for r in wire.get("inputs", [])
             ]
             try:

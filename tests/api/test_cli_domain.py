@@ -218,6 +218,9 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
     (cli.cwd / "broken.json").write_text("[{")
     done = cli.run("event", str(cli.cwd / "broken.json"), "--key", str(key_file), ok=False)
     assert done.returncode == 1 and done.stderr.startswith(f"error: {cli.cwd / 'broken.json'}: ")
+    (cli.cwd / "numbers.json").write_text("[1, 2]")
+    done = cli.run("event", str(cli.cwd / "numbers.json"), "--key", str(key_file), ok=False)
+    assert done.returncode == 1 and "expected a JSON object (an event) or a list of them" in done.stderr
 
     # The farm's administration, by the regulator: its record, a second key (rotation), the old key
     # revoked after a lost phone, and at last a suspension. Each is a ledger entry.
