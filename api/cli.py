@@ -158,12 +158,7 @@ def cmd_party_key(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     record = json.loads(Path(args.record).read_text())
-    client = _client(args)
-    receipt = client.record(
-        {"kind": "party.register", "location": {"name": args.location}, "detail": {"party": record}}
-    )
-    print(f"registered {record.get('id')} at ledger index {receipt['index']}")
-    return 0
+    return _administer(args, "party.register", {"party": record}, f"registered {record.get('id')}")
 
 
 def cmd_party_show(args: argparse.Namespace) -> int:
