@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the shared standards, and the PostgreSQL URL for the storage suites."""
+"""Shared fixtures: paths to the standards' test data (tests/vectors), and the PostgreSQL URL for the storage suites."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("FARMTRACE_SHARED", REPO.parent / "shared"))
-STANDARDS = SHARED / "standards"
+# Public standards' data (RFC 9162 vectors, the EPCIS 2.0 schema, context and examples), copied into the
+# repository with their licences so that the suite runs on a plain clone: see tests/vectors/README.md.
+STANDARDS = REPO / "tests" / "vectors"
 POSTGRES_URL = os.environ.get(
     "FARMTRACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -20,7 +21,7 @@ POSTGRES_URL = os.environ.get(
 @pytest.fixture(scope="session")
 def standards() -> Path:
     if not STANDARDS.is_dir():
-        pytest.fail(f"the shared standards are missing at {STANDARDS} (set FARMTRACE_SHARED)")
+        pytest.fail(f"the standards' test data are missing at {STANDARDS}")
     return STANDARDS
 
 
