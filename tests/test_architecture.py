@@ -70,3 +70,23 @@ def test_trace_is_not_shadowing_the_standard_library():
     assert done.returncode == 0, done.stderr
     assert "site-packages" in done.stdout or "lib/python" in done.stdout
     assert "farmtrace.trace" in done.stdout
+
+
+def test_the_repository_is_self_contained():
+    # A user clones the repository and has nothing else: no tracked file may reach outside it for
+    # standards' data, documents or scripts (the tests' vectors live in tests/vectors with their licences).
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split("\0")
+    outside = []
+    for name in filter(None, tracked):
+        path = REPO / name
+        if name.startswith("tests/vectors/") or name == "tests/test_architecture.py" or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if "../shared" in text or "FARMTRACE_SHARED" in text:
+            outside.append(name)
+    assert outside == [], f"these files refer to ../shared, outside the repository: {outside}"

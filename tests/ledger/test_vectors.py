@@ -1,4 +1,4 @@
-"""All 518 RFC 9162 / subtree proof vectors of transparency-dev/merkle (../shared/standards)."""
+"""All 518 RFC 9162 / subtree proof vectors of transparency-dev/merkle (tests/vectors, copied from transparency-dev/merkle with its licence)."""
 
 from __future__ import annotations
 
