@@ -8,19 +8,31 @@ checked against the signed log.
     rows(events, names)      the rows for (event, event id, ledger index) triples
     write_csv(rows, out)     UTF-8 with a BOM (so spreadsheet programs read Chinese correctly)
     write_xlsx(rows, out)    an Excel workbook with a filterable, frozen header (openpyxl, streaming)
+
+Every text cell is neutralised against spreadsheet formula injection (OWASP, "CSV Injection"):
+product names, locations, details and documents come from whoever signed the event, and a cell
+that begins with = + - @, a tab or a carriage return is read as a formula by Excel, LibreOffice
+and WPS. Such a cell gets a leading single quote (`'=HYPERLINK(...)`), shown as text by every
+one of them; in the workbook it is also written as an explicit string cell, never a formula. The
+full-width signs ＝＋－＠ are treated alike: WPS and Excel with a CJK input method convert them
+to their ASCII forms when a cell is edited, and a Chinese-speaking regulator's copy of a cell
+must not turn into a formula then. Numeric columns (quantity, price, ledger index) hold canonical
+decimals the domain has validated; they stay numbers (a decimal is never a formula), and any
+value there that is not a plain decimal is neutralised like text.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, BinaryIO
 
 from .events import Event
 
-__all__ = ["COLUMNS", "rows", "write_csv", "write_xlsx"]
+__all__ = ["COLUMNS", "FORMULA_TRIGGERS", "neutralise", "rows", "write_csv", "write_xlsx"]
 
 # (key, English header, Chinese header)
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -42,6 +54,25 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("event_id", "Event ID (SHA-256)", "事件编号"),
     ("ledger_index", "Ledger index", "账本序号"),
 )
+
+# OWASP's list (= + - @ TAB CR), plus LF, which some spreadsheet apps also skip before a formula,
+# and the full-width forms (see the module docstring).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_NUMERIC = frozenset({"quantity", "price", "ledger_index"})
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def neutralise(value: str) -> str:
+    """`value` with a leading single quote if a spreadsheet would read it as a formula, else as is."""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def _cell(key: str, value: Any) -> Any:
+    """A row's value as it may be written: numbers of numeric columns as they are, text neutralised."""
+    if key in _NUMERIC and (not isinstance(value, str) or value == "" or _DECIMAL.fullmatch(value)):
+        return value
+    return neutralise(value) if isinstance(value, str) else value
+
 
 _STEP = {
     "harvest": "commissioning",
@@ -126,7 +157,7 @@ def write_csv(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") ->
     w = csv.writer(text)
     w.writerow(_headers(lang))
     for row in data:
-        w.writerow([row.get(key, "") for key, _, _ in COLUMNS])
+        w.writerow([_cell(key, row.get(key, "")) for key, _, _ in COLUMNS])
     text.flush()
     text.detach()
 
@@ -158,10 +189,16 @@ def write_xlsx(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") -
     keys = [key for key, _, _ in COLUMNS]
     numeric = [i for i, key in enumerate(keys) if key in ("quantity", "price", "ledger_index")]
     for row in data:
-        values: list[Any] = [row.get(key, "") for key in keys]
+        values: list[Any] = [_cell(key, row.get(key, "")) for key in keys]
         for i in numeric:  # numbers as numbers, so the columns sort and sum (values are canonical decimals)
-            if values[i] != "":
+            if values[i] != "" and not (isinstance(values[i], str) and values[i].startswith("'")):
                 values[i] = Decimal(str(values[i]))
+        for i, v in enumerate(values):
+            if isinstance(v, str) and v.startswith("'"):
+                # An explicit string cell: openpyxl would otherwise guess a type from the text.
+                cell = WriteOnlyCell(ws, value=v)
+                cell.data_type = "s"
+                values[i] = cell
         ws.append(values)
     # A write-only sheet cannot infer a table's columns: name them (they must equal the header cells).
     ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(data) + 1, 2)}"

