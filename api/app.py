@@ -13,11 +13,13 @@ from farmtrace.trace import verifying
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
+from farmtrace.web import home as web_home
 from farmtrace.web import labels as web_labels
 from farmtrace.web import pages as web_pages
 from farmtrace.web import portal as web_portal
 
 from .audit_job import AuditJob
+from .docs import install_docs
 from .errors import install_error_handlers
 from .routes import console as console_routes
 from .routes import ledger as ledger_routes
@@ -60,6 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
         summary="A verifiable farm-to-table traceability ledger",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from this server, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.log = log
@@ -74,8 +78,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger_routes.router)
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(trace_routes.router)
+    install_docs(app)
     # The web floor's routers (pages, labels) are mounted below, one line each.
     app.include_router(web_pages.router)
+    app.include_router(web_home.router)
     app.include_router(web_labels.router)
     app.include_router(web_console.router)
     app.include_router(web_portal.router)

@@ -56,7 +56,7 @@ from .models import (
 from .repository import Repository
 from .verifying import Pending, verify_later
 
-__all__ = ["Receipt", "TraceService", "utc_now"]
+__all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
 
 _CST_OFFSET = timedelta(hours=8)  # China Standard Time has no daylight saving
 RUN_SIZE = 500  # entries admitted per ledger transaction step (see ingest.Run)
@@ -77,6 +77,29 @@ class Receipt:
     checkpoint: str
     proof: list[bytes] = field(default_factory=list)
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class RecallNotice:
+    """A recall as the public is told of it (`TraceService.recent_recalls`).
+
+    `lot`, `reason`, `instructions`, `event_time` and `regulator` come from the signed recall event
+    in the ledger; `product` (the lot's product, wire form: name_zh, name_en, gtin…) and
+    `regulator_names` ({"name_zh", "name_en"}, empty if unknown) from the tables.
+    When the stored entry no longer decodes, the recall is still listed, from the tables, with
+    `reason` and `instructions` None: a recall must never vanish from view because its bytes were
+    damaged (the audit names the entry).
+    """
+
+    event_id: str
+    index: int
+    lot: str
+    product: dict[str, Any]
+    reason: str | None
+    instructions: str | None
+    event_time: str  # as recorded, with its UTC offset
+    regulator: str
+    regulator_names: dict[str, str | None]
 
 
 def _keys_registered_by(signed: SignedEvent) -> dict[str, tuple[str, bytes]]:
@@ -885,6 +908,74 @@ class TraceService:
             }
             for r in rows
         ]
+
+    # --- the public home page ----------------------------------------------------------------------------
+
+    def recent_recalls(self, *, limit: int = 5, since: datetime | None = None) -> list[RecallNotice]:
+        """The latest `limit` recalls, newest (in ledger order) first; with `since`, only those whose
+        event time is at or after it. Each names the recalled lot (the event's first input: the
+        rules flag it and its descendants). See `RecallNotice` for where each field comes from.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        ev = TraceEvent.__table__
+        el = TraceEventLot.__table__
+        lot = TraceLot.__table__
+        q = select(ev.c.id, ev.c.ledger_index, ev.c.party, ev.c.event_time).where(ev.c.kind == "recall")
+        if since is not None:
+            q = q.where(ev.c.at_utc >= to_utc_text(since))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(ev.c.ledger_index.desc()).limit(limit)).all()
+            if not rows:
+                return []
+            indexes = [r.ledger_index for r in rows]
+            # The tables' word on each recall's lot: used only when the entry cannot be read.
+            listed = {
+                r.seq: r.lot
+                for r in conn.execute(
+                    select(el.c.seq, el.c.lot).where(el.c.seq.in_(indexes), el.c.role == "input")
+                )
+            }
+            pt = TraceParty.__table__
+            names = {
+                x.id: {"name_zh": x.name_zh, "name_en": x.name_en}
+                for x in conn.execute(
+                    select(pt.c.id, pt.c.name_zh, pt.c.name_en).where(
+                        pt.c.id.in_(sorted({r.party for r in rows}))
+                    )
+                )
+            }
+        stored = dict(self._entries(sorted(indexes)))
+        found: list[tuple[Any, Any]] = []
+        for r in rows:
+            try:
+                event = decode_entry(stored[r.ledger_index]).event
+            except (KeyError, TraceError):
+                event = None
+            found.append((r, event))
+        codes = {e.inputs[0].lot if e is not None else listed.get(r.ledger_index, "") for r, e in found}
+        with self.engine.connect() as conn:
+            products = {
+                x.code: json.loads(x.product)
+                for x in conn.execute(select(lot.c.code, lot.c.product).where(lot.c.code.in_(sorted(codes))))
+            }
+        out = []
+        for r, event in found:
+            code = event.inputs[0].lot if event is not None else listed.get(r.ledger_index, "")
+            out.append(
+                RecallNotice(
+                    event_id=r.id,
+                    index=r.ledger_index,
+                    lot=code,
+                    product=products.get(code, {}),
+                    reason=event.detail.reason if event is not None else None,
+                    instructions=event.detail.instructions if event is not None else None,
+                    event_time=event.event_time if event is not None else r.event_time,
+                    regulator=event.party if event is not None else r.party,
+                    regulator_names=names.get(r.party, {}),
+                )
+            )
+        return out
 
     # --- the regulator's console ---------------------------------------------------------------------
 

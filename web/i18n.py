@@ -308,6 +308,101 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "footer.key": ("本页内置的账本公钥：{key}", "Ledger key built into this page: {key}"),
     "footer.data": ("原始数据（JSON）", "Raw data (JSON)"),
+    # --- the public home page (web/home.py) ---
+    "home.title": ("农产品质量安全追溯平台", "Farm-to-table traceability platform"),
+    "home.lead": (
+        "从农田到餐桌，每一步都有据可查：农场、检测站、批发市场和商店用各自的密钥签署每一次采收、检测、合格证、运输和销售，记录写入只增不改的公开账本；消费者扫码后由自己的手机核验，监管部门可以审计整本账本、追溯任何批次并一键召回。",
+        "From field to table, every step is on the record: farms, test rooms, wholesale markets and shops sign each harvest, test, certificate, shipment and sale with their own keys; the records go into a public, append-only ledger; a shopper's phone checks them after a scan, and regulators audit the whole ledger, trace any lot and recall it in one step.",
+    ),
+    "home.search.title": ("查询产品来历", "Find a product"),
+    "home.search.label": ("输入包装标签上的批次号", "Type the lot code from the package label"),
+    "home.search.hint": (
+        "批次号印在溯源码下方，例如 XF-BAG-0001（区分大小写）。也可以直接用手机扫描溯源码。",
+        "The lot code is printed under the trace code, e.g. XF-BAG-0001 (it is case-sensitive). You can also scan the code with your phone.",
+    ),
+    "home.search.submit": ("查询", "Look up"),
+    "home.search.empty": ("请输入批次号。", "Please type a lot code."),
+    "home.search.too_long": (
+        "批次号最多 20 个字符，您输入了 {n} 个。",
+        "A lot code has at most 20 characters; this one has {n}.",
+    ),
+    "home.search.bad_chars": (
+        "批次号只能包含英文字母、数字和 - . _ /，不能包含：{chars}",
+        "A lot code may contain only letters A–Z and a–z, digits and - . _ /; not: {chars}",
+    ),
+    "home.search.space": ("空格", "spaces"),
+    "home.search.bad_title": ("批次号格式不正确", "That is not a lot code"),
+    "home.search.notfound_title": ("没有找到这个批次", "No such lot"),
+    "home.search.notfound": (
+        "账本中没有批次号为「{code}」的产品。",
+        "The ledger has no product with lot code “{code}”.",
+    ),
+    "home.search.back": ("返回首页", "Back to the home page"),
+    "home.how.title": ("它是怎么做到可信的", "Why you can trust it"),
+    "home.how.sign_title": ("各方签名", "Signed by each party"),
+    "home.how.sign": (
+        "每条记录都由记录方用自己的 Ed25519 密钥签名，服务器从不持有任何一方的私钥。",
+        "Each record is signed with the recording party's own Ed25519 key; the server never holds anyone's private key.",
+    ),
+    "home.how.ledger_title": ("公开账本", "A public ledger"),
+    "home.how.ledger": (
+        "记录按顺序写入防篡改的默克尔树账本（RFC 9162），账本定期签署检查点，任何改动都会被发现。",
+        "Records go, in order, into a tamper-evident Merkle-tree ledger (RFC 9162) that signs checkpoints: any change is detected.",
+    ),
+    "home.how.phone_title": ("手机核验", "Checked by your phone"),
+    "home.how.phone": (
+        "扫码打开的页面在您的手机上核对签名、哈希链接和包含证明，不依赖服务器的说法。",
+        "The page a scan opens checks the signatures, hash links and inclusion proofs on your phone, without taking the server's word.",
+    ),
+    "home.how.audit_title": ("监管审计", "Audited by regulators"),
+    "home.how.audit": (
+        "市场监管部门可以审计整本账本，顺着批次向前追到农田、向后追到每家商店，并发布召回。",
+        "The market regulator audits the whole ledger, traces a lot back to its farms and forward to every shop, and recalls.",
+    ),
+    "home.recalls.title": ("近期召回", "Recent recalls"),
+    "home.recalls.none": ("近 {days} 天没有召回。", "No recalls in the last {days} days."),
+    "home.recalls.lot": ("批次 {lot}", "Lot {lot}"),
+    "home.recalls.when": ("{date} 由{regulator}召回", "Recalled on {date} by {regulator}"),
+    "home.recalls.unreadable": (
+        "这条召回记录在账本中无法读取，请以监管部门公告为准。",
+        "This recall's ledger record cannot be read; see the regulator's notice.",
+    ),
+    "home.recalls.open": ("查看批次来历", "See the lot's journey"),
+    "home.prices.title": ("公开价格", "Public prices"),
+    "home.prices.explain": (
+        "各环节最近一天记录的平均价格，来自近 {days} 天账本中已签名的销售和交易记录。",
+        "The mean price recorded on the latest day at each stage, from the signed sales and trades on the ledger over the last {days} days.",
+    ),
+    "home.prices.none": ("近 {days} 天没有价格记录。", "No prices were recorded in the last {days} days."),
+    "home.prices.no_price": ("无记录", "none recorded"),
+    "home.prices.latest": ("最近记录日", "Latest day"),
+    "home.prices.chart_title": ("{product}：各环节价格走势", "{product}: prices by stage"),
+    "home.prices.x_axis": ("日期", "Date"),
+    "home.prices.y_axis": ("元/{unit}", "CNY per {unit}"),
+    "home.ledger.title": ("账本", "The ledger"),
+    "home.ledger.size": (
+        "账本目前共有 {size} 条记录，最新检查点由账本密钥签署。",
+        "The ledger now holds {size} entries; its latest checkpoint is signed by the ledger's key.",
+    ),
+    "home.ledger.empty": ("账本还没有记录。", "The ledger has no entries yet."),
+    "home.ledger.checkpoint": ("最新签名检查点", "Latest signed checkpoint"),
+    "home.ledger.key": ("账本公钥", "Ledger key"),
+    "home.links.title": ("入口", "Where to go"),
+    "home.links.portal": ("生产经营者入口", "Portal for farms, test rooms, markets and shops"),
+    "home.links.portal_note": (
+        "登记、采收、检测、开具合格证、发货收货和销售",
+        "Enrol, record harvests and tests, issue certificates, ship, receive and sell",
+    ),
+    "home.links.console": ("监管控制台", "Regulators' console"),
+    "home.links.console_note": (
+        "账本审计、批次追溯、召回、异常和价格监测",
+        "Ledger audits, lot tracing, recalls, anomalies and prices",
+    ),
+    "home.links.docs": ("接口文档", "API documentation"),
+    "home.links.docs_note": (
+        "账本和追溯数据的公开 HTTP 接口（OpenAPI）",
+        "The public HTTP interface to the ledger and the trace data (OpenAPI)",
+    ),
 }
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
