@@ -99,4 +99,17 @@ def app_from_env() -> FastAPI:
     app = create_app(settings)
     verifying.configure(settings.verify_workers)
     verifying.warm_up()
+    served = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Stop the verification workers with the service: uvicorn ends a process it stopped on
+        # SIGTERM by raising the signal again, so no exit handler of this process would stop them.
+        try:
+            async with served(app) as state:
+                yield state
+        finally:
+            verifying.shut_down()
+
+    app.router.lifespan_context = lifespan
     return app

@@ -18,9 +18,14 @@
     farmtrace trace LOT [--direction back|forward|both]   trace a lot through the server
     farmtrace recall LOT --key REGULATOR.key --reason …   recall a lot and print who is affected
     farmtrace verify-lot LOT [--key VKEY]                 check a lot's journey as the consumer page does
-Commands that talk to a server take --server URL (default http://127.0.0.1:8000).
+Commands that talk to a server take --server URL (default http://127.0.0.1:8000, or FARMTRACE_SERVER).
+`serve` gives its labels the address it binds unless FARMTRACE_PUBLIC_URL says otherwise.
 
-Exit status: 0 on success, 1 when a verification fails, 2 on a usage or configuration error.
+Exit status: 0 on success; 1 when a verification fails or the command fails (the server refuses or
+cannot be reached, a file cannot be read); 2 on a usage or configuration error, or when there is no
+ledger where a command that reads one looks (so a monitor running `farmtrace verify` can tell "the
+log was altered" from "pointed at the wrong place"). Every failure is one line on stderr,
+`farmtrace: <what>`; FARMTRACE_DEBUG=1 shows the traceback of an unexpected one.
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from farmtrace.client import ClientError
 from farmtrace.client.client import CHINA_STANDARD_TIME
@@ -45,9 +53,17 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureSigner, Signer, Verifier, open_note, sign_note
 from farmtrace.trace.errors import TraceError
 
-from .settings import ConfigError, Settings
+from .settings import ConfigError, Settings, bound_public_url, public_url_warning
 
-__all__ = ["main"]
+__all__ = ["CliError", "main"]
+
+
+class CliError(Exception):
+    """A failure the user can act on: `main` prints `farmtrace: <message>` and exits with `status`."""
+
+    def __init__(self, message: str, *, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _settings() -> Settings:
@@ -55,20 +71,86 @@ def _settings() -> Settings:
 
 
 def _open_log(settings: Settings):
+    """Open the log, creating its storage and key if new: for `serve` only (`init` and `demo` create
+    through open_service). Commands that read a ledger use `_open_existing_log`."""
     from .app import open_log
 
     return open_log(settings)
 
 
+def _open_existing_log(settings: Settings):
+    """Open the ledger `settings` point at, creating nothing.
+
+    Raises CliError (status 2) naming the file or URL looked at when there is no ledger there, and
+    ConfigError when the ledger is there but its log key is not (a new key would sign a different log).
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from farmtrace.ledger.log import Log
+    from farmtrace.ledger.sqlstore import SqlStore
+
+    url = settings.resolved_database_url
+    parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    where = parsed.database if sqlite else parsed.render_as_string()
+    how = (
+        "set FARMTRACE_DATA_DIR or FARMTRACE_DATABASE_URL to the ledger's place, "
+        "or run `farmtrace init` to create one here"
+    )
+    # SQLite makes a missing file on connecting: look before connecting.
+    if sqlite and parsed.database not in (None, "", ":memory:") and not Path(parsed.database).is_file():
+        raise CliError(f"no ledger at {where}: {how}", status=2)
+    store = SqlStore.from_url(url, create=False)
+    try:
+        has_log = inspect(store.engine).has_table("ledger_checkpoint")
+    except Exception as exc:  # the driver's own errors: unreachable server, unknown database, …
+        store.close()
+        raise CliError(f"cannot open the ledger at {where}: {str(exc).strip().splitlines()[0]}") from exc
+    if not has_log:
+        store.close()
+        raise CliError(f"no ledger at {where}: the database holds no farmtrace ledger; {how}", status=2)
+    try:
+        return Log(store, settings.log_signer(create=False))
+    except BaseException:
+        store.close()
+        raise
+
+
+def _end_on_sigterm() -> None:
+    """Make SIGTERM end this process as Ctrl-C does: by unwinding, so exit handlers run.
+
+    uvicorn stops gracefully on SIGTERM and then raises the signal again with the handler it found;
+    Python's default handler would end the process at once, and multiprocessing's exit handlers
+    (which stop child processes) would never run.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # Labels and certificates carry the public URL: unless it is set, it is the address served here.
+    # The environment carries it to each service worker (Settings.from_env in app_from_env).
+    if not os.environ.get("FARMTRACE_PUBLIC_URL", "").strip():
+        os.environ["FARMTRACE_PUBLIC_URL"] = bound_public_url(args.host, args.port)
     settings = _settings()
+    warning = public_url_warning(settings.public_url, host=args.host, port=args.port)
+    if warning:
+        print(f"farmtrace: warning: {warning}", file=sys.stderr, flush=True)
     log = _open_log(settings)  # create storage and keys once, before any worker starts
     log.close()
     log.store.close()
-    url = f"http://{args.host}:{args.port}/"
-    print(f"farmtrace is serving {settings.resolved_database_url} at {url}", flush=True)
+    url = f"{bound_public_url(args.host, args.port)}/"
+    print(
+        f"farmtrace is serving {settings.resolved_database_url} at {url} (labels: {settings.public_url}/)",
+        flush=True,
+    )
+    _end_on_sigterm()
     uvicorn.run(
         "farmtrace.api.app:app_from_env",
         factory=True,
@@ -94,8 +176,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"log size:     {log.size}")
     if args.regulator_id:
         if service.parties():
-            print("the ledger already has parties: the first regulator exists", file=sys.stderr)
-            return 2
+            raise CliError("the ledger already has parties: the first regulator exists", status=2)
         key = PartyKey.generate(args.regulator_id)
         key.save(args.regulator_key)
         record = {
@@ -129,8 +210,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings()
     service = open_service(settings)
     if service.parties():
+        if not args.if_empty:
+            raise CliError("the database already has data; the demo fills only an empty one", status=2)
         print("the database already has data; the demo fills only an empty one")
-        return 0 if args.if_empty else 2
+        return 0
     result = run_demo(service, settings.data_dir / "demo-keys")
     print(f"demo recorded: {service.log.size} ledger entries; party keys in {result['key_dir']}")
     print(f"  a consumer's bag:   {result['consumer_lot']}")
@@ -140,10 +223,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(args: argparse.Namespace, *, key: bool = True):
-    from farmtrace.client import Client, PartyKey
+def _party_key(path: str):
+    """The party key in `path`; CliError naming the file when it cannot be read or holds no key."""
+    from farmtrace.client import PartyKey
 
-    return Client(args.server, key=PartyKey.load(args.key) if key else None)
+    try:
+        return PartyKey.load(path)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read the key file: {exc.strerror or exc}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError, TraceError) as exc:
+        # json.JSONDecodeError and binascii.Error are ValueErrors; a JSON list has no .get.
+        why = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise CliError(
+            f"{path} is not a farmtrace party key file (as `farmtrace party-key` writes): {why}"
+        ) from exc
+
+
+def _client(args: argparse.Namespace, *, key: bool = True):
+    from farmtrace.client import Client
+
+    return Client(args.server, key=_party_key(args.key) if key else None)
 
 
 def cmd_party_key(args: argparse.Namespace) -> int:
@@ -163,8 +262,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def cmd_party_show(args: argparse.Namespace) -> int:
     if args.private and not args.key:
-        print("error: --private needs --key: a regulator's key file", file=sys.stderr)
-        return 2
+        raise CliError("--private needs --key: a regulator's key file", status=2)
     client = _client(args, key=args.private)
     party = client.party_private(args.party) if args.private else client.party(args.party)
     print(json.dumps(party, ensure_ascii=False, indent=2))
@@ -183,8 +281,7 @@ def cmd_party_key_add(args: argparse.Namespace) -> int:
         public = json.loads(Path(args.public).read_text(encoding="utf-8"))
         key = {"key_id": public["key_id"], "public_key": public["public_key"]}
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        print(f"error: {args.public}: expected JSON with key_id and public_key ({exc!r})", file=sys.stderr)
-        return 1
+        raise CliError(f"{args.public}: expected JSON with key_id and public_key ({exc!r})") from exc
     return _administer(
         args, "party.key_add", {"party_id": args.party, **key}, f"added key {key['key_id']} to {args.party}"
     )
@@ -209,20 +306,17 @@ def cmd_event(args: argparse.Namespace) -> int:
         try:
             data = json.loads(Path(name).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            print(f"error: {name}: {exc}", file=sys.stderr)
-            return 1
+            raise CliError(f"{name}: {exc}") from exc
         events = data if isinstance(data, list) else [data]
         if not all(isinstance(e, dict) for e in events):
-            print(f"error: {name}: expected a JSON object (an event) or a list of them", file=sys.stderr)
-            return 1
+            raise CliError(f"{name}: expected a JSON object (an event) or a list of them")
         wires += events
     if not wires:
-        print("error: the files hold no events", file=sys.stderr)
-        return 1
+        raise CliError("the files hold no events")
     client = _client(args)
     if len(wires) == 1:
         receipt = client.record(wires[0])
-        print(json.dumps({k: receipt[k] for k in _RECEIPT_FIELDS}, indent=2))
+        print(json.dumps({k: receipt[k] for k in _RECEIPT_FIELDS}))  # one line, as for several
         return 0
     # Several: one upload, each input following the upload's own earlier events (Client.entries);
     # one JSON line per event, in order.
@@ -233,12 +327,10 @@ def cmd_event(args: argparse.Namespace) -> int:
     refused = [(k, r["problem"]) for k, r in enumerate(results) if not r["ok"]]
     if refused:
         k, first = refused[0]
-        print(
+        raise CliError(
             f"refused: {len(refused)} of {len(results)} events; the first, event {k}: "
-            f"{first['status']}: {first.get('detail', '')}",
-            file=sys.stderr,
+            f"{first['status']}: {first.get('detail', '')}"
         )
-        return 1
     return 0
 
 
@@ -291,15 +383,13 @@ def cmd_verify_lot(args: argparse.Namespace) -> int:
     if key is None:
         answer = client.http.get("/ledger/key")
         if answer.status_code != 200:
-            print(f"refused: the server gives no log key ({answer.status_code})", file=sys.stderr)
-            return 1
+            raise CliError(f"refused: the server gives no log key ({answer.status_code})")
         key = answer.text.strip()
         print(f"note: trusting the log key the server gives ({key}); pass --key to pin it")
     try:
         Verifier.from_key_string(key)
     except LedgerError as exc:
-        print(f"usage: --key is not a log verifier key: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(f"--key is not a log verifier key: {exc}", status=2) from exc
     report = check_journey(client.journey(args.lot), log_key=key)
     print(report.summary())
     for f in report.failures:
@@ -323,7 +413,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
-    log = _open_log(_settings())
+    log = _open_existing_log(_settings())
     sys.stdout.write(log.checkpoint().note_with_cosignatures())
     return 0
 
@@ -348,7 +438,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             )
         return _print_report(report, f"bundle {args.bundle}")
     settings = _settings()
-    log = _open_log(settings)
+    log = _open_existing_log(settings)
     store = log.store
 
     def progress(done: int, total: int) -> None:
@@ -369,7 +459,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    log = _open_log(_settings())
+    log = _open_existing_log(_settings())
     n = write_bundle(
         Path(args.file),
         log_key=log.verifier,
@@ -382,24 +472,29 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_cosign(args: argparse.Namespace) -> int:
     """A witness (C2SP tlog-witness duties): verify the log's signature and consistency, then cosign."""
-    witness = CosignatureSigner.from_key_string(Path(args.witness_key).read_text().strip())
-    log = _open_log(_settings())
+    try:
+        witness = CosignatureSigner.from_key_string(Path(args.witness_key).read_text().strip())
+    except OSError as exc:
+        raise CliError(f"{args.witness_key}: cannot read the key file: {exc.strerror or exc}") from exc
+    except LedgerError as exc:
+        raise CliError(
+            f"{args.witness_key} is not a witness key (`farmtrace keygen NAME --witness` makes one): {exc}"
+        ) from exc
+    log = _open_existing_log(_settings())
     latest = log.checkpoint()
     cp = open_checkpoint(latest.note, log.verifier).checkpoint
     state = Path(args.state) if args.state else Path(args.witness_key).with_suffix(".state")
     if state.exists():
         old = open_checkpoint(state.read_text(), log.verifier).checkpoint
         if old.size > cp.size:
-            print(f"refused: the log shrank from {old.size} to {cp.size}", file=sys.stderr)
-            return 1
+            raise CliError(f"refused: the log shrank from {old.size} to {cp.size}")
         if 0 < old.size < cp.size:
             proof = log.prove_consistency(old.size, cp.size)
             merkle.check_consistency(
                 proof, old_size=old.size, new_size=cp.size, old_root=old.root, new_root=cp.root
             )
         elif old.size == cp.size and old.root != cp.root:
-            print(f"refused: two different roots for size {cp.size}", file=sys.stderr)
-            return 1
+            raise CliError(f"refused: two different roots for size {cp.size}")
     opened = open_note(latest.note, [log.verifier])
     cosigned = sign_note(opened.text, witness.at_time(int(time.time())), existing=opened.signatures)
     log.add_cosignature(cosigned, witness.verifier)
@@ -529,19 +624,50 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _explain(exc: Exception, args: argparse.Namespace) -> tuple[str, int]:
+    """The one line (without the `farmtrace: ` prefix) and the exit status for a failure."""
+    if isinstance(exc, CliError):
+        return str(exc), exc.status
+    if isinstance(exc, ConfigError):
+        return f"configuration error: {exc}", 2
+    if isinstance(exc, ClientError):
+        return f"refused: {exc}", 1
+    if isinstance(exc, httpx.TransportError):
+        server = getattr(args, "server", None) or "the server"
+        return (
+            f"cannot reach the server at {server.rstrip('/')}: {exc or type(exc).__name__}; "
+            "is `farmtrace serve` running there? (--server URL or FARMTRACE_SERVER names another)",
+            1,
+        )
+    if isinstance(exc, (LedgerError, TraceError)):
+        return f"error: {exc}", 1
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}", 1
+    return f"unexpected error: {type(exc).__name__}: {exc} (FARMTRACE_DEBUG=1 shows where)", 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit status. Failures become one line on stderr (see the module
+    docstring); with FARMTRACE_DEBUG=1 an unexpected one raises, traceback and all."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    except (LedgerError, TraceError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        status = args.func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe shows up here, not at exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (`farmtrace … | head`): Python's documented recipe ("Note on
+        # SIGPIPE", the signal module) points stdout at devnull so the flush at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1
-    except ClientError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    except Exception as exc:
+        message, status = _explain(exc, args)
+        if message.startswith("unexpected error") and os.environ.get("FARMTRACE_DEBUG") == "1":
+            raise
+        print(f"farmtrace: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
     FARMTRACE_LOG_KEY         the log's signer key (PRIVATE+KEY+…); or
     FARMTRACE_LOG_KEY_FILE    a file holding it (default <data dir>/log.key, created in development)
     FARMTRACE_WITNESS_KEYS    comma-separated cosignature/v1 verifier keys of trusted witnesses
-    FARMTRACE_PUBLIC_URL      the public base URL used in QR labels (default http://127.0.0.1:8000)
+    FARMTRACE_PUBLIC_URL      the public base URL used in QR labels (default: the address `farmtrace
+                              serve` binds, http://127.0.0.1:8000 unless told otherwise)
     FARMTRACE_ENV             development (default) or production
     FARMTRACE_VERIFY_WORKERS  processes that verify signatures of bulk uploads (default: one per
                               CPU, at most 8; 0 verifies in the serving process)
@@ -17,14 +18,16 @@ Outside development, a missing or placeholder log key is refused rather than gen
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureVerifier, Signer
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "Settings", "bound_public_url", "public_url_warning"]
 
 _PLACEHOLDERS = ("changeme", "change-me", "placeholder", "example-key", "xxx")
 
@@ -126,3 +129,68 @@ class Settings:
             return [CosignatureVerifier.from_key_string(k) for k in self.witness_keys]
         except LedgerError as exc:
             raise ConfigError(f"FARMTRACE_WITNESS_KEYS holds an invalid key: {exc}") from exc
+
+
+# --- the public URL and the address `farmtrace serve` binds --------------------------------------
+
+_WILDCARDS = ("", "0.0.0.0", "::")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _authority(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def bound_public_url(host: str, port: int) -> str:
+    """The public URL a server bound to `host`:`port` gives its labels when FARMTRACE_PUBLIC_URL is unset.
+
+    `http://host:port`; for a wildcard bind (0.0.0.0, ::) the loopback address on that port, since
+    no name for the machine can be guessed (`public_url_warning` then says so).
+    """
+    if host in _WILDCARDS:
+        host = "::1" if host == "::" else "127.0.0.1"
+    return f"http://{_authority(host, port)}"
+
+
+def public_url_warning(public_url: str, *, host: str, port: int) -> str | None:
+    """One line saying why labels printed with `public_url` would not reach a server bound to
+    `host`:`port`, or None when they would.
+
+    Warns when a plain-http public URL names another host or port than the one bound (loopback
+    names count as one host, and any host matches a wildcard bind), and when a wildcard bind comes
+    with a loopback public URL (phones cannot open 127.0.0.1). An https URL is not compared: `serve`
+    speaks plain HTTP, so such a URL is a TLS proxy's, and a proxy's address is meant to differ.
+    """
+    parts = urlsplit(public_url)
+    try:
+        public_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"FARMTRACE_PUBLIC_URL {public_url!r} has no valid port: labels will not open"
+    public_host = parts.hostname or ""
+    bound = _authority(host or "0.0.0.0", port)
+    if host in _WILDCARDS and _loopback(public_host):
+        return (
+            f"labels will point to {public_url}, a loopback address, while the server listens on {bound} "
+            "for other machines: phones cannot open it; set FARMTRACE_PUBLIC_URL to this machine's public URL"
+        )
+    if parts.scheme != "http":
+        return None
+    same_host = (
+        host in _WILDCARDS
+        or public_host == host
+        or (_loopback(public_host) and _loopback(host))
+    )
+    if same_host and public_port == port:
+        return None
+    return (
+        f"labels will point to {public_url} but the server listens on {bound}: "
+        "fix FARMTRACE_PUBLIC_URL, or unset it to use the bound address"
+    )

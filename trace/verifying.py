@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.util
 import os
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .encoding import SIGNING_PREFIX
 
-__all__ = ["Pending", "Work", "configure", "verify_all", "verify_later", "warm_up"]
+__all__ = ["Pending", "Work", "configure", "shut_down", "verify_all", "verify_later", "warm_up"]
 
 INLINE_BELOW = 64  # runs shorter than this are verified in the caller's thread
 CHUNK = 256  # signatures per task sent to a worker
@@ -101,6 +102,13 @@ def warm_up() -> None:
             pool.submit(_verify_chunk, [])
 
 
+def shut_down() -> None:
+    """Stop the worker processes and wait for them to end (a server does, as it stops: a process
+    ended by a signal runs no exit handlers, and its workers would outlive it). The next run that
+    needs them starts them again; a no-op when none are running."""
+    _discard_pool()
+
+
 def _verify_chunk(work: list[Work]) -> list[bool]:
     """Runs in a worker (or inline): RFC 8032 Ed25519 over SIGNING_PREFIX ‖ canonical."""
     out = []
@@ -143,13 +151,21 @@ def _get_pool() -> ProcessPoolExecutor | None:
     with _pool_lock:
         if _pool is None:
             try:
-                _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+                # Workers ignore Ctrl-C: a terminal sends SIGINT to the whole process group, and
+                # the server, not each worker, decides when they stop (shut_down).
+                _pool = ProcessPoolExecutor(
+                    workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+                )
             except (OSError, ValueError, NotImplementedError):  # no processes here: verify inline
                 return None
             # Stop the workers before multiprocessing joins a process's children at exit (in a
             # process that multiprocessing started, that comes before atexit would stop them).
             multiprocessing.util.Finalize(None, _discard_pool, exitpriority=100)
     return _pool
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _discard_pool() -> None:

@@ -151,7 +151,9 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
         "detail": {"origin": {"name": "金洲镇 李家冲 2号地"}},
     }
     (cli.cwd / "event.json").write_text(json.dumps(event, ensure_ascii=False))
-    receipt = json.loads(cli.run("event", str(cli.cwd / "event.json"), "--key", str(key_file)).stdout)
+    out = cli.run("event", str(cli.cwd / "event.json"), "--key", str(key_file)).stdout
+    assert out.count("\n") == 1, "one JSON line per event, for one event too"
+    receipt = json.loads(out)
     assert set(receipt) == {"event_id", "index", "size", "duplicate"}
     assert receipt["duplicate"] is False and receipt["index"] == receipt["size"] - 1
     lot = httpx.get(f"{cli.server}/lots/LJ-CAB-0001").json()
@@ -163,13 +165,13 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
     (cli.cwd / "again.json").write_text(json.dumps(again, ensure_ascii=False))
     done = cli.run("event", str(cli.cwd / "again.json"), "--key", str(key_file), ok=False)
     assert done.returncode == 1
-    assert done.stderr.startswith("refused: 422: lot code LJ-CAB-0001 is already in use")
+    assert done.stderr.startswith("farmtrace: refused: 422: lot code LJ-CAB-0001 is already in use")
     # ... and a key the ledger never saw is refused as unauthenticated.
     stranger = cli.cwd / "stranger.key"
     cli.run("party-key", "F430124-000777", "--out", str(stranger))
     done = cli.run("event", str(cli.cwd / "event.json"), "--key", str(stranger), ok=False)
     assert done.returncode == 1 and done.stderr.startswith(
-        "refused: 401: party F430124-000777 has no registered key"
+        "farmtrace: refused: 401: party F430124-000777 has no registered key"
     )
 
     # Several events in one upload: a list in one file, the next event in another. The certificate
@@ -213,11 +215,11 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
     done = cli.run("event", str(cli.cwd / "bad.json"), "--key", str(key_file), ok=False)
     assert done.returncode == 1
     assert [json.loads(line)["problem"]["rule"] for line in done.stdout.splitlines()] == ["lot_exists"] * 2
-    assert done.stderr.startswith("refused: 2 of 2 events; the first, event 0: 422: lot code LJ-CAB-0002")
+    assert done.stderr.startswith("farmtrace: refused: 2 of 2 events; the first, event 0: 422: lot code LJ-CAB-0002")
     # A file that is not JSON sends nothing.
     (cli.cwd / "broken.json").write_text("[{")
     done = cli.run("event", str(cli.cwd / "broken.json"), "--key", str(key_file), ok=False)
-    assert done.returncode == 1 and done.stderr.startswith(f"error: {cli.cwd / 'broken.json'}: ")
+    assert done.returncode == 1 and done.stderr.startswith(f"farmtrace: {cli.cwd / 'broken.json'}: ")
     (cli.cwd / "numbers.json").write_text("[1, 2]")
     done = cli.run("event", str(cli.cwd / "numbers.json"), "--key", str(key_file), ok=False)
     assert done.returncode == 1 and "expected a JSON object (an event) or a list of them" in done.stderr
@@ -256,7 +258,7 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
     assert done.returncode == 1 and f"party {NEW_FARM} is suspended" in done.stderr
     # Only a regulator administers parties.
     done = party("suspend", NEW_FARM, "--reason", "x", "--key", str(new_key), ok=False)
-    assert done.returncode == 1 and done.stderr.startswith("refused: 422: ")
+    assert done.returncode == 1 and done.stderr.startswith("farmtrace: refused: 422: ")
 
     # The whole ledger audits clean, against the configured log key.
     out = cli.run("verify").stdout

@@ -1,0 +1,168 @@
+"""Every failure of the `farmtrace` command is one line on stderr and a non-zero exit, never a traceback;
+commands that read a ledger refuse where there is none instead of creating an empty one.
+
+Most tests call `main()` in this process (fast); the broken pipe needs a real process and a real pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from farmtrace.api.cli import main
+
+FARMTRACE = str(Path(sys.executable).with_name("farmtrace"))
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory with no ledger in it and no FARMTRACE_ setting pointing anywhere else."""
+    for name in list(os.environ):
+        if name.startswith("FARMTRACE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def _one_line(err: str) -> str:
+    assert err.endswith("\n") and err.count("\n") == 1, f"expected one line on stderr, got {err!r}"
+    assert "Traceback" not in err
+    assert err.startswith("farmtrace: "), err
+    return err.removeprefix("farmtrace: ").rstrip("\n")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "argv", [["verify"], ["checkpoint"], ["export", "bundle.ftb"], ["cosign", "--witness-key", "w.key"]]
+)
+def test_reading_commands_refuse_where_there_is_no_ledger(elsewhere: Path, capsys, argv) -> None:
+    if argv[0] == "cosign":
+        assert main(["keygen", "witness.example", "--witness", "--out", "w.key"]) == 0
+        capsys.readouterr()
+    status, out, err = _run(capsys, *argv)
+    message = _one_line(err)
+    assert status == 2 and out == ""
+    assert message.startswith(f"no ledger at {(elsewhere / 'farmtrace-data').resolve()}")
+    assert "FARMTRACE_DATA_DIR" in message and "FARMTRACE_DATABASE_URL" in message
+    assert "farmtrace init" in message
+    # Nothing was created where it looked.
+    assert not (elsewhere / "farmtrace-data").exists()
+    assert not (elsewhere / "bundle.ftb").exists()
+
+
+def test_an_empty_database_is_no_ledger(elsewhere: Path, capsys) -> None:
+    import sqlite3
+
+    (elsewhere / "farmtrace-data").mkdir()
+    sqlite3.connect(elsewhere / "farmtrace-data" / "farmtrace.db").close()
+    status, _, err = _run(capsys, "verify")
+    assert status == 2 and "holds no farmtrace ledger" in _one_line(err)
+
+
+def test_a_ledger_without_its_log_key_is_refused_not_rekeyed(elsewhere: Path, capsys) -> None:
+    assert main(["init"]) == 0
+    key = elsewhere / "farmtrace-data" / "log.key"
+    key.unlink()
+    capsys.readouterr()
+    status, _, err = _run(capsys, "checkpoint")
+    assert status == 2 and _one_line(err).startswith("configuration error: no log key")
+    assert not key.exists()
+
+
+def test_reading_commands_work_on_an_existing_ledger(elsewhere: Path, capsys) -> None:
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    status, out, _ = _run(capsys, "verify")
+    assert status == 0 and out.startswith("log farmtrace.local/log: OK")
+    status, out, _ = _run(capsys, "checkpoint")
+    assert status == 0 and out.startswith("farmtrace.local/log\n0\n")
+
+
+def test_connection_refused_is_one_line(elsewhere: Path, capsys) -> None:
+    server = f"http://127.0.0.1:{_free_port()}"
+    status, _, err = _run(capsys, "trace", "XF-BAG-0001", "--server", server)
+    message = _one_line(err)
+    assert status == 1
+    assert message.startswith(f"cannot reach the server at {server}")
+    assert "--server" in message and "FARMTRACE_SERVER" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "cannot read the key file"),
+        ("not json at all", "is not a farmtrace party key file"),
+        ('{"format": "farmtrace-party-key/v1", "party": "F430124-000001"}', "is not a farmtrace party key file"),
+        ("[1, 2]", "is not a farmtrace party key file"),
+    ],
+)
+def test_a_missing_or_garbage_key_file_is_one_line(elsewhere: Path, capsys, content, problem) -> None:
+    key = elsewhere / "party.key"
+    if content is not None:
+        key.write_text(content)
+    (elsewhere / "event.json").write_text(json.dumps({"kind": "harvest"}))
+    server = f"http://127.0.0.1:{_free_port()}"
+    status, _, err = _run(capsys, "event", "event.json", "--key", str(key), "--server", server)
+    message = _one_line(err)
+    assert status == 1 and message.startswith(f"{key}") and problem in message
+
+
+def test_a_garbage_witness_key_is_one_line(elsewhere: Path, capsys) -> None:
+    assert main(["init"]) == 0
+    (elsewhere / "w.key").write_text("PRIVATE+KEY+nonsense\n")
+    capsys.readouterr()
+    status, _, err = _run(capsys, "cosign", "--witness-key", "w.key")
+    assert status == 1 and "w.key is not a witness key" in _one_line(err)
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(
+    elsewhere: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from farmtrace.api import cli
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_keygen", broken)
+    status, _, err = _run(capsys, "keygen", "x")
+    assert status == 1
+    assert _one_line(err) == "unexpected error: ZeroDivisionError: a bug (FARMTRACE_DEBUG=1 shows where)"
+    monkeypatch.setenv("FARMTRACE_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main(["keygen", "x"])
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path: Path) -> None:
+    """`farmtrace … | head`: the reader has gone; Python's recipe (devnull onto stdout), no traceback."""
+    read, write = os.pipe()
+    os.close(read)  # nobody will ever read: the first write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [FARMTRACE, "keygen", "pipe.example"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1
+    assert done.stderr == ""
