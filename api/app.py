@@ -21,9 +21,12 @@ from farmtrace.web import portal as web_portal
 from .audit_job import AuditJob
 from .docs import install_docs
 from .errors import install_error_handlers
+from .methods import HeadAsGet
 from .routes import console as console_routes
 from .routes import ledger as ledger_routes
 from .routes import trace as trace_routes
+from .routes import vocabulary as vocabulary_routes
+from .schemas import install_openapi
 from .settings import Settings
 
 __all__ = ["app_from_env", "create_app", "open_log", "open_service"]
@@ -78,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger_routes.router)
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(trace_routes.router)
+    app.include_router(vocabulary_routes.router)
     install_docs(app)
     # The web floor's routers (pages, labels) are mounted below, one line each.
     app.include_router(web_pages.router)
@@ -86,6 +90,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web_console.router)
     app.include_router(web_portal.router)
     app.include_router(trace_routes.lot_router)  # last: /lots/{code:path} would match the routes above
+    # HEAD on every GET route; outside gzip, so a HEAD's Content-Length is its GET's.
+    app.add_middleware(HeadAsGet)
+    install_openapi(app)  # after every route and middleware: it documents their error answers
     return app
 
 

@@ -12,6 +12,8 @@
     FARMTRACE_ENV             development (default) or production
     FARMTRACE_VERIFY_WORKERS  processes that verify signatures of bulk uploads (default: one per
                               CPU, at most 8; 0 verifies in the serving process)
+    FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
+                              types ({base}/problems/…); default: the public URL (the service serves both)
 
 Outside development, a missing or placeholder log key is refused rather than generated.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,6 +48,15 @@ def _count(env: dict[str, str], name: str) -> int | None:
     return int(text)
 
 
+def _base_uri(env: dict[str, str], name: str) -> str:
+    text = env.get(name, "").strip()
+    if not text:
+        return ""
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ConfigError(f"{name} must be an http(s) URL with no query or fragment, found {text!r}")
+    return text.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -56,6 +68,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     environment: str = "development"
     verify_workers: int | None = None  # None: one per CPU but one, at least 1 (trace/verifying.py)
+    vocab_base: str = ""  # empty: public_url (see `vocabulary_base`)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -75,9 +88,17 @@ class Settings:
             "public_url": env.get("FARMTRACE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             "environment": env.get("FARMTRACE_ENV", "development"),
             "verify_workers": _count(env, "FARMTRACE_VERIFY_WORKERS"),
+            "vocab_base": _base_uri(env, "FARMTRACE_VOCAB_BASE"),
         }
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def vocabulary_base(self) -> str:
+        """The base URI of the extension vocabulary and problem types: FARMTRACE_VOCAB_BASE, else
+        the public URL. Either way the service serves `{base}/ns` and `{base}/problems/…` itself, so
+        the URIs resolve; set it to a name the operator will keep, since documents carry it."""
+        return (self.vocab_base or self.public_url).rstrip("/")
 
     @property
     def development(self) -> bool:

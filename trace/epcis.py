@@ -4,6 +4,16 @@ Lots are quantities of a class, not serialised items, so every event uses quanti
 class identifier is, if its product has a GTIN, the GS1 Digital Link form of an LGTIN,
 `https://id.gs1.org/01/{GTIN-14}/10/{lot}`; otherwise `urn:farmtrace:lot:{lot}`. Either is a URI,
 which is all the schema asks of `epcClass`. Lot codes may contain "/", so they are percent-encoded.
+The rule depends on the lot alone (its product's GTIN, fixed when the lot is created), so one lot
+has one identifier in every document: callers pass the GTINs of every lot a document names
+(`gtins`), not only of the lots its own events create.
+
+Vocabulary: what EPCIS has no field for travels as `farmtrace:` extension fields, in the namespace
+`{base}/ns#`, where `base` is the service's vocabulary base URI (a setting; the service serves the
+namespace and its JSON-LD context, so both resolve). Every document's `@context` names the official
+EPCIS 2.0 context and ours, `{base}/ns/epcis-context.jsonld` (`context_document`), which defines
+each extension term with a property-scoped context, so JSON-LD expansion keeps the keys nested in
+the extension objects (as `{base}/ns#{key}`) instead of dropping them.
 
     kind        type                 action  bizStep                      disposition
     harvest     ObjectEvent          ADD     commissioning                active           (+ ilmd)
@@ -34,7 +44,9 @@ Quantities: kg KGM, g GRM, t TNE, jin KGM (converted: 1 jin = 0.5 kg), piece H87
 (UN/CEFACT Recommendation 20 and 21 codes). Locations: a GLN becomes `https://id.gs1.org/414/{gln}`
 (an SGLN URN would need the company prefix length, which a GLN alone does not give), else "lat,lon"
 becomes an RFC 5870 `geo:` URI, else there is no readPoint. Names, addresses, prices, test results
-and certificate details travel as `farmtrace:` extension fields. Party administration events
+and certificate details travel as `farmtrace:` extension fields. recordTime is the time the ledger
+recorded the event: the signing time of the first checkpoint that includes its entry (the caller
+passes it in `recorded`; the EPCIS document builders never read a clock). Party administration events
 (party.*) are not supply-chain events and have no EPCIS form: `to_epcis_event` returns None.
 """
 
@@ -65,18 +77,42 @@ from .ids import gtin14
 from .units import to_base
 
 __all__ = [
-    "CONTEXT",
-    "NAMESPACE",
+    "EPCIS_CONTEXT",
+    "EXTENSIONS",
     "UOM",
+    "context_document",
+    "context_url",
     "epcis_document",
     "event_uri",
     "lot_class",
+    "namespace",
     "party_uri",
     "to_epcis_event",
 ]
 
-NAMESPACE = "https://farmtrace.example/ns#"
-CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"farmtrace": NAMESPACE}]
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+# The extension terms (`farmtrace:{name}`), with what each holds in English and Chinese; the served
+# vocabulary page lists them. The first group holds objects whose keys the context must keep.
+EXTENSIONS: dict[str, tuple[str, str]] = {
+    "location": ("where the event happened: name, address, GLN, geo", "事件发生地点：名称、地址、GLN、坐标"),
+    "price": ("the recorded price: amount, currency, unit, stage", "记录的价格：金额、币种、单位、环节"),
+    "inspection": ("a test's report number, method, result and items", "检测的报告编号、方法、结果和项目"),
+    "certificate": ("the 承诺达标合格证: number, standard, validity", "承诺达标合格证：编号、标准、有效期"),
+    "receipt": ("the receiving party's entry check", "收货方的市场准入查验"),
+    "recall": ("a recall's reason and instructions", "召回原因和处置要求"),
+    "destruction": ("why and how a lot was destroyed", "销毁原因和方式"),
+    "origin": ("a harvest's place of origin (in ilmd)", "采收的产地（在 ilmd 中）"),
+    "products": ("each output lot's product, keyed by lot code (in ilmd)", "各产出批次的产品，以批次码为键（在 ilmd 中）"),
+    "eventId": ("the SHA-256 of the signed event's canonical bytes (hex)", "已签名事件规范字节的 SHA-256（十六进制）"),
+    "party": ("the id of the party that signed the event", "签署该事件的主体编号"),
+    "transformType": ("split, merge, repack or process", "分装、合并、改包装或加工"),
+    "wholesale_selling": ("business step: a wholesale sale (CBV has none)", "业务步骤：批发销售（CBV 无此项）"),
+    "sold": ("disposition: sold wholesale", "处置状态：已批发售出"),
+}
+_OBJECT_TERMS = ("location", "price", "inspection", "certificate", "receipt", "recall", "destruction", "origin")
+# Keys our extension objects use that the EPCIS context already defines (as protected terms): inside
+# an extension object they must mean our keys, not EPCIS's, so the scoped context redefines them.
+_EPCIS_TERMS = ("id", "type", "quantity", "uom")
 # UN/CEFACT Recommendation 20 (measures) and 21 (packages: X + code).
 UOM = {"kg": "KGM", "g": "GRM", "t": "TNE", "jin": "KGM", "piece": "H87", "box": "XBX", "bag": "XBG"}
 _SENSOR = {"temperature": ("Temperature", "CEL"), "humidity": ("RelativeHumidity", "P1")}
@@ -86,6 +122,35 @@ _DOC_TYPES = {"invoice": "inv", "certificate": "cert", "inspection_report": "tes
 
 def _enc(text: str) -> str:
     return quote(text, safe="")
+
+
+def namespace(base: str) -> str:
+    """Return the extension vocabulary's namespace IRI, `{base}/ns#`, for a base URI (no trailing slash)."""
+    return base.rstrip("/") + "/ns#"
+
+
+def context_url(base: str) -> str:
+    """Return the URL of the extension vocabulary's JSON-LD context, `{base}/ns/epcis-context.jsonld`."""
+    return base.rstrip("/") + "/ns/epcis-context.jsonld"
+
+
+def context_document(base: str) -> dict[str, Any]:
+    """Return the JSON-LD 1.1 context of the `farmtrace:` extensions, as served at `context_url(base)`.
+
+    Each object-valued extension term carries a property-scoped context whose `@vocab` is our
+    namespace, so every key nested in it (at any depth) expands to `{base}/ns#{key}`. Property-scoped
+    contexts may redefine the EPCIS context's protected terms (JSON-LD 1.1 §4.1.11), which our
+    objects need for keys such as `type`. `farmtrace:products` is keyed by lot code: an index map.
+    """
+    ns = namespace(base)
+    scoped = {"@vocab": ns, **{k: {"@id": ns + k} for k in _EPCIS_TERMS}}
+    terms: dict[str, Any] = {"@version": 1.1, "farmtrace": ns}
+    for name in EXTENSIONS:
+        terms[f"farmtrace:{name}"] = {"@id": ns + name}
+    for name in _OBJECT_TERMS:
+        terms[f"farmtrace:{name}"]["@context"] = scoped
+    terms["farmtrace:products"].update({"@container": "@index", "@context": scoped})
+    return {"@context": terms}
 
 
 def lot_class(lot: str, gtin: str | None = None) -> str:
@@ -183,13 +248,15 @@ def to_epcis_event(
     *,
     event_id: str,
     recorded_at: datetime | None,
+    base: str,
     gtins: Mapping[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Return the EPCIS 2.0 event for `event` (mapping in the module docstring), or None for party.* kinds.
 
     `gtins` maps lot codes to GTINs for input lots, whose product the event itself does not carry
     (outputs use their own product's GTIN); a lot missing from it gets a urn:farmtrace:lot class.
-    Pass the same mapping for every event of a document so one lot has one identifier.
+    Pass the GTIN of every lot the event names so one lot has one identifier in every document.
+    `base` is the vocabulary base URI (see `namespace`). Raises ValueError if `recorded_at` is naive.
     """
     if event.kind in PARTY_KINDS:
         return None
@@ -218,7 +285,7 @@ def to_epcis_event(
     else:
         out["action"] = {"harvest": "ADD", "destroy": "DELETE"}.get(kind, "OBSERVE")
         out["quantityList"] = outputs if kind == "harvest" else inputs
-        step, disposition = _step(event)
+        step, disposition = _step(event, namespace(base))
         out["bizStep"] = step
         out["disposition"] = disposition
         if disposition in ("recalled", "non_conformant"):
@@ -264,7 +331,7 @@ def to_epcis_event(
     return out
 
 
-def _step(event: Event) -> tuple[str, str]:
+def _step(event: Event, ns: str) -> tuple[str, str]:
     detail = event.detail
     if isinstance(detail, InspectDetail):
         return "inspecting", "conformant" if detail.result == "pass" else "non_conformant"
@@ -272,7 +339,7 @@ def _step(event: Event) -> tuple[str, str]:
         return "receiving", "in_progress" if detail.entry_check.result == "accepted" else "returned"
     if event.kind == "sell":
         if event.price is not None and event.price.stage == "wholesale":
-            return NAMESPACE + "wholesale_selling", NAMESPACE + "sold"
+            return ns + "wholesale_selling", ns + "sold"
         return "retail_selling", "retail_sold"
     return {
         "harvest": ("commissioning", "active"),
@@ -287,24 +354,31 @@ def epcis_document(
     events: Iterable[tuple[Event, str]],
     *,
     created: datetime,
+    base: str,
     recorded: Mapping[str, datetime] | None = None,
+    gtins: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Return an EPCISDocument (schemaVersion 2.0) of the (event, event id) pairs, in the given order.
 
-    Party administration events are left out. Lots created in these events with a GTIN keep that
-    GTIN's class URI in every event of the document. `recorded` optionally maps event ids to the
-    time the ledger recorded them (recordTime). `created` must be timezone-aware.
+    Party administration events are left out. `gtins` maps lot codes to their products' GTINs: give
+    every lot the events name (lots created before these events too), so that each lot has the same
+    identifier here as in any other document; lots created in these events add their own. `recorded`
+    maps event ids to the time the ledger recorded them (recordTime). `base` is the vocabulary base
+    URI. Raises ValueError if `created` or a recorded time is naive.
     """
     pairs = list(events)
-    gtins = {o.lot: o.product.gtin for e, _ in pairs for o in e.outputs if o.product.gtin is not None}
+    known = dict(gtins or {})
+    known.update((o.lot, o.product.gtin) for e, _ in pairs for o in e.outputs if o.product.gtin is not None)
     recorded = recorded or {}
     body = []
     for event, event_id in pairs:
-        item = to_epcis_event(event, event_id=event_id, recorded_at=recorded.get(event_id), gtins=gtins)
+        item = to_epcis_event(
+            event, event_id=event_id, recorded_at=recorded.get(event_id), base=base, gtins=known
+        )
         if item is not None:
             body.append(item)
     return {
-        "@context": [CONTEXT[0], dict(CONTEXT[1])],  # a copy: callers may extend their document
+        "@context": [EPCIS_CONTEXT, context_url(base)],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": _time(created),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -28,14 +29,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
+from farmtrace.ledger.sqlstore import LedgerCheckpoint
 
 from .encoding import SignedEvent, decode_entry
+from .epcis import epcis_document
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .events import KeyAddDetail, PartyRegisterDetail
 from .gcpause import paused_collection
@@ -758,6 +761,64 @@ class TraceService:
         for index, entry in self._entries(indexes, max_gap=256):
             signed = decode_entry(entry)
             out.append((signed.event, signed.id, index))
+        return out
+
+    def epcis(self, events: Sequence[tuple[Any, str, int]], *, created: datetime, base: str) -> dict[str, Any]:
+        """The EPCIS 2.0 document of these (event, id, ledger index) triples, in the given order.
+
+        Every lot the events name gets its one identifier (trace/epcis.py: the GTIN its product was
+        created with, from the tables), whether or not the document holds the event that created it;
+        recordTime is when the ledger recorded each event (`record_times`). `base`: the vocabulary
+        base URI. `created` must be timezone-aware.
+        """
+        lots = sorted({r.lot for e, _, _ in events for r in (*e.inputs, *e.outputs)})
+        times = self.record_times([i for _, _, i in events])
+        return epcis_document(
+            [(e, eid) for e, eid, _ in events],
+            created=created,
+            base=base,
+            recorded={eid: times[i] for _, eid, i in events if i in times},
+            gtins=self.lot_gtins(lots),
+        )
+
+    def lot_gtins(self, codes: Sequence[str]) -> dict[str, str]:
+        """lot code -> the GTIN of its product, for those of `codes` that are known and have one."""
+        lot = TraceLot.__table__
+        codes = sorted(set(codes))
+        out = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(codes), 500):
+                for r in conn.execute(
+                    select(lot.c.code, lot.c.product).where(lot.c.code.in_(codes[i : i + 500]))
+                ):
+                    gtin = json.loads(r.product).get("gtin")
+                    if gtin is not None:
+                        out[r.code] = gtin
+        return out
+
+    def record_times(self, indexes: Sequence[int]) -> dict[int, datetime]:
+        """ledger index -> when the ledger recorded that entry (UTC): the signing time of the first
+        checkpoint that includes it, the moment its batch became durable. Indexes beyond the log are
+        left out. Reads only the checkpoints from the first index's to the last one's.
+        """
+        if not indexes:
+            return {}
+        cp = LedgerCheckpoint.__table__
+        lo, hi = min(indexes), max(indexes)
+        with self.engine.connect() as conn:
+            last = conn.execute(select(func.min(cp.c.size)).where(cp.c.size > hi)).scalar()
+            upper = last if last is not None else hi
+            rows = conn.execute(
+                select(cp.c.size, cp.c.signed_at)
+                .where(cp.c.size > lo, cp.c.size <= upper)
+                .order_by(cp.c.size)
+            ).all()
+        sizes = [r.size for r in rows]
+        out = {}
+        for index in set(indexes):
+            k = bisect_right(sizes, index)  # the first checkpoint whose size exceeds the index
+            if k < len(rows):
+                out[index] = datetime.fromtimestamp(rows[k].signed_at, UTC)
         return out
 
     def lot_products(self, codes: Sequence[str]) -> dict[str, str]:

@@ -42,7 +42,6 @@ from markupsafe import Markup
 
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.trace.auth import check_token
-from farmtrace.trace.epcis import epcis_document
 from farmtrace.trace.errors import Forbidden, InvalidEvent, NotFound
 from farmtrace.trace.ids import check_lot_code
 from farmtrace.trace.repository import Repository
@@ -461,8 +460,10 @@ def export_lot(request: Request, lang: str | None = None, code: str = "", fmt: s
     if fmt == "jsonld":
         # The whole trace (back and forward), like the spreadsheets; GET /lots/{code}/epcis is the
         # public journey (the lot and its ancestors only).
-        document = epcis_document(
-            [(e, i) for e, i, _ in service.trace_events(code)], created=datetime.now(UTC)
+        document = service.epcis(
+            service.trace_events(code),
+            created=datetime.now(UTC),
+            base=request.app.state.settings.vocabulary_base,
         )
         name = f"farmtrace-trace-{code.replace('/', '_')}.jsonld"
         return Response(

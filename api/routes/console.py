@@ -21,11 +21,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from farmtrace.ledger.checkpoint import open_checkpoint
-from farmtrace.trace.epcis import epcis_document
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.exports import rows, write_csv, write_xlsx
 
 from ..deps import RegulatorDep, ServiceDep
+from ..schemas import problems
 
 router = APIRouter(tags=["console"])
 
@@ -84,10 +84,10 @@ def prices(
     return service.prices(product=product, since=_aware("since", since), until=_aware("until", until))
 
 
-def _export(service, events, fmt: str, lang: str, filename: str) -> Response:
+def _export(service, events, fmt: str, lang: str, filename: str, base: str = "") -> Response:
     if fmt == "jsonld":
         return JSONResponse(
-            epcis_document([(e, i) for e, i, _ in events], created=datetime.now(UTC)),
+            service.epcis(events, created=datetime.now(UTC), base=base),
             media_type=_MEDIA["jsonld"],
             headers={"Content-Disposition": f'attachment; filename="{filename}.jsonld"'},
         )
@@ -105,6 +105,7 @@ def _export(service, events, fmt: str, lang: str, filename: str) -> Response:
 @router.get("/exports/events.{fmt}")
 def export_range(
     fmt: Literal["csv", "xlsx", "jsonld"],
+    request: Request,
     service: ServiceDep,
     _: RegulatorDep,
     since: datetime,
@@ -119,7 +120,7 @@ def export_range(
         raise InvalidEvent("until", "a range spans at most 366 days; export in parts")
     events = service.events_between(since, until)
     name = f"farmtrace-events-{since.date().isoformat()}-{until.date().isoformat()}"
-    return _export(service, events, fmt, lang, name)
+    return _export(service, events, fmt, lang, name, request.app.state.settings.vocabulary_base)
 
 
 @router.get("/lots/{code:path}/export.{fmt}")
@@ -153,7 +154,7 @@ class RejectIn(BaseModel):
     note: str = Field(min_length=1, max_length=500)
 
 
-@router.post("/parties/applications", status_code=201)
+@router.post("/parties/applications", status_code=201, responses=problems(401, 429))
 def apply(body: ApplicationIn, request: Request, service: ServiceDep) -> dict[str, Any]:
     return request.app.state.applications.submit(
         body.kind, body.record, body.proof, now=service.clock(), private=body.private

@@ -22,6 +22,7 @@ from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.merkle import MAX_SIZE
 
 from ..deps import LogDep
+from ..schemas import problems
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
@@ -74,7 +75,7 @@ def log_key(log: LogDep) -> PlainTextResponse:
     return PlainTextResponse(log.verifier.key_string() + "\n", media_type=NOTE)
 
 
-@router.get("/proof/inclusion", response_model=InclusionProof)
+@router.get("/proof/inclusion", response_model=InclusionProof, responses=problems(404))
 def inclusion_proof(log: LogDep, index: Index, size: Size) -> InclusionProof:
     if index >= size:
         raise NotFoundError(f"index {index} is not in a tree of size {size}")
@@ -84,7 +85,7 @@ def inclusion_proof(log: LogDep, index: Index, size: Size) -> InclusionProof:
     )
 
 
-@router.get("/proof/consistency")
+@router.get("/proof/consistency", responses=problems(404))
 def consistency_proof(
     log: LogDep,
     from_: Annotated[int, Query(alias="from", ge=1, le=MAX_SIZE)],
@@ -96,7 +97,7 @@ def consistency_proof(
     return {"from": from_, "to": to, "hashes": [_b64(h) for h in hashes]}
 
 
-@router.get("/entries", response_model=EntryPage)
+@router.get("/entries", response_model=EntryPage, responses=problems(404))
 def entries(
     log: LogDep,
     start: Annotated[int, Query(ge=0, le=MAX_SIZE)] = 0,

@@ -23,17 +23,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from farmtrace.trace.encoding import decode_entry
-from farmtrace.trace.epcis import epcis_document, to_epcis_event
 from farmtrace.trace.errors import InvalidEvent, TraceError
+from farmtrace.trace.events import PARTY_KINDS
 from farmtrace.trace.service import Receipt
 
 from ..deps import RegulatorDep, ServiceDep
 from ..errors import problem_body
+from ..schemas import problems
 
 router = APIRouter(tags=["trace"])
 
@@ -89,14 +90,18 @@ def receipt_json(r: Receipt, encoded: dict[bytes, str] | None = None) -> dict[st
     }
 
 
-@router.post("/events", status_code=201, responses={200: {"description": "already recorded (idempotent)"}})
+@router.post(
+    "/events",
+    status_code=201,
+    responses={200: {"description": "already recorded (idempotent)"}, **problems(401, 409, 422, 503)},
+)
 def record_event(body: EntryIn, service: ServiceDep) -> JSONResponse:
     """Record one signed event. 201 with its receipt; 200 with the same receipt if it was already recorded."""
     receipt = service.record(_b64(body.entry, "entry"))
     return JSONResponse(receipt_json(receipt), status_code=200 if receipt.duplicate else 201)
 
 
-@router.post("/events/batch", response_model=BatchOut)
+@router.post("/events/batch", response_model=BatchOut, responses=problems(409, 413, 503))
 def record_events(body: BatchIn, service: ServiceDep) -> Response:
     """Record many signed events; each gets its own receipt or problem, in order."""
     entries, results = [], []
@@ -133,11 +138,12 @@ def get_event(event_id: EventId, service: ServiceDep) -> dict[str, Any]:
 
 
 @router.get("/events/{event_id}/epcis")
-def get_event_epcis(event_id: EventId, service: ServiceDep) -> JSONResponse:
-    signed, _ = service.signed_event(event_id)
-    if to_epcis_event(signed.event, event_id=signed.id, recorded_at=None) is None:
+def get_event_epcis(event_id: EventId, request: Request, service: ServiceDep) -> JSONResponse:
+    signed, index = service.signed_event(event_id)
+    if signed.event.kind in PARTY_KINDS:
         raise InvalidEvent("event_id", "party administration events have no EPCIS form")
-    doc = epcis_document([(signed.event, signed.id)], created=datetime.now(UTC))
+    base = request.app.state.settings.vocabulary_base
+    doc = service.epcis([(signed.event, signed.id, index)], created=datetime.now(UTC), base=base)
     return JSONResponse(doc, media_type="application/ld+json")
 
 
@@ -156,13 +162,15 @@ def get_journey(code: LotCode, service: ServiceDep) -> dict[str, Any]:
 
 
 @router.get("/lots/{code:path}/epcis")
-def get_lot_epcis(code: LotCode, service: ServiceDep) -> JSONResponse:
+def get_lot_epcis(code: LotCode, request: Request, service: ServiceDep) -> JSONResponse:
     journey = service.journey(code)
     events = []
     for e in journey["events"]:
         signed = decode_entry(base64.b64decode(e["entry"]))
-        events.append((signed.event, signed.id))
-    return JSONResponse(epcis_document(events, created=datetime.now(UTC)), media_type="application/ld+json")
+        events.append((signed.event, signed.id, e["index"]))
+    base = request.app.state.settings.vocabulary_base
+    doc = service.epcis(events, created=datetime.now(UTC), base=base)
+    return JSONResponse(doc, media_type="application/ld+json")
 
 
 @router.get("/lots/{code:path}/recall")

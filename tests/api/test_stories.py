@@ -271,7 +271,7 @@ def expect_problem(
     assert r.headers["content-type"] == PROBLEM
     body = r.json()
     assert body["status"] == status
-    assert body["type"].startswith("https://farmtrace.example/problems/")
+    assert body["type"].startswith("http://127.0.0.1:8000/problems/")  # FARMTRACE_VOCAB_BASE: the public URL
     assert body["title"] and body["detail"]
     if rule is not None:
         assert body["type"].endswith("/rule-violation")

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
-from farmtrace.trace.epcis import epcis_document, event_uri, lot_class, to_epcis_event
+from farmtrace.trace.epcis import (
+    EPCIS_CONTEXT,
+    context_document,
+    context_url,
+    epcis_document,
+    event_uri,
+    lot_class,
+    to_epcis_event,
+)
 from farmtrace.trace.events import KINDS, LOT_KINDS, PARTY_KINDS, Event
 
 from ..conftest import STANDARDS
@@ -107,12 +115,14 @@ def _full_history() -> Ledger:
 
 
 CREATED = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+BASE = "https://trace.changsha.example.cn"  # the vocabulary base URI (FARMTRACE_VOCAB_BASE)
+NS = BASE + "/ns#"
 
 
 def test_whole_history_validates() -> None:
     lg = _full_history()
     recorded = {eid: CREATED for _, eid in lg.log}
-    doc = epcis_document(lg.log, created=CREATED, recorded=recorded)
+    doc = epcis_document(lg.log, created=CREATED, recorded=recorded, base=BASE)
     assert _errors(doc) == []
     events = doc["epcisBody"]["eventList"]
     kinds = {e.kind for e, _ in lg.log if e.kind in LOT_KINDS}
@@ -130,7 +140,7 @@ def test_whole_history_validates() -> None:
         ("receiving", "returned"),
         ("repackaging", "active"),
         ("retail_selling", "retail_sold"),
-        ("https://farmtrace.example/ns#wholesale_selling", "https://farmtrace.example/ns#sold"),
+        (NS + "wholesale_selling", NS + "sold"),
         ("holding", "recalled"),
         ("destroying", "destroyed"),
     } <= steps
@@ -140,17 +150,19 @@ def test_whole_history_validates() -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_sample_kind_validates(kind: str) -> None:
     event = Event.from_wire(sample_wires()[kind])
-    item = to_epcis_event(event, event_id="ab" * 32, recorded_at=None)
+    item = to_epcis_event(event, event_id="ab" * 32, recorded_at=None, base=BASE)
     if kind in PARTY_KINDS:
         assert item is None
         return
-    doc = epcis_document([(event, "ab" * 32)], created=CREATED)
+    doc = epcis_document([(event, "ab" * 32)], created=CREATED, base=BASE)
     assert _errors(doc) == []
 
 
 def test_mapping_details() -> None:
     samples = sample_wires()
-    harvest = to_epcis_event(Event.from_wire(samples["harvest"]), event_id="00" * 32, recorded_at=CREATED)
+    harvest = to_epcis_event(
+        Event.from_wire(samples["harvest"]), event_id="00" * 32, recorded_at=CREATED, base=BASE
+    )
     assert harvest is not None
     assert harvest["action"] == "ADD"
     assert harvest["eventTimeZoneOffset"] == "+08:00"
@@ -174,7 +186,9 @@ def test_mapping_details() -> None:
         "stage": "production",
     }
 
-    inspect = to_epcis_event(Event.from_wire(samples["inspect"]), event_id="00" * 32, recorded_at=None)
+    inspect = to_epcis_event(
+        Event.from_wire(samples["inspect"]), event_id="00" * 32, recorded_at=None, base=BASE
+    )
     assert inspect is not None
     assert inspect["readPoint"] == {"id": "https://id.gs1.org/414/6901234000009"}
     assert inspect["farmtrace:inspection"]["result"] == "pass"
@@ -182,7 +196,9 @@ def test_mapping_details() -> None:
         "bizTransactionList"
     ]
 
-    ship = to_epcis_event(Event.from_wire(samples["ship"]), event_id="00" * 32, recorded_at=None)
+    ship = to_epcis_event(
+        Event.from_wire(samples["ship"]), event_id="00" * 32, recorded_at=None, base=BASE
+    )
     assert ship is not None
     assert ship["destinationList"] == [
         {"type": "owning_party", "destination": f"urn:farmtrace:party:{MARKET}"}
@@ -192,17 +208,21 @@ def test_mapping_details() -> None:
     assert reports[0] == {"type": "Temperature", "time": "2026-11-20T06:00:00Z", "value": -1.5, "uom": "CEL"}
     assert reports[1]["type"] == "RelativeHumidity"
 
-    certify = to_epcis_event(Event.from_wire(samples["certify"]), event_id="00" * 32, recorded_at=None)
+    certify = to_epcis_event(
+        Event.from_wire(samples["certify"]), event_id="00" * 32, recorded_at=None, base=BASE
+    )
     assert certify is not None
     assert certify["certificationInfo"] == "urn:farmtrace:certificate:HGZ-430124-20261120-001"
 
-    recall = to_epcis_event(Event.from_wire(samples["recall"]), event_id="00" * 32, recorded_at=None)
+    recall = to_epcis_event(
+        Event.from_wire(samples["recall"]), event_id="00" * 32, recorded_at=None, base=BASE
+    )
     assert recall is not None and recall["persistentDisposition"] == {"set": ["recalled"]}
 
 
 def test_one_lot_one_identifier_across_a_document() -> None:
     lg = story_one()
-    doc = epcis_document(lg.log, created=CREATED)
+    doc = epcis_document(lg.log, created=CREATED, base=BASE)
     classes = {
         q["epcClass"]
         for e in doc["epcisBody"]["eventList"]
@@ -224,7 +244,7 @@ def test_identifiers() -> None:
 def test_an_invalid_export_is_caught() -> None:
     # Guard against a vacuous validator: a broken event must fail.
     lg = story_one(until="harvest")
-    doc = epcis_document(lg.log, created=CREATED)
+    doc = epcis_document(lg.log, created=CREATED, base=BASE)
     doc["epcisBody"]["eventList"][0]["bizStep"] = "harvesting"
     del doc["epcisBody"]["eventList"][0]["eventTimeZoneOffset"]
     assert len(_errors(doc)) >= 2
@@ -232,4 +252,128 @@ def test_an_invalid_export_is_caught() -> None:
 
 def test_naive_times_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        epcis_document([], created=datetime(2026, 1, 1))
+        epcis_document([], created=datetime(2026, 1, 1), base=BASE)
+
+
+# --- JSON-LD: the extension vocabulary survives expansion (pyld, offline) -----------------------------
+
+EPCIS_CONTEXT_FILE = STANDARDS / "epcis" / "epcis-context.jsonld"
+
+
+def offline_loader(contexts: dict[str, Any]):
+    """A pyld document loader that serves only the given URLs (no network): anything else fails."""
+
+    def load(url: str, options: Any = None) -> dict[str, Any]:
+        if url not in contexts:
+            raise AssertionError(f"the document names a context that was not expected: {url}")
+        return {"contextUrl": None, "documentUrl": url, "document": contexts[url]}
+
+    return load
+
+
+def expand(doc: dict[str, Any], contexts: dict[str, Any]) -> list[dict[str, Any]]:
+    from pyld import jsonld
+
+    return jsonld.expand(doc, {"documentLoader": offline_loader(contexts)})
+
+
+def check_survives(compact: Any, expanded: list[Any], ns: str, where: str) -> int:
+    """Assert the compact JSON value `compact`, found inside an extension object, is all present in
+    its expansion, every object key as `{ns}{key}`. Returns how many keys were checked."""
+    if isinstance(compact, dict):
+        assert len(expanded) == 1 and isinstance(expanded[0], dict), (where, expanded)
+        node, n = expanded[0], 0
+        for key, value in compact.items():
+            assert ns + key in node, f"{where}.{key} was dropped by expansion: {sorted(node)}"
+            n += 1 + check_survives(value, node[ns + key], ns, f"{where}.{key}")
+        return n
+    if isinstance(compact, list):
+        assert len(expanded) == len(compact), (where, expanded)
+        pairs = enumerate(zip(compact, expanded, strict=True))
+        return sum(check_survives(c, [e], ns, f"{where}[{i}]") for i, (c, e) in pairs)
+    assert expanded == [{"@value": compact}], (where, expanded)
+    return 0
+
+
+def check_extensions_survive(doc: dict[str, Any], expanded: list[dict[str, Any]], ns: str) -> set[str]:
+    """Check every `farmtrace:*` object of every event (and of its ilmd) against the expansion; return
+    the dotted paths of the nested keys checked."""
+    events = expanded[0]["https://ref.gs1.org/epcis/epcisBody"][0]["https://ref.gs1.org/epcis/eventList"]
+    events = events[0].get("@list", events)
+    compact_events = doc["epcisBody"]["eventList"]
+    assert len(events) == len(compact_events)
+    seen: set[str] = set()
+    for compact, node in zip(compact_events, events, strict=True):
+        holders = [(compact, node)]
+        if "ilmd" in compact:
+            holders.append((compact["ilmd"], node["https://ref.gs1.org/epcis/ilmd"][0]))
+        for c, n in holders:
+            for key, value in c.items():
+                if not key.startswith("farmtrace:"):
+                    continue
+                term = key.partition(":")[2]
+                assert ns + term in n, f"{key} was dropped by expansion"
+                if term == "products":  # an index map: lot code -> product
+                    by_lot = {p["@index"]: p for p in n[ns + term]}
+                    assert set(by_lot) == set(value)
+                    for lot, product in value.items():
+                        check_survives(product, [{k: v for k, v in by_lot[lot].items() if k != "@index"}], ns, key)
+                        seen |= {f"{term}.{k}" for k in product}
+                elif isinstance(value, dict):
+                    check_survives(value, n[ns + term], ns, key)
+                    seen |= {f"{term}.{k}" for k in value}
+    return seen
+
+
+def test_json_ld_expansion_keeps_every_extension_key() -> None:
+    lg = _full_history()
+    doc = epcis_document(lg.log, created=CREATED, recorded={eid: CREATED for _, eid in lg.log}, base=BASE)
+    assert doc["@context"] == [EPCIS_CONTEXT, context_url(BASE)]
+    contexts = {
+        EPCIS_CONTEXT: json.loads(EPCIS_CONTEXT_FILE.read_text(encoding="utf-8")),
+        context_url(BASE): context_document(BASE),
+    }
+    seen = check_extensions_survive(doc, expand(doc, contexts), NS)
+    # Location names, prices, test results, certificates and recall reasons, as the issue lists them.
+    assert {
+        "location.name",
+        "price.amount",
+        "price.stage",
+        "inspection.result",
+        "certificate.certificate_no",
+        "recall.reason",
+        "recall.instructions",
+        "origin.name",
+        "products.name_zh",
+        "receipt.entry_check",
+        "destruction.reason",
+    } <= seen, sorted(seen)
+
+
+def test_json_ld_checker_is_not_vacuous() -> None:
+    # With only a prefix for our namespace (no scoped contexts), expansion drops the nested keys.
+    lg = story_one(until="harvest")
+    doc = epcis_document(lg.log, created=CREATED, base=BASE)
+    doc["@context"] = [EPCIS_CONTEXT, {"farmtrace": NS}]
+    contexts = {EPCIS_CONTEXT: json.loads(EPCIS_CONTEXT_FILE.read_text(encoding="utf-8"))}
+    with pytest.raises(AssertionError, match="dropped by expansion"):
+        check_extensions_survive(doc, expand(doc, contexts), NS)
+
+
+def test_record_time_is_set_on_every_event_given_one() -> None:
+    lg = _full_history()
+    recorded = {eid: CREATED for _, eid in lg.log}
+    doc = epcis_document(lg.log, created=CREATED, recorded=recorded, base=BASE)
+    assert {e["recordTime"] for e in doc["epcisBody"]["eventList"]} == {"2026-11-21T09:00:00.000+00:00"}
+    with pytest.raises(ValueError, match="aware"):
+        first = next(eid for e, eid in lg.log if e.kind in LOT_KINDS)
+        epcis_document(lg.log, created=CREATED, recorded={first: datetime(2026, 1, 1)}, base=BASE)
+
+
+def test_one_lot_one_identifier_with_gtins_of_lots_made_elsewhere() -> None:
+    # A document holding only the bag's sale still names the bag by its GTIN when told it.
+    lg = story_one()
+    sale = [(e, i) for e, i in lg.log if e.kind == "sell"]
+    alone = epcis_document(sale, created=CREATED, base=BASE, gtins={"S-CAB-01-01": "6901234567892"})
+    quantities = alone["epcisBody"]["eventList"][0]["quantityList"]
+    assert quantities[0]["epcClass"] == lot_class("S-CAB-01-01", "6901234567892")
