@@ -52,6 +52,7 @@ from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureSigner, Signer, Verifier, open_note, sign_note
 from farmtrace.trace.errors import TraceError
+from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
 
 from .settings import ConfigError, Settings, bound_public_url, public_url_warning
 
@@ -590,9 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc = server(sub.add_parser("recall", help="recall a lot (regulator) and list every affected holder"))
     rc.add_argument("lot")
     rc.add_argument("--reason", required=True)
-    rc.add_argument(
-        "--instructions", default="请停止销售和食用，退回购买处 / Stop selling and eating it; return it"
-    )
+    # The standard text, in one language: consumer pages show it in the reader's (web/i18n.py).
+    rc.add_argument("--instructions", default=STANDARD_RECALL_INSTRUCTIONS[0])
     rc.add_argument("--location", default="市场监督管理局")
     rc.set_defaults(func=cmd_recall)
     vl = server(

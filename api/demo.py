@@ -26,6 +26,7 @@ from farmtrace.client import PartyKey
 from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.trace.applications import Applications, contact_commitment
 from farmtrace.trace.errors import RuleViolation
+from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
 from farmtrace.trace.ids import uscc_check_char
 from farmtrace.trace.service import TraceService
 
@@ -89,17 +90,28 @@ PARTIES = {
     ),
 }
 
-CABBAGE = {"name_zh": "宁乡包菜", "name_en": "Ningxiang cabbage", "variety": "京丰一号", "category": "蔬菜"}
-CABBAGE_BAG = {
-    "name_zh": "宁乡包菜 1kg 袋装",
-    "name_en": "Ningxiang cabbage, 1 kg bag",
-    "gtin": "6901234567892",
-    "category": "蔬菜",
+# The person each party names to the registration desk (kept off the ledger; regulators only).
+CONTACTS = {
+    "regulator": "周文华",
+    "coop": "刘建国",
+    "farm": "张德明",
+    "lab": "陈丽",
+    "market": "王志强",
+    "shop": "李芳",
+    "stall": "李秋云",
 }
+
+CABBAGE = {"name_zh": "宁乡包菜", "name_en": "Ningxiang cabbage", "variety": "京丰一号", "category": "蔬菜"}
+# Packs keep their product's name (so its prices at every stage are one series: farm gate, wholesale,
+# retail); the pack size is the lot's quantity, and the GTIN names the packed trade item.
+CABBAGE_BAG = {**CABBAGE, "gtin": "6901234567892"}
 GREENS = {"name_zh": "小白菜", "name_en": "Bok choy", "category": "蔬菜"}
 CHILLI = {"name_zh": "宁乡朝天椒", "name_en": "Ningxiang bird's-eye chilli", "category": "蔬菜"}
-CHILLI_BAG = {"name_zh": "朝天椒 500g 盒装", "name_en": "Bird's-eye chilli, 500 g box", "category": "蔬菜"}
+CHILLI_BAG = CHILLI
 RADISH = {"name_zh": "白萝卜", "name_en": "White radish", "category": "蔬菜"}
+
+RECALL_REASON = "市级抽检检出禁用农药甲拌磷超标"
+RECALL_INSTRUCTIONS_ZH = STANDARD_RECALL_INSTRUCTIONS[0]
 
 TEST_PASS = {
     "analyte": "有机磷和氨基甲酸酯类农药残留",
@@ -118,15 +130,25 @@ class Scenario:
         self.service = service
         self.keys = keys
         self.private = {
-            name: {"contact": f"{p[1]} 联系人", "phone": f"0731-8888{i:04d}"}
-            for i, (name, p) in enumerate(PARTIES.items())
+            name: {"contact": CONTACTS[name], "phone": f"0731-8888{i:04d}"} for i, name in enumerate(PARTIES)
         }
         self.salts = {name: secrets.token_bytes(16) for name in PARTIES}
-        self._times = (start + timedelta(minutes=20 * i) for i in range(1_000_000))
+        self._start = start
+        self._steps = 0
+
+    def _next_time(self) -> datetime:
+        """The next moment of the scenario: each call is 20 minutes after the one before."""
+        moment = self._start + timedelta(minutes=20 * self._steps)
+        self._steps += 1
+        return moment
+
+    def _upcoming_day(self) -> str:
+        """The CST date (YYYYMMDD) the next recorded event will carry: documents are numbered by it."""
+        return (self._start + timedelta(minutes=20 * self._steps)).strftime("%Y%m%d")
 
     def record(self, who: str, wire: dict[str, Any]) -> str:
         """Sign and record `wire` as party `who`; fill time, place and each input's head. Return the event id."""
-        wire = {**wire, "event_time": next(self._times).isoformat(timespec="seconds")}
+        wire = {**wire, "event_time": self._next_time().isoformat(timespec="seconds")}
         wire.setdefault("location", _place(who))
         wire.setdefault("outputs", [])
         wire["inputs"] = [
@@ -173,9 +195,9 @@ class Scenario:
             },
         )
 
-    def inspect(
-        self, lot: str, qty: str, report_no: str, *, value: str = "12.5", result: str = "pass"
-    ) -> str:
+    def inspect(self, lot: str, qty: str, serial: int, *, value: str = "12.5", result: str = "pass") -> str:
+        """Test `lot` in the lab; the report is numbered KJ-<the test's date>-<serial>. Return the event id."""
+        report_no = f"KJ-{self._upcoming_day()}-{serial:04d}"
         return self.record(
             "lab",
             {
@@ -186,8 +208,10 @@ class Scenario:
             },
         )
 
-    def certify(self, who: str, lot: str, qty: str, number: str, product_name: str) -> str:
-        return self.record(
+    def certify(self, who: str, lot: str, qty: str, serial: int, product_name: str) -> str:
+        """Issue a 合格证 numbered HGZ-<county>-<the issue date>-<serial>; return the certificate number."""
+        number = f"HGZ-430124-{self._upcoming_day()}-{serial:03d}"
+        self.record(
             who,
             {
                 "kind": "certify",
@@ -202,10 +226,12 @@ class Scenario:
                         "residues_within_limits",
                         "self_tested",
                     ],
-                    "contact": f"{PARTIES[who][1]} 办公室",
+                    # Printed on the public certificate: the person, not the desk's private number.
+                    "contact": CONTACTS[who],
                 },
             },
         )
+        return number
 
     def ship(self, who: str, lots: list[tuple[str, str]], to: str, price: str | None = None) -> str:
         wire: dict[str, Any] = {
@@ -241,7 +267,7 @@ class Scenario:
                         "type": "temperature",
                         "value": "4.5",
                         "unit": "Cel",
-                        "time": next(self._times).isoformat(timespec="seconds"),
+                        "time": self._next_time().isoformat(timespec="seconds"),
                     }
                 ],
                 "detail": {"source": PARTIES[source][0], "ship_event": ship_event, "entry_check": check},
@@ -303,28 +329,28 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
 
     # Story 1: 宁乡 cabbage, from the field to a 1 kg bag in a shopping basket.
     s.harvest("coop", "NX-BC-1120", "500", CABBAGE, "金洲镇 3 号蔬菜基地", "1.2")
-    test = s.inspect("NX-BC-1120", "500", "KJ-20261120-0031")
-    s.certify("coop", "NX-BC-1120", "500", "HGZ-430124-20261120-017", "宁乡包菜")
+    test = s.inspect("NX-BC-1120", "500", 31)
+    cabbage_cert = s.certify("coop", "NX-BC-1120", "500", 17, CABBAGE["name_zh"])
     shipped = s.ship("coop", [("NX-BC-1120", "500")], "market")
     s.receive(
         "market",
         shipped,
         [("NX-BC-1120", "500")],
         "coop",
-        certificate="HGZ-430124-20261120-017",
+        certificate=cabbage_cert,
         inspection=test,
     )
     splits = [(f"MWD-BC-{i:02d}", "10") for i in range(1, 51)]
     s.transform("market", "split", [("NX-BC-1120", "500")], splits, CABBAGE)
     shipped = s.ship("market", [("MWD-BC-01", "10")], "shop", price="2")
-    s.receive("shop", shipped, [("MWD-BC-01", "10")], "market", certificate="HGZ-430124-20261120-017")
+    s.receive("shop", shipped, [("MWD-BC-01", "10")], "market", certificate=cabbage_cert)
     bags = [(f"XF-BAG-{i:04d}", "1") for i in range(1, 11)]
     s.transform("shop", "repack", [("MWD-BC-01", "10")], bags, CABBAGE_BAG)
     s.record("shop", s.sell("shop", "XF-BAG-0001", "1", "4.5"))
 
     # Story 2: a failed pesticide test blocks the lot; the attempt to ship it anyway is refused.
     s.harvest("coop", "NX-XBC-1120", "300", GREENS, "金洲镇 5 号蔬菜基地", "1.5")
-    s.inspect("NX-XBC-1120", "300", "KJ-20261120-0032", value="68.2", result="fail")
+    s.inspect("NX-XBC-1120", "300", 32, value="68.2", result="fail")
     failed_rule = s.refused(
         "coop",
         {
@@ -336,13 +362,13 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
 
     # Story 3: chillies from a family farm reach a supermarket and a wet-market stall, then are recalled.
     s.harvest("farm", "ZJ-LJ-1119", "200", CHILLI, "双江口镇张家冲", "6")
-    s.certify("farm", "ZJ-LJ-1119", "200", "HGZ-430124-20261119-004", "宁乡朝天椒")
+    chilli_cert = s.certify("farm", "ZJ-LJ-1119", "200", 4, CHILLI["name_zh"])
     shipped = s.ship("farm", [("ZJ-LJ-1119", "200")], "market")
-    s.receive("market", shipped, [("ZJ-LJ-1119", "200")], "farm", certificate="HGZ-430124-20261119-004")
+    s.receive("market", shipped, [("ZJ-LJ-1119", "200")], "farm", certificate=chilli_cert)
     parts = [(f"MWD-LJ-{i:02d}", "50") for i in range(1, 5)]
     s.transform("market", "split", [("ZJ-LJ-1119", "200")], parts, CHILLI)
     to_shop = s.ship("market", [("MWD-LJ-01", "50")], "shop", price="9")
-    s.receive("shop", to_shop, [("MWD-LJ-01", "50")], "market", certificate="HGZ-430124-20261119-004")
+    s.receive("shop", to_shop, [("MWD-LJ-01", "50")], "market", certificate=chilli_cert)
     s.transform(
         "shop",
         "repack",
@@ -352,7 +378,7 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
     )
     s.record("shop", s.sell("shop", "XF-LJ-001", "0.5", "16"))
     to_stall = s.ship("market", [("MWD-LJ-02", "50")], "stall", price="9")
-    s.receive("stall", to_stall, [("MWD-LJ-02", "40")], "market", certificate="HGZ-430124-20261119-004")
+    s.receive("stall", to_stall, [("MWD-LJ-02", "40")], "market", certificate=chilli_cert)
     s.record("stall", s.sell("stall", "MWD-LJ-02", "2.5", "14"))
     s.record(
         "regulator",
@@ -360,23 +386,26 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
             "kind": "recall",
             "inputs": [{"lot": "ZJ-LJ-1119", "quantity": "200", "unit": "kg"}],
             "detail": {
-                "reason": "市级抽检检出禁用农药甲拌磷超标 / Banned pesticide phorate found in city sampling",
-                "instructions": "请立即停止食用并退回购买处 / Stop eating it and return it to the shop",
+                # The regulator writes in Chinese, one language per text; the consumer page shows
+                # the standard instructions in the reader's language (web/i18n.py).
+                "reason": RECALL_REASON,
+                "instructions": RECALL_INSTRUCTIONS_ZH,
             },
         },
     )
 
     # Story 5: the market tries to sell 800 kg out of a 500 kg lot.
     s.harvest("coop", "NX-LB-1121", "500", RADISH, "金洲镇 7 号蔬菜基地", "0.8")
-    s.certify("coop", "NX-LB-1121", "500", "HGZ-430124-20261121-002", "白萝卜")
+    radish_cert = s.certify("coop", "NX-LB-1121", "500", 2, RADISH["name_zh"])
     shipped = s.ship("coop", [("NX-LB-1121", "500")], "market")
-    s.receive("market", shipped, [("NX-LB-1121", "500")], "coop", certificate="HGZ-430124-20261121-002")
+    s.receive("market", shipped, [("NX-LB-1121", "500")], "coop", certificate=radish_cert)
     fraud_rule = s.refused("market", s.sell("market", "NX-LB-1121", "800", "1.6", stage="wholesale"))
 
     return DemoResult(
         key_dir=str(key_dir),
         consumer_lot="XF-BAG-0001",
         recalled_lot="ZJ-LJ-1119",
+        certificates={"cabbage": cabbage_cert, "chilli": chilli_cert, "radish": radish_cert},
         refused=[failed_rule, fraud_rule],
         parties={name: pid for name, (pid, *_) in PARTIES.items()},
     )

@@ -63,6 +63,7 @@ __all__ = [
     "MAX_TEXT",
     "PARTY_KINDS",
     "ROLES",
+    "STANDARD_RECALL_INSTRUCTIONS",
     "CertifyDetail",
     "DestroyDetail",
     "Detail",
@@ -791,6 +792,15 @@ class ReceiveDetail(Detail):
 @frozen
 class SellDetail(Detail):
     """sell: an empty object; the event's `price` (stage retail or wholesale) is required."""
+
+
+# The instructions a recall carries unless the regulator writes its own, as (Simplified Chinese,
+# English): a recall records one text in one language, and pages that find either of these texts
+# show the reader's language instead (web/i18n.py, "recall.standard_instructions").
+STANDARD_RECALL_INSTRUCTIONS = (
+    "请立即停止销售和食用，退回购买处。",
+    "Stop selling and eating it at once, and return it to where it was bought.",
+)
 
 
 @frozen

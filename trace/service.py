@@ -360,6 +360,7 @@ class TraceService:
                 {
                     "lot": c,
                     "product": r.product_name,
+                    "product_en": json.loads(r.product).get("name_en"),
                     "quantity": r.quantity,
                     "unit": r.unit,
                     "created_by": r.created_by,
@@ -494,6 +495,7 @@ class TraceService:
                 {
                     "lot": c,
                     "product": rows[c].product_name,
+                    "product_en": json.loads(rows[c].product).get("name_en"),
                     "quantity": rows[c].quantity,
                     "unit": rows[c].unit,
                     "recalled": bool(rows[c].recalled),
@@ -832,6 +834,19 @@ class TraceService:
                     select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(codes[i : i + 500]))
                 ):
                     out[r.code] = r.product_name
+        return out
+
+    def product_names_en(self, names: list[str]) -> dict[str, str]:
+        """The English name (where one was recorded) of the product of the first lot named each of
+        `names` (Chinese names, as `priced_products` lists them)."""
+        lot = TraceLot.__table__
+        out = {}
+        with self.engine.connect() as conn:
+            for name in names:
+                row = conn.execute(select(lot.c.product).where(lot.c.product_name == name).limit(1)).first()
+                en = json.loads(row.product).get("name_en") if row else None
+                if en:
+                    out[name] = en
         return out
 
     def party_names(self) -> dict[str, str]:

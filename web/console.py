@@ -52,7 +52,7 @@ from . import i18n_console  # noqa: F401  (registers the console's messages)
 from .assets import PAGE_CSS, asset_url, content_security_policy
 from .chart import STAGES, format_chart, price_series
 from .graph import format_svg, layout_trace
-from .i18n import HTML_LANG, LANGS, Translator, negotiate
+from .i18n import HTML_LANG, LANGS, MESSAGES, Translator, negotiate
 from .session import request_token
 from .templating import TEMPLATES
 
@@ -157,6 +157,7 @@ def parties_page(request: Request, lang: str | None = None) -> Response:
                 "submitted": _cst_text(a["submitted_at"]),
                 "existing": _safe_party(service, a["party_id"]) if a["kind"] == "key" else None,
                 "payload": json.dumps({"kind": a["kind"], "record": record}, ensure_ascii=False),
+                "private": _private(a.get("private"), t),
             }
         )
     parties = []
@@ -168,7 +169,7 @@ def parties_page(request: Request, lang: str | None = None) -> Response:
                 "name": _name(full, t),
                 "other_name": _other_name(full, t),
                 "registered": _cst_text(full["registered_at"]),
-                "private": desk.private(p["id"]),
+                "private": _private(desk.private(p["id"]), t),
                 "keys": [
                     {
                         **k,
@@ -238,11 +239,26 @@ def lot_page(code: str, request: Request, lang: str | None = None, direction: st
     recalls = []
     if lot["status"]["recalled"]:
         try:  # the recall events on the lot or its ancestors: why, and what to do
-            recalls = [{**r, "when": _cst_text(r["time"])} for r in service.journey(code)["recalls"]]
+            recalls = [
+                {**r, "when": _cst_text(r["time"]), "instructions": _instructions(t, r["instructions"])}
+                for r in service.journey(code)["recalls"]
+            ]
         except Exception:  # a damaged ledger entry must not hide the page; the flag still shows
             _log.exception("the recalls of lot %r cannot be read", code)
     report = service.recall_report(code)
-    names = service.party_names()
+    # Every party, product and holder in the reader's language (English where registered with one).
+    names = {p["id"]: _name(p, t) for p in service.parties()}
+    for p in report["parties"]:
+        p["name"] = names.get(p["party"], p["name"])
+    for s in report["shipments"]:
+        s["from_name"], s["to_name"] = names.get(s["from"], s["from_name"]), names.get(s["to"], s["to_name"])
+    for item in report["affected_lots"]:
+        item["product"] = _name({"name_zh": item["product"], "name_en": item.get("product_en")}, t)
+    for node in trace["nodes"]:
+        node["product"] = _name({"name_zh": node["product"], "name_en": node.get("product_en")}, t)
+        node["created_by_name"] = names.get(node["created_by"], node.get("created_by_name"))
+        for h in node["holders"]:
+            h["name"] = names.get(h["party"], h["name"])
     graph = None
     if len(trace["nodes"]) <= MAX_GRAPH_NODES:
         labels = {
@@ -276,6 +292,7 @@ def lot_page(code: str, request: Request, lang: str | None = None, direction: st
         quoted=quote(code, safe="/"),
         product_name=_name(product, t),
         creator=names.get(lot["created_by"], lot["created_by"]),
+        list_sep=t("console.list.sep"),
         created=_cst_text(lot["created_at"]),
         holders=[(names.get(p, p), q) for p, q in lot["holders"].items()],
         direction=direction,
@@ -324,6 +341,10 @@ def anomalies_page(
             "when": _cst_text(a["at"]),
             "party_name": names.get(a["party"], a["party"]),
             "rule_name": t(f"console.rule.{a['rule']}") if t.has(f"console.rule.{a['rule']}") else a["rule"],
+            # What the refusal means, in the reader's words; the raw message stays as evidence.
+            "explained": t(f"console.rule_detail.{a['rule']}")
+            if t.has(f"console.rule_detail.{a['rule']}")
+            else None,
             "kind_name": _kind(t, a["kind"]),
         }
         for a in rows
@@ -359,6 +380,9 @@ def prices_page(
     products = service.priced_products()
     if product not in products:
         product = products[0] if products else ""
+    # Prices are kept by the product's Chinese name (the picker's value); shown in the reader's.
+    english = service.product_names_en(products) if t.lang == "en" else {}
+    shown = {name: english.get(name, name) for name in products}
     series = None
     chart = None
     if product:
@@ -380,7 +404,7 @@ def prices_page(
                 "x_axis": t("console.prices.x_axis"),
                 "y_axis": unit_words,
             },
-            title=t("console.prices.chart_title", product=product),
+            title=t("console.prices.chart_title", product=shown[product]),
         )
     table = []
     if series is not None:
@@ -396,8 +420,9 @@ def prices_page(
         title=t("console.prices.title"),
         regulator=regulator,
         nav="prices",
-        products=products,
+        products=[(name, shown[name]) for name in products],
         product=product,
+        product_name=shown.get(product, product),
         series=series,
         chart=chart,
         table=table,
@@ -660,6 +685,21 @@ def _other_name(obj: Mapping[str, Any], t: Translator) -> str | None:
     zh, en = obj.get("name_zh") or "", obj.get("name_en")
     other = zh if t.lang == "en" else en
     return other if other and other != _name(obj, t) else None
+
+
+def _instructions(t: Translator, text: str) -> str:
+    """A recall's instructions; the standard text, recorded in either language, in the reader's."""
+    standard = MESSAGES["recall.standard_instructions"]
+    return t("recall.standard_instructions") if text.strip() in standard else text
+
+
+def _private(details: Mapping[str, str] | None, t: Translator) -> list[tuple[str, str]] | None:
+    """The registration desk's contact details as (label in the reader's language, value) pairs."""
+    if not details:
+        return None
+    return [
+        (t(f"console.private.{k}") if t.has(f"console.private.{k}") else k, v) for k, v in details.items()
+    ]
 
 
 def _unit(t: Translator, unit: str) -> str:

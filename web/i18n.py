@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
+
 __all__ = ["DEFAULT_LANG", "HTML_LANG", "LANGS", "MESSAGES", "Translator", "negotiate", "register_messages"]
 
 LANGS = ("zh", "en")
@@ -47,7 +49,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "本批次 {lot} 已于 {date} 被市场监管部门召回。",
         "This lot ({lot}) was recalled by the market regulator on {date}.",
     ),
+    "recall.went_lots": ("由本批次制成的批次：{lots}", "Lots made from it: {lots}"),
+    "recall.went_to": ("本批次发往：{parties}", "Shipped to: {parties}"),
     "recall.reason": ("原因", "Reason"),
+    # Recorded in one language; shown in the reader's whichever of the two was recorded.
+    "recall.standard_instructions": STANDARD_RECALL_INSTRUCTIONS,
     "recall.todo": ("怎么办", "What to do"),
     "recall.hotline": (
         "如有疑问，请拨打 12315 市场监管投诉举报热线。",
@@ -267,6 +273,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "分装为 {n} 份，本品是其中的 {lot}（{quantity} {unit}）",
         "Repacked into {n} packs; this product is {lot} ({quantity} {unit})",
     ),
+    "detail.split_here": ("分成 {n} 批：{lots}", "Split into {n} lots: {lots}"),
+    "detail.repack_here": ("分装为 {n} 份：{lots}", "Repacked into {n} packs: {lots}"),
+    "list.sep": ("、", ", "),
+    "list.more": ("{items} 等共 {n} 个", "{items} and more ({n} in all)"),
     "detail.merge": ("{n} 个批次合并为 {lot}", "{n} lots merged into {lot}"),
     "detail.process": ("加工为 {lot}（{quantity} {unit}）", "Processed into {lot} ({quantity} {unit})"),
     "detail.sell": ("售出 {quantity} {unit}", "{quantity} {unit} sold"),

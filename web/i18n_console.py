@@ -7,6 +7,8 @@ the keys the browser needs with "console.js." (embedded in each page as JSON). P
 
 from __future__ import annotations
 
+from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
+
 from .i18n import register_messages
 
 __all__: list[str] = []
@@ -248,10 +250,8 @@ register_messages(
         ),
         "console.recall.reason": ("召回原因", "Reason"),
         "console.recall.instructions": ("给消费者和商户的处理要求", "What consumers and shops should do"),
-        "console.recall.default_instructions": (
-            "请立即停止销售和食用，退回购买处。",
-            "Stop selling and eating it at once, and return it to the shop.",
-        ),
+        # The standard text: pages show it in the reader's language whichever one was recorded.
+        "console.recall.default_instructions": STANDARD_RECALL_INSTRUCTIONS,
         "console.recall.submit": ("签名并召回", "Sign and recall"),
         # --- anomalies ---
         "console.anomalies.title": ("异常记录", "Anomalies"),
@@ -267,6 +267,7 @@ register_messages(
         "console.anomalies.kind": ("事件", "Event"),
         "console.anomalies.lots": ("批次", "Lots"),
         "console.anomalies.message": ("详情", "Detail"),
+        "console.anomalies.raw": ("系统原文", "As the rules logged it"),
         "console.filter.rule": ("规则", "Rule"),
         "console.filter.party": ("主体", "Party"),
         "console.filter.since": ("开始日期", "From"),
@@ -298,6 +299,92 @@ register_messages(
         "console.rule.market_entry": ("入市未查验合格证", "Market entry without certificate"),
         "console.rule.blocked": ("封存批次流转", "Blocked lot moved"),
         "console.rule.destination": ("收货方无效", "Invalid destination"),
+        "console.rule.genesis": ("擅自登记首个监管部门", "First regulator not from the operator"),
+        # What each refusal means, in the reader's language; the rules' own (English) message is
+        # kept beside it, folded, as the evidence.
+        "console.rule_detail.party_unknown": (
+            "提交方或其中提到的主体没有在账本上登记。",
+            "The submitting party, or a party the event names, is not registered on the ledger.",
+        ),
+        "console.rule_detail.party_suspended": (
+            "提交方已被暂停，不能再记录任何事件。",
+            "The submitting party is suspended and may record nothing more.",
+        ),
+        "console.rule_detail.party_exists": (
+            "该主体代码已经登记过。",
+            "A party with this code is already registered.",
+        ),
+        "console.rule_detail.key_unknown": (
+            "签名所用的密钥没有登记在提交方名下。",
+            "The signing key is not registered to the submitting party.",
+        ),
+        "console.rule_detail.key_inactive": (
+            "签名所用的密钥已被吊销，或在事件时间尚未生效。",
+            "The signing key was revoked, or was not yet valid at the event's time.",
+        ),
+        "console.rule_detail.key_exists": ("该密钥已经登记过。", "This key is already registered."),
+        "console.rule_detail.role": (
+            "提交方的角色不允许记录这类事件。",
+            "The submitting party's role may not record this kind of event.",
+        ),
+        "console.rule_detail.lot_unknown": (
+            "事件引用了账本上不存在的批次。",
+            "The event refers to a lot the ledger does not have.",
+        ),
+        "console.rule_detail.lot_exists": (
+            "事件要创建的批次号已被使用。",
+            "The event would create a lot whose code is already taken.",
+        ),
+        "console.rule_detail.follows": (
+            "事件没有接上该批次的最新记录（哈希链断开）。",
+            "The event does not follow the lot's latest record (the hash chain is broken).",
+        ),
+        "console.rule_detail.time_order": (
+            "事件时间早于该批次的上一条记录。",
+            "The event is dated before the lot's previous record.",
+        ),
+        "console.rule_detail.future": ("事件时间在未来。", "The event is dated in the future."),
+        "console.rule_detail.unit": (
+            "数量单位与该批次登记的单位不符。",
+            "The quantity's unit is not the lot's unit.",
+        ),
+        "console.rule_detail.quantity": (
+            "数量超出了该批次的数量。",
+            "The quantity is more than the lot holds.",
+        ),
+        "console.rule_detail.custody": (
+            "提交方并不持有该批次。",
+            "The submitting party does not hold the lot.",
+        ),
+        "console.rule_detail.mass_balance": (
+            "出货或销售的数量超过了提交方持有的数量。",
+            "More was shipped or sold than the submitting party holds.",
+        ),
+        "console.rule_detail.origin_exit": (
+            "批次没有检测合格记录或合格证就离开了产地（产地准出）。",
+            "The lot left its origin with neither a passed test nor a certificate (origin exit).",
+        ),
+        "console.rule_detail.market_entry": (
+            "收货时没有查验合格证或检测记录（市场准入）。",
+            "Goods were accepted without checking a certificate or a test (market entry).",
+        ),
+        "console.rule_detail.blocked": (
+            "该批次（或其来源批次）检测不合格、已被召回或被拒收，不得流转。",
+            "The lot, or a lot it was made from, failed a test, was recalled or was refused: it may not move.",
+        ),
+        "console.rule_detail.genesis": (
+            "账本上还没有主体时，有人试图通过网络登记为第一个监管部门；这只能由系统管理员完成。",
+            "While the ledger had no party, someone tried to register as the first regulator over the network; only the operator may.",
+        ),
+        "console.rule_detail.destination": (
+            "收货方不存在或不能收货。",
+            "The destination party does not exist or may not receive goods.",
+        ),
+        # The contact details the registration desk keeps (portal enrolment: contact, phone).
+        "console.private.contact": ("联系人", "Contact"),
+        "console.private.phone": ("电话", "Phone"),
+        "console.private.label": ("{label}：{value}", "{label}: {value}"),
+        "console.list.sep": ("；", "; "),
         "console.kind.harvest": ("采收", "Harvest"),
         "console.kind.inspect": ("检测", "Inspection"),
         "console.kind.certify": ("开具合格证", "Certificate"),

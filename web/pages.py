@@ -26,6 +26,7 @@ import gzip
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
@@ -40,7 +41,7 @@ from farmtrace.trace.service import TraceService
 from farmtrace.trace.units import MASS_UNITS
 
 from .assets import ASSETS, PAGE_CSS, content_security_policy
-from .i18n import HTML_LANG, LANGS, Translator, negotiate
+from .i18n import HTML_LANG, LANGS, MESSAGES, Translator, negotiate
 from .templating import TEMPLATES
 
 __all__ = ["journey_view", "router"]
@@ -181,7 +182,7 @@ def _lot_page(request: Request, t: Translator, lot: str, *, gtin: str | None) ->
             # browser's check names it; the page shows the product as unverifiable.
             view = _damaged_view(service, lot, t)
         else:
-            view = journey_view(journey, t)
+            view = journey_view(journey, t, lookup_party=_party_lookup(service))
     journey_url = f"/lots/{quote(lot, safe='')}/journey"
     log_key = service.log.verifier.key_string()
     config = {
@@ -201,6 +202,19 @@ def _lot_page(request: Request, t: Translator, lot: str, *, gtin: str | None) ->
         journey_url=journey_url,
         verify_js=f"/static/verify.js?v={_ASSETS['verify.js'].digest}",
     )
+
+
+def _party_lookup(service: TraceService) -> Callable[[str], Mapping[str, Any] | None]:
+    """The public record of a party the journey names but whose registration it does not carry (a
+    buyer that has not yet signed anything on the lot), or None for a party the ledger lacks."""
+
+    def lookup(pid: str) -> Mapping[str, Any] | None:
+        try:
+            return service.party(pid)
+        except NotFound:
+            return None
+
+    return lookup
 
 
 def _damaged_view(service: TraceService, lot: str, t: Translator) -> dict[str, Any]:
@@ -308,18 +322,43 @@ def _stage(event: dict[str, Any], roles: list[str]) -> str:
     return next((stage for role, stage in _STAGE_BY_ROLE if role in roles), "production")
 
 
-def journey_view(journey: dict[str, Any], t: Translator) -> dict[str, Any]:
+def _list(t: Translator, items: list[str], *, most: int = 5) -> str:
+    """Items joined in the page's language; past `most`, the first few and how many in all."""
+    shown = t("list.sep").join(items[:most])
+    return shown if len(items) <= most else t("list.more", items=shown, n=len(items))
+
+
+def journey_view(
+    journey: dict[str, Any],
+    t: Translator,
+    *,
+    lookup_party: Callable[[str], Mapping[str, Any] | None] | None = None,
+) -> dict[str, Any]:
     """What lot.html shows, in `t`'s language, from `TraceService.journey`'s answer.
 
-    Texts are returned as plain strings: the template escapes every one of them.
+    Parties are named in the page's language (English name when registered with one, else the
+    Chinese): from the registrations the journey carries, else from `lookup_party(id)` (a party the
+    journey names but that signed nothing on these lots, such as a buyer that has not received
+    yet); the party's code only when neither knows it. Texts are returned as plain strings: the
+    template escapes every one of them.
     """
     parties = _parties(journey)
     lineage = set(journey.get("lots", [])) | {journey["lot"]}
+    looked_up: dict[str, Mapping[str, Any] | None] = {}
 
     def party_name(pid: str, fallback: str | None = None) -> str:
         if pid in parties:
             return _names(parties[pid], t)[0] or pid
+        if lookup_party is not None and pid:
+            if pid not in looked_up:
+                looked_up[pid] = lookup_party(pid)
+            if looked_up[pid]:
+                return _names(looked_up[pid], t)[0] or pid
         return fallback or pid
+
+    # Where the page's own lot went (for its recall banner): lots made from it, parties it was shipped to.
+    went_lots: list[str] = []
+    went_to: list[str] = []
 
     steps, prices, origins = [], [], []
     variety = journey["product"].get("variety")
@@ -382,7 +421,10 @@ def journey_view(journey: dict[str, Any], t: Translator) -> dict[str, Any]:
             if items:
                 lines.append(t("detail.commitments"))
         elif kind == "ship" and first_in:
-            lines.append(t("detail.ship", party=party_name(detail.get("destination", "")), **qty(first_in)))
+            destination = party_name(detail.get("destination", ""))
+            lines.append(t("detail.ship", party=destination, **qty(first_in)))
+            if first_in["lot"] == journey["lot"] and destination not in went_to:
+                went_to.append(destination)
         elif kind == "receive" and first_in:
             lines.append(t("detail.receive", party=party_name(detail.get("source", "")), **qty(first_in)))
             check = detail.get("entry_check", {})
@@ -399,7 +441,14 @@ def journey_view(journey: dict[str, Any], t: Translator) -> dict[str, Any]:
         elif kind == "transform" and outs:
             how = detail.get("type")
             every = ev.get("outputs", [])
-            if how == "merge":
+            # The page's own lot went into this transform (its page, not a descendant's): none of the
+            # outputs is "this product", so name them all.
+            consumed = any(r["lot"] == journey["lot"] for r in ev.get("inputs", []))
+            if consumed:
+                went_lots += [o["lot"] for o in every if o["lot"] not in went_lots]
+            if consumed and how in ("split", "repack"):
+                lines.append(t(f"detail.{how}_here", n=len(every), lots=_list(t, [o["lot"] for o in every])))
+            elif how == "merge":
                 lines.append(t("detail.merge", n=len(ev.get("inputs", [])), lot=outs[0]["lot"]))
             elif how in ("split", "repack"):
                 lines.append(t(f"detail.{how}", n=len(every), lot=outs[0]["lot"], **qty(outs[0])))
@@ -410,7 +459,7 @@ def journey_view(journey: dict[str, Any], t: Translator) -> dict[str, Any]:
         elif kind in ("recall", "destroy"):
             lines.append(t("detail.reason", reason=detail.get("reason", "")))
             if detail.get("instructions"):
-                lines.append(detail["instructions"])
+                lines.append(_instructions(t, detail["instructions"]))
         price_text = None
         price = ev.get("price")
         if price:
@@ -455,12 +504,18 @@ def journey_view(journey: dict[str, Any], t: Translator) -> dict[str, Any]:
     recalls = []
     for r in journey.get("recalls", []):
         date = str(r.get("time", ""))[:10]
-        lead = "recall.self" if r.get("lot") == journey["lot"] else "recall.upstream"
+        itself = r.get("lot") == journey["lot"]
+        went = []
+        if itself and went_lots:
+            went.append(t("recall.went_lots", lots=_list(t, went_lots)))
+        if itself and went_to:
+            went.append(t("recall.went_to", parties=t("list.sep").join(went_to)))
         recalls.append(
             {
-                "lead": t(lead, lot=r.get("lot"), date=date),
+                "lead": t("recall.self" if itself else "recall.upstream", lot=r.get("lot"), date=date),
+                "went": went,
                 "reason": r.get("reason", ""),
-                "instructions": r.get("instructions", ""),
+                "instructions": _instructions(t, r.get("instructions", "")),
             }
         )
     status = journey.get("status", {})
@@ -486,6 +541,12 @@ def journey_view(journey: dict[str, Any], t: Translator) -> dict[str, Any]:
         "steps": steps,
         "damaged": False,
     }
+
+
+def _instructions(t: Translator, text: str) -> str:
+    """A recall's instructions; the standard text, recorded in either language, in the page's."""
+    standard = MESSAGES["recall.standard_instructions"]
+    return t("recall.standard_instructions") if text.strip() in standard else text
 
 
 _STAGES = ("production", "wholesale", "retail")

@@ -441,7 +441,7 @@ def test_label_names_the_packer_and_the_farm(app):
     bag = label_for(service, "XF-BAG-0001", base=BASE)
     assert bag == Label(
         uri=f"{BASE}/01/{GTIN14}/10/XF-BAG-0001",
-        product="宁乡包菜 1kg 袋装",
+        product=CABBAGE_BAG["name_zh"],
         lot="XF-BAG-0001",
         producer=coop,
         packer=shop,
@@ -458,7 +458,7 @@ def test_text_is_legible_and_stays_on_the_label(app, size_mm):
     label = label_for(app.state.service, "XF-BAG-0001", base=BASE)
     lay = layout_label(label, size_mm=size_mm)
     assert [line.text for line in lay.lines][:3] == [
-        "宁乡包菜 1kg 袋装",
+        CABBAGE_BAG["name_zh"],
         "批次 XF-BAG-0001",
         "分装：" + PARTIES["shop"][1],
     ]
@@ -543,7 +543,7 @@ def test_pdf_sheet_of_a_repacked_lot_has_every_bag(client, tmp_path):
         _open_page(client, barcode.text, parse_label_uri(barcode.text, base=BASE)[0])
 
     text = _pdf_text(r.content, tmp_path)
-    assert text.count("宁乡包菜 1kg 袋装") == 10
+    assert text.count(f"{CABBAGE_BAG['name_zh']}\n") == 10
     assert text.count("分装：长沙鲜丰超市五一广场店") == 10
     for bag in bags:
         assert f"批次 {bag}" in text
