@@ -21,6 +21,7 @@ from farmtrace.web import portal as web_portal
 from .audit_job import AuditJob
 from .docs import install_docs
 from .errors import install_error_handlers
+from .limits import BodyLimit
 from .methods import HeadAsGet
 from .routes import console as console_routes
 from .routes import ledger as ledger_routes
@@ -72,11 +73,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.log = log
     app.state.service = service
     app.state.audit_job = AuditJob(log, log.store.engine)
-    app.state.applications = Applications(log.store.engine)
+    app.state.applications = Applications(
+        log.store.engine,
+        per_hour=settings.applications_per_hour,
+        max_pending=settings.max_pending_applications,
+    )
     # Journeys and exports are JSON and text: compress them for phones on weak networks. Level 6,
     # zlib's default (Starlette's is 9): a bulk upload's answer (2,000 receipts, about 2 MB) then
     # takes 22 ms instead of 31 to compress on the event loop, and is 0.1% larger.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    # Outside gzip and every route: an over-long body is refused before anything reads it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(ledger_routes.router)
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id

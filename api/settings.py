@@ -12,6 +12,10 @@
     FARMTRACE_ENV             development (default) or production
     FARMTRACE_VERIFY_WORKERS  processes that verify signatures of bulk uploads (default: one per
                               CPU, at most 8; 0 verifies in the serving process)
+    FARMTRACE_MAX_BODY_BYTES  the largest request body accepted, in bytes (default 16 MiB: a full
+                              5,000-entry upload of the client's is at most 12 MiB); larger: 413
+    FARMTRACE_APPLICATIONS_PER_HOUR   applications one client address may file per hour (default 20)
+    FARMTRACE_MAX_PENDING_APPLICATIONS  pending applications the desk holds at most (default 300)
     FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
                               types ({base}/problems/…); default: the public URL (the service serves both)
 
@@ -57,6 +61,15 @@ def _base_uri(env: dict[str, str], name: str) -> str:
     return text.rstrip("/")
 
 
+def _limit(env: dict[str, str], name: str, default: int, *, least: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit()) or len(text) > 12 or int(text) < least:
+        raise ConfigError(f"{name} must be a whole number of at least {least}, found {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -68,6 +81,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     environment: str = "development"
     verify_workers: int | None = None  # None: one per CPU but one, at least 1 (trace/verifying.py)
+    max_body_bytes: int = 16 * 1024 * 1024  # api/limits.py; client.MAX_BATCH_BYTES must fit in it
+    applications_per_hour: int = 20  # per client address (trace/applications.py)
+    max_pending_applications: int = 300
     vocab_base: str = ""  # empty: public_url (see `vocabulary_base`)
 
     @classmethod
@@ -88,6 +104,9 @@ class Settings:
             "public_url": env.get("FARMTRACE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             "environment": env.get("FARMTRACE_ENV", "development"),
             "verify_workers": _count(env, "FARMTRACE_VERIFY_WORKERS"),
+            "max_body_bytes": _limit(env, "FARMTRACE_MAX_BODY_BYTES", 16 * 1024 * 1024, least=64 * 1024),
+            "applications_per_hour": _limit(env, "FARMTRACE_APPLICATIONS_PER_HOUR", 20, least=1),
+            "max_pending_applications": _limit(env, "FARMTRACE_MAX_PENDING_APPLICATIONS", 300, least=1),
             "vocab_base": _base_uri(env, "FARMTRACE_VOCAB_BASE"),
         }
         values.update(overrides)

@@ -14,10 +14,14 @@ from farmtrace.trace.errors import InvalidEvent
 
 from .keys import PartyKey
 
-__all__ = ["CHINA_STANDARD_TIME", "MAX_BATCH", "Client", "ClientError"]
+__all__ = ["CHINA_STANDARD_TIME", "MAX_BATCH", "MAX_BATCH_BYTES", "Client", "ClientError"]
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 MAX_BATCH = 5000  # the most entries one POST /events/batch takes (the server's limit)
+# The most base64 one request carries: well inside the server's default body limit (16 MiB,
+# FARMTRACE_MAX_BODY_BYTES) with the JSON around it. Typical events are 0.5-1.5 kB of base64, so a
+# full 5,000-entry request is 3-8 MB; larger events make more, smaller requests.
+MAX_BATCH_BYTES = 12 * 1024 * 1024
 
 
 class ClientError(Exception):
@@ -38,8 +42,12 @@ class Client:
         *,
         key: PartyKey | None = None,
         http: httpx.Client | None = None,
+        origin: str | None = None,
     ) -> None:
+        """`origin` is the server's log origin, which the client's tokens are bound to
+        (trace/auth.py); by default the client asks the server for it (GET /ledger/key), once."""
         self.key = key
+        self.origin = origin
         self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=60)
 
     def _check(self, r: httpx.Response) -> Any:
@@ -55,7 +63,10 @@ class Client:
     def _auth(self) -> dict[str, str]:
         if self.key is None:
             raise ValueError("this needs the client's party key")
-        return {"Authorization": f"FarmTrace {self.key.token()}"}
+        if self.origin is None:
+            # The verifier key is "origin+key id+key" (C2SP signed note); an origin holds no "+".
+            self.origin = self._check(self.http.get("/ledger/key")).strip().split("+", 1)[0]
+        return {"Authorization": f"FarmTrace {self.key.token(origin=self.origin)}"}
 
     # --- writing -----------------------------------------------------------------------------------
 
@@ -122,9 +133,8 @@ class Client:
         one result per entry. Raises ClientError if the server refuses a whole request (results of
         earlier requests are recorded then: resubmitting everything is safe, it is idempotent)."""
         accepted, results = 0, []
-        for start in range(0, len(entries), MAX_BATCH):
-            body = {"entries": [base64.b64encode(e).decode() for e in entries[start : start + MAX_BATCH]]}
-            answer = self._check(self.http.post("/events/batch", json=body))
+        for part in _parts([base64.b64encode(e).decode() for e in entries]):
+            answer = self._check(self.http.post("/events/batch", json={"entries": part}))
             accepted += answer["accepted"]
             results += answer["results"]
         return {"accepted": accepted, "results": results}
@@ -156,3 +166,17 @@ class Client:
 
     def checkpoint(self) -> str:
         return self._check(self.http.get("/ledger/checkpoint"))
+
+
+def _parts(texts: list[str]) -> list[list[str]]:
+    """`texts` in order, cut into requests of at most MAX_BATCH entries and MAX_BATCH_BYTES."""
+    parts: list[list[str]] = [[]]
+    size = 0
+    for t in texts:
+        cost = len(t) + 3  # quotes and comma
+        if parts[-1] and (len(parts[-1]) == MAX_BATCH or size + cost > MAX_BATCH_BYTES):
+            parts.append([])
+            size = 0
+        parts[-1].append(t)
+        size += cost
+    return parts if parts[0] else []

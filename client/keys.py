@@ -12,7 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-from farmtrace.trace.auth import make_token
+from farmtrace.trace.auth import DEFAULT_LIFETIME, make_token
 from farmtrace.trace.encoding import encode_entry, encode_event, signing_message
 from farmtrace.trace.events import Event
 from farmtrace.trace.ids import check_party_id, key_id_for
@@ -20,6 +20,7 @@ from farmtrace.trace.ids import check_party_id, key_id_for
 __all__ = ["PartyKey"]
 
 KEY_FILE_FORMAT = "farmtrace-party-key/v1"
+DEFAULT_ORIGIN = "farmtrace.local/log"  # FARMTRACE_LOG_ORIGIN's default (api/settings.py)
 
 
 class PartyKey:
@@ -77,6 +78,8 @@ class PartyKey:
         canonical = encode_event(Event.from_wire(wire))
         return encode_entry(canonical, self._key.sign(signing_message(canonical)))
 
-    def token(self, *, lifetime: int = 3600) -> str:
-        """A short-lived credential for this party (see trace/auth.py)."""
-        return make_token(self.party, self._key, expires=int(time.time()) + lifetime)
+    def token(self, *, origin: str = DEFAULT_ORIGIN, lifetime: int = DEFAULT_LIFETIME) -> str:
+        """A credential for this party at the service whose log is `origin` (the name at its
+        GET /ledger/key; `Client` asks for it), valid `lifetime` seconds (servers accept at most an
+        hour). Another service refuses it (trace/auth.py)."""
+        return make_token(self.party, self._key, origin=origin, expires=int(time.time()) + lifetime)

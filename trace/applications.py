@@ -8,6 +8,19 @@ a proof of possession: the new key's Ed25519 signature over
 so nobody can enrol a key they do not hold. Applications stay off the ledger. A regulator approves
 one by recording a party.register (or party.key_add) event, signed with the regulator's own key;
 `settle` marks the application approved once that event is on the ledger. `reject` closes it.
+
+Anyone may file, without credentials: a party that lost its device has nothing left to sign in
+with. So a filing must never stand in the way of another, and filing is rate-limited:
+
+- A party may have several pending applications of a kind (each for a different key); the only
+  duplicate refused is the same key applied for twice. Someone who files a lost-device application
+  for party P therefore cannot block P's own; the regulator sees both, side by side, and approves
+  the one the party confirms (by phone or at the desk). Once one registration of a party is
+  approved, the party's other pending registrations are closed as superseded.
+- Each client address may file `per_hour` applications an hour (a sliding window, kept in this
+  process: behind a proxy, serve with --proxy-headers so the address is the client's), and the
+  desk holds at most `max_pending` pending applications. Past either, `Busy` (429) says when to
+  try again.
 """
 
 from __future__ import annotations
@@ -16,13 +29,15 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import datetime
+import threading
+from collections import deque
+from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
@@ -30,10 +45,21 @@ from .events import parse_party_key, parse_party_record
 from .ids import check_party_id
 from .models import TraceApplication, TraceEvent, TraceParty, TracePartyKey, TracePartyPrivate, to_utc_text
 
-__all__ = ["POP_PREFIX", "Applications", "contact_commitment", "pop_message"]
+__all__ = ["POP_PREFIX", "Applications", "Busy", "contact_commitment", "pop_message"]
 
 POP_PREFIX = b"farmtrace/application/v1\n"
 _app = TraceApplication.__table__
+_WINDOW = timedelta(hours=1)
+_MAX_CLIENTS = 100_000  # addresses remembered at most; the oldest are forgotten first
+
+
+class Busy(TraceError):
+    """Too many applications: from this client address, or pending at the desk. `retry_after`
+    is the number of seconds after which a filing may succeed."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def contact_commitment(details: dict[str, str], salt: bytes) -> str:
@@ -71,8 +97,32 @@ def pop_message(kind: str, party_id: str, record: dict[str, Any]) -> bytes:
 class Applications:
     """Pending registrations and key replacements, over the domain's database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, per_hour: int = 20, max_pending: int = 300) -> None:
+        if per_hour < 1 or max_pending < 1:
+            raise ValueError("per_hour and max_pending must be at least 1")
         self.engine = engine
+        self.per_hour = per_hour
+        self.max_pending = max_pending
+        self._filed: dict[str, deque[datetime]] = {}  # client address -> its filing times in the window
+        self._lock = threading.Lock()
+
+    def _admit(self, client: str, now: datetime) -> None:
+        """Count a filing by `client` at `now`; raise Busy past `per_hour` in the last hour."""
+        with self._lock:
+            times = self._filed.pop(client, None) or deque()
+            while times and times[0] <= now - _WINDOW:
+                times.popleft()
+            self._filed[client] = times  # re-inserted: the dict stays ordered by last filing
+            if len(times) >= self.per_hour:
+                wait = times[0] + _WINDOW - now
+                raise Busy(
+                    f"this address filed {len(times)} applications in the last hour, the most allowed; "
+                    "try again later",
+                    retry_after=max(1, int(wait.total_seconds()) + 1),
+                )
+            times.append(now)
+            while len(self._filed) > _MAX_CLIENTS:
+                del self._filed[next(iter(self._filed))]
 
     def submit(
         self,
@@ -81,11 +131,16 @@ class Applications:
         proof: str,
         *,
         now: datetime,
+        client: str,
         private: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """File an application. `record` is a PartyRecord wire form (kind "register") or
-        {"party_id", "key_id", "public_key"} (kind "key"); `private` optionally carries the contact
-        details behind the record's commitment. Raises InvalidEvent, SignatureRefused."""
+        """File an application from client address `client`. `record` is a PartyRecord wire form
+        (kind "register") or {"party_id", "key_id", "public_key"} (kind "key"); `private` optionally
+        carries the contact details behind the record's commitment. Raises InvalidEvent,
+        SignatureRefused, TraceError (a key already registered or already applied for), NotFound,
+        and Busy (see the module docstring). Every filing counts against the address's allowance,
+        refused ones too: checking a proof costs the server as much as storing it."""
+        self._admit(client, now)
         private_row = None
         if kind == "register":
             parsed = parse_party_record(record)
@@ -127,13 +182,22 @@ class Applications:
                 select(TracePartyKey.__table__.c.key_id).where(TracePartyKey.__table__.c.key_id == key.key_id)
             ).first():
                 raise TraceError(f"key {key.key_id} is already registered")
+            # Only the same key twice is a duplicate: another key's application for this party may be
+            # someone else's, and must not block the party's own (module docstring).
             pending = conn.execute(
-                select(_app.c.id).where(
-                    _app.c.party_id == party_id, _app.c.kind == kind, _app.c.status == "pending"
-                )
+                select(_app.c.id).where(_app.c.key_id == key.key_id, _app.c.status == "pending")
             ).first()
             if pending:
-                raise TraceError(f"party {party_id} already has a pending {kind} application (#{pending.id})")
+                raise TraceError(f"key {key.key_id} already has a pending application (#{pending.id})")
+            waiting = conn.execute(
+                select(func.count()).select_from(_app).where(_app.c.status == "pending")
+            ).scalar_one()
+            if waiting >= self.max_pending:
+                raise Busy(
+                    f"the desk already holds {waiting} pending applications, the most it takes; "
+                    "try again once a regulator has decided some",
+                    retry_after=600,
+                )
             new_id = conn.execute(
                 insert(_app).values(
                     kind=kind,
@@ -177,7 +241,10 @@ class Applications:
         """Mark pending applications approved whose key is now registered on the ledger."""
         k = TracePartyKey.__table__
         with self.engine.begin() as conn:
-            for r in conn.execute(select(_app.c.id, _app.c.key_id).where(_app.c.status == "pending")).all():
+            pending = conn.execute(
+                select(_app.c.id, _app.c.key_id, _app.c.kind, _app.c.party_id).where(_app.c.status == "pending")
+            ).all()
+            for r in pending:
                 row = conn.execute(select(k.c.active_from).where(k.c.key_id == r.key_id)).first()
                 if row:
                     self._keep_private(conn, r.id)
@@ -192,6 +259,22 @@ class Applications:
                         .where(_app.c.id == r.id)
                         .values(status="approved", decided_at=row.active_from, decided_by=by)
                     )
+                    if r.kind == "register":  # a party is registered once: its other filings are moot
+                        conn.execute(
+                            update(_app)
+                            .where(
+                                _app.c.party_id == r.party_id,
+                                _app.c.kind == "register",
+                                _app.c.status == "pending",
+                                _app.c.id != r.id,
+                            )
+                            .values(
+                                status="rejected",
+                                decided_at=row.active_from,
+                                decided_by=by,
+                                note=f"superseded: application #{r.id} for this party was approved",
+                            )
+                        )
 
     @staticmethod
     def _keep_private(conn, application_id: int) -> None:

@@ -580,7 +580,7 @@ def _party_or_none(request: Request) -> PartyState | None:
     service: TraceService = request.app.state.service
     try:
         with service.engine.connect() as conn:
-            return check_token(token, Repository(conn), now=service.clock())
+            return check_token(token, Repository(conn), origin=service.log.origin, now=service.clock())
     except Forbidden:
         return None
 

@@ -37,7 +37,7 @@ def authenticate(request: Request, *, role: str | None = None) -> PartyState:
         raise Forbidden(f"this needs {needed} credentials: Authorization: FarmTrace <token>")
     service: TraceService = request.app.state.service
     with service.engine.connect() as conn:
-        return check_token(token, Repository(conn), now=service.clock(), role=role)
+        return check_token(token, Repository(conn), origin=service.log.origin, now=service.clock(), role=role)
 
 
 def current_party(request: Request, *, role: str | None = None) -> PartyState | None:

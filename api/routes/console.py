@@ -21,15 +21,18 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from farmtrace.ledger.checkpoint import open_checkpoint
+from farmtrace.trace.applications import Busy
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.exports import rows, write_csv, write_xlsx
 
 from ..deps import RegulatorDep, ServiceDep
+from ..errors import problem
 from ..schemas import problems
 
 router = APIRouter(tags=["console"])
 
 MAX_RANGE = timedelta(days=366)
+MAX_ID = 2**63 - 1  # SQL's BIGINT (SQLite's INTEGER): a larger id cannot be stored, and is 400 before any query
 LotCode = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._/\-]+$")]
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -155,10 +158,18 @@ class RejectIn(BaseModel):
 
 
 @router.post("/parties/applications", status_code=201, responses=problems(401, 429))
-def apply(body: ApplicationIn, request: Request, service: ServiceDep) -> dict[str, Any]:
-    return request.app.state.applications.submit(
-        body.kind, body.record, body.proof, now=service.clock(), private=body.private
-    )
+def apply(body: ApplicationIn, request: Request, service: ServiceDep) -> Any:
+    """File an application (anyone may). Too many from this address, or pending at the desk:
+    429 problem+json with Retry-After (trace/applications.py)."""
+    client = request.client.host if request.client else "unknown"
+    try:
+        return request.app.state.applications.submit(
+            body.kind, body.record, body.proof, now=service.clock(), client=client, private=body.private
+        )
+    except Busy as exc:
+        refused = problem(429, "http-429", "Too many applications", str(exc))
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
 
 
 @router.get("/parties/applications")
@@ -172,7 +183,7 @@ def list_applications(
 
 @router.post("/parties/applications/{application_id}/reject")
 def reject_application(
-    application_id: Annotated[int, Path(ge=1)],
+    application_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: RejectIn,
     request: Request,
     service: ServiceDep,

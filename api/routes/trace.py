@@ -33,7 +33,7 @@ from farmtrace.trace.events import PARTY_KINDS
 from farmtrace.trace.service import Receipt
 
 from ..deps import RegulatorDep, ServiceDep
-from ..errors import problem_body
+from ..errors import problem, problem_body
 from ..schemas import problems
 
 router = APIRouter(tags=["trace"])
@@ -50,7 +50,8 @@ class EntryIn(BaseModel):
 
 
 class BatchIn(BaseModel):
-    entries: list[str] = Field(max_length=MAX_BATCH)
+    # Counted in the route, not here: a longer list is 413 (too large), not a malformed request.
+    entries: list[str] = Field(description=f"at most {MAX_BATCH} entries (more: 413)")
 
 
 class BatchOut(BaseModel):
@@ -103,7 +104,16 @@ def record_event(body: EntryIn, service: ServiceDep) -> JSONResponse:
 
 @router.post("/events/batch", response_model=BatchOut, responses=problems(409, 413, 503))
 def record_events(body: BatchIn, service: ServiceDep) -> Response:
-    """Record many signed events; each gets its own receipt or problem, in order."""
+    """Record many signed events; each gets its own receipt or problem, in order. More than
+    MAX_BATCH entries: 413, nothing recorded."""
+    if len(body.entries) > MAX_BATCH:
+        return problem(
+            413,
+            "http-413",
+            "Too many entries",
+            f"a batch holds at most {MAX_BATCH} entries, found {len(body.entries)}; send them in parts",
+            field="entries",
+        )
     entries, results = [], []
     for i, text in enumerate(body.entries):
         try:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from farmtrace.client import PartyKey
-from farmtrace.trace.auth import MAX_LIFETIME, check_token, make_token
+from farmtrace.trace.auth import CLOCK_SKEW, MAX_LIFETIME, check_token, make_token
 from farmtrace.trace.errors import Forbidden
 from farmtrace.trace.events import Event
 from farmtrace.trace.state import MemoryState
@@ -45,9 +45,21 @@ def world(client) -> World:
     return w
 
 
-def token(party: str, *, generation: int = 0, lifetime: int = 600, key_party: str | None = None) -> str:
-    """A token for `party`, signed by `key_party`'s key (default: the party's own)."""
-    return make_token(party, private_key(key_party or party, generation), expires=int(time.time()) + lifetime)
+ORIGIN = "farmtrace.local/log"  # the test server's log (tests/api/conftest.py LOG_SIGNER)
+
+
+def token(
+    party: str,
+    *,
+    generation: int = 0,
+    lifetime: int = 600,
+    key_party: str | None = None,
+    origin: str = ORIGIN,
+) -> str:
+    """A token for `party` at log `origin`, signed by `key_party`'s key (default: the party's own)."""
+    return make_token(
+        party, private_key(key_party or party, generation), origin=origin, expires=int(time.time()) + lifetime
+    )
 
 
 def get(w: World, route: str, header: str | None):
@@ -60,7 +72,7 @@ def get(w: World, route: str, header: str | None):
 def refused_everywhere(w: World, header: str | None, detail: str) -> None:
     for route in ROUTES:
         p = expect_problem(get(w, route, header), 403)
-        assert p["type"] == "https://farmtrace.example/problems/forbidden" and p["title"] == "Forbidden"
+        assert p["type"].endswith("/problems/forbidden") and p["title"] == "Forbidden"
         assert p["detail"] == detail, (route, p["detail"])
 
 
@@ -83,8 +95,20 @@ def test_another_role_is_refused(world: World) -> None:
     )
 
 
+def _v1_token(party: str) -> str:
+    expires = int(time.time()) + 600
+    message = f"farmtrace/auth/v1\n{party}\n{key_id(party)}\n{expires}\n".encode()
+    sig = base64.urlsafe_b64encode(private_key(party).sign(message)).decode().rstrip("=")
+    return f"ft1.{party}.{key_id(party)}.{expires}.{sig}"
+
+
 CREDENTIALS = "this needs a regulator's credentials: Authorization: FarmTrace <token>"
-NOT_A_TOKEN = "the credentials are not a farmtrace token (ft1.party.key.expires.signature)"
+NOT_A_TOKEN = "the credentials are not a farmtrace token (ft2.party.key.expires.signature)"
+BAD_SIGNATURE = (
+    f"the token's signature does not verify for this service (log {ORIGIN}); "
+    "a token is good only at the service it was signed for"
+)
+NOT_BASE64URL = "the token's signature is not 86 characters of unpadded base64url"
 
 
 def _flip_signature(t: str) -> str:
@@ -104,27 +128,39 @@ BAD: dict[str, tuple[Callable[[], str | None], str]] = {
     "wrong scheme": (lambda: f"Bearer {token(REGULATOR)}", CREDENTIALS),
     "scheme without a token": (lambda: "FarmTrace ", CREDENTIALS),
     "not a token": (lambda: "FarmTrace hello", NOT_A_TOKEN),
-    "wrong version": (lambda: f"FarmTrace {_with_part(token(REGULATOR), 0, 'ft2')}", NOT_A_TOKEN),
+    "wrong version": (lambda: f"FarmTrace {_with_part(token(REGULATOR), 0, 'ft3')}", NOT_A_TOKEN),
     "negative expiry": (lambda: f"FarmTrace {_with_part(token(REGULATOR), 3, '-5')}", NOT_A_TOKEN),
     "expired": (
         lambda: f"FarmTrace {token(REGULATOR, lifetime=-1)}",
         "the token has expired; sign a new one",
     ),
     "too far in the future": (
-        lambda: f"FarmTrace {token(REGULATOR, lifetime=MAX_LIFETIME + 120)}",
-        "a token may be valid for at most 24 hours",
+        lambda: f"FarmTrace {token(REGULATOR, lifetime=MAX_LIFETIME + CLOCK_SKEW + 120)}",
+        "a token may be valid for at most 60 minutes",
+    ),
+    "a day, as version 1 allowed": (
+        lambda: f"FarmTrace {token(REGULATOR, lifetime=24 * 3600)}",
+        "a token may be valid for at most 60 minutes",
     ),
     "tampered signature": (
         lambda: f"FarmTrace {_flip_signature(token(REGULATOR))}",
-        "the token's signature does not verify",
+        BAD_SIGNATURE,
     ),
     "signature not base64": (
         lambda: f"FarmTrace {_with_part(token(REGULATOR), 4, '!!!!')}",
-        "the token's signature does not verify",
+        NOT_BASE64URL,
     ),
     "extended expiry": (  # a genuine token whose expiry was pushed later: the signature no longer covers it
         lambda: f"FarmTrace {_with_part(token(REGULATOR), 3, str(int(time.time()) + 3000))}",
-        "the token's signature does not verify",
+        BAD_SIGNATURE,
+    ),
+    "another service's token": (  # genuine, but signed for another log: not to be replayed here
+        lambda: f"FarmTrace {token(REGULATOR, origin='farmtrace.other-city.example/log')}",
+        BAD_SIGNATURE,
+    ),
+    "version 1": (  # a genuine version-1 token (no origin, up to a day) is no longer a token
+        lambda: f"FarmTrace {_v1_token(REGULATOR)}",
+        NOT_A_TOKEN,
     ),
     "another party's name": (  # the regulator's genuine signature, claiming to be the cooperative
         lambda: f"FarmTrace {token(COOP, key_party=REGULATOR)}",
@@ -185,7 +221,7 @@ def test_a_suspended_regulator_is_refused(world: World) -> None:
 def test_a_token_is_bound_to_its_signing_key_id(world: World) -> None:
     # The key id inside the token names the regulator's key, but the signature is the market's.
     t = _with_part(token(REGULATOR), 4, token(MARKET).rsplit(".", 1)[1])
-    refused_everywhere(world, f"FarmTrace {t}", "the token's signature does not verify")
+    refused_everywhere(world, f"FarmTrace {t}", BAD_SIGNATURE)
     sig = base64.urlsafe_b64decode(token(REGULATOR).rsplit(".", 1)[1] + "==")
     assert len(sig) == 64
 
@@ -219,9 +255,9 @@ def test_check_token_refuses_an_expiry_that_is_not_ascii_digits(forge: Callable[
     # which uvicorn would hand over as is, cannot be sent through it.
     view = _regulator_view()
     genuine = token(REGULATOR)
-    assert check_token(genuine, view, now=datetime.now(UTC), role="regulator").id == REGULATOR
+    assert check_token(genuine, view, origin=ORIGIN, now=datetime.now(UTC), role="regulator").id == REGULATOR
     with pytest.raises(Forbidden, match="not a farmtrace token"):
-        check_token(forge(genuine), view, now=datetime.now(UTC), role="regulator")
+        check_token(forge(genuine), view, origin=ORIGIN, now=datetime.now(UTC), role="regulator")
 
 
 # --- the ft_token cookie (web/session.py): pages' reads, never writes ---------------------------------
@@ -247,7 +283,7 @@ def test_a_cookie_is_checked_like_a_header(world: World) -> None:
         p = expect_problem(_with_cookie(world, route, "hello"), 403)
         assert p["detail"] == NOT_A_TOKEN
         p = expect_problem(_with_cookie(world, route, _flip_signature(token(REGULATOR))), 403)
-        assert p["detail"] == "the token's signature does not verify"
+        assert p["detail"] == BAD_SIGNATURE
 
 
 def test_the_header_wins_over_the_cookie(world: World) -> None:
@@ -264,3 +300,67 @@ def test_a_cookie_never_authorises_a_write(world: World) -> None:
     assert expect_problem(r, 403)["detail"] == CREDENTIALS
     r = world.http.post("/ledger/audit", headers={"Authorization": f"FarmTrace {token(REGULATOR)}"})
     assert r.status_code == 202, r.text
+
+
+# --- binding to the service, strict signatures, short lives ------------------------------------------
+
+
+def test_a_token_for_one_service_is_refused_by_another() -> None:
+    # The same regulator key registered at two services (two cities' logs): a token signed for A
+    # verifies at A only, so a token captured at A cannot be replayed at B.
+    view, now = _regulator_view(), datetime.now(UTC)
+    for_a = token(REGULATOR, origin="changsha.example/log")
+    assert check_token(for_a, view, origin="changsha.example/log", now=now, role="regulator").id == REGULATOR
+    with pytest.raises(Forbidden, match=r"does not verify for this service \(log zhuzhou.example/log\)"):
+        check_token(for_a, view, origin="zhuzhou.example/log", now=now, role="regulator")
+
+
+def test_a_token_for_another_origin_is_refused_over_http(world: World) -> None:
+    other = f"FarmTrace {token(REGULATOR, origin='farmtrace.other-city.example/log')}"
+    refused_everywhere(world, other, BAD_SIGNATURE)
+    # The client learns the origin from the server it talks to, and its tokens are accepted.
+    regulator = world.client(REGULATOR)
+    assert isinstance(regulator.anomalies(), list)
+    assert regulator.origin == ORIGIN
+
+
+def _respell(sig: str) -> list[str]:
+    """Spellings of a signature that a lenient base64 decoder reads as the same 64 bytes."""
+    last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(sig[-1])
+    nonzero_tail = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last | 1]
+    return [
+        sig[:40] + "!" + sig[40:],  # junk inside: binascii skips non-alphabet characters
+        sig[:40] + " " + sig[40:],  # white space inside
+        sig + "==",  # padding
+        sig + "=",
+        sig.replace("-", "+").replace("_", "/") if ("-" in sig or "_" in sig) else sig[:-1] + "+",
+        sig[:-1] + nonzero_tail,  # the last character's two unused bits set
+        sig + "\n",
+    ]
+
+
+def test_a_signature_must_be_spelled_canonically(world: World) -> None:
+    genuine = token(REGULATOR)
+    view, now = _regulator_view(), datetime.now(UTC)
+    assert check_token(genuine, view, origin=ORIGIN, now=now).id == REGULATOR
+    head, _, sig = genuine.rpartition(".")
+    for spelling in _respell(sig):
+        forged = f"{head}.{spelling}"
+        with pytest.raises(Forbidden, match="not 86 characters of unpadded base64url"):
+            check_token(forged, view, origin=ORIGIN, now=now)
+    # Through HTTP too (as latin-1 bytes; white space at the end of a header is trimmed by HTTP).
+    refused_everywhere(world, f"FarmTrace {head}.{sig[:40]}!{sig[40:]}", NOT_BASE64URL)
+    refused_everywhere(world, f"FarmTrace {head}.{sig}==", NOT_BASE64URL)
+
+
+def test_lifetimes_are_short() -> None:
+    view, now = _regulator_view(), datetime.now(UTC)
+    key = PartyKey(REGULATOR, private_key(REGULATOR))
+    default = key.token()
+    expires = int(default.split(".")[3])
+    assert 590 <= expires - int(time.time()) <= 600  # ten minutes by default
+    assert check_token(key.token(lifetime=MAX_LIFETIME), view, origin=ORIGIN, now=now).id == REGULATOR
+    # A signer's clock a minute fast is tolerated; an hour and two minutes is not.
+    assert check_token(token(REGULATOR, lifetime=MAX_LIFETIME + CLOCK_SKEW), view, origin=ORIGIN, now=now)
+    with pytest.raises(Forbidden, match="at most 60 minutes"):
+        check_token(token(REGULATOR, lifetime=MAX_LIFETIME + CLOCK_SKEW + 2), view, origin=ORIGIN, now=now)

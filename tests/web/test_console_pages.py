@@ -71,8 +71,10 @@ def _html(r) -> str:
 def _bad_credentials(keys) -> dict[str, dict]:
     """Request options that must all be refused: (name -> httpx request kwargs)."""
     reg = keys["regulator"]
-    expired = make_token(reg.party, reg._key, expires=int(time.time()) - 10)
-    forged = make_token(reg.party, Ed25519PrivateKey.generate(), expires=int(time.time()) + 600)
+    expired = make_token(reg.party, reg._key, origin=LOG_SIGNER.name, expires=int(time.time()) - 10)
+    forged = make_token(
+        reg.party, Ed25519PrivateKey.generate(), origin=LOG_SIGNER.name, expires=int(time.time()) + 600
+    )
     # The regulator's party and key id on a token signed by someone else's key.
     parts = forged.split(".")
     parts[2] = reg.key_id

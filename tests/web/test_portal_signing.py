@@ -101,3 +101,37 @@ def test_browser_signed_entries_verify_on_the_server(page, tmp_path, imported):
         verify_signed_event(entry, public_key)
         assert entry.id == signed["id"]
         assert entry.canonical == encode_event(Event.from_wire({**wire, "key_id": result["keyId"]}))
+
+
+TOKENS = """async (keyFile) => {
+    const key = await FarmtraceSigning.importKeyFile(keyFile);
+    return [await FarmtraceSigning.token(key), await FarmtraceSigning.signIn(key)];
+}"""
+
+
+def test_browser_tokens_verify_on_the_server_bound_to_its_log(page, tmp_path):
+    # A token made in the browser (trace/auth.py v2: the log origin signed in, from GET /ledger/key)
+    # is accepted by check_token for this server's origin, and by no other.
+    from datetime import UTC, datetime
+
+    from farmtrace.trace.auth import MAX_LIFETIME, check_token
+    from farmtrace.trace.errors import Forbidden
+    from farmtrace.trace.events import Event as Ev
+    from farmtrace.trace.state import MemoryState
+
+    from ..trace.story import START, party_wire, private_key, wire
+    from .consumer_support import LOG_SIGNER
+
+    key = PartyKey(COOP, private_key(COOP))
+    key.save(tmp_path / "coop.key")
+    api_token, session = page.evaluate(TOKENS, (tmp_path / "coop.key").read_text())
+    view = MemoryState()
+    register = wire("party.register", COOP, time=START, detail={"party": party_wire(COOP)})
+    view.genesis(Ev.from_wire(register).detail.party, at=START)  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    for t, lifetime in ((api_token, 600), (session, 55 * 60)):
+        assert t.startswith("ft2.")
+        assert abs(int(t.split(".")[3]) - now.timestamp() - lifetime) < 30 and lifetime <= MAX_LIFETIME
+        assert check_token(t, view, origin=LOG_SIGNER.name, now=now).id == COOP
+        with pytest.raises(Forbidden, match="does not verify for this service"):
+            check_token(t, view, origin="another.example/log", now=now)

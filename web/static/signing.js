@@ -7,7 +7,8 @@
 //   ledger entry: "farmtrace/entry/v1\n" + canonical + "\n" + base64(signature) + "\n".
 // - Session tokens (trace/auth.py) are statements signed with the same key; the server keeps no
 //   password and no session secret. The token travels as the `ft_token` cookie (SameSite=Strict)
-//   for page loads and in the Authorization header for API calls.
+//   for page loads and in the Authorization header for API calls. It names this service's log
+//   origin (from GET /ledger/key) in what it signs, so no other service accepts it.
 // - A key made elsewhere (`farmtrace init`, `farmtrace party-key`: a JSON key file holding the
 //   32-byte seed) can be imported once with importKeyFile; from then on it is as non-extractable
 //   as a generated one, and the file can be deleted from the device.
@@ -173,17 +174,35 @@ const FarmtraceSigning = (() => {
     return b64(await sign(key, message));
   }
 
-  async function token(key, lifetimeSeconds = 8 * 3600) {
+  // The log origin this service's tokens are bound to: the name of its verifier key
+  // ("origin+keyid+key", C2SP signed note), asked once per page.
+  let originPromise = null;
+  function logOrigin() {
+    originPromise =
+      originPromise ||
+      fetch("/ledger/key").then(async (r) => {
+        if (!r.ok) throw new Error("cannot read the log key: HTTP " + r.status);
+        return (await r.text()).trim().split("+")[0];
+      });
+    return originPromise;
+  }
+
+  // A session's length: the server accepts tokens of at most an hour (trace/auth.py MAX_LIFETIME);
+  // five minutes less leaves room for a clock that runs fast.
+  const SESSION_SECONDS = 55 * 60;
+
+  async function token(key, lifetimeSeconds = 600) {
+    const origin = await logOrigin();
     const expires = Math.floor(Date.now() / 1000) + lifetimeSeconds;
-    const message = enc.encode(`farmtrace/auth/v1\n${key.party}\n${key.keyId}\n${expires}\n`);
-    return ["ft1", key.party, key.keyId, expires, b64url(await sign(key, message))].join(".");
+    const message = enc.encode(`farmtrace/auth/v2\n${origin}\n${key.party}\n${key.keyId}\n${expires}\n`);
+    return ["ft2", key.party, key.keyId, expires, b64url(await sign(key, message))].join(".");
   }
 
   // Sign in: a fresh token in a cookie the pages read (never sent to other sites).
   async function signIn(key) {
-    const t = await token(key);
+    const t = await token(key, SESSION_SECONDS);
     const secure = location.protocol === "https:" ? "; Secure" : "";
-    document.cookie = `ft_token=${t}; Max-Age=${8 * 3600}; Path=/; SameSite=Strict${secure}`;
+    document.cookie = `ft_token=${t}; Max-Age=${SESSION_SECONDS}; Path=/; SameSite=Strict${secure}`;
     return t;
   }
 
