@@ -329,7 +329,8 @@ def _respell(sig: str) -> list[str]:
     last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(sig[-1])
     nonzero_tail = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last | 1]
     return [
-        sig[:40] + "!" + sig[40:],  # junk inside: binascii skips non-alphabet characters
+        sig[:40] + "!!" + sig[40:] + "==",  # junk inside: binascii skips non-alphabet characters
+        sig[:40] + "!" + sig[40:],
         sig[:40] + " " + sig[40:],  # white space inside
         sig + "==",  # padding
         sig + "=",
@@ -349,7 +350,7 @@ def test_a_signature_must_be_spelled_canonically(world: World) -> None:
         with pytest.raises(Forbidden, match="not 86 characters of unpadded base64url"):
             check_token(forged, view, origin=ORIGIN, now=now)
     # Through HTTP too (as latin-1 bytes; white space at the end of a header is trimmed by HTTP).
-    refused_everywhere(world, f"FarmTrace {head}.{sig[:40]}!{sig[40:]}", NOT_BASE64URL)
+    refused_everywhere(world, f"FarmTrace {head}.{sig[:40]}!!{sig[40:]}==", NOT_BASE64URL)
     refused_everywhere(world, f"FarmTrace {head}.{sig}==", NOT_BASE64URL)
 
 
