@@ -361,6 +361,9 @@ def test_anomalies_are_filtered_by_rule_party_and_days(served, open_page):
         page.click("[data-filters] button[type=submit]")
     assert "rule=mass_balance" in page.url
     assert page.eval_on_selector_all("tr[data-rule]", "rs => rs.map(r => r.dataset.rule)") == ["mass_balance"]
+    row = page.inner_text("tr[data-rule=mass_balance]")
+    assert "出货或销售的数量超过了提交方持有的数量" in row  # the rule, in the page's language
+    page.click("tr[data-rule=mass_balance] summary")  # the rules' own message, kept as evidence
     assert "cannot sell 800 kg" in page.inner_text("tr[data-rule=mass_balance]")
     shot(page, "anomalies-mass-balance-phone")
     page.select_option("select[name=rule]", "")

