@@ -11,6 +11,7 @@ from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace import verifying
 from farmtrace.trace.applications import Applications
+from farmtrace.trace.clock import Clock, utc_now
 from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
 from farmtrace.web import home as web_home
@@ -33,24 +34,27 @@ from .settings import Settings
 __all__ = ["app_from_env", "create_app", "open_log", "open_service"]
 
 
-def open_log(settings: Settings) -> Log:
-    """Open (and create, if new) the log's storage and its signer from `settings`."""
+def open_log(settings: Settings, *, clock: Clock = utc_now) -> Log:
+    """Open (and create, if new) the log's storage and its signer; `clock` times its checkpoints."""
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlStore.from_url(settings.resolved_database_url)
-    return Log(store, settings.log_signer(create=True))
+    return Log(store, settings.log_signer(create=True), clock=lambda: clock().timestamp())
 
 
-def open_service(settings: Settings) -> TraceService:
-    """The domain service over the configured log (tables created if new)."""
-    log = open_log(settings)
-    service = TraceService(log, log.store.engine)
+def open_service(settings: Settings, *, clock: Clock = utc_now) -> TraceService:
+    """The domain service over the configured log (tables created if new), reading the time from `clock`."""
+    log = open_log(settings, clock=clock)
+    service = TraceService(log, log.store.engine, clock=clock)
     service.create_tables()
     return service
 
 
-def create_app(settings: Settings) -> FastAPI:
-    service = open_service(settings)
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """The app over `settings`. `clock` is its one source of the current time (default `utc_now`): the
+    service, the audit runner, the pages and the routes all read `app.state.clock`; tests pin it."""
+    clock = clock or utc_now
+    service = open_service(settings, clock=clock)
     log = service.log
 
     @asynccontextmanager
@@ -70,9 +74,10 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = clock
     app.state.log = log
     app.state.service = service
-    app.state.audit_job = AuditJob(log, log.store.engine)
+    app.state.audit_job = AuditJob(log, log.store.engine, clock=clock)
     app.state.applications = Applications(
         log.store.engine,
         per_hour=settings.applications_per_hour,

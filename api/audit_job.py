@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Integer, Text, insert, select, update
@@ -19,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from farmtrace.ledger.audit import audit
 from farmtrace.ledger.log import Log
+from farmtrace.trace.clock import Clock, to_utc_text, utc_now
 
 __all__ = ["AuditJob", "AuditRun"]
 
@@ -42,16 +41,13 @@ class AuditRun(SQLModel, table=True):
 _run = AuditRun.__table__
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class AuditJob:
-    """Starts audits of `log` in a background thread and reports on them."""
+    """Starts audits of `log` in a background thread and reports on them; times come from `clock`."""
 
-    def __init__(self, log: Log, engine: Engine) -> None:
+    def __init__(self, log: Log, engine: Engine, *, clock: Clock = utc_now) -> None:
         self.log = log
         self.engine = engine
+        self.clock = clock
         SQLModel.metadata.create_all(engine, tables=[_run])
         self._thread: threading.Thread | None = None
 
@@ -64,7 +60,7 @@ class AuditJob:
             last = conn.execute(
                 select(_run).where(_run.c.finished_at.is_not(None)).order_by(_run.c.id.desc()).limit(1)
             ).first()
-        if running is not None and time.time() - running.updated_at > STALE_AFTER:
+        if running is not None and self.clock().timestamp() - running.updated_at > STALE_AFTER:
             running = None
         return {
             "running": self._json(running) if running else None,
@@ -77,8 +73,8 @@ class AuditJob:
             with self.engine.begin() as conn:
                 run_id = conn.execute(
                     insert(_run).values(
-                        started_at=_now(),
-                        updated_at=time.time(),
+                        started_at=to_utc_text(self.clock()),
+                        updated_at=self.clock().timestamp(),
                         requested_by=requested_by,
                         total=self.log.size,
                     )
@@ -101,7 +97,7 @@ class AuditJob:
                 conn.execute(
                     update(_run)
                     .where(_run.c.id == run_id)
-                    .values(done=done, total=total, updated_at=time.time())
+                    .values(done=done, total=total, updated_at=self.clock().timestamp())
                 )
 
         try:
@@ -131,7 +127,7 @@ class AuditJob:
             conn.execute(
                 update(_run)
                 .where(_run.c.id == run_id)
-                .values(finished_at=_now(), updated_at=time.time(), **values)
+                .values(finished_at=to_utc_text(self.clock()), updated_at=self.clock().timestamp(), **values)
             )
 
     @staticmethod

@@ -36,21 +36,19 @@ import json
 import os
 import signal
 import sys
-import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from farmtrace.client import ClientError
-from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.ledger import merkle
 from farmtrace.ledger.audit import audit
 from farmtrace.ledger.bundle import check_bundle, write_bundle
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureSigner, Signer, Verifier, open_note, sign_note
+from farmtrace.trace.clock import CST, utc_now
 from farmtrace.trace.errors import TraceError
 from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
 
@@ -191,7 +189,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         }
         wire = {
             "kind": "party.register",
-            "event_time": datetime.now(CHINA_STANDARD_TIME).isoformat(timespec="seconds"),
+            "event_time": service.clock().astimezone(CST).isoformat(timespec="seconds"),
             "location": {"name": args.regulator_name},
             "inputs": [],
             "outputs": [],
@@ -497,7 +495,7 @@ def cmd_cosign(args: argparse.Namespace) -> int:
         elif old.size == cp.size and old.root != cp.root:
             raise CliError(f"refused: two different roots for size {cp.size}")
     opened = open_note(latest.note, [log.verifier])
-    cosigned = sign_note(opened.text, witness.at_time(int(time.time())), existing=opened.signatures)
+    cosigned = sign_note(opened.text, witness.at_time(int(utc_now().timestamp())), existing=opened.signatures)
     log.add_cosignature(cosigned, witness.verifier)
     state.write_text(latest.note)
     print(f"cosigned checkpoint of size {cp.size} as {witness.name}")

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from farmtrace.client import PartyKey
-from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.trace.applications import Applications, contact_commitment
+from farmtrace.trace.clock import CST
 from farmtrace.trace.errors import RuleViolation
 from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
 from farmtrace.trace.ids import uscc_check_char
@@ -322,8 +322,9 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
         path = key_dir / f"{name}.key"
         path.unlink(missing_ok=True)
         key.save(path)
-    start = (now or datetime.now(CHINA_STANDARD_TIME)) - timedelta(days=3)
-    s = Scenario(service, keys, start.astimezone(CHINA_STANDARD_TIME))
+    # The stories end about now: they begin three days before `now` (default: the service's clock).
+    start = (now or service.clock()) - timedelta(days=3)
+    s = Scenario(service, keys, start.astimezone(CST))
     for name in PARTIES:
         s.register(name)
 

@@ -1,4 +1,4 @@
-"""Dependencies for routes, as Annotated aliases (`LogDep`, `ServiceDep`, `RegulatorDep`)."""
+"""Dependencies for routes, as Annotated aliases (`ClockDep`, `LogDep`, `ServiceDep`, `RegulatorDep`)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,26 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from farmtrace.ledger.log import Log
+from farmtrace.trace.clock import Clock
 from farmtrace.trace.rules import PartyState
 from farmtrace.trace.service import TraceService
 from farmtrace.web.session import authenticate
 
 __all__ = [
+    "ClockDep",
     "LogDep",
     "RegulatorDep",
     "ServiceDep",
+    "get_clock",
     "get_log",
     "get_service",
     "require_regulator",
 ]
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's one clock (create_app's `clock`): routes read the current time only from it."""
+    return request.app.state.clock
 
 
 def get_log(request: Request) -> Log:
@@ -34,6 +42,7 @@ def require_regulator(request: Request) -> PartyState:
     return authenticate(request, role="regulator")
 
 
+ClockDep = Annotated[Clock, Depends(get_clock)]
 LogDep = Annotated[Log, Depends(get_log)]
 ServiceDep = Annotated[TraceService, Depends(get_service)]
 RegulatorDep = Annotated[PartyState, Depends(require_regulator)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from farmtrace.trace.clock import CST, Clock, utc_now
 from farmtrace.trace.encoding import decode_entry
 from farmtrace.trace.errors import InvalidEvent
 
@@ -16,7 +17,7 @@ from .keys import PartyKey
 
 __all__ = ["CHINA_STANDARD_TIME", "MAX_BATCH", "MAX_BATCH_BYTES", "Client", "ClientError"]
 
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
+CHINA_STANDARD_TIME = CST  # the old name of farmtrace.trace.clock.CST, kept for callers
 MAX_BATCH = 5000  # the most entries one POST /events/batch takes (the server's limit)
 # The most base64 one request carries: well inside the server's default body limit (16 MiB,
 # FARMTRACE_MAX_BODY_BYTES) with the JSON around it. Typical events are 0.5-1.5 kB of base64, so a
@@ -42,12 +43,14 @@ class Client:
         *,
         key: PartyKey | None = None,
         http: httpx.Client | None = None,
+        clock: Clock = utc_now,
         origin: str | None = None,
     ) -> None:
         """`origin` is the server's log origin, which the client's tokens are bound to
         (trace/auth.py); by default the client asks the server for it (GET /ledger/key), once."""
         self.key = key
         self.origin = origin
+        self.clock = clock  # event times and token expiry are read from it
         self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=60)
 
     def _check(self, r: httpx.Response) -> Any:
@@ -66,16 +69,15 @@ class Client:
         if self.origin is None:
             # The verifier key is "origin+key id+key" (C2SP signed note); an origin holds no "+".
             self.origin = self._check(self.http.get("/ledger/key")).strip().split("+", 1)[0]
-        return {"Authorization": f"FarmTrace {self.key.token(origin=self.origin)}"}
+        return {"Authorization": f"FarmTrace {self.key.token(origin=self.origin, now=self.clock())}"}
 
     # --- writing -----------------------------------------------------------------------------------
 
     def prepare(self, wire: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
-        """Fill what the server can tell us: event_time (now, China time) and each input's `follows`."""
+        """Fill what the server can tell us: event_time (`now`, else the clock's, in CST) and `follows`."""
         wire = dict(wire)
-        wire.setdefault(
-            "event_time", (now or datetime.now(CHINA_STANDARD_TIME)).isoformat(timespec="seconds")
-        )
+        moment = now or self.clock().astimezone(CST)
+        wire.setdefault("event_time", moment.isoformat(timespec="seconds"))
         inputs = []
         for ref in wire.get("inputs", []):
             ref = dict(ref)

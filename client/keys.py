@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from farmtrace.trace.auth import DEFAULT_LIFETIME, make_token
+from farmtrace.trace.clock import utc_now
 from farmtrace.trace.encoding import encode_entry, encode_event, signing_message
 from farmtrace.trace.events import Event
 from farmtrace.trace.ids import check_party_id, key_id_for
@@ -78,8 +79,12 @@ class PartyKey:
         canonical = encode_event(Event.from_wire(wire))
         return encode_entry(canonical, self._key.sign(signing_message(canonical)))
 
-    def token(self, *, origin: str = DEFAULT_ORIGIN, lifetime: int = DEFAULT_LIFETIME) -> str:
+    def token(
+        self, *, origin: str = DEFAULT_ORIGIN, lifetime: int = DEFAULT_LIFETIME, now: datetime | None = None
+    ) -> str:
         """A credential for this party at the service whose log is `origin` (the name at its
-        GET /ledger/key; `Client` asks for it), valid `lifetime` seconds (servers accept at most an
-        hour). Another service refuses it (trace/auth.py)."""
-        return make_token(self.party, self._key, origin=origin, expires=int(time.time()) + lifetime)
+        GET /ledger/key; `Client` asks for it), valid `lifetime` seconds from `now` (default: the
+        machine's clock; servers accept at most an hour). Another service refuses it (trace/auth.py)."""
+        return make_token(
+            self.party, self._key, origin=origin, expires=int((now or utc_now()).timestamp()) + lifetime
+        )

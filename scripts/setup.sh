@@ -63,6 +63,7 @@ setup_system() {
     [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
     [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+    command -v faketime >/dev/null 2>&1 || missing+=(faketime)  # tests/test_any_hour.py fakes the wall clock
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "==> installing Debian packages: ${missing[*]}"
     local sudo=""

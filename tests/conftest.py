@@ -83,3 +83,33 @@ def database_url(request) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def clock():
+    """A clock pinned at 23:30 UTC, already tomorrow in China (tests/clock_support.py); .set moves it."""
+    from .clock_support import PinnedClock
+
+    return PinnedClock()
+
+
+@pytest.fixture
+def pinned_app(tmp_path, clock):
+    """Build apps that read the time only from `clock`: `pinned_app(**settings)` -> a fresh app on
+    SQLite in tmp_path (settings as Settings.from_env takes them). Its log is closed after the test."""
+    from farmtrace.api.app import create_app
+    from farmtrace.api.settings import Settings
+
+    apps = []
+
+    def build(**settings):
+        settings.setdefault("data_dir", tmp_path)
+        settings.setdefault("database_url", f"sqlite:///{tmp_path / 'pinned.db'}")
+        app = create_app(Settings.from_env({}, **settings), clock=clock)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.state.log.close()
+        app.state.log.store.close()

@@ -10,11 +10,10 @@ exact decimal type. Times are stored as UTC ISO 8601 text (`to_utc_text`), which
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import lru_cache
-
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
+
+from .clock import to_utc_text  # the tables' time format lives with the clock; re-exported here
 
 __all__ = [
     "TABLES",
@@ -32,12 +31,6 @@ __all__ = [
     "TraceTransit",
     "to_utc_text",
 ]
-
-
-@lru_cache(maxsize=65536)  # bulk ingest writes the same few event times on many rows
-def to_utc_text(t: datetime) -> str:
-    """An aware datetime as sortable UTC text: 2026-11-20T00:30:00+00:00."""
-    return t.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class TraceParty(SQLModel, table=True):

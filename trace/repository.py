@@ -17,6 +17,7 @@ from functools import lru_cache
 from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
+from .clock import parse_utc  # re-exported: stored times are read back with the clock's parser
 from .errors import NotFound, TraceError
 from .events import Event, PartyRecord, Product
 from .models import (
@@ -66,11 +67,6 @@ _event = TraceEvent.__table__
 _event_lot = TraceEventLot.__table__
 _party = TraceParty.__table__
 _key = TracePartyKey.__table__
-
-
-def parse_utc(text_: str) -> datetime:
-    """A stored time (`models.to_utc_text`) as an aware datetime."""
-    return datetime.fromisoformat(text_)
 
 
 @lru_cache(maxsize=4096)  # a Product is immutable; lots of one product share the same text

@@ -22,10 +22,10 @@ from __future__ import annotations
 import base64
 import json
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import LedgerCheckpoint
 
+from .clock import Clock, cst_day, parse_utc, utc_now
 from .encoding import SignedEvent, decode_entry
 from .epcis import epcis_document
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
@@ -61,12 +62,7 @@ from .verifying import Pending, verify_later
 
 __all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
 
-_CST_OFFSET = timedelta(hours=8)  # China Standard Time has no daylight saving
 RUN_SIZE = 500  # entries admitted per ledger transaction step (see ingest.Run)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,7 @@ def _genesis_key(signed: SignedEvent) -> tuple[str, bytes]:
 class TraceService:
     """The domain over a ledger `log` and the SQL `engine` its store uses (they must be the same database)."""
 
-    def __init__(self, log: Log, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, log: Log, engine: Engine, *, clock: Clock = utc_now) -> None:
         self.log = log
         self.engine = engine
         self.clock = clock
@@ -876,7 +872,7 @@ class TraceService:
         groups: dict[tuple[str, str, str, str], list[Decimal]] = {}
         with self.engine.connect() as conn:
             for r in conn.execute(q):
-                day = (datetime.fromisoformat(r.at_utc) + _CST_OFFSET).date().isoformat()
+                day = cst_day(parse_utc(r.at_utc)).isoformat()
                 groups.setdefault((day, r.product_name or "", r.price_stage, r.price_unit), []).append(
                     Decimal(r.price_amount)
                 )

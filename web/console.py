@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -42,6 +42,7 @@ from markupsafe import Markup
 
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.trace.auth import check_token
+from farmtrace.trace.clock import CST, cst_range
 from farmtrace.trace.errors import Forbidden, InvalidEvent, NotFound
 from farmtrace.trace.ids import check_lot_code
 from farmtrace.trace.repository import Repository
@@ -51,6 +52,7 @@ from farmtrace.trace.service import TraceService
 from . import i18n_console  # noqa: F401  (registers the console's messages)
 from .assets import PAGE_CSS, asset_url, content_security_policy
 from .chart import STAGES, format_chart, price_series
+from .clock import request_now, request_today
 from .graph import format_svg, layout_trace
 from .i18n import HTML_LANG, LANGS, MESSAGES, Translator, negotiate
 from .session import request_token
@@ -61,7 +63,6 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _log = logging.getLogger(__name__)
-CST = timezone(timedelta(hours=8))  # China Standard Time: the console's days and clock
 MAX_GRAPH_NODES = 1500  # beyond this the page lists the lots instead of drawing them
 ANOMALY_LIMIT = 200
 EXPORT_FORMATS = ("csv", "xlsx", "jsonld")
@@ -327,11 +328,12 @@ def anomalies_page(
     rule = rule if rule in RULES else ""
     parties = service.parties()
     party = party if any(p["id"] == party for p in parties) else ""
+    since_at, until_at = cst_range(start, end)  # the days the regulator picked, whole, in CST
     rows = service.anomalies(
         rule=rule or None,
         party=party or None,
-        since=_start_of(start),
-        until=_start_of(end + timedelta(days=1)) if end else None,
+        since=since_at,
+        until=until_at,
         limit=ANOMALY_LIMIT,
     )
     names = {p["id"]: _name(p, t) for p in parties}
@@ -386,11 +388,8 @@ def prices_page(
     series = None
     chart = None
     if product:
-        rows = service.prices(
-            product=product,
-            since=_start_of(start),
-            until=_start_of(end + timedelta(days=1)) if end else None,
-        )
+        since_at, until_at = cst_range(start, end)
+        rows = service.prices(product=product, since=since_at, until=until_at)
         series = price_series(rows)
         unit_words = (
             t("console.prices.per_kg")
@@ -487,7 +486,7 @@ def export_lot(request: Request, lang: str | None = None, code: str = "", fmt: s
         # public journey (the lot and its ancestors only).
         document = service.epcis(
             service.trace_events(code),
-            created=datetime.now(UTC),
+            created=request_now(request),
             base=request.app.state.settings.vocabulary_base,
         )
         name = f"farmtrace-trace-{code.replace('/', '_')}.jsonld"
@@ -505,7 +504,7 @@ def export_lot(request: Request, lang: str | None = None, code: str = "", fmt: s
 def _exports(
     request: Request, t: Translator, regulator: PartyState, *, errors, f, status: int = 200
 ) -> Response:
-    today = datetime.now(CST).date()
+    today = request_today(request)
     presets = []
     for days in (7, 30, 90):
         start = today - timedelta(days=days - 1)
@@ -536,11 +535,8 @@ def _exports(
 
 
 def _range_url(start: date, end: date, fmt: str, lang: str) -> str:
-    params = {
-        "since": _start_of(start).isoformat(),
-        "until": _start_of(end + timedelta(days=1)).isoformat(),
-        "lang": lang,
-    }
+    since, until = cst_range(start, end)
+    params = {"since": since.isoformat(), "until": until.isoformat(), "lang": lang}
     return f"/exports/events.{fmt}?{urlencode(params)}"
 
 
@@ -742,8 +738,3 @@ def _day(text: str, errors: list[str], t: Translator, name: str) -> date | None:
 
 def _bad_date() -> date:
     raise ValueError("expected YYYY-MM-DD")
-
-
-def _start_of(day: date | None) -> datetime | None:
-    """Midnight at the start of `day`, China Standard Time."""
-    return datetime(day.year, day.month, day.day, tzinfo=CST) if day else None

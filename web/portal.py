@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -46,6 +45,7 @@ from farmtrace.trace.units import COUNT_UNITS, MASS_UNITS
 
 from . import i18n_portal  # noqa: F401  (registers the portal.* messages)
 from .assets import PAGE_CSS, asset_url, content_security_policy
+from .clock import request_today
 from .i18n import HTML_LANG, LANGS, Translator, negotiate
 from .portal_records import certificate_view, entry_evidence, group_holdings, qr_svg
 from .qr import label_uri
@@ -66,7 +66,6 @@ FORMS: dict[str, frozenset[str]] = {
 NAV = ("lots", "harvest", "inspect", "certify", "receive", "transform", "ship", "sell")
 UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece")
 ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
-CST = timedelta(hours=8)
 
 
 # base.html inlines the consumer page's CSS (the shared bar and cards); the portal's own rules are a
@@ -193,13 +192,10 @@ def _signed_in(request: Request, t: Translator) -> tuple[PartyState, dict[str, A
     return state, _party_view(_service(request), state)
 
 
-def _now_cst() -> datetime:
-    return datetime.now(UTC) + CST  # China Standard Time has no daylight saving
-
-
-def _suggest(prefix: str) -> str:
-    """A fresh lot or certificate code: PREFIX-YYMMDD-XXXX (random, so two phones never collide)."""
-    day = _now_cst().strftime("%y%m%d")
+def _suggest(request: Request, prefix: str) -> str:
+    """A fresh lot or certificate code: PREFIX-YYMMDD-XXXX, today's date in China and a random tail
+    (so two phones never collide)."""
+    day = request_today(request).strftime("%y%m%d")
     return f"{prefix}-{day}-{secrets.token_hex(2).upper()}"
 
 
@@ -358,12 +354,12 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
     if kind in ("certify", "ship", "sell", "transform"):
         context["holdings"] = service.holdings(state.id)
     if kind == "harvest":
-        context["suggested_lot"] = _suggest("H")
+        context["suggested_lot"] = _suggest(request, "H")
     if kind == "certify":
-        context["suggested_no"] = _suggest("HGZ")
+        context["suggested_no"] = _suggest(request, "HGZ")
         context["commitments"] = COMMITMENTS
     if kind == "inspect":
-        context["suggested_no"] = _suggest("KJ")
+        context["suggested_no"] = _suggest(request, "KJ")
     if kind == "ship":
         context["destinations"] = [
             p

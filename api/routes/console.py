@@ -90,7 +90,7 @@ def prices(
 def _export(service, events, fmt: str, lang: str, filename: str, base: str = "") -> Response:
     if fmt == "jsonld":
         return JSONResponse(
-            service.epcis(events, created=datetime.now(UTC), base=base),
+            service.epcis(events, created=service.clock(), base=base),
             media_type=_MEDIA["jsonld"],
             headers={"Content-Disposition": f'attachment; filename="{filename}.jsonld"'},
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -32,7 +32,7 @@ from farmtrace.trace.errors import InvalidEvent, TraceError
 from farmtrace.trace.events import PARTY_KINDS
 from farmtrace.trace.service import Receipt
 
-from ..deps import RegulatorDep, ServiceDep
+from ..deps import ClockDep, RegulatorDep, ServiceDep
 from ..errors import problem, problem_body
 from ..schemas import problems
 
@@ -148,12 +148,14 @@ def get_event(event_id: EventId, service: ServiceDep) -> dict[str, Any]:
 
 
 @router.get("/events/{event_id}/epcis")
-def get_event_epcis(event_id: EventId, request: Request, service: ServiceDep) -> JSONResponse:
+def get_event_epcis(
+    event_id: EventId, request: Request, service: ServiceDep, clock: ClockDep
+) -> JSONResponse:
     signed, index = service.signed_event(event_id)
     if signed.event.kind in PARTY_KINDS:
         raise InvalidEvent("event_id", "party administration events have no EPCIS form")
     base = request.app.state.settings.vocabulary_base
-    doc = service.epcis([(signed.event, signed.id, index)], created=datetime.now(UTC), base=base)
+    doc = service.epcis([(signed.event, signed.id, index)], created=clock(), base=base)
     return JSONResponse(doc, media_type="application/ld+json")
 
 
@@ -172,14 +174,16 @@ def get_journey(code: LotCode, service: ServiceDep) -> dict[str, Any]:
 
 
 @router.get("/lots/{code:path}/epcis")
-def get_lot_epcis(code: LotCode, request: Request, service: ServiceDep) -> JSONResponse:
+def get_lot_epcis(
+    code: LotCode, request: Request, service: ServiceDep, clock: ClockDep
+) -> JSONResponse:
     journey = service.journey(code)
     events = []
     for e in journey["events"]:
         signed = decode_entry(base64.b64decode(e["entry"]))
         events.append((signed.event, signed.id, e["index"]))
     base = request.app.state.settings.vocabulary_base
-    doc = service.epcis(events, created=datetime.now(UTC), base=base)
+    doc = service.epcis(events, created=clock(), base=base)
     return JSONResponse(doc, media_type="application/ld+json")
 
 

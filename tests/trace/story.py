@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from farmtrace.trace.clock import CST
 from farmtrace.trace.encoding import encode_event, event_id
 from farmtrace.trace.events import Event, PartyRecord
 from farmtrace.trace.ids import key_id_for, uscc_check_char
 from farmtrace.trace.state import MemoryState
 
-CST = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 20, 6, 0, tzinfo=CST)
 
 

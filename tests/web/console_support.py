@@ -35,7 +35,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from farmtrace.api.demo import PARTIES as DEMO_PARTIES
 from farmtrace.client import PartyKey
 from farmtrace.trace.applications import contact_commitment, pop_message
+from farmtrace.trace.clock import CST
 from farmtrace.trace.encoding import encode_entry, event_id, signing_message
 from farmtrace.trace.errors import RuleViolation, TraceError
 from farmtrace.trace.ids import key_id_for, uscc_check_char
@@ -67,7 +68,6 @@ __all__ = [
     "svg_boxes",
 ]
 
-CST = timezone(timedelta(hours=8))
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "console"
 

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -77,11 +77,12 @@ def chromium():
             browser.close()
 
 
-def demo_app(tmp_path: Path, *, port: int | None = None):
+def demo_app(tmp_path: Path, *, port: int | None = None, clock=None):
     """A fresh app on SQLite in `tmp_path`, filled with api/demo.py's scenario: (app, demo result).
 
     With `port`, the public URL (what labels encode) is http://127.0.0.1:PORT, where `live_server`
-    will serve it.
+    will serve it. With `clock` (tests/clock_support.PinnedClock), the app reads the time only from
+    it, and the demo's stories end at its time.
     """
     settings = Settings.from_env(
         {},
@@ -90,7 +91,7 @@ def demo_app(tmp_path: Path, *, port: int | None = None):
         log_key=LOG_SIGNER.key_string(),
         public_url=f"http://127.0.0.1:{port}" if port else "http://127.0.0.1:8000",
     )
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     result = run_demo(app.state.service, tmp_path / "keys")
     return app, result
 
@@ -156,7 +157,7 @@ def add_injected_lot(app, key_dir: Path) -> str:
     service = app.state.service
     regulator = PartyKey.load(key_dir / "regulator.key")
     farm = PartyKey.generate("F430124-000999")
-    now = datetime.now(CHINA_STANDARD_TIME).replace(microsecond=0)
+    now = app.state.clock().astimezone(CHINA_STANDARD_TIME).replace(microsecond=0)
 
     def record(key: PartyKey, minutes_ago: int, wire: dict) -> None:
         wire = {"inputs": [], "outputs": [], **wire}

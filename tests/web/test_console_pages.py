@@ -1,12 +1,16 @@
 """The regulator console over HTTP (no browser): who may see it, what each page shows, in zh and en,
-escaping, filters, redirects to the exports, and security headers."""
+escaping, filters, redirects to the exports, and security headers.
+
+Every app here reads a clock pinned at 23:30 UTC on 6 December 2026 (tests/clock_support.py), when
+the day in China is already 7 December: day filters and defaults must follow China Standard Time,
+whatever the hour of the machine running the tests.
+"""
 
 from __future__ import annotations
 
+import html
 import json
 import re
-import time
-from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,8 +24,10 @@ from farmtrace.api.settings import Settings
 from farmtrace.client import PartyKey
 from farmtrace.ledger.note import CosignatureSigner, open_note, sign_note
 from farmtrace.trace.auth import make_token
+from farmtrace.trace.clock import CST
 from farmtrace.web.i18n import MESSAGES
 
+from ..clock_support import PINNED_AT, PinnedClock
 from .console_support import Signer, application, first_svg, party_record, svg_boxes
 from .consumer_support import INJECTED, LOG_SIGNER, add_injected_lot, demo_app
 
@@ -41,7 +47,7 @@ PAGES = [
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("console")
-    app, demo = demo_app(tmp)
+    app, demo = demo_app(tmp, clock=PinnedClock(PINNED_AT))
     add_injected_lot(app, tmp / "keys")
     keys = {name: PartyKey.load(tmp / "keys" / f"{name}.key") for name in demo["parties"]}
     with TestClient(app) as client:
@@ -56,7 +62,12 @@ def client(site):
 @pytest.fixture
 def regulator(site):
     """The cookie of a signed-in regulator."""
-    return _cookie(site[2]["regulator"].token())
+    return _cookie(_token(site[2]["regulator"]))
+
+
+def _token(key: PartyKey) -> str:
+    """A token valid at the apps' pinned time (the machine's own time may be days away)."""
+    return key.token(now=PINNED_AT)
 
 
 def _cookie(token: str) -> dict[str, str]:
@@ -71,19 +82,18 @@ def _html(r) -> str:
 def _bad_credentials(keys) -> dict[str, dict]:
     """Request options that must all be refused: (name -> httpx request kwargs)."""
     reg = keys["regulator"]
-    expired = make_token(reg.party, reg._key, origin=LOG_SIGNER.name, expires=int(time.time()) - 10)
-    forged = make_token(
-        reg.party, Ed25519PrivateKey.generate(), origin=LOG_SIGNER.name, expires=int(time.time()) + 600
-    )
+    pinned = int(PINNED_AT.timestamp())
+    expired = make_token(reg.party, reg._key, origin=LOG_SIGNER.name, expires=pinned - 10)
+    forged = make_token(reg.party, Ed25519PrivateKey.generate(), origin=LOG_SIGNER.name, expires=pinned + 600)
     # The regulator's party and key id on a token signed by someone else's key.
     parts = forged.split(".")
     parts[2] = reg.key_id
     forged = ".".join(parts)
     return {
         "no token": {},
-        "shop cookie": _cookie(keys["shop"].token()),
-        "shop header": {"Authorization": f"FarmTrace {keys['shop'].token()}"},
-        "test room cookie": _cookie(keys["lab"].token()),
+        "shop cookie": _cookie(_token(keys["shop"])),
+        "shop header": {"Authorization": f"FarmTrace {_token(keys['shop'])}"},
+        "test room cookie": _cookie(_token(keys["lab"])),
         "expired regulator token": _cookie(expired),
         "forged regulator token": _cookie(forged),
         "garbage": _cookie("ft1.<script>.x.1.y"),
@@ -108,15 +118,15 @@ def test_every_console_page_is_403_for_anyone_but_a_regulator(site, path):
         en = client.get(path, follow_redirects=False, headers={"accept-language": "en", **headers})
         assert en.status_code == 403 and '<html lang="en">' in en.text and "Access denied" in en.text
     client.cookies.clear()
-    page = client.get(path, headers=_cookie(keys["shop"].token())).text
+    page = client.get(path, headers=_cookie(_token(keys["shop"]))).text
     assert (
         f"Party {keys['shop'].party} is not a regulator"
         in client.get(
-            path + ("&" if "?" in path else "?") + "lang=en", headers=_cookie(keys["shop"].token())
+            path + ("&" if "?" in path else "?") + "lang=en", headers=_cookie(_token(keys["shop"]))
         ).text
     )
     assert "不是监管机构" in page
-    ok = client.get(path, headers=_cookie(keys["regulator"].token()), follow_redirects=False)
+    ok = client.get(path, headers=_cookie(_token(keys["regulator"])), follow_redirects=False)
     assert ok.status_code in (200, 303), ok.text[:500]
 
 
@@ -134,18 +144,18 @@ def test_the_sign_in_page_is_open_to_everyone(client):
         assert 'data-next="/console?lang=zh"' in page or "evil" not in page.split("data-next=")[1][:40], evil
 
 
-def test_a_revoked_or_suspended_regulator_is_refused_too(tmp_path):
-    app, _ = demo_app(tmp_path)
+def test_a_revoked_or_suspended_regulator_is_refused_too(tmp_path, clock):
+    app, _ = demo_app(tmp_path, clock=clock)
     service = app.state.service
     first = PartyKey.load(tmp_path / "keys" / "regulator.key")
     # A second regulator, registered by the first, then suspended by it.
     second = Signer(_valid_uscc("11430100MB000009"), bytes(range(1, 33)))
     record, _ = party_record(second, "岳阳市市场监督管理局", ["regulator"], "湖南省岳阳市")
-    now = datetime.now().astimezone().replace(microsecond=0)
+    now = clock().astimezone(CST)
     wire = {"kind": "party.register", "location": {"name": "登记窗口"}, "inputs": [], "outputs": []}
     service.record(first.sign({**wire, "event_time": now.isoformat(), "detail": {"party": record}}))
     with TestClient(app) as client:
-        token = second.party_key().token()
+        token = _token(second.party_key())
         assert client.get("/console", headers=_cookie(token)).status_code == 200
         suspend = {**wire, "kind": "party.suspend", "event_time": now.isoformat()}
         service.record(first.sign({**suspend, "detail": {"party_id": second.party, "reason": "调离"}}))
@@ -273,8 +283,12 @@ def test_anomalies_filter_by_rule_party_and_days(site, regulator):
     assert rows(rule="mass_balance") == ["mass_balance"]
     assert rows(party=keys["coop"].party) == ["blocked"]
     assert rows(rule="custody") == []
-    today = datetime.now().astimezone().date().isoformat()
-    assert sorted(rows(since=today, until=today)) == ["blocked", "mass_balance"]
+    # The demo's refusals were kept at the pinned time, 23:30 UTC on 6 December: 07:30 on the 7th in
+    # China. A day filter is a China Standard Time day, never the UTC (or the machine's) day.
+    assert sorted(rows(since="2026-12-07", until="2026-12-07")) == ["blocked", "mass_balance"]
+    assert sorted(rows(since="2026-12-07")) == ["blocked", "mass_balance"]
+    assert rows(since="2026-12-06", until="2026-12-06") == []
+    assert rows(since="2026-12-08") == []
     assert rows(until="2020-01-01") == []
     page = client.get("/console/anomalies?rule=mass_balance&lang=en", headers=regulator).text
     assert "Mass balance" in page and "cannot sell 800 kg" in page
@@ -324,8 +338,23 @@ def test_export_forms_redirect_to_the_exports_in_china_standard_time(client, reg
     assert epcis.headers["content-type"] == "application/ld+json"
     assert 'filename="farmtrace-trace-NX-BC-1120.jsonld"' in epcis.headers["content-disposition"]
     assert len(epcis.json()["epcisBody"]["eventList"]) == 10  # harvest to the sale of a bag
+    assert epcis.json()["creationDate"] == "2026-12-06T23:30:00.000+00:00"  # the app's clock's time
     unknown = client.get("/console/exports/lot?code=NOPE&fmt=csv", headers=regulator)
     assert unknown.status_code == 404 and "找不到批次 NOPE" in unknown.text
+
+
+def test_the_exports_page_offers_days_that_end_today_in_china(client, regulator):
+    # At the pinned 23:30 UTC on 6 December it is already 7 December in China: "today" is the 7th.
+    page = _html(client.get("/console/exports", headers=regulator))
+    assert 'name="until" value="2026-12-07"' in page and 'name="since" value="2026-09-09"' in page  # 90 days
+    assert "(2026-12-01 – 2026-12-07)" in page  # the last 7 days, today included
+    links = [html.unescape(u) for u in re.findall(r'href="(/exports/events\.csv\?[^"]*)"', page)]
+    assert len(links) == 3
+    assert parse_qs(urlsplit(links[0]).query) == {
+        "since": ["2026-12-01T00:00:00+08:00"],
+        "until": ["2026-12-08T00:00:00+08:00"],
+        "lang": ["zh"],
+    }
 
 
 def test_done_notices_are_shown_only_for_known_actions(client, regulator):
@@ -354,7 +383,7 @@ def test_the_browser_gets_its_messages_and_the_regulators_place(client, regulato
     }
 
 
-def test_health_page_names_the_witnesses_that_cosigned_the_latest_checkpoint(tmp_path):
+def test_health_page_names_the_witnesses_that_cosigned_the_latest_checkpoint(tmp_path, clock):
     witness = CosignatureSigner.from_seed("witness.changsha.example/w1", bytes(range(32)))
     settings = Settings.from_env(
         {},
@@ -363,15 +392,15 @@ def test_health_page_names_the_witnesses_that_cosigned_the_latest_checkpoint(tmp
         log_key=LOG_SIGNER.key_string(),
         witness_keys=(witness.verifier.key_string(),),
     )
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     run_demo(app.state.service, tmp_path / "keys")
     log = app.state.log
     note = log.checkpoint().note
     text = open_note(note, [log.verifier]).text
-    cosigned = sign_note(text, witness.at_time(int(time.time())))
+    cosigned = sign_note(text, witness.at_time(int(clock().timestamp())))
     log.add_cosignature(note + cosigned[len(text) + 1 :], witness.verifier)
     with TestClient(app) as client:
-        token = PartyKey.load(tmp_path / "keys" / "regulator.key").token()
+        token = _token(PartyKey.load(tmp_path / "keys" / "regulator.key"))
         page = _html(client.get("/console", headers=_cookie(token)))
         assert "data-witnesses" in page and "witness.changsha.example/w1" in page and "已联署" in page
         assert "unknown.example/w9" not in page
