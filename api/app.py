@@ -45,7 +45,7 @@ def open_log(settings: Settings, *, clock: Clock = utc_now) -> Log:
 def open_service(settings: Settings, *, clock: Clock = utc_now) -> TraceService:
     """The domain service over the configured log (tables created if new), reading the time from `clock`."""
     log = open_log(settings, clock=clock)
-    service = TraceService(log, log.store.engine, clock=clock)
+    service = TraceService(log, log.store.engine, clock=clock, bootstrap_keys=settings.bootstrap_keys())
     service.create_tables()
     return service
 

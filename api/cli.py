@@ -176,8 +176,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.regulator_id:
         if service.parties():
             raise CliError("the ledger already has parties: the first regulator exists", status=2)
+        if not args.regulator_address:
+            raise CliError("--regulator-id needs --regulator-address: the regulator's public record names it", status=2)
         key = PartyKey.generate(args.regulator_id)
-        key.save(args.regulator_key)
         record = {
             "id": args.regulator_id,
             "id_type": "farmer_reg" if args.regulator_id.startswith("F") else "uscc",
@@ -195,7 +196,9 @@ def cmd_init(args: argparse.Namespace) -> int:
             "outputs": [],
             "detail": {"party": record},
         }
-        receipt = service.record(key.sign(wire))
+        entry = key.sign(wire)  # checks the record before the key is kept
+        key.save(args.regulator_key)
+        receipt = service.record_genesis(entry)  # the operator, on the machine: never over HTTP
         print(f"first regulator {args.regulator_id} registered at ledger index {receipt.index}")
         print(f"its private key is in {args.regulator_key}: keep it offline, with its owner")
     log.close()

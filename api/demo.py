@@ -146,8 +146,11 @@ class Scenario:
         """The CST date (YYYYMMDD) the next recorded event will carry: documents are numbered by it."""
         return (self._start + timedelta(minutes=20 * self._steps)).strftime("%Y%m%d")
 
-    def record(self, who: str, wire: dict[str, Any]) -> str:
-        """Sign and record `wire` as party `who`; fill time, place and each input's head. Return the event id."""
+    def record(self, who: str, wire: dict[str, Any], *, genesis: bool = False) -> str:
+        """Sign and record `wire` as party `who`; fill time, place and each input's head. Return the event id.
+
+        `genesis`: the first regulator registering itself, recorded as the operator (the demo runs
+        on the machine, as `farmtrace init` does)."""
         wire = {**wire, "event_time": self._next_time().isoformat(timespec="seconds")}
         wire.setdefault("location", _place(who))
         wire.setdefault("outputs", [])
@@ -155,7 +158,8 @@ class Scenario:
             ref if "follows" in ref else {**ref, "follows": [self.service.lot(ref["lot"])["head"]]}
             for ref in wire.get("inputs", [])
         ]
-        return self.service.record(self.keys[who].sign(wire)).event_id
+        record = self.service.record_genesis if genesis else self.service.record
+        return record(self.keys[who].sign(wire)).event_id
 
     def refused(self, who: str, wire: dict[str, Any]) -> str:
         """Record an attempt the rules must refuse; return the rule that refused it."""
@@ -180,7 +184,7 @@ class Scenario:
             "contact_commitment": contact_commitment(self.private[name], self.salts[name]),
         }
         # The first regulator registers itself (the genesis entry); the regulator registers the rest.
-        self.record("regulator", {"kind": "party.register", "detail": {"party": party}})
+        self.record("regulator", {"kind": "party.register", "detail": {"party": party}}, genesis=name == "regulator")
         # The registration desk keeps the contact details off the public ledger.
         Applications(self.service.engine).store_private(pid, self.private[name], self.salts[name].hex())
 

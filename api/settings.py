@@ -7,6 +7,11 @@
     FARMTRACE_LOG_KEY         the log's signer key (PRIVATE+KEY+…); or
     FARMTRACE_LOG_KEY_FILE    a file holding it (default <data dir>/log.key, created in development)
     FARMTRACE_WITNESS_KEYS    comma-separated cosignature/v1 verifier keys of trusted witnesses
+    FARMTRACE_BOOTSTRAP_KEY   the first regulator's public key (base64 of its 32-byte Ed25519 key, the
+                              `public_key` `farmtrace party-key` prints); or
+    FARMTRACE_BOOTSTRAP_KEY_FILE  a file holding it, or the JSON `farmtrace party-key` prints. While
+                              the ledger has no party, only a self-registration signed with it is
+                              accepted over HTTP; unset, the first regulator comes from `farmtrace init`
     FARMTRACE_PUBLIC_URL      the public base URL used in QR labels (default: the address `farmtrace
                               serve` binds, http://127.0.0.1:8000 unless told otherwise)
     FARMTRACE_ENV             development (default) or production
@@ -24,7 +29,10 @@ Outside development, a missing or placeholder log key is refused rather than gen
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -41,6 +49,17 @@ _PLACEHOLDERS = ("changeme", "change-me", "placeholder", "example-key", "xxx")
 
 class ConfigError(Exception):
     """A setting is missing or unsafe; the message names the variable."""
+
+
+def _public_key(text: object, name: str) -> bytes:
+    """A 32-byte Ed25519 public key from its standard base64 (as party records write it)."""
+    try:
+        raw = base64.b64decode(str(text), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"{name} must be the base64 of a 32-byte Ed25519 public key") from exc
+    if len(raw) != 32:
+        raise ConfigError(f"{name} must be the base64 of a 32-byte Ed25519 public key, found {len(raw)} bytes")
+    return raw
 
 
 def _count(env: dict[str, str], name: str) -> int | None:
@@ -78,6 +97,8 @@ class Settings:
     log_key: str | None = field(default=None, repr=False)
     log_key_file: Path | None = None
     witness_keys: tuple[str, ...] = ()
+    bootstrap_key: str | None = None
+    bootstrap_key_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
     environment: str = "development"
     verify_workers: int | None = None  # None: one per CPU but one, at least 1 (trace/verifying.py)
@@ -101,6 +122,10 @@ class Settings:
             "witness_keys": tuple(
                 k.strip() for k in env.get("FARMTRACE_WITNESS_KEYS", "").split(",") if k.strip()
             ),
+            "bootstrap_key": env.get("FARMTRACE_BOOTSTRAP_KEY", "").strip() or None,
+            "bootstrap_key_file": Path(env["FARMTRACE_BOOTSTRAP_KEY_FILE"])
+            if env.get("FARMTRACE_BOOTSTRAP_KEY_FILE")
+            else None,
             "public_url": env.get("FARMTRACE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             "environment": env.get("FARMTRACE_ENV", "development"),
             "verify_workers": _count(env, "FARMTRACE_VERIFY_WORKERS"),
@@ -163,6 +188,27 @@ class Settings:
                 f"the log key is named {signer.name!r} but FARMTRACE_LOG_ORIGIN is {self.log_origin!r}"
             )
         return signer
+
+    def bootstrap_keys(self) -> tuple[bytes, ...]:
+        """The raw Ed25519 public keys that may sign the genesis entry over HTTP (see
+        `TraceService.record_genesis`): FARMTRACE_BOOTSTRAP_KEY and the key in FARMTRACE_BOOTSTRAP_KEY_FILE.
+        Empty if neither is set. Raises ConfigError naming the variable if a key does not parse."""
+        keys = []
+        if self.bootstrap_key is not None:
+            keys.append(_public_key(self.bootstrap_key, "FARMTRACE_BOOTSTRAP_KEY"))
+        if self.bootstrap_key_file is not None:
+            name = f"FARMTRACE_BOOTSTRAP_KEY_FILE ({self.bootstrap_key_file})"
+            try:
+                text = self.bootstrap_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{name} cannot be read: {exc.strerror or exc}") from exc
+            if text.startswith("{"):  # the JSON `farmtrace party-key` prints
+                try:
+                    text = json.loads(text)["public_key"]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ConfigError(f"{name} is JSON without a public_key string") from exc
+            keys.append(_public_key(text, name))
+        return tuple(keys)
 
     def witnesses(self) -> list[CosignatureVerifier]:
         try:

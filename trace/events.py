@@ -734,28 +734,44 @@ class ShipDetail(Detail):
 
 @frozen
 class EntryCheck:
-    """Market-entry check (入市查验) at receipt: accepted or rejected, and the proof looked at."""
+    """Market-entry check (入市查验) at receipt: accepted or rejected, and the proof looked at.
+
+    `certificate_no` names a 合格证 the ledger holds for the goods (recorded on the lot or on a lot
+    it was made from: rules, market_entry); with `certificate_source` "paper" it is a paper
+    certificate the market checked that the ledger does not hold, and pages say so. The field is
+    optional and absent unless "paper", so events without it keep their version-1 bytes.
+    """
 
     result: str
     certificate_no: str | None = None
     inspection_event: str | None = None
     note: str | None = None
+    certificate_source: str | None = None
 
-    KEYS: ClassVar = ("result", "certificate_no", "inspection_event", "note")
+    KEYS: ClassVar = ("result", "certificate_no", "certificate_source", "inspection_event", "note")
 
     @classmethod
     def _parse(cls, o: _Obj) -> EntryCheck:
+        result = o.choice("result", ("accepted", "rejected"))
+        certificate_no = o.text("certificate_no", required=False, max_len=100)
+        source = o.choice("certificate_source", ("paper",), required=False)
+        if source is not None and certificate_no is None:
+            raise InvalidEvent(
+                o.field("certificate_source"), "says where certificate_no was checked: it needs a certificate_no"
+            )
         return cls(
-            result=o.choice("result", ("accepted", "rejected")),
-            certificate_no=o.text("certificate_no", required=False, max_len=100),
+            result=result,
+            certificate_no=certificate_no,
             inspection_event=o.event_id("inspection_event", required=False),
             note=o.text("note", required=False, lines=True),
+            certificate_source=source,
         )
 
     def to_wire(self) -> dict[str, Any]:
         return _opt(
             {"result": self.result},
             certificate_no=self.certificate_no,
+            certificate_source=self.certificate_source,
             inspection_event=self.inspection_event,
             note=self.note,
         )

@@ -17,6 +17,7 @@ import re
 from .errors import InvalidEvent
 
 __all__ = [
+    "LOT_PAGE_WORD",
     "USCC_ALPHABET",
     "check_event_id",
     "check_gln",
@@ -47,8 +48,13 @@ _RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RID_CHECK = "10X98765432"
 
 # GS1 AI (10) batch/lot is up to 20 characters of GS1 AI encodable character set 82; we allow
-# the subset that is also safe unescaped in URLs and file names.
-_LOT = re.compile(r"[A-Za-z0-9\-._/]{1,20}")
+# the subset that is also safe in URLs: unreserved characters (RFC 3986 §2.3), and "/" between
+# parts. The parts are what a URL path sees once a "/" is sent as "/" or as %2F, so none may be
+# empty, "." or ".." (RFC 3986 §5.2.4 removes those), and the last part of a code with a "/" may
+# not be a lower-case word like "journey" or "label.png": `/lots/{code}/journey` and every other
+# page of a lot end in such a word (`LOT_PAGE_WORD`), and the route would take it for the page.
+_LOT = re.compile(r"(?!\.{1,2}(?:/|$))[A-Za-z0-9\-._]+(?:/(?!\.{1,2}(?:/|$))[A-Za-z0-9\-._]+)*")
+LOT_PAGE_WORD = re.compile(r"[a-z]+(?:\.[a-z]+)?")
 _FARMER = re.compile(r"F[0-9]{6}-[0-9]{6}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -116,18 +122,44 @@ def check_resident_id(code: str, *, field: str = "id") -> None:
 def check_lot_code(code: str, *, field: str = "lot") -> None:
     """Check a lot code: 1-20 characters of A-Z a-z 0-9 - . _ / (fits GS1 AI (10) batch/lot).
 
-    Raises InvalidEvent(field) otherwise.
+    "/" only separates parts: no part is empty, "." or "..", and after a "/" the last part is not a
+    lower-case word such as "journey" or "label.png" (the names of a lot's pages). So every
+    accepted code is the same lot in any URL, whether its "/" is sent as "/" or as %2F.
+    Raises InvalidEvent(field) otherwise, saying which of these the code breaks.
     """
     code = _need_str(code, field)
-    if not _LOT.fullmatch(code):
+    if is_valid_lot_code(code):
+        return
+    shown = code[:40]
+    if not 1 <= len(code) <= 20 or not _LOT_CHARS.fullmatch(code):
         raise InvalidEvent(
-            field, f"a lot code is 1 to 20 characters of A-Z a-z 0-9 - . _ /, found {code[:40]!r}"
+            field, f"a lot code is 1 to 20 characters of A-Z a-z 0-9 - . _ /, found {shown!r}"
         )
+    parts = code.split("/")
+    if "" in parts:
+        raise InvalidEvent(
+            field, f"a lot code may not begin or end with \"/\" or hold \"//\" (empty parts), found {shown!r}"
+        )
+    if "." in parts or ".." in parts:
+        raise InvalidEvent(
+            field, f"a lot code may not be, or hold a part, \".\" or \"..\" (URLs drop them), found {shown!r}"
+        )
+    raise InvalidEvent(
+        field,
+        f"after a \"/\", a lot code may not end in a lower-case word like {parts[-1]!r}: the lot's pages "
+        f"(/lots/CODE/journey, /lots/CODE/label.png, ...) end in such words, found {shown!r}",
+    )
+
+
+_LOT_CHARS = re.compile(r"[A-Za-z0-9\-._/]+")
 
 
 def is_valid_lot_code(code: object) -> bool:
     """True if `check_lot_code` would accept `code` (no error built: for the parser's fast path)."""
-    return type(code) is str and _LOT.fullmatch(code) is not None
+    if type(code) is not str or len(code) > 20 or _LOT.fullmatch(code) is None:
+        return False
+    slash = code.rfind("/")
+    return slash < 0 or LOT_PAGE_WORD.fullmatch(code, slash + 1) is None
 
 
 # Party ids that passed `check_party_id`. A credit code's check costs ~10 µs and ingest sees the

@@ -32,7 +32,7 @@ from farmtrace.ledger.store import WriteTxn
 
 from .encoding import SignedEvent
 from .errors import RuleViolation, SignatureRefused, TraceError
-from .events import DestroyDetail, Event, ReceiveDetail, ShipDetail
+from .events import CertifyDetail, DestroyDetail, Event, ReceiveDetail, ShipDetail
 from .frozen import frozen
 from .models import to_utc_text
 from .repository import (
@@ -60,12 +60,19 @@ _WINDOW = 512  # events whose rows are loaded ahead in one go
 @frozen
 class Candidate:
     """An entry to admit: its decoded form, its place in the verification work, and whether it is
-    the genesis registration (the first regulator registering itself while no party exists)."""
+    the genesis registration (the first regulator registering itself while no party exists).
+
+    `batch_key` is the public key its signature was checked with when that key came from an earlier
+    entry of the same upload (a party.register or party.key_add not yet admitted). It counts only if,
+    when this entry's turn comes, the key is on record for the party: else the entry is refused as
+    unauthenticated (SignatureRefused), never kept as an anomaly in that party's name.
+    """
 
     entry: bytes
     signed: SignedEvent
     work: int
     genesis: bool = False
+    batch_key: bytes | None = None
 
 
 @frozen
@@ -190,7 +197,9 @@ class BatchState(MemoryState):
     def _reset_tracking(self) -> None:
         # What was looked up and is not in the tables (so it is not looked up again).
         self._absent: set[tuple[str, Any]] = set()
-        # Lots and shipments whose holdings / lines / disposals are all loaded.
+        # Lots and shipments whose holdings / lines / disposals are all loaded; certificate numbers
+        # whose lots are.
+        self._certificates_of: set[str] = set()
         self._holdings_of: set[str] = set()
         self._lines_of: set[str] = set()
         self._disposals_of: set[str] = set()
@@ -203,7 +212,9 @@ class BatchState(MemoryState):
             "transit": set(),
             "disposal": set(),
         }
-        self._rows: dict[str, list[tuple]] = {"parent": [], "event": [], "event_lot": [], "anomaly": []}
+        self._rows: dict[str, list[tuple]] = {
+            "parent": [], "event": [], "event_lot": [], "anomaly": [], "certificate": [],
+        }  # fmt: skip
 
     def reset(self) -> None:
         """Forget everything loaded (after the tables were changed behind the overlay). Flush first."""
@@ -239,6 +250,11 @@ class BatchState(MemoryState):
             self._load_event_times([event_id])
         return self.events.get(event_id)
 
+    def certificate_lots(self, certificate_no: str) -> frozenset[str]:
+        if certificate_no not in self._certificates_of:
+            self._load_certificates([certificate_no])
+        return self.certificates.get(certificate_no, frozenset())
+
     def known_events(self, ids: Iterable[str]) -> dict[str, int]:
         """Ledger index by event id, for the ids already in the tables."""
         return dict(self._sql.fetch_in("SELECT id, ledger_index FROM trace_event WHERE id IN ({})", set(ids)))
@@ -264,6 +280,7 @@ class BatchState(MemoryState):
         parties: set[str] = set()
         ships: set[str] = set()
         times: set[str] = set()
+        numbers: set[str] = set()
         for e in events:
             parties.add(e.party)
             lots.update(r.lot for r in e.inputs)
@@ -276,6 +293,10 @@ class BatchState(MemoryState):
                 times.add(d.ship_event)
                 if d.entry_check.inspection_event is not None:
                     times.add(d.entry_check.inspection_event)
+                if d.entry_check.certificate_no is not None:
+                    numbers.add(d.entry_check.certificate_no)
+            elif isinstance(d, CertifyDetail):
+                numbers.add(d.certificate_no)
             elif isinstance(d, DestroyDetail) and d.holder is not None:
                 parties.add(d.holder)
         self._load_parties(p for p in parties if p not in self.parties and ("party", p) not in self._absent)
@@ -284,6 +305,7 @@ class BatchState(MemoryState):
         self._load_disposals(c for c in lots if c not in self._disposals_of)
         self._load_lines(s for s in ships if s not in self._lines_of)
         self._load_event_times(t for t in times if t not in self.events and ("event", t) not in self._absent)
+        self._load_certificates(n for n in numbers if n not in self._certificates_of)
 
     def _load_parties(self, ids: Iterable[str]) -> None:
         ids = set(ids)
@@ -346,6 +368,17 @@ class BatchState(MemoryState):
             self._stored.add(("transit", (r[0], r[1])))
         self._lines_of |= ship_events
 
+    def _load_certificates(self, numbers: Iterable[str]) -> None:
+        numbers = set(numbers)
+        found: dict[str, set[str]] = {}
+        for number, lot in self._sql.fetch_in(
+            "SELECT certificate_no, lot FROM trace_certificate WHERE certificate_no IN ({})", numbers
+        ):
+            found.setdefault(number, set()).add(lot)
+        for number, lots in found.items():
+            self.certificates[number] = frozenset(lots)
+        self._certificates_of |= numbers
+
     def _load_event_times(self, ids: Iterable[str]) -> None:
         ids = set(ids)
         for eid, at in self._sql.fetch_in("SELECT id, at_utc FROM trace_event WHERE id IN ({})", ids):
@@ -382,7 +415,9 @@ class BatchState(MemoryState):
         for d in fx.disposals:
             if d.lot not in self._disposals_of:
                 self._load_disposals([d.lot])
+        new_certificates = [c for c in fx.certificates if c.lot not in self.certificate_lots(c.certificate_no)]
         self._apply(event_id, fx)
+        self._rows["certificate"] += [(c.certificate_no, c.lot) for c in dict.fromkeys(new_certificates)]
         changed = self._changed
         if fx.new_lots:
             parents = self._rows["parent"]
@@ -502,6 +537,7 @@ class BatchState(MemoryState):
         sql.insert("trace_event", _EVENT_COLUMNS, self._rows["event"])
         sql.insert("trace_event_lot", _EVENTLOT_COLUMNS, self._rows["event_lot"])
         sql.insert("trace_anomaly", _ANOMALY_COLUMNS, self._rows["anomaly"])
+        sql.insert("trace_certificate", ("certificate_no", "lot"), self._rows["certificate"])
         for rows in self._rows.values():
             rows.clear()
         for keys in changed.values():
@@ -573,6 +609,10 @@ class Run:
                 outcome = SignatureRefused(
                     f"the signature of event {signed.id} does not verify with key {signed.event.key_id}"
                 )
+            elif c.batch_key is not None and not _key_on_record(state, signed.event, c.batch_key):
+                # The registration that carried the key was refused (or names another key).
+                e = signed.event
+                outcome = SignatureRefused(f"party {e.party} has no registered key {e.key_id}")
             else:
                 fx = effects(signed.event, signed.id)
                 through_repository = not fast or c.genesis or state.spreads(fx)
@@ -598,6 +638,13 @@ class Run:
                 index += 1
         state.flush()
         return keep
+
+
+def _key_on_record(state: BatchState, event: Event, public_key: bytes) -> bool:
+    """True if `event`'s key id is a key of its party, on record now, and is `public_key`."""
+    party = state.party(event.party)
+    key = party.keys.get(event.key_id) if party is not None else None
+    return key is not None and key.public_key == public_key
 
 
 def _through_repository(

@@ -19,6 +19,7 @@ __all__ = [
     "TABLES",
     "TraceAnomaly",
     "TraceApplication",
+    "TraceCertificate",
     "TraceDisposal",
     "TraceEvent",
     "TraceEventLot",
@@ -123,6 +124,15 @@ class TraceDisposal(SQLModel, table=True):
     quantity: str
 
 
+class TraceCertificate(SQLModel, table=True):
+    """A 合格证 on record for a lot: the certify event's certificate number and its input lot (what a
+    market-entry check that names the number is matched against, along the lot's lineage)."""
+
+    __tablename__ = "trace_certificate"
+    certificate_no: str = Field(primary_key=True)
+    lot: str = Field(primary_key=True)
+
+
 class TraceEvent(SQLModel, table=True):
     """One accepted event: where it is in the ledger, and columns for queries (the bytes are in the ledger)."""
 
@@ -202,6 +212,7 @@ TABLES = [
         TraceHolding,
         TraceTransit,
         TraceDisposal,
+        TraceCertificate,
         TraceEvent,
         TraceEventLot,
         TraceAnomaly,

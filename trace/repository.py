@@ -21,6 +21,7 @@ from .clock import parse_utc  # re-exported: stored times are read back with the
 from .errors import NotFound, TraceError
 from .events import Event, PartyRecord, Product
 from .models import (
+    TraceCertificate,
     TraceDisposal,
     TraceEvent,
     TraceEventLot,
@@ -67,6 +68,7 @@ _event = TraceEvent.__table__
 _event_lot = TraceEventLot.__table__
 _party = TraceParty.__table__
 _key = TracePartyKey.__table__
+_certificate = TraceCertificate.__table__
 
 
 @lru_cache(maxsize=4096)  # a Product is immutable; lots of one product share the same text
@@ -177,6 +179,10 @@ class Repository:
     def event_time(self, event_id: str) -> datetime | None:
         t = self.conn.execute(select(_event.c.at_utc).where(_event.c.id == event_id)).scalar()
         return parse_utc(t) if t is not None else None
+
+    def certificate_lots(self, certificate_no: str) -> frozenset[str]:
+        rows = self.conn.execute(select(_certificate.c.lot).where(_certificate.c.certificate_no == certificate_no))
+        return frozenset(r[0] for r in rows)
 
     # --- lineage -------------------------------------------------------------------------------------
 
@@ -339,7 +345,10 @@ class Repository:
             if f.flag in PROPAGATED_FLAGS:
                 reach |= self.descendants(f.lot)
             conn.execute(update(_lot).where(_lot.c.code.in_(sorted(reach))).values({f.flag: True}))
-        # 7. Disposals and the event itself.
+        # 7. Disposals, certificates and the event itself.
+        for c in fx.certificates:
+            if c.lot not in self.certificate_lots(c.certificate_no):
+                conn.execute(insert(_certificate).values(certificate_no=c.certificate_no, lot=c.lot))
         for d in fx.disposals:
             q = conn.execute(
                 select(_disposal.c.quantity).where(_disposal.c.lot == d.lot, _disposal.c.how == d.how)

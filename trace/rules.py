@@ -2,7 +2,9 @@
 
 `check_event(event, view, *, now)` reads the ledger's current state through `LotView` (the SQL
 repository and `state.MemoryState` implement it) and returns None or raises `RuleViolation` with one
-of the codes in `RULES`. It checks in this order, so the first failure is the most meaningful:
+of the codes in `RULES`. (One code is not `check_event`'s: `check_genesis` decides the one event
+recorded while the ledger has no party, the first regulator registering itself; code genesis.)
+It checks in this order, so the first failure is the most meaningful:
 
     1. party and key     party_unknown, party_suspended, key_unknown, key_inactive
     2. role              role (ROLES_FOR); for party.* kinds also party_exists, key_exists, ...
@@ -13,7 +15,8 @@ of the codes in `RULES`. It checks in this order, so the first failure is the mo
     7. destination       destination (ship)
     8. custody           custody
     9. quantities        quantity, mass_balance
-   10. clearance         market_entry (市场准入), blocked, origin_exit (产地准出)
+   10. clearance         market_entry (市场准入: and a certificate named must be a 合格证 on
+                         the lineage, unless checked on paper), blocked, origin_exit (产地准出)
 
 `effects(event, event_id)` then describes, as plain data, what accepting the event changes. It does
 not need the view: where the change depends on the state (a new lot's inherited flags, the
@@ -30,7 +33,7 @@ Status flags and lineage (decided here, relied on by repositories and pages):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -62,6 +65,7 @@ __all__ = [
     "ROLES_FOR",
     "RULES",
     "TOLERANCE",
+    "CertificateRecorded",
     "Disposal",
     "Effects",
     "HoldingDelta",
@@ -78,6 +82,7 @@ __all__ = [
     "Receipt",
     "Transit",
     "check_event",
+    "check_genesis",
     "effects",
     "inherited_flags",
 ]
@@ -103,6 +108,7 @@ RULES = (
     "market_entry",
     "blocked",
     "destination",
+    "genesis",
 )
 
 _TRADERS = frozenset({"producer", "processor", "wholesaler", "retailer"})
@@ -139,7 +145,11 @@ PROPAGATED_FLAGS = frozenset({"failed", "recalled"})
 
 @frozen
 class KeyState:
-    """A party's key: usable at time t iff active_from <= t and (revoked_at is None or t < revoked_at)."""
+    """A party's key: usable for an event at time t iff active_from <= t and it is not revoked.
+
+    `revoked_at` is the time the revocation states; the key is unusable from the moment the
+    revocation is recorded, whatever time it states (see `check_event`).
+    """
 
     public_key: bytes
     active_from: datetime
@@ -217,6 +227,10 @@ class LotView(Protocol):
         """The event time of a recorded event, or None if there is no such event."""
         ...
 
+    def certificate_lots(self, certificate_no: str) -> frozenset[str]:
+        """The lots a 合格证 with this number was recorded on (certify events); empty if none."""
+        ...
+
 
 # --- what accepting an event changes -------------------------------------------------------------
 
@@ -271,6 +285,14 @@ class Disposal:
 
 
 @frozen
+class CertificateRecorded:
+    """A 合格证 numbered `certificate_no` is on record for `lot` (a set: recording it twice is once)."""
+
+    lot: str
+    certificate_no: str
+
+
+@frozen
 class PartyRegistered:
     """A new party, status active, its keys active from `at`."""
 
@@ -319,7 +341,7 @@ class Effects:
     4. add `holdings` deltas (no holding may go negative; `check_event` guarantees it);
     5. open `transits` (received 0) and add `receipts` to them;
     6. set `flags`, and for a flag in PROPAGATED_FLAGS also on every existing descendant of the lot;
-    7. record `disposals` (sold / destroyed) and the event's time under `event_id`.
+    7. record `disposals` (sold / destroyed), `certificates` and the event's time under `event_id`.
     """
 
     event_id: str
@@ -332,6 +354,7 @@ class Effects:
     flags: tuple[LotFlag, ...] = ()
     disposals: tuple[Disposal, ...] = ()
     party_changes: tuple[PartyChange, ...] = ()
+    certificates: tuple[CertificateRecorded, ...] = ()
 
 
 def inherited_flags(parents: Sequence[LotState]) -> dict[str, bool]:
@@ -367,7 +390,7 @@ def check_event(
         raise ValueError("now must be a timezone-aware datetime")
     at = event.time
     # 1-2. Who is speaking, with which key, in which role.
-    party = _check_party_and_key(event, view, at=at, now=now)
+    party = _check_party_and_key(event, view, at=at)
     _check_role(event, party)
     if event.kind in PARTY_KINDS:
         _check_party_admin(event, view)
@@ -421,7 +444,32 @@ def check_event(
     _check_clearance(event, lots, party, view)
 
 
-def _check_party_and_key(event: Event, view: LotView, *, at: datetime, now: datetime) -> PartyState:
+def check_genesis(
+    event: Event, *, public_key: bytes, bootstrap_keys: Collection[bytes], operator: bool = False
+) -> None:
+    """Check the genesis entry: the first regulator registering itself while the ledger has no party.
+
+    No party exists to vouch for it, so only the operator may let it in: on the machine itself
+    (`operator`, as `farmtrace init --regulator-id` does), or by naming beforehand the key that
+    signs it (`bootstrap_keys`, raw Ed25519 public keys: the FARMTRACE_BOOTSTRAP_KEY setting).
+    `public_key` is the key that signed `event` (one of the registered record's own). Returns None or
+    raises RuleViolation("genesis"): never from the network on its own say-so.
+    """
+    if operator or bytes(public_key) in bootstrap_keys:
+        return
+    if not bootstrap_keys:
+        why = (
+            "the operator registers the first one on the server (farmtrace init --regulator-id), or names "
+            "its key beforehand (FARMTRACE_BOOTSTRAP_KEY); no bootstrap key is configured"
+        )
+    else:
+        why = f"its registration must be signed with the bootstrap key the operator named, not key {event.key_id}"
+    raise RuleViolation(
+        "genesis", f"the ledger has no regulator yet, and party {event.party} may not become the first: {why}", "key_id"
+    )
+
+
+def _check_party_and_key(event: Event, view: LotView, *, at: datetime) -> PartyState:
     party = view.party(event.party)
     if party is None:
         raise RuleViolation("party_unknown", f"party {event.party} is not registered", "party")
@@ -439,12 +487,14 @@ def _check_party_and_key(event: Event, view: LotView, *, at: datetime, now: date
             f"the event is dated {event.event_time}",
             "key_id",
         )
-    # A revoked key records nothing more, even events dated before the revocation: a stolen key
-    # must not be able to backdate.
-    if key.revoked_at is not None and (at >= key.revoked_at or now >= key.revoked_at):
+    # A revoked key records nothing more, even events dated before the revocation (a stolen key
+    # must not be able to backdate), and from the moment the revocation is recorded: one dated a few
+    # minutes ahead (within the clock skew) must not leave a lost key usable until then.
+    if key.revoked_at is not None:
         raise RuleViolation(
             "key_inactive",
-            f"key {event.key_id} of party {event.party} was revoked at {key.revoked_at.isoformat()}",
+            f"key {event.key_id} of party {event.party} was revoked at {key.revoked_at.isoformat()} "
+            "(a revocation takes effect when it is recorded)",
             "key_id",
         )
     return party
@@ -661,6 +711,21 @@ def _why_blocked(lot: LotState, *, rejected_counts: bool = True) -> str | None:
     return None
 
 
+def _in_lineage(lot: LotState, codes: Collection[str], view: LotView) -> bool:
+    """True if `lot` or one of its ancestors is among `codes` (walking parents through `view`)."""
+    todo, seen = [lot.code], {lot.code}
+    while todo:
+        code = todo.pop()
+        if code in codes:
+            return True
+        state = lot if code == lot.code else view.lot(code)
+        for parent in state.parents if state is not None else ():
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return False
+
+
 def _check_clearance(event: Event, lots: Sequence[LotState], party: PartyState, view: LotView) -> None:
     kind = event.kind
     detail = event.detail
@@ -682,6 +747,20 @@ def _check_clearance(event: Event, lots: Sequence[LotState], party: PartyState, 
                 f"inspection event {check.inspection_event} is not recorded",
                 "detail.entry_check.inspection_event",
             )
+    # A certificate named at entry is one the ledger holds for these goods — a 合格证 recorded on
+    # the lot or on a lot it was made from — or the check says it was a paper one: a consumer page
+    # tells the two apart, and never calls a made-up number checked.
+    if accepted and detail.entry_check.certificate_no is not None and detail.entry_check.certificate_source is None:
+        number = detail.entry_check.certificate_no
+        certified = view.certificate_lots(number)
+        for lot in lots:
+            if not (certified and _in_lineage(lot, certified, view)):
+                raise RuleViolation(
+                    "market_entry",
+                    f"certificate {number} is not a 合格证 recorded on lot {lot.code} or on a lot it was made "
+                    'from; name one the ledger holds, or record a paper certificate (certificate_source "paper")',
+                    "detail.entry_check.certificate_no",
+                )
     # Blocked lots move nowhere but to destruction; certifying one would be a false commitment, and
     # accepting one at entry would let it back into circulation.
     # (A rejection at one market says nothing about the same lot's safety at another, so receipts
@@ -723,6 +802,7 @@ def effects(event: Event, event_id: str) -> Effects:
     receipts: tuple[Receipt, ...] = ()
     disposals: tuple[Disposal, ...] = ()
     changes: tuple[PartyChange, ...] = ()
+    certificates: tuple[CertificateRecorded, ...] = ()
     new_lots = tuple(
         NewLot(
             code=o.lot,
@@ -756,6 +836,7 @@ def effects(event: Event, event_id: str) -> Effects:
         flags.append(LotFlag(event.inputs[0].lot, "cleared" if detail.result == "pass" else "failed"))
     elif isinstance(detail, CertifyDetail):
         flags.append(LotFlag(event.inputs[0].lot, "cleared"))
+        certificates = (CertificateRecorded(event.inputs[0].lot, detail.certificate_no),)
     elif event.kind == "recall":
         flags.append(LotFlag(event.inputs[0].lot, "recalled"))
     if event.kind in ("sell", "destroy"):
@@ -773,6 +854,7 @@ def effects(event: Event, event_id: str) -> Effects:
         flags=tuple(flags),
         disposals=disposals,
         party_changes=changes,
+        certificates=certificates,
     )
 
 

@@ -5,7 +5,9 @@ Recording events (`record_many`; `record` is a batch of one):
   1. decode each ledger entry strictly (`encoding.decode_entry`): InvalidEvent names the field;
   2. find the party's key (a registered one, or one registered earlier in the same batch) and
      verify the Ed25519 signatures, on worker processes while the rest of the batch is decoded
-     (`verifying`); no key: SignatureRefused;
+     (`verifying`); no key: SignatureRefused. A key from an earlier entry of the batch counts only
+     if that entry was accepted: checked in log order, inside the transaction (else SignatureRefused,
+     never an anomaly in the named party's name);
   3. hand the entries to the ledger in runs, each with a `select` hook (`ingest.Run`) that, *inside*
      the ledger's write transaction, answers an event already accepted with its first receipt
      (idempotent resubmission), refuses a bad signature, runs `rules.check_event` and applies
@@ -22,7 +24,7 @@ from __future__ import annotations
 import base64
 import json
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +42,7 @@ from farmtrace.ledger.sqlstore import LedgerCheckpoint
 from .clock import Clock, cst_day, parse_utc, utc_now
 from .encoding import SignedEvent, decode_entry
 from .epcis import epcis_document
-from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
+from .errors import InvalidEvent, NotFound, RuleViolation, SignatureRefused, TraceError
 from .events import KeyAddDetail, PartyRegisterDetail
 from .gcpause import paused_collection
 from .ingest import Candidate, Duplicate, Run
@@ -58,6 +60,7 @@ from .models import (
     to_utc_text,
 )
 from .repository import Repository
+from .rules import check_genesis
 from .verifying import Pending, verify_later
 
 __all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
@@ -135,10 +138,15 @@ def _genesis_key(signed: SignedEvent) -> tuple[str, bytes]:
 class TraceService:
     """The domain over a ledger `log` and the SQL `engine` its store uses (they must be the same database)."""
 
-    def __init__(self, log: Log, engine: Engine, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, log: Log, engine: Engine, *, clock: Clock = utc_now, bootstrap_keys: Collection[bytes] = ()
+    ) -> None:
+        """`bootstrap_keys`: raw Ed25519 public keys the operator allows to sign the genesis entry
+        (the first regulator registering itself) when it comes over the network; see `record_genesis`."""
         self.log = log
         self.engine = engine
         self.clock = clock
+        self.bootstrap_keys = frozenset(bytes(k) for k in bootstrap_keys)
         self._key_cache: dict[str, tuple[str, bytes]] = {}
 
     def create_tables(self) -> None:
@@ -149,6 +157,21 @@ class TraceService:
     def record(self, entry: bytes) -> Receipt:
         """Record one signed event (a ledger entry). Raises TraceError subclasses; see the module docstring."""
         (outcome,) = self.record_many([entry])
+        if isinstance(outcome, TraceError):
+            raise outcome
+        return outcome
+
+    def record_genesis(self, entry: bytes) -> Receipt:
+        """Record the genesis entry as the operator, on this machine (`farmtrace init`, the demo).
+
+        The genesis entry is the first regulator's party.register of itself, signed with one of its
+        own keys, while the ledger has no party. Over the network (`record`, `record_many`) it is
+        accepted only when signed with one of `bootstrap_keys` (rules: genesis). Raises TraceError
+        subclasses: RuleViolation if the ledger already has parties, SignatureRefused if the entry
+        is not a genesis entry (nobody's key could have signed it).
+        """
+        with paused_collection():
+            (outcome,) = self._record_many([entry], operator=True)
         if isinstance(outcome, TraceError):
             raise outcome
         return outcome
@@ -165,13 +188,14 @@ class TraceService:
         with paused_collection():  # see gcpause: the batch's objects are freed by reference counting
             return self._record_many(entries)
 
-    def _record_many(self, entries: Sequence[bytes]) -> list[Receipt | TraceError]:
+    def _record_many(self, entries: Sequence[bytes], *, operator: bool = False) -> list[Receipt | TraceError]:
         results: list[Receipt | TraceError | None] = [None] * len(entries)
         prepared = []
         genesis_open: bool | None = None
         # Keys registered by earlier entries of this batch: a party registered by entry n may sign
         # entry n+1. Its signature is checked against that key here; whether the registration was
-        # accepted is checked in order, inside the ledger's transaction (rules: key_unknown).
+        # accepted is checked in order, inside the ledger's transaction (`Candidate.batch_key`):
+        # until then the key is nobody's, and an entry it signed is refused as unauthenticated.
         batch_keys: dict[str, tuple[str, bytes]] = {}
         for start in range(0, len(entries), RUN_SIZE):
             run: list[tuple[int, SignedEvent]] = []
@@ -188,15 +212,27 @@ class TraceService:
                 genesis = bool(genesis_open) and _genesis_shape(signed)
                 if genesis:  # one genesis per batch: a second self-registration needs a regulator's key
                     genesis_open = False
+                    try:
+                        check_genesis(
+                            signed.event,
+                            public_key=_genesis_key(signed)[1],
+                            bootstrap_keys=self.bootstrap_keys,
+                            operator=operator,
+                        )
+                    except RuleViolation as exc:
+                        results[i] = exc  # not an anomaly: nobody we know signed it
+                        continue
                 key = _genesis_key(signed) if genesis else keys.get(signed.event.key_id)
+                batch_key = None
                 if key is None and batch_keys.get(signed.event.key_id, ("",))[0] == signed.event.party:
                     key = batch_keys[signed.event.key_id]
+                    batch_key = key[1]
                 if key is None or key[0] != signed.event.party:
                     # Unauthenticated: not an anomaly of any party's (we cannot tell who sent it).
                     event = signed.event
                     results[i] = SignatureRefused(f"party {event.party} has no registered key {event.key_id}")
                     continue
-                candidates.append((i, Candidate(entries[i], signed, len(work), genesis)))
+                candidates.append((i, Candidate(entries[i], signed, len(work), genesis, batch_key)))
                 work.append((key[1], signed.signature, signed.canonical))
                 batch_keys.update(_keys_registered_by(signed))
             if candidates:

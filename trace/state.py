@@ -57,6 +57,7 @@ class MemoryState:
         self.events: dict[str, datetime] = {}
         self.children: dict[str, set[str]] = {}
         self.disposed: dict[tuple[str, str], Decimal] = {}  # (lot, "sold" | "destroyed") -> quantity
+        self.certificates: dict[str, frozenset[str]] = {}  # 合格证 number -> the lots it is on
 
     # --- LotView -----------------------------------------------------------------------------------
 
@@ -74,6 +75,9 @@ class MemoryState:
 
     def event_time(self, event_id: str) -> datetime | None:
         return self.events.get(event_id)
+
+    def certificate_lots(self, certificate_no: str) -> frozenset[str]:
+        return self.certificates.get(certificate_no, frozenset())
 
     # --- lineage and queries -------------------------------------------------------------------------
 
@@ -125,7 +129,7 @@ class MemoryState:
             self.children = saved_children
             raise
 
-    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed")
+    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed", "certificates")
 
     def _apply(self, event_id: str, fx: Effects) -> None:
         # 1. Parties.
@@ -191,10 +195,12 @@ class MemoryState:
                 reach |= descendants(f.lot, self.children_of)
             for code in reach:
                 self.lots[code] = _replace(self._lot(code), **{f.flag: True})
-        # 7. Disposals and the event itself.
+        # 7. Disposals, certificates and the event itself.
         for d in fx.disposals:
             key = (d.lot, d.how)
             self.disposed[key] = self.disposed.get(key, Decimal(0)) + d.quantity
+        for c in fx.certificates:
+            self.certificates[c.certificate_no] = self.certificate_lots(c.certificate_no) | {c.lot}
         self.events[event_id] = fx.at
 
     def _register(self, record: PartyRecord, at: datetime) -> None:

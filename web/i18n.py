@@ -264,6 +264,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "detail.entry_accepted": ("入市查验：通过", "Market entry check: accepted"),
     "detail.entry_rejected": ("入市查验：拒收", "Market entry check: refused"),
     "detail.entry_certificate": ("查验合格证 {number}", "certificate {number} checked"),
+    # A receive whose entry check records a paper certificate (certificate_source "paper").
+    "detail.entry_certificate_paper": (
+        "纸质合格证 {number} 已查验，未在账本上",
+        "certificate {number} checked on paper, not on the ledger",
+    ),
     "detail.temperature": ("温度 {value} °C", "Temperature {value} °C"),
     "detail.split": (
         "分成 {n} 批，本品来自其中的 {lot}（{quantity} {unit}）",

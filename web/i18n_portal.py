@@ -334,6 +334,10 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
         "该批次检测不合格、已被召回或被拒收，已冻结，不能发货、销售、加工或开证。",
         "This lot failed a test, was recalled or was refused at entry: it is blocked from shipping, sale, processing and certificates.",
     ),
+    "portal.rule.genesis": (
+        "账本上还没有监管部门；第一个监管部门只能由系统管理员在服务器上登记。",
+        "The ledger has no regulator yet; only the operator can register the first one, on the server.",
+    ),
     "portal.rule.destination": (
         "收货方不能接收货物（未登记、已暂停、不是收货类主体，或是您自己）。",
         "The receiver cannot take goods (not registered, suspended, not a receiving party, or yourself).",

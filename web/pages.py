@@ -433,7 +433,12 @@ def journey_view(
             )
             if check.get("certificate_no"):
                 text += "，" if t.lang == "zh" else ", "
-                text += t("detail.entry_certificate", number=check["certificate_no"])
+                # A paper certificate is the market's word, not a 合格证 the ledger holds: say so.
+                paper = check.get("certificate_source") == "paper"
+                text += t(
+                    "detail.entry_certificate_paper" if paper else "detail.entry_certificate",
+                    number=check["certificate_no"],
+                )
             lines.append(text)
             for s in ev.get("sensors", []):
                 if s.get("type") == "temperature":

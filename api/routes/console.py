@@ -28,12 +28,12 @@ from farmtrace.trace.exports import rows, write_csv, write_xlsx
 from ..deps import RegulatorDep, ServiceDep
 from ..errors import problem
 from ..schemas import problems
+from .trace import LotCode
 
 router = APIRouter(tags=["console"])
 
 MAX_RANGE = timedelta(days=366)
 MAX_ID = 2**63 - 1  # SQL's BIGINT (SQLite's INTEGER): a larger id cannot be stored, and is 400 before any query
-LotCode = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._/\-]+$")]
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

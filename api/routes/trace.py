@@ -21,15 +21,17 @@ import base64
 import binascii
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from farmtrace.trace.encoding import decode_entry
-from farmtrace.trace.errors import InvalidEvent, TraceError
+from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
 from farmtrace.trace.events import PARTY_KINDS
+from farmtrace.trace.ids import check_lot_code
 from farmtrace.trace.service import Receipt
 
 from ..deps import ClockDep, RegulatorDep, ServiceDep
@@ -38,7 +40,29 @@ from ..schemas import problems
 
 router = APIRouter(tags=["trace"])
 
-LotCode = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._/\-]+$")]
+
+def lot_code(request: Request, code: Annotated[str, Path(max_length=200)]) -> str:
+    """The `{code}` of a /lots/{code:path}… route, checked: InvalidEvent (400) naming "code" if it is
+    not a lot code (`ids.check_lot_code`).
+
+    Routes match the percent-decoded path, so /lots/X%2Fjourney would reach lot X's journey. A
+    route's own words after the code must be spelled out in the raw path; when one holds %2F, the
+    request names the lot "X/journey" (which no lot code can be: it is refused, or not found).
+    """
+    route = request.scope.get("route")
+    suffix = getattr(route, "path_format", "").partition("{code}")[2]
+    raw = request.scope.get("raw_path")
+    if suffix and raw is not None:
+        path = raw.decode("latin-1")
+        if "%2f" in "".join(path.rsplit("/", suffix.count("/"))[1:]).lower():
+            whole = unquote(path.partition("/lots/")[2])
+            check_lot_code(whole, field="code")
+            raise NotFound("lot", whole)
+    check_lot_code(code, field="code")
+    return code
+
+
+LotCode = Annotated[str, Depends(lot_code)]
 EventId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 MAX_BATCH = 5000
 

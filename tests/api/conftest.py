@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import base64
+
 import pytest
 from fastapi.testclient import TestClient
 
 from farmtrace.api.app import create_app
 from farmtrace.api.settings import Settings
 from farmtrace.ledger.note import Signer
+
+from ..trace.story import REGULATOR, public_key
 
 LOG_SIGNER = Signer.from_seed("farmtrace.local/log", bytes(range(32)))
 
@@ -17,6 +21,9 @@ def settings(tmp_path, database_url) -> Settings:
         data_dir=tmp_path,
         database_url=database_url,
         log_key=LOG_SIGNER.key_string(),
+        # The operator names the first regulator's key, so the stories' regulator may register
+        # itself over HTTP (the genesis entry); nobody else may.
+        bootstrap_key=base64.b64encode(public_key(REGULATOR)).decode(),
     )
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.ids import (
+    LOT_PAGE_WORD,
     USCC_ALPHABET,
     check_event_id,
     check_gln,
@@ -21,6 +22,7 @@ from farmtrace.trace.ids import (
     check_uscc,
     gs1_check_digit,
     gtin14,
+    is_valid_lot_code,
     key_id_for,
     party_id_type,
     uscc_check_char,
@@ -99,16 +101,71 @@ def test_resident_id() -> None:
         check_resident_id("11010519491231002x")
 
 
-@pytest.mark.parametrize("code", ["A", "NX-CAB-001", "a.b_c/d-1", "12345678901234567890"])
+LOT_CODES_OK = [
+    "A",
+    "NX-CAB-001",
+    "a.b_c/d-1",
+    "12345678901234567890",
+    "LS/2026/11/20-017",
+    "...",  # not a dot segment: URLs keep it
+    ".a",
+    "journey",  # alone it is the whole code, not a page word after a code
+    "X/Journey",  # pages' words are lower-case
+    "X/journey2",
+]
+
+
+@pytest.mark.parametrize("code", LOT_CODES_OK)
 def test_lot_code_ok(code: str) -> None:
     check_lot_code(code)
+    assert is_valid_lot_code(code)
 
 
-@pytest.mark.parametrize("code", ["", "123456789012345678901", "NX CAB", "包菜", "a+b", "a\n", 7])
-def test_lot_code_refused(code: object) -> None:
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("", "1 to 20 characters"),
+        ("123456789012345678901", "1 to 20 characters"),
+        ("NX CAB", "1 to 20 characters"),
+        ("包菜", "1 to 20 characters"),
+        ("a+b", "1 to 20 characters"),
+        ("a\n", "1 to 20 characters"),
+        (7, "expected a string"),
+        # Codes no URL can carry unchanged (issue 14): dot segments, empty parts, a page's word.
+        (".", '"." or ".."'),
+        ("..", '"." or ".."'),
+        ("A/./B", '"." or ".."'),
+        ("A/../B", '"." or ".."'),
+        ("/", "empty parts"),
+        ("/A", "empty parts"),
+        ("A/", "empty parts"),
+        ("a//b", "empty parts"),
+        ("X/journey", "lower-case word like 'journey'"),
+        ("X/label.png", "lower-case word like 'label.png'"),
+        ("A/B/export.csv", "lower-case word like 'export.csv'"),
+        ("X/trace", "/lots/CODE/journey"),
+    ],
+)
+def test_lot_code_refused(code: object, says: str) -> None:
     with pytest.raises(InvalidEvent) as info:
         check_lot_code(code, field="inputs[0].lot")  # type: ignore[arg-type]
     assert info.value.field == "inputs[0].lot"
+    assert says in info.value.message, info.value.message
+    assert not is_valid_lot_code(code)
+
+
+@given(st.text(alphabet="Aa0-._/%", max_size=22))
+def test_lot_code_check_and_predicate_agree(code: str) -> None:
+    try:
+        check_lot_code(code)
+    except InvalidEvent:
+        assert not is_valid_lot_code(code)
+    else:
+        assert is_valid_lot_code(code)
+        # Accepted codes are fixed points of URL path normalisation (RFC 3986 §5.2.4) and name no page.
+        parts = code.split("/")
+        assert "" not in parts and "." not in parts and ".." not in parts
+        assert len(parts) == 1 or not LOT_PAGE_WORD.fullmatch(parts[-1])
 
 
 def test_party_ids() -> None:

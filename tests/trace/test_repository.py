@@ -34,6 +34,7 @@ from farmtrace.trace.events import Event, PartyRecord
 from farmtrace.trace.lineage import ancestors, descendants
 from farmtrace.trace.models import (
     TABLES,
+    TraceCertificate,
     TraceDisposal,
     TraceEvent,
     TraceHolding,
@@ -180,6 +181,9 @@ def sql_state(conn: Connection) -> dict[str, Any]:
         assert lot is not None
         lots[code] = lot
     h, t, d = TraceHolding.__table__, TraceTransit.__table__, TraceDisposal.__table__
+    certificates: dict[str, set[str]] = {}
+    for r in conn.execute(select(TraceCertificate.__table__)):
+        certificates.setdefault(r.certificate_no, set()).add(r.lot)
     return {
         "lots": lots,
         "holdings": {(r.lot, r.party): Decimal(r.quantity) for r in conn.execute(select(h))},
@@ -195,6 +199,7 @@ def sql_state(conn: Connection) -> dict[str, Any]:
             for r in conn.execute(select(TraceEvent.__table__.c.id, TraceEvent.__table__.c.at_utc))
         },
         "parties": {pid: repo.party(pid) for (pid,) in conn.execute(select(TraceParty.__table__.c.id))},
+        "certificates": {number: frozenset(lots) for number, lots in certificates.items()},
     }
 
 
@@ -236,6 +241,7 @@ def assert_tables_match(sql: dict[str, Any], mem: MemoryState) -> None:
     assert sql["disposed"] == mem.disposed
     assert sql["events"] == mem.events
     assert sql["parties"] == mem.parties
+    assert sql["certificates"] == mem.certificates
 
 
 def assert_same_state(twin: Twin) -> None:
@@ -450,6 +456,10 @@ class History:
         )
         if self.chance(0.05):
             check = {"result": "accepted"}  # no certificate: market_entry at a market or shop
+        elif self.chance(0.05):  # a number no 合格证 carries: market_entry, unless checked on paper
+            check = {"result": "accepted", "certificate_no": "NO-SUCH-CERT-999"}
+            if self.chance(0.5):
+                check["certificate_source"] = "paper"
         detail = {"source": t.source, "ship_event": t.ship_event, "entry_check": check}
         if self.chance(0.04):
             detail["source"] = self.pick(HOLDERS)

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from farmtrace.trace.errors import RuleViolation
+from farmtrace.trace.errors import InvalidEvent, RuleViolation
+from farmtrace.trace.events import Event
 from farmtrace.trace.lineage import ancestors, descendants, origins
-from farmtrace.trace.rules import RULES, TOLERANCE, check_event, effects
+from farmtrace.trace.rules import RULES, TOLERANCE, check_event, check_genesis, effects
 
 from .story import (
     CERTIFY,
@@ -22,13 +23,16 @@ from .story import (
     PROCESSOR,
     REGULATOR,
     SHOP,
+    START,
     STATION,
     Ledger,
     key_id,
     key_wire,
     out,
     party_wire,
+    public_key,
     story_one,
+    wire,
 )
 
 LOT = "NX-CAB-001"
@@ -304,6 +308,59 @@ def case_market_entry() -> None:
     )
 
 
+def test_market_entry_names_a_certificate_on_the_lineage_or_paper() -> None:
+    """Issue 14 item 5: a certificate named at entry must be a 合格证 on the lot's lineage, or paper."""
+    lg = story_one(until="ship")
+    shipped = lg.ids["ship"]
+    made_up = {"result": "accepted", "certificate_no": "NO-SUCH-CERT-999"}
+    v = refused("market_entry", lambda: receive(lg, LOT, "500", shipped, check=made_up), "NO-SUCH-CERT-999", LOT)
+    assert v.field == "detail.entry_check.certificate_no"
+    # A real 合格证, but of another lot: not these goods' certificate.
+    harvest(lg, "OTHER-1", "10")
+    lg.record("certify", COOP, inputs=[lg.inp("OTHER-1", "10")], detail=CERTIFY | {"certificate_no": "HGZ-OTHER"})
+    other = {"result": "accepted", "certificate_no": "HGZ-OTHER"}
+    refused("market_entry", lambda: receive(lg, LOT, "500", shipped, check=other), "HGZ-OTHER", "paper")
+    # A paper certificate the market checked is recorded as such (and any number may be written).
+    receive(lg, LOT, "100", shipped, check=made_up | {"certificate_source": "paper"})
+    # The lot's own 合格证 is accepted; so is it after a split, on the split lot (an ancestor's).
+    receive(lg, LOT, "400", shipped)
+    lg.record(
+        "transform", MARKET, inputs=[lg.inp(LOT, "500")], outputs=[out("M-1", "250"), out("M-2", "250")],
+        detail={"type": "split"},
+    )  # fmt: skip
+    to_shop = ship(lg, "M-1", "250", party=MARKET, to=SHOP)
+    receive(lg, "M-1", "250", to_shop, party=SHOP, source=MARKET)
+    assert lg.state.holding("M-1", SHOP) == 250
+    # A rejection is always recordable, whatever it names.
+    to_shop = ship(lg, "M-2", "250", party=MARKET, to=SHOP)
+    receive(lg, "M-2", "250", to_shop, party=SHOP, source=MARKET, check={"result": "rejected", "certificate_no": "X"})
+
+
+def case_genesis() -> None:
+    """Issue 14 item 4: the first regulator comes from the operator, never from the network."""
+    record = party_wire(REGULATOR)
+    event = Event.from_wire(wire("party.register", REGULATOR, time=START, detail={"party": record}))
+    mine = public_key(REGULATOR)
+    refused("genesis", lambda: check_genesis(event, public_key=mine, bootstrap_keys=()), "no bootstrap key")
+    other = public_key(COOP)
+    refused("genesis", lambda: check_genesis(event, public_key=mine, bootstrap_keys={other}), key_id(REGULATOR))
+    check_genesis(event, public_key=mine, bootstrap_keys={mine})  # the key the operator named
+    check_genesis(event, public_key=mine, bootstrap_keys=(), operator=True)  # farmtrace init, on the machine
+
+
+def test_a_future_dated_revocation_takes_effect_when_recorded() -> None:
+    """Issue 14 item 4: a revocation dated minutes ahead (within the skew) stops the key at once."""
+    lg = story_one(until="register")
+    ahead = lg.now() + timedelta(minutes=4)
+    lg.record(
+        "party.key_revoke", REGULATOR, time=ahead,
+        detail={"party_id": COOP, "key_id": key_id(COOP), "reason": "手机丢失"},
+    )  # fmt: skip
+    lg.clock -= timedelta(minutes=1)  # still before the time the revocation states
+    assert lg.now() < ahead
+    refused("key_inactive", lambda: harvest(lg), "revoked", "takes effect when it is recorded")
+
+
 def case_blocked() -> None:
     # Story 2: a failed test blocks the lot; shipping it is refused with the reason.
     lg = story_one(until="certify")
@@ -480,3 +537,14 @@ def test_check_needs_an_aware_now() -> None:
     event, _ = lg.log[-1]
     with pytest.raises(ValueError, match="aware"):
         check_event(event, lg.state, now=lg.clock.replace(tzinfo=None))
+
+
+def test_a_paper_certificate_needs_its_number() -> None:
+    lg = story_one(until="ship")
+    detail = {"source": COOP, "ship_event": lg.ids["ship"], "entry_check": {"result": "accepted", "certificate_source": "paper"}}  # fmt: skip
+    with pytest.raises(InvalidEvent) as info:
+        lg.make("receive", MARKET, inputs=[lg.inp(LOT, "500")], detail=detail)
+    assert info.value.field == "detail.entry_check.certificate_source"
+    assert "needs a certificate_no" in info.value.message
+    with pytest.raises(InvalidEvent, match="expected one of paper"):
+        lg.make("receive", MARKET, inputs=[lg.inp(LOT, "500")], detail=detail | {"entry_check": {"result": "accepted", "certificate_no": "X", "certificate_source": "ledger"}})  # fmt: skip

@@ -345,7 +345,8 @@ def build_city(
         )
 
     register(regulator, 0)
-    flush()
+    service.record_genesis(batch.pop()[0])  # the genesis entry, as the operator (farmtrace init)
+    count((1, {}))
     for n, p in enumerate(everyone[1:], start=1):
         register(p, 1 + n // 60)
     flush()

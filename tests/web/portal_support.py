@@ -128,7 +128,7 @@ def genesis_app(tmp_path: Path, port: int):
         "outputs": [],
         "detail": {"party": record},
     }
-    app.state.service.record(regulator.sign(wire))
+    app.state.service.record_genesis(regulator.sign(wire))  # as `farmtrace init` does
     return app, regulator, key_file
 
 
