@@ -50,6 +50,9 @@ __all__ = ["POP_PREFIX", "Applications", "Busy", "contact_commitment", "pop_mess
 POP_PREFIX = b"farmtrace/application/v1\n"
 _app = TraceApplication.__table__
 _WINDOW = timedelta(hours=1)
+# trace_application.id is an INTEGER column: 32 bits on PostgreSQL, so a larger id names no row
+# (and would make PostgreSQL raise "integer out of range" instead of finding nothing).
+_MAX_ROW_ID = 2**31 - 1
 _MAX_CLIENTS = 100_000  # addresses remembered at most; the oldest are forgotten first
 
 
@@ -212,6 +215,8 @@ class Applications:
         return self.get(new_id)
 
     def get(self, application_id: int) -> dict[str, Any]:
+        if not 0 < application_id <= _MAX_ROW_ID:
+            raise NotFound("application", str(application_id))
         with self.engine.connect() as conn:
             r = conn.execute(select(_app).where(_app.c.id == application_id)).first()
         if r is None:
@@ -227,6 +232,8 @@ class Applications:
             return [self._json(r) for r in conn.execute(q)]
 
     def reject(self, application_id: int, *, by: str, note: str, now: datetime) -> dict[str, Any]:
+        if not 0 < application_id <= _MAX_ROW_ID:
+            raise NotFound("pending application", str(application_id))
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(_app)
