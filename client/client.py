@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from farmtrace.trace.clock import CST, Clock, utc_now
-from farmtrace.trace.encoding import decode_entry
 from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.model.encoding import decode_entry
 
 from .keys import PartyKey
 

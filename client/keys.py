@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from farmtrace.trace.auth import DEFAULT_LIFETIME, make_token
 from farmtrace.trace.clock import utc_now
-from farmtrace.trace.encoding import encode_entry, encode_event, signing_message
-from farmtrace.trace.events import Event
-from farmtrace.trace.ids import check_party_id, key_id_for
+from farmtrace.trace.model.encoding import encode_entry, encode_event, signing_message
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.model.ids import check_party_id, key_id_for
 
 __all__ = ["PartyKey"]
 

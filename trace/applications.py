@@ -35,11 +35,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
+from .crypto import verify_ed25519
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .events import parse_party_key, parse_party_record
 from .ids import check_party_id
@@ -166,10 +165,8 @@ class Applications:
             raise InvalidEvent("kind", f"expected register or key, found {kind!r}")
         try:
             sig = base64.b64decode(proof, validate=True)
-            Ed25519PublicKey.from_public_bytes(key.public_key).verify(
-                sig, pop_message(kind, party_id, record)
-            )
-        except (binascii.Error, ValueError, InvalidSignature) as exc:
+            verify_ed25519(key.public_key, sig, pop_message(kind, party_id, record))
+        except (binascii.Error, ValueError, SignatureRefused) as exc:
             raise SignatureRefused(
                 "the proof of possession does not verify with the application's key"
             ) from exc

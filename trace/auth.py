@@ -22,17 +22,16 @@ are the pair.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from datetime import datetime
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from .errors import Forbidden
-from .ids import key_id_for
-from .rules import LotView, PartyState
+from .crypto import verify_ed25519
+from .errors import Forbidden, SignatureRefused
+from .model.ids import key_id_for
+from .rules.view import PartyState, StateReader
 
 __all__ = ["CLOCK_SKEW", "DEFAULT_LIFETIME", "MAX_LIFETIME", "check_token", "make_token"]
 
@@ -72,7 +71,7 @@ def _signature(text: str) -> bytes:
 
 
 def check_token(
-    token: str, view: LotView, *, origin: str, now: datetime, role: str | None = None
+    token: str, view: StateReader, *, origin: str, now: datetime, role: str | None = None
 ) -> PartyState:
     """Return the authenticated party (with `role`, if given) for a token made for log `origin`;
     raise Forbidden otherwise."""
@@ -96,10 +95,8 @@ def check_token(
     if party.status != "active" or key.revoked_at is not None:
         raise Forbidden(f"party {party_id} or its key {key_id} is no longer active")
     try:
-        Ed25519PublicKey.from_public_bytes(key.public_key).verify(
-            sig, _message(origin, party_id, key_id, expires)
-        )
-    except (binascii.Error, ValueError, InvalidSignature) as exc:
+        verify_ed25519(key.public_key, sig, _message(origin, party_id, key_id, expires))
+    except SignatureRefused as exc:
         raise Forbidden(
             f"the token's signature does not verify for this service (log {origin}); "
             "a token is good only at the service it was signed for"

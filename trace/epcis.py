@@ -59,22 +59,21 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from .events import (
-    PARTY_KINDS,
+from .model.details import (
     CertifyDetail,
     DestroyDetail,
-    Event,
     HarvestDetail,
     InspectDetail,
-    LotOut,
-    LotRef,
     RecallDetail,
     ReceiveDetail,
     ShipDetail,
     TransformDetail,
 )
-from .ids import gtin14
-from .units import to_base
+from .model.event import Event
+from .model.ids import gtin14
+from .model.kinds import PARTY_KINDS
+from .model.units import to_base
+from .model.values import LotOut, LotRef
 
 __all__ = [
     "EPCIS_CONTEXT",

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from .events import Event
+from .model.event import Event
 
 __all__ = ["COLUMNS", "FORMULA_TRIGGERS", "neutralise", "rows", "write_csv", "write_xlsx"]
 

@@ -52,8 +52,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from farmtrace.ledger.checkpoint import Checkpoint, open_checkpoint
 from farmtrace.ledger.errors import LedgerError, MalformedError, VerificationError
@@ -61,8 +59,10 @@ from farmtrace.ledger.hashing import HASH_SIZE, leaf_hash
 from farmtrace.ledger.merkle import check_inclusion
 from farmtrace.ledger.note import Verifier
 
-from .encoding import ENCODING_VERSION, ENTRY_HEADER, event_id, signing_message
-from .ids import key_id_for
+from .crypto import verify_ed25519
+from .errors import InvalidEvent, SignatureRefused
+from .model.encoding import ENCODING_VERSION, event_id, signing_message, split_entry
+from .model.ids import key_id_for
 
 __all__ = ["REASONS", "JourneyFailure", "JourneyReport", "check_journey"]
 
@@ -162,16 +162,11 @@ def _is_index(value: object) -> bool:
 
 
 def _parse_entry(entry: bytes) -> _Parsed | None:
-    """Step 4a: the entry's three lines, canonical JSON (RFC 8785) and the fields the checks use."""
-    lines = entry.split(b"\n")
-    if len(lines) != 4 or lines[0] != ENTRY_HEADER or lines[3] != b"":
-        return None
-    canonical, sig_text = lines[1], lines[2]
+    """Step 4a: the entry's three lines (`encoding.split_entry`), canonical JSON (RFC 8785) and the
+    fields the checks use. None if any of it fails."""
     try:
-        signature = base64.b64decode(sig_text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if len(signature) != 64 or base64.b64encode(signature) != sig_text:
+        canonical, signature = split_entry(entry)
+    except InvalidEvent:
         return None
     try:
         obj = json.loads(canonical.decode("utf-8"))
@@ -355,10 +350,8 @@ def check_journey(journey: Mapping[str, Any], *, log_key: str | Verifier) -> Jou
                 )
             if kid in public:
                 try:
-                    Ed25519PublicKey.from_public_bytes(public[kid]).verify(
-                        parsed.signature, signing_message(parsed.canonical)
-                    )
-                except InvalidSignature:
+                    verify_ed25519(public[kid], parsed.signature, signing_message(parsed.canonical))
+                except SignatureRefused:
                     fail(
                         "signature.invalid",
                         f"event at index {at} ({ev['kind']}): the signature does not match the record",

@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from .encoding import SIGNING_PREFIX
+from .crypto import verify_ed25519
+from .errors import SignatureRefused
+from .model.encoding import SIGNING_PREFIX
 
 __all__ = ["Pending", "Work", "configure", "shut_down", "verify_all", "verify_later", "warm_up"]
 
@@ -35,7 +34,6 @@ CHUNK = 256  # signatures per task sent to a worker
 # (raw 32-byte public key, 64-byte signature, canonical event bytes)
 Work = tuple[bytes, bytes, bytes]
 
-_keys: dict[bytes, Ed25519PublicKey] = {}  # per process: decoding a key costs as much as a verification
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _configured: int | None = None  # worker processes; None: one per CPU but one, at least 1, at most 8
@@ -110,23 +108,14 @@ def shut_down() -> None:
 
 
 def _verify_chunk(work: list[Work]) -> list[bool]:
-    """Runs in a worker (or inline): RFC 8032 Ed25519 over SIGNING_PREFIX ‖ canonical."""
+    """Runs in a worker (or inline): RFC 8032 Ed25519 over SIGNING_PREFIX ‖ canonical, through
+    `crypto.verify_ed25519` (whose key cache is per process, so each worker keeps its own)."""
     out = []
     for public, signature, canonical in work:
-        key = _keys.get(public)
-        if key is None:
-            try:
-                key = Ed25519PublicKey.from_public_bytes(public)
-            except ValueError:
-                out.append(False)
-                continue
-            if len(_keys) > 10_000:
-                _keys.clear()
-            _keys[public] = key
         try:
-            key.verify(signature, SIGNING_PREFIX + canonical)
+            verify_ed25519(public, signature, SIGNING_PREFIX + canonical)
             out.append(True)
-        except InvalidSignature:
+        except SignatureRefused:
             out.append(False)
     return out
 

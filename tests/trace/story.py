@@ -17,10 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from farmtrace.trace.clock import CST
-from farmtrace.trace.encoding import encode_event, event_id
-from farmtrace.trace.events import Event, PartyRecord
-from farmtrace.trace.ids import key_id_for, uscc_check_char
-from farmtrace.trace.state import MemoryState
+from farmtrace.trace.model.encoding import encode_event, event_id
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.model.ids import key_id_for, uscc_check_char
+from farmtrace.trace.model.values import PartyRecord
+from farmtrace.trace.rules import MemoryState
 
 START = datetime(2026, 11, 20, 6, 0, tzinfo=CST)
 

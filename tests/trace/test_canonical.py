@@ -15,8 +15,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from farmtrace.trace.canonical import canonical_json, wire_json
-from farmtrace.trace.events import Event
+from farmtrace.trace.model.canonical import canonical_json, wire_json
+from farmtrace.trace.model.event import Event
 
 from .jcs_text import TEXT
 from .story import sample_wires

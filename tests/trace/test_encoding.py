@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from farmtrace.trace.encoding import (
-    V1_FIELDS,
+from farmtrace.trace.errors import InvalidEvent, SignatureRefused, TraceError
+from farmtrace.trace.model.encoding import (
     SignedEvent,
     decode_entry,
     decode_event,
@@ -23,10 +23,11 @@ from farmtrace.trace.encoding import (
     event_id,
     sign_event,
     signing_message,
+    split_entry,
     verify_signed_event,
 )
-from farmtrace.trace.errors import InvalidEvent, SignatureRefused, TraceError
-from farmtrace.trace.events import KINDS, Event
+from farmtrace.trace.model.event import EVENT_FIELDS, Event
+from farmtrace.trace.model.kinds import KINDS
 
 from .story import sample_wires
 
@@ -98,7 +99,25 @@ def test_every_kind_round_trips(kind: str) -> None:
     event = Event.from_wire(sample_wires()[kind])
     canonical = encode_event(event)
     assert decode_event(canonical) == event
-    assert set(json.loads(canonical)) <= {"v", *V1_FIELDS}
+    assert set(json.loads(canonical)) <= {"v", *EVENT_FIELDS}
+
+
+def test_version_1_signs_exactly_these_fields() -> None:
+    # A golden literal, not the model's list: adding, removing or renaming a field of version 1
+    # changes what old signatures cover, and must fail here (a new field needs a new version).
+    assert EVENT_FIELDS == (
+        "kind",
+        "event_time",
+        "party",
+        "key_id",
+        "location",
+        "inputs",
+        "outputs",
+        "price",
+        "sensors",
+        "documents",
+        "detail",
+    )
 
 
 NON_CANONICAL = [
@@ -191,6 +210,20 @@ BAD_ENTRIES = [
 def test_bad_entries_refused(entry: bytes) -> None:
     with pytest.raises(InvalidEvent):
         decode_entry(entry)
+
+
+# The first six break the entry's lines or its signature: the splitter refuses them itself. The
+# seventh splits cleanly (its event bytes are not canonical, which decode_event refuses).
+@pytest.mark.parametrize("entry", BAD_ENTRIES[:6] + BAD_ENTRIES[7:])
+def test_split_entry_refuses_what_is_not_three_lines_and_a_signature(entry: bytes) -> None:
+    with pytest.raises(InvalidEvent) as info:
+        split_entry(entry)
+    assert info.value.field in ("entry", "sig")
+
+
+def test_split_entry_gives_the_signed_bytes_and_signature() -> None:
+    assert split_entry(GOLDEN_ENTRY) == (GOLDEN_CANONICAL, GOLDEN_SIG)
+    assert split_entry(BAD_ENTRIES[6])[0] == GOLDEN_CANONICAL + b" "  # split, not parsed
 
 
 def test_encode_entry_refuses_bad_parts() -> None:

@@ -19,7 +19,8 @@ from farmtrace.trace.epcis import (
     lot_class,
     to_epcis_event,
 )
-from farmtrace.trace.events import KINDS, LOT_KINDS, PARTY_KINDS, Event
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.model.kinds import KINDS, LOT_KINDS, PARTY_KINDS
 
 from ..conftest import STANDARDS
 from .story import (

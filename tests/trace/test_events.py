@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from farmtrace.trace import events
 from farmtrace.trace.errors import InvalidEvent, TraceError
-from farmtrace.trace.events import KINDS, MAX_LOTS, Event, parse_time
+from farmtrace.trace.model import memo
+from farmtrace.trace.model.event import EVENT_FIELDS, Event
+from farmtrace.trace.model.kinds import KINDS
+from farmtrace.trace.model.reader import MAX_LOTS, parse_time
 
 from .story import H1, sample_wires
 
@@ -261,18 +263,7 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-KEYS = [
-    "kind",
-    "event_time",
-    "party",
-    "key_id",
-    "location",
-    "inputs",
-    "outputs",
-    "detail",
-    "price",
-    "sensors",
-]
+KEYS = list(EVENT_FIELDS)  # the golden literal is in test_encoding.py
 
 
 @given(st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), JSON, max_size=10))
@@ -311,7 +302,7 @@ def test_mutated_samples_raise_only_trace_errors(kind: str, data: st.DataObject)
 
 
 def test_repeated_values_parse_once_and_never_hide_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Equal products, places, prices and simple details are parsed once and shared (events._PARSED).
+    # Equal products, places, prices and simple details are parsed once and shared (memo.PARSED).
     wire = SAMPLES["sell"]
     one, two = Event.from_wire(copy.deepcopy(wire)), Event.from_wire(copy.deepcopy(wire))
     assert one == two and one.location is two.location and one.price is two.price
@@ -324,12 +315,12 @@ def test_repeated_values_parse_once_and_never_hide_an_error(monkeypatch: pytest.
             Event.from_wire(mutated)
         assert info.value.field == "location.name"
     # The memory is bounded.
-    monkeypatch.setattr(events, "_PARSED_MAX", 3)
+    monkeypatch.setattr(memo, "PARSED_MAX", 3)
     for i in range(10):
         spot = copy.deepcopy(wire)
         spot["location"]["name"] = f"摊位 {i}"
         assert Event.from_wire(spot).location.name == f"摊位 {i}"
-        assert len(events._PARSED) <= 3
+        assert len(memo.PARSED) <= 3
 
 
 def test_an_output_names_its_lot_before_its_product() -> None:

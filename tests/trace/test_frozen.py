@@ -11,8 +11,9 @@ from typing import ClassVar
 
 import pytest
 
-from farmtrace.trace.events import Event, LotRef
 from farmtrace.trace.frozen import frozen
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.model.values import LotRef
 
 
 def _both(cls: type) -> tuple[type, type]:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from farmtrace.trace.errors import InvalidEvent
-from farmtrace.trace.ids import (
+from farmtrace.trace.model.ids import (
     LOT_PAGE_WORD,
     USCC_ALPHABET,
     check_event_id,

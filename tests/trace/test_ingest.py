@@ -27,9 +27,9 @@ from farmtrace.ledger.note import Signer
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace import ingest
 from farmtrace.trace import service as service_module
-from farmtrace.trace.encoding import encode_entry, sign_event
 from farmtrace.trace.errors import RuleViolation, SignatureRefused, TraceError
-from farmtrace.trace.events import Event
+from farmtrace.trace.model.encoding import encode_entry, sign_event
+from farmtrace.trace.model.event import Event
 from farmtrace.trace.models import TraceAnomaly
 from farmtrace.trace.service import Receipt, TraceService
 

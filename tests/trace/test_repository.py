@@ -28,10 +28,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from farmtrace.ledger.sqlstore import make_engine
-from farmtrace.trace.encoding import encode_event, event_id
 from farmtrace.trace.errors import RuleViolation
-from farmtrace.trace.events import Event, PartyRecord
 from farmtrace.trace.lineage import ancestors, descendants
+from farmtrace.trace.model.encoding import encode_event, event_id
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.model.units import format_decimal
+from farmtrace.trace.model.values import PartyRecord
 from farmtrace.trace.models import (
     TABLES,
     TraceCertificate,
@@ -43,9 +45,7 @@ from farmtrace.trace.models import (
     TraceTransit,
 )
 from farmtrace.trace.repository import Repository
-from farmtrace.trace.rules import Transit, check_event, effects
-from farmtrace.trace.state import MemoryState
-from farmtrace.trace.units import format_decimal
+from farmtrace.trace.rules import MemoryState, Transit, check_event, effects
 
 from .story import (
     CABBAGE,

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from farmtrace.trace.errors import InvalidEvent, RuleViolation
-from farmtrace.trace.events import Event
 from farmtrace.trace.lineage import ancestors, descendants, origins
+from farmtrace.trace.model.event import Event
 from farmtrace.trace.rules import RULES, TOLERANCE, check_event, check_genesis, effects
 
 from .story import (

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from farmtrace.trace.errors import InvalidEvent
-from farmtrace.trace.units import (
+from farmtrace.trace.model.units import (
     UNITS,
     check_unit,
     format_decimal,

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from farmtrace.trace import verifying
-from farmtrace.trace.encoding import SIGNING_PREFIX
+from farmtrace.trace.model.encoding import SIGNING_PREFIX
 
 
 def _work(n: int) -> tuple[list[verifying.Work], list[bool]]:

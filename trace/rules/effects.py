@@ -1,0 +1,276 @@
+"""What accepting an event changes, as plain data: `effects(event, event_id) -> Effects`.
+
+`effects` does not need the state: where the change depends on it (a new lot's inherited flags,
+the descendants a recall reaches), the `Effects` docstring says what the repository MUST do, and
+`memory.MemoryState.apply` is the executable reference the SQL appliers are tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from ..frozen import frozen
+from ..model.details import (
+    CertifyDetail,
+    DestroyDetail,
+    InspectDetail,
+    KeyAddDetail,
+    KeyRevokeDetail,
+    PartyRegisterDetail,
+    PartySuspendDetail,
+    RecallDetail,
+    ReceiveDetail,
+    ShipDetail,
+)
+from ..model.event import Event
+from ..model.kinds import KIND_REGISTRY
+from ..model.values import PartyRecord, Product
+from .view import LotState, Transit
+
+__all__ = [
+    "CertificateRecorded",
+    "Disposal",
+    "Effects",
+    "HoldingDelta",
+    "KeyAdded",
+    "KeyRevoked",
+    "LotFlag",
+    "NewLot",
+    "PartyChange",
+    "PartyRegistered",
+    "PartySuspended",
+    "Received",
+    "effects",
+    "holder",
+    "inherited_flags",
+]
+
+
+
+@frozen
+class NewLot:
+    """A lot created by the event. Its head is the event; its flags are `inherited_flags(parents)`."""
+
+    code: str
+    unit: str
+    product: Product
+    quantity: Decimal
+    created_by: str
+    created_at: datetime
+    parents: tuple[str, ...] = ()
+
+
+@frozen
+class HoldingDelta:
+    """Add `delta` (negative to remove) to what `party` holds of `lot`, in the lot's unit."""
+
+    lot: str
+    party: str
+    delta: Decimal
+
+
+@frozen
+class Received:
+    """Add `quantity` to what has been received of `lot` from shipment `ship_event`."""
+
+    ship_event: str
+    lot: str
+    quantity: Decimal
+
+
+@frozen
+class LotFlag:
+    """Set `flag` (one of FLAGS) on `lot`; for PROPAGATED_FLAGS also on all its existing descendants."""
+
+    lot: str
+    flag: str
+
+
+@frozen
+class Disposal:
+    """`quantity` of `lot` left the supply chain from `party`'s stock: `how` is "sold" or "destroyed"."""
+
+    lot: str
+    party: str
+    quantity: Decimal
+    how: str
+
+
+@frozen
+class CertificateRecorded:
+    """A 合格证 numbered `certificate_no` is on record for `lot` (a set: recording it twice is once)."""
+
+    lot: str
+    certificate_no: str
+
+
+@frozen
+class PartyRegistered:
+    """A new party, status active, its keys active from `at`."""
+
+    record: PartyRecord
+    at: datetime
+
+
+@frozen
+class KeyAdded:
+    """Key `key_id` of `party_id` becomes usable from `at`."""
+
+    party_id: str
+    key_id: str
+    public_key: bytes
+    at: datetime
+
+
+@frozen
+class KeyRevoked:
+    """Key `key_id` of `party_id` is unusable from `at` on."""
+
+    party_id: str
+    key_id: str
+    at: datetime
+
+
+@frozen
+class PartySuspended:
+    """`party_id` becomes suspended."""
+
+    party_id: str
+
+
+PartyChange = PartyRegistered | KeyAdded | KeyRevoked | PartySuspended
+
+
+@frozen
+class Effects:
+    """Everything accepting event `event_id` (at event time `at`) changes, as plain data.
+
+    A repository applying it MUST, in one transaction:
+    1. apply `party_changes`;
+    2. create `new_lots`, each with head `event_id`, head_time `at`, and the flags
+       `inherited_flags(<the parents' states>)`;
+    3. set head = `event_id`, head_time = `at` on every lot in `heads` (every input lot);
+    4. add `holdings` deltas (no holding may go negative; `check_event` guarantees it);
+    5. open `transits` (received 0) and add `receipts` to them;
+    6. set `flags`, and for a flag in PROPAGATED_FLAGS also on every existing descendant of the lot;
+    7. record `disposals` (sold / destroyed), `certificates` and the event's time under `event_id`.
+    """
+
+    event_id: str
+    at: datetime
+    heads: tuple[str, ...] = ()
+    new_lots: tuple[NewLot, ...] = ()
+    holdings: tuple[HoldingDelta, ...] = ()
+    transits: tuple[Transit, ...] = ()
+    receipts: tuple[Received, ...] = ()
+    flags: tuple[LotFlag, ...] = ()
+    disposals: tuple[Disposal, ...] = ()
+    party_changes: tuple[PartyChange, ...] = ()
+    certificates: tuple[CertificateRecorded, ...] = ()
+
+
+def inherited_flags(parents: Sequence[LotState]) -> dict[str, bool]:
+    """Return the flags a new lot starts with, given its parents' states (none for a harvest).
+
+    failed / recalled if any parent has it; cleared if there are parents and all are cleared;
+    rejected never.
+    """
+    return {
+        "failed": any(p.failed for p in parents),
+        "recalled": any(p.recalled for p in parents),
+        "rejected": False,
+        "cleared": bool(parents) and all(p.cleared for p in parents),
+    }
+
+def holder(event: Event) -> str:
+    """Whose stock `event` acts on: the recording party, or for a destroy the `holder` it names."""
+    if isinstance(event.detail, DestroyDetail) and event.detail.holder is not None:
+        return event.detail.holder
+    return event.party
+
+
+def effects(event: Event, event_id: str) -> Effects:
+    """Return what accepting `event` (whose id is `event_id`) changes. Pure; see `Effects`.
+
+    Assumes `check_event` passed. A receive with entry_check "rejected" returns the goods to the
+    shipper's holding (so they stay accounted for, blocked, until destroyed) and flags the lot.
+    """
+    at = event.time
+    party = event.party
+    detail = event.detail
+    heads = parents = tuple([r.lot for r in event.inputs])
+    holdings: list[HoldingDelta] = []
+    flags: list[LotFlag] = []
+    transits: tuple[Transit, ...] = ()
+    receipts: tuple[Received, ...] = ()
+    disposals: tuple[Disposal, ...] = ()
+    changes: tuple[PartyChange, ...] = ()
+    certificates: tuple[CertificateRecorded, ...] = ()
+    new_lots = tuple(
+        NewLot(
+            code=o.lot,
+            unit=o.unit,
+            product=o.product,
+            quantity=o.quantity,
+            created_by=party,
+            created_at=at,
+            parents=parents,
+        )
+        for o in event.outputs
+    )
+    holdings += [HoldingDelta(o.lot, party, o.quantity) for o in event.outputs]
+
+    spec = KIND_REGISTRY[event.kind]
+    if spec.uses is not None:  # the inputs leave the holder's stock
+        owner = holder(event)
+        holdings += [HoldingDelta(r.lot, owner, -r.quantity) for r in event.inputs]
+    if isinstance(detail, ShipDetail):
+        transits = tuple(
+            Transit(event_id, r.lot, party, detail.destination, r.quantity, r.unit, Decimal(0))
+            for r in event.inputs
+        )
+    elif isinstance(detail, ReceiveDetail):
+        receipts = tuple(Received(detail.ship_event, r.lot, r.quantity) for r in event.inputs)
+        if detail.entry_check.result == "accepted":
+            holdings += [HoldingDelta(r.lot, party, r.quantity) for r in event.inputs]
+        else:
+            holdings += [HoldingDelta(r.lot, detail.source, r.quantity) for r in event.inputs]
+            flags += [LotFlag(r.lot, "rejected") for r in event.inputs]
+    elif isinstance(detail, InspectDetail):
+        flags.append(LotFlag(event.inputs[0].lot, "cleared" if detail.result == "pass" else "failed"))
+    elif isinstance(detail, CertifyDetail):
+        flags.append(LotFlag(event.inputs[0].lot, "cleared"))
+        certificates = (CertificateRecorded(event.inputs[0].lot, detail.certificate_no),)
+    elif isinstance(detail, RecallDetail):
+        flags.append(LotFlag(event.inputs[0].lot, "recalled"))
+    if spec.disposal is not None:  # sold or destroyed: out of the supply chain
+        disposals = tuple(Disposal(r.lot, holder(event), r.quantity, spec.disposal) for r in event.inputs)
+    changes = _party_changes(event, at)
+    return Effects(
+        event_id=event_id,
+        at=at,
+        heads=heads,
+        new_lots=new_lots,
+        holdings=tuple(holdings),
+        transits=transits,
+        receipts=receipts,
+        flags=tuple(flags),
+        disposals=disposals,
+        party_changes=changes,
+        certificates=certificates,
+    )
+
+
+def _party_changes(event: Event, at: datetime) -> tuple[PartyChange, ...]:
+    detail = event.detail
+    if isinstance(detail, PartyRegisterDetail):
+        return (PartyRegistered(detail.party, at),)
+    if isinstance(detail, KeyAddDetail):
+        return (KeyAdded(detail.party_id, detail.key_id, detail.public_key, at),)
+    if isinstance(detail, KeyRevokeDetail):
+        return (KeyRevoked(detail.party_id, detail.key_id, at),)
+    if isinstance(detail, PartySuspendDetail):
+        return (PartySuspended(detail.party_id),)
+    return ()

@@ -1,0 +1,118 @@
+"""What the rules read: the `StateReader` protocol and the state types it returns.
+
+`check_event` reads the ledger's current state only through a `StateReader`; the SQL repository
+and `memory.MemoryState` implement it, and must answer alike for the same events (the differential
+tests in tests/trace/test_repository.py and test_ingest.py hold them to that).
+
+Status flags and lineage (decided here, relied on by repositories and pages):
+- failed and recalled spread downstream: they are set on the lot *and every existing descendant*
+  when recorded, and a new lot inherits them if *any* parent has them;
+- cleared (a passing inspection or a 合格证) is set on the lot alone, and a new lot inherits it only
+  if *all* its parents are cleared — mixing an untested lot into a merge must not launder it;
+- rejected (refused at market entry) is set on the lot alone and not inherited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from ..frozen import frozen
+from ..model.values import Product
+
+__all__ = ["FLAGS", "PROPAGATED_FLAGS", "KeyState", "LotState", "PartyState", "StateReader", "Transit"]
+
+FLAGS = ("failed", "recalled", "rejected", "cleared")
+PROPAGATED_FLAGS = frozenset({"failed", "recalled"})
+
+
+@frozen
+class KeyState:
+    """A party's key: usable for an event at time t iff active_from <= t and it is not revoked.
+
+    `revoked_at` is the time the revocation states; the key is unusable from the moment the
+    revocation is recorded, whatever time it states (see `check_event`).
+    """
+
+    public_key: bytes
+    active_from: datetime
+    revoked_at: datetime | None = None
+
+
+@frozen
+class PartyState:
+    """A registered party: its roles, "active" or "suspended", and its keys by key id."""
+
+    id: str
+    roles: frozenset[str]
+    status: str
+    keys: Mapping[str, KeyState]
+
+
+@frozen
+class LotState:
+    """A lot as the ledger knows it now: what it is, who made it, its head event and its flags.
+
+    `quantity` is the quantity created, in `unit`; `head` is the id of the last event on the lot and
+    `head_time` its event time. Flags follow the module docstring's lineage rules.
+    """
+
+    code: str
+    unit: str
+    product: Product
+    created_by: str
+    created_at: datetime
+    head: str
+    head_time: datetime
+    quantity: Decimal
+    failed: bool = False
+    recalled: bool = False
+    rejected: bool = False
+    cleared: bool = False
+    parents: tuple[str, ...] = ()  # sorted: the lots it was made from, as a set
+
+
+@frozen
+class Transit:
+    """What ship event `ship_event` sent of `lot`, from `source` to `destination`, and how much of it
+    (in `unit`) has been `received` (accepted or rejected) so far."""
+
+    ship_event: str
+    lot: str
+    source: str
+    destination: str
+    quantity: Decimal
+    unit: str
+    received: Decimal = Decimal(0)
+
+
+@runtime_checkable
+class StateReader(Protocol):
+    """The read-only state `check_event` needs. Implementations MUST reflect every applied event."""
+
+    def party(self, party_id: str) -> PartyState | None:
+        """The party, or None if it was never registered."""
+        ...
+
+    def lot(self, code: str) -> LotState | None:
+        """The lot, or None if no event created it."""
+        ...
+
+    def holding(self, code: str, party_id: str) -> Decimal:
+        """The quantity of lot `code` (in the lot's unit) that `party_id` holds now; 0 if none."""
+        ...
+
+    def in_transit(self, ship_event: str, lot: str) -> Transit | None:
+        """What `ship_event` sent of `lot` and how much is received; None if it sent none of it."""
+        ...
+
+    def event_time(self, event_id: str) -> datetime | None:
+        """The event time of a recorded event, or None if there is no such event."""
+        ...
+
+    def certificate_lots(self, certificate_no: str) -> frozenset[str]:
+        """The lots a 合格证 with this number was recorded on (certify events); empty if none."""
+        ...
+
