@@ -11,15 +11,16 @@ from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace import verifying
 from farmtrace.trace.applications import Applications
+from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock, utc_now
 from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
+from farmtrace.web import consumer as web_consumer
 from farmtrace.web import home as web_home
 from farmtrace.web import labels as web_labels
-from farmtrace.web import pages as web_pages
 from farmtrace.web import portal as web_portal
+from farmtrace.web.state import AppState
 
-from .audit_job import AuditJob
 from .docs import install_docs
 from .errors import install_error_handlers
 from .limits import BodyLimit
@@ -45,7 +46,7 @@ def open_log(settings: Settings, *, clock: Clock = utc_now) -> Log:
 def open_service(settings: Settings, *, clock: Clock = utc_now) -> TraceService:
     """The domain service over the configured log (tables created if new), reading the time from `clock`."""
     log = open_log(settings, clock=clock)
-    service = TraceService(log, log.store.engine, clock=clock, bootstrap_keys=settings.bootstrap_keys())
+    service = TraceService(log, log.engine, clock=clock, bootstrap_keys=settings.bootstrap_keys())
     service.create_tables()
     return service
 
@@ -62,8 +63,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         yield
         # Let a running audit record its verdict before the store closes under it.
         app.state.audit_job.wait(timeout=60)
-        log.close()
-        log.store.close()
+        log.close(close_store=True)
 
     app = FastAPI(
         title="farmtrace",
@@ -73,15 +73,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         docs_url=None,  # served by install_docs from this server, not from a CDN
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.clock = clock
-    app.state.log = log
-    app.state.service = service
-    app.state.audit_job = AuditJob(log, log.store.engine, clock=clock)
-    app.state.applications = Applications(
-        log.store.engine,
-        per_hour=settings.applications_per_hour,
-        max_pending=settings.max_pending_applications,
+    # The app's state is one typed object (web/state.py), built here once; `app.state.service` and
+    # the rest keep their names, and the pages read them typed, never by string.
+    app.state = AppState(  # type: ignore[assignment]
+        settings=settings,
+        clock=clock,
+        log=log,
+        service=service,
+        audit_job=AuditJob(log, log.engine, clock=clock),
+        applications=Applications(
+            log.engine,
+            per_hour=settings.applications_per_hour,
+            max_pending=settings.max_pending_applications,
+        ),
     )
     # Journeys and exports are JSON and text: compress them for phones on weak networks. Level 6,
     # zlib's default (Starlette's is 9): a bulk upload's answer (2,000 receipts, about 2 MB) then
@@ -96,7 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(vocabulary_routes.router)
     install_docs(app)
     # The web floor's routers (pages, labels) are mounted below, one line each.
-    app.include_router(web_pages.router)
+    app.include_router(web_consumer.router)
     app.include_router(web_home.router)
     app.include_router(web_labels.router)
     app.include_router(web_console.router)

@@ -1,4 +1,8 @@
-"""Dependencies for routes, as Annotated aliases (`ClockDep`, `LogDep`, `ServiceDep`, `RegulatorDep`)."""
+"""Dependencies for routes, as Annotated aliases: the web floor's (web/deps.py) and the log's.
+
+`RegulatorDep` is the one regulator gate (web/auth.py `require_regulator`): a JSON route that takes
+it answers anyone else 403 problem+json (api/errors.py maps its NotRegulator, a Forbidden).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from farmtrace.ledger.log import Log
-from farmtrace.trace.clock import Clock
-from farmtrace.trace.rules import PartyState
-from farmtrace.trace.service import TraceService
-from farmtrace.web.session import authenticate
+from farmtrace.web.auth import require_regulator
+from farmtrace.web.deps import ClockDep, PartyDep, RegulatorDep, ServiceDep, StateDep, get_clock, get_service
+from farmtrace.web.state import app_state
 
 __all__ = [
     "ClockDep",
     "LogDep",
+    "PartyDep",
     "RegulatorDep",
     "ServiceDep",
+    "StateDep",
     "get_clock",
     "get_log",
     "get_service",
@@ -24,25 +29,9 @@ __all__ = [
 ]
 
 
-def get_clock(request: Request) -> Clock:
-    """The app's one clock (create_app's `clock`): routes read the current time only from it."""
-    return request.app.state.clock
-
-
 def get_log(request: Request) -> Log:
-    return request.app.state.log
+    """The app's log (the ledger's single writer)."""
+    return app_state(request).log
 
 
-def get_service(request: Request) -> TraceService:
-    return request.app.state.service
-
-
-def require_regulator(request: Request) -> PartyState:
-    """The authenticated regulator making the request; 403 (Forbidden) for anyone else."""
-    return authenticate(request, role="regulator")
-
-
-ClockDep = Annotated[Clock, Depends(get_clock)]
 LogDep = Annotated[Log, Depends(get_log)]
-ServiceDep = Annotated[TraceService, Depends(get_service)]
-RegulatorDep = Annotated[PartyState, Depends(require_regulator)]

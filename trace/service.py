@@ -39,6 +39,7 @@ from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import LedgerCheckpoint
 
+from .auth import check_token
 from .clock import Clock, cst_day, parse_utc, utc_now
 from .encoding import SignedEvent, decode_entry
 from .epcis import epcis_document
@@ -60,7 +61,7 @@ from .models import (
     to_utc_text,
 )
 from .repository import Repository
-from .rules import check_genesis
+from .rules import PartyState, check_genesis
 from .verifying import Pending, verify_later
 
 __all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
@@ -288,7 +289,7 @@ class TraceService:
             end = k + 1
             while end < len(indexes) and indexes[end] == indexes[end - 1] + 1:
                 end += 1
-            found.update(self.log.store.read_entries(indexes[k], indexes[end - 1] + 1))
+            found.update(self.log.read_entries(indexes[k], indexes[end - 1] + 1))
             k = end
         return found
 
@@ -331,7 +332,7 @@ class TraceService:
         index = self._known(event_id)
         if index is None:
             raise NotFound("event", event_id)
-        (entry,) = [e for _, e in self.log.store.read_entries(index, index + 1)]
+        (entry,) = [e for _, e in self.log.read_entries(index, index + 1)]
         return decode_entry(entry), index
 
     def lot(self, code: str) -> dict[str, Any]:
@@ -595,6 +596,12 @@ class TraceService:
             ]
             return out
 
+    def party_for_token(self, token: str, *, role: str | None = None) -> PartyState:
+        """The party a request's token authenticates (holding `role`, if given), checked against
+        this service's log origin and clock (trace/auth.py `check_token`). Raises Forbidden otherwise."""
+        with self.engine.connect() as conn:
+            return check_token(token, Repository(conn), origin=self.log.origin, now=self.clock(), role=role)
+
     @staticmethod
     def _party_public(r) -> dict[str, Any]:
         return {
@@ -734,7 +741,7 @@ class TraceService:
         }
 
     def _entry_at(self, index: int) -> bytes | None:
-        rows = self.log.store.read_entries(index, index + 1)
+        rows = self.log.read_entries(index, index + 1)
         return rows[0][1] if rows else None
 
     def _entries(self, indexes: Sequence[int], *, max_gap: int = 8) -> list[tuple[int, bytes]]:
@@ -752,7 +759,7 @@ class TraceService:
             wanted = set(indexes[start : end + 1])
             out += [
                 (i, e)
-                for i, e in self.log.store.read_entries(indexes[start], indexes[end] + 1)
+                for i, e in self.log.read_entries(indexes[start], indexes[end] + 1)
                 if i in wanted
             ]
             start = end + 1

@@ -1,6 +1,6 @@
 """The web floor's static files and the Content-Security-Policy every page family sends.
 
-Files in web/static/ are read once at import: served by `GET /static/{name}` (web/pages.py) and
+Files in web/static/ are read once at import: served by `GET /static/{name}` (web/consumer.py) and
 linked as `asset_url(name)`, whose `?v=` digest lets a browser cache them for a year. Every page
 inlines the shared `PAGE_CSS`, pinned in the CSP by its hash; the portal and console also link
 stylesheets of their own (`linked_styles=True`).

@@ -24,24 +24,24 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.ids import check_lot_code
 from farmtrace.trace.service import RecallNotice, TraceService
 
-from .assets import PAGE_CSS, asset_url, content_security_policy
+from .assets import asset_url, content_security_policy
 from .chart import STAGES, Series, format_chart, price_series
-from .i18n import HTML_LANG, LANGS, Translator, negotiate
-from .templating import TEMPLATES
+from .deps import ServiceDep
+from .i18n import Translator
+from .render import Surface, names, translator, unit_name
+from .render import render as render_page
 
 __all__ = ["MAX_PRICED_PRODUCTS", "PRICE_DAYS", "PRICE_TTL", "RECALL_DAYS", "router"]
 
@@ -57,18 +57,20 @@ MAX_PRICED_PRODUCTS = 4
 MAX_LOT_CODE = 20  # trace/ids.py: 1 to 20 characters of A-Z a-z 0-9 - . _ /
 _LOT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._/")
 
-_CSS = PAGE_CSS
 _HOME_CSS = asset_url("home.css")
-_CSP = content_security_policy(linked_styles=True)
+SURFACE = Surface(
+    csp=content_security_policy(linked_styles=True),
+    cache_control="no-cache",  # a recall must show at once
+    vary="Accept-Language",
+)
 
 
 # --- routes -----------------------------------------------------------------------------------------
 
 
 @router.get("/")
-def home_page(request: Request, lang: str | None = None) -> Response:
-    t = _translator(request, lang)
-    service: TraceService = request.app.state.service
+def home_page(request: Request, service: ServiceDep, lang: str | None = None) -> Response:
+    t = translator(request, lang)
     now = service.clock()
     recalls = [
         _recall_view(r, t)
@@ -92,16 +94,15 @@ def home_page(request: Request, lang: str | None = None) -> Response:
 
 
 @router.get("/search")
-def search(request: Request, lot: str = "", lang: str | None = None) -> Response:
+def search(request: Request, service: ServiceDep, lot: str = "", lang: str | None = None) -> Response:
     """Find a lot by its code: 303 to its page, or a 404 / 400 page in the reader's language."""
-    t = _translator(request, lang)
+    t = translator(request, lang)
     code = lot.strip()  # pasted codes often carry a space at either end
     problem = _lot_code_problem(code, t)
     if problem is not None:
         return _search_page(
             request, t, status=400, title=t("home.search.bad_title"), message=problem, code=code
         )
-    service: TraceService = request.app.state.service
     try:
         service.lot(code)
     except NotFound:
@@ -151,16 +152,8 @@ def _search_page(
 # --- recalls, prices, ledger ------------------------------------------------------------------------
 
 
-def _names(product: Mapping[str, Any], t: Translator) -> tuple[str, str | None]:
-    """(the product's name in the page's language, the other language's name or None)."""
-    zh, en = product.get("name_zh") or "", product.get("name_en")
-    if t.lang == "en" and en:
-        return en, zh if zh != en else None
-    return zh, en if en and en != zh else None
-
-
 def _recall_view(r: RecallNotice, t: Translator) -> dict[str, Any]:
-    name, other = _names(r.product, t)
+    name, other = names(r.product, t)
     return {
         "lot": r.lot,
         "url": f"/l/{quote(r.lot, safe='')}?lang={t.lang}",
@@ -172,7 +165,7 @@ def _recall_view(r: RecallNotice, t: Translator) -> dict[str, Any]:
         "when": t(
             "home.recalls.when",
             date=r.event_time[:10],
-            regulator=_names(r.regulator_names, t)[0] or r.regulator,
+            regulator=names(r.regulator_names, t)[0] or r.regulator,
         ),
     }
 
@@ -216,13 +209,9 @@ def _price_summary(service: TraceService) -> list[_Priced]:
     return summary
 
 
-def _unit(t: Translator, unit: str) -> str:
-    return t(f"unit.{unit}") if t.has(f"unit.{unit}") else unit
-
-
 def _product_view(p: _Priced, t: Translator) -> dict[str, Any]:
     """The product's latest price at each stage (None where the window has none), per kg or unit."""
-    unit = _unit(t, p.series.unit)
+    unit = unit_name(p.series.unit, t)
     stages = {}
     for stage in STAGES:
         points = p.series.stages.get(stage)
@@ -250,7 +239,7 @@ def _chart(prices: list[_Priced], t: Translator) -> dict[str, Any] | None:
         labels={
             **{s: t(f"price.{s}") for s in STAGES},
             "x_axis": t("home.prices.x_axis"),
-            "y_axis": t("home.prices.y_axis", unit=_unit(t, p.series.unit)),
+            "y_axis": t("home.prices.y_axis", unit=unit_name(p.series.unit, t)),
         },
         title=title,
     )
@@ -266,30 +255,5 @@ def _ledger_size(service: TraceService) -> int | None:
         return None
 
 
-# --- page assembly ---------------------------------------------------------------------------------
-
-
-def _translator(request: Request, lang: str | None) -> Translator:
-    return Translator(negotiate(lang, request.headers.get("accept-language")))
-
-
 def _render(request: Request, t: Translator, template: str, *, status: int = 200, **context: Any) -> Response:
-    other = LANGS[1 - LANGS.index(t.lang)]
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    body = TEMPLATES.get_template(template).render(
-        t=t,
-        css=Markup(_CSS),  # our own file, pinned by hash in the CSP
-        home_css=_HOME_CSS,
-        other_lang_url=f"{quote(request.url.path)}?{urlencode([*query, ('lang', other)])}",
-        other_lang_html=HTML_LANG[other],
-        **context,
-    )
-    headers = {
-        "Content-Language": t.html_lang,
-        "Vary": "Accept-Language",
-        "Cache-Control": "no-cache",  # a recall must show at once
-        "Content-Security-Policy": _CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=headers)
+    return render_page(request, t, template, surface=SURFACE, status=status, home_css=_HOME_CSS, **context)

@@ -13,19 +13,19 @@ POST /parties/applications/{id}/reject   (regulator)
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.trace.applications import Busy
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.exports import rows, write_csv, write_xlsx
+from farmtrace.web.console import health as console_health
 
-from ..deps import RegulatorDep, ServiceDep
+from ..deps import RegulatorDep, ServiceDep, StateDep
 from ..errors import problem
 from ..schemas import problems
 from .trace import LotCode
@@ -48,33 +48,30 @@ def _aware(name: str, t: datetime | None) -> datetime | None:
 
 
 @router.get("/ledger/health")
-def ledger_health(request: Request, service: ServiceDep) -> dict[str, Any]:
-    log = service.log
-    cp = log.checkpoint()
-    opened = open_checkpoint(
-        cp.note_with_cosignatures(), log.verifier, witnesses=request.app.state.settings.witnesses()
-    )
+def ledger_health(state: StateDep) -> dict[str, Any]:
+    """The latest checkpoint opened with the log's key and the trusted witnesses, and the audits."""
+    h = console_health.ledger_health(state.log, witnesses=state.settings.witnesses())
     return {
-        "origin": log.origin,
-        "size": cp.size,
-        "root": opened.checkpoint.root.hex(),
-        "signed_at": datetime.fromtimestamp(cp.signed_at, UTC).isoformat(timespec="seconds"),
-        "checkpoint": cp.note_with_cosignatures(),
-        "log_key": log.verifier.key_string(),
-        "witnesses": [s.name for s in opened.cosignatures],
-        "unverified_cosignatures": [s.name for s in opened.note.unverified],
-        "audit": request.app.state.audit_job.status(),
+        "origin": h.origin,
+        "size": h.size,
+        "root": h.root,
+        "signed_at": h.signed_at.isoformat(timespec="seconds"),
+        "checkpoint": h.checkpoint,
+        "log_key": h.log_key,
+        "witnesses": h.witnesses,
+        "unverified_cosignatures": h.unverified,
+        "audit": state.audit_job.status(),
     }
 
 
 @router.post("/ledger/audit", status_code=202)
-def start_audit(request: Request, regulator: RegulatorDep) -> dict[str, Any]:
-    return request.app.state.audit_job.start(requested_by=regulator.id)
+def start_audit(state: StateDep, regulator: RegulatorDep) -> dict[str, Any]:
+    return state.audit_job.start(requested_by=regulator.id)
 
 
 @router.get("/ledger/audit")
-def audit_status(request: Request) -> dict[str, Any]:
-    return request.app.state.audit_job.status()
+def audit_status(state: StateDep) -> dict[str, Any]:
+    return state.audit_job.status()
 
 
 @router.get("/prices")
@@ -108,7 +105,7 @@ def _export(service, events, fmt: str, lang: str, filename: str, base: str = "")
 @router.get("/exports/events.{fmt}")
 def export_range(
     fmt: Literal["csv", "xlsx", "jsonld"],
-    request: Request,
+    state: StateDep,
     service: ServiceDep,
     _: RegulatorDep,
     since: datetime,
@@ -123,7 +120,7 @@ def export_range(
         raise InvalidEvent("until", "a range spans at most 366 days; export in parts")
     events = service.events_between(since, until)
     name = f"farmtrace-events-{since.date().isoformat()}-{until.date().isoformat()}"
-    return _export(service, events, fmt, lang, name, request.app.state.settings.vocabulary_base)
+    return _export(service, events, fmt, lang, name, state.settings.vocabulary_base)
 
 
 @router.get("/lots/{code:path}/export.{fmt}")
@@ -158,12 +155,12 @@ class RejectIn(BaseModel):
 
 
 @router.post("/parties/applications", status_code=201, responses=problems(401, 429))
-def apply(body: ApplicationIn, request: Request, service: ServiceDep) -> Any:
+def apply(body: ApplicationIn, request: Request, state: StateDep, service: ServiceDep) -> Any:
     """File an application (anyone may). Too many from this address, or pending at the desk:
     429 problem+json with Retry-After (trace/applications.py)."""
     client = request.client.host if request.client else "unknown"
     try:
-        return request.app.state.applications.submit(
+        return state.applications.submit(
             body.kind, body.record, body.proof, now=service.clock(), client=client, private=body.private
         )
     except Busy as exc:
@@ -174,38 +171,38 @@ def apply(body: ApplicationIn, request: Request, service: ServiceDep) -> Any:
 
 @router.get("/parties/applications")
 def list_applications(
-    request: Request,
+    state: StateDep,
     _: RegulatorDep,
     status: Annotated[str, Query(pattern="^(pending|approved|rejected|all)$")] = "pending",
 ) -> list[dict[str, Any]]:
-    return request.app.state.applications.list(status=None if status == "all" else status)
+    return state.applications.list(status=None if status == "all" else status)
 
 
 @router.post("/parties/applications/{application_id}/reject")
 def reject_application(
     application_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: RejectIn,
-    request: Request,
+    state: StateDep,
     service: ServiceDep,
     regulator: RegulatorDep,
 ) -> dict[str, Any]:
-    return request.app.state.applications.reject(
+    return state.applications.reject(
         application_id, by=regulator.id, note=body.note, now=service.clock()
     )
 
 
 @router.get("/parties/{party_id}/private")
 def party_private(
-    party_id: Annotated[str, Path(max_length=32)], request: Request, service: ServiceDep, _: RegulatorDep
+    party_id: Annotated[str, Path(max_length=32)], state: StateDep, service: ServiceDep, _: RegulatorDep
 ) -> dict[str, Any]:
     """(regulator) The party's full details: the public record plus the contact details the desk keeps."""
-    return {**service.party(party_id), "private": request.app.state.applications.private(party_id)}
+    return {**service.party(party_id), "private": state.applications.private(party_id)}
 
 
 @router.put("/parties/{party_id}/private", status_code=204)
 def put_party_private(
-    party_id: Annotated[str, Path(max_length=32)], body: PrivateIn, request: Request, _: RegulatorDep
+    party_id: Annotated[str, Path(max_length=32)], body: PrivateIn, state: StateDep, _: RegulatorDep
 ) -> Response:
     """(regulator) Keep a party's contact details; they must match the commitment on the ledger."""
-    request.app.state.applications.store_private(party_id, body.details, body.salt)
+    state.applications.store_private(party_id, body.details, body.salt)
     return Response(status_code=204)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from farmtrace.trace.canonical import wire_json
 from farmtrace.trace.encoding import encode_entry, signing_message
 from farmtrace.trace.ids import LOT_PAGE_WORD, is_valid_lot_code
-from farmtrace.web.qr import label_uri, parse_label_uri
+from farmtrace.web.labels.uri import label_uri, parse_label_uri
 
 from ..trace.story import BAG, COOP, NAMES, REGULATOR, key_id, private_key
 from .test_stories import PROBLEM, World, out

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from farmtrace.web.graph import NODE_H, NODE_W, format_svg, layout_trace
+from farmtrace.web.console.graph import NODE_H, NODE_W, format_svg, layout_trace
 
 from .console_support import boxes_overlap, svg_boxes
 

@@ -35,9 +35,11 @@ from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.ledger.note import Signer
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.ids import gs1_check_digit, is_valid_lot_code, uscc_check_char
-from farmtrace.web import qr
-from farmtrace.web.labels import MAX_SHEET_LABELS, label_for, render_sheet
-from farmtrace.web.qr import Label, label_uri, layout_label, parse_label_uri, qr_code, render_png, render_svg
+from farmtrace.web.labels import layout
+from farmtrace.web.labels.layout import MAX_SHEET_LABELS, Label, label_for, layout_label
+from farmtrace.web.labels.qr import qr_code, qr_matrix
+from farmtrace.web.labels.render import render_png, render_sheet, render_svg
+from farmtrace.web.labels.uri import label_uri, parse_label_uri
 
 BASE = "https://trace.changsha.example"
 GTIN = CABBAGE_BAG["gtin"]  # 6901234567892
@@ -283,7 +285,7 @@ def test_realistic_label_uris_stay_at_version_4_or_lower(capsys):
         rows.append((code.version, len(uri), uri))
         assert code.error_correction == ERROR_CORRECT_M
         assert code.border == 4
-        matrix = qr.qr_matrix(uri)
+        matrix = qr_matrix(uri)
         assert len(matrix) == 17 + 4 * code.version + 2 * 4
         assert not any(matrix[0]) and not any(row[3] for row in matrix)  # quiet zone
     with capsys.disabled():
@@ -467,7 +469,7 @@ def test_text_is_legible_and_stays_on_the_label(app, size_mm):
     assert lay.lines[0].y - lay.lines[0].size > qr_bottom - 1e-9  # clear of the quiet zone
     for line in lay.lines:
         assert line.size >= 2.0 * size_mm / 40  # 2 mm ≈ 5.7 pt at 40 mm; 1.5 mm at the smallest
-        assert qr._em_width(line.text) * line.size <= size_mm - 3 * size_mm / 40
+        assert layout._em_width(line.text) * line.size <= size_mm - 3 * size_mm / 40
     assert lay.lines[-1].y < lay.height
     assert lay.height < 1.3 * size_mm
 
@@ -481,10 +483,10 @@ def test_long_names_are_shortened_not_spilled():
 
 
 def test_a_missing_font_names_the_debian_package(monkeypatch):
-    monkeypatch.setattr(qr, "CJK_FONT_FILES", (Path("/nonexistent/wqy-zenhei.ttc"),))
-    with pytest.raises(qr.FontMissing, match="fonts-wqy-zenhei"):
-        qr.cjk_font_file()
-    with pytest.raises(qr.FontMissing, match="apt-get install fonts-wqy-zenhei"):
+    monkeypatch.setattr(layout, "CJK_FONT_FILES", (Path("/nonexistent/wqy-zenhei.ttc"),))
+    with pytest.raises(layout.FontMissing, match="fonts-wqy-zenhei"):
+        layout.cjk_font_file()
+    with pytest.raises(layout.FontMissing, match="apt-get install fonts-wqy-zenhei"):
         render_png(Label(uri=f"{BASE}/l/L1", product="菜", lot="L1", producer="农场"))
 
 

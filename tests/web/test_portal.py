@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from farmtrace.client import PartyKey
 from farmtrace.trace.rules import RULES
-from farmtrace.web import i18n_portal
 from farmtrace.web.i18n import LANGS, MESSAGES
+from farmtrace.web.i18n.portal import PORTAL_MESSAGES
 
 from .consumer_support import close_app, demo_app
 
@@ -51,14 +51,14 @@ def test_every_rule_has_a_message_in_both_languages():
         zh, en = MESSAGES[f"portal.rule.{rule}"]
         assert zh and en and zh != en
     placeholder = re.compile(r"\{([a-z_]+)\}")
-    for key, texts in i18n_portal.PORTAL_MESSAGES.items():
+    for key, texts in PORTAL_MESSAGES.items():
         assert key.startswith("portal.")
         assert len(texts) == len(LANGS)
         assert sorted(placeholder.findall(texts[0])) == sorted(placeholder.findall(texts[1])), key
 
 
 def test_every_message_the_pages_name_exists():
-    js = (WEB / "static" / "portal.js").read_text()
+    js = "".join(path.read_text() for path in sorted((WEB / "static").glob("portal*.js")))  # all its parts
     for key in re.findall(r'msg\("([a-z_.]+)"[,)]', js):
         assert f"portal.{key}" in MESSAGES, key
     for prefix in re.findall(r'msg\("([a-z_.]+)\." \+', js):

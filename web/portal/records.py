@@ -3,7 +3,7 @@
 group_holdings(service, holdings) -> [group]      lots made by one event stay one row ("10 bags")
 entry_evidence(service, lot)      -> {certificates, inspections}   on record for a lot's lineage
 certificate_view(service, id)     -> the fields of a 承诺达标合格证 (raises NotFound if not one)
-qr_svg(uri)                       -> an inline SVG of the QR code of `uri` (web/qr.py's matrix)
+qr_svg(uri)                       -> an inline SVG of the QR code of `uri` (web/labels/qr.py's matrix)
 """
 
 from __future__ import annotations
@@ -14,19 +14,12 @@ from farmtrace.trace.errors import NotFound
 from farmtrace.trace.events import CertifyDetail, InspectDetail
 from farmtrace.trace.service import TraceService
 
-from .qr import qr_matrix
+from ..labels.qr import qr_matrix
+from ..templating import badges
 
 __all__ = ["badges", "certificate_view", "entry_evidence", "group_holdings", "qr_svg"]
 
 GROUP_AT = 3  # this many sibling lots or more are shown as one row
-
-
-def badges(status: dict[str, bool]) -> list[str]:
-    """The status badges of a lot, most serious first: recalled, failed, rejected, passed, unchecked."""
-    out = [flag for flag in ("recalled", "failed", "rejected") if status.get(flag)]
-    if not out:
-        out.append("passed" if status.get("cleared") else "unchecked")
-    return out
 
 
 def group_holdings(service: TraceService, holdings: list[dict[str, Any]]) -> list[dict[str, Any]]:

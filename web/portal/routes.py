@@ -13,7 +13,7 @@ browser as a non-extractable WebCrypto key kept in IndexedDB (static/signing.js)
 signed there and POSTed to /events with a short-lived token in the Authorization header. The server
 renders the forms with what it knows (holdings, incoming shipments, registered parties) and never
 sees a private key. Pages are read with the `ft_token` cookie the browser signs at sign-in
-(web/session.py); without a valid one a form redirects to /portal?next=...
+(web/auth.py); without a valid one a form redirects to /portal?next=...
 
 A refusal comes back as problem+json; static/portal.js puts the message for its `rule` (portal.rule.*
 in both languages, with the server's own detail under it) next to the input its `field` names
@@ -30,12 +30,13 @@ from __future__ import annotations
 import json
 import secrets
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
+from farmtrace.trace.clock import cst_day
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
 from farmtrace.trace.events import COMMITMENTS, ROLES
 from farmtrace.trace.ids import check_event_id, check_lot_code
@@ -43,14 +44,13 @@ from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
 from farmtrace.trace.service import TraceService
 from farmtrace.trace.units import COUNT_UNITS, MASS_UNITS
 
-from . import i18n_portal  # noqa: F401  (registers the portal.* messages)
-from .assets import PAGE_CSS, asset_url, content_security_policy
-from .clock import request_today
-from .i18n import HTML_LANG, LANGS, Translator, negotiate
-from .portal_records import certificate_view, entry_evidence, group_holdings, qr_svg
-from .qr import label_uri
-from .session import current_party
-from .templating import TEMPLATES
+from ..assets import asset_url, content_security_policy
+from ..auth import current_party
+from ..i18n import Translator
+from ..labels.uri import label_uri
+from ..render import Surface, render, translator, url
+from ..state import app_state
+from .records import certificate_view, entry_evidence, group_holdings, qr_svg
 
 __all__ = ["FORMS", "NAV", "router"]
 
@@ -70,33 +70,19 @@ ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is reg
 
 # base.html inlines the consumer page's CSS (the shared bar and cards); the portal's own rules are a
 # linked stylesheet, cached across the many pages a party opens in a day.
-_PAGE_CSS = PAGE_CSS
 _ASSET_URLS = {name: asset_url(name) for name in ("portal.css", "portal.js", "signing.js")}
-_CSP = content_security_policy(linked_styles=True)
+SURFACE = Surface(
+    csp=content_security_policy(linked_styles=True),
+    cache_control="no-store",  # a party's own holdings: never from a shared cache
+    vary="Accept-Language, Cookie",
+)
 
 
 # --- page assembly ---------------------------------------------------------------------------------
 
 
 def _service(request: Request) -> TraceService:
-    return request.app.state.service
-
-
-def _translator(request: Request, lang: str | None) -> Translator:
-    return Translator(negotiate(lang, request.headers.get("accept-language")))
-
-
-def _url(t: Translator, path: str, **params: Any) -> str:
-    """A portal link that keeps the page's language."""
-    query = {k: v for k, v in params.items() if v is not None}
-    query["lang"] = t.lang
-    return f"{path}?{urlencode(query)}"
-
-
-def _other_lang_url(request: Request, t: Translator) -> str:
-    other = LANGS[1 - LANGS.index(t.lang)]
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    return f"{quote(request.url.path)}?{urlencode([*params, ('lang', other)])}"
+    return app_state(request).service
 
 
 # The messages static/portal.js says (the rest are rendered on the server): kept small for weak networks.
@@ -136,7 +122,6 @@ def _render(
     config: dict[str, Any] | None = None,
     **context: Any,
 ) -> Response:
-    other = LANGS[1 - LANGS.index(t.lang)]
     cfg = {
         "page": page,
         "lang": t.lang,
@@ -144,13 +129,14 @@ def _render(
         "messages": t.catalogue(*_SCRIPT_MESSAGES),
         **(config or {}),
     }
-    body = TEMPLATES.get_template(template).render(
-        t=t,
-        css=Markup(_PAGE_CSS),  # our own file, pinned by hash in the CSP
-        other_lang_url=_other_lang_url(request, t),
-        other_lang_html=HTML_LANG[other],
+    return render(
+        request,
+        t,
+        template,
+        surface=SURFACE,
+        status=status,
         assets=_ASSET_URLS,
-        u=lambda path, **params: _url(t, path, **params),
+        u=lambda path, **params: url(path, t, **params),
         page=page,
         party=party,
         nav=_nav(party, t) if party else [],
@@ -158,21 +144,12 @@ def _render(
         config_json=_script_json(cfg),
         **context,
     )
-    headers = {
-        "Content-Language": t.html_lang,
-        "Vary": "Accept-Language, Cookie",
-        "Cache-Control": "no-store",  # a party's own holdings: never from a shared cache
-        "Content-Security-Policy": _CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=headers)
 
 
 def _nav(party: dict[str, Any], t: Translator) -> list[dict[str, str]]:
     roles = set(party["roles"])
     return [
-        {"page": name, "href": _url(t, f"/portal/{name}"), "text": t(f"portal.nav.{name}")}
+        {"page": name, "href": url(f"/portal/{name}", t), "text": t(f"portal.nav.{name}")}
         for name in NAV
         if name == "lots" or roles & FORMS[name]
     ]
@@ -188,14 +165,14 @@ def _signed_in(request: Request, t: Translator) -> tuple[PartyState, dict[str, A
     state = current_party(request)
     if state is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(_url(t, "/portal", next=target), status_code=303)
+        return RedirectResponse(url("/portal", t, next=target), status_code=303)
     return state, _party_view(_service(request), state)
 
 
 def _suggest(request: Request, prefix: str) -> str:
     """A fresh lot or certificate code: PREFIX-YYMMDD-XXXX, today's date in China and a random tail
     (so two phones never collide)."""
-    day = request_today(request).strftime("%y%m%d")
+    day = cst_day(app_state(request).clock()).strftime("%y%m%d")
     return f"{prefix}-{day}-{secrets.token_hex(2).upper()}"
 
 
@@ -204,7 +181,7 @@ def _suggest(request: Request, prefix: str) -> str:
 
 @router.get("")
 def home(request: Request, lang: str | None = None, next: str | None = None) -> Response:
-    t = _translator(request, lang)
+    t = translator(request, lang)
     state = current_party(request)
     party = _party_view(_service(request), state) if state else None
     # Only a path inside the portal may be the next page (no open redirect).
@@ -215,19 +192,19 @@ def home(request: Request, lang: str | None = None, next: str | None = None) -> 
         "portal/home.html",
         page="home",
         party=party,
-        config={"next": target or _url(t, "/portal/lots"), "signedIn": party is not None},
+        config={"next": target or url("/portal/lots", t), "signedIn": party is not None},
     )
 
 
 @router.get("/enroll")
 def enroll(request: Request, lang: str | None = None) -> Response:
-    t = _translator(request, lang)
+    t = translator(request, lang)
     return _render(request, t, "portal/enroll.html", page="enroll", roles=ENROLL_ROLES)
 
 
 @router.get("/key")
 def new_key(request: Request, lang: str | None = None) -> Response:
-    t = _translator(request, lang)
+    t = translator(request, lang)
     return _render(request, t, "portal/key.html", page="key")
 
 
@@ -236,7 +213,7 @@ def new_key(request: Request, lang: str | None = None) -> Response:
 
 @router.get("/lots")
 def my_lots(request: Request, lang: str | None = None) -> Response:
-    t = _translator(request, lang)
+    t = translator(request, lang)
     who = _signed_in(request, t)
     if isinstance(who, Response):
         return who
@@ -267,7 +244,7 @@ def _can(state: PartyState) -> dict[str, bool]:
 
 @router.get("/labels/{lot:path}")
 def labels(lot: str, request: Request, lang: str | None = None) -> Response:
-    t = _translator(request, lang)
+    t = translator(request, lang)
     who = _signed_in(request, t)
     if isinstance(who, Response):
         return who
@@ -288,7 +265,7 @@ def labels(lot: str, request: Request, lang: str | None = None) -> Response:
         party=party,
         lot=state,
         children=children,
-        uri=label_uri(lot, base=request.app.state.settings.public_url, gtin=state["product"].get("gtin")),
+        uri=label_uri(lot, base=app_state(request).settings.public_url, gtin=state["product"].get("gtin")),
         png=f"/lots/{code}/label.png",
         svg=f"/lots/{code}/label.svg",
         pdf=f"/lots/{code}/labels.pdf",
@@ -298,7 +275,7 @@ def labels(lot: str, request: Request, lang: str | None = None) -> Response:
 @router.get("/certificate/{event_id}")
 def certificate(event_id: str, request: Request, lang: str | None = None) -> Response:
     """The printable certificate. Public like the ledger it comes from: it travels with the goods."""
-    t = _translator(request, lang)
+    t = translator(request, lang)
     service = _service(request)
     state = current_party(request)
     party = _party_view(service, state) if state else None
@@ -309,7 +286,7 @@ def certificate(event_id: str, request: Request, lang: str | None = None) -> Res
         return _render(
             request, t, "portal/missing.html", page="certificate", party=party, status=404, what=event_id
         )
-    uri = label_uri(view["lot"], base=request.app.state.settings.public_url, gtin=view.get("gtin"))
+    uri = label_uri(view["lot"], base=app_state(request).settings.public_url, gtin=view.get("gtin"))
     return _render(
         request,
         t,
@@ -325,7 +302,7 @@ def certificate(event_id: str, request: Request, lang: str | None = None) -> Res
 
 @router.get("/{kind}")
 def form(kind: str, request: Request, lang: str | None = None, lot: str | None = None) -> Response:
-    t = _translator(request, lang)
+    t = translator(request, lang)
     if kind not in FORMS:
         return _render(request, t, "portal/missing.html", page=kind, status=404, what=kind)
     who = _signed_in(request, t)

@@ -1,32 +1,20 @@
-"""The web floor's one message catalogue: Simplified Chinese by default, English on request.
+"""The messages every page family shares: page chrome, the consumer page, the home page, units, prices.
 
-Every string a person reads on a page — in templates (through `Translator`) and in the browser's
-verifier (through `Translator.catalogue(prefix)`, embedded in the page as JSON) — comes from
-`MESSAGES`, where each key has both languages side by side, so neither can fall behind.
+(Over 400 lines: a catalogue is data, one message a line or three; splitting it further would
+scatter one page family's words.)
 
-Placeholders are `{name}`, the same in both languages (tests/web check this); a message is plain
-text, never markup, because templates escape everything they insert.
-
-    negotiate(query_lang, accept_language) -> "zh" | "en"
-        ?lang=zh|en wins; else the highest-q language of Accept-Language (RFC 9110 §12.5.4) that we
-        have, zh-* and en-* counting as zh and en; else "zh".
+key: (Simplified Chinese, English). Placeholders are `{name}`, the same in both languages (tests/web
+check this); a message is plain text, never markup, because templates escape everything they insert.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-
 from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
 
-__all__ = ["DEFAULT_LANG", "HTML_LANG", "LANGS", "MESSAGES", "Translator", "negotiate", "register_messages"]
-
-LANGS = ("zh", "en")
-DEFAULT_LANG = "zh"
-HTML_LANG = {"zh": "zh-CN", "en": "en"}
+__all__ = ["COMMON_MESSAGES"]
 
 # key: (Simplified Chinese, English)
-MESSAGES: dict[str, tuple[str, str]] = {
+COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     # --- page chrome ---
     "site.name": ("农产品溯源", "Farm-to-table trace"),
     "lang.other": ("English", "中文"),
@@ -419,64 +407,3 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The public HTTP interface to the ledger and the trace data (OpenAPI)",
     ),
 }
-
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_LANG_RANGE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+)\s*)?$")
-
-
-def negotiate(query_lang: str | None, accept_language: str | None) -> str:
-    """The page language: `query_lang` if it is one of LANGS, else Accept-Language's best, else zh."""
-    if query_lang in LANGS:
-        return query_lang
-    best, best_q = DEFAULT_LANG, 0.0
-    for position, part in enumerate((accept_language or "")[:500].split(",")):
-        m = _LANG_RANGE.match(part)
-        if not m:
-            continue
-        try:
-            q = float(m.group(2)) if m.group(2) is not None else 1.0
-        except ValueError:
-            continue
-        primary = m.group(1).split("-")[0].lower()
-        # Equal q: the earlier range wins (a tiny penalty per position keeps the order).
-        score = q - position * 1e-6
-        if primary in LANGS and q > 0 and score > best_q:
-            best, best_q = primary, score
-    return best
-
-
-def register_messages(messages: Mapping[str, tuple[str, str]]) -> None:
-    """Add a page family's messages (portal, console) to the one catalogue; a key may be defined once.
-
-    Raises ValueError for a key already defined or a message missing a language.
-    """
-    for key, texts in messages.items():
-        if key in MESSAGES:
-            raise ValueError(f"message {key!r} is defined twice")
-        if len(texts) != len(LANGS) or not all(texts):
-            raise ValueError(f"message {key!r} needs a text in each of {LANGS}")
-    MESSAGES.update(messages)
-
-
-class Translator:
-    """Messages in one language: `t(key, **params)`; unknown keys are a bug and raise KeyError."""
-
-    def __init__(self, lang: str) -> None:
-        if lang not in LANGS:
-            raise ValueError(f"language must be one of {LANGS}, got {lang!r}")
-        self.lang = lang
-        self.html_lang = HTML_LANG[lang]
-        self._column = LANGS.index(lang)
-
-    def __call__(self, key: str, /, **params: object) -> str:
-        text = MESSAGES[key][self._column]
-        return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), text) if params else text
-
-    t = __call__
-
-    def has(self, key: str) -> bool:
-        return key in MESSAGES
-
-    def catalogue(self, *prefixes: str) -> Mapping[str, str]:
-        """The raw messages whose keys start with one of `prefixes`, for the browser (placeholders kept)."""
-        return {k: v[self._column] for k, v in MESSAGES.items() if k.startswith(prefixes)}

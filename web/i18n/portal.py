@@ -1,4 +1,7 @@
-"""The portal's messages (keys "portal.*"), registered into the one catalogue of web/i18n.py at import.
+"""The portal's messages (keys "portal.*"), merged into the one catalogue by web/i18n/__init__.py.
+
+(Over 400 lines: a catalogue is data, one message a line or three; splitting it further would
+scatter one page family's words.)
 
 Simplified Chinese first, English second, the same {placeholders} in both. The browser gets the
 "portal." messages as JSON (Translator.catalogue) for what static/portal.js says: one message per
@@ -8,8 +11,6 @@ rule of trace/rules.py (portal.rule.*) and per check the page makes before signi
 from __future__ import annotations
 
 from farmtrace.trace.rules import RULES
-
-from .i18n import register_messages
 
 __all__ = ["PORTAL_MESSAGES"]
 
@@ -593,5 +594,3 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
 _missing = [rule for rule in RULES if f"portal.rule.{rule}" not in PORTAL_MESSAGES]
 if _missing:  # every refusal the domain can make has its message (a new rule must add one)
     raise RuntimeError(f"portal messages lack rules {_missing}")
-
-register_messages(PORTAL_MESSAGES)

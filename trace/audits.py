@@ -3,6 +3,15 @@
 One audit runs at a time per database. Its row in `farmtrace_audit_run` is created when it starts,
 updated with progress as it goes, and completed with the verdict — so any service worker can show
 the progress and the last result, and the result outlives restarts.
+
+    AuditJob(log, engine, clock=...)   the runner; its table is created if new
+    .start(requested_by=party)         start an audit unless one is running; returns .status()
+    .status()                          {"running": run | None, "last": run | None}, runs as JSON
+                                       (id, started_at, finished_at, requested_by, done, total, ok,
+                                       summary, failures: [{message, index, checkpoint_size}])
+    .wait(timeout)                     join the audit this runner started (at shutdown, in tests)
+
+Its SQL is its own table's, kept here until the trace store owns every trace table.
 """
 
 from __future__ import annotations
@@ -15,9 +24,9 @@ from sqlalchemy import Column, Integer, Text, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from farmtrace.ledger.audit import audit
 from farmtrace.ledger.log import Log
-from farmtrace.trace.clock import Clock, to_utc_text, utc_now
+
+from .clock import Clock, to_utc_text, utc_now
 
 __all__ = ["AuditJob", "AuditRun"]
 
@@ -90,8 +99,6 @@ class AuditJob:
             self._thread.join(timeout)
 
     def _run(self, run_id: int) -> None:
-        store = self.log.store
-
         def progress(done: int, total: int) -> None:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -101,14 +108,7 @@ class AuditJob:
                 )
 
         try:
-            report = audit(
-                store.iter_entries(),
-                store.checkpoints(),
-                log_key=self.log.verifier,
-                tiles=store,
-                progress=progress,
-                signed_size=lambda: store.latest_checkpoint().size,
-            )
+            report = self.log.audit(progress=progress)
             values = {
                 "ok": report.ok,
                 "summary": report.summary(),

@@ -1,0 +1,157 @@
+"""The console's lots: look one up, and see its trace, its recall report and the recall button.
+
+    GET /console/lots             look a lot up (?code= redirects to its page)
+    GET /console/lots/{code}      the lot's trace as a graph (?direction=both|back|forward), with
+                                  quantities and holders; its recall report; one-click recall
+
+Every party, product and holder is named in the reader's language (English where registered with
+one). A trace of more than MAX_GRAPH_NODES lots is listed instead of drawn.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from farmtrace.trace.errors import InvalidEvent, NotFound
+from farmtrace.trace.ids import check_lot_code
+
+from ..deps import RegulatorDep, ServiceDep
+from ..i18n import Translator
+from ..render import cst_text, instructions, name, translator, unit_name, url
+from .graph import format_svg, layout_trace
+from .page import ConsoleRoute, render
+
+__all__ = ["MAX_GRAPH_NODES", "router"]
+
+router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
+
+_log = logging.getLogger(__name__)
+MAX_GRAPH_NODES = 1500  # beyond this the page lists the lots instead of drawing them
+DIRECTIONS = ("both", "back", "forward")
+
+
+@router.get("/console/lots")
+def lot_lookup(request: Request, regulator: RegulatorDep, lang: str | None = None, code: str = "") -> Response:
+    t = translator(request, lang)
+    code = code.strip()
+    if code:
+        return RedirectResponse(url(f"/console/lots/{quote(code, safe='')}", t), status_code=303)
+    return render(
+        request, t, "console/lookup.html", title=t("console.lots.title"), regulator=regulator, nav="lots", error=None
+    )
+
+
+@router.get("/console/lots/{code:path}")
+def lot_page(
+    code: str,
+    request: Request,
+    service: ServiceDep,
+    regulator: RegulatorDep,
+    lang: str | None = None,
+    direction: str = "both",
+) -> Response:
+    t = translator(request, lang)
+    if direction not in DIRECTIONS:
+        direction = "both"
+    try:
+        check_lot_code(code)
+        lot = service.lot(code)
+    except (InvalidEvent, NotFound):
+        return render(
+            request,
+            t,
+            "console/lookup.html",
+            status=404,
+            title=t("console.lots.title"),
+            regulator=regulator,
+            nav="lots",
+            error=t("console.lots.unknown", code=code[:40]),
+        )
+    trace = service.trace(code, direction=direction)
+    recalls = []
+    if lot["status"]["recalled"]:
+        try:  # the recall events on the lot or its ancestors: why, and what to do
+            recalls = [
+                {**r, "when": cst_text(r["time"]), "instructions": instructions(r["instructions"], t)}
+                for r in service.journey(code)["recalls"]
+            ]
+        except Exception:  # a damaged ledger entry must not hide the page; the flag still shows
+            _log.exception("the recalls of lot %r cannot be read", code)
+    report = service.recall_report(code)
+    names = {p["id"]: name(p, t) for p in service.parties()}
+    _name_everyone(report, trace, names, t)
+    return render(
+        request,
+        t,
+        "console/lot.html",
+        title=t("console.lot.title", lot=code),
+        regulator=regulator,
+        nav="lots",
+        lot=lot,
+        code=code,
+        quoted=quote(code, safe="/"),
+        product_name=name(lot["product"], t),
+        creator=names.get(lot["created_by"], lot["created_by"]),
+        list_sep=t("console.list.sep"),
+        created=cst_text(lot["created_at"]),
+        holders=[(names.get(p, p), q) for p, q in lot["holders"].items()],
+        direction=direction,
+        graph=_graph(trace, code, t),
+        node_count=len(trace["nodes"]),
+        edge_count=len(trace["edges"]),
+        origins=trace["origins"],
+        recalls=recalls,
+        report=report,
+        holders_by_lot=_holders_by_lot(report, t),
+        unit=lambda u: unit_name(u, t),
+        recall_target={"lot": code, "quantity": lot["quantity"], "unit": lot["unit"]},
+    )
+
+
+def _name_everyone(report: dict[str, Any], trace: dict[str, Any], names: dict[str, str], t: Translator) -> None:
+    """Rename, in place, the parties and products of a recall report and a trace in `t`'s language."""
+    for p in report["parties"]:
+        p["name"] = names.get(p["party"], p["name"])
+    for s in report["shipments"]:
+        s["from_name"], s["to_name"] = names.get(s["from"], s["from_name"]), names.get(s["to"], s["to_name"])
+    for item in report["affected_lots"]:
+        item["product"] = name({"name_zh": item["product"], "name_en": item.get("product_en")}, t)
+    for node in trace["nodes"]:
+        node["product"] = name({"name_zh": node["product"], "name_en": node.get("product_en")}, t)
+        node["created_by_name"] = names.get(node["created_by"], node.get("created_by_name"))
+        for h in node["holders"]:
+            h["name"] = names.get(h["party"], h["name"])
+
+
+def _holders_by_lot(report: dict[str, Any], t: Translator) -> dict[str, list[str]]:
+    """For each lot of a recall report, who holds how much of it: "name 12 kg"."""
+    out: dict[str, list[str]] = {}
+    for p in report["parties"]:
+        for held in p["lots"]:
+            out.setdefault(held["lot"], []).append(
+                f"{p['name'] or p['party']} {held['quantity']} {unit_name(held['unit'], t)}"
+            )
+    return out
+
+
+def _graph(trace: dict[str, Any], code: str, t: Translator) -> str | None:
+    """The trace drawn as SVG (web/console/graph.py), or None when it is too large to draw."""
+    if len(trace["nodes"]) > MAX_GRAPH_NODES:
+        return None
+    labels = {
+        "recalled": t("console.graph.recalled"),
+        "failed": t("console.graph.failed"),
+        "rejected": t("console.graph.rejected"),
+        "selected": t("console.graph.selected"),
+    }
+    return format_svg(
+        layout_trace(trace),
+        labels=labels,
+        href=lambda c: url(f"/console/lots/{quote(c, safe='/')}", t),
+        title=t("console.graph.title", lot=code, n=len(trace["nodes"])),
+    )

@@ -1,0 +1,13 @@
+"""The parties' portal: farms, inspection stations, markets and shops record their events here.
+
+    routes.py    the pages (GET /portal, /portal/enroll, /portal/key, /portal/lots, /portal/{kind},
+                 /portal/labels/{lot}, /portal/certificate/{event}); see its docstring
+    records.py   what the pages show, read from the ledger: grouped holdings, entry-check
+                 evidence, certificates, a QR code as inline SVG
+"""
+
+from __future__ import annotations
+
+from .routes import FORMS, NAV, router
+
+__all__ = ["FORMS", "NAV", "router"]

@@ -1,0 +1,392 @@
+"""The consumer page's timeline: `TraceService.journey`'s answer as lot.html shows it.
+
+    journey_view(journey, t, lookup_party=...) -> the page's view: product, origins, prices,
+                                                   recall banners, warnings and one step per event
+
+Each event kind has one small formatter in `_DETAILS` (kind -> the lines under the step's title);
+a kind without one shows its title alone. Texts are plain strings: the template escapes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from farmtrace.trace.model.encoding import split_entry
+from farmtrace.trace.units import MASS_UNITS
+
+from .i18n import Translator
+from .render import instructions, names, unit_name
+
+__all__ = ["STAGES", "journey_view"]
+
+STAGES = ("production", "wholesale", "retail")  # the price stages a page labels
+
+_STAGE_BY_ROLE = (
+    ("retailer", "retail"),
+    ("wholesaler", "wholesale"),
+    ("processor", "processing"),
+    ("producer", "production"),
+    ("inspector", "inspection"),
+    ("regulator", "regulator"),
+)
+_STAGE_BY_KIND = {"harvest": "production", "inspect": "inspection", "certify": "certificate", "recall": "regulator"}
+
+
+@dataclass
+class _Journey:
+    """What the formatters share over one journey: the page's lot, the parties, and what they collect."""
+
+    t: Translator
+    lot: str
+    lineage: set[str]
+    parties: dict[str, dict[str, Any]]
+    party_name: Callable[..., str]
+    variety: str | None
+    origins: list[dict[str, Any]] = field(default_factory=list)
+    went_lots: list[str] = field(default_factory=list)  # lots made from the page's own lot
+    went_to: list[str] = field(default_factory=list)  # parties the page's own lot was shipped to
+
+
+@dataclass
+class _Step:
+    """One event being formatted: its lines, the certificate's commitments and a pass/fail badge."""
+
+    ev: dict[str, Any]
+    detail: dict[str, Any]
+    who: str
+    ins: list[dict[str, Any]]  # the event's inputs on this lot's lineage (else all of them)
+    outs: list[dict[str, Any]]  # likewise its outputs
+    lines: list[str] = field(default_factory=list)
+    commitments: list[str] = field(default_factory=list)
+    badge: dict[str, str] | None = None
+
+    @property
+    def first_in(self) -> dict[str, Any] | None:
+        return self.ins[0] if self.ins else None
+
+
+def _qty(ref: Mapping[str, Any], t: Translator) -> dict[str, str]:
+    return {"quantity": ref["quantity"], "unit": unit_name(ref["unit"], t)}
+
+
+def _list(t: Translator, items: list[str], *, most: int = 5) -> str:
+    """Items joined in the page's language; past `most`, the first few and how many in all."""
+    shown = t("list.sep").join(items[:most])
+    return shown if len(items) <= most else t("list.more", items=shown, n=len(items))
+
+
+# --- one formatter per event kind --------------------------------------------------------------------
+
+
+def _harvest(j: _Journey, s: _Step) -> None:
+    t = j.t
+    origin = s.detail.get("origin", {})
+    place = ", ".join(x for x in (origin.get("name"), origin.get("address")) if x)
+    for o in s.outs:
+        s.lines.append(t("detail.harvest", **_qty(o, t)))
+        j.variety = j.variety or o.get("product", {}).get("variety")
+    s.lines.append(t("detail.field", field=place))
+    j.origins.append(
+        {
+            "producer": s.who,
+            "address": j.parties.get(s.ev["party"], {}).get("address"),
+            "field": place,
+            "harvested": s.ev["event_time"][:10],
+        }
+    )
+
+
+def _inspect(j: _Journey, s: _Step) -> None:
+    t, d = j.t, s.detail
+    s.lines += [
+        t("detail.analyte", analyte=d.get("analyte", "")),
+        t("detail.method", method=d.get("method", "")),
+        t("detail.value", value=d.get("value"), limit=d.get("limit"), unit=d.get("unit")),
+        t("detail.report", report=d.get("report_no", "")),
+    ]
+    passed = d.get("result") == "pass"
+    s.badge = {"text": t("detail.pass" if passed else "detail.fail"), "cls": "pass" if passed else "fail"}
+
+
+def _certify(j: _Journey, s: _Step) -> None:
+    t = j.t
+    s.lines.append(t("detail.certificate", number=s.detail.get("certificate_no", "")))
+    if s.first_in:
+        s.lines.append(t("detail.quantity", **_qty(s.first_in, t)))
+    s.commitments = [t(f"commit.{c}") for c in s.detail.get("commitments", []) if t.has(f"commit.{c}")]
+    if s.commitments:
+        s.lines.append(t("detail.commitments"))
+
+
+def _ship(j: _Journey, s: _Step) -> None:
+    if not s.first_in:
+        return
+    destination = j.party_name(s.detail.get("destination", ""))
+    s.lines.append(j.t("detail.ship", party=destination, **_qty(s.first_in, j.t)))
+    if s.first_in["lot"] == j.lot and destination not in j.went_to:
+        j.went_to.append(destination)
+
+
+def _receive(j: _Journey, s: _Step) -> None:
+    t = j.t
+    if not s.first_in:
+        return
+    s.lines.append(t("detail.receive", party=j.party_name(s.detail.get("source", "")), **_qty(s.first_in, t)))
+    check = s.detail.get("entry_check", {})
+    text = t("detail.entry_accepted" if check.get("result") == "accepted" else "detail.entry_rejected")
+    if check.get("certificate_no"):
+        text += "，" if t.lang == "zh" else ", "
+        # A paper certificate is the market's word, not a 合格证 the ledger holds: say so.
+        paper = check.get("certificate_source") == "paper"
+        text += t("detail.entry_certificate_paper" if paper else "detail.entry_certificate", number=check["certificate_no"])
+    s.lines.append(text)
+    for sensor in s.ev.get("sensors", []):
+        if sensor.get("type") == "temperature":
+            s.lines.append(t("detail.temperature", value=sensor.get("value")))
+
+
+def _transform(j: _Journey, s: _Step) -> None:
+    t = j.t
+    if not s.outs:
+        return
+    how = s.detail.get("type")
+    every = s.ev.get("outputs", [])
+    # The page's own lot went into this transform (its page, not a descendant's): none of the
+    # outputs is "this product", so name them all.
+    consumed = any(r["lot"] == j.lot for r in s.ev.get("inputs", []))
+    if consumed:
+        j.went_lots += [o["lot"] for o in every if o["lot"] not in j.went_lots]
+    first = s.outs[0]
+    if consumed and how in ("split", "repack"):
+        s.lines.append(t(f"detail.{how}_here", n=len(every), lots=_list(t, [o["lot"] for o in every])))
+    elif how == "merge":
+        s.lines.append(t("detail.merge", n=len(s.ev.get("inputs", [])), lot=first["lot"]))
+    elif how in ("split", "repack"):
+        s.lines.append(t(f"detail.{how}", n=len(every), lot=first["lot"], **_qty(first, t)))
+    else:
+        s.lines.append(t("detail.process", lot=first["lot"], **_qty(first, t)))
+
+
+def _sell(j: _Journey, s: _Step) -> None:
+    if s.first_in:
+        s.lines.append(j.t("detail.sell", **_qty(s.first_in, j.t)))
+
+
+def _recall(j: _Journey, s: _Step) -> None:
+    s.lines.append(j.t("detail.reason", reason=s.detail.get("reason", "")))
+    if s.detail.get("instructions"):
+        s.lines.append(instructions(s.detail["instructions"], j.t))
+
+
+_DETAILS: dict[str, Callable[[_Journey, _Step], None]] = {
+    "harvest": _harvest,
+    "inspect": _inspect,
+    "certify": _certify,
+    "ship": _ship,
+    "receive": _receive,
+    "transform": _transform,
+    "sell": _sell,
+    "recall": _recall,
+    "destroy": _recall,
+}
+
+
+# --- the page ------------------------------------------------------------------------------------------
+
+
+def journey_view(
+    journey: dict[str, Any],
+    t: Translator,
+    *,
+    lookup_party: Callable[[str], Mapping[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """What lot.html shows, in `t`'s language, from `TraceService.journey`'s answer.
+
+    Parties are named in the page's language (English name when registered with one, else the
+    Chinese): from the registrations the journey carries, else from `lookup_party(id)` (a party the
+    journey names but that signed nothing on these lots, such as a buyer that has not received
+    yet); the party's code only when neither knows it. Texts are returned as plain strings: the
+    template escapes every one of them.
+    """
+    parties = _parties(journey)
+    looked_up: dict[str, Mapping[str, Any] | None] = {}
+
+    def party_name(pid: str, fallback: str | None = None) -> str:
+        if pid in parties:
+            return names(parties[pid], t)[0] or pid
+        if lookup_party is not None and pid:
+            if pid not in looked_up:
+                looked_up[pid] = lookup_party(pid)
+            if looked_up[pid]:
+                return names(looked_up[pid], t)[0] or pid
+        return fallback or pid
+
+    j = _Journey(
+        t=t,
+        lot=journey["lot"],
+        lineage=set(journey.get("lots", [])) | {journey["lot"]},
+        parties=parties,
+        party_name=party_name,
+        variety=journey["product"].get("variety"),
+    )
+    prices: list[dict[str, Any]] = []
+    steps = [_step(j, n, item, prices) for n, item in enumerate(journey["events"], start=1)]
+    recalls = _recalls(j, journey)  # after the steps: they collect where the lot went
+    product_names = names(journey["product"], t)
+    return {
+        "lot": journey["lot"],
+        "product_name": product_names[0],
+        "product_other": product_names[1],
+        "gtin": journey["product"].get("gtin"),
+        "quantity": f"{journey['quantity']} {unit_name(journey['unit'], t)}",
+        "variety": j.variety,
+        "recalls": recalls,
+        "warnings": _warnings(t, journey.get("status", {}), recalled_shown=bool(recalls)),
+        "origins": j.origins,
+        "prices": prices,
+        "steps": steps,
+        "damaged": False,
+    }
+
+
+def _step(j: _Journey, n: int, item: dict[str, Any], prices: list[dict[str, Any]]) -> dict[str, Any]:
+    """Step `n` of the timeline for the journey's `item`; its price, if any, is added to `prices`."""
+    t, ev = j.t, item["event"]
+    kind = ev["kind"]
+    detail = ev.get("detail", {})
+    s = _Step(
+        ev=ev,
+        detail=detail,
+        who=j.party_name(ev["party"], item.get("party_name")),
+        ins=[r for r in ev.get("inputs", []) if r["lot"] in j.lineage] or ev.get("inputs", []),
+        outs=[o for o in ev.get("outputs", []) if o["lot"] in j.lineage] or ev.get("outputs", []),
+    )
+    if kind == "transform":
+        title = t(f"kind.transform.{detail.get('type', 'process')}")
+    else:
+        title = t(f"kind.{kind}") if t.has(f"kind.{kind}") else t("kind.other")
+    if kind in _DETAILS:
+        _DETAILS[kind](j, s)
+    price_text = None
+    price = ev.get("price")
+    if price:
+        shown, recorded = _price(t, price)
+        stage_label = t(f"price.{price.get('stage')}") if price.get("stage") in STAGES else ""
+        price_text = t("detail.price", stage=stage_label, price=shown)
+        prices.append(
+            {"stage": price.get("stage"), "stage_label": stage_label, "per_kg": shown, "recorded": recorded, "party": s.who}
+        )
+    record = j.parties.get(ev["party"], {})
+    stage = _stage(ev, record.get("roles", []))
+    # The place, unless it is just the party's own name (in either language).
+    place = ev.get("location", {}).get("name")
+    if place in (s.who, record.get("name_zh"), record.get("name_en")):
+        place = None
+    return {
+        "n": n,
+        "index": item["index"],
+        "id": item.get("id", ""),
+        "kind": kind,
+        "title": title,
+        "stage": stage,
+        "stage_label": t(f"stage.{stage}"),
+        "datetime": ev["event_time"],
+        "when": _when(ev["event_time"]),
+        "party": s.who,
+        "place": place,
+        "lines": s.lines,
+        "commitments": s.commitments,
+        "badge": s.badge,
+        "price": price_text,
+    }
+
+
+def _recalls(j: _Journey, journey: dict[str, Any]) -> list[dict[str, Any]]:
+    """The recall banners: the lot's own recall says where the lot went; an ancestor's says whose."""
+    t = j.t
+    out = []
+    for r in journey.get("recalls", []):
+        day = str(r.get("time", ""))[:10]
+        itself = r.get("lot") == j.lot
+        went = []
+        if itself and j.went_lots:
+            went.append(t("recall.went_lots", lots=_list(t, j.went_lots)))
+        if itself and j.went_to:
+            went.append(t("recall.went_to", parties=t("list.sep").join(j.went_to)))
+        out.append(
+            {
+                "lead": t("recall.self" if itself else "recall.upstream", lot=r.get("lot"), date=day),
+                "went": went,
+                "reason": r.get("reason", ""),
+                "instructions": instructions(r.get("instructions", ""), t),
+            }
+        )
+    return out
+
+
+def _warnings(t: Translator, status: Mapping[str, Any], *, recalled_shown: bool) -> list[str]:
+    warnings = []
+    if status.get("recalled") and not recalled_shown:
+        warnings.append(t("recall.title"))
+    if status.get("failed"):
+        warnings.append(t("status.failed"))
+    if status.get("rejected"):
+        warnings.append(t("status.rejected"))
+    return warnings
+
+
+def _parties(journey: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Public party records (names, roles, address) from the key registrations the journey carries."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in journey.get("keys", {}).values():
+        reg = key.get("registered_in") if isinstance(key, dict) else None
+        if not reg:
+            continue
+        try:
+            canonical, _ = split_entry(base64.b64decode(reg["entry"]))  # InvalidEvent is a ValueError
+            event = json.loads(canonical)
+            record = event["detail"]["party"] if event.get("kind") == "party.register" else None
+        except (ValueError, KeyError, IndexError, TypeError):
+            continue
+        if isinstance(record, dict) and "id" in record:
+            out[record["id"]] = record
+    return out
+
+
+def _stage(event: dict[str, Any], roles: list[str]) -> str:
+    kind = event["kind"]
+    if kind in _STAGE_BY_KIND:
+        return _STAGE_BY_KIND[kind]
+    if kind == "sell" and event.get("price", {}).get("stage") in ("wholesale", "retail"):
+        return event["price"]["stage"]
+    return next((stage for role, stage in _STAGE_BY_ROLE if role in roles), "production")
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _when(text: str) -> str:
+    """ "2026-11-20T08:30:00+08:00" as recorded, to the minute: "2026-11-20 08:30"."""
+    return text[:10] + " " + text[11:16] if len(text) >= 16 else text
+
+
+def _price(t: Translator, price: dict[str, Any]) -> tuple[str, str | None]:
+    """(price per kg — or per counted unit — in the page's words, the price as recorded if converted)."""
+    try:
+        amount = Decimal(price["amount"])
+    except (InvalidOperation, KeyError, TypeError):
+        return str(price.get("amount")), None
+    unit = price.get("unit", "")
+    if unit in MASS_UNITS and unit != "kg":
+        per_kg = amount / MASS_UNITS[unit]
+        return (
+            t("price.amount", amount=_money(per_kg), unit=unit_name("kg", t)),
+            t("price.as_recorded", amount=_money(amount), unit=unit_name(unit, t)),
+        )
+    return t("price.amount", amount=_money(amount), unit=unit_name(unit, t)), None
