@@ -42,12 +42,15 @@ from typing import Any
 import httpx
 
 from farmtrace.client import ClientError
-from farmtrace.ledger import merkle
-from farmtrace.ledger.audit import audit
-from farmtrace.ledger.bundle import check_bundle, write_bundle
+from farmtrace.ledger.bundle import check_bundle, check_bundle_trusting_its_own_key, write_bundle
 from farmtrace.ledger.checkpoint import open_checkpoint
-from farmtrace.ledger.errors import LedgerError
+from farmtrace.ledger.errors import InconsistencyError, LedgerError, VerificationError
 from farmtrace.ledger.note import CosignatureSigner, Signer, Verifier, open_note, sign_note
+from farmtrace.ledger.verify import (
+    check_checkpoint_consistency,
+    format_evidence,
+    prove_checkpoint_consistency,
+)
 from farmtrace.trace.clock import CST, utc_now
 from farmtrace.trace.errors import TraceError
 from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
@@ -142,8 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if warning:
         print(f"farmtrace: warning: {warning}", file=sys.stderr, flush=True)
     log = _open_log(settings)  # create storage and keys once, before any worker starts
-    log.close()
-    log.store.close()
+    log.close(close_store=True)
     url = f"{bound_public_url(args.host, args.port)}/"
     print(
         f"farmtrace is serving {settings.resolved_database_url} at {url} (labels: {settings.public_url}/)",
@@ -433,28 +435,30 @@ def _print_report(report, what: str) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     key = Verifier.from_key_string(args.key) if args.key else None
     if args.bundle:
-        bundle, report = check_bundle(Path(args.bundle), log_key=key)
-        if key is None:
+        if key is not None:
+            bundle, report = check_bundle(Path(args.bundle), log_key=key)
+        else:
+            bundle, report = check_bundle_trusting_its_own_key(Path(args.bundle))
             print(
-                f"note: trusting the log key carried in the bundle ({bundle.log_key}); pass --key to pin it"
+                f"farmtrace: warning: the bundle vouched for itself: it was checked against the log key "
+                f"written inside it ({bundle.log_key}), which whoever wrote it chose; "
+                "pass --key with the log's key to check it against the log",
+                file=sys.stderr,
             )
-        return _print_report(report, f"bundle {args.bundle}")
+        status = _print_report(report, f"bundle {args.bundle}")
+        for f in report.failures:
+            if f.evidence is not None:  # a fork: what a third party needs to see it (docs/evidence.md)
+                print(f"  evidence (checkpoint at size {f.checkpoint_size}):")
+                sys.stdout.write(format_evidence(f.evidence).decode())
+        return status
     settings = _settings()
     log = _open_existing_log(settings)
-    store = log.store
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty():
             print(f"\r  {done:,}/{total:,} entries", end="", file=sys.stderr, flush=True)
 
-    report = audit(
-        store.iter_entries(),
-        store.checkpoints(),
-        log_key=key or log.verifier,
-        tiles=store,
-        progress=progress,
-        signed_size=lambda: store.latest_checkpoint().size,
-    )
+    report = log.audit(log_key=key, progress=progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     return _print_report(report, f"log {log.origin}")
@@ -465,11 +469,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     n = write_bundle(
         Path(args.file),
         log_key=log.verifier,
-        checkpoints=log.store.checkpoints(),
-        entries=log.store.iter_entries(),
+        checkpoints=log.checkpoints(),
+        entries=log.iter_entries(),
     )
-    print(f"wrote {n} entries and {len(log.store.checkpoints())} checkpoints to {args.file}")
+    print(f"wrote {n} entries and {len(log.checkpoints())} checkpoints to {args.file}")
     return 0
+
+
+def _check_witnessed(log, state: Path, note: str) -> None:
+    """The witness's duty before it cosigns `note`: the log's tree must extend the one in `state`.
+
+    Raises CliError ("refused: …") if it does not; for a fork (ledger.verify's InconsistencyError)
+    the evidence is first written beside the state file, for anyone to re-check (docs/evidence.md).
+    """
+    old_note = state.read_bytes()
+    old = open_checkpoint(old_note, log.verifier).checkpoint
+    new = open_checkpoint(note, log.verifier).checkpoint
+    try:
+        proof = prove_checkpoint_consistency(old.size, new.size, log) if old.size < new.size else []
+        check_checkpoint_consistency(old_note, note, proof, log_key=log.verifier)
+    except InconsistencyError as exc:
+        found = state.with_name(state.name + ".evidence")
+        found.write_bytes(format_evidence(exc.evidence))
+        raise CliError(f"refused: {exc}; the evidence is in {found}") from exc
+    except VerificationError as exc:
+        raise CliError(f"refused: {exc}") from exc
 
 
 def cmd_cosign(args: argparse.Namespace) -> int:
@@ -487,16 +511,7 @@ def cmd_cosign(args: argparse.Namespace) -> int:
     cp = open_checkpoint(latest.note, log.verifier).checkpoint
     state = Path(args.state) if args.state else Path(args.witness_key).with_suffix(".state")
     if state.exists():
-        old = open_checkpoint(state.read_text(), log.verifier).checkpoint
-        if old.size > cp.size:
-            raise CliError(f"refused: the log shrank from {old.size} to {cp.size}")
-        if 0 < old.size < cp.size:
-            proof = log.prove_consistency(old.size, cp.size)
-            merkle.check_consistency(
-                proof, old_size=old.size, new_size=cp.size, old_root=old.root, new_root=cp.root
-            )
-        elif old.size == cp.size and old.root != cp.root:
-            raise CliError(f"refused: two different roots for size {cp.size}")
+        _check_witnessed(log, state, latest.note)
     opened = open_note(latest.note, [log.verifier])
     cosigned = sign_note(opened.text, witness.at_time(int(utc_now().timestamp())), existing=opened.signatures)
     log.add_cosignature(cosigned, witness.verifier)

@@ -158,6 +158,7 @@ STATUS_TABLE: list[tuple[type[Exception], str]] = [
     (le.NotFoundError, "not-found"),
     (le.MalformedError, "malformed"),
     (le.InconsistencyError, "inconsistent"),
+    (le.StoreMismatchError, "inconsistent"),
     (le.VerificationError, "verification-failed"),
     (le.AppendError, "append-failed"),
 ]

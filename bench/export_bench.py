@@ -107,8 +107,7 @@ def build(data: Path, days: int, workers: int) -> dict:
         "build_seconds": round(took, 1),
     }
     (data / "city.json").write_text(json.dumps(meta, indent=2))
-    app.state.log.close()
-    app.state.log.store.close()
+    app.state.log.close(close_store=True)
     return meta
 
 
@@ -153,8 +152,7 @@ def measure(data: Path, meta: dict, *, validate: bool) -> list[dict]:
                 if validate:
                     result["schema_errors"] = _validate(document)
             results.append(result)
-    app.state.log.close()
-    app.state.log.store.close()
+    app.state.log.close(close_store=True)
     return results
 
 

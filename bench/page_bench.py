@@ -507,8 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-            service.log.close()
-            service.log.store.close()
+            service.log.close(close_store=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

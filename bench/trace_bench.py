@@ -465,8 +465,7 @@ def open_service(url: str) -> TraceService:
 
 
 def close_service(service: TraceService) -> None:
-    service.log.close()
-    service.log.store.close()
+    service.log.close(close_store=True)
 
 
 @contextlib.contextmanager
@@ -986,7 +985,7 @@ def profile_batch(service: TraceService, cast: Cast, start: datetime) -> str:
 
     entries = chains(cast, prefix="Q", events=BATCH, start=start, seed=9)[:BATCH]
     path = os.path.join(tempfile.gettempdir(), f"trace-profile-{os.getpid()}.txt")
-    fresh = TraceService(Log(service.log.store, log_signer()), service.engine)
+    fresh = TraceService(Log(SqlStore(service.engine), log_signer()), service.engine)
     profiler = _Profiler(path)
     with profiler:
         fresh.record_many(entries)

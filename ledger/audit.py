@@ -30,7 +30,7 @@ from operator import itemgetter
 from typing import Protocol
 
 from .checkpoint import open_checkpoint
-from .errors import LedgerError
+from .errors import Evidence, LedgerError
 from .hashing import HASH_SIZE, leaf_hash
 from .note import Verifier
 from .store import StoredCheckpoint
@@ -54,6 +54,7 @@ class AuditFailure:
     index: int | None = None
     checkpoint_size: int | None = None
     covers: tuple[int, int] | None = None  # for an interior hash: the entries [lo, hi) below it
+    evidence: Evidence | None = None  # a proof of misbehaviour a third party can re-check (a fork)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 LedgerError
 ├── MalformedError        input that does not parse (a proof, a note, a key, a bundle)
 ├── VerificationError     a check failed: a proof, a signature, a stored hash
-│   └── InconsistencyError  two views of the log disagree; carries the evidence
+│   ├── InconsistencyError  the log signed two checkpoints that cannot both be true; carries the Evidence
+│   └── StoreMismatchError  the log's own storage is not the tree it signed (it signs nothing on top)
 ├── AppendError           an append could not be sequenced or made durable
 └── NotFoundError         an index, size or checkpoint the log does not have
 """
@@ -14,10 +15,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "AppendError",
+    "Evidence",
     "InconsistencyError",
     "LedgerError",
     "MalformedError",
     "NotFoundError",
+    "StoreMismatchError",
     "VerificationError",
 ]
 
@@ -36,21 +39,44 @@ class VerificationError(LedgerError):
 
 @dataclass(frozen=True)
 class Evidence:
-    """What two disagreeing views of the log said (sizes, roots, proof) for an InconsistencyError."""
+    """A proof that a log misbehaved, which anyone holding the log's verifier key can re-check.
 
-    old_size: int
-    old_root: bytes
-    new_size: int
-    new_root: bytes
+    The two checkpoint notes exactly as they were received (raw bytes, cosignature lines and all)
+    and the consistency proof between them, as Tessera's `ErrInconsistency{SmallerRaw, LargerRaw,
+    Proof}`. `ledger.verify.check_evidence` re-checks it; `format_evidence` / `parse_evidence` are
+    its text form (docs/evidence.md).
+    """
+
+    old_note: bytes
+    new_note: bytes
     proof: tuple[bytes, ...] = ()
 
 
 class InconsistencyError(VerificationError):
-    """Two views of the log cannot both be true; `evidence` says what each claimed."""
+    """The log signed two checkpoints that cannot both be true; `evidence` lets a third party see it.
+
+    Raised only when both notes carry the log's valid signature and the proof (or, for one size,
+    the two roots alone) shows they contradict each other: a proof of misbehaviour. A proof that
+    merely fails to verify is a VerificationError, which proves nothing about the log.
+    """
 
     def __init__(self, message: str, evidence: Evidence) -> None:
         super().__init__(message)
         self.evidence = evidence
+
+
+class StoreMismatchError(VerificationError):
+    """The log's stored tree of `size` has another root than the checkpoint the log signed for it.
+
+    Storage was altered (or damaged) behind the log's back; the log refuses to sign on top of it.
+    Only the log's own signature is involved, so this is no evidence a third party could check.
+    """
+
+    def __init__(self, message: str, *, size: int, signed_root: bytes, stored_root: bytes) -> None:
+        super().__init__(message)
+        self.size = size
+        self.signed_root = signed_root
+        self.stored_root = stored_root
 
 
 class AppendError(LedgerError):

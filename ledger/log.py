@@ -20,14 +20,15 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import merkle
+from .audit import AuditReport, audit
 from .checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, sign_checkpoint
-from .errors import AppendError, Evidence, InconsistencyError, LedgerError, MalformedError, NotFoundError
+from .errors import AppendError, LedgerError, MalformedError, NotFoundError, StoreMismatchError
 from .hashing import EMPTY_ROOT, leaf_hash
 from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note
 from .store import LogStore, StoredCheckpoint, WriteTxn
@@ -66,7 +67,7 @@ class Log:
         clock: Callable[[], float] = time.time,
         max_batch: int = 50_000,
     ) -> None:
-        self.store = store
+        self._store = store  # private: readers above the ledger use the reads below (review P10)
         self.signer = signer
         self.origin = signer.name
         self.verifier: Verifier = signer.verifier
@@ -132,13 +133,19 @@ class Log:
                 self._thread = threading.Thread(target=self._run, name="farmtrace-log-writer", daemon=True)
                 self._thread.start()
 
-    def close(self) -> None:
-        """Finish queued appends and stop the writer thread (the store stays open)."""
+    def close(self, *, close_store: bool = False) -> None:
+        """Finish queued appends and stop the writer thread.
+
+        The store stays open (another Log, or a reader, may still use it) unless `close_store`:
+        then its connections are released too, as the composition root does at shutdown.
+        """
         self._closed = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        if close_store:
+            self._store.close()
 
     def _run(self) -> None:
         while True:
@@ -163,7 +170,7 @@ class Log:
     def _commit(self, batch: list[_Request]) -> None:
         results: list[tuple[_Request, int | list[int | None] | BaseException]] = []
         try:
-            with self.store.write() as txn:
+            with self._store.write() as txn:
                 latest = txn.latest_checkpoint()
                 edge = self._load_edge(txn, latest)
                 size = edge.size
@@ -223,12 +230,14 @@ class Log:
             raise AppendError("the log has no genesis checkpoint")
         if self._edge is not None and self._edge.size == latest.size and self._edge_root == latest.root:
             return self._edge.copy()
-        edge = Integrator.load(latest.size, TileHashReader(txn.read_tiles))
+        edge = Integrator.load(latest.size, txn.read_tiles)
         if edge.root() != latest.root:
             # The stored tree is not the tree we signed: refuse to sign anything on top of it.
-            raise InconsistencyError(
+            raise StoreMismatchError(
                 f"the stored tree of size {latest.size} does not match the latest signed checkpoint",
-                Evidence(latest.size, latest.root, edge.size, edge.root()),
+                size=latest.size,
+                signed_root=latest.root,
+                stored_root=edge.root(),
             )
         return edge
 
@@ -237,10 +246,10 @@ class Log:
         return StoredCheckpoint(size=size, root=root, note=note, signed_at=self._clock())
 
     def _ensure_genesis(self) -> None:
-        if self.store.latest_checkpoint() is not None:
-            self._check_key(self.store.latest_checkpoint())
+        if self._store.latest_checkpoint() is not None:
+            self._check_key(self._store.latest_checkpoint())
             return
-        with self.store.write() as txn:
+        with self._store.write() as txn:
             if txn.latest_checkpoint() is None:
                 txn.write_checkpoint(self._sign(0, EMPTY_ROOT))
 
@@ -256,7 +265,7 @@ class Log:
 
     def checkpoint(self) -> StoredCheckpoint:
         """The latest signed checkpoint."""
-        cp = self.store.latest_checkpoint()
+        cp = self._store.latest_checkpoint()
         if cp is None:
             raise NotFoundError("the log has no checkpoint")
         return cp
@@ -298,7 +307,7 @@ class Log:
         def read_tiles(keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
             missing = [k for k in keys if k not in tiles]
             if missing:
-                tiles.update(self.store.read_tiles(missing))
+                tiles.update(self._store.read_tiles(missing))
             return {k: tiles[k] for k in keys if k in tiles}
 
         reader = _NodeMemo(TileHashReader(read_tiles, cache=PROOF_TILE_CACHE))
@@ -312,10 +321,69 @@ class Log:
         (h,) = self._reader.read_hashes([(0, index)])
         return h
 
+    def read_hashes(self, nodes: Sequence[merkle.Node]) -> list[bytes]:
+        """The log as a merkle.HashReader: the hashes of complete nodes of its stored tree, in order.
+
+        Raises NotFoundError for a node the log does not have (yet).
+        """
+        return self._reader.read_hashes(nodes)
+
     def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
-        """Up to `limit` entries from `start`, within the latest checkpoint."""
+        """A page: up to `limit` (index, entry) pairs from `start`, within the latest checkpoint."""
         end = min(start + limit, self.checkpoint().size)
-        return self.store.read_entries(start, end) if end > start else []
+        return self._store.read_entries(start, end) if end > start else []
+
+    def read_entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """The stored (index, entry) pairs with start <= index < end, in order; absent ones are left out.
+
+        As `LogStore.read_entries`, without looking up the latest checkpoint first (`entries` does):
+        for readers that already hold the indexes of logged entries and read many of them.
+        """
+        return self._store.read_entries(start, end)
+
+    def iter_entries(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Every stored (index, entry) pair from `start`, in index order, read in chunks (exports)."""
+        return self._store.iter_entries(start)
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint:
+        """The checkpoint the log signed at `size`. Raises NotFoundError if it signed none there."""
+        cp = self._store.checkpoint(size)
+        if cp is None:
+            raise NotFoundError(f"the log signed no checkpoint of size {size}")
+        return cp
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint the log signed, smallest size first."""
+        return self._store.checkpoints()
+
+    def audit(
+        self, *, log_key: Verifier | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> AuditReport:
+        """Audit the stored log (`ledger.audit.audit`): every entry, tile and checkpoint, checked
+        against `log_key` (default: this log's own key). Stored tiles are read as they are needed;
+        entries appended while it runs are not counted against it."""
+        store = self._store
+        return audit(
+            store.iter_entries(),
+            store.checkpoints(),
+            log_key=log_key or self.verifier,
+            tiles=store,
+            progress=progress,
+            signed_size=lambda: self.checkpoint().size,
+        )
+
+    @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine of the log's SQL store, which the trace tables share.
+
+        The one way above the ledger to reach the log's database (trace's rows commit in the log's
+        write transactions), until the trace store owns its engine. Raises AttributeError for a
+        store that is not SQL (the in-memory one).
+        """
+        engine = getattr(self._store, "engine", None)
+        if engine is None:
+            raise AttributeError(f"the log's store ({type(self._store).__name__}) has no SQL engine")
+        return engine
 
     def add_cosignature(self, note_text: str, witness: CosignatureVerifier) -> StoredCheckpoint:
         """Verify a witness's cosignature on one of our checkpoints and store it (C2SP tlog-cosignature).
@@ -326,18 +394,14 @@ class Log:
             raise MalformedError("witness keys are cosignature/v1 (type 0x04) verifier keys")
         opened = open_note(note_text, [self.verifier, witness])
         cp = parse_checkpoint(opened.text)
-        stored = self.store.checkpoint(cp.size)
+        stored = self._store.checkpoint(cp.size)
         if stored is None or stored.root != cp.root or cp.origin != self.origin:
             raise NotFoundError(f"the log never signed a checkpoint of size {cp.size} with that root")
         sigs = [s for s in opened.signatures if (s.name, s.key_id) == (witness.name, witness.key_id)]
         if not sigs:
             raise MalformedError(f"the note carries no cosignature by {witness.name}")
-        self.store.add_cosignature(cp.size, _line(sigs[0]))
-        return self.store.checkpoint(cp.size)  # type: ignore[return-value]
-
-    def stats(self) -> dict[str, Any]:
-        cp = self.checkpoint()
-        return {"origin": self.origin, "size": cp.size, "signed_at": cp.signed_at}
+        self._store.add_cosignature(cp.size, _line(sigs[0]))
+        return self._store.checkpoint(cp.size)  # type: ignore[return-value]
 
 
 def _checked_entries(entries: list[bytes]) -> list[bytes]:

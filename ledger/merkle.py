@@ -7,10 +7,13 @@ at most log₂ n complete nodes.
 
 Verbs come in pairs:
 
-    prove_inclusion / check_inclusion                    RFC 9162 §2.1.3
-    prove_consistency / check_consistency                RFC 9162 §2.1.4
-    prove_subtree_inclusion / check_subtree_inclusion    subtrees [start, end) of draft-ietf-plants-
-    prove_subtree_consistency / check_subtree_consistency  merkle-tree-certs §4.3 and §4.4
+    prove_inclusion / check_inclusion        RFC 9162 §2.1.3
+    prove_consistency / check_consistency    RFC 9162 §2.1.4
+
+`roots_from_consistency` is the verifier's walk on its own (the roots a consistency proof leads
+to), for `ledger.verify`, which must tell a proof that fails from a proof that shows a fork. The
+subtree proofs of draft-ietf-plants-merkle-tree-certs have no product user; they are kept beside
+their tests (tests/ledger/merkle_subtree.py) until one needs them.
 
 Checks return None or raise VerificationError (MalformedError for arguments that cannot describe a
 tree). Sizes and indexes are limited to 2^63 - 1 (RFC 9162 tree sizes are uint64; we stay signed so
@@ -31,16 +34,13 @@ __all__ = [
     "Node",
     "check_consistency",
     "check_inclusion",
-    "check_subtree_consistency",
-    "check_subtree_inclusion",
+    "consistency_proof_size",
     "prove_consistency",
     "prove_inclusion",
     "prove_inclusions",
-    "prove_subtree_consistency",
-    "prove_subtree_inclusion",
     "range_nodes",
+    "roots_from_consistency",
     "tree_hash",
-    "valid_subtree",
 ]
 
 MAX_SIZE = 2**63 - 1
@@ -61,11 +61,6 @@ class HashReader(Protocol):
 def _largest_power_of_two_below(n: int) -> int:
     """k of RFC 9162 §2.1.1: the largest power of two smaller than n (n > 1)."""
     return 1 << ((n - 1).bit_length() - 1)
-
-
-def _bit_ceil(n: int) -> int:
-    """The smallest power of two >= n (n >= 1)."""
-    return 1 << (n - 1).bit_length()
 
 
 def _check_size(name: str, value: int) -> None:
@@ -306,6 +301,40 @@ def check_consistency(
     path = list(proof)
     if old_size & (old_size - 1) == 0:  # 2.
         path.insert(0, old_root)
+    fr, sr = roots_from_consistency(path, old_size=old_size, new_size=new_size)
+    if fr != old_root:
+        raise VerificationError(f"consistency proof does not lead to the old root of size {old_size}")
+    if sr != new_root:
+        raise VerificationError(f"consistency proof does not lead to the new root of size {new_size}")
+
+
+def consistency_proof_size(old_size: int, new_size: int) -> int:
+    """The number of hashes in PROOF(old_size, D[new_size]) (0 < old_size <= new_size)."""
+    _check_size("old_size", old_size)
+    _check_size("new_size", new_size)
+    if not 0 < old_size <= new_size:
+        raise MalformedError(
+            f"a consistency proof needs 0 < old size <= new size, got {old_size} and {new_size}"
+        )
+    return 0 if old_size == new_size else len(_subproof_ranges(old_size, 0, new_size, True))
+
+
+def roots_from_consistency(path: Sequence[bytes], *, old_size: int, new_size: int) -> tuple[bytes, bytes]:
+    """Steps 3 to 7 of RFC 9162 §2.1.4.2: the (old, new) roots that a consistency path leads to.
+
+    `path` is the proof as the verifier holds it after step 2: when `old_size` is a power of two,
+    the hash of the old tree comes first (the RFC puts the old root there). Needs
+    0 < old_size < new_size. Raises VerificationError if the path has the wrong length for the sizes.
+    """
+    _check_size("old_size", old_size)
+    _check_size("new_size", new_size)
+    if not 0 < old_size < new_size:
+        raise VerificationError(f"no consistency path from size {old_size} to size {new_size}")
+    if not path:
+        raise VerificationError("empty consistency proof for different sizes")
+    _check_root("the first hash of the path", path[0])  # may be the caller's old root, of any length
+    for p in path[1:]:
+        _check_hash("proof hash", p)
     fn, sn = old_size - 1, new_size - 1  # 3.
     while fn & 1:  # 4.
         fn >>= 1
@@ -326,133 +355,4 @@ def check_consistency(
         sn >>= 1
     if sn != 0:  # 7.
         raise VerificationError("the consistency proof is shorter than the tree is deep")
-    if fr != old_root:
-        raise VerificationError(f"consistency proof does not lead to the old root of size {old_size}")
-    if sr != new_root:
-        raise VerificationError(f"consistency proof does not lead to the new root of size {new_size}")
-
-
-# --- subtrees, draft-ietf-plants-merkle-tree-certs §4 ---------------------------------------------
-
-
-def valid_subtree(start: int, end: int) -> bool:
-    """Whether [start, end) is a subtree: non-empty, start a multiple of BIT_CEIL(end - start)."""
-    return 0 <= start < end <= MAX_SIZE + 1 and start % _bit_ceil(end - start) == 0
-
-
-def _check_subtree(start: int, end: int) -> None:
-    _check_size("start", start)
-    _check_size("end", end)
-    if not valid_subtree(start, end):
-        raise VerificationError(f"[{start}, {end}) is not a valid subtree")
-
-
-def prove_subtree_inclusion(index: int, start: int, end: int, reader: HashReader) -> list[bytes]:
-    """Return the path from leaf `index` to the root of subtree [start, end) (§4.3.1)."""
-    _check_subtree(start, end)
-    if not start <= index < end:
-        raise MalformedError(f"index {index} is not in the subtree [{start}, {end})")
-    return _read_ranges(_path_ranges(index, start, end), reader)
-
-
-def check_subtree_inclusion(
-    proof: Sequence[bytes], *, index: int, leaf: bytes, start: int, end: int, root: bytes
-) -> None:
-    """Check that `leaf` is at `index` in the subtree [start, end) whose hash is `root` (§4.3.3)."""
-    _check_subtree(start, end)
-    _check_size("index", index)
-    if not start <= index < end:
-        raise VerificationError(f"index {index} is not in the subtree [{start}, {end})")
-    # A subtree is a Merkle tree of its own over D[start:end].
-    check_inclusion(proof, index=index - start, leaf=leaf, size=end - start, root=root)
-
-
-def _subtree_subproof_ranges(start: int, end: int, lo: int, hi: int, known: bool) -> list[tuple[int, int]]:
-    """SUBTREE_SUBPROOF of §4.4.1 for [start, end) inside D[lo:hi], in proof order."""
-    ranges: list[tuple[int, int]] = []
-    while True:
-        if start == lo and end == hi:
-            if not known:
-                ranges.append((lo, hi))
-            break
-        k = _largest_power_of_two_below(hi - lo)
-        if end <= lo + k:
-            ranges.append((lo + k, hi))
-            hi = lo + k
-        elif lo + k <= start:
-            ranges.append((lo, lo + k))
-            lo = lo + k
-        else:
-            # start < lo+k < end: a valid subtree then starts at lo, and only its right part recurses.
-            ranges.append((lo, lo + k))
-            lo, start, known = lo + k, lo + k, False
-    ranges.reverse()
-    return ranges
-
-
-def prove_subtree_consistency(start: int, end: int, size: int, reader: HashReader) -> list[bytes]:
-    """Return the proof that subtree [start, end) is part of the tree of `size` (§4.4.1)."""
-    _check_subtree(start, end)
-    _check_size("size", size)
-    if end > size:
-        raise MalformedError(f"subtree [{start}, {end}) does not fit a tree of size {size}")
-    return _read_ranges(_subtree_subproof_ranges(start, end, 0, size, True), reader)
-
-
-def check_subtree_consistency(
-    proof: Sequence[bytes], *, start: int, end: int, size: int, subtree_root: bytes, root: bytes
-) -> None:
-    """Check that subtree [start, end) with hash `subtree_root` is in the tree (size, root) (§4.4.3).
-
-    The empty subtree [i, i) is in every tree of size >= i; its hash must be MTH({}) and its proof empty.
-    """
-    _check_size("size", size)
-    if start == end and 0 <= start <= size:
-        if proof:
-            raise VerificationError("an empty subtree needs an empty consistency proof")
-        if subtree_root != EMPTY_ROOT:
-            raise VerificationError("the hash of an empty subtree must be the empty tree hash")
-        return
-    _check_subtree(start, end)
-    _check_root("subtree_root", subtree_root)
-    _check_root("root", root)
-    for p in proof:
-        _check_hash("proof hash", p)
-    if end > size:
-        raise VerificationError(f"subtree [{start}, {end}) is beyond the tree size {size}")
-    fn, sn, tn = start, end - 1, size - 1
-    if sn == tn:
-        # The subtree's right edge is the tree's: climb to the subtree's root.
-        while fn != sn:
-            fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-    else:
-        while fn != sn and sn & 1:
-            fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-    if fn == sn:
-        fr = sr = subtree_root
-        rest = list(proof)
-    else:
-        if not proof:
-            raise VerificationError("empty subtree consistency proof for a subtree that is not a node")
-        fr = sr = proof[0]
-        rest = list(proof[1:])
-    for c in rest:
-        if tn == 0:
-            raise VerificationError("the subtree consistency proof is longer than the tree is deep")
-        if sn & 1 or sn == tn:
-            if fn < sn:
-                fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while not sn & 1:
-                fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-        else:
-            sr = node_hash(sr, c)
-        fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-    if tn != 0:
-        raise VerificationError("the subtree consistency proof is shorter than the tree is deep")
-    if fr != subtree_root:
-        raise VerificationError(
-            f"subtree consistency proof does not lead to the subtree root of [{start}, {end})"
-        )
-    if sr != root:
-        raise VerificationError(f"subtree consistency proof does not lead to the root of size {size}")
+    return fr, sr

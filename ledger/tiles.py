@@ -162,15 +162,16 @@ class Integrator:
         self._dirty: dict[TileKey, bytes] = {}
 
     @classmethod
-    def load(cls, size: int, reader: TileHashReader) -> Integrator:
-        """The right edge of the stored tree of `size`. Raises NotFoundError if a tile is missing."""
+    def load(cls, size: int, read_tiles: Callable[[Sequence[TileKey]], Mapping[TileKey, bytes]]) -> Integrator:
+        """The right edge of the stored tree of `size`, read with `read_tiles(keys)` ({key: hashes},
+        as `LogStore.read_tiles`). Raises NotFoundError if a tile is missing or too short."""
         nodes = range_nodes(0, size)
-        hashes = reader.read_hashes(nodes) if nodes else []
+        hashes = TileHashReader(read_tiles).read_hashes(nodes) if nodes else []
         stack = [(level, h) for (level, _), h in zip(nodes, hashes, strict=True)]
         partial: dict[int, bytes] = {}
         edge = partial_tile_keys(size)
         if edge:
-            tiles = reader._read_tiles([key for key, _ in edge])
+            tiles = read_tiles([key for key, _ in edge])
             for (level, index), width in edge:
                 tile = tiles.get((level, index), b"")
                 if len(tile) < width * HASH_SIZE:

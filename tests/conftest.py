@@ -111,5 +111,4 @@ def pinned_app(tmp_path, clock):
 
     yield build
     for app in apps:
-        app.state.log.close()
-        app.state.log.store.close()
+        app.state.log.close(close_store=True)

@@ -63,9 +63,7 @@ def latest_checkpoint(log: LogDep) -> PlainTextResponse:
 
 @router.get("/checkpoint/{size}", response_class=PlainTextResponse, responses={200: {"content": {NOTE: {}}}})
 def checkpoint_at(log: LogDep, size: Annotated[int, Path(ge=0, le=MAX_SIZE)]) -> PlainTextResponse:
-    cp = log.store.checkpoint(size)
-    if cp is None:
-        raise NotFoundError(f"the log signed no checkpoint of size {size}")
+    cp = log.checkpoint_at(size)  # NotFoundError (404) if the log signed none at that size
     return PlainTextResponse(cp.note_with_cosignatures(), media_type=NOTE)
 
 

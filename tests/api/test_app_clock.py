@@ -48,8 +48,7 @@ def test_an_app_without_a_clock_reads_the_machines(tmp_path):
     try:
         assert app.state.clock is utc_now and app.state.service.clock is utc_now
     finally:
-        app.state.log.close()
-        app.state.log.store.close()
+        app.state.log.close(close_store=True)
 
 
 def test_epcis_documents_are_created_at_the_apps_time(pinned_app, clock, tmp_path):

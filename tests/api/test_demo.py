@@ -36,8 +36,7 @@ def demo(tmp_path_factory):
     result = run_demo(app.state.service, tmp / "keys", now=NOW)
     events = [e for e, _ in _events(app.state.service)]
     yield app.state.service, result, events
-    app.state.log.close()
-    app.state.log.store.close()
+    app.state.log.close(close_store=True)
 
 
 def _events(service):

@@ -63,7 +63,7 @@ def test_record_time_is_when_the_ledger_recorded_the_event(client, demo):
     doc = client.get(f"/lots/{BAG}/epcis").json()
     events = doc["epcisBody"]["eventList"]
     assert len(events) == len(journey["events"]) and all("recordTime" in e for e in events)
-    signed = {cp.size: cp.signed_at for cp in client.app.state.log.store.checkpoints()}
+    signed = {cp.size: cp.signed_at for cp in client.app.state.log.checkpoints()}
     for item, event in zip(journey["events"], events, strict=True):
         first = min(size for size in signed if size > item["index"])  # the first checkpoint holding it
         recorded = datetime.fromisoformat(event["recordTime"]).timestamp()

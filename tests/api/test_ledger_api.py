@@ -85,7 +85,7 @@ def test_entries_are_paginated_with_leaf_hashes(client):
 
 def test_a_checkpoint_of_a_given_size(client):
     log = _fill(client, 3)
-    sizes = [c.size for c in log.store.checkpoints()]
+    sizes = [c.size for c in log.checkpoints()]
     assert client.get(f"/ledger/checkpoint/{sizes[-1]}").status_code == 200
     r = client.get("/ledger/checkpoint/2")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"

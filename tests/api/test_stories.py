@@ -22,7 +22,6 @@ from sqlalchemy import text
 
 from farmtrace.client import Client, PartyKey
 from farmtrace.ledger import merkle
-from farmtrace.ledger.audit import audit
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import VerificationError
 from farmtrace.ledger.hashing import leaf_hash
@@ -556,9 +555,7 @@ def test_recall_report_of_an_unknown_lot_is_404(client) -> None:
 
 
 def _audit(client) -> Any:
-    log = client.app.state.log
-    store = log.store
-    return audit(store.iter_entries(), store.checkpoints(), log_key=log.verifier, tiles=store.iter_tiles())
+    return client.app.state.log.audit()
 
 
 def _next_index(journey: dict[str, Any], index: int) -> int:

@@ -6,6 +6,7 @@ audit must exit non-zero and name the first index (or checkpoint) that no longer
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -14,11 +15,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
+from farmtrace.api.cli import main
 from farmtrace.ledger.audit import audit
-from farmtrace.ledger.bundle import check_bundle, write_bundle
+from farmtrace.ledger.bundle import check_bundle, check_bundle_trusting_its_own_key, write_bundle
+from farmtrace.ledger.errors import MalformedError
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.note import Signer
 from farmtrace.ledger.sqlstore import SqlStore
+from farmtrace.ledger.store import MemoryStore
+from farmtrace.ledger.verify import check_evidence, parse_evidence
 
 ORIGIN = "farmtrace.local/log"
 SIGNER = Signer.from_seed(ORIGIN, bytes(range(32)))
@@ -203,3 +208,84 @@ def test_an_audit_of_a_growing_log_is_not_fooled_into_a_failure(filled):
         signed_size=lambda: store.latest_checkpoint().size,
     )
     assert "entry 623 is beyond the latest signed checkpoint" in report.first_failure.message
+
+
+# --- whose key a bundle is checked against ----------------------------------------------------------
+
+
+def _forged_copy(path: Path, forged: Path) -> None:
+    """`path` re-signed by an impostor who also wrote their own key into the bundle."""
+    impostor = Signer.generate(ORIGIN)
+    doc = json.loads(path.read_text())
+    log = Log(MemoryStore(), impostor)
+    log.append_many([base64.b64decode(e) for e in doc["entries"]])
+    doc["log_key"] = impostor.verifier.key_string()
+    doc["checkpoints"] = [
+        {"size": c.size, "note": c.note, "signed_at": c.signed_at} for c in log.checkpoints()
+    ]
+    forged.write_text(json.dumps(doc))
+    log.close()
+
+
+def test_a_bundle_is_checked_against_the_key_the_caller_trusts(filled, tmp_path):
+    _, store = filled
+    path, forged = tmp_path / "log.bundle.json", tmp_path / "forged.bundle.json"
+    write_bundle(path, log_key=SIGNER.verifier, checkpoints=store.checkpoints(), entries=store.iter_entries())
+    _forged_copy(path, forged)
+    with pytest.raises(MalformedError, match="check_bundle_trusting_its_own_key"):
+        check_bundle(path, log_key=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        check_bundle(path)  # type: ignore[call-arg]
+    _, report = check_bundle(forged, log_key=SIGNER.verifier)
+    assert "not validly signed by the log key" in report.first_failure.message
+    # Trusting the bundle's own key passes the forgery: that is why it has its own loud name.
+    _, report = check_bundle_trusting_its_own_key(forged)
+    assert report.ok, report.summary()
+
+
+def test_the_command_line_says_when_a_bundle_vouched_for_itself(filled, tmp_path, capsys):
+    _, store = filled
+    path = tmp_path / "log.bundle.json"
+    write_bundle(path, log_key=SIGNER.verifier, checkpoints=store.checkpoints(), entries=store.iter_entries())
+    assert main(["verify", "--bundle", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"bundle {path}: OK")
+    assert err.count("\n") == 1 and err.startswith("farmtrace: warning: the bundle vouched for itself")
+    assert SIGNER.verifier.key_string() in err and "--key" in err
+    assert main(["verify", "--bundle", str(path), "--key", SIGNER.verifier.key_string()]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"bundle {path}: OK") and err == ""
+
+
+# --- a bundle that shows a fork -----------------------------------------------------------------------
+
+
+def test_a_bundle_whose_log_forked_carries_the_evidence(tmp_path, capsys):
+    honest, rewritten = Log(MemoryStore(), SIGNER), Log(MemoryStore(), SIGNER)
+    honest.append_many([f"event {i}".encode() for i in range(300)])
+    rewritten.append_many([f"event {i}".encode() for i in range(200)] + [b"rewritten"] * 150)
+    earlier, latest = honest.checkpoints()[-1], rewritten.checkpoints()[-1]
+    path = tmp_path / "forked.bundle.json"
+    write_bundle(
+        path, log_key=SIGNER.verifier, checkpoints=[earlier, latest], entries=rewritten.iter_entries()
+    )
+    _, report = check_bundle(path, log_key=SIGNER.verifier)
+    (failure,) = report.failures
+    assert failure.checkpoint_size == 300 and "the log forked" in failure.message
+    assert failure.evidence is not None
+    assert failure.evidence.old_note == earlier.note.encode()
+    assert failure.evidence.new_note == latest.note.encode()
+    assert check_evidence(failure.evidence, log_key=SIGNER.verifier) is None
+    # The command line prints it in its text form, for anyone to re-check.
+    assert main(["verify", "--bundle", str(path), "--key", SIGNER.verifier.key_string()]) == 1
+    out = capsys.readouterr().out
+    text = out[out.index("farmtrace-log-inconsistency/v1") :].encode()
+    assert parse_evidence(text) == failure.evidence
+    # A damaged entry is no fork: the latest checkpoint does not match the entries either.
+    doc = json.loads(path.read_text())
+    doc["entries"][7] = "QUJD"
+    path.write_text(json.dumps(doc))
+    _, report = check_bundle(path, log_key=SIGNER.verifier)
+    assert not report.ok and all(f.evidence is None for f in report.failures)
+    honest.close()
+    rewritten.close()

@@ -9,10 +9,10 @@ import pytest
 from farmtrace.ledger import merkle
 from farmtrace.ledger.errors import (
     AppendError,
-    InconsistencyError,
     LedgerError,
     MalformedError,
     NotFoundError,
+    StoreMismatchError,
 )
 from farmtrace.ledger.hashing import EMPTY_ROOT, leaf_hash
 from farmtrace.ledger.log import Log
@@ -214,9 +214,10 @@ def test_the_log_refuses_to_sign_on_top_of_a_tree_it_did_not_sign(store, signer)
     with store.write() as txn:
         txn.write_tiles({(0, 0): b"\x00" * 32 * 10})
     fresh = Log(store, signer)  # no cached edge: must re-read and check storage
-    with pytest.raises(InconsistencyError) as info:
+    with pytest.raises(StoreMismatchError) as info:
         fresh.append(b"more")
-    assert info.value.evidence.old_size == 10
+    assert info.value.size == 10
+    assert info.value.signed_root == log.checkpoint().root != info.value.stored_root
     assert fresh.size == 10
     log.close()
     fresh.close()

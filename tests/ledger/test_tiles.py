@@ -66,8 +66,7 @@ def test_random_appends_and_reloads_agree_with_the_naive_tree():
         n = min(rng.choice([1, 2, 3, 17, 255, 256, 257, 600]), len(leaves) - edge.size)
         _append_in_steps(edge, leaves, [n], store)
         if rng.random() < 0.3:  # continue from storage, as a new writer would
-            reader = TileHashReader(lambda keys: {k: store[k] for k in keys if k in store})
-            edge = Integrator.load(edge.size, reader)
+            edge = Integrator.load(edge.size, lambda keys: {k: store[k] for k in keys if k in store})
             assert edge.root() == mth(leaves[: edge.size])
     assert store == _expected_tiles(leaves)
 

@@ -97,8 +97,7 @@ def demo_app(tmp_path: Path, *, port: int | None = None, clock=None):
 
 
 def close_app(app) -> None:
-    app.state.log.close()
-    app.state.log.store.close()
+    app.state.log.close(close_store=True)
 
 
 def free_port() -> int:

@@ -38,8 +38,7 @@ def city(tmp_path_factory):
     with TestClient(app) as client:
         client.cookies.set("ft_token", token)  # kept across the console's redirects to the exports
         yield client, app, stats
-    app.state.log.close()
-    app.state.log.store.close()
+    app.state.log.close(close_store=True)
 
 
 def _range(stats) -> dict[str, str]:

@@ -404,5 +404,4 @@ def test_health_page_names_the_witnesses_that_cosigned_the_latest_checkpoint(tmp
         page = _html(client.get("/console", headers=_cookie(token)))
         assert "data-witnesses" in page and "witness.changsha.example/w1" in page and "已联署" in page
         assert "unknown.example/w9" not in page
-    log.close()
-    log.store.close()
+    log.close(close_store=True)
