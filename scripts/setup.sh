@@ -64,6 +64,7 @@ setup_system() {
     [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
     command -v faketime >/dev/null 2>&1 || missing+=(faketime)  # tests/test_any_hour.py fakes the wall clock
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)  # tests/web/test_js_*.py run web/static's scripts in Node
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "==> installing Debian packages: ${missing[*]}"
     local sudo=""

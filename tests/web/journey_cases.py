@@ -115,6 +115,16 @@ def _garbage_entry(j: Journey, _: Any) -> None:
     _set_entry(j["events"][4], b"not a farmtrace entry")
 
 
+def _lone_surrogate(j: Journey, _: Any) -> None:
+    # The receipt's place name made to start with an escaped lone surrogate (\ud800). A JSON reader
+    # accepts it and JSON.stringify writes the escape back unchanged, so only RFC 8785's rule that
+    # the data be I-JSON (§3.1; RFC 7493 §2.1: no lone surrogates) makes the entry malformed.
+    item = j["events"][4]
+    entry = _entry(item)
+    at = entry.index(b'"name":"') + len(b'"name":"')
+    _set_entry(item, entry[:at] + b"\\ud800" + entry[at:])
+
+
 def _other_lot(j: Journey, _: Any) -> None:
     j["lot"] = "XF-BAG-0002"  # a sibling bag's page handed this bag's chain
 
@@ -161,6 +171,11 @@ CASES = [
     ),
     Case("unrelated event added", ["chain.unrelated"], _add_unrelated),
     Case("entry replaced by garbage", ["entry.malformed", "inclusion.leaf", "chain.follows"], _garbage_entry),
+    Case(
+        "entry with a lone surrogate (canonical to JSON.stringify, not to RFC 8785)",
+        ["entry.malformed", "inclusion.leaf", "chain.follows"],
+        _lone_surrogate,
+    ),
     # XF-BAG-0002 comes from the same repack, so its lineage is complete; the bag's sale is not its.
     Case("chain handed to a sibling lot", ["chain.unrelated"], _other_lot),
     Case(

@@ -1,11 +1,13 @@
 """The consumer page's checks, in Python (trace/journey.py) and in JavaScript (web/static/verify.js),
-run over the same cases (journey_cases.py): same verdict, same failures, in the same order."""
+run over the same cases (journey_cases.py): same verdict, same failures, in the same order.
+
+The JavaScript runs twice: in Node (one process for all the cases, in the default run) and in
+Chromium (marker `browser`), where it is loaded as the consumer page loads it, after codec.js."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +18,14 @@ from farmtrace.web.i18n import MESSAGES
 
 from . import journey_cases
 from .consumer_support import chromium, close_app, demo_app, edit_entry, live_server
+from .js.node import STATIC, node
 
-VERIFY_JS = Path(__file__).resolve().parents[2] / "web" / "static" / "verify.js"
+VERIFY_JS = STATIC / "verify.js"
 HARNESS = "http://localhost/verify-harness"
+CHECK = (
+    "async ([j, k]) => { const r = await FarmtraceVerify.checkJourney(j, k);"
+    " return {ok: r.ok, failures: r.failures, ms: r.ms}; }"
+)
 
 
 @pytest.fixture(scope="module")
@@ -132,21 +139,52 @@ def test_verify_lot_command(tmp_path, capsys):
         close_app(app)
 
 
+def _assert_agree(case, genuine, evaluate):
+    """verify.js (through `evaluate`) and check_journey give `case` the same verdict and failures."""
+    journeys, log_key = genuine
+    journey, pinned = journey_cases.build(case, journeys, log_key)
+    python = check_journey(journey, log_key=pinned)
+    js = evaluate(CHECK, [journey, pinned])
+    assert js["ok"] is python.ok
+    assert [(f["reason"], f["index"], f["key"], f["lot"]) for f in js["failures"]] == [
+        f.where() for f in python.failures
+    ]
+    assert [f["reason"] for f in js["failures"]] == case.expect
+
+
+# --- the same cases in Node ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def js_node():
+    """One Node process with codec.js and verify.js loaded, for every case."""
+    with node("codec.js", "verify.js") as process:
+        yield process
+
+
+@pytest.mark.parametrize("case", journey_cases.CASES, ids=lambda c: c.name)
+def test_javascript_agrees_with_python(case, genuine, js_node):
+    _assert_agree(case, genuine, js_node.evaluate)
+
+
 # --- the same cases in Chromium ---------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def js_page():
-    """A page at http://localhost (a secure context: WebCrypto works) with verify.js loaded."""
+    """A page at http://localhost (a secure context: WebCrypto works) loading codec.js then verify.js,
+    as the consumer page does (templates/lot.html)."""
     with chromium() as browser:
         page = browser.new_page()
 
         def serve(route):
-            if route.request.url.endswith("/verify.js"):
-                route.fulfill(body=VERIFY_JS.read_text(), content_type="text/javascript")
+            name = route.request.url.rsplit("/", 1)[-1]
+            if name in ("codec.js", "verify.js"):
+                route.fulfill(body=(STATIC / name).read_text(), content_type="text/javascript")
             else:
                 route.fulfill(
-                    body='<!doctype html><script src="/verify.js"></script>', content_type="text/html"
+                    body='<!doctype html><script src="/codec.js"></script><script src="/verify.js"></script>',
+                    content_type="text/html",
                 )
 
         page.route("http://localhost/**", serve)
@@ -155,23 +193,7 @@ def js_page():
         yield page
 
 
-def _js(page, journey, pinned):
-    return page.evaluate(
-        "async ([j, k]) => { const r = await FarmtraceVerify.checkJourney(j, k);"
-        " return {ok: r.ok, failures: r.failures, ms: r.ms}; }",
-        [journey, pinned],
-    )
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("case", journey_cases.CASES, ids=lambda c: c.name)
-def test_javascript_agrees_with_python(case, genuine, js_page):
-    journeys, log_key = genuine
-    journey, pinned = journey_cases.build(case, journeys, log_key)
-    python = check_journey(journey, log_key=pinned)
-    js = _js(js_page, journey, pinned)
-    assert js["ok"] is python.ok
-    assert [(f["reason"], f["index"], f["key"], f["lot"]) for f in js["failures"]] == [
-        f.where() for f in python.failures
-    ]
-    assert [f["reason"] for f in js["failures"]] == case.expect
+def test_javascript_in_chromium_agrees_with_python(case, genuine, js_page):
+    _assert_agree(case, genuine, lambda function, arg: js_page.evaluate(function, arg))

@@ -1,10 +1,12 @@
-"""The browser's signing library (web/static/signing.js) against the server's encoder, byte for byte.
+"""The browser's signing library (web/static/signing.js, over codec.js) on the portal's own page, in Chromium.
 
-RFC 8785 canonical JSON made by `FarmtraceSigning.canonicalize` in Chromium must equal
-`rfc8785.dumps` for every wire form of every kind (tests/trace/story.py) and for Hypothesis-made
-JSON with CJK, emoji, escapes, control characters and keys whose UTF-16 order differs from their
-code-point order. An entry signed in the browser, with a generated key or one imported from a key
-file, must pass `decode_entry` and `verify_signed_event` as the server runs them.
+RFC 8785 canonical JSON made by `FarmtraceCodec.jcs` in the page must equal `rfc8785.dumps` for
+every wire form of every kind (tests/trace/story.py) and for Hypothesis-made JSON with CJK, emoji,
+escapes, control characters and keys whose UTF-16 order differs from their code-point order. An
+entry signed in the browser, with a key generated into IndexedDB or imported from a key file, must
+pass `decode_entry` and `verify_signed_event` as the server runs them, and a token made there must
+pass `check_token` for this service only. The same byte-level parity runs in Node in the default
+run (tests/web/test_js_codec.py, test_js_signing.py); these prove the page's wiring and storage.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 # The values travel as JSON text and are parsed in the page, as the portal's own data is: Playwright's
 # argument passing would turn a "__proto__" key into the object's prototype instead of a property.
 CANONICAL = """(text) => JSON.parse(text).map((v) => {
-    const bytes = new TextEncoder().encode(FarmtraceSigning.canonicalize(v));
-    return FarmtraceSigning.b64(bytes);
+    const bytes = FarmtraceCodec.utf8encode(FarmtraceCodec.jcs(v));
+    return FarmtraceCodec.b64encode(bytes);
 })"""
 
 

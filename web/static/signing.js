@@ -12,53 +12,20 @@
 // - A key made elsewhere (`farmtrace init`, `farmtrace party-key`: a JSON key file holding the
 //   32-byte seed) can be imported once with importKeyFile; from then on it is as non-extractable
 //   as a generated one, and the file can be deleted from the device.
+//
+// The bytes (RFC 8785, base64, hex, SHA-256) come from codec.js, which the page loads before this
+// file. Nothing here touches the DOM or IndexedDB when it loads, so the tests run signEvent,
+// applicationProof and contactCommitment in Node too (tests/web/test_js_signing.py).
 "use strict";
 
 const FarmtraceSigning = (() => {
   const DB = "farmtrace-keys";
   const STORE = "keys";
-  const enc = new TextEncoder();
+  const { b64encode, b64decode, hex, concat, utf8encode, jcs, sha256 } = globalThis.FarmtraceCodec;
 
-  // --- RFC 8785 (JSON Canonicalization Scheme) ------------------------------------------------
-  // Keys sorted by UTF-16 code units (JavaScript's default string order), strings as JSON.stringify
-  // writes them (RFC 8785 §3.2.2.2 adopts ECMAScript's escaping), numbers as ECMAScript prints them.
-  function canonicalize(value) {
-    if (value === null || typeof value === "boolean") return JSON.stringify(value);
-    if (typeof value === "number") {
-      if (!Number.isFinite(value)) throw new Error("RFC 8785 has no NaN or Infinity");
-      return JSON.stringify(value);
-    }
-    if (typeof value === "string") return JSON.stringify(value);
-    if (Array.isArray(value)) return "[" + value.map(canonicalize).join(",") + "]";
-    if (typeof value === "object") {
-      const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
-      return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalize(value[k])).join(",") + "}";
-    }
-    throw new Error("cannot canonicalize a " + typeof value);
-  }
-
-  function b64(bytes) {
-    let s = "";
-    for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
-    return btoa(s);
-  }
-
+  // Base64url without padding (RFC 4648 §5), the spelling of a token's signature (trace/auth.py).
   function b64url(bytes) {
-    return b64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  function hex(bytes) {
-    return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  function concat(...parts) {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return b64encode(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
   // --- the key, in IndexedDB ------------------------------------------------------------------
@@ -89,8 +56,7 @@ const FarmtraceSigning = (() => {
   async function generate(party) {
     const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
     const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-    const keyId = hex((await crypto.subtle.digest("SHA-256", raw)).slice(0, 8));
-    const record = { party, keyId, publicKey: b64(raw), privateKey: pair.privateKey, created: Date.now() };
+    const record = { party, keyId: await keyIdOf(raw), publicKey: b64encode(raw), privateKey: pair.privateKey, created: Date.now() };
     await idb("readwrite", (s) => s.put(record, "current"));
     return record;
   }
@@ -99,9 +65,9 @@ const FarmtraceSigning = (() => {
   // besides JWK.
   const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
-  function unb64(text) {
-    const bin = atob(text);
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  // A key's id: the hex of the first 8 bytes of SHA-256 over its 32 raw public bytes (trace/events.py).
+  async function keyIdOf(raw) {
+    return hex((await sha256(raw)).subarray(0, 8));
   }
 
   // Import a 32-byte seed as this browser's key for `party`. The public half is read once through a
@@ -112,12 +78,12 @@ const FarmtraceSigning = (() => {
     const pkcs8 = concat(Uint8Array.from(PKCS8_ED25519), seed);
     const temp = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]);
     const jwk = await crypto.subtle.exportKey("jwk", temp);
-    const raw = unb64(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4));
+    const raw = b64decode(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4));
     const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
     pkcs8.fill(0);
-    const keyId = hex((await crypto.subtle.digest("SHA-256", raw)).slice(0, 8));
+    const keyId = await keyIdOf(raw);
     if (expectedKeyId && expectedKeyId !== keyId) throw new Error("the key file's key_id does not match its seed");
-    const record = { party, keyId, publicKey: b64(raw), privateKey, created: Date.now(), imported: true };
+    const record = { party, keyId, publicKey: b64encode(raw), privateKey, created: Date.now(), imported: true };
     await idb("readwrite", (s) => s.put(record, "current"));
     return record;
   }
@@ -128,7 +94,8 @@ const FarmtraceSigning = (() => {
     if (!doc || doc.format !== "farmtrace-party-key/v1" || !doc.party || !doc.seed) {
       throw new Error("not a farmtrace-party-key/v1 file");
     }
-    const seed = unb64(doc.seed);
+    const seed = b64decode(doc.seed);
+    if (!seed) throw new Error("the key file's seed is not base64");
     try {
       return await importSeed(doc.party, seed, doc.key_id);
     } finally {
@@ -140,7 +107,7 @@ const FarmtraceSigning = (() => {
   // hex SHA-256(salt ‖ RFC 8785 JSON of the details). Returns {commitment, salt (hex)}.
   async function contactCommitment(details, salt) {
     salt = salt || crypto.getRandomValues(new Uint8Array(16));
-    const digest = await crypto.subtle.digest("SHA-256", concat(salt, enc.encode(canonicalize(details))));
+    const digest = await sha256(concat(salt, utf8encode(jcs(details))));
     return { commitment: hex(digest), salt: hex(salt) };
   }
 
@@ -161,17 +128,18 @@ const FarmtraceSigning = (() => {
   // --- events, applications, tokens -------------------------------------------------------------
   async function signEvent(key, wire) {
     const event = Object.assign({}, wire, { party: key.party, key_id: key.keyId });
-    const canonical = enc.encode(canonicalize(Object.assign({ v: 1 }, event)));
-    const signature = await sign(key, concat(enc.encode("farmtrace/event/v1\n"), canonical));
-    const entry = concat(enc.encode("farmtrace/entry/v1\n"), canonical, enc.encode("\n" + b64(signature) + "\n"));
-    const id = hex(await crypto.subtle.digest("SHA-256", canonical));
-    return { entry: b64(entry), id, canonical: new TextDecoder().decode(canonical) };
+    const text = jcs(Object.assign({ v: 1 }, event));
+    const canonical = utf8encode(text);
+    const signature = await sign(key, concat(utf8encode("farmtrace/event/v1\n"), canonical));
+    const entry = concat(utf8encode("farmtrace/entry/v1\n"), canonical, utf8encode("\n" + b64encode(signature) + "\n"));
+    const id = hex(await sha256(canonical));
+    return { entry: b64encode(entry), id, canonical: text };
   }
 
   // Proof of possession for an enrollment application (trace/applications.py).
   async function applicationProof(key, kind, partyId, record) {
-    const message = enc.encode("farmtrace/application/v1\n" + canonicalize({ kind, party_id: partyId, record }));
-    return b64(await sign(key, message));
+    const message = utf8encode("farmtrace/application/v1\n" + jcs({ kind, party_id: partyId, record }));
+    return b64encode(await sign(key, message));
   }
 
   // The log origin this service's tokens are bound to: the name of its verifier key
@@ -194,7 +162,7 @@ const FarmtraceSigning = (() => {
   async function token(key, lifetimeSeconds = 600) {
     const origin = await logOrigin();
     const expires = Math.floor(Date.now() / 1000) + lifetimeSeconds;
-    const message = enc.encode(`farmtrace/auth/v2\n${origin}\n${key.party}\n${key.keyId}\n${expires}\n`);
+    const message = utf8encode(`farmtrace/auth/v2\n${origin}\n${key.party}\n${key.keyId}\n${expires}\n`);
     return ["ft2", key.party, key.keyId, expires, b64url(await sign(key, message))].join(".");
   }
 
@@ -206,11 +174,12 @@ const FarmtraceSigning = (() => {
     return t;
   }
 
-  // POST JSON with the party's token; resolves to {ok, status, body} (body is problem+json on errors).
-  async function post(key, url, body) {
+  // POST JSON; resolves to {ok, status, body} (body: the answer's JSON, problem+json on errors, or
+  // null when it is not JSON). Rejects only when the network fails.
+  async function postJson(url, body, headers) {
     const r = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: "FarmTrace " + (await token(key, 600)) },
+      headers: Object.assign({ "Content-Type": "application/json" }, headers),
       body: JSON.stringify(body),
     });
     let data = null;
@@ -222,6 +191,11 @@ const FarmtraceSigning = (() => {
     return { ok: r.ok, status: r.status, body: data };
   }
 
+  // POST JSON with the party's token (an Authorization header, never the cookie).
+  async function post(key, url, body) {
+    return postJson(url, body, { Authorization: "FarmTrace " + (await token(key, 600)) });
+  }
+
   async function record(key, wire) {
     const signed = await signEvent(key, wire);
     const result = await post(key, "/events", { entry: signed.entry });
@@ -229,7 +203,6 @@ const FarmtraceSigning = (() => {
   }
 
   return {
-    canonicalize,
     generate,
     load,
     forget,
@@ -239,13 +212,12 @@ const FarmtraceSigning = (() => {
     signIn,
     signOut,
     post,
+    postJson,
     record,
-    b64,
-    hex,
     importSeed,
     importKeyFile,
     contactCommitment,
   };
 })();
 
-if (typeof window !== "undefined") window.FarmtraceSigning = FarmtraceSigning;
+globalThis.FarmtraceSigning = FarmtraceSigning;

@@ -18,34 +18,24 @@
  *
  * FarmtraceVerify.checkJourney(journey, logKey) -> Promise<{ok, failures, events, size, ms}>
  * On a page with <script id="ft-config">, it also fetches the journey and shows the outcome.
+ *
+ * Base64, hex, UTF-8, SHA-256 and RFC 8785 come from codec.js (FarmtraceCodec), loaded before this
+ * file; checkJourney uses no DOM, so the tests run it in Node as well as in Chromium.
+ *
+ * Over 400 lines on purpose: the checks read side by side with trace/journey.py, and the page's part
+ * (page(), about 110 lines) stays here so a phone on a weak network fetches two scripts, not three.
  */
 "use strict";
 (function () {
-  const te = new TextEncoder();
-  const td = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  const ENTRY_HEADER = te.encode("farmtrace/entry/v1");
-  const SIGNING_PREFIX = te.encode("farmtrace/event/v1\n");
-  const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+  const { b64encode, b64decode, hex, concat, utf8encode, utf8decode, jcs, sha256 } = globalThis.FarmtraceCodec;
+  const ENTRY_HEADER = utf8encode("farmtrace/entry/v1");
+  const SIGNING_PREFIX = utf8encode("farmtrace/event/v1\n");
   const HEX8 = /^[0-9a-f]{8}$/;
   const MAX_SIZE = (1n << 63n) - 1n;
   const subtle = globalThis.crypto && globalThis.crypto.subtle;
 
   // --- bytes -------------------------------------------------------------------------------------
 
-  function b64(text) {
-    // Strict standard base64 with padding (as Python's b64decode(validate=True)); null otherwise.
-    if (typeof text !== "string" || text.length % 4 !== 0 || !B64.test(text)) return null;
-    let bin;
-    try { bin = atob(text); } catch (e) { return null; }
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  }
-  function toB64(bytes) {
-    let s = "";
-    for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-    return btoa(s);
-  }
   function latin1(bytes) {
     let s = "";
     for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
@@ -55,18 +45,6 @@
     if (!a || !b || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
-  }
-  function concat(...parts) {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) { out.set(p, at); at += p.length; }
-    return out;
-  }
-  function hex(bytes) {
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  async function sha256(bytes) {
-    return new Uint8Array(await subtle.digest("SHA-256", bytes));
   }
   const LEAF = Uint8Array.of(0), NODE = Uint8Array.of(1);
   const leafHash = (entry) => sha256(concat(LEAF, entry)); // RFC 9162 §2.1.1
@@ -85,18 +63,6 @@
     }
   }
 
-  // --- RFC 8785 canonical JSON: ECMAScript's own JSON serialisation, object keys in UTF-16 order ---
-
-  function jcs(v) {
-    if (v === null || typeof v === "boolean" || typeof v === "string") return JSON.stringify(v);
-    if (typeof v === "number") {
-      if (!Number.isFinite(v)) throw new Error("not JSON");
-      return JSON.stringify(v);
-    }
-    if (Array.isArray(v)) return "[" + v.map(jcs).join(",") + "]";
-    return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + jcs(v[k])).join(",") + "}";
-  }
-
   // --- step 4a: a ledger entry -------------------------------------------------------------------
 
   async function parseEntry(entry) {
@@ -109,12 +75,13 @@
     if (parts.length !== 4 || parts[3].length !== 0 || !equal(parts[0], ENTRY_HEADER)) return null;
     const canonical = parts[1];
     const sigText = latin1(parts[2]);
-    const signature = b64(sigText);
-    if (!signature || signature.length !== 64 || toB64(signature) !== sigText) return null;
+    const signature = b64decode(sigText);
+    if (!signature || signature.length !== 64 || b64encode(signature) !== sigText) return null;
     let obj;
     try {
-      obj = JSON.parse(td.decode(canonical));
-      if (!isObj(obj) || !equal(te.encode(jcs(obj)), canonical)) return null;
+      // Canonical means: what jcs writes back is the same bytes (jcs throws for a lone surrogate).
+      obj = JSON.parse(utf8decode(canonical));
+      if (!isObj(obj) || !equal(utf8encode(jcs(obj)), canonical)) return null;
     } catch (e) {
       return null;
     }
@@ -164,9 +131,9 @@
   async function inclusion(item, entry, cp) {
     // null if proven, else "leaf" or "invalid" (as trace/journey.py's _inclusion).
     const leaf = await leafHash(entry);
-    if (!equal(b64(item.leaf_hash), leaf)) return "leaf";
+    if (!equal(b64decode(item.leaf_hash), leaf)) return "leaf";
     if (!isIndex(item.index) || !Array.isArray(item.proof)) return "invalid";
-    const hashes = item.proof.map(b64);
+    const hashes = item.proof.map(b64decode);
     if (hashes.some((h) => !h || h.length !== 32)) return "invalid";
     const root = await rootFromInclusion(hashes, item.index, leaf, cp.size);
     return root && equal(root, cp.root) ? null : "invalid";
@@ -181,10 +148,10 @@
     const i = vkey.indexOf("+"), j = vkey.indexOf("+", i + 1);
     if (i < 0 || j < 0) bad();
     const name = vkey.slice(0, i), hexId = vkey.slice(i + 1, j), keyB64 = vkey.slice(j + 1);
-    const key = b64(keyB64);
-    if (!validName(name) || !HEX8.test(hexId) || !key || toB64(key) !== keyB64) bad();
+    const key = b64decode(keyB64);
+    if (!validName(name) || !HEX8.test(hexId) || !key || b64encode(key) !== keyB64) bad();
     if (key.length !== 33 || key[0] !== 1) bad();
-    const id = (await sha256(concat(te.encode(name + "\n"), key))).subarray(0, 4);
+    const id = (await sha256(concat(utf8encode(name + "\n"), key))).subarray(0, 4);
     if (hex(id) !== hexId) bad();
     return { name, keyId: id, publicKey: key.subarray(1), text: vkey };
   }
@@ -199,7 +166,7 @@
     // {checkpoint} or {reason}: "checkpoint.malformed" / "checkpoint.signature", as Python's
     // open_checkpoint raises MalformedError / VerificationError, in the same order.
     const malformed = { reason: "checkpoint.malformed" }, unsigned = { reason: "checkpoint.signature" };
-    if (te.encode(note).length > 1000000) return malformed;
+    if (utf8encode(note).length > 1000000) return malformed;
     const split = note.lastIndexOf("\n\n");
     if (split < 0) return malformed;
     const text = note.slice(0, split + 1), block = note.slice(split + 2);
@@ -211,15 +178,15 @@
       if (sp < 0) return malformed;
       const name = rest.slice(0, sp), sigB64 = rest.slice(sp + 1);
       if (sigB64.includes(" ") || !validName(name)) return malformed;
-      const raw = b64(sigB64);
-      if (!raw || toB64(raw) !== sigB64 || raw.length < 5) return malformed;
+      const raw = b64decode(sigB64);
+      if (!raw || b64encode(raw) !== sigB64 || raw.length < 5) return malformed;
       sigs.push({ name, keyId: raw.subarray(0, 4), signature: raw.subarray(4) });
     }
     if (sigs.length > 100) return malformed;
     let verified = 0;
     for (const s of sigs) {
       if (s.name !== logKey.name || !equal(s.keyId, logKey.keyId)) continue;
-      if (!(await ed25519(logKey.publicKey, s.signature, te.encode(text)))) return unsigned;
+      if (!(await ed25519(logKey.publicKey, s.signature, utf8encode(text)))) return unsigned;
       if (++verified > 1) return unsigned;
     }
     if (!verified) return unsigned;
@@ -228,9 +195,9 @@
     const [origin, sizeText, rootText, ...extensions] = lines;
     if (!/^[0-9]+$/.test(sizeText) || sizeText.length > 19) return malformed;
     const size = BigInt(sizeText);
-    const root = b64(rootText);
+    const root = b64decode(rootText);
     if (!origin || origin !== origin.trim() || size > MAX_SIZE || String(size) !== sizeText) return malformed;
-    if (!root || root.length !== 32 || toB64(root) !== rootText || extensions.some((e) => !e)) return malformed;
+    if (!root || root.length !== 32 || b64encode(root) !== rootText || extensions.some((e) => !e)) return malformed;
     if (origin !== logKey.name) return unsigned;
     return { checkpoint: { origin, size, root } };
   }
@@ -269,14 +236,14 @@
     const kids = Object.keys(keys).sort();
     const keyResults = await Promise.all(kids.map(async (kid) => {
       const k = isObj(keys[kid]) ? keys[kid] : {};
-      const pub = b64(k.public_key);
+      const pub = b64decode(k.public_key);
       if (!pub || pub.length !== 32 || hex((await sha256(pub)).subarray(0, 8)) !== kid) {
         return { fail: ["key.id", { key: kid }] };
       }
       const reg = k.registered_in;
       if (!isObj(reg)) return { pub, fail: ["key.not_registered", { key: kid }] };
       const at = isIndex(reg.index) ? reg.index : null;
-      const entry = b64(reg.entry);
+      const entry = b64decode(reg.entry);
       const parsed = entry ? await parseEntry(entry) : null;
       if (!parsed || !registers(parsed.event, k.party, kid, k.public_key)) {
         return { pub, fail: ["key.registration", { index: at, key: kid }] };
@@ -298,7 +265,7 @@
     const eventResults = await Promise.all(events.map(async (raw) => {
       const item = isObj(raw) ? raw : {};
       const at = isIndex(item.index) ? item.index : null;
-      const entry = b64(item.entry);
+      const entry = b64decode(item.entry);
       const parsed = entry ? await parseEntry(entry) : null;
       let signed = null;
       if (parsed && publicKeys.has(parsed.event.key_id)) {
