@@ -260,7 +260,7 @@ def test_check_token_refuses_an_expiry_that_is_not_ascii_digits(forge: Callable[
         check_token(forge(genuine), view, origin=ORIGIN, now=datetime.now(UTC), role="regulator")
 
 
-# --- the ft_token cookie (web/session.py): pages' reads, never writes ---------------------------------
+# --- the ft_token cookie (web/auth.py): pages' reads, never writes ---------------------------------
 
 
 def _with_cookie(w: World, route: str, value: str, header: str | None = None):

@@ -1,4 +1,4 @@
-"""The trace graph's layout and SVG (web/graph.py), standalone: no app, no browser."""
+"""The trace graph's layout and SVG (web/console/graph.py), standalone: no app, no browser."""
 
 from __future__ import annotations
 

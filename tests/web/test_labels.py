@@ -611,7 +611,7 @@ def test_label_route_errors_are_problems(client, path, params, status, field, sa
 
 
 def _open_page(client, uri: str, lot: str) -> None:
-    """Follow a decoded label URI to the consumer page (web/pages.py): it must be the lot's."""
+    """Follow a decoded label URI to the consumer page (web/consumer.py): it must be the lot's."""
     path = urlsplit(uri).path  # the base is https://trace.changsha.example; the test app serves it
     page = client.get(path)
     assert page.status_code == 200, f"GET {path}: {page.status_code}"
