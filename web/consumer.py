@@ -165,7 +165,6 @@ def _lot_page(request: Request, service: TraceService, t: Translator, lot: str, 
         config=config,
         log_key=log_key,
         journey_url=journey_url,
-        verify_js=f"/static/verify.js?v={ASSETS['verify.js'].digest}",
     )
 
 
