@@ -13,6 +13,10 @@ their entries to one writer thread; it takes everything queued, and in one write
 
 So one fsync serves a whole batch, and an append returns only once its entry is durable. Several
 processes may each run a Log on the same database: the store's write lock orders their batches.
+
+The store is private: the read side below is everything code above the ledger may ask of it
+(entries, checkpoints, proofs, an audit, and for now the SQL engine the trace tables share). That
+read side, mostly one-line delegations, is why this module runs past 400 lines.
 """
 
 from __future__ import annotations
