@@ -9,10 +9,10 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
-from farmtrace.trace import verifying
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock, utc_now
+from farmtrace.trace.ingest import verifying
 from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
 from farmtrace.web import consumer as web_consumer
@@ -115,7 +115,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory farmtrace.api.app:app_from_env` (several workers).
 
-    A served process also starts its signature-verification workers now (trace/verifying.py), so
+    A served process also starts its signature-verification workers now (trace/ingest/verifying.py), so
     the first bulk upload does not wait for them; tests build apps with `create_app` and do not.
     """
     settings = Settings.from_env()

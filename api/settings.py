@@ -101,7 +101,7 @@ class Settings:
     bootstrap_key_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
     environment: str = "development"
-    verify_workers: int | None = None  # None: one per CPU but one, at least 1 (trace/verifying.py)
+    verify_workers: int | None = None  # None: one per CPU but one, at least 1 (trace/ingest/verifying.py)
     max_body_bytes: int = 16 * 1024 * 1024  # api/limits.py; client.MAX_BATCH_BYTES must fit in it
     applications_per_hour: int = 20  # per client address (trace/applications.py)
     max_pending_applications: int = 300

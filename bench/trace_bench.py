@@ -81,9 +81,9 @@ from sqlalchemy import select, text  # noqa: E402
 from farmtrace.ledger.log import Log  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
 from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
-from farmtrace.trace import verifying  # noqa: E402
-from farmtrace.trace.encoding import SIGNING_PREFIX, decode_entry, encode_entry  # noqa: E402
-from farmtrace.trace.ids import key_id_for, uscc_check_char  # noqa: E402
+from farmtrace.trace.ingest import verifying  # noqa: E402
+from farmtrace.trace.model.encoding import SIGNING_PREFIX, decode_entry, encode_entry  # noqa: E402
+from farmtrace.trace.model.ids import key_id_for, uscc_check_char  # noqa: E402
 from farmtrace.trace.models import TABLES  # noqa: E402
 from farmtrace.trace.service import TraceService  # noqa: E402
 

@@ -1,22 +1,7 @@
 """The domain's use cases: record signed events, and answer lots, traces, recalls and anomalies.
 
-Recording events (`record_many`; `record` is a batch of one):
-
-  1. decode each ledger entry strictly (`encoding.decode_entry`): InvalidEvent names the field;
-  2. find the party's key (a registered one, or one registered earlier in the same batch) and
-     verify the Ed25519 signatures, on worker processes while the rest of the batch is decoded
-     (`verifying`); no key: SignatureRefused. A key from an earlier entry of the batch counts only
-     if that entry was accepted: checked in log order, inside the transaction (else SignatureRefused,
-     never an anomaly in the named party's name);
-  3. hand the entries to the ledger in runs, each with a `select` hook (`ingest.Run`) that, *inside*
-     the ledger's write transaction, answers an event already accepted with its first receipt
-     (idempotent resubmission), refuses a bad signature, runs `rules.check_event` and applies
-     `rules.effects` — so the ledger entries and the tables commit together or not at all;
-  4. a rule's refusal is kept as an anomaly (in the same transaction; it never enters the lot's
-     chain) and returned as the entry's result.
-
-The receipt names the ledger index, the leaf hash and, since the entry's batch is signed before
-the log's future resolves, an inclusion proof against that signed checkpoint.
+Recording events (`record_many`; `record` is a batch of one) is the write path,
+trace/ingest/record.py (`Recorder`); the methods here delegate to it.
 """
 
 from __future__ import annotations
@@ -25,8 +10,7 @@ import base64
 import json
 from bisect import bisect_right
 from collections.abc import Collection, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,12 +25,10 @@ from farmtrace.ledger.sqlstore import LedgerCheckpoint
 
 from .auth import check_token
 from .clock import Clock, cst_day, parse_utc, utc_now
-from .encoding import SignedEvent, decode_entry
 from .epcis import epcis_document
-from .errors import InvalidEvent, NotFound, RuleViolation, SignatureRefused, TraceError
-from .events import KeyAddDetail, PartyRegisterDetail
-from .gcpause import paused_collection
-from .ingest import Candidate, Duplicate, Run
+from .errors import InvalidEvent, NotFound, TraceError
+from .ingest.record import Receipt, Recorder
+from .model.encoding import SignedEvent, decode_entry
 from .models import (
     TABLES,
     TraceAnomaly,
@@ -60,26 +42,10 @@ from .models import (
     TraceTransit,
     to_utc_text,
 )
-from .repository import Repository
-from .rules import PartyState, check_genesis
-from .verifying import Pending, verify_later
+from .repository import Repository, in_chunks
+from .rules import PartyState
 
 __all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
-
-RUN_SIZE = 500  # entries admitted per ledger transaction step (see ingest.Run)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What an accepted event got: its id, where it is in the ledger, and proof it is there."""
-
-    event_id: str
-    index: int
-    leaf_hash: bytes
-    size: int
-    checkpoint: str
-    proof: list[bytes] = field(default_factory=list)
-    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,37 +71,6 @@ class RecallNotice:
     regulator_names: dict[str, str | None]
 
 
-def _keys_registered_by(signed: SignedEvent) -> dict[str, tuple[str, bytes]]:
-    """key id -> (party, public key) for the keys a party.register or party.key_add event adds."""
-    detail = signed.event.detail
-    if isinstance(detail, PartyRegisterDetail):
-        return {k.key_id: (detail.party.id, k.public_key) for k in detail.party.keys}
-    if isinstance(detail, KeyAddDetail):
-        return {detail.key_id: (detail.party_id, detail.public_key)}
-    return {}
-
-
-def _genesis_shape(signed: SignedEvent) -> bool:
-    """The first regulator registering itself: the one event accepted while no party exists."""
-    detail = signed.event.detail
-    if not isinstance(detail, PartyRegisterDetail):
-        return False
-    record = detail.party
-    return (
-        record.id == signed.event.party
-        and "regulator" in record.roles
-        and any(k.key_id == signed.event.key_id for k in record.keys)
-    )
-
-
-def _genesis_key(signed: SignedEvent) -> tuple[str, bytes]:
-    detail = signed.event.detail
-    assert isinstance(detail, PartyRegisterDetail)
-    return signed.event.party, next(
-        k.public_key for k in detail.party.keys if k.key_id == signed.event.key_id
-    )
-
-
 class TraceService:
     """The domain over a ledger `log` and the SQL `engine` its store uses (they must be the same database)."""
 
@@ -148,7 +83,7 @@ class TraceService:
         self.engine = engine
         self.clock = clock
         self.bootstrap_keys = frozenset(bytes(k) for k in bootstrap_keys)
-        self._key_cache: dict[str, tuple[str, bytes]] = {}
+        self.recorder = Recorder(log, engine, clock=clock, bootstrap_keys=self.bootstrap_keys)
 
     def create_tables(self) -> None:
         SQLModel.metadata.create_all(self.engine, tables=TABLES)
@@ -171,8 +106,7 @@ class TraceService:
         subclasses: RuleViolation if the ledger already has parties, SignatureRefused if the entry
         is not a genesis entry (nobody's key could have signed it).
         """
-        with paused_collection():
-            (outcome,) = self._record_many([entry], operator=True)
+        (outcome,) = self.recorder.record_many([entry], operator=True)
         if isinstance(outcome, TraceError):
             raise outcome
         return outcome
@@ -180,146 +114,13 @@ class TraceService:
     def record_many(self, entries: Sequence[bytes]) -> list[Receipt | TraceError]:
         """Record many signed events in one go; one result per entry, in order.
 
-        Entries are decoded, their signatures verified on worker processes (`verifying`), and then
-        admitted in runs of up to RUN_SIZE, each in one ledger transaction (`ingest.Run`). A later
+        Entries are decoded, their signatures verified on worker processes (`ingest.verifying`), and
+        admitted in runs of up to `ingest.record.RUN_SIZE`, each in one ledger transaction (`ingest.runs.Run`). A later
         entry sees the effects of earlier ones, so a batch may register a party and then act as it.
         An error that is no verdict on an entry (the database failing) is raised; runs committed
         before it stay committed, and resubmitting the whole batch is safe (idempotent).
         """
-        with paused_collection():  # see gcpause: the batch's objects are freed by reference counting
-            return self._record_many(entries)
-
-    def _record_many(self, entries: Sequence[bytes], *, operator: bool = False) -> list[Receipt | TraceError]:
-        results: list[Receipt | TraceError | None] = [None] * len(entries)
-        prepared = []
-        genesis_open: bool | None = None
-        # Keys registered by earlier entries of this batch: a party registered by entry n may sign
-        # entry n+1. Its signature is checked against that key here; whether the registration was
-        # accepted is checked in order, inside the ledger's transaction (`Candidate.batch_key`):
-        # until then the key is nobody's, and an entry it signed is refused as unauthenticated.
-        batch_keys: dict[str, tuple[str, bytes]] = {}
-        for start in range(0, len(entries), RUN_SIZE):
-            run: list[tuple[int, SignedEvent]] = []
-            for i in range(start, min(start + RUN_SIZE, len(entries))):
-                try:
-                    run.append((i, decode_entry(entries[i])))
-                except TraceError as exc:
-                    results[i] = exc
-            if genesis_open is None and any(isinstance(s.event.detail, PartyRegisterDetail) for _, s in run):
-                genesis_open = self._party_count() == 0
-            keys = self._keys({s.event.key_id for _, s in run})
-            candidates, work = [], []
-            for i, signed in run:
-                genesis = bool(genesis_open) and _genesis_shape(signed)
-                if genesis:  # one genesis per batch: a second self-registration needs a regulator's key
-                    genesis_open = False
-                    try:
-                        check_genesis(
-                            signed.event,
-                            public_key=_genesis_key(signed)[1],
-                            bootstrap_keys=self.bootstrap_keys,
-                            operator=operator,
-                        )
-                    except RuleViolation as exc:
-                        results[i] = exc  # not an anomaly: nobody we know signed it
-                        continue
-                key = _genesis_key(signed) if genesis else keys.get(signed.event.key_id)
-                batch_key = None
-                if key is None and batch_keys.get(signed.event.key_id, ("",))[0] == signed.event.party:
-                    key = batch_keys[signed.event.key_id]
-                    batch_key = key[1]
-                if key is None or key[0] != signed.event.party:
-                    # Unauthenticated: not an anomaly of any party's (we cannot tell who sent it).
-                    event = signed.event
-                    results[i] = SignatureRefused(f"party {event.party} has no registered key {event.key_id}")
-                    continue
-                candidates.append((i, Candidate(entries[i], signed, len(work), genesis, batch_key)))
-                work.append((key[1], signed.signature, signed.canonical))
-                batch_keys.update(_keys_registered_by(signed))
-            if candidates:
-                prepared.append((candidates, verify_later(work)))
-        # All decoding is done before the first run starts: the log's writer thread then runs alone
-        # (a thread parsing events at the same time would delay each of its database calls).
-        submitted = [
-            (candidates, self._submit_run([c for _, c in candidates], verdicts))
-            for candidates, verdicts in prepared
-        ]
-        owed: list[tuple[int, str, int, bytes | None]] = []  # (i, event id, index, entry if new)
-        for candidates, (run, future) in submitted:
-            future.result()
-            for (i, c), outcome in zip(candidates, run.outcomes, strict=True):
-                if isinstance(outcome, Duplicate):
-                    owed.append((i, c.signed.id, outcome.index, None))
-                elif isinstance(outcome, int):
-                    owed.append((i, c.signed.id, outcome, c.entry))
-                else:
-                    results[i] = outcome
-        for (i, *_), receipt in zip(owed, self._receipts([o[1:] for o in owed]), strict=True):
-            results[i] = receipt
-        return results  # type: ignore[return-value]
-
-    def _receipts(self, owed: Sequence[tuple[str, int, bytes | None]]) -> list[Receipt]:
-        """Receipts for (event id, ledger index, entry) against the latest checkpoint: one checkpoint
-        read and one batch of proofs for them all. A duplicate's entry is None: its receipt names the
-        entry the ledger holds (the resubmitted bytes may carry another valid signature)."""
-        if not owed:
-            return []
-        cp = self.log.checkpoint()
-        note = cp.note_with_cosignatures()
-        stored = self._stored_entries(sorted({index for _, index, entry in owed if entry is None}))
-        proofs = self.log.prove_inclusions([index for _, index, _ in owed], cp.size)
-        return [
-            Receipt(
-                event_id=event_id,
-                index=index,
-                leaf_hash=leaf_hash(stored[index] if entry is None else entry),
-                size=cp.size,
-                checkpoint=note,
-                proof=proof,
-                duplicate=entry is None,
-            )
-            for (event_id, index, entry), proof in zip(owed, proofs, strict=True)
-        ]
-
-    def _stored_entries(self, indexes: Sequence[int]) -> dict[int, bytes]:
-        """The ledger's entries at these sorted indexes, read as few ranges of consecutive ones."""
-        found: dict[int, bytes] = {}
-        k = 0
-        while k < len(indexes):
-            end = k + 1
-            while end < len(indexes) and indexes[end] == indexes[end - 1] + 1:
-                end += 1
-            found.update(self.log.read_entries(indexes[k], indexes[end - 1] + 1))
-            k = end
-        return found
-
-    def _submit_run(
-        self, candidates: list[Candidate], verdicts: Pending, *, fast: bool = True
-    ) -> tuple[Run, Future]:
-        run = Run(candidates, verdicts, now=self.clock, fast=fast)
-        return run, self.log.submit_selected([c.entry for c in candidates], select=run)
-
-    def _keys(self, key_ids: set[str]) -> dict[str, tuple[str, bytes]]:
-        """key id -> (party, raw public key) for the registered ones. A key id names one key forever
-        (it is a hash of the key, and the rules refuse a second key with the same id), so they are
-        remembered; whether a key is active is the rules' question, asked against the tables."""
-        missing = [k for k in key_ids if k not in self._key_cache]
-        if missing:
-            t = TracePartyKey.__table__
-            with self.engine.connect() as conn:
-                for i in range(0, len(missing), 500):
-                    rows = conn.execute(
-                        select(t.c.key_id, t.c.party_id, t.c.public_key).where(
-                            t.c.key_id.in_(missing[i : i + 500])
-                        )
-                    )
-                    for key_id, party_id, public in rows:
-                        self._key_cache[key_id] = (party_id, bytes(public))
-        return {k: self._key_cache[k] for k in key_ids if k in self._key_cache}
-
-    def _party_count(self) -> int:
-        with self.engine.connect() as conn:
-            return Repository(conn).party_count()
+        return self.recorder.record_many(entries)
 
     def _known(self, event_id: str) -> int | None:
         with self.engine.connect() as conn:
@@ -424,8 +225,8 @@ class TraceService:
     def _holders(self, conn, codes: Sequence[str]) -> dict[str, dict[str, Decimal]]:
         out: dict[str, dict[str, Decimal]] = {}
         h = TraceHolding.__table__
-        for i in range(0, len(codes), 500):
-            for r in conn.execute(select(h).where(h.c.lot.in_(list(codes[i : i + 500])))):
+        for chunk in in_chunks(codes):
+            for r in conn.execute(select(h).where(h.c.lot.in_(chunk))):
                 q = Decimal(r.quantity)
                 if q > 0:
                     out.setdefault(r.lot, {})[r.party] = q
@@ -437,15 +238,13 @@ class TraceService:
         lot = TraceLot.__table__
         children = sorted({c for _, c in edges})
         created = {}
-        for i in range(0, len(children), 500):
-            for r in conn.execute(
-                select(lot.c.code, lot.c.created_event).where(lot.c.code.in_(children[i : i + 500]))
-            ):
+        for chunk in in_chunks(children):
+            for r in conn.execute(select(lot.c.code, lot.c.created_event).where(lot.c.code.in_(chunk))):
                 created[r.code] = r.created_event
         events = sorted(set(created.values()))
         lines: dict[str, list] = {}
-        for i in range(0, len(events), 500):
-            for r in conn.execute(select(el).where(el.c.event_id.in_(events[i : i + 500]))):
+        for chunk in in_chunks(events):
+            for r in conn.execute(select(el).where(el.c.event_id.in_(chunk))):
                 lines.setdefault(r.event_id, []).append(r)
         out = {}
         for p, c in edges:
@@ -462,10 +261,9 @@ class TraceService:
 
     def _party_names(self, conn, ids: set[str]) -> dict[str, str]:
         t = TraceParty.__table__
-        ids_l = sorted(ids)
         out = {}
-        for i in range(0, len(ids_l), 500):
-            for r in conn.execute(select(t.c.id, t.c.name_zh).where(t.c.id.in_(ids_l[i : i + 500]))):
+        for chunk in in_chunks(sorted(ids)):
+            for r in conn.execute(select(t.c.id, t.c.name_zh).where(t.c.id.in_(chunk))):
                 out[r.id] = r.name_zh
         return out
 
@@ -481,8 +279,7 @@ class TraceService:
             tr = TraceTransit.__table__
             dp = TraceDisposal.__table__
             transits, disposals = [], {}
-            for i in range(0, len(codes), 500):
-                chunk = codes[i : i + 500]
+            for chunk in in_chunks(codes):
                 transits += list(conn.execute(select(tr).where(tr.c.lot.in_(chunk))))
                 for r in conn.execute(select(dp).where(dp.c.lot.in_(chunk))):
                     disposals.setdefault(r.lot, {})[r.how] = r.quantity
@@ -639,10 +436,8 @@ class TraceService:
             el = TraceEventLot.__table__
             ev = TraceEvent.__table__
             ids: set[str] = set()
-            for i in range(0, len(lots), 500):
-                ids |= {
-                    r[0] for r in conn.execute(select(el.c.event_id).where(el.c.lot.in_(lots[i : i + 500])))
-                }
+            for chunk in in_chunks(lots):
+                ids |= {r[0] for r in conn.execute(select(el.c.event_id).where(el.c.lot.in_(chunk)))}
             meta = {
                 r.ledger_index: r
                 for r in conn.execute(
@@ -790,10 +585,8 @@ class TraceService:
             lots = sorted({code} | repo.ancestors(code) | repo.descendants(code))
             el = TraceEventLot.__table__
             indexes: set[int] = set()
-            for i in range(0, len(lots), 500):
-                indexes |= {
-                    r[0] for r in conn.execute(select(el.c.seq).where(el.c.lot.in_(lots[i : i + 500])))
-                }
+            for chunk in in_chunks(lots):
+                indexes |= {r[0] for r in conn.execute(select(el.c.seq).where(el.c.lot.in_(chunk)))}
         return self._decode_at(sorted(indexes))
 
     def _decode_at(self, indexes: Sequence[int]) -> list[tuple[Any, str, int]]:
@@ -828,10 +621,8 @@ class TraceService:
         codes = sorted(set(codes))
         out = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(codes), 500):
-                for r in conn.execute(
-                    select(lot.c.code, lot.c.product).where(lot.c.code.in_(codes[i : i + 500]))
-                ):
+            for chunk in in_chunks(codes):
+                for r in conn.execute(select(lot.c.code, lot.c.product).where(lot.c.code.in_(chunk))):
                     gtin = json.loads(r.product).get("gtin")
                     if gtin is not None:
                         out[r.code] = gtin
@@ -868,10 +659,8 @@ class TraceService:
         codes = sorted(set(codes))
         out = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(codes), 500):
-                for r in conn.execute(
-                    select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(codes[i : i + 500]))
-                ):
+            for chunk in in_chunks(codes):
+                for r in conn.execute(select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(chunk))):
                     out[r.code] = r.product_name
         return out
 
@@ -941,7 +730,7 @@ class TraceService:
         lot = TraceLot.__table__
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(h.c.lot, h.c.quantity, lot)
+                select(h.c.lot, h.c.quantity.label("held"), lot)
                 .join(lot, lot.c.code == h.c.lot)
                 .where(h.c.party == party_id)
                 .order_by(lot.c.created_at.desc(), h.c.lot)
@@ -949,8 +738,8 @@ class TraceService:
         return [
             {
                 "lot": r.lot,
-                "held": r.quantity,
-                "quantity": r.quantity_1 if hasattr(r, "quantity_1") else None,
+                "held": r.held,
+                "quantity": r.quantity,
                 "unit": r.unit,
                 "product": json.loads(r.product),
                 "created_at": r.created_at,
@@ -963,7 +752,7 @@ class TraceService:
                 },
             }
             for r in rows
-            if Decimal(r[1]) > 0
+            if Decimal(r.held) > 0
         ]
 
     def incoming(self, party_id: str) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from farmtrace.trace.errors import InvalidEvent, TraceError
-from farmtrace.trace.model import memo
 from farmtrace.trace.model.event import EVENT_FIELDS, Event
 from farmtrace.trace.model.kinds import KINDS
 from farmtrace.trace.model.reader import MAX_LOTS, parse_time
@@ -299,28 +298,6 @@ def test_mutated_samples_raise_only_trace_errors(kind: str, data: st.DataObject)
     except TraceError:
         return
     assert event.to_wire() == wire
-
-
-def test_repeated_values_parse_once_and_never_hide_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Equal products, places, prices and simple details are parsed once and shared (memo.PARSED).
-    wire = SAMPLES["sell"]
-    one, two = Event.from_wire(copy.deepcopy(wire)), Event.from_wire(copy.deepcopy(wire))
-    assert one == two and one.location is two.location and one.price is two.price
-    assert one.detail is two.detail
-    # Only objects of strings are kept: a number or boolean where a string was is refused as before.
-    for bad in (1, 1.0, True, ["a"]):
-        mutated = copy.deepcopy(wire)
-        mutated["location"]["name"] = bad
-        with pytest.raises(InvalidEvent) as info:
-            Event.from_wire(mutated)
-        assert info.value.field == "location.name"
-    # The memory is bounded.
-    monkeypatch.setattr(memo, "PARSED_MAX", 3)
-    for i in range(10):
-        spot = copy.deepcopy(wire)
-        spot["location"]["name"] = f"摊位 {i}"
-        assert Event.from_wire(spot).location.name == f"摊位 {i}"
-        assert len(memo.PARSED) <= 3
 
 
 def test_an_output_names_its_lot_before_its_product() -> None:

@@ -1,4 +1,4 @@
-"""trace/verifying.py: the same verdicts inline and on worker processes, and survival of a dead worker."""
+"""trace/ingest/verifying.py: the same verdicts inline and on worker processes, and survival of a dead worker."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from farmtrace.trace import verifying
+from farmtrace.trace.ingest import verifying
 from farmtrace.trace.model.encoding import SIGNING_PREFIX
 
 

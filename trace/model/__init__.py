@@ -9,7 +9,9 @@
     canonical  RFC 8785 bytes of a wire form
     ids        lot codes, party ids, GTINs, GLNs, key ids
     units      units of measure and decimal quantities
-    memo       the parser's memos (speed work, kept apart)
+
+Plain dataclasses and plain parsers: the write path's speed work patches them at run time from one
+place, trace/ingest/speed.py.
 
 Nothing here touches SQL, HTTP, files or the clock. Whether an event may be recorded, and what it
 changes, is `farmtrace.trace.rules`.

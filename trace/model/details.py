@@ -7,11 +7,11 @@ the kind registry's business (`kinds.KIND_REGISTRY`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from ..errors import InvalidEvent
-from ..frozen import frozen
 from .ids import check_key_id
 from .reader import Obj, b64_text, with_optional
 from .units import format_decimal
@@ -62,7 +62,7 @@ class Detail:
         return {}
 
 
-@frozen
+@dataclass(frozen=True)
 class HarvestDetail(Detail):
     """harvest: the field or plot the lots come from (a Location; its GLN is optional too)."""
 
@@ -80,7 +80,7 @@ class HarvestDetail(Detail):
         return {"origin": self.origin.to_wire()}
 
 
-@frozen
+@dataclass(frozen=True)
 class InspectDetail(Detail):
     """inspect: one test of one analyte; `value` and `limit` in `unit`; `result` "pass" or "fail"."""
 
@@ -118,7 +118,7 @@ class InspectDetail(Detail):
         }
 
 
-@frozen
+@dataclass(frozen=True)
 class CertifyDetail(Detail):
     """certify: a 承诺达标合格证 for the input's quantity; the committing party is the event's party.
 
@@ -160,7 +160,7 @@ class CertifyDetail(Detail):
         }
 
 
-@frozen
+@dataclass(frozen=True)
 class TransformDetail(Detail):
     """transform: "split" (1 input), "merge" (≥ 2 inputs, 1 output), "repack" or "process"."""
 
@@ -176,7 +176,7 @@ class TransformDetail(Detail):
         return {"type": self.type}
 
 
-@frozen
+@dataclass(frozen=True)
 class ShipDetail(Detail):
     """ship: the inputs leave the party's custody for party `destination`."""
 
@@ -192,7 +192,7 @@ class ShipDetail(Detail):
         return {"destination": self.destination}
 
 
-@frozen
+@dataclass(frozen=True)
 class EntryCheck:
     """Market-entry check (入市查验) at receipt: accepted or rejected, and the proof looked at.
 
@@ -237,7 +237,7 @@ class EntryCheck:
         )
 
 
-@frozen
+@dataclass(frozen=True)
 class ReceiveDetail(Detail):
     """receive: the inputs arrive from `source`, sent by ship event `ship_event`, after `entry_check`."""
 
@@ -265,7 +265,7 @@ class ReceiveDetail(Detail):
         }
 
 
-@frozen
+@dataclass(frozen=True)
 class SellDetail(Detail):
     """sell: an empty object; the event's `price` (stage retail or wholesale) is required."""
 
@@ -279,7 +279,7 @@ STANDARD_RECALL_INSTRUCTIONS = (
 )
 
 
-@frozen
+@dataclass(frozen=True)
 class RecallDetail(Detail):
     """recall: why, and what consumers and shops should do."""
 
@@ -296,7 +296,7 @@ class RecallDetail(Detail):
         return {"reason": self.reason, "instructions": self.instructions}
 
 
-@frozen
+@dataclass(frozen=True)
 class DestroyDetail(Detail):
     """destroy: why; `holder` is whose stock is destroyed (absent: the recording party's own).
 
@@ -317,7 +317,7 @@ class DestroyDetail(Detail):
         return with_optional({"reason": self.reason}, holder=self.holder)
 
 
-@frozen
+@dataclass(frozen=True)
 class PartyRegisterDetail(Detail):
     """party.register: a new party, with its first keys (active from the event's time)."""
 
@@ -335,7 +335,7 @@ class PartyRegisterDetail(Detail):
         return {"party": self.party.to_wire()}
 
 
-@frozen
+@dataclass(frozen=True)
 class KeyAddDetail(Detail):
     """party.key_add: `public_key` (id `key_id`) becomes a key of `party_id` from the event's time."""
 
@@ -354,7 +354,7 @@ class KeyAddDetail(Detail):
         return {"party_id": self.party_id, "key_id": self.key_id, "public_key": b64_text(self.public_key)}
 
 
-@frozen
+@dataclass(frozen=True)
 class KeyRevokeDetail(Detail):
     """party.key_revoke: key `key_id` of `party_id` stops being valid at the event's time."""
 
@@ -374,7 +374,7 @@ class KeyRevokeDetail(Detail):
         return {"party_id": self.party_id, "key_id": self.key_id, "reason": self.reason}
 
 
-@frozen
+@dataclass(frozen=True)
 class PartySuspendDetail(Detail):
     """party.suspend: `party_id` may record nothing more and receive no shipments."""
 

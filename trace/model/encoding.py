@@ -27,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -35,7 +36,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ..crypto import verify_ed25519
 from ..errors import InvalidEvent, SignatureRefused
-from ..frozen import frozen
 from .canonical import wire_json
 from .event import EVENT_FIELDS, MAX_EVENT_BYTES, Event
 from .ids import key_id_for
@@ -64,7 +64,7 @@ SIGNATURE_SIZE = 64
 
 
 
-@frozen
+@dataclass(frozen=True)
 class SignedEvent:
     """An event with its canonical bytes, its Ed25519 signature over `signing_message(canonical)`, its id."""
 

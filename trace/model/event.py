@@ -29,13 +29,12 @@ roles) is `rules.check_event`'s job.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from ..errors import InvalidEvent
-from ..frozen import frozen
-from . import memo
 from .canonical import wire_json
 from .details import Detail, TransformDetail
 from .ids import check_key_id
@@ -64,7 +63,7 @@ EVENT_FIELDS = (
 )
 
 
-@frozen
+@dataclass(frozen=True)
 class Event:
     """One signed statement by one party about lots (or, for party.* kinds, about parties).
 
@@ -111,9 +110,8 @@ class Event:
         party = o.party_id("party")
         key_id = o.raw("key_id")
         check_key_id(key_id, field="key_id")
-        location_raw = o.raw("location")
-        location_key, location = memo.known(Location, location_raw)
-        location_obj = None if location is not None else o.obj("location", Location.KEYS)
+        location_obj = o.obj("location", Location.KEYS)
+        assert location_obj is not None
         inputs, outputs = _parse_lots(o)
         detail = _parse_detail(o, kind)
         shape = KIND_REGISTRY[kind].shape
@@ -133,7 +131,7 @@ class Event:
             event_time=event_time,
             party=party,
             key_id=key_id,
-            location=location or memo.remember(location_key, Location._parse(location_obj)),
+            location=Location._parse(location_obj),
             inputs=inputs,
             outputs=outputs,
             detail=detail,
@@ -180,22 +178,14 @@ def _parse_lots(o: Obj) -> tuple[tuple[LotRef, ...], tuple[LotOut, ...]]:
 
 def _parse_detail(o: Obj, kind: str) -> Detail:
     detail_type = KIND_REGISTRY[kind].detail
-    detail_key, detail = memo.known(detail_type, o.raw("detail"))
-    if detail is None:
-        detail_obj = o.obj("detail", detail_type.KEYS)
-        assert detail_obj is not None
-        detail = memo.remember(detail_key, detail_type._parse(detail_obj))
-    return detail
+    detail_obj = o.obj("detail", detail_type.KEYS)
+    assert detail_obj is not None
+    return detail_type._parse(detail_obj)
 
 
 def _parse_price(o: Obj) -> Price | None:
-    price_raw = o.raw("price", required=False)
-    price_key, price = memo.known(Price, price_raw)
-    if price is None and price_raw is not None:
-        price_obj = o.obj("price", Price.KEYS)
-        assert price_obj is not None
-        price = memo.remember(price_key, Price._parse(price_obj))
-    return price
+    price_obj = o.obj("price", Price.KEYS, required=False)
+    return None if price_obj is None else Price._parse(price_obj)
 
 
 def _check_distinct(name: str, lots: list[str]) -> None:

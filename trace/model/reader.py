@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import InvalidEvent
-from . import memo
 from .ids import check_event_id, check_lot_code, check_party_id, is_valid_lot_code, is_valid_party_id
 from .units import UNITS, check_unit, parse_decimal
 
@@ -39,6 +38,7 @@ __all__ = [
     "parse_time",
     "type_name",
     "with_optional",
+    "zone",
 ]
 
 MAX_LOTS = 1000  # inputs, and separately outputs, per event
@@ -74,26 +74,26 @@ def parse_time(text: str, *, field: str) -> datetime:
             field,
             f'expected a time like "2026-11-20T08:30:00+08:00" (seconds, explicit offset), found {text[:40]!r}',
         )
-    year, month, day, hour, minute, second, zulu, sign, oh, om = m.groups()
-    zone = memo.ZONES.get(text[19:])  # the offset, "Z" or "+08:00": a few distinct ones, checked once
-    if zone is None:
-        if zulu:
-            offset = timedelta(0)
-        else:
-            if sign == "-" and oh == "00" and om == "00":
-                raise InvalidEvent(
-                    field, 'offset "-00:00" means "unknown" (RFC 3339 §4.3); write "Z" or "+00:00"'
-                )
-            offset = timedelta(hours=int(oh), minutes=int(om))
-            if int(om) > 59 or offset > timedelta(hours=14):
-                raise InvalidEvent(field, f"offset must be within ±14:00, found {sign}{oh}:{om}")
-            if sign == "-":
-                offset = -offset
-        zone = memo.ZONES[text[19:]] = timezone(offset)
+    year, month, day, hour, minute, second = m.groups()[:6]
+    tz = zone(text[19:], field)  # the offset, "Z" or "+08:00"
     try:
-        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=zone)
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz)
     except ValueError as exc:
         raise InvalidEvent(field, f"not a valid date and time: {text!r}") from exc
+
+
+def zone(suffix: str, field: str) -> timezone:
+    """The time zone of an event time's offset `suffix`, "Z" or "+08:00" (as `_TIME` matched it).
+    Raises InvalidEvent(field) for "-00:00" and offsets beyond ±14:00."""
+    if suffix == "Z":
+        return timezone(timedelta(0))
+    sign, oh, om = suffix[0], suffix[1:3], suffix[4:6]
+    if sign == "-" and oh == "00" and om == "00":
+        raise InvalidEvent(field, 'offset "-00:00" means "unknown" (RFC 3339 §4.3); write "Z" or "+00:00"')
+    offset = timedelta(hours=int(oh), minutes=int(om))
+    if int(om) > 59 or offset > timedelta(hours=14):
+        raise InvalidEvent(field, f"offset must be within ±14:00, found {sign}{oh}:{om}")
+    return timezone(-offset if sign == "-" else offset)
 
 
 def type_name(value: object) -> str:
@@ -190,11 +190,7 @@ class Obj:
         return v
 
     def decimal(self, key: str, **kw: Any) -> Decimal:
-        v = self.raw(key)
-        try:
-            return memo.parse_decimal_text(v, **kw) if type(v) is str else parse_decimal(v, field="", **kw)
-        except InvalidEvent:
-            return parse_decimal(v, field=self.field(key), **kw)
+        return parse_decimal(self.raw(key), field=self.field(key), **kw)
 
     def lot_code(self, key: str) -> str:
         v = self.raw(key)

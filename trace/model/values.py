@@ -9,12 +9,11 @@ contact details, no private keys); `parse_party_record` and `parse_key_record` r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from ..errors import InvalidEvent
-from ..frozen import frozen
-from . import memo
 from .ids import check_event_id, check_gln, check_gtin, check_key_id, key_id_for, party_id_type
 from .reader import GEO, HEX64, TOKEN, URL, Obj, b64_text, parse_time, with_optional
 from .units import format_decimal
@@ -41,7 +40,7 @@ PRICE_STAGES = ("production", "wholesale", "retail")
 SENSOR_UNITS = {"temperature": "Cel", "humidity": "%RH"}
 
 
-@frozen
+@dataclass(frozen=True)
 class Location:
     """Where something happened: a name, and optionally an address, a GS1 GLN and "lat,lon"."""
 
@@ -72,7 +71,7 @@ class Location:
         return with_optional({"name": self.name}, address=self.address, gln=self.gln, geo=self.geo)
 
 
-@frozen
+@dataclass(frozen=True)
 class Product:
     """What a lot is: a Chinese name, optionally an English name, GTIN, variety and category."""
 
@@ -107,7 +106,7 @@ class Product:
         )
 
 
-@frozen
+@dataclass(frozen=True)
 class LotRef:
     """An input: `quantity` of `lot` in `unit`, following the lot's head event(s) `follows`."""
 
@@ -140,7 +139,7 @@ class LotRef:
         }
 
 
-@frozen
+@dataclass(frozen=True)
 class LotOut:
     """An output: a new lot `lot` of `quantity` `unit` of `product`."""
 
@@ -153,12 +152,10 @@ class LotOut:
 
     @classmethod
     def _parse(cls, o: Obj) -> LotOut:
-        raw = o.raw("product")
-        key, product = memo.known(Product, raw)
-        obj = None if product is not None else o.obj("product", Product.KEYS)
+        obj = o.obj("product", Product.KEYS)
+        assert obj is not None
         lot, quantity, unit = o.lot_code("lot"), o.decimal("quantity"), o.unit("unit")
-        if obj is not None:  # after the lot's own fields, so the first error named is as it was
-            product = memo.remember(key, Product._parse(obj))
+        product = Product._parse(obj)  # after the lot's own fields: their errors are named first
         return cls(lot=lot, quantity=quantity, unit=unit, product=product)
 
     def to_wire(self) -> dict[str, Any]:
@@ -170,7 +167,7 @@ class LotOut:
         }
 
 
-@frozen
+@dataclass(frozen=True)
 class Price:
     """A price of `amount` `currency` per `unit`, at a market `stage` (production, wholesale, retail)."""
 
@@ -199,7 +196,7 @@ class Price:
         }
 
 
-@frozen
+@dataclass(frozen=True)
 class Sensor:
     """A sensor reading: temperature in Cel or humidity in %RH, at `time` (RFC 3339 text)."""
 
@@ -225,7 +222,7 @@ class Sensor:
         return {"type": self.type, "value": format_decimal(self.value), "unit": self.unit, "time": self.time}
 
 
-@frozen
+@dataclass(frozen=True)
 class Document:
     """A supporting document: a `type` token ("inspection_report", "certificate", "invoice"), an id, a URL."""
 
@@ -251,7 +248,7 @@ class Document:
         return with_optional({"type": self.type, "id": self.id}, url=self.url)
 
 
-@frozen
+@dataclass(frozen=True)
 class KeyRecord:
     """A party's Ed25519 public key (32 raw bytes; base64 on the wire) and its key id."""
 
@@ -273,7 +270,7 @@ class KeyRecord:
         return {"key_id": self.key_id, "public_key": b64_text(self.public_key)}
 
 
-@frozen
+@dataclass(frozen=True)
 class PartyRecord:
     """A party as the public ledger knows it.
 

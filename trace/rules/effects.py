@@ -8,10 +8,10 @@ the descendants a recall reaches), the `Effects` docstring says what the reposit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ..frozen import frozen
 from ..model.details import (
     CertifyDetail,
     DestroyDetail,
@@ -49,7 +49,7 @@ __all__ = [
 
 
 
-@frozen
+@dataclass(frozen=True)
 class NewLot:
     """A lot created by the event. Its head is the event; its flags are `inherited_flags(parents)`."""
 
@@ -62,7 +62,7 @@ class NewLot:
     parents: tuple[str, ...] = ()
 
 
-@frozen
+@dataclass(frozen=True)
 class HoldingDelta:
     """Add `delta` (negative to remove) to what `party` holds of `lot`, in the lot's unit."""
 
@@ -71,7 +71,7 @@ class HoldingDelta:
     delta: Decimal
 
 
-@frozen
+@dataclass(frozen=True)
 class Received:
     """Add `quantity` to what has been received of `lot` from shipment `ship_event`."""
 
@@ -80,7 +80,7 @@ class Received:
     quantity: Decimal
 
 
-@frozen
+@dataclass(frozen=True)
 class LotFlag:
     """Set `flag` (one of FLAGS) on `lot`; for PROPAGATED_FLAGS also on all its existing descendants."""
 
@@ -88,7 +88,7 @@ class LotFlag:
     flag: str
 
 
-@frozen
+@dataclass(frozen=True)
 class Disposal:
     """`quantity` of `lot` left the supply chain from `party`'s stock: `how` is "sold" or "destroyed"."""
 
@@ -98,7 +98,7 @@ class Disposal:
     how: str
 
 
-@frozen
+@dataclass(frozen=True)
 class CertificateRecorded:
     """A 合格证 numbered `certificate_no` is on record for `lot` (a set: recording it twice is once)."""
 
@@ -106,7 +106,7 @@ class CertificateRecorded:
     certificate_no: str
 
 
-@frozen
+@dataclass(frozen=True)
 class PartyRegistered:
     """A new party, status active, its keys active from `at`."""
 
@@ -114,7 +114,7 @@ class PartyRegistered:
     at: datetime
 
 
-@frozen
+@dataclass(frozen=True)
 class KeyAdded:
     """Key `key_id` of `party_id` becomes usable from `at`."""
 
@@ -124,7 +124,7 @@ class KeyAdded:
     at: datetime
 
 
-@frozen
+@dataclass(frozen=True)
 class KeyRevoked:
     """Key `key_id` of `party_id` is unusable from `at` on."""
 
@@ -133,7 +133,7 @@ class KeyRevoked:
     at: datetime
 
 
-@frozen
+@dataclass(frozen=True)
 class PartySuspended:
     """`party_id` becomes suspended."""
 
@@ -143,7 +143,7 @@ class PartySuspended:
 PartyChange = PartyRegistered | KeyAdded | KeyRevoked | PartySuspended
 
 
-@frozen
+@dataclass(frozen=True)
 class Effects:
     """Everything accepting event `event_id` (at event time `at`) changes, as plain data.
 

@@ -15,11 +15,11 @@ Status flags and lineage (decided here, relied on by repositories and pages):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from ..frozen import frozen
 from ..model.values import Product
 
 __all__ = ["FLAGS", "PROPAGATED_FLAGS", "KeyState", "LotState", "PartyState", "StateReader", "Transit"]
@@ -28,7 +28,7 @@ FLAGS = ("failed", "recalled", "rejected", "cleared")
 PROPAGATED_FLAGS = frozenset({"failed", "recalled"})
 
 
-@frozen
+@dataclass(frozen=True)
 class KeyState:
     """A party's key: usable for an event at time t iff active_from <= t and it is not revoked.
 
@@ -41,7 +41,7 @@ class KeyState:
     revoked_at: datetime | None = None
 
 
-@frozen
+@dataclass(frozen=True)
 class PartyState:
     """A registered party: its roles, "active" or "suspended", and its keys by key id."""
 
@@ -51,7 +51,7 @@ class PartyState:
     keys: Mapping[str, KeyState]
 
 
-@frozen
+@dataclass(frozen=True)
 class LotState:
     """A lot as the ledger knows it now: what it is, who made it, its head event and its flags.
 
@@ -74,7 +74,7 @@ class LotState:
     parents: tuple[str, ...] = ()  # sorted: the lots it was made from, as a set
 
 
-@frozen
+@dataclass(frozen=True)
 class Transit:
     """What ship event `ship_event` sent of `lot`, from `source` to `destination`, and how much of it
     (in `unit`) has been `received` (accepted or rejected) so far."""

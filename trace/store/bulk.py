@@ -1,26 +1,20 @@
-"""Bulk admission: decide and apply a run of signed events inside one ledger write transaction.
+"""The bulk applier: `BatchState`, a `MemoryState` over the trace tables of one connection, written
+back in bulk (COPY / `UPDATE … FROM unnest(…)` on PostgreSQL, `executemany` on SQLite).
 
-A `Run` is the `select` hook the service hands to `Log.submit_selected`. For each event, in order,
-it reaches the verdict the one-event path would (see `service`): a duplicate of an accepted event,
-a signature that does not verify, a rule's refusal (kept as an anomaly, never in the lot's chain),
-or acceptance at the next ledger index. Later events of the run see the effects of earlier ones.
+It is the write path's fast twin of the reference applier (`Repository.apply`, trace/repository.py):
+what `Repository.apply` would write, `BatchState.flush` writes, row for row, and it shares the
+reference's column lists (`LOT_COLUMNS`, `TRANSIT_COLUMNS`) and row helpers. The differential tests
+(tests/trace/test_ingest.py, SQLite and PostgreSQL) replay random histories through both and compare
+every table. The run logic that drives it (which events may stay in the overlay, the fallback) is
+trace/ingest/runs.py.
 
-The rules read a `BatchState`: a `state.MemoryState` (the executable specification of applying
-`Effects`) whose rows are loaded from the tables in bulk just before they are needed, and whose
-changes are written back in bulk by `flush`. A run of n events costs a few dozen statements in
-all, where applying events one by one through `Repository` costs about thirty each.
-
-Events whose effects reach beyond the rows they name (party changes; a failed or recalled flag on a
-lot that already has descendants, to which it spreads) and the genesis registration go through
-`Repository`, the SQL reference, after a flush; the overlay is dropped afterwards. They are rare.
-`Run(fast=False)` sends every event that way; a fast run that fails on anything but a verdict is
-redone like that.
-tests/trace/test_ingest.py replays random histories both ways and compares every table.
+Longer than 400 lines on purpose: the overlay's loaders, its `apply_effects` and its `flush` are
+three views of the same rows, and splitting them would put the row shapes of one table in three
+modules.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -28,61 +22,27 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from farmtrace.ledger.store import WriteTxn
-
-from .encoding import SignedEvent
-from .errors import RuleViolation, SignatureRefused, TraceError
-from .events import CertifyDetail, DestroyDetail, Event, ReceiveDetail, ShipDetail
-from .frozen import frozen
-from .models import to_utc_text
-from .repository import (
+from ..errors import RuleViolation, TraceError
+from ..model.details import CertifyDetail, DestroyDetail, ReceiveDetail, ShipDetail
+from ..model.encoding import SignedEvent
+from ..model.event import Event
+from ..models import to_utc_text
+from ..repository import (
     LOT_COLUMNS,
     TRANSIT_COLUMNS,
-    Repository,
     key_state,
     lot_state,
     parse_utc,
     product_json,
     transit_state,
 )
-from .rules import PROPAGATED_FLAGS, Effects, KeyState, LotState, PartyState, Transit, check_event, effects
-from .state import MemoryState
-from .verifying import Pending
+from ..rules.effects import Effects
+from ..rules.memory import MemoryState
+from ..rules.view import PROPAGATED_FLAGS, KeyState, LotState, PartyState, Transit
 
-__all__ = ["BatchState", "Candidate", "Duplicate", "Run"]
-
-log = logging.getLogger(__name__)
+__all__ = ["BatchState"]
 
 _IN_CHUNK = 500  # values per IN (...) list: well under SQLite's limit on bound parameters
-_WINDOW = 512  # events whose rows are loaded ahead in one go
-
-
-@frozen
-class Candidate:
-    """An entry to admit: its decoded form, its place in the verification work, and whether it is
-    the genesis registration (the first regulator registering itself while no party exists).
-
-    `batch_key` is the public key its signature was checked with when that key came from an earlier
-    entry of the same upload (a party.register or party.key_add not yet admitted). It counts only if,
-    when this entry's turn comes, the key is on record for the party: else the entry is refused as
-    unauthenticated (SignatureRefused), never kept as an anomaly in that party's name.
-    """
-
-    entry: bytes
-    signed: SignedEvent
-    work: int
-    genesis: bool = False
-    batch_key: bytes | None = None
-
-
-@frozen
-class Duplicate:
-    """The event was accepted before, at `index`."""
-
-    index: int
-
-
-Outcome = int | Duplicate | TraceError  # the index an accepted event got, or why not
 
 
 class _Sql:
@@ -554,116 +514,3 @@ class BatchState(MemoryState):
         )
         self._stored.update((table, k) for k in new)
 
-
-class Run:
-    """The `select` hook for a run of candidates (see the module docstring).
-
-    After the log's future resolves without error, `outcomes[i]` is candidate i's `Outcome`. If the
-    fast run fails on anything but a verdict, it is rolled back and redone through `Repository`
-    within the same hook, so later runs still see it applied first.
-    """
-
-    def __init__(
-        self,
-        candidates: Sequence[Candidate],
-        verdicts: Pending,
-        *,
-        now: Callable[[], datetime],
-        fast: bool = True,
-    ) -> None:
-        self.candidates = list(candidates)
-        self.verdicts = verdicts
-        self.now = now
-        self.fast = fast
-        self.outcomes: list[Outcome | None] = [None] * len(self.candidates)
-        self.fell_back = False  # the fast run failed and the run was redone through Repository
-
-    def __call__(self, txn: WriteTxn, first_index: int) -> list[bool]:
-        verdicts = self.verdicts.result()
-        now = self.now()
-        if self.fast:
-            try:
-                with txn.savepoint():
-                    return self._admit(txn, first_index, verdicts, now, fast=True)
-            except Exception as exc:  # not a verdict (those are outcomes): a fault of the overlay's
-                log.warning("bulk admission fell back to one event at a time: %r", exc)
-                self.fell_back = True
-                self.outcomes = [None] * len(self.candidates)
-        return self._admit(txn, first_index, verdicts, now, fast=False)
-
-    def _admit(
-        self, txn: WriteTxn, first_index: int, verdicts: list[bool], now: datetime, *, fast: bool
-    ) -> list[bool]:
-        cands = self.candidates
-        state = BatchState(txn.connection)  # type: ignore[attr-defined]
-        known = state.known_events(c.signed.id for c in cands)
-        keep: list[bool] = []
-        index = first_index
-        loaded_until = 0  # candidates before this one have had their rows loaded
-        for k, c in enumerate(cands):
-            signed = c.signed
-            outcome: Outcome
-            if signed.id in known:
-                outcome = Duplicate(known[signed.id])
-            elif not verdicts[c.work]:
-                outcome = SignatureRefused(
-                    f"the signature of event {signed.id} does not verify with key {signed.event.key_id}"
-                )
-            elif c.batch_key is not None and not _key_on_record(state, signed.event, c.batch_key):
-                # The registration that carried the key was refused (or names another key).
-                e = signed.event
-                outcome = SignatureRefused(f"party {e.party} has no registered key {e.key_id}")
-            else:
-                fx = effects(signed.event, signed.id)
-                through_repository = not fast or c.genesis or state.spreads(fx)
-                if through_repository:
-                    loaded_until = k + 1  # the overlay is dropped: load again from the next event
-                elif k >= loaded_until:
-                    state.prefetch(x.signed.event for x in cands[k : k + _WINDOW])
-                    loaded_until = k + _WINDOW
-                try:
-                    if through_repository:
-                        _through_repository(txn, state, c, fx, index, now)
-                    else:
-                        check_event(signed.event, state, now=now)
-                        state.apply_effects(signed.event, signed.id, fx, ledger_index=index)
-                    outcome = index
-                except RuleViolation as exc:
-                    state.add_anomaly(signed, exc, at=now)
-                    outcome = exc
-            self.outcomes[k] = outcome
-            keep.append(isinstance(outcome, int))
-            if isinstance(outcome, int):
-                known[signed.id] = index
-                index += 1
-        state.flush()
-        return keep
-
-
-def _key_on_record(state: BatchState, event: Event, public_key: bytes) -> bool:
-    """True if `event`'s key id is a key of its party, on record now, and is `public_key`."""
-    party = state.party(event.party)
-    key = party.keys.get(event.key_id) if party is not None else None
-    return key is not None and key.public_key == public_key
-
-
-def _through_repository(
-    txn: WriteTxn, state: BatchState, c: Candidate, fx: Effects, index: int, now: datetime
-) -> None:
-    """Check and apply one event through `Repository`, in a savepoint; the overlay is flushed before
-    and dropped after. Raises RuleViolation (the savepoint is rolled back then)."""
-    signed = c.signed
-    state.flush()
-    try:
-        with txn.savepoint():
-            repo = Repository(txn.connection)  # type: ignore[attr-defined]
-            if c.genesis:
-                if repo.party_count():
-                    raise RuleViolation(
-                        "party_unknown", "the ledger already has parties; ask a regulator to register you"
-                    )
-            else:
-                check_event(signed.event, repo, now=now)
-            repo.apply(signed.event, signed.id, fx, ledger_index=index)
-    finally:
-        state.reset()

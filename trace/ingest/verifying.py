@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from .crypto import verify_ed25519
-from .errors import SignatureRefused
-from .model.encoding import SIGNING_PREFIX
+from ..crypto import verify_ed25519
+from ..errors import SignatureRefused
+from ..model.encoding import SIGNING_PREFIX
 
 __all__ = ["Pending", "Work", "configure", "shut_down", "verify_all", "verify_later", "warm_up"]
 

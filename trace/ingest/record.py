@@ -1,0 +1,277 @@
+"""Recording signed events: the write path, from ledger entries to receipts.
+
+`Recorder.record_many` (`TraceService.record` / `record_many` / `record_genesis` delegate here):
+
+  1. decode each ledger entry strictly (`model.encoding.decode_entry`): InvalidEvent names the field;
+  2. find the party's key (a registered one, or one registered earlier in the same batch) and
+     verify the Ed25519 signatures, on worker processes while the rest of the batch is decoded
+     (`ingest.verifying`); no key: SignatureRefused. A key from an earlier entry of the batch
+     counts only if that entry was accepted: checked in log order, inside the transaction (else
+     SignatureRefused, never an anomaly in the named party's name);
+  3. hand the entries to the ledger in runs of up to RUN_SIZE, each with a `select` hook
+     (`ingest.runs.Run`) that, *inside* the ledger's write transaction, answers an event already
+     accepted with its first receipt (idempotent resubmission), refuses a bad signature, runs
+     `rules.check.check_event` and applies `rules.effects.effects`, so the ledger entries and the
+     tables commit together or not at all;
+  4. a rule's refusal is kept as an anomaly (in the same transaction; it never enters the lot's
+     chain) and returned as the entry's result.
+
+The receipt names the ledger index, the leaf hash and, since the entry's batch is signed before
+the log's future resolves, an inclusion proof against that signed checkpoint.
+
+The batch runs inside `speed.bulk_work()` (the write path's performance tricks, trace/ingest/speed.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from farmtrace.ledger.hashing import leaf_hash
+from farmtrace.ledger.log import Log
+
+from ..errors import RuleViolation, SignatureRefused, TraceError
+from ..model.details import KeyAddDetail, PartyRegisterDetail
+from ..model.encoding import SignedEvent, decode_entry
+from ..models import TracePartyKey
+from ..repository import Repository
+from ..rules.check import check_genesis
+from . import speed
+from .runs import Candidate, Duplicate, Run
+from .verifying import Pending, Work, verify_later
+
+__all__ = ["RUN_SIZE", "Receipt", "Recorder"]
+
+RUN_SIZE = 500  # entries admitted per ledger transaction step (see runs.Run)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an accepted event got: its id, where it is in the ledger, and proof it is there."""
+
+    event_id: str
+    index: int
+    leaf_hash: bytes
+    size: int
+    checkpoint: str
+    proof: list[bytes] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def _keys_registered_by(signed: SignedEvent) -> dict[str, tuple[str, bytes]]:
+    """key id -> (party, public key) for the keys a party.register or party.key_add event adds."""
+    detail = signed.event.detail
+    if isinstance(detail, PartyRegisterDetail):
+        return {k.key_id: (detail.party.id, k.public_key) for k in detail.party.keys}
+    if isinstance(detail, KeyAddDetail):
+        return {detail.key_id: (detail.party_id, detail.public_key)}
+    return {}
+
+
+def _genesis_shape(signed: SignedEvent) -> bool:
+    """The first regulator registering itself: the one event accepted while no party exists."""
+    detail = signed.event.detail
+    if not isinstance(detail, PartyRegisterDetail):
+        return False
+    record = detail.party
+    return (
+        record.id == signed.event.party
+        and "regulator" in record.roles
+        and any(k.key_id == signed.event.key_id for k in record.keys)
+    )
+
+
+def _genesis_key(signed: SignedEvent) -> tuple[str, bytes]:
+    detail = signed.event.detail
+    assert isinstance(detail, PartyRegisterDetail)
+    return signed.event.party, next(
+        k.public_key for k in detail.party.keys if k.key_id == signed.event.key_id
+    )
+
+
+class Recorder:
+    """The write path over a ledger `log` and the SQL `engine` its store uses (the same database).
+
+    `clock` gives the time rules are checked at; `bootstrap_keys` are the raw Ed25519 public keys
+    the operator allows to sign the genesis entry over the network (see `TraceService.record_genesis`).
+    """
+
+    def __init__(
+        self, log: Log, engine: Engine, *, clock: Callable[[], datetime], bootstrap_keys: Collection[bytes]
+    ) -> None:
+        self.log = log
+        self.engine = engine
+        self.clock = clock
+        self.bootstrap_keys = frozenset(bytes(k) for k in bootstrap_keys)
+        self._key_cache: dict[str, tuple[str, bytes]] = {}
+        speed.install()  # idempotent; tests/trace/test_speed.py uninstalls it to compare
+
+    def record_many(
+        self, entries: Sequence[bytes], *, operator: bool = False
+    ) -> list[Receipt | TraceError]:
+        """One result per entry, in order: a Receipt or the TraceError that refused it.
+
+        `operator`: the caller is the operator on this machine (the genesis entry needs no bootstrap
+        key then). A later entry sees the effects of earlier ones, so a batch may register a party
+        and then act as it. An error that is no verdict on an entry (the database failing) is raised;
+        runs committed before it stay committed, and resubmitting the whole batch is safe (idempotent).
+        """
+        with speed.bulk_work():
+            return self._record_many(entries, operator=operator)
+
+    def _record_many(self, entries: Sequence[bytes], *, operator: bool) -> list[Receipt | TraceError]:
+        results: list[Receipt | TraceError | None] = [None] * len(entries)
+        prepared: list[tuple[list[tuple[int, Candidate]], Pending]] = []
+        # Keys registered by earlier entries of this batch: a party registered by entry n may sign
+        # entry n+1. Its signature is checked against that key here; whether the registration was
+        # accepted is checked in order, inside the ledger's transaction (`Candidate.batch_key`):
+        # until then the key is nobody's, and an entry it signed is refused as unauthenticated.
+        batch_keys: dict[str, tuple[str, bytes]] = {}
+        genesis_open: list[bool | None] = [None]
+        for start in range(0, len(entries), RUN_SIZE):
+            candidates, work = self._candidates(
+                entries, range(start, min(start + RUN_SIZE, len(entries))), results, batch_keys,
+                genesis_open, operator=operator,
+            )  # fmt: skip
+            if candidates:
+                prepared.append((candidates, verify_later(work)))
+        # All decoding is done before the first run starts: the log's writer thread then runs alone
+        # (a thread parsing events at the same time would delay each of its database calls).
+        submitted = [
+            (candidates, self._submit_run([c for _, c in candidates], verdicts))
+            for candidates, verdicts in prepared
+        ]
+        owed: list[tuple[int, str, int, bytes | None]] = []  # (i, event id, index, entry if new)
+        for candidates, (run, future) in submitted:
+            future.result()
+            for (i, c), outcome in zip(candidates, run.outcomes, strict=True):
+                if isinstance(outcome, Duplicate):
+                    owed.append((i, c.signed.id, outcome.index, None))
+                elif isinstance(outcome, int):
+                    owed.append((i, c.signed.id, outcome, c.entry))
+                else:
+                    results[i] = outcome
+        for (i, *_), receipt in zip(owed, self._receipts([o[1:] for o in owed]), strict=True):
+            results[i] = receipt
+        return results  # type: ignore[return-value]
+
+    def _candidates(
+        self,
+        entries: Sequence[bytes],
+        span: range,
+        results: list[Receipt | TraceError | None],
+        batch_keys: dict[str, tuple[str, bytes]],
+        genesis_open: list[bool | None],
+        *,
+        operator: bool,
+    ) -> tuple[list[tuple[int, Candidate]], list[Work]]:
+        """Decode the entries of `span` and find each one's key: (entry index, Candidate) pairs and
+        the signature work they need. Refusals go into `results`; `batch_keys` and `genesis_open`
+        (a one-item box: None until a registration is seen) carry over between runs."""
+        run: list[tuple[int, SignedEvent]] = []
+        for i in span:
+            try:
+                run.append((i, decode_entry(entries[i])))
+            except TraceError as exc:
+                results[i] = exc
+        if genesis_open[0] is None and any(isinstance(s.event.detail, PartyRegisterDetail) for _, s in run):
+            genesis_open[0] = self._party_count() == 0
+        keys = self._keys({s.event.key_id for _, s in run})
+        candidates: list[tuple[int, Candidate]] = []
+        work: list[Work] = []
+        for i, signed in run:
+            genesis = bool(genesis_open[0]) and _genesis_shape(signed)
+            if genesis:  # one genesis per batch: a second self-registration needs a regulator's key
+                genesis_open[0] = False
+                try:
+                    check_genesis(
+                        signed.event,
+                        public_key=_genesis_key(signed)[1],
+                        bootstrap_keys=self.bootstrap_keys,
+                        operator=operator,
+                    )
+                except RuleViolation as exc:
+                    results[i] = exc  # not an anomaly: nobody we know signed it
+                    continue
+            key = _genesis_key(signed) if genesis else keys.get(signed.event.key_id)
+            batch_key = None
+            if key is None and batch_keys.get(signed.event.key_id, ("",))[0] == signed.event.party:
+                key = batch_keys[signed.event.key_id]
+                batch_key = key[1]
+            if key is None or key[0] != signed.event.party:
+                # Unauthenticated: not an anomaly of any party's (we cannot tell who sent it).
+                event = signed.event
+                results[i] = SignatureRefused(f"party {event.party} has no registered key {event.key_id}")
+                continue
+            candidates.append((i, Candidate(entries[i], signed, len(work), genesis, batch_key)))
+            work.append((key[1], signed.signature, signed.canonical))
+            batch_keys.update(_keys_registered_by(signed))
+        return candidates, work
+
+    def _receipts(self, owed: Sequence[tuple[str, int, bytes | None]]) -> list[Receipt]:
+        """Receipts for (event id, ledger index, entry) against the latest checkpoint: one checkpoint
+        read and one batch of proofs for them all. A duplicate's entry is None: its receipt names the
+        entry the ledger holds (the resubmitted bytes may carry another valid signature)."""
+        if not owed:
+            return []
+        cp = self.log.checkpoint()
+        note = cp.note_with_cosignatures()
+        stored = self._stored_entries(sorted({index for _, index, entry in owed if entry is None}))
+        proofs = self.log.prove_inclusions([index for _, index, _ in owed], cp.size)
+        return [
+            Receipt(
+                event_id=event_id,
+                index=index,
+                leaf_hash=leaf_hash(stored[index] if entry is None else entry),
+                size=cp.size,
+                checkpoint=note,
+                proof=proof,
+                duplicate=entry is None,
+            )
+            for (event_id, index, entry), proof in zip(owed, proofs, strict=True)
+        ]
+
+    def _stored_entries(self, indexes: Sequence[int]) -> dict[int, bytes]:
+        """The ledger's entries at these sorted indexes, read as few ranges of consecutive ones."""
+        found: dict[int, bytes] = {}
+        k = 0
+        while k < len(indexes):
+            end = k + 1
+            while end < len(indexes) and indexes[end] == indexes[end - 1] + 1:
+                end += 1
+            found.update(self.log.read_entries(indexes[k], indexes[end - 1] + 1))
+            k = end
+        return found
+
+    def _submit_run(
+        self, candidates: list[Candidate], verdicts: Pending, *, fast: bool = True
+    ) -> tuple[Run, Future]:
+        run = Run(candidates, verdicts, now=self.clock, fast=fast)
+        return run, self.log.submit_selected([c.entry for c in candidates], select=run)
+
+    def _keys(self, key_ids: set[str]) -> dict[str, tuple[str, bytes]]:
+        """key id -> (party, raw public key) for the registered ones. A key id names one key forever
+        (it is a hash of the key, and the rules refuse a second key with the same id), so they are
+        remembered; whether a key is active is the rules' question, asked against the tables."""
+        missing = [k for k in key_ids if k not in self._key_cache]
+        if missing:
+            t = TracePartyKey.__table__
+            with self.engine.connect() as conn:
+                for i in range(0, len(missing), 500):
+                    rows = conn.execute(
+                        select(t.c.key_id, t.c.party_id, t.c.public_key).where(
+                            t.c.key_id.in_(missing[i : i + 500])
+                        )
+                    )
+                    for key_id, party_id, public in rows:
+                        self._key_cache[key_id] = (party_id, bytes(public))
+        return {k: self._key_cache[k] for k in key_ids if k in self._key_cache}
+
+    def _party_count(self) -> int:
+        with self.engine.connect() as conn:
+            return Repository(conn).party_count()

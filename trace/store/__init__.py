@@ -1,0 +1,1 @@
+"""trace/store: the trace tables and every SQL statement over them."""
