@@ -48,11 +48,11 @@ from farmtrace.api.demo import PARTIES as DEMO_PARTIES
 from farmtrace.client import PartyKey
 from farmtrace.trace.applications import contact_commitment, pop_message
 from farmtrace.trace.clock import CST
-from farmtrace.trace.encoding import encode_entry, event_id, signing_message
 from farmtrace.trace.errors import RuleViolation, TraceError
-from farmtrace.trace.ids import key_id_for, uscc_check_char
+from farmtrace.trace.model.encoding import encode_entry, event_id, signing_message
+from farmtrace.trace.model.ids import key_id_for, uscc_check_char
+from farmtrace.trace.model.units import format_decimal
 from farmtrace.trace.service import TraceService
-from farmtrace.trace.units import format_decimal
 
 __all__ = [
     "ARTIFACTS",
@@ -463,19 +463,21 @@ def build_city(
                     "detail": {"destination": market.id},
                 },
             )
-            add(
-                market,
-                {
-                    "kind": "receive",
-                    "event_time": at(day, 480 + pi),
-                    "inputs": [ref(lot, q) for lot, q, _, _ in lots_today],
-                    "detail": {
-                        "source": prod.id,
-                        "ship_event": shipped,
-                        "entry_check": {"result": "accepted", "certificate_no": lots_today[0][3]},
+            # The market checks each lot's own 合格证 at entry (市场准入): one receive a lot.
+            for lot, q, _, cert in lots_today:
+                add(
+                    market,
+                    {
+                        "kind": "receive",
+                        "event_time": at(day, 480 + pi),
+                        "inputs": [ref(lot, q)],
+                        "detail": {
+                            "source": prod.id,
+                            "ship_event": shipped,
+                            "entry_check": {"result": "accepted", "certificate_no": cert},
+                        },
                     },
-                },
-            )
+                )
             for lot, q, _, _ in lots_today:
                 held[(lot, market.id)] = q
             at_market.setdefault(market_i, []).extend(lots_today)
@@ -556,21 +558,27 @@ def build_city(
                         "detail": {"destination": shop.id},
                     },
                 )
-                receive = {
-                    "kind": "receive",
-                    "event_time": at(day, 660 + bi),
-                    "inputs": [ref(part, s) for part, s, _, _ in mine],
-                    "detail": {
-                        "source": market.id,
-                        "ship_event": shipped,
-                        "entry_check": {"result": "accepted", "certificate_no": mine[0][3]},
-                    },
-                }
+                # The shop checks each part against the 合格证 of the lot it was split from: one
+                # receive a part, as the certificate differs from lot to lot.
+                receives = [
+                    {
+                        "kind": "receive",
+                        "event_time": at(day, 660 + bi),
+                        "inputs": [ref(part, s)],
+                        "detail": {
+                            "source": market.id,
+                            "ship_event": shipped,
+                            "entry_check": {"result": "accepted", "certificate_no": cert},
+                        },
+                    }
+                    for part, s, _, cert in mine
+                ]
                 if d % 7 == 3 and bi == 0:  # accepted without looking at any certificate: refused
-                    bad = json.loads(json.dumps(receive))
+                    bad = json.loads(json.dumps(receives[0]))
                     del bad["detail"]["entry_check"]["certificate_no"]
                     add(shop, bad, refused="market_entry")
-                add(shop, receive)
+                for receive in receives:
+                    add(shop, receive)
                 for part, s, _, _ in mine:
                     held[(part, market.id)] = Decimal(0)
                     held[(part, shop.id)] = s

@@ -5,6 +5,7 @@ bench/export_bench.py's."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -145,10 +146,15 @@ PAYLOADS = {
 def injected(tmp_path):
     """A small ledger whose signed events carry the payloads in product names, locations and details."""
     from ..api.test_stories import World, out, ref
-    from ..trace.story import COOP, INSPECT_PASS, REGULATOR, STATION
+    from ..trace.story import COOP, INSPECT_PASS, REGULATOR, STATION, public_key
 
     settings = Settings.from_env(
-        {}, data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", log_key=LOG_SIGNER.key_string()
+        {},
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        log_key=LOG_SIGNER.key_string(),
+        # The operator names the stories' regulator, which registers itself over HTTP (the genesis entry).
+        bootstrap_key=base64.b64encode(public_key(REGULATOR)).decode(),
     )
     with TestClient(create_app(settings)) as client:
         w = World(client)
