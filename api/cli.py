@@ -53,7 +53,7 @@ from farmtrace.ledger.verify import (
 )
 from farmtrace.trace.clock import CST, utc_now
 from farmtrace.trace.errors import TraceError
-from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
+from farmtrace.trace.model.details import STANDARD_RECALL_INSTRUCTIONS
 
 from .settings import ConfigError, Settings, bound_public_url, public_url_warning
 

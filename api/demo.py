@@ -26,8 +26,8 @@ from farmtrace.client import PartyKey
 from farmtrace.trace.applications import Applications, contact_commitment
 from farmtrace.trace.clock import CST
 from farmtrace.trace.errors import RuleViolation
-from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
-from farmtrace.trace.ids import uscc_check_char
+from farmtrace.trace.model.details import STANDARD_RECALL_INSTRUCTIONS
+from farmtrace.trace.model.ids import uscc_check_char
 from farmtrace.trace.service import TraceService
 
 __all__ = ["PARTIES", "DemoResult", "Scenario", "run_demo"]

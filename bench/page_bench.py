@@ -60,9 +60,9 @@ from farmtrace.api.demo import CABBAGE, CABBAGE_BAG, PARTIES, TEST_PASS, run_dem
 from farmtrace.api.settings import Settings  # noqa: E402
 from farmtrace.client.client import CHINA_STANDARD_TIME  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
-from farmtrace.trace.encoding import encode_entry, event_id, signing_message  # noqa: E402
 from farmtrace.trace.errors import TraceError  # noqa: E402
 from farmtrace.trace.journey import check_journey  # noqa: E402
+from farmtrace.trace.model.encoding import encode_entry, event_id, signing_message  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -40,8 +40,8 @@ from sqlalchemy.engine import Engine
 
 from .crypto import verify_ed25519
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
-from .events import parse_party_key, parse_party_record
-from .ids import check_party_id
+from .model.ids import check_party_id
+from .model.values import parse_key_record, parse_party_record
 from .models import TraceApplication, TraceEvent, TraceParty, TracePartyKey, TracePartyPrivate, to_utc_text
 
 __all__ = ["POP_PREFIX", "Applications", "Busy", "contact_commitment", "pop_message"]
@@ -158,7 +158,7 @@ class Applications:
                 raise InvalidEvent("record", "a key application is {party_id, key_id, public_key}")
             check_party_id(record["party_id"], field="record.party_id")
             party_id = record["party_id"]
-            key = parse_party_key(
+            key = parse_key_record(
                 {"key_id": record["key_id"], "public_key": record["public_key"]}, field="record"
             )
         else:

@@ -34,7 +34,7 @@ The checks, in the order failures are reported:
                     and so on back to the fields — has a creating event for every lot
                  d. each event names a lot of that lineage                            chain.unrelated
                  e. each input on a lineage lot follows exactly [the previous event   chain.follows
-                    naming that lot] (trace/events.py: the lot's head)
+                    naming that lot] (trace/model/event.py: the lot's head)
 
 Steps 2d and 4d are skipped when the checkpoint fails (there is no trusted root to prove against).
 What this cannot see: events after the lot's last event that the server leaves out (nothing signed

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 
 from .clock import parse_utc  # re-exported: stored times are read back with the clock's parser
 from .errors import NotFound, TraceError
-from .events import Event, PartyRecord, Product
+from .model.event import Event
+from .model.values import PartyRecord, Product
 from .models import (
     TraceCertificate,
     TraceDisposal,

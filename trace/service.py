@@ -25,10 +25,10 @@ from farmtrace.ledger.sqlstore import LedgerCheckpoint
 
 from .auth import check_token
 from .clock import Clock, cst_day, parse_utc, utc_now
-from .encoding import SignedEvent, decode_entry
 from .epcis import epcis_document
 from .errors import InvalidEvent, NotFound, TraceError
 from .ingest.record import Receipt, Recorder
+from .model.encoding import SignedEvent, decode_entry
 from .models import (
     TABLES,
     TraceAnomaly,

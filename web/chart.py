@@ -27,7 +27,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from farmtrace.trace.units import MASS_UNITS
+from farmtrace.trace.model.units import MASS_UNITS
 
 __all__ = ["STAGES", "Point", "Series", "format_chart", "price_series"]
 

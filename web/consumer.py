@@ -31,7 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
-from farmtrace.trace.ids import check_lot_code, gtin14
+from farmtrace.trace.model.ids import check_lot_code, gtin14
 from farmtrace.trace.service import TraceService
 
 from .assets import ASSETS, content_security_policy

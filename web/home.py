@@ -33,7 +33,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
-from farmtrace.trace.ids import check_lot_code
+from farmtrace.trace.model.ids import check_lot_code
 from farmtrace.trace.service import RecallNotice, TraceService
 
 from .assets import asset_url, content_security_policy
@@ -54,7 +54,7 @@ MAX_RECALLS = 5
 PRICE_DAYS = 30
 PRICE_TTL = 120.0  # seconds a price summary is reused
 MAX_PRICED_PRODUCTS = 4
-MAX_LOT_CODE = 20  # trace/ids.py: 1 to 20 characters of A-Z a-z 0-9 - . _ /
+MAX_LOT_CODE = 20  # trace/model/ids.py: 1 to 20 characters of A-Z a-z 0-9 - . _ /
 _LOT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._/")
 
 _HOME_CSS = asset_url("home.css")
@@ -121,7 +121,7 @@ def search(request: Request, service: ServiceDep, lot: str = "", lang: str | Non
 
 
 def _lot_code_problem(code: str, t: Translator) -> str | None:
-    """None if `code` is a lot code (trace/ids.py decides), else why not, in `t`'s language."""
+    """None if `code` is a lot code (trace/model/ids.py decides), else why not, in `t`'s language."""
     try:
         check_lot_code(code)
         return None

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from farmtrace.trace.model.encoding import split_entry
-from farmtrace.trace.units import MASS_UNITS
+from farmtrace.trace.model.units import MASS_UNITS
 
 from .i18n import Translator
 from .render import instructions, names, unit_name

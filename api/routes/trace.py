@@ -28,10 +28,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from farmtrace.trace.encoding import decode_entry
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
-from farmtrace.trace.events import PARTY_KINDS
-from farmtrace.trace.ids import check_lot_code
+from farmtrace.trace.model.encoding import decode_entry
+from farmtrace.trace.model.ids import check_lot_code
+from farmtrace.trace.model.kinds import PARTY_KINDS
 from farmtrace.trace.service import Receipt
 
 from ..deps import ClockDep, RegulatorDep, ServiceDep

@@ -14,7 +14,7 @@ from farmtrace.api.app import create_app
 from farmtrace.api.settings import Settings
 from farmtrace.client import PartyKey
 from farmtrace.trace.applications import pop_message
-from farmtrace.trace.ids import uscc_check_char
+from farmtrace.trace.model.ids import uscc_check_char
 
 from ..trace.story import COOP, REGULATOR, key_id, key_wire, party_wire, private_key
 from .test_stories import World, expect_problem

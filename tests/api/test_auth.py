@@ -16,8 +16,8 @@ import pytest
 from farmtrace.client import PartyKey
 from farmtrace.trace.auth import CLOCK_SKEW, MAX_LIFETIME, check_token, make_token
 from farmtrace.trace.errors import Forbidden
-from farmtrace.trace.events import Event
-from farmtrace.trace.state import MemoryState
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.rules.memory import MemoryState
 
 from ..trace.story import (
     COOP,

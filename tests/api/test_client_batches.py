@@ -9,8 +9,8 @@ import pytest
 
 from farmtrace.api.routes.trace import MAX_BATCH as SERVER_MAX_BATCH
 from farmtrace.client import client as client_module
-from farmtrace.trace.encoding import decode_entry
 from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.model.encoding import decode_entry
 
 from ..trace.story import CERTIFY, COOP, MARKET
 from .test_stories import HARVEST, World, check_receipt, log_key, out, ref

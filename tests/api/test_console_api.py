@@ -131,7 +131,7 @@ def _application(key: PartyKey, name: str = "长沙县果蔬合作社"):
 
 def test_enrollment_apply_approve_and_reject(client, demo):
     _, keys = demo
-    from farmtrace.trace.ids import uscc_check_char
+    from farmtrace.trace.model.ids import uscc_check_char
 
     applicant = PartyKey.generate("91430121MA4L9999" + "9" + uscc_check_char("91430121MA4L99999"))
     body = _application(applicant)
@@ -193,7 +193,7 @@ def test_an_application_carries_private_details_checked_against_the_commitment(c
     import secrets
 
     from farmtrace.trace.applications import contact_commitment
-    from farmtrace.trace.ids import uscc_check_char
+    from farmtrace.trace.model.ids import uscc_check_char
 
     _, keys = demo
     applicant = PartyKey.generate("91430121MA4L7777" + "7" + uscc_check_char("91430121MA4L77777"))

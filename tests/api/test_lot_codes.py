@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from farmtrace.trace.canonical import wire_json
-from farmtrace.trace.encoding import encode_entry, signing_message
-from farmtrace.trace.ids import LOT_PAGE_WORD, is_valid_lot_code
+from farmtrace.trace.model.canonical import wire_json
+from farmtrace.trace.model.encoding import encode_entry, signing_message
+from farmtrace.trace.model.ids import LOT_PAGE_WORD, is_valid_lot_code
 from farmtrace.web.labels.uri import label_uri, parse_label_uri
 
 from ..trace.story import BAG, COOP, NAMES, REGULATOR, key_id, private_key

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 
 from farmtrace.client import PartyKey
 from farmtrace.ledger.sqlstore import LedgerCheckpoint, LedgerCosignature, LedgerEntry, LedgerTile
-from farmtrace.trace.encoding import (
+from farmtrace.trace.model.encoding import (
     ENTRY_HEADER,
     decode_entry,
     encode_entry,
@@ -28,7 +28,7 @@ from farmtrace.trace.encoding import (
     event_id,
     signing_message,
 )
-from farmtrace.trace.events import Event
+from farmtrace.trace.model.event import Event
 from farmtrace.trace.models import TABLES
 from farmtrace.trace.rules import RULES
 

@@ -26,9 +26,9 @@ from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import VerificationError
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.note import Verifier
-from farmtrace.trace.encoding import decode_entry, event_id, verify_signed_event
 from farmtrace.trace.errors import SignatureRefused
 from farmtrace.trace.journey import check_journey
+from farmtrace.trace.model.encoding import decode_entry, event_id, verify_signed_event
 
 from ..conftest import STANDARDS
 from ..trace.story import (

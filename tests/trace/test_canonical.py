@@ -1,4 +1,4 @@
-"""trace/canonical.py against the reference RFC 8785 implementation (`rfc8785`), byte for byte.
+"""trace/model/canonical.py against the reference RFC 8785 implementation (`rfc8785`), byte for byte.
 
 The fast encoder is exact only for its subset (ASCII keys, no floats, |int| < 2^53); these tests
 show it equals `rfc8785.dumps` on every wire form of every kind, and that Hypothesis-made JSON

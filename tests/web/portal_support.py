@@ -20,7 +20,7 @@ from farmtrace.api.app import create_app
 from farmtrace.api.settings import Settings
 from farmtrace.client import Client, PartyKey
 from farmtrace.client.client import CHINA_STANDARD_TIME
-from farmtrace.trace.ids import uscc_check_char
+from farmtrace.trace.model.ids import uscc_check_char
 
 from .consumer_support import LOG_SIGNER, PHONE, REPO
 

@@ -164,7 +164,7 @@ def test_a_revoked_or_suspended_regulator_is_refused_too(tmp_path, clock):
 
 
 def _valid_uscc(first16: str) -> str:
-    from farmtrace.trace.ids import uscc_check_char
+    from farmtrace.trace.model.ids import uscc_check_char
 
     return first16 + "0" + uscc_check_char(first16 + "0")
 

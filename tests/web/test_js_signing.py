@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from farmtrace.trace.applications import contact_commitment, pop_message
-from farmtrace.trace.encoding import decode_entry, encode_event, verify_signed_event
 from farmtrace.trace.errors import SignatureRefused
-from farmtrace.trace.events import Event
+from farmtrace.trace.model.encoding import decode_entry, encode_event, verify_signed_event
+from farmtrace.trace.model.event import Event
 
 from ..trace.jcs_text import TEXT
 from ..trace.story import COOP, sample_wires

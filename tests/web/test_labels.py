@@ -34,7 +34,7 @@ from farmtrace.client import PartyKey
 from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.ledger.note import Signer
 from farmtrace.trace.errors import InvalidEvent
-from farmtrace.trace.ids import gs1_check_digit, is_valid_lot_code, uscc_check_char
+from farmtrace.trace.model.ids import gs1_check_digit, is_valid_lot_code, uscc_check_char
 from farmtrace.web.labels import layout
 from farmtrace.web.labels.layout import MAX_SHEET_LABELS, Label, label_for, layout_label
 from farmtrace.web.labels.qr import qr_code, qr_matrix

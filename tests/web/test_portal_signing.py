@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from farmtrace.client import PartyKey
-from farmtrace.trace.encoding import decode_entry, encode_event, verify_signed_event
-from farmtrace.trace.events import Event
+from farmtrace.trace.model.encoding import decode_entry, encode_event, verify_signed_event
+from farmtrace.trace.model.event import Event
 
 from ..trace.jcs_text import TEXT
 from ..trace.story import COOP, sample_wires
@@ -118,8 +118,8 @@ def test_browser_tokens_verify_on_the_server_bound_to_its_log(page, tmp_path):
 
     from farmtrace.trace.auth import MAX_LIFETIME, check_token
     from farmtrace.trace.errors import Forbidden
-    from farmtrace.trace.events import Event as Ev
-    from farmtrace.trace.state import MemoryState
+    from farmtrace.trace.model.event import Event as Ev
+    from farmtrace.trace.rules.memory import MemoryState
 
     from ..trace.story import START, party_wire, private_key, wire
     from .consumer_support import LOG_SIGNER

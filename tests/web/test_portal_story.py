@@ -17,7 +17,7 @@ import io
 import httpx
 import pytest
 
-from farmtrace.trace.encoding import decode_entry
+from farmtrace.trace.model.encoding import decode_entry
 
 from .consumer_support import chromium, close_app, free_port, live_server
 from .portal_support import approve_all, genesis_app, new_phone, open_form, shot, submit, uscc

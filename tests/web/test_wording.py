@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from farmtrace.api.demo import CONTACTS, PARTIES, RECALL_REASON, TEST_PASS
 from farmtrace.client import PartyKey
-from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
+from farmtrace.trace.model.details import STANDARD_RECALL_INSTRUCTIONS
 
 from .consumer_support import (
     PHONE,

@@ -11,9 +11,8 @@
 concerns is read from the kind registry, `farmtrace.trace.model.kinds`.
 
 This package re-exports the public names of all five, so `from farmtrace.trace.rules import
-check_event` reads well. Transitional: the old names `LotView` (now `StateReader`) and `Receipt`
-(now `Received`, a received quantity; `service.Receipt` is the ledger's receipt) are kept as
-aliases until the last import is swept.
+check_event` reads well. `Received` is a received quantity (`service.Receipt` is the ledger's
+receipt).
 """
 
 from .check import RECEIVING_ROLES, ROLES_FOR, RULES, check_event, check_genesis
@@ -37,9 +36,6 @@ from .goods import TOLERANCE
 from .memory import MemoryState
 from .view import FLAGS, PROPAGATED_FLAGS, KeyState, LotState, PartyState, StateReader, Transit
 
-LotView = StateReader  # transitional alias
-Receipt = Received  # transitional alias
-
 __all__ = [
     "FLAGS",
     "PROPAGATED_FLAGS",
@@ -56,14 +52,12 @@ __all__ = [
     "KeyState",
     "LotFlag",
     "LotState",
-    "LotView",
     "MemoryState",
     "NewLot",
     "PartyChange",
     "PartyRegistered",
     "PartyState",
     "PartySuspended",
-    "Receipt",
     "Received",
     "StateReader",
     "Transit",

@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.clock import cst_day, cst_range
 from farmtrace.trace.errors import InvalidEvent, NotFound
-from farmtrace.trace.ids import check_lot_code
+from farmtrace.trace.model.ids import check_lot_code
 from farmtrace.trace.rules import PartyState
 
 from ..deps import ClockDep, RegulatorDep, StateDep

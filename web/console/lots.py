@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
-from farmtrace.trace.ids import check_lot_code
+from farmtrace.trace.model.ids import check_lot_code
 
 from ..deps import RegulatorDep, ServiceDep
 from ..i18n import Translator

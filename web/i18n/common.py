@@ -9,7 +9,7 @@ check this); a message is plain text, never markup, because templates escape eve
 
 from __future__ import annotations
 
-from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
+from farmtrace.trace.model.details import STANDARD_RECALL_INSTRUCTIONS
 
 __all__ = ["COMMON_MESSAGES"]
 

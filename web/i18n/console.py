@@ -10,7 +10,7 @@ the keys the browser needs with "console.js." (embedded in each page as JSON). P
 
 from __future__ import annotations
 
-from farmtrace.trace.events import STANDARD_RECALL_INSTRUCTIONS
+from farmtrace.trace.model.details import STANDARD_RECALL_INSTRUCTIONS
 
 __all__ = ["CONSOLE_MESSAGES"]
 

@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from farmtrace.trace.ids import check_lot_code
+from farmtrace.trace.model.ids import check_lot_code
 from farmtrace.trace.service import TraceService
 
 from ..state import app_state

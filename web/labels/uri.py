@@ -24,7 +24,7 @@ import re
 from urllib.parse import urlsplit
 
 from farmtrace.trace.errors import InvalidEvent
-from farmtrace.trace.ids import check_lot_code, gtin14
+from farmtrace.trace.model.ids import check_lot_code, gtin14
 
 __all__ = ["label_uri", "parse_label_uri"]
 

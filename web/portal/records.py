@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from farmtrace.trace.errors import NotFound
-from farmtrace.trace.events import CertifyDetail, InspectDetail
+from farmtrace.trace.model.details import CertifyDetail, InspectDetail
 from farmtrace.trace.service import TraceService
 
 from ..labels.qr import qr_matrix

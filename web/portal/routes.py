@@ -38,11 +38,12 @@ from markupsafe import Markup
 
 from farmtrace.trace.clock import cst_day
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
-from farmtrace.trace.events import COMMITMENTS, ROLES
-from farmtrace.trace.ids import check_event_id, check_lot_code
+from farmtrace.trace.model.details import COMMITMENTS
+from farmtrace.trace.model.ids import check_event_id, check_lot_code
+from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS
+from farmtrace.trace.model.values import ROLES
 from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
 from farmtrace.trace.service import TraceService
-from farmtrace.trace.units import COUNT_UNITS, MASS_UNITS
 
 from ..assets import asset_url, content_security_policy
 from ..auth import current_party
