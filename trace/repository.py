@@ -1,18 +1,19 @@
-"""All of the domain's SQL: the `LotView` the rules read, applying `Effects`, and the queries.
+"""All of the domain's SQL: the `StateReader` the rules read, applying `Effects`, and the queries.
 
 `Repository(conn)` works on one SQLAlchemy connection. Inside the ledger's write transaction (the
 service's `admit` hook) it sees every event applied before, including earlier ones of the same
-batch. `apply` MUST leave the tables exactly as `state.MemoryState.apply` leaves its dictionaries
-(tests/trace/test_repository.py replays random histories through both and compares).
+batch. `apply` MUST leave the tables exactly as `rules.memory.MemoryState.apply` leaves its
+dictionaries (tests/trace/test_repository.py replays random histories through both and compares).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import TypeVar
 
 from sqlalchemy import and_, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -48,10 +49,14 @@ from .rules import (
     inherited_flags,
 )
 
+T = TypeVar("T")
+
 __all__ = [
+    "IN_CHUNK",
     "LOT_COLUMNS",
     "TRANSIT_COLUMNS",
     "Repository",
+    "in_chunks",
     "key_state",
     "lot_state",
     "parse_utc",
@@ -71,6 +76,19 @@ _party = TraceParty.__table__
 _key = TracePartyKey.__table__
 _certificate = TraceCertificate.__table__
 
+IN_CHUNK = 500  # values per `IN (...)` list: well under SQLite's limit on bound parameters (999 before 3.32)
+
+
+def in_chunks(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """`values` in order, as consecutive lists of at most `size` (none if `values` is empty).
+
+    Every query that filters on a caller's list of keys (`col.in_(...)`) runs once per chunk, so
+    the number of bound parameters stays bounded whatever the list's length.
+    """
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
 
 @lru_cache(maxsize=4096)  # a Product is immutable; lots of one product share the same text
 def product_from_json(wire: str) -> Product:
@@ -79,7 +97,6 @@ def product_from_json(wire: str) -> Product:
     return Product(**{k: d.get(k) for k in ("name_zh", "name_en", "gtin", "variety", "category")})
 
 
-@lru_cache(maxsize=4096)  # bulk ingest writes the same few products on many lot rows
 @lru_cache(maxsize=4096)  # every new lot's row holds one; a batch's lots share few products
 def product_json(p: Product) -> str:
     """A Product as the `product` column stores it (sorted-key JSON of its wire form)."""
@@ -143,7 +160,7 @@ class Repository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    # --- LotView -----------------------------------------------------------------------------------
+    # --- StateReader -------------------------------------------------------------------------------
 
     def party(self, party_id: str) -> PartyState | None:
         row = self.conn.execute(
@@ -211,10 +228,8 @@ class Repository:
 
     def edges(self, codes: Iterable[str]) -> list[tuple[str, str]]:
         """(parent, child) pairs among the given lots and their direct links."""
-        codes = list(codes)
         out: list[tuple[str, str]] = []
-        for i in range(0, len(codes), 500):
-            chunk = codes[i : i + 500]
+        for chunk in in_chunks(codes):
             rows = self.conn.execute(
                 select(_parent.c.parent, _parent.c.child).where(
                     _parent.c.child.in_(chunk) | _parent.c.parent.in_(chunk)
@@ -456,7 +471,7 @@ class Repository:
 
     def lots_rows(self, codes: Sequence[str]) -> dict[str, object]:
         out = {}
-        for i in range(0, len(codes), 500):
-            for r in self.conn.execute(select(_lot).where(_lot.c.code.in_(list(codes[i : i + 500])))):
+        for chunk in in_chunks(codes):
+            for r in self.conn.execute(select(_lot).where(_lot.c.code.in_(chunk))):
                 out[r.code] = r
         return out

@@ -42,7 +42,7 @@ from .models import (
     TraceTransit,
     to_utc_text,
 )
-from .repository import Repository
+from .repository import Repository, in_chunks
 from .rules import PartyState
 
 __all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
@@ -225,8 +225,8 @@ class TraceService:
     def _holders(self, conn, codes: Sequence[str]) -> dict[str, dict[str, Decimal]]:
         out: dict[str, dict[str, Decimal]] = {}
         h = TraceHolding.__table__
-        for i in range(0, len(codes), 500):
-            for r in conn.execute(select(h).where(h.c.lot.in_(list(codes[i : i + 500])))):
+        for chunk in in_chunks(codes):
+            for r in conn.execute(select(h).where(h.c.lot.in_(chunk))):
                 q = Decimal(r.quantity)
                 if q > 0:
                     out.setdefault(r.lot, {})[r.party] = q
@@ -238,15 +238,13 @@ class TraceService:
         lot = TraceLot.__table__
         children = sorted({c for _, c in edges})
         created = {}
-        for i in range(0, len(children), 500):
-            for r in conn.execute(
-                select(lot.c.code, lot.c.created_event).where(lot.c.code.in_(children[i : i + 500]))
-            ):
+        for chunk in in_chunks(children):
+            for r in conn.execute(select(lot.c.code, lot.c.created_event).where(lot.c.code.in_(chunk))):
                 created[r.code] = r.created_event
         events = sorted(set(created.values()))
         lines: dict[str, list] = {}
-        for i in range(0, len(events), 500):
-            for r in conn.execute(select(el).where(el.c.event_id.in_(events[i : i + 500]))):
+        for chunk in in_chunks(events):
+            for r in conn.execute(select(el).where(el.c.event_id.in_(chunk))):
                 lines.setdefault(r.event_id, []).append(r)
         out = {}
         for p, c in edges:
@@ -263,10 +261,9 @@ class TraceService:
 
     def _party_names(self, conn, ids: set[str]) -> dict[str, str]:
         t = TraceParty.__table__
-        ids_l = sorted(ids)
         out = {}
-        for i in range(0, len(ids_l), 500):
-            for r in conn.execute(select(t.c.id, t.c.name_zh).where(t.c.id.in_(ids_l[i : i + 500]))):
+        for chunk in in_chunks(sorted(ids)):
+            for r in conn.execute(select(t.c.id, t.c.name_zh).where(t.c.id.in_(chunk))):
                 out[r.id] = r.name_zh
         return out
 
@@ -282,8 +279,7 @@ class TraceService:
             tr = TraceTransit.__table__
             dp = TraceDisposal.__table__
             transits, disposals = [], {}
-            for i in range(0, len(codes), 500):
-                chunk = codes[i : i + 500]
+            for chunk in in_chunks(codes):
                 transits += list(conn.execute(select(tr).where(tr.c.lot.in_(chunk))))
                 for r in conn.execute(select(dp).where(dp.c.lot.in_(chunk))):
                     disposals.setdefault(r.lot, {})[r.how] = r.quantity
@@ -440,10 +436,8 @@ class TraceService:
             el = TraceEventLot.__table__
             ev = TraceEvent.__table__
             ids: set[str] = set()
-            for i in range(0, len(lots), 500):
-                ids |= {
-                    r[0] for r in conn.execute(select(el.c.event_id).where(el.c.lot.in_(lots[i : i + 500])))
-                }
+            for chunk in in_chunks(lots):
+                ids |= {r[0] for r in conn.execute(select(el.c.event_id).where(el.c.lot.in_(chunk)))}
             meta = {
                 r.ledger_index: r
                 for r in conn.execute(
@@ -591,10 +585,8 @@ class TraceService:
             lots = sorted({code} | repo.ancestors(code) | repo.descendants(code))
             el = TraceEventLot.__table__
             indexes: set[int] = set()
-            for i in range(0, len(lots), 500):
-                indexes |= {
-                    r[0] for r in conn.execute(select(el.c.seq).where(el.c.lot.in_(lots[i : i + 500])))
-                }
+            for chunk in in_chunks(lots):
+                indexes |= {r[0] for r in conn.execute(select(el.c.seq).where(el.c.lot.in_(chunk)))}
         return self._decode_at(sorted(indexes))
 
     def _decode_at(self, indexes: Sequence[int]) -> list[tuple[Any, str, int]]:
@@ -629,10 +621,8 @@ class TraceService:
         codes = sorted(set(codes))
         out = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(codes), 500):
-                for r in conn.execute(
-                    select(lot.c.code, lot.c.product).where(lot.c.code.in_(codes[i : i + 500]))
-                ):
+            for chunk in in_chunks(codes):
+                for r in conn.execute(select(lot.c.code, lot.c.product).where(lot.c.code.in_(chunk))):
                     gtin = json.loads(r.product).get("gtin")
                     if gtin is not None:
                         out[r.code] = gtin
@@ -669,10 +659,8 @@ class TraceService:
         codes = sorted(set(codes))
         out = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(codes), 500):
-                for r in conn.execute(
-                    select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(codes[i : i + 500]))
-                ):
+            for chunk in in_chunks(codes):
+                for r in conn.execute(select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(chunk))):
                     out[r.code] = r.product_name
         return out
 
@@ -742,7 +730,7 @@ class TraceService:
         lot = TraceLot.__table__
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(h.c.lot, h.c.quantity, lot)
+                select(h.c.lot, h.c.quantity.label("held"), lot)
                 .join(lot, lot.c.code == h.c.lot)
                 .where(h.c.party == party_id)
                 .order_by(lot.c.created_at.desc(), h.c.lot)
@@ -750,8 +738,8 @@ class TraceService:
         return [
             {
                 "lot": r.lot,
-                "held": r.quantity,
-                "quantity": r.quantity_1 if hasattr(r, "quantity_1") else None,
+                "held": r.held,
+                "quantity": r.quantity,
                 "unit": r.unit,
                 "product": json.loads(r.product),
                 "created_at": r.created_at,
@@ -764,7 +752,7 @@ class TraceService:
                 },
             }
             for r in rows
-            if Decimal(r[1]) > 0
+            if Decimal(r.held) > 0
         ]
 
     def incoming(self, party_id: str) -> list[dict[str, Any]]:
