@@ -27,7 +27,7 @@ from farmtrace.web.console import health as console_health
 
 from ..deps import RegulatorDep, ServiceDep, StateDep
 from ..errors import problem
-from ..schemas import problems
+from ..schemas import AuditStatusPublic, LedgerHealthPublic, PriceRowPublic, problems
 from .trace import LotCode
 
 router = APIRouter(tags=["console"])
@@ -47,7 +47,7 @@ def _aware(name: str, t: datetime | None) -> datetime | None:
     return t
 
 
-@router.get("/ledger/health")
+@router.get("/ledger/health", response_model=LedgerHealthPublic, response_model_exclude_unset=True)
 def ledger_health(state: StateDep) -> dict[str, Any]:
     """The latest checkpoint opened with the log's key and the trusted witnesses, and the audits."""
     h = console_health.ledger_health(state.log, witnesses=state.settings.witnesses())
@@ -64,17 +64,19 @@ def ledger_health(state: StateDep) -> dict[str, Any]:
     }
 
 
-@router.post("/ledger/audit", status_code=202)
+@router.post(
+    "/ledger/audit", status_code=202, response_model=AuditStatusPublic, response_model_exclude_unset=True
+)
 def start_audit(state: StateDep, regulator: RegulatorDep) -> dict[str, Any]:
     return state.audit_job.start(requested_by=regulator.id)
 
 
-@router.get("/ledger/audit")
+@router.get("/ledger/audit", response_model=AuditStatusPublic, response_model_exclude_unset=True)
 def audit_status(state: StateDep) -> dict[str, Any]:
     return state.audit_job.status()
 
 
-@router.get("/prices")
+@router.get("/prices", response_model=list[PriceRowPublic], response_model_exclude_unset=True)
 def prices(
     service: ServiceDep,
     product: Annotated[str | None, Query(max_length=200)] = None,

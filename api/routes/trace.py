@@ -36,7 +36,18 @@ from farmtrace.trace.service import Receipt
 
 from ..deps import ClockDep, RegulatorDep, ServiceDep
 from ..errors import problem, problem_body
-from ..schemas import problems
+from ..schemas import (
+    AnomalyPublic,
+    BatchPublic,
+    EventPublic,
+    JourneyPublic,
+    LotPublic,
+    PartyPublic,
+    RecallReportPublic,
+    ReceiptPublic,
+    TraceGraphPublic,
+    problems,
+)
 
 router = APIRouter(tags=["trace"])
 
@@ -78,13 +89,6 @@ class BatchIn(BaseModel):
     entries: list[str] = Field(description=f"at most {MAX_BATCH} entries (more: 413)")
 
 
-class BatchOut(BaseModel):
-    accepted: int = Field(description="how many entries were recorded (or were already recorded)")
-    results: list[dict[str, Any]] = Field(
-        description='per entry, in order: {"ok": true, "receipt": …} or {"ok": false, "problem": RFC 9457}'
-    )
-
-
 def _b64(s: str, field: str) -> bytes:
     try:
         return base64.b64decode(s, validate=True)
@@ -118,7 +122,11 @@ def receipt_json(r: Receipt, encoded: dict[bytes, str] | None = None) -> dict[st
 @router.post(
     "/events",
     status_code=201,
-    responses={200: {"description": "already recorded (idempotent)"}, **problems(401, 409, 422, 503)},
+    response_model=ReceiptPublic,
+    responses={
+        200: {"description": "already recorded (idempotent)", "model": ReceiptPublic},
+        **problems(401, 409, 422, 503),
+    },
 )
 def record_event(body: EntryIn, service: ServiceDep) -> JSONResponse:
     """Record one signed event. 201 with its receipt; 200 with the same receipt if it was already recorded."""
@@ -126,7 +134,7 @@ def record_event(body: EntryIn, service: ServiceDep) -> JSONResponse:
     return JSONResponse(receipt_json(receipt), status_code=200 if receipt.duplicate else 201)
 
 
-@router.post("/events/batch", response_model=BatchOut, responses=problems(409, 413, 503))
+@router.post("/events/batch", response_model=BatchPublic, responses=problems(409, 413, 503))
 def record_events(body: BatchIn, service: ServiceDep) -> Response:
     """Record many signed events; each gets its own receipt or problem, in order. More than
     MAX_BATCH entries: 413, nothing recorded."""
@@ -160,7 +168,7 @@ def record_events(body: BatchIn, service: ServiceDep) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/events/{event_id}")
+@router.get("/events/{event_id}", response_model=EventPublic, response_model_exclude_unset=True)
 def get_event(event_id: EventId, service: ServiceDep) -> dict[str, Any]:
     signed, index = service.signed_event(event_id)
     return {
@@ -183,7 +191,7 @@ def get_event_epcis(
     return JSONResponse(doc, media_type="application/ld+json")
 
 
-@router.get("/lots/{code:path}/trace")
+@router.get("/lots/{code:path}/trace", response_model=TraceGraphPublic, response_model_exclude_unset=True)
 def get_trace(
     code: LotCode,
     service: ServiceDep,
@@ -192,7 +200,7 @@ def get_trace(
     return service.trace(code, direction=direction)
 
 
-@router.get("/lots/{code:path}/journey")
+@router.get("/lots/{code:path}/journey", response_model=JourneyPublic, response_model_exclude_unset=True)
 def get_journey(code: LotCode, service: ServiceDep) -> dict[str, Any]:
     return service.journey(code)
 
@@ -211,22 +219,22 @@ def get_lot_epcis(
     return JSONResponse(doc, media_type="application/ld+json")
 
 
-@router.get("/lots/{code:path}/recall")
+@router.get("/lots/{code:path}/recall", response_model=RecallReportPublic, response_model_exclude_unset=True)
 def get_recall_report(code: LotCode, service: ServiceDep, _: RegulatorDep) -> dict[str, Any]:
     return service.recall_report(code)
 
 
-@router.get("/parties")
+@router.get("/parties", response_model=list[PartyPublic], response_model_exclude_unset=True)
 def list_parties(service: ServiceDep) -> list[dict[str, Any]]:
     return service.parties()
 
 
-@router.get("/parties/{party_id}")
+@router.get("/parties/{party_id}", response_model=PartyPublic, response_model_exclude_unset=True)
 def get_party(party_id: Annotated[str, Path(max_length=32)], service: ServiceDep) -> dict[str, Any]:
     return service.party(party_id)
 
 
-@router.get("/anomalies")
+@router.get("/anomalies", response_model=list[AnomalyPublic], response_model_exclude_unset=True)
 def list_anomalies(
     service: ServiceDep,
     _: RegulatorDep,
@@ -247,6 +255,6 @@ def list_anomalies(
 lot_router = APIRouter(tags=["trace"])
 
 
-@lot_router.get("/lots/{code:path}")
+@lot_router.get("/lots/{code:path}", response_model=LotPublic, response_model_exclude_unset=True)
 def get_lot(code: LotCode, service: ServiceDep) -> dict[str, Any]:
     return service.lot(code)
