@@ -101,7 +101,7 @@ class Event:
         """`from_wire` without the encoded size limit, for a caller that checks the encoded bytes itself.
 
         Fields are checked in a fixed order (kind, time, party, key, location, lots, detail and
-        shape, price, sensors, documents), so the first error named does not depend on the memos.
+        shape, price, sensors, documents): the first error named is always the same one.
         """
         o = Obj(obj, "", EVENT_FIELDS)
         kind = o.choice("kind", KINDS)
