@@ -84,8 +84,8 @@ from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
 from farmtrace.trace.ingest import verifying  # noqa: E402
 from farmtrace.trace.model.encoding import SIGNING_PREFIX, decode_entry, encode_entry  # noqa: E402
 from farmtrace.trace.model.ids import key_id_for, uscc_check_char  # noqa: E402
-from farmtrace.trace.models import TABLES  # noqa: E402
 from farmtrace.trace.service import TraceService  # noqa: E402
+from farmtrace.trace.store.tables import TABLES  # noqa: E402
 
 CST = timezone(timedelta(hours=8))
 LOG_SIGNER_SEED = hashlib.sha256(b"farmtrace bench log").digest()
@@ -179,7 +179,7 @@ def _json(obj: Any) -> str:
 
 @dataclass
 class Rows:
-    """The projection's rows (column order as in trace.models), accumulated until `take`."""
+    """The projection's rows (column order as in trace.store.tables), accumulated until `take`."""
 
     party: list[tuple] = field(default_factory=list)
     party_key: list[tuple] = field(default_factory=list)

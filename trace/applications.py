@@ -42,7 +42,14 @@ from .crypto import verify_ed25519
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .model.ids import check_party_id
 from .model.values import parse_key_record, parse_party_record
-from .models import TraceApplication, TraceEvent, TraceParty, TracePartyKey, TracePartyPrivate, to_utc_text
+from .store.tables import (
+    TraceApplication,
+    TraceEvent,
+    TraceParty,
+    TracePartyKey,
+    TracePartyPrivate,
+    to_utc_text,
+)
 
 __all__ = ["POP_PREFIX", "Applications", "Busy", "contact_commitment", "pop_message"]
 

@@ -11,7 +11,7 @@ the progress and the last result, and the result outlives restarts.
                                        summary, failures: [{message, index, checkpoint_size}])
     .wait(timeout)                     join the audit this runner started (at shutdown, in tests)
 
-Its SQL is its own table's, kept here until the trace store owns every trace table.
+Its table is in trace/store/tables.py; its statements stay here until trace/store holds them.
 """
 
 from __future__ import annotations
@@ -20,31 +20,18 @@ import json
 import threading
 from typing import Any
 
-from sqlalchemy import Column, Integer, Text, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel
+from sqlmodel import SQLModel
 
 from farmtrace.ledger.log import Log
 
 from .clock import Clock, to_utc_text, utc_now
+from .store.tables import AuditRun  # re-exported: the table moved to the store
 
 __all__ = ["AuditJob", "AuditRun"]
 
 STALE_AFTER = 6 * 3600  # a run with no progress for this long is taken as dead (its worker stopped)
-
-
-class AuditRun(SQLModel, table=True):
-    __tablename__ = "farmtrace_audit_run"
-    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
-    started_at: str
-    updated_at: float
-    finished_at: str | None = None
-    requested_by: str
-    done: int = 0
-    total: int = 0
-    ok: bool | None = None
-    summary: str | None = Field(default=None, sa_column=Column(Text))
-    failures: str | None = Field(default=None, sa_column=Column(Text))  # JSON list
 
 
 _run = AuditRun.__table__

@@ -22,19 +22,6 @@ from .clock import parse_utc  # re-exported: stored times are read back with the
 from .errors import NotFound, TraceError
 from .model.event import Event
 from .model.values import PartyRecord, Product
-from .models import (
-    TraceCertificate,
-    TraceDisposal,
-    TraceEvent,
-    TraceEventLot,
-    TraceHolding,
-    TraceLot,
-    TraceLotParent,
-    TraceParty,
-    TracePartyKey,
-    TraceTransit,
-    to_utc_text,
-)
 from .rules import (
     PROPAGATED_FLAGS,
     Effects,
@@ -47,6 +34,19 @@ from .rules import (
     PartySuspended,
     Transit,
     inherited_flags,
+)
+from .store.tables import (
+    TraceCertificate,
+    TraceDisposal,
+    TraceEvent,
+    TraceEventLot,
+    TraceHolding,
+    TraceLot,
+    TraceLotParent,
+    TraceParty,
+    TracePartyKey,
+    TraceTransit,
+    to_utc_text,
 )
 
 T = TypeVar("T")

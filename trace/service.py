@@ -29,7 +29,9 @@ from .epcis import epcis_document
 from .errors import InvalidEvent, NotFound, TraceError
 from .ingest.record import Receipt, Recorder
 from .model.encoding import SignedEvent, decode_entry
-from .models import (
+from .repository import Repository, in_chunks
+from .rules import PartyState
+from .store.tables import (
     TABLES,
     TraceAnomaly,
     TraceDisposal,
@@ -42,8 +44,6 @@ from .models import (
     TraceTransit,
     to_utc_text,
 )
-from .repository import Repository, in_chunks
-from .rules import PartyState
 
 __all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
 

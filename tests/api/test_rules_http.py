@@ -29,8 +29,8 @@ from farmtrace.trace.model.encoding import (
     signing_message,
 )
 from farmtrace.trace.model.event import Event
-from farmtrace.trace.models import TABLES
 from farmtrace.trace.rules import RULES
+from farmtrace.trace.store.tables import TABLES
 
 from ..trace.story import (
     CERTIFY,

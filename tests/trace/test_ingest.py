@@ -30,9 +30,9 @@ from farmtrace.trace.ingest import record, runs
 from farmtrace.trace.ingest.record import Receipt
 from farmtrace.trace.model.encoding import encode_entry, sign_event
 from farmtrace.trace.model.event import Event
-from farmtrace.trace.models import TraceAnomaly
 from farmtrace.trace.service import TraceService
 from farmtrace.trace.store.bulk import BatchState
+from farmtrace.trace.store.tables import TraceAnomaly
 
 from ..conftest import fresh_schema
 from .story import START, key_id, party_wire, private_key, wire

@@ -38,9 +38,9 @@ from farmtrace.ledger.log import Log
 from ..errors import RuleViolation, SignatureRefused, TraceError
 from ..model.details import KeyAddDetail, PartyRegisterDetail
 from ..model.encoding import SignedEvent, decode_entry
-from ..models import TracePartyKey
 from ..repository import Repository
 from ..rules.check import check_genesis
+from ..store.tables import TracePartyKey
 from . import speed
 from .runs import Candidate, Duplicate, Run
 from .verifying import Pending, Work, verify_later

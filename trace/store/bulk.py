@@ -26,7 +26,6 @@ from ..errors import RuleViolation, TraceError
 from ..model.details import CertifyDetail, DestroyDetail, ReceiveDetail, ShipDetail
 from ..model.encoding import SignedEvent
 from ..model.event import Event
-from ..models import to_utc_text
 from ..repository import (
     LOT_COLUMNS,
     TRANSIT_COLUMNS,
@@ -39,6 +38,7 @@ from ..repository import (
 from ..rules.effects import Effects
 from ..rules.memory import MemoryState
 from ..rules.view import PROPAGATED_FLAGS, KeyState, LotState, PartyState, Transit
+from .tables import to_utc_text
 
 __all__ = ["BatchState"]
 

@@ -1,5 +1,8 @@
 """The domain's SQL tables (SQLModel): a projection of the ledger, plus what stays off it.
 
+Also the audit runs' table (`AuditRun`, the regulator's full audits, trace/audits.py), which its
+runner creates itself and so is not in `TABLES`.
+
 Everything here but `TraceAnomaly` and `TracePartyPrivate` can be rebuilt by replaying the ledger's
 entries: the ledger is the record, these tables are its index. They are written in the same
 database transaction as the ledger entry they come from (see `service`), so the two never differ.
@@ -13,10 +16,11 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-from .clock import to_utc_text  # the tables' time format lives with the clock; re-exported here
+from ..clock import to_utc_text  # the tables' time format lives with the clock; re-exported here
 
 __all__ = [
     "TABLES",
+    "AuditRun",
     "TraceAnomaly",
     "TraceApplication",
     "TraceCertificate",
@@ -219,3 +223,19 @@ TABLES = [
         TraceApplication,
     )
 ]
+
+
+class AuditRun(SQLModel, table=True):
+    """A full audit of the log (trace/audits.py): progress while it runs, then its verdict."""
+
+    __tablename__ = "farmtrace_audit_run"
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    started_at: str
+    updated_at: float
+    finished_at: str | None = None
+    requested_by: str
+    done: int = 0
+    total: int = 0
+    ok: bool | None = None
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    failures: str | None = Field(default=None, sa_column=Column(Text))  # JSON list
