@@ -7,9 +7,14 @@ installed and without them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
+import inspect
+import pickle
 import threading
 import uuid
+from decimal import Decimal
+from functools import cached_property
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +23,7 @@ from hypothesis import strategies as st
 from farmtrace.trace.errors import TraceError
 from farmtrace.trace.ingest import speed
 from farmtrace.trace.model.event import Event
-from farmtrace.trace.model.reader import Obj
+from farmtrace.trace.model.values import LotRef, Product
 
 from .story import sample_wires
 from .test_ingest import _check, _history, _ingest, small_runs  # noqa: F401 (small_runs: a fixture)
@@ -96,6 +101,25 @@ def test_events_and_errors_are_the_same_with_and_without_the_tricks() -> None:
     assert sum(isinstance(x, tuple) for x in without) > 20 and sum(isinstance(x, Event) for x in without) > 20
 
 
+def test_repeated_values_are_shared_and_never_hide_an_error(tricks, monkeypatch) -> None:
+    wire = SAMPLES["sell"]
+    one, two = Event.from_wire(copy.deepcopy(wire)), Event.from_wire(copy.deepcopy(wire))
+    assert one == two and one.location is two.location and one.price is two.price
+    assert one.detail is two.detail
+    for bad in (1, 1.0, True, ["a"]):  # only objects of strings are kept: these are refused as before
+        mutated = copy.deepcopy(wire)
+        mutated["location"]["name"] = bad
+        with pytest.raises(TraceError) as info:
+            Event.from_wire(mutated)
+        assert info.value.field == "location.name"
+    monkeypatch.setattr(speed, "PARSED_MAX", 3)  # the memory is bounded
+    for i in range(10):
+        spot = copy.deepcopy(wire)
+        spot["location"]["name"] = f"摊位 {i}"
+        assert Event.from_wire(spot).location.name == f"摊位 {i}"
+        assert len(speed._PARSED) <= 3
+
+
 def test_a_decimal_text_seen_before_is_refused_as_before_in_another_field(tricks) -> None:
     wire = SAMPLES["harvest"]
     Event.from_wire(copy.deepcopy(wire))  # its quantity text is now remembered
@@ -117,15 +141,56 @@ def test_an_output_names_its_lot_before_its_product_with_the_tricks(tricks) -> N
     assert info.value.field == "outputs[0].lot"
 
 
-def test_uninstall_restores_the_plain_model() -> None:
+def test_the_model_classes_behave_as_dataclasses_with_the_tricks(tricks) -> None:
+    ref = LotRef(lot="L1", quantity=Decimal("2"), unit="kg", follows=("a" * 64,))
+    assert ref == LotRef("L1", Decimal("2"), "kg", ("a" * 64,))
+    assert LotRef.__init__.__qualname__ == "LotRef.__init__"
+    assert isinstance(Event.__dict__["time"], cached_property)
+    assert inspect.ismethod(Product._parse)  # a classmethod still
+    x = LotRef("L1", Decimal("2"), "kg", ())
+    assert pickle.loads(pickle.dumps(x)) == x and hash(x) == hash(LotRef("L1", Decimal("2"), "kg", ()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        x.lot = "L2"  # type: ignore[misc]
+    assert dataclasses.replace(x, lot="L2").lot == "L2"
+    with pytest.raises(TypeError):
+        LotRef("L1", Decimal("2"), "kg", (), unknown=1)  # type: ignore[call-arg]
+
+
+def test_fast_init_equals_the_generated_init() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Shape:
+        a: str
+        b: int = 0
+        c: list = dataclasses.field(default_factory=list)
+
+    init = speed.fast_init(Shape)
+    assert str(inspect.signature(init)) == str(inspect.signature(Shape.__init__))
+    x, y = Shape.__new__(Shape), Shape("x")
+    init(x, "x")
+    assert vars(x) == vars(y) and x.c is not y.c
+    with pytest.raises(TypeError):
+        init(Shape.__new__(Shape))  # `a` has no default
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            if self.a < 0:
+                raise ValueError("a must not be negative")
+
+    assert speed.fast_init(Checked) is None  # kept as the dataclass made it
+
+
+def test_uninstall_restores_the_plain_classes() -> None:
     was = speed.installed()
     speed.uninstall()
-    plain_decimal = Obj.decimal
+    plain_init = LotRef.__init__
     speed.install()
     speed.install()  # idempotent
-    assert Obj.decimal is not plain_decimal and speed.installed()
+    assert LotRef.__init__ is not plain_init
     speed.uninstall()
-    assert Obj.decimal is plain_decimal and not speed.installed()
+    assert LotRef.__init__ is plain_init and not speed.installed()
     if was:
         speed.install()
 

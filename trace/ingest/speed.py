@@ -8,28 +8,31 @@ the same histories both ways and compares every answer). To delete a trick, dele
 its line in `install`; nothing else refers to it.
 
 Each trick carries its measured gain: the caller's CPU time per event of the SQLite `record_many`
-1-process row of `bench/trace_bench.py --only ingest` (6,000 events, batches of 2,000), the trick
-switched off against all on, interleaved in one process, 12 rounds on 2026-12-06 (issue 15; the
-runs and the method are in bench/README.md, "Issue 15 A/B"). The machine's noise there was about
-±12 %, so a trick had to cost more than that when off, consistently, to stay:
+1-process row of `bench/trace_bench.py --only ingest` (6,000 events, batches of 2,000), a trick
+switched off against all on, interleaved in one process, 12 rounds on 2026-12-06 (issue 15; runs and
+method in bench/README.md, "Issue 15 A/B"). The machine's noise there was about ±12 %:
 
-  paused collection  the cyclic GC is paused around a batch (`bulk_work`): off, +35 % CPU per event
+  paused collection  the cyclic GC is paused around a batch (`bulk_work`): off, +35 %
   decimal texts      quantity and price texts parsed once (`Obj.decimal`): off, +15 %
+  fast_init          frozen dataclasses' __init__ writes the instance dict directly instead of
+                     `object.__setattr__` per field (exec-built, as `dataclasses` itself does): off, +3 %
+  parse memos        equal products, places, prices and details of a batch parsed once: off, +6 %
 
-Dropped in issue 15, their gain not shown by that A/B: the exec-built `__init__` of frozen dataclasses
-(was trace/frozen.py; off: +3 %), the parse memos of equal products, places, prices and details
-(was trace/model/memo.py; off: +6 %) and the time-zone offset memo (off: within noise; at most ~1 µs
-per event by construction).
+The last two are below the noise one by one, but not together: with fast_init, the parse memos and
+the time-zone memo removed, the row ran at 0.34x raw verify against 0.44x before (3 alternated runs
+each), so they stay. The time-zone offset memo was dropped: by construction it saved at most about
+1 µs per event.
 
 The speed work that is not a patch stays where it belongs and is documented there: the orjson
-fast path of `model.encoding.decode_event` / `model.canonical.wire_json` (a parse checked against
-the canonical bytes; off, +19 %), the verification worker processes (ingest/verifying.py) and the
-bulk SQL applier (store/bulk.py).
+fast path of `model.encoding.decode_event`/`model.canonical.wire_json` (a parse checked against
+the canonical bytes), the verification worker processes (ingest/verifying.py) and the bulk SQL
+applier (store/bulk.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import threading
 import time
@@ -39,39 +42,40 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import InvalidEvent
-from ..model import reader
+from ..model import details, encoding, event, reader, values
+from ..model.kinds import DETAIL_TYPES
 from ..model.units import parse_decimal
+from ..rules import effects, view
+from . import runs
 
-__all__ = ["FULL_EVERY", "bulk_work", "install", "installed", "uninstall"]
+__all__ = ["FULL_EVERY", "PARSED_MAX", "bulk_work", "install", "installed", "uninstall"]
 
 _lock = threading.RLock()
 _undo: list[Callable[[], None]] = []  # how to put back what `install` patched, newest last
-_on = False
 
 
 def installed() -> bool:
     """True while the tricks are on."""
-    return _on
+    return bool(_undo)
 
 
 def install() -> None:
     """Turn every trick on (idempotent, thread-safe)."""
-    global _on
     with _lock:
-        if _on:
+        if _undo:
             return
-        _patch(reader.Obj, "decimal", _decimal)
-        _on = True
+        for module in (values, details, event, encoding, effects, view, runs):
+            _install_fast_init(module)
+        _install_parse_memos()
 
 
 def uninstall() -> None:
     """Restore the plain model (for tests and A/B runs); the memos are emptied."""
-    global _on
     with _lock:
         while _undo:
             _undo.pop()()
+        _PARSED.clear()
         _decimal_text.cache_clear()
-        _on = False
 
 
 def _patch(owner: Any, name: str, new: Any) -> None:
@@ -81,6 +85,70 @@ def _patch(owner: Any, name: str, new: Any) -> None:
     else:  # inherited: undoing uncovers the parent's again
         _undo.append(lambda: delattr(owner, name))
     setattr(owner, name, new)
+
+
+# --- fast_init ---------------------------------------------------------------------------------------
+# A frozen dataclass's generated __init__ stores each field through `object.__setattr__`, about 0.2 µs
+# a field; bulk ingest builds a few hundred fields per event (events, effects, lot states). The __init__
+# made here writes the same values into the instance dictionary, which is what `object.__setattr__`
+# ends up doing for a class without slots or a custom __setattr__. Everything else stays the
+# dataclass's own (fields, defaults, eq, hash, repr, the refusal to assign, replace, pickling).
+
+
+def _install_fast_init(module: Any) -> None:
+    for cls in list(vars(module).values()):
+        if (
+            isinstance(cls, type)
+            and cls.__module__ == module.__name__
+            and dataclasses.is_dataclass(cls)
+            and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        ):
+            init = fast_init(cls)
+            if init is not None:
+                _patch(cls, "__init__", init)
+
+
+def fast_init(cls: type) -> Any:
+    """An `__init__` for frozen dataclass `cls` equal in effect to the generated one, or None when
+    `cls` has slots, `__post_init__`, init-only, keyword-only or InitVar fields (kept as they are)."""
+    if "__slots__" in cls.__dict__ or hasattr(cls, "__post_init__"):
+        return None
+    fields = dataclasses.fields(cls)
+    if any(not f.init or f.kw_only for f in fields) or any(
+        isinstance(f.type, dataclasses.InitVar) for f in fields
+    ):
+        return None
+    namespace: dict[str, Any] = {"_HAS_FACTORY": _HAS_FACTORY}
+    params, body = [], ["d = self.__dict__"]
+    for f in fields:
+        name = f.name
+        if f.default is not dataclasses.MISSING:
+            namespace[f"_default_{name}"] = f.default
+            params.append(f"{name}=_default_{name}")
+            body.append(f"d[{name!r}] = {name}")
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{name}"] = f.default_factory
+            params.append(f"{name}=_HAS_FACTORY")
+            body.append(f"d[{name!r}] = _factory_{name}() if {name} is _HAS_FACTORY else {name}")
+        else:
+            params.append(name)
+            body.append(f"d[{name!r}] = {name}")
+    source = f"def __init__(self, {', '.join(params)}):\n    " + "\n    ".join(body)
+    exec(source, namespace)  # the dataclasses module builds its __init__ the same way
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__doc__ = cls.__init__.__doc__
+    init.__annotations__ = dict(cls.__init__.__annotations__)
+    return init
+
+
+class _HasFactory:
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_HAS_FACTORY = _HasFactory()
 
 
 # --- paused collection ---------------------------------------------------------------------------------
@@ -131,13 +199,36 @@ def _collect_if_due() -> None:
         gc.collect()
 
 
-# --- decimal texts ------------------------------------------------------------------------------------
-# A batch's quantities and prices repeat ("50", "5", "12.5"): each distinct text is parsed once. A Decimal
-# is immutable; only texts that parsed are kept (lru_cache keeps no exceptions), and a text that does not
-# parse is parsed again by the plain code, so its error names the field as before.
+# --- parse memos and decimal texts ----------------------------------------------------------------------------------------
+# Parsing a value is a pure function of its JSON object. Only objects whose values are all strings
+# are kept (1, 1.0 and true are equal keys in Python, "1" is not), only objects that parsed (a hit
+# never hides an error), at most PARSED_MAX of them. The plain parser validates the object's keys
+# (`Obj`) before `_parse` is called, memo or not, so the first error named is the same either way.
+
+PARSED_MAX = 4096
+_PARSED: dict[tuple, Any] = {}
 
 
-@lru_cache(maxsize=4096)
+def _memo_parse(cls: type) -> None:
+    plain = cls._parse.__func__  # type: ignore[attr-defined]  # its own or inherited
+
+    def _parse(c: type, o: reader.Obj) -> Any:
+        value = o.value
+        if c is not cls or not all(type(v) is str for v in value.values()):
+            return plain(c, o)
+        key = (cls, *value.items())
+        hit = _PARSED.get(key)
+        if hit is None:
+            hit = plain(c, o)
+            if len(_PARSED) >= PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = hit
+        return hit
+
+    _patch(cls, "_parse", classmethod(_parse))
+
+
+@lru_cache(maxsize=4096)  # a Decimal is immutable; errors are not kept
 def _decimal_text(text: str, **kw: Any) -> Decimal:
     return parse_decimal(text, field="", **kw)
 
@@ -150,3 +241,9 @@ def _decimal(self: reader.Obj, key: str, **kw: Any) -> Decimal:
         except InvalidEvent:
             pass
     return parse_decimal(v, field=self.field(key), **kw)
+
+
+def _install_parse_memos() -> None:
+    for cls in {values.Location, values.Product, values.Price, *DETAIL_TYPES.values()}:
+        _memo_parse(cls)
+    _patch(reader.Obj, "decimal", _decimal)
