@@ -42,6 +42,7 @@ __all__ = [
     "PROBLEM_JSON",
     "AffectedLotPublic",
     "AnomalyPublic",
+    "ApplicationPublic",
     "AuditRunPublic",
     "AuditStatusPublic",
     "BatchPublic",
@@ -57,6 +58,7 @@ __all__ = [
     "LotPublic",
     "LotStatusPublic",
     "PartyKeyPublic",
+    "PartyPrivatePublic",
     "PartyPublic",
     "PriceRowPublic",
     "Problem",
@@ -416,6 +418,29 @@ class PartyPublic(_Public):
     status: str
     registered_at: str
     keys: list[PartyKeyPublic] | None = None
+
+
+class PartyPrivatePublic(PartyPublic):
+    """GET /parties/{id}/private (regulators): the public record plus the contact details the desk
+    keeps (null if it keeps none)."""
+
+    private: dict[str, str] | None
+
+
+class ApplicationPublic(_Public):
+    """An application at the enrolment desk (POST, GET /parties/applications, .../reject)."""
+
+    id: int
+    kind: str = Field(description="register or key")
+    party_id: str
+    record: dict[str, Any] = Field(description="the party record, or {party_id, key_id, public_key}")
+    key_id: str
+    submitted_at: str
+    status: str = Field(description="pending, approved or rejected")
+    decided_at: str | None
+    decided_by: str | None
+    note: str | None
+    private: dict[str, Any] | None = Field(description="the contact details filed with it, if any")
 
 
 class AnomalyPublic(_Public):

@@ -27,7 +27,14 @@ from farmtrace.web.console import health as console_health
 
 from ..deps import RegulatorDep, ServiceDep, StateDep
 from ..errors import problem
-from ..schemas import AuditStatusPublic, LedgerHealthPublic, PriceRowPublic, problems
+from ..schemas import (
+    ApplicationPublic,
+    AuditStatusPublic,
+    LedgerHealthPublic,
+    PartyPrivatePublic,
+    PriceRowPublic,
+    problems,
+)
 from .trace import LotCode
 
 router = APIRouter(tags=["console"])
@@ -156,7 +163,13 @@ class RejectIn(BaseModel):
     note: str = Field(min_length=1, max_length=500)
 
 
-@router.post("/parties/applications", status_code=201, responses=problems(401, 429))
+@router.post(
+    "/parties/applications",
+    status_code=201,
+    response_model=ApplicationPublic,
+    response_model_exclude_unset=True,
+    responses=problems(401, 429),
+)
 def apply(body: ApplicationIn, request: Request, state: StateDep, service: ServiceDep) -> Any:
     """File an application (anyone may). Too many from this address, or pending at the desk:
     429 problem+json with Retry-After (trace/applications.py)."""
@@ -171,7 +184,9 @@ def apply(body: ApplicationIn, request: Request, state: StateDep, service: Servi
         return refused
 
 
-@router.get("/parties/applications")
+@router.get(
+    "/parties/applications", response_model=list[ApplicationPublic], response_model_exclude_unset=True
+)
 def list_applications(
     state: StateDep,
     _: RegulatorDep,
@@ -180,7 +195,11 @@ def list_applications(
     return state.applications.list(status=None if status == "all" else status)
 
 
-@router.post("/parties/applications/{application_id}/reject")
+@router.post(
+    "/parties/applications/{application_id}/reject",
+    response_model=ApplicationPublic,
+    response_model_exclude_unset=True,
+)
 def reject_application(
     application_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: RejectIn,
@@ -193,7 +212,9 @@ def reject_application(
     )
 
 
-@router.get("/parties/{party_id}/private")
+@router.get(
+    "/parties/{party_id}/private", response_model=PartyPrivatePublic, response_model_exclude_unset=True
+)
 def party_private(
     party_id: Annotated[str, Path(max_length=32)], state: StateDep, service: ServiceDep, _: RegulatorDep
 ) -> dict[str, Any]:
