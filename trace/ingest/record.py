@@ -38,7 +38,7 @@ from farmtrace.ledger.log import Log
 from ..errors import RuleViolation, SignatureRefused, TraceError
 from ..model.details import KeyAddDetail, PartyRegisterDetail
 from ..model.encoding import SignedEvent, decode_entry
-from ..repository import Repository
+from ..repository import Repository, in_chunks
 from ..rules.check import check_genesis
 from ..store.tables import TracePartyKey
 from . import speed
@@ -262,12 +262,8 @@ class Recorder:
         if missing:
             t = TracePartyKey.__table__
             with self.engine.connect() as conn:
-                for i in range(0, len(missing), 500):
-                    rows = conn.execute(
-                        select(t.c.key_id, t.c.party_id, t.c.public_key).where(
-                            t.c.key_id.in_(missing[i : i + 500])
-                        )
-                    )
+                for chunk in in_chunks(missing):
+                    rows = conn.execute(select(t.c.key_id, t.c.party_id, t.c.public_key).where(t.c.key_id.in_(chunk)))
                     for key_id, party_id, public in rows:
                         self._key_cache[key_id] = (party_id, bytes(public))
         return {k: self._key_cache[k] for k in key_ids if k in self._key_cache}
