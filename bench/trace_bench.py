@@ -417,7 +417,10 @@ class History:
     def retail(self, market: Party, lot: str, kg: str, cert: str | None) -> None:
         shop = self.rng.choice(self.cast.retailers)
         ship = self.emit(market, "ship", inputs=[(lot, kg)], detail={"destination": shop.pid})
-        check = {"result": "accepted", "certificate_no": cert or f"HGZ-MIX-{lot}"}
+        # A mixed lot's certificates are its harvests'; the shop checks the market's paper one
+        # (the market-entry rule refuses a made-up number that claims to be on the ledger).
+        check = {"result": "accepted", "certificate_no": cert} if cert else {
+            "result": "accepted", "certificate_no": f"HGZ-MIX-{lot}", "certificate_source": "paper"}  # fmt: skip
         self.emit(
             shop,
             "receive",
