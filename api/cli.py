@@ -607,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc = server(sub.add_parser("recall", help="recall a lot (regulator) and list every affected holder"))
     rc.add_argument("lot")
     rc.add_argument("--reason", required=True)
-    # The standard text, in one language: consumer pages show it in the reader's (web/i18n.py).
+    # The standard text, in one language: consumer pages show it in the reader's (web/i18n/common.py).
     rc.add_argument("--instructions", default=STANDARD_RECALL_INSTRUCTIONS[0])
     rc.add_argument("--location", default="市场监督管理局")
     rc.set_defaults(func=cmd_recall)

@@ -392,7 +392,7 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
             "inputs": [{"lot": "ZJ-LJ-1119", "quantity": "200", "unit": "kg"}],
             "detail": {
                 # The regulator writes in Chinese, one language per text; the consumer page shows
-                # the standard instructions in the reader's language (web/i18n.py).
+                # the standard instructions in the reader's language (web/i18n/common.py).
                 "reason": RECALL_REASON,
                 "instructions": RECALL_INSTRUCTIONS_ZH,
             },

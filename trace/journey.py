@@ -70,7 +70,7 @@ from .model.ids import key_id_for
 __all__ = ["REASONS", "JourneyFailure", "JourneyReport", "check_journey"]
 
 # Every reason code, by check; verify.js uses the same codes and the page's catalogue has a message
-# for each (web/i18n.py, "verify.reason.<code>").
+# for each (web/i18n/common.py, "verify.reason.<code>").
 REASONS = (
     "journey.malformed",
     "log_key.mismatch",

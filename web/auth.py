@@ -12,7 +12,7 @@ can never act for a signed-in party. The server holds no session state and no se
 
 `require_regulator` is the one regulator gate, used as a dependency (web/deps.py `RegulatorDep`) by
 the JSON routes and the console alike: the JSON API answers its NotRegulator (a Forbidden) with 403
-problem+json (api/errors.py), the console with its 403 page (web/console/routes.py).
+problem+json (api/errors.py), the console with its 403 page (web/console/page.py).
 """
 
 from __future__ import annotations

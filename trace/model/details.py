@@ -272,7 +272,7 @@ class SellDetail(Detail):
 
 # The instructions a recall carries unless the regulator writes its own, as (Simplified Chinese,
 # English): a recall records one text in one language, and pages that find either of these texts
-# show the reader's language instead (web/i18n.py, "recall.standard_instructions").
+# show the reader's language instead (web/i18n/common.py, "recall.standard_instructions").
 STANDARD_RECALL_INSTRUCTIONS = (
     "请立即停止销售和食用，退回购买处。",
     "Stop selling and eating it at once, and return it to where it was bought.",

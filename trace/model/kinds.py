@@ -56,7 +56,7 @@ class KindSpec:
                      of the lot, by custody, or a regulator)
     shape            (min inputs, max inputs, min outputs, max outputs); a transform's type narrows it
                      (TRANSFORM_SHAPES)
-    label_key        the key of the kind's name in web's catalogues ("kind.harvest" in web/i18n.py;
+    label_key        the key of the kind's name in web's catalogues ("kind.harvest" in web/i18n/common.py;
                      party kinds, which only the console lists, "console.kind.party.register")
     about            "lot" (acts on lots) or "party" (changes the register of parties)
     priced           it may carry a price (production, trade or sale; `event.check_price`)

@@ -5,7 +5,7 @@ scatter one page family's words.)
 
 Simplified Chinese first, English second, the same {placeholders} in both. The browser gets the
 "portal." messages as JSON (Translator.catalogue) for what static/portal.js says: one message per
-rule of trace/rules.py (portal.rule.*) and per check the page makes before signing (portal.check.*).
+rule of trace/rules/check.py (portal.rule.*) and per check the page makes before signing (portal.check.*).
 """
 
 from __future__ import annotations
@@ -267,7 +267,7 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
         "这个主体尚未登记。新主体请使用“申请入驻”。",
         "This party is not registered. A new party should enroll instead.",
     ),
-    # --- refusals by the ledger's rules (trace/rules.py RULES) ---
+    # --- refusals by the ledger's rules (trace/rules/check.py RULES) ---
     "portal.rule.party_unknown": (
         "您的主体尚未登记，不能记录。",
         "Your party is not registered, so it cannot record.",

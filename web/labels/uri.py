@@ -9,7 +9,7 @@ A label URI is written on the service's public base URL (`Settings.public_url`, 
 
     base   http or https, a host, an optional port and an optional path prefix; no trailing slash,
            user info, query or fragment: "https://trace.changsha.example"
-    lot    a lot code (trace.ids.check_lot_code: 1-20 of A-Z a-z 0-9 - . _ /), with "/" written
+    lot    a lot code (trace/model/ids.py check_lot_code: 1-20 of A-Z a-z 0-9 - . _ /), with "/" written
            as "%2F": GS1 Digital Link percent-encodes AI values, and every other character a lot
            code may hold is unreserved (RFC 3986 §2.3), so each lot has exactly one spelling.
 

@@ -1,6 +1,6 @@
 // farmtrace regulator console: sign-in, and every action that changes the ledger, signed in this browser.
 //
-// The pages are rendered by the server (web/console.py); this script only acts:
+// The pages are rendered by the server (web/console/); this script only acts:
 // - sign-in: import a key file (farmtrace-party-key/v1, client/keys.py) as a NON-extractable
 //   WebCrypto key kept in IndexedDB (FarmtraceSigning.importKeyFile), or reuse the key already
 //   there; then FarmtraceSigning.signIn sets the ft_token cookie the pages read;

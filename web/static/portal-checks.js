@@ -5,9 +5,9 @@
 // params): `path` is the event path the value fills ("inputs[0].quantity"), `code` names the
 // message (portal.check.<code>). It also runs in Node (tests/web/js/node.py).
 //
-//   decimal(text, path, opts)   the canonical decimal text of what a person typed (trace/events.py)
-//   checkPartyId(id, path)      a farmer's registration or a USCC with its check character (trace/ids.py)
-//   lotCode(text, path)         a lot code as trace/ids.py accepts it
+//   decimal(text, path, opts)   the canonical decimal text of what a person typed (trace/model/units.py)
+//   checkPartyId(id, path)      a farmer's registration or a USCC with its check character (trace/model/ids.py)
+//   lotCode(text, path)         a lot code as trace/model/ids.py accepts it
 //   rfc3339(date)               the local time as the event's RFC 3339 text, with its offset
 //
 // It creates globalThis.FarmtracePortal, the object the portal's parts share (portal.js lists them).
@@ -65,7 +65,7 @@
   const USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
   const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
-  // trace/ids.py check_party_id, in the browser: the person learns of a typo before anything is signed.
+  // trace/model/ids.py check_party_id, in the browser: the person learns of a typo before anything is signed.
   function checkPartyId(id, path) {
     if (id.startsWith("F") && id.length === 14) {
       if (!/^F[0-9]{6}-[0-9]{6}$/.test(id)) throw new CheckError(path, "farmer_id");

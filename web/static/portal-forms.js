@@ -1,7 +1,7 @@
 // farmtrace portal, part 3 of 6: the event forms — from what a form holds to the wire event.
 //
 // Every event is built here from its form (BUILD[form.dataset.form]), each value normalised to its
-// one wire spelling (trace/events.py: "1.2", never "1.20"); buildWire adds what every event carries
+// one wire spelling (trace/model/units.py: "1.2", never "1.20"); buildWire adds what every event carries
 // (time, place). An input names the lot's current head (the hash chain's `follows`): the one the
 // page was rendered with, or, when the server said it moved (ctx.fresh), the one it has now.
 "use strict";

@@ -7,7 +7,7 @@
 //
 //   portal-checks.js   the checks a value passes before anything is signed (pure; runs in Node too)
 //   portal-page.js     the page's configuration and messages, reading fields, showing errors
-//   portal-forms.js    the event forms: what a form holds -> the wire event (trace/events.py)
+//   portal-forms.js    the event forms: what a form holds -> the wire event (trace/model/event.py)
 //   portal-record.js   an event signed, sent and answered; the forms' live helpers
 //   portal-enroll.js   who this browser is: the sign-in page, enrolment, a new key
 //   portal.js          this file: start

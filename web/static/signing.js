@@ -2,7 +2,7 @@
 //
 // - The Ed25519 key is generated with WebCrypto as non-extractable and kept in IndexedDB: the page
 //   can use it to sign, nobody (not this page, not the server) can read it out.
-// - Events are encoded exactly as the server encodes them (trace/encoding.py): RFC 8785 canonical
+// - Events are encoded exactly as the server encodes them (trace/model/encoding.py): RFC 8785 canonical
 //   JSON of {"v": 1, ...fields}, signed over "farmtrace/event/v1\n" + canonical bytes, and sent as a
 //   ledger entry: "farmtrace/entry/v1\n" + canonical + "\n" + base64(signature) + "\n".
 // - Session tokens (trace/auth.py) are statements signed with the same key; the server keeps no
@@ -65,7 +65,7 @@ const FarmtraceSigning = (() => {
   // besides JWK.
   const PKCS8_ED25519 = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
-  // A key's id: the hex of the first 8 bytes of SHA-256 over its 32 raw public bytes (trace/events.py).
+  // A key's id: the hex of the first 8 bytes of SHA-256 over its 32 raw public bytes (trace/model/ids.py key_id_for).
   async function keyIdOf(raw) {
     return hex((await sha256(raw)).subarray(0, 8));
   }
