@@ -11,10 +11,15 @@ in Chinese and English, or JSON (api/routes/vocabulary.py), generated from `PROB
 The headers an exception carries travel with its problem (RFC 9110): a 405 names the route's
 methods in `Allow` (HEAD wherever GET is, api/methods.py), and every 401 carries
 `WWW-Authenticate: FarmTrace realm="<log origin>"` (§11.6.1: a 401 MUST carry one).
+
+Anything else a route raises is a fault of the service, never of the request: it answers 500
+`internal-error` as problem+json with a generic detail (no message, class or traceback of the
+exception reaches the caller) and is logged, with its traceback, to the `farmtrace.api` logger.
 """
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -40,6 +45,7 @@ __all__ = [
 ]
 
 _DEFAULT_BASE = "http://127.0.0.1:8000"  # Settings' default public URL; replaced by install_error_handlers
+_log = logging.getLogger("farmtrace.api")
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "请求过于频繁",
         "Too many applications from this address, or pending at the desk; `Retry-After` says when to try again.",
         "来自该地址的申请过多，或待处理的申请已满；响应头 `Retry-After` 给出可重试的时间。",
+    ),
+    "internal-error": ProblemType(
+        500,
+        "Internal error",
+        "服务器内部错误",
+        "The service failed to answer because of a fault of its own, not of the request; it has been logged. Try again later.",
+        "服务器自身出现故障（不是请求的问题），已记录在案，请稍后重试。",
     ),
     "append-failed": ProblemType(
         503,
@@ -263,6 +276,23 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), headers=headers or None)
 
 
+def _internal(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's ServerErrorMiddleware calls this for any exception no other handler took, then
+    # re-raises it to the server. The caller learns only that it was not their fault.
+    _log.error("internal error answering %s %s", request.method, request.url.path, exc_info=exc)
+    kind = PROBLEM_TYPES["internal-error"]
+    token = _base.set(request.app.state.settings.vocabulary_base)  # outside _BaseMiddleware here
+    try:
+        return problem(
+            kind.status,
+            "internal-error",
+            kind.title,
+            "The service failed to answer this request; the fault has been logged. Try again later.",
+        )
+    finally:
+        _base.reset(token)
+
+
 class _BaseMiddleware:
     """Sets the problem type base URI for the request (batch answers build problems in routes)."""
 
@@ -279,7 +309,8 @@ class _BaseMiddleware:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error of STATUS_TABLE, request validation and Starlette's HTTP errors to problems,
-    with type URIs under `app.state.settings.vocabulary_base`."""
+    and any other exception to a logged 500 internal-error, with type URIs under
+    `app.state.settings.vocabulary_base`."""
     global _DEFAULT_BASE
     base = app.state.settings.vocabulary_base
     _DEFAULT_BASE = base
@@ -288,3 +319,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     for cls, _ in STATUS_TABLE:
         app.add_exception_handler(cls, _from_exception)
+    app.add_exception_handler(Exception, _internal)

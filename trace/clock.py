@@ -17,8 +17,17 @@ UTC day's tomorrow.
     cst_range(first, last)    the half-open span [first 00:00 CST, the 00:00 CST after last)
     to_utc_text(moment)       an aware time as sortable UTC text, how the tables store times
     parse_utc(text)           a stored time back as an aware datetime; the inverse of `to_utc_text`
+    bounded_time(field, t)    a time from a request, refused unless aware and in MIN_YEAR..MAX_YEAR
+    bounded_day(field, day)   a day from a request, refused unless in MIN_YEAR..MAX_YEAR
 
 Naive datetimes are refused (ValueError): a time without an offset could be any of 25 hours.
+
+The years a request may name are 1970 to 9998 (MIN_YEAR, MAX_YEAR), whatever the offset: nothing
+traceable happened before the Unix epoch, and a year short of 9999 leaves room for the largest
+offset (±14:00) and for the day after a CST day, so no time or day that passes `bounded_time` or
+`bounded_day` can overflow Python's datetime (years 1 to 9999) in UTC, in CST or a day later. The
+API's time parameters and the console's day fields go through these two, and the helpers below
+raise `InvalidEvent` (never OverflowError) for a time or day outside what datetime can hold.
 """
 
 from __future__ import annotations
@@ -27,9 +36,15 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 
+from .errors import InvalidEvent
+
 __all__ = [
     "CST",
+    "MAX_YEAR",
+    "MIN_YEAR",
     "Clock",
+    "bounded_day",
+    "bounded_time",
     "cst_day",
     "cst_midnight",
     "cst_range",
@@ -39,6 +54,10 @@ __all__ = [
 ]
 
 CST = timezone(timedelta(hours=8), "CST")  # China Standard Time, UTC+8, no daylight saving
+
+MIN_YEAR = 1970  # the first year a request may name: the Unix epoch; nothing traceable is older
+MAX_YEAR = 9998  # the last: one short of datetime's 9999, room for a ±14:00 offset and the next day
+_YEARS = f"the years {MIN_YEAR} to {MAX_YEAR} only"
 
 Clock = Callable[[], datetime]
 """A source of the current time: each call returns an aware datetime in UTC."""
@@ -60,8 +79,38 @@ def cst_day(moment: datetime) -> date:
     return _aware(moment).astimezone(CST).date()
 
 
-def cst_midnight(day: date) -> datetime:
-    """The instant `day` begins in China Standard Time: 00:00 CST, an aware datetime in CST."""
+def bounded_day(field: str, day: date | None) -> date | None:
+    """`day` (None passes) if its year is in MIN_YEAR..MAX_YEAR; else InvalidEvent naming `field`."""
+    if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise InvalidEvent(field, f"{day.isoformat()} is out of range: {_YEARS}")
+    return day
+
+
+def bounded_time(field: str, moment: datetime | None) -> datetime | None:
+    """`moment` (None passes) if aware and its year is in MIN_YEAR..MAX_YEAR; else InvalidEvent naming `field`.
+
+    The year is the one written, at the time's own offset: the bounds keep it, and its UTC and CST
+    readings, inside datetime's range.
+    """
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidEvent(field, "needs a time-zone offset, e.g. 2026-11-20T00:00:00+08:00")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise InvalidEvent(field, f"{moment.isoformat()} is out of range: {_YEARS}")
+    return moment
+
+
+def cst_midnight(day: date, field: str = "day") -> datetime:
+    """The instant `day` begins in China Standard Time: 00:00 CST, an aware datetime in CST.
+
+    Raises InvalidEvent naming `field` if `day` is outside MIN_YEAR..MAX_YEAR.
+    """
+    bounded_day(field, day)
+    return _midnight(day)
+
+
+def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=CST)
 
 
@@ -70,9 +119,10 @@ def cst_range(first: date | None, last: date | None) -> tuple[datetime | None, d
 
     Both days are included; either may be None for a range open at that end (its bound is None).
     The bounds suit `since <= t < until` filters: `cst_range(d, d)` is exactly the CST day `d`.
+    Raises InvalidEvent naming "since" (`first`) or "until" (`last`) for a day outside MIN_YEAR..MAX_YEAR.
     """
-    since = cst_midnight(first) if first is not None else None
-    until = cst_midnight(last + timedelta(days=1)) if last is not None else None
+    since = cst_midnight(first, "since") if first is not None else None
+    until = _midnight(bounded_day("until", last) + timedelta(days=1)) if last is not None else None
     return since, until
 
 
@@ -80,9 +130,13 @@ def cst_range(first: date | None, last: date | None) -> tuple[datetime | None, d
 def to_utc_text(moment: datetime) -> str:
     """An aware datetime as sortable UTC text, to the second: 2026-11-20T00:30:00+00:00.
 
-    The tables store times this way, so text order is time order. Raises ValueError if naive.
+    The tables store times this way, so text order is time order. Raises ValueError if naive, and
+    InvalidEvent (field "time") if the time is outside what datetime holds once in UTC.
     """
-    return _aware(moment).astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        return _aware(moment).astimezone(UTC).isoformat(timespec="seconds")
+    except OverflowError:
+        raise InvalidEvent("time", f"{moment.isoformat()} is out of range once in UTC") from None
 
 
 def parse_utc(text: str) -> datetime:

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from farmtrace.trace.applications import Busy
+from farmtrace.trace.clock import bounded_time
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.exports import rows, write_csv, write_xlsx
 from farmtrace.web.console import health as console_health
@@ -49,9 +50,8 @@ _MEDIA = {
 
 
 def _aware(name: str, t: datetime | None) -> datetime | None:
-    if t is not None and t.tzinfo is None:
-        raise InvalidEvent(name, "needs a time-zone offset, e.g. 2026-11-20T00:00:00+08:00")
-    return t
+    # Aware, and in the years trace/clock.py handles (an out-of-range year once overflowed to a 500).
+    return bounded_time(name, t)
 
 
 @router.get("/ledger/health", response_model=LedgerHealthPublic, response_model_exclude_unset=True)

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from farmtrace.trace.clock import bounded_time
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
 from farmtrace.trace.model.encoding import decode_entry
 from farmtrace.trace.model.ids import check_lot_code
@@ -244,9 +245,7 @@ def list_anomalies(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    for name, t in (("since", since), ("until", until)):
-        if t is not None and t.tzinfo is None:
-            raise InvalidEvent(name, "needs a time-zone offset, e.g. 2026-11-20T00:00:00+08:00")
+    since, until = bounded_time("since", since), bounded_time("until", until)  # aware, sane years
     return service.anomalies(rule=rule, party=party, since=since, until=until, limit=limit)
 
 

@@ -11,7 +11,20 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from farmtrace.trace import clock
-from farmtrace.trace.clock import CST, cst_day, cst_midnight, cst_range, parse_utc, to_utc_text, utc_now
+from farmtrace.trace.clock import (
+    CST,
+    MAX_YEAR,
+    MIN_YEAR,
+    bounded_day,
+    bounded_time,
+    cst_day,
+    cst_midnight,
+    cst_range,
+    parse_utc,
+    to_utc_text,
+    utc_now,
+)
+from farmtrace.trace.errors import InvalidEvent
 
 from ..clock_support import AWKWARD_INSTANTS, PINNED_AT, PinnedClock
 
@@ -120,5 +133,70 @@ def test_a_pinned_clock_stands_still_until_moved():
 
 def test_the_module_lists_its_public_names():
     assert sorted(clock.__all__) == sorted(
-        ["CST", "Clock", "cst_day", "cst_midnight", "cst_range", "parse_utc", "to_utc_text", "utc_now"]
+        [
+            "CST",
+            "MAX_YEAR",
+            "MIN_YEAR",
+            "Clock",
+            "bounded_day",
+            "bounded_time",
+            "cst_day",
+            "cst_midnight",
+            "cst_range",
+            "parse_utc",
+            "to_utc_text",
+            "utc_now",
+        ]
     )
+
+
+def test_requests_may_name_the_years_1970_to_9998():
+    assert (MIN_YEAR, MAX_YEAR) == (1970, 9998)
+    assert bounded_day("since", None) is None and bounded_time("since", None) is None
+    for day in (date(1970, 1, 1), date(9998, 12, 31)):
+        assert bounded_day("since", day) == day
+    for moment in (
+        datetime(1970, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+        datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+    ):
+        assert bounded_time("since", moment) is moment
+        to_utc_text(moment), cst_day(moment)  # neither overflows at the edges
+    assert cst_range(date(1970, 1, 1), date(9998, 12, 31))[1] == datetime(9999, 1, 1, tzinfo=CST)
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1969, 12, 31), date(9999, 1, 1), date(9999, 12, 31)])
+def test_days_outside_the_years_are_the_domains_input_error_naming_the_field(day):
+    with pytest.raises(InvalidEvent, match="1970 to 9998") as refused:
+        bounded_day("until", day)
+    assert refused.value.field == "until"
+    with pytest.raises(InvalidEvent) as refused:
+        cst_midnight(day)
+    assert refused.value.field == "day"
+    with pytest.raises(InvalidEvent) as refused:
+        cst_range(day, None)
+    assert refused.value.field == "since"
+    with pytest.raises(InvalidEvent) as refused:
+        cst_range(date(2026, 11, 1), day)  # 9999-12-31 once overflowed finding the next day
+    assert refused.value.field == "until"
+
+
+@pytest.mark.parametrize(
+    "text", ["0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59+00:00", "9999-12-31T23:59:59-14:00"]
+)
+def test_times_outside_the_years_are_the_domains_input_error_naming_the_field(text):
+    with pytest.raises(InvalidEvent, match="1970 to 9998") as refused:
+        bounded_time("since", datetime.fromisoformat(text))
+    assert refused.value.field == "since"
+
+
+def test_a_naive_time_from_a_request_is_refused_naming_the_field():
+    with pytest.raises(InvalidEvent, match="offset") as refused:
+        bounded_time("until", datetime(2026, 12, 6, 23, 30))
+    assert refused.value.field == "until"
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_time_that_overflows_in_utc_is_an_input_error_not_an_overflow(text):
+    with pytest.raises(InvalidEvent, match="out of range") as refused:
+        to_utc_text(datetime.fromisoformat(text))
+    assert refused.value.field == "time"

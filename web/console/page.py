@@ -21,6 +21,9 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
+from farmtrace.trace.clock import MAX_YEAR, MIN_YEAR, bounded_day
+from farmtrace.trace.errors import InvalidEvent
+
 from ..assets import asset_url, content_security_policy
 from ..auth import NotRegulator
 from ..i18n import Translator
@@ -137,10 +140,24 @@ def private_details(details: Mapping[str, str] | None, t: Translator) -> list[tu
 
 
 def form_day(text: str, errors: list[str], t: Translator, field: str) -> date | None:
-    """A YYYY-MM-DD form field (empty: None); a malformed one adds an error naming `field`."""
+    """A YYYY-MM-DD form field (empty: None); a malformed one, or one outside the years the service
+    handles (trace/clock.py's MIN_YEAR..MAX_YEAR), adds an error naming `field`."""
     text = text.strip()
     if not text or (len(text) == 10 and _is_day(text)):
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
+        try:
+            return bounded_day(field, day)
+        except InvalidEvent:
+            errors.append(
+                t(
+                    "console.filter.day_out_of_range",
+                    field=t(f"console.filter.{field}"),
+                    value=text,
+                    first=MIN_YEAR,
+                    last=MAX_YEAR,
+                )
+            )
+            return None
     errors.append(t("console.filter.bad_date", field=t(f"console.filter.{field}"), value=text[:20]))
     return None
 

@@ -279,6 +279,10 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
         "{field}「{value}」不是有效日期（应为 YYYY-MM-DD）。",
         "{field} “{value}” is not a date (expected YYYY-MM-DD).",
     ),
+    "console.filter.day_out_of_range": (
+        "{field}「{value}」超出范围：只能选 {first} 年至 {last} 年之间的日期。",
+        "{field} “{value}” is out of range: pick a day in the years {first} to {last}.",
+    ),
     "console.rule.party_unknown": ("未登记主体", "Unregistered party"),
     "console.rule.party_suspended": ("主体已暂停", "Party suspended"),
     "console.rule.party_exists": ("主体已存在", "Party already registered"),
