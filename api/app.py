@@ -36,11 +36,33 @@ __all__ = ["app_from_env", "create_app", "open_log", "open_service"]
 
 
 def open_log(settings: Settings, *, clock: Clock = utc_now) -> Log:
-    """Open (and create, if new) the log's storage and its signer; `clock` times its checkpoints."""
+    """Open (and create, if new) the log's storage and its signer; `clock` times its checkpoints.
+
+    A key is generated (in development) only for a new ledger, one whose store holds no checkpoint,
+    and saved only once the log has opened with it. An existing ledger whose key is missing is
+    refused (ConfigError naming where the key was looked for): a new key would sign another log.
+    """
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlStore.from_url(settings.resolved_database_url)
-    return Log(store, settings.log_signer(create=True), clock=lambda: clock().timestamp())
+    try:
+        if store.latest_checkpoint() is None:
+            signer, generated = settings.new_log_signer()
+        else:
+            signer, generated = settings.log_signer(), False
+        log = Log(store, signer, clock=lambda: clock().timestamp())
+    except BaseException:
+        store.close()
+        raise
+    try:
+        if generated:
+            settings.save_log_key(signer)
+        else:
+            settings.save_log_verifier(signer.verifier)  # for ledgers made before log.pub was kept
+    except BaseException:
+        log.close(close_store=True)
+        raise
+    return log
 
 
 def open_service(settings: Settings, *, clock: Clock = utc_now) -> TraceService:

@@ -3,9 +3,9 @@
     farmtrace serve [--host H] [--port P] [--workers N]   run the service (SQLite by default)
     farmtrace init                                        create the data directory and the log key
     farmtrace keygen NAME [--witness] [--out FILE]        make an Ed25519 note key pair
-    farmtrace checkpoint                                  print the latest signed checkpoint
+    farmtrace checkpoint [--key VKEY]                     print the latest signed checkpoint
     farmtrace verify [--bundle FILE] [--key VKEY]         full audit of the database, or of a bundle
-    farmtrace export FILE                                 write the whole log to one offline bundle
+    farmtrace export FILE [--key VKEY]                    write the whole log to one offline bundle
     farmtrace cosign --witness-key FILE [--state FILE]    act as a witness: check and cosign the latest checkpoint
     farmtrace demo                                        fill an empty database with the Changsha demo
     farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
@@ -44,7 +44,7 @@ import httpx
 from farmtrace.client import ClientError
 from farmtrace.ledger.bundle import check_bundle, check_bundle_trusting_its_own_key, write_bundle
 from farmtrace.ledger.checkpoint import open_checkpoint
-from farmtrace.ledger.errors import InconsistencyError, LedgerError, VerificationError
+from farmtrace.ledger.errors import InconsistencyError, LedgerError, NotFoundError, VerificationError
 from farmtrace.ledger.note import CosignatureSigner, Signer, Verifier, open_note, sign_note
 from farmtrace.ledger.verify import (
     check_checkpoint_consistency,
@@ -80,11 +80,14 @@ def _open_log(settings: Settings):
     return open_log(settings)
 
 
-def _open_existing_log(settings: Settings):
-    """Open the ledger `settings` point at, creating nothing.
+def _open_existing_log(settings: Settings, key: str | None = None, *, check: bool = True):
+    """Open the ledger `settings` point at, read-only and creating nothing.
 
-    Raises CliError (status 2) naming the file or URL looked at when there is no ledger there, and
-    ConfigError when the ledger is there but its log key is not (a new key would sign a different log).
+    The log is opened with its verifier key only (no private key is needed to read or audit it):
+    `key` if given (a `--key VKEY`), else the one settings find (`Settings.log_verifier`). With
+    `check`, the latest checkpoint must verify with it (`verify` leaves that to its audit, which
+    reports every bad signature). Raises CliError (status 2) naming the file or URL looked at when
+    there is no ledger there, and ConfigError when no verifier key is found.
     """
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
@@ -113,10 +116,23 @@ def _open_existing_log(settings: Settings):
         store.close()
         raise CliError(f"no ledger at {where}: the database holds no farmtrace ledger; {how}", status=2)
     try:
-        return Log(store, settings.log_signer(create=False))
+        log = Log(store, _verifier(key) if key else settings.log_verifier())
+        if check:
+            open_checkpoint(log.checkpoint().note, log.verifier)
+        return log
+    except NotFoundError as exc:  # the tables, but not even the genesis checkpoint
+        store.close()
+        raise CliError(f"no ledger at {where}: the log has no checkpoint; {how}", status=2) from exc
     except BaseException:
         store.close()
         raise
+
+
+def _verifier(key: str) -> Verifier:
+    try:
+        return Verifier.from_key_string(key)
+    except LedgerError as exc:
+        raise CliError(f"--key is not a log verifier key (name+keyid+base64key): {exc}", status=2) from exc
 
 
 def _end_on_sigterm() -> None:
@@ -260,7 +276,16 @@ def cmd_party_key(args: argparse.Namespace) -> int:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    record = json.loads(Path(args.record).read_text())
+    try:
+        record = json.loads(Path(args.record).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CliError(f"{args.record}: cannot read the record: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
+        raise CliError(f"{args.record} is not JSON (a party record): {exc}") from exc
+    if not isinstance(record, dict):
+        raise CliError(
+            f"{args.record}: expected a JSON object (a party record), found {type(record).__name__}"
+        )
     return _administer(args, "party.register", {"party": record}, f"registered {record.get('id')}")
 
 
@@ -417,7 +442,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
-    log = _open_existing_log(_settings())
+    log = _open_existing_log(_settings(), args.key)
     sys.stdout.write(log.checkpoint().note_with_cosignatures())
     return 0
 
@@ -433,7 +458,7 @@ def _print_report(report, what: str) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    key = Verifier.from_key_string(args.key) if args.key else None
+    key = _verifier(args.key) if args.key else None
     if args.bundle:
         if key is not None:
             bundle, report = check_bundle(Path(args.bundle), log_key=key)
@@ -451,8 +476,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 print(f"  evidence (checkpoint at size {f.checkpoint_size}):")
                 sys.stdout.write(format_evidence(f.evidence).decode())
         return status
-    settings = _settings()
-    log = _open_existing_log(settings)
+    log = _open_existing_log(_settings(), args.key, check=False)
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty():
@@ -465,7 +489,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    log = _open_existing_log(_settings())
+    log = _open_existing_log(_settings(), args.key)
     n = write_bundle(
         Path(args.file),
         log_key=log.verifier,
@@ -623,13 +647,19 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--witness", action="store_true", help="a cosignature/v1 witness key")
     k.add_argument("--out", help="write the private key to this file (mode 0600)")
     k.set_defaults(func=cmd_keygen)
-    sub.add_parser("checkpoint", help="print the latest signed checkpoint").set_defaults(func=cmd_checkpoint)
+    # The reading commands need only the log's public key: --key, else the configured log key's, else
+    # the verifier key kept beside it (log.pub), so an auditor with a copy of the database can run them.
+    vkey = "the log's verifier key (default: the configured log key's, or the one in <data dir>/log.pub)"
+    cp = sub.add_parser("checkpoint", help="print the latest signed checkpoint")
+    cp.add_argument("--key", help=vkey)
+    cp.set_defaults(func=cmd_checkpoint)
     v = sub.add_parser("verify", help="audit the whole log (or an offline bundle)")
     v.add_argument("--bundle", help="an offline bundle written by `farmtrace export`")
-    v.add_argument("--key", help="the log's verifier key to trust (default: the configured log key)")
+    v.add_argument("--key", help=f"{vkey} to trust")
     v.set_defaults(func=cmd_verify)
     e = sub.add_parser("export", help="write the log to one offline bundle file")
     e.add_argument("file")
+    e.add_argument("--key", help=vkey)
     e.set_defaults(func=cmd_export)
     c = sub.add_parser("cosign", help="as a witness, check and cosign the latest checkpoint")
     c.add_argument(

@@ -3,9 +3,11 @@
     FARMTRACE_DATABASE_URL    SQLAlchemy URL; default: SQLite file farmtrace-data/farmtrace.db
                               PostgreSQL: postgresql+psycopg://user@host:5432/dbname
     FARMTRACE_DATA_DIR        where the embedded default keeps its files (default ./farmtrace-data)
-    FARMTRACE_LOG_ORIGIN      the log's name in checkpoints (default farmtrace.local/log)
+    FARMTRACE_LOG_ORIGIN      the log's name in checkpoints (default farmtrace.local/log, in
+                              development only: production must name its own log)
     FARMTRACE_LOG_KEY         the log's signer key (PRIVATE+KEY+…); or
-    FARMTRACE_LOG_KEY_FILE    a file holding it (default <data dir>/log.key, created in development)
+    FARMTRACE_LOG_KEY_FILE    a file holding it (default <data dir>/log.key, created in development
+                              for a new ledger, with its verifier key beside it in log.pub)
     FARMTRACE_WITNESS_KEYS    comma-separated cosignature/v1 verifier keys of trusted witnesses
     FARMTRACE_BOOTSTRAP_KEY   the first regulator's public key (base64 of its 32-byte Ed25519 key, the
                               `public_key` `farmtrace party-key` prints); or
@@ -24,7 +26,8 @@
     FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
                               types ({base}/problems/…); default: the public URL (the service serves both)
 
-Outside development, a missing or placeholder log key is refused rather than generated.
+Outside development, a missing or placeholder log key is refused rather than generated; for an
+existing ledger it is refused everywhere (a new key would sign another log).
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from farmtrace.ledger.errors import LedgerError
-from farmtrace.ledger.note import CosignatureVerifier, Signer
+from farmtrace.ledger.note import CosignatureVerifier, Signer, Verifier
 
 __all__ = ["ConfigError", "Settings", "bound_public_url", "public_url_warning"]
 
+DEFAULT_LOG_ORIGIN = "farmtrace.local/log"  # refused outside development (Settings.from_env)
 _PLACEHOLDERS = ("changeme", "change-me", "placeholder", "example-key", "xxx")
 
 
@@ -93,7 +97,7 @@ def _limit(env: dict[str, str], name: str, default: int, *, least: int) -> int:
 class Settings:
     database_url: str = ""
     data_dir: Path = Path("farmtrace-data")
-    log_origin: str = "farmtrace.local/log"
+    log_origin: str = DEFAULT_LOG_ORIGIN
     log_key: str | None = field(default=None, repr=False)
     log_key_file: Path | None = None
     witness_keys: tuple[str, ...] = ()
@@ -114,7 +118,7 @@ class Settings:
         values = {
             "data_dir": data_dir,
             "database_url": env.get("FARMTRACE_DATABASE_URL", ""),
-            "log_origin": env.get("FARMTRACE_LOG_ORIGIN", "farmtrace.local/log"),
+            "log_origin": env.get("FARMTRACE_LOG_ORIGIN", "").strip() or DEFAULT_LOG_ORIGIN,
             "log_key": env.get("FARMTRACE_LOG_KEY") or None,
             "log_key_file": Path(env["FARMTRACE_LOG_KEY_FILE"])
             if env.get("FARMTRACE_LOG_KEY_FILE")
@@ -135,7 +139,16 @@ class Settings:
             "vocab_base": _base_uri(env, "FARMTRACE_VOCAB_BASE"),
         }
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        if not settings.development and settings.log_origin == DEFAULT_LOG_ORIGIN:
+            # Regulator tokens are bound to the origin: two deployments sharing the default would
+            # accept each other's.
+            raise ConfigError(
+                f"FARMTRACE_LOG_ORIGIN must name this deployment's own log outside development "
+                f"(e.g. trace.example.gov.cn/log), not the default {DEFAULT_LOG_ORIGIN!r}: regulator tokens "
+                "are bound to the origin, so deployments sharing the default accept each other's"
+            )
+        return settings
 
     @property
     def vocabulary_base(self) -> str:
@@ -158,23 +171,93 @@ class Settings:
     def resolved_log_key_file(self) -> Path:
         return self.log_key_file or self.data_dir / "log.key"
 
-    def log_signer(self, *, create: bool = False) -> Signer:
-        """The log's signer: from FARMTRACE_LOG_KEY, or its key file (generated in development if `create`)."""
-        text = self.log_key
+    @property
+    def resolved_log_verifier_file(self) -> Path:
+        """Where the log's public (verifier) key is kept, beside its key file: log.pub for log.key.
+        Written with the key; read by the commands that only read a ledger (verify, checkpoint, export)."""
+        return self.resolved_log_key_file.with_suffix(".pub")
+
+    def _log_key_text(self) -> str | None:
+        if self.log_key is not None:
+            return self.log_key
         path = self.resolved_log_key_file
-        if text is None and path.exists():
-            text = path.read_text().strip()
+        return path.read_text().strip() if path.exists() else None
+
+    def _where_the_key_was_looked_for(self) -> str:
+        return f"FARMTRACE_LOG_KEY is unset and {self.resolved_log_key_file.resolve()} does not exist"
+
+    def log_signer(self) -> Signer:
+        """The log's signer, from FARMTRACE_LOG_KEY or its key file. Raises ConfigError naming where
+        it looked when there is none: an existing ledger's log must be signed by the key that signed it."""
+        text = self._log_key_text()
         if text is None:
-            if not (create and self.development):
-                raise ConfigError(
-                    "no log key: set FARMTRACE_LOG_KEY or FARMTRACE_LOG_KEY_FILE (run `farmtrace init` to create one)"
-                )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            signer = Signer.generate(self.log_origin)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(signer.key_string() + "\n")
-            return signer
+            raise ConfigError(
+                f"no log key: {self._where_the_key_was_looked_for()}; set FARMTRACE_LOG_KEY or "
+                "FARMTRACE_LOG_KEY_FILE to the key that signed this ledger's log (a new key would sign another log)"
+            )
+        return self._parse_signer(text)
+
+    def new_log_signer(self) -> tuple[Signer, bool]:
+        """The signer for a NEW ledger (one with no checkpoint): the configured key, or in development
+        a fresh one. Returns (signer, generated); a generated key is not yet saved: `save_log_key`
+        writes it once the log has opened with it. Outside development a missing key is refused."""
+        text = self._log_key_text()
+        if text is not None:
+            return self._parse_signer(text), False
+        if not self.development:
+            raise ConfigError(
+                f"no log key: {self._where_the_key_was_looked_for()}; outside development none is generated: "
+                "make one with `farmtrace keygen ORIGIN --out FILE` and point FARMTRACE_LOG_KEY_FILE at it"
+            )
+        return Signer.generate(self.log_origin), True
+
+    def save_log_key(self, signer: Signer) -> None:
+        """Write a generated log key to its key file (mode 0600, never over an existing file) and its
+        verifier key beside it (`resolved_log_verifier_file`)."""
+        path = self.resolved_log_key_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(signer.key_string() + "\n")
+        self.save_log_verifier(signer.verifier)
+
+    def save_log_verifier(self, verifier: Verifier) -> None:
+        """Keep the log's public key beside its key file, for auditors without the private key.
+        Only when the key comes from a file, and only if none is there yet."""
+        if self.log_key is not None and self.log_key_file is None:
+            return  # the key came from the environment: there is no key file to put it beside
+        pub = self.resolved_log_verifier_file
+        try:
+            if not pub.exists() and pub.parent.is_dir():
+                pub.write_text(verifier.key_string() + "\n")
+        except OSError:
+            pass  # a convenience only (the key file's directory may be read-only): `--key` still works
+
+    def log_verifier(self) -> Verifier:
+        """The log's public key, for commands that only read a ledger: from the configured signer key
+        if there is one, else from the verifier key file beside where it would be. ConfigError naming
+        the places looked at if neither is there."""
+        text = self._log_key_text()
+        if text is not None:
+            return self._parse_signer(text).verifier
+        pub = self.resolved_log_verifier_file
+        if not pub.exists():
+            raise ConfigError(
+                f"no log key: {self._where_the_key_was_looked_for()}, nor is its verifier key in {pub.resolve()}; "
+                "pass --key with the log's verifier key (as `farmtrace init` prints it), "
+                "or set FARMTRACE_LOG_KEY or FARMTRACE_LOG_KEY_FILE"
+            )
+        try:
+            verifier = Verifier.from_key_string(pub.read_text().strip())
+        except LedgerError as exc:
+            raise ConfigError(f"{pub} does not hold a log verifier key: {exc}") from exc
+        if verifier.name != self.log_origin:
+            raise ConfigError(
+                f"the log verifier key in {pub} is named {verifier.name!r} but FARMTRACE_LOG_ORIGIN is {self.log_origin!r}"
+            )
+        return verifier
+
+    def _parse_signer(self, text: str) -> Signer:
         if any(p in text.lower() for p in _PLACEHOLDERS) and not self.development:
             raise ConfigError(
                 "FARMTRACE_LOG_KEY is a placeholder; generate one with `farmtrace keygen ORIGIN --out FILE` and point FARMTRACE_LOG_KEY_FILE at it"

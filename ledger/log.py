@@ -61,20 +61,25 @@ class _Request:
 
 
 class Log:
-    """An append-only Merkle log over `store`, signed by `signer` (whose name is the log's origin)."""
+    """An append-only Merkle log over `store`, signed by `signer` (whose name is the log's origin).
+
+    Given a Verifier instead of a Signer, the log opens read-only: for auditors and exports that hold
+    only the log's public key. It reads, proves and audits; appending is refused, and a store with no
+    checkpoint is not given one.
+    """
 
     def __init__(
         self,
         store: LogStore,
-        signer: Signer,
+        signer: Signer | Verifier,
         *,
         clock: Callable[[], float] = time.time,
         max_batch: int = 50_000,
     ) -> None:
         self._store = store  # private: readers above the ledger use the reads below (review P10)
-        self.signer = signer
-        self.origin = signer.name
-        self.verifier: Verifier = signer.verifier
+        self.signer: Signer | None = signer if isinstance(signer, Signer) else None
+        self.verifier: Verifier = signer.verifier if isinstance(signer, Signer) else signer
+        self.origin = self.verifier.name
         self._clock = clock
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -124,6 +129,10 @@ class Log:
         entries = _checked_entries(entries)
         if self._closed:
             raise AppendError("the log is closed")
+        if self.signer is None:
+            raise AppendError(
+                "the log is open read-only: it was opened with its verifier key, not its signer"
+            )
         self._start()
         req = _Request(entries, admit, select)
         self._queue.put(req)
@@ -246,13 +255,17 @@ class Log:
         return edge
 
     def _sign(self, size: int, root: bytes) -> StoredCheckpoint:
+        assert self.signer is not None  # _enqueue refuses appends to a read-only log
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
         return StoredCheckpoint(size=size, root=root, note=note, signed_at=self._clock())
 
     def _ensure_genesis(self) -> None:
         if self._store.latest_checkpoint() is not None:
-            self._check_key(self._store.latest_checkpoint())
+            if self.signer is not None:  # read-only, the audit checks every signature instead
+                self._check_key(self._store.latest_checkpoint())
             return
+        if self.signer is None:
+            raise NotFoundError("the log has no checkpoint, and a read-only log cannot sign one")
         with self._store.write() as txn:
             if txn.latest_checkpoint() is None:
                 txn.write_checkpoint(self._sign(0, EMPTY_ROOT))

@@ -76,14 +76,114 @@ def test_an_empty_database_is_no_ledger(elsewhere: Path, capsys) -> None:
     assert status == 2 and "holds no farmtrace ledger" in _one_line(err)
 
 
-def test_a_ledger_without_its_log_key_is_refused_not_rekeyed(elsewhere: Path, capsys) -> None:
+@pytest.mark.parametrize("argv", [["init"], ["demo"], ["serve", "--port", "1"]])
+def test_a_ledger_without_its_log_key_is_refused_not_rekeyed(elsewhere: Path, capsys, argv) -> None:
+    """`init`, `demo` and `serve` on an existing ledger whose key is gone: one line naming where the
+    key was looked for and the variables, and no new key written (it would sign another log)."""
     assert main(["init"]) == 0
     key = elsewhere / "farmtrace-data" / "log.key"
+    saved = key.read_text()
     key.unlink()
     capsys.readouterr()
-    status, _, err = _run(capsys, "checkpoint")
-    assert status == 2 and _one_line(err).startswith("configuration error: no log key")
+    status, out, err = _run(capsys, *argv)
+    message = _one_line(err)
+    assert status == 2 and "serving" not in out
+    assert message.startswith(
+        f"configuration error: no log key: FARMTRACE_LOG_KEY is unset and {key.resolve()}"
+    )
+    assert "FARMTRACE_LOG_KEY_FILE" in message and "farmtrace init" not in message
     assert not key.exists()
+    # The same again (nothing half-stored sends it down another path), then the key back: all well.
+    assert main(argv) == 2 and not key.exists()
+    key.write_text(saved)
+    capsys.readouterr()
+    status, out, _ = _run(capsys, "init")
+    assert status == 0 and "log size:     0" in out and key.read_text() == saved
+
+
+def test_a_new_ledger_gets_its_key_and_verifier_key(elsewhere: Path, capsys) -> None:
+    assert main(["init"]) == 0
+    out = capsys.readouterr().out
+    data = elsewhere / "farmtrace-data"
+    vkey = (data / "log.pub").read_text().strip()
+    assert f"log key:      {vkey}\n" in out
+    assert (data / "log.key").read_text().startswith("PRIVATE+KEY+farmtrace.local/log+")
+    assert (data / "log.key").stat().st_mode & 0o777 == 0o600
+
+
+def _auditor_copy(elsewhere: Path, capsys, *, keep_pub: bool) -> tuple[Path, str]:
+    """A ledger with a demo in it, copied without log.key (and log.pub unless `keep_pub`) to audit/."""
+    import shutil
+    import sqlite3
+
+    assert main(["init"]) == 0 and main(["demo"]) == 0
+    data = elsewhere / "farmtrace-data"
+    vkey = (data / "log.pub").read_text().strip()
+    audit = elsewhere / "audit"
+    audit.mkdir()
+    with sqlite3.connect(data / "farmtrace.db") as src, sqlite3.connect(audit / "farmtrace.db") as dst:
+        src.backup(dst)  # a consistent copy, whatever is still in the write-ahead log
+    if keep_pub:
+        shutil.copy(data / "log.pub", audit / "log.pub")
+    capsys.readouterr()
+    return audit, vkey
+
+
+def test_an_auditor_needs_only_the_public_key(elsewhere: Path, capsys, monkeypatch) -> None:
+    audit, vkey = _auditor_copy(elsewhere, capsys, keep_pub=False)
+    monkeypatch.setenv("FARMTRACE_DATA_DIR", str(audit))
+    status, out, err = _run(capsys, "verify", "--key", vkey)
+    assert status == 0 and out.startswith("log farmtrace.local/log: OK"), err
+    status, out, err = _run(capsys, "checkpoint", "--key", vkey)
+    assert status == 0 and out.startswith("farmtrace.local/log\n"), err
+    status, out, err = _run(capsys, "export", "bundle.ftb", "--key", vkey)
+    assert status == 0 and (elsewhere / "bundle.ftb").is_file(), err
+    status, out, _ = _run(capsys, "verify", "--bundle", "bundle.ftb", "--key", vkey)
+    assert status == 0 and "OK" in out
+    assert not (audit / "log.key").exists() and not (audit / "log.pub").exists()
+    # Without --key there is nothing to check against: one line saying what to pass.
+    status, _, err = _run(capsys, "checkpoint")
+    message = _one_line(err)
+    assert status == 2 and "--key" in message and "FARMTRACE_LOG_KEY" in message
+    assert str((audit / "log.pub").resolve()) in message
+    # A key that is not the log's: the audit says so (exit 1), the checkpoint is not printed.
+    other = vkey.replace(vkey.split("+")[1], "00000000")  # a key ID that does not match the key
+    status, _, err = _run(capsys, "verify", "--key", other)
+    assert status == 2 and "--key is not a log verifier key" in _one_line(err)
+    from farmtrace.ledger.note import Signer
+
+    stranger = Signer.generate("farmtrace.local/log").verifier.key_string()
+    status, out, _ = _run(capsys, "verify", "--key", stranger)
+    assert status == 1 and "FAILED" in out.upper()
+    status, out, err = _run(capsys, "checkpoint", "--key", stranger)
+    assert status == 1 and out == "" and _one_line(err).startswith("error:")
+
+
+def test_an_auditor_with_the_verifier_key_file_needs_no_flag(elsewhere: Path, capsys, monkeypatch) -> None:
+    audit, _ = _auditor_copy(elsewhere, capsys, keep_pub=True)
+    monkeypatch.setenv("FARMTRACE_DATA_DIR", str(audit))
+    status, out, err = _run(capsys, "verify")
+    assert status == 0 and out.startswith("log farmtrace.local/log: OK"), err
+    status, out, err = _run(capsys, "checkpoint")
+    assert status == 0 and out.startswith("farmtrace.local/log\n"), err
+    status, out, err = _run(capsys, "export", "bundle.ftb")
+    assert status == 0 and out.startswith("wrote ") and (elsewhere / "bundle.ftb").is_file(), err
+    assert not (audit / "log.key").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(None, "cannot read the record"), ("not json {", "is not JSON"), ("[1, 2]", "expected a JSON object")],
+)
+def test_a_bad_register_record_is_one_line(elsewhere: Path, capsys, content, problem) -> None:
+    record = elsewhere / "bad.json"
+    if content is not None:
+        record.write_text(content)
+    server = f"http://127.0.0.1:{_free_port()}"
+    status, _, err = _run(capsys, "register", str(record), "--key", "reg.key", "--server", server)
+    message = _one_line(err)
+    assert status == 1 and message.startswith(str(record)) and problem in message
+    assert "unexpected error" not in message
 
 
 def test_reading_commands_work_on_an_existing_ledger(elsewhere: Path, capsys) -> None:
