@@ -202,6 +202,14 @@ class Repository:
         rows = self.conn.execute(select(_certificate.c.lot).where(_certificate.c.certificate_no == certificate_no))
         return frozenset(r[0] for r in rows)
 
+    def inspected_lot(self, event_id: str) -> str | None:
+        # An inspect event's one input lot, from the event's index rows (trace_event, trace_event_lot).
+        return self.conn.execute(
+            select(_event_lot.c.lot)
+            .join(_event, _event.c.id == _event_lot.c.event_id)
+            .where(_event.c.id == event_id, _event.c.kind == "inspect", _event_lot.c.role == "input")
+        ).scalar()
+
     # --- lineage -------------------------------------------------------------------------------------
 
     def parents_of(self, code: str) -> tuple[str, ...]:

@@ -679,6 +679,49 @@ def test_market_entry_matches_a_certificate_on_the_lineage_or_says_paper(client)
 
 
 
+def test_market_entry_matches_a_passing_inspection_on_the_lineage(client) -> None:
+    """Any recorded event id used to pass for an inspection: a harvest, another lot's inspection, a
+    failed one. Each is refused naming detail.entry_check.inspection_event, and nothing but the
+    anomaly is stored; a passing inspection of an ancestor is accepted."""
+    w = World(client)
+    w.story_one(until="ship2")  # the market split the inspected harvest and shipped a split lot on
+    split, ship2 = "M-CAB-001-01", w.ids["ship2"]
+    w.harvest("OTHER-LOT-1", "20")
+    other = w.inspect("OTHER-LOT-1", "20")["event_id"]
+    other_failed = w.inspect("OTHER-LOT-1", "20", INSPECT_FAIL)["event_id"]
+    cases = [
+        (w.ids["harvest"], f"event {w.ids['harvest']} is not an inspection"),
+        (other, f"inspection event {other} tested lot OTHER-LOT-1, not lot {split}"),
+        (other_failed, f"inspection event {other_failed} tested lot OTHER-LOT-1, not lot {split}"),
+    ]
+    for cited, words in cases:
+        before = snapshot(w)
+        check = {"result": "accepted", "inspection_event": cited}
+        p = expect_problem(
+            w.post(w.entry(SHOP, _receive_wire(w, split, "4", ship2, MARKET, check))),
+            422,
+            rule="market_entry",
+            field="detail.entry_check.inspection_event",
+        )
+        assert words in p["detail"], p["detail"]
+        assert_nothing_stored(before, snapshot(w), anomalies=1)
+    # The harvest's passing inspection, an ancestor's, clears the split lot.
+    w.record(SHOP, _receive_wire(w, split, "4", ship2, MARKET, {"result": "accepted", "inspection_event": w.ids["inspect"]}))
+    # A failed retest of the split lot's sibling in transit is on the lineage, and is refused by name.
+    sibling = "M-CAB-001-02"
+    ship3 = w.ship(MARKET, [(sibling, "10")], SHOP)["event_id"]
+    failed = w.inspect(sibling, "10", INSPECT_FAIL)["event_id"]
+    before = snapshot(w)
+    p = expect_problem(
+        w.post(w.entry(SHOP, _receive_wire(w, sibling, "10", ship3, MARKET, {"result": "accepted", "inspection_event": failed}))),
+        422,
+        rule="market_entry",
+        field="detail.entry_check.inspection_event",
+    )
+    assert f"inspection event {failed} did not clear lot {sibling}" in p["detail"]
+    assert_nothing_stored(before, snapshot(w), anomalies=1)
+
+
 def test_a_future_dated_revocation_ends_a_regulators_tokens_at_once(client) -> None:
     w = World(client)
     w.register_all(parties=(COOP,))

@@ -200,6 +200,11 @@ def sql_state(conn: Connection) -> dict[str, Any]:
         },
         "parties": {pid: repo.party(pid) for (pid,) in conn.execute(select(TraceParty.__table__.c.id))},
         "certificates": {number: frozenset(lots) for number, lots in certificates.items()},
+        "inspections": {
+            eid: lot
+            for (eid,) in conn.execute(select(TraceEvent.__table__.c.id))
+            if (lot := repo.inspected_lot(eid)) is not None
+        },
     }
 
 
@@ -242,6 +247,7 @@ def assert_tables_match(sql: dict[str, Any], mem: MemoryState) -> None:
     assert sql["events"] == mem.events
     assert sql["parties"] == mem.parties
     assert sql["certificates"] == mem.certificates
+    assert sql["inspections"] == mem.inspections
 
 
 def assert_same_state(twin: Twin) -> None:
@@ -460,6 +466,10 @@ class History:
             check = {"result": "accepted", "certificate_no": "NO-SUCH-CERT-999"}
             if self.chance(0.5):
                 check["certificate_source"] = "paper"
+        elif self.chance(0.1) and self.t.mem.inspections:  # any inspection: this lot's, another's, failed
+            check = {"result": "accepted", "inspection_event": self.pick(sorted(self.t.mem.inspections))}
+        elif self.chance(0.03):  # any recorded event id: market_entry unless it is an inspection
+            check = {"result": "accepted", "inspection_event": self.pick(sorted(self.t.mem.events))}
         detail = {"source": t.source, "ship_event": t.ship_event, "entry_check": check}
         if self.chance(0.04):
             detail["source"] = self.pick(HOLDERS)

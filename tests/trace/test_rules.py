@@ -336,6 +336,47 @@ def test_market_entry_names_a_certificate_on_the_lineage_or_paper() -> None:
     receive(lg, "M-2", "250", to_shop, party=SHOP, source=MARKET, check={"result": "rejected", "certificate_no": "X"})
 
 
+def test_market_entry_names_a_passing_inspection_on_the_lineage() -> None:
+    """An inspection named at entry must be a recorded inspect event that passed, on the lot's lineage:
+    not any event id (a harvest), not another lot's inspection, not a failed one."""
+    lg = story_one(until="ship")
+    shipped = lg.ids["ship"]
+
+    def by(event_id: str) -> dict[str, str]:
+        return {"result": "accepted", "inspection_event": event_id}
+
+    field = "detail.entry_check.inspection_event"
+    v = refused("market_entry", lambda: receive(lg, LOT, "500", shipped, check=by(lg.ids["harvest"])), "not an inspection")
+    assert v.field == field
+    harvest(lg, "OTHER-1", "10")
+    other = lg.record("inspect", STATION, inputs=[lg.inp("OTHER-1", "10")], detail=INSPECT_PASS)
+    v = refused("market_entry", lambda: receive(lg, LOT, "500", shipped, check=by(other)), other, "OTHER-1", LOT)
+    assert v.field == field
+    # A failed inspection of a lot that was then split: the split lot is refused by name of the check.
+    harvest(lg, "BAD-1", "10")
+    failed = lg.record("inspect", STATION, inputs=[lg.inp("BAD-1", "10")], detail=INSPECT_FAIL)
+    v = refused("market_entry", lambda: receive(lg, LOT, "500", shipped, check=by(failed)), failed)
+    assert v.field == field
+    # The lot's own passing inspection is accepted, and after a split on the split lot (an ancestor's).
+    receive(lg, LOT, "500", shipped, check=by(lg.ids["inspect"]))
+    lg.record(
+        "transform", MARKET, inputs=[lg.inp(LOT, "500")], outputs=[out("M-1", "250"), out("M-2", "250")],
+        detail={"type": "split"},
+    )  # fmt: skip
+    to_shop = ship(lg, "M-1", "250", party=MARKET, to=SHOP)
+    receive(lg, "M-1", "250", to_shop, party=SHOP, source=MARKET, check=by(lg.ids["inspect"]))
+    assert lg.state.holding("M-1", SHOP) == 250
+
+
+def test_market_entry_refuses_a_failed_inspection_on_the_lineage_by_name() -> None:
+    lg = story_one(until="ship")
+    # The station's later retest of the lot in transit fails: the passing one no longer clears it.
+    failed = lg.record("inspect", STATION, inputs=[lg.inp(LOT, "500")], detail=INSPECT_FAIL)
+    check = {"result": "accepted", "inspection_event": failed}
+    v = refused("market_entry", lambda: receive(lg, LOT, "500", lg.ids["ship"], check=check), failed, "failed")
+    assert v.field == "detail.entry_check.inspection_event"
+
+
 def case_genesis() -> None:
     """Issue 14 item 4: the first regulator comes from the operator, never from the network."""
     record = party_wire(REGULATOR)

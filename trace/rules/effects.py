@@ -155,7 +155,9 @@ class Effects:
     4. add `holdings` deltas (no holding may go negative; `check_event` guarantees it);
     5. open `transits` (received 0) and add `receipts` to them;
     6. set `flags`, and for a flag in PROPAGATED_FLAGS also on every existing descendant of the lot;
-    7. record `disposals` (sold / destroyed), `certificates` and the event's time under `event_id`.
+    7. record `disposals` (sold / destroyed), `certificates`, the event's time under `event_id` and,
+       for an inspect event, `inspected`: the lot it tested (what a market-entry check that names the
+       event is matched against; the SQL appliers read it from the event's index rows).
     """
 
     event_id: str
@@ -169,6 +171,7 @@ class Effects:
     disposals: tuple[Disposal, ...] = ()
     party_changes: tuple[PartyChange, ...] = ()
     certificates: tuple[CertificateRecorded, ...] = ()
+    inspected: str | None = None
 
 
 def inherited_flags(parents: Sequence[LotState]) -> dict[str, bool]:
@@ -260,6 +263,7 @@ def effects(event: Event, event_id: str) -> Effects:
         disposals=disposals,
         party_changes=changes,
         certificates=certificates,
+        inspected=event.inputs[0].lot if isinstance(detail, InspectDetail) else None,
     )
 
 

@@ -153,6 +153,32 @@ def _in_lineage(lot: LotState, codes: Collection[str], view: StateReader) -> boo
     return False
 
 
+def _check_inspection(event_id: str, lots: Sequence[LotState], view: StateReader) -> None:
+    """An inspection named at entry is a recorded inspect event that passed, on each lot or on a lot
+    it was made from. (A failed one marks its lot failed, and every lot made from it: so a lot in
+    whose lineage the tested lot is, and that was not failed by it, is what the station passed.)"""
+    field = "detail.entry_check.inspection_event"
+    if view.event_time(event_id) is None:
+        raise RuleViolation("market_entry", f"inspection event {event_id} is not recorded", field)
+    tested = view.inspected_lot(event_id)
+    if tested is None:
+        raise RuleViolation("market_entry", f"event {event_id} is not an inspection (an inspect event)", field)
+    for lot in lots:
+        if not _in_lineage(lot, {tested}, view):
+            raise RuleViolation(
+                "market_entry",
+                f"inspection event {event_id} tested lot {tested}, not lot {lot.code} or a lot it was made from",
+                field,
+            )
+        tested_state = lot if tested == lot.code else view.lot(tested)
+        if tested_state is None or tested_state.failed:
+            raise RuleViolation(
+                "market_entry",
+                f"inspection event {event_id} did not clear lot {lot.code}: lot {tested} failed an inspection (itself or a lot it was made from)",
+                field,
+            )
+
+
 def check_clearance(event: Event, lots: Sequence[LotState], party: PartyState, view: StateReader) -> None:
     """Step 10: `party` is the recording party's state (its roles decide 市场准入)."""
     kind = event.kind
@@ -169,12 +195,8 @@ def check_clearance(event: Event, lots: Sequence[LotState], party: PartyState, v
                 "inspection_event in detail.entry_check",
                 "detail.entry_check",
             )
-        if check.inspection_event is not None and view.event_time(check.inspection_event) is None:
-            raise RuleViolation(
-                "market_entry",
-                f"inspection event {check.inspection_event} is not recorded",
-                "detail.entry_check.inspection_event",
-            )
+        if check.inspection_event is not None:
+            _check_inspection(check.inspection_event, lots, view)
     # A certificate named at entry is one the ledger holds for these goods — a 合格证 recorded on
     # the lot or on a lot it was made from — or the check says it was a paper one: a consumer page
     # tells the two apart, and never calls a made-up number checked.

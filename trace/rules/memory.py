@@ -47,6 +47,7 @@ class MemoryState:
         self.children: dict[str, set[str]] = {}
         self.disposed: dict[tuple[str, str], Decimal] = {}  # (lot, "sold" | "destroyed") -> quantity
         self.certificates: dict[str, frozenset[str]] = {}  # 合格证 number -> the lots it is on
+        self.inspections: dict[str, str] = {}  # inspect event id -> the lot it tested
 
     # --- StateReader --------------------------------------------------------------------------------
 
@@ -67,6 +68,9 @@ class MemoryState:
 
     def certificate_lots(self, certificate_no: str) -> frozenset[str]:
         return self.certificates.get(certificate_no, frozenset())
+
+    def inspected_lot(self, event_id: str) -> str | None:
+        return self.inspections.get(event_id)
 
     # --- lineage and queries -------------------------------------------------------------------------
 
@@ -118,7 +122,7 @@ class MemoryState:
             self.children = saved_children
             raise
 
-    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed", "certificates")
+    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed", "certificates", "inspections")
 
     def _apply(self, event_id: str, fx: Effects) -> None:
         # 1. Parties.
@@ -190,6 +194,8 @@ class MemoryState:
             self.disposed[key] = self.disposed.get(key, Decimal(0)) + d.quantity
         for c in fx.certificates:
             self.certificates[c.certificate_no] = self.certificate_lots(c.certificate_no) | {c.lot}
+        if fx.inspected is not None:
+            self.inspections[event_id] = fx.inspected
         self.events[event_id] = fx.at
 
     def _register(self, record: PartyRecord, at: datetime) -> None:

@@ -116,3 +116,11 @@ class StateReader(Protocol):
         """The lots a 合格证 with this number was recorded on (certify events); empty if none."""
         ...
 
+    def inspected_lot(self, event_id: str) -> str | None:
+        """The lot an inspect event tested, or None if `event_id` is not a recorded inspect event.
+
+        Not its result: a failed inspection marks the lot failed, and with it every lot made from
+        it, so a lot whose lineage holds the tested lot and that is not failed was never failed by it.
+        """
+        ...
+

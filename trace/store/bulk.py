@@ -215,6 +215,11 @@ class BatchState(MemoryState):
             self._load_certificates([certificate_no])
         return self.certificates.get(certificate_no, frozenset())
 
+    def inspected_lot(self, event_id: str) -> str | None:
+        if event_id not in self.inspections and ("inspection", event_id) not in self._absent:
+            self._load_inspections([event_id])
+        return self.inspections.get(event_id)
+
     def known_events(self, ids: Iterable[str]) -> dict[str, int]:
         """Ledger index by event id, for the ids already in the tables."""
         return dict(self._sql.fetch_in("SELECT id, ledger_index FROM trace_event WHERE id IN ({})", set(ids)))
@@ -241,6 +246,7 @@ class BatchState(MemoryState):
         ships: set[str] = set()
         times: set[str] = set()
         numbers: set[str] = set()
+        inspections: set[str] = set()
         for e in events:
             parties.add(e.party)
             lots.update(r.lot for r in e.inputs)
@@ -253,6 +259,7 @@ class BatchState(MemoryState):
                 times.add(d.ship_event)
                 if d.entry_check.inspection_event is not None:
                     times.add(d.entry_check.inspection_event)
+                    inspections.add(d.entry_check.inspection_event)
                 if d.entry_check.certificate_no is not None:
                     numbers.add(d.entry_check.certificate_no)
             elif isinstance(d, CertifyDetail):
@@ -266,6 +273,9 @@ class BatchState(MemoryState):
         self._load_lines(s for s in ships if s not in self._lines_of)
         self._load_event_times(t for t in times if t not in self.events and ("event", t) not in self._absent)
         self._load_certificates(n for n in numbers if n not in self._certificates_of)
+        self._load_inspections(
+            i for i in inspections if i not in self.inspections and ("inspection", i) not in self._absent
+        )
 
     def _load_parties(self, ids: Iterable[str]) -> None:
         ids = set(ids)
@@ -338,6 +348,19 @@ class BatchState(MemoryState):
         for number, lots in found.items():
             self.certificates[number] = frozenset(lots)
         self._certificates_of |= numbers
+
+    def _load_inspections(self, ids: Iterable[str]) -> None:
+        """The lot each inspect event tested, from its index rows (as `Repository.inspected_lot`)."""
+        ids = set(ids)
+        if not ids:
+            return
+        for eid, lot in self._sql.fetch_in(
+            "SELECT e.id, l.lot FROM trace_event e JOIN trace_event_lot l ON l.event_id = e.id "
+            "WHERE e.kind = 'inspect' AND l.role = 'input' AND e.id IN ({})",
+            ids,
+        ):
+            self.inspections[eid] = lot
+        self._absent.update(("inspection", e) for e in ids if e not in self.inspections)
 
     def _load_event_times(self, ids: Iterable[str]) -> None:
         ids = set(ids)
