@@ -200,3 +200,28 @@ def test_a_run_that_fails_falls_back_to_one_event_at_a_time(tmp_path, small_runs
     url = f"sqlite:///{tmp_path / f'ingest-{uuid.uuid4().hex}.db'}"
     _check(events, verdicts, twin, *_ingest(url, events, data))
     assert small_runs() > 0 or calls["n"] < 5
+
+
+def test_a_genesis_that_loses_the_race_is_refused_and_not_an_anomaly(tmp_path, monkeypatch) -> None:
+    """A genesis candidate decoded while the ledger had no party, whose transaction finds one (another
+    genesis won in between), is refused without an anomaly: nobody we know signed it."""
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    with _service(url) as service:
+        recorder = service.recorder
+        real = recorder._party_count
+
+        def race() -> int:
+            monkeypatch.setattr(recorder, "_party_count", real)
+            n = real()
+            assert isinstance(service.record_genesis(_genesis()), Receipt)  # the winner, in between
+            return n
+
+        monkeypatch.setattr(recorder, "_party_count", race)
+        late = Event.from_wire(
+            wire("party.register", REGULATOR, time=START - timedelta(hours=1), detail={"party": party_wire(REGULATOR)})
+        )
+        [result] = recorder.record_many([_entry(late)], operator=True)
+        assert isinstance(result, RuleViolation) and result.rule == "party_unknown", result
+        with service.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(TraceAnomaly.__table__)).scalar() == 0
+        assert service.log.size == 1
