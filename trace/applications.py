@@ -17,10 +17,13 @@ with. So a filing must never stand in the way of another, and filing is rate-lim
   for party P therefore cannot block P's own; the regulator sees both, side by side, and approves
   the one the party confirms (by phone or at the desk). Once one registration of a party is
   approved, the party's other pending registrations are closed as superseded.
-- Each client address may file `per_hour` applications an hour (a sliding window, kept in this
-  process: behind a proxy, serve with --proxy-headers so the address is the client's), and the
-  desk holds at most `max_pending` pending applications. Past either, `Busy` (429) says when to
-  try again.
+- Each client network may file `per_hour` applications an hour: addresses are counted by their
+  /24 (IPv4) or /64 (IPv6) prefix, since one host commonly holds a whole IPv6 /64 and neighbouring
+  IPv4 addresses are cheap. The window slides and is kept in this process (each worker counts its
+  own). The address is the one the ASGI server reports: behind a reverse proxy, run the server with
+  the proxy's forwarded-address support (uvicorn's --proxy-headers with --forwarded-allow-ips set
+  to the proxy) or every filing counts as the proxy's. The desk holds at most `max_pending` pending
+  applications. Past either, `Busy` (429) says when to try again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ipaddress
 import json
 import threading
 from collections import deque
@@ -51,7 +55,7 @@ from .store.tables import (
     to_utc_text,
 )
 
-__all__ = ["POP_PREFIX", "Applications", "Busy", "contact_commitment", "pop_message"]
+__all__ = ["POP_PREFIX", "Applications", "Busy", "client_network", "contact_commitment", "pop_message"]
 
 POP_PREFIX = b"farmtrace/application/v1\n"
 _app = TraceApplication.__table__
@@ -69,6 +73,19 @@ class Busy(TraceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def client_network(client: str) -> str:
+    """The network a client address is counted by: its /24 (IPv4) or /64 (IPv6); an IPv4-mapped
+    IPv6 address as its IPv4 address; anything that is no IP address (a test client's name) as is."""
+    try:
+        address = ipaddress.ip_address(client.split("%", 1)[0])
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
 def contact_commitment(details: dict[str, str], salt: bytes) -> str:
@@ -116,16 +133,18 @@ class Applications:
         self._lock = threading.Lock()
 
     def _admit(self, client: str, now: datetime) -> None:
-        """Count a filing by `client` at `now`; raise Busy past `per_hour` in the last hour."""
+        """Count a filing by `client`'s network at `now`; raise Busy past `per_hour` in the last hour."""
+        network = client_network(client)
         with self._lock:
-            times = self._filed.pop(client, None) or deque()
+            times = self._filed.pop(network, None) or deque()
             while times and times[0] <= now - _WINDOW:
                 times.popleft()
-            self._filed[client] = times  # re-inserted: the dict stays ordered by last filing
+            self._filed[network] = times  # re-inserted: the dict stays ordered by last filing
             if len(times) >= self.per_hour:
                 wait = times[0] + _WINDOW - now
                 raise Busy(
-                    f"this address filed {len(times)} applications in the last hour, the most allowed; "
+                    f"this address's network ({network}) filed {len(times)} applications in the last hour, "
+                    "the most allowed; "
                     "try again later",
                     retry_after=max(1, int(wait.total_seconds()) + 1),
                 )

@@ -104,13 +104,40 @@ def test_one_address_may_file_20_an_hour(world: World, settings: Settings) -> No
         r = w.http.post("/parties/applications", json=_key_application(COOP, PartyKey.generate(COOP)))
         assert r.status_code == 201, r.text
     p = _busy(w.http.post("/parties/applications", json=_key_application(COOP, PartyKey.generate(COOP))))
-    assert p["detail"] == "this address filed 20 applications in the last hour, the most allowed; try again later"
+    assert p["detail"] == (
+        "this address's network (testclient) filed 20 applications in the last hour, the most allowed; "
+        "try again later"
+    )
     # Refused filings count too (a forged proof costs the server a signature check).
     forged = dict(_key_application(COOP, PartyKey.generate(COOP)), proof=base64.b64encode(bytes(64)).decode())
     _busy(w.http.post("/parties/applications", json=forged))
     # Another address is not affected.
     with TestClient(w.http.app, client=("198.51.100.7", 40000)) as elsewhere:
         r = elsewhere.post("/parties/applications", json=_key_application(COOP, PartyKey.generate(COOP)))
+        assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(
+    ("first", "neighbour", "elsewhere", "network"),
+    [
+        ("198.51.100.7", "198.51.100.200", "198.51.101.7", "198.51.100.0/24"),
+        ("2001:db8:0:1::7", "2001:db8:0:1:ffff:ffff:ffff:1", "2001:db8:0:2::7", "2001:db8:0:1::/64"),
+    ],
+)
+def test_the_hourly_limit_counts_a_network_not_an_address(
+    world: World, first: str, neighbour: str, elsewhere: str, network: str
+) -> None:
+    """Fifteen IPv4 neighbours or the addresses of one IPv6 /64 are one filer, not thousands."""
+    app = world.http.app
+    with TestClient(app, client=(first, 40000)) as c:
+        for _ in range(20):
+            r = c.post("/parties/applications", json=_key_application(COOP, PartyKey.generate(COOP)))
+            assert r.status_code == 201, r.text
+    with TestClient(app, client=(neighbour, 40000)) as c:
+        p = _busy(c.post("/parties/applications", json=_key_application(COOP, PartyKey.generate(COOP))))
+        assert f"this address's network ({network}) filed 20 applications" in p["detail"]
+    with TestClient(app, client=(elsewhere, 40000)) as c:
+        r = c.post("/parties/applications", json=_key_application(COOP, PartyKey.generate(COOP)))
         assert r.status_code == 201, r.text
 
 
