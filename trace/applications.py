@@ -20,9 +20,9 @@ with. So a filing must never stand in the way of another, and filing is rate-lim
 - Each client network may file `per_hour` applications an hour: addresses are counted by their
   /24 (IPv4) or /64 (IPv6) prefix, since one host commonly holds a whole IPv6 /64 and neighbouring
   IPv4 addresses are cheap. The window slides and is kept in this process (each worker counts its
-  own). The address is the one the ASGI server reports: behind a reverse proxy, run the server with
-  the proxy's forwarded-address support (uvicorn's --proxy-headers with --forwarded-allow-ips set
-  to the proxy) or every filing counts as the proxy's. The desk holds at most `max_pending` pending
+  own). The address is the one the ASGI server reports: `farmtrace serve` (uvicorn) takes it from
+  X-Forwarded-For when the request comes from a proxy on 127.0.0.1 or ::1; for a proxy elsewhere,
+  set FORWARDED_ALLOW_IPS to the proxy's address, or every filing counts as the proxy's. The desk holds at most `max_pending` pending
   applications. Past either, `Busy` (429) says when to try again.
 """
 
