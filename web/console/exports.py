@@ -26,7 +26,7 @@ from farmtrace.trace.rules import PartyState
 from ..deps import ClockDep, RegulatorDep, StateDep
 from ..i18n import Translator
 from ..render import translator
-from .page import ConsoleRoute, form_day, render
+from .page import ConsoleRoute, form_days, render
 
 __all__ = ["EXPORT_FORMATS", "router"]
 
@@ -53,8 +53,7 @@ def export_range(
     fmt: str = "csv",
 ) -> Response:
     t = translator(request, lang)
-    errors: list[str] = []
-    start, end = form_day(since, errors, t, "since"), form_day(until, errors, t, "until")
+    start, end, errors = form_days(since, until, t)
     if not errors and (start is None or end is None):
         errors.append(t("console.exports.need_range"))
     elif start and end and end < start:

@@ -31,7 +31,7 @@ from ..render import Surface, translator, url
 from ..render import render as render_page
 from ..state import app_state
 
-__all__ = ["DONE", "ConsoleRoute", "form_day", "kind_name", "next_path", "private_details", "render"]
+__all__ = ["DONE", "ConsoleRoute", "form_day", "form_days", "kind_name", "next_path", "private_details", "render"]
 
 DONE = ("approved", "rejected", "suspended", "revoked", "recalled")  # the ?done= notices
 
@@ -160,6 +160,12 @@ def form_day(text: str, errors: list[str], t: Translator, field: str) -> date | 
             return None
     errors.append(t("console.filter.bad_date", field=t(f"console.filter.{field}"), value=text[:20]))
     return None
+
+
+def form_days(since: str, until: str, t: Translator) -> tuple[date | None, date | None, list[str]]:
+    """The `since` and `until` day fields of a console form: (start, end, errors), as `form_day` reads each."""
+    errors: list[str] = []
+    return form_day(since, errors, t, "since"), form_day(until, errors, t, "until"), errors
 
 
 def _is_day(text: str) -> bool:

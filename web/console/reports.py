@@ -17,7 +17,7 @@ from farmtrace.trace.rules import RULES
 from ..chart import STAGES, format_chart, price_series
 from ..deps import RegulatorDep, ServiceDep
 from ..render import cst_text, name, translator, unit_name
-from .page import ConsoleRoute, form_day, kind_name, render
+from .page import ConsoleRoute, form_days, kind_name, render
 
 __all__ = ["ANOMALY_LIMIT", "router"]
 
@@ -38,8 +38,7 @@ def anomalies_page(
     until: str = "",
 ) -> Response:
     t = translator(request, lang)
-    errors: list[str] = []
-    start, end = form_day(since, errors, t, "since"), form_day(until, errors, t, "until")
+    start, end, errors = form_days(since, until, t)
     rule = rule if rule in RULES else ""
     parties = service.parties()
     party = party if any(p["id"] == party for p in parties) else ""
@@ -90,8 +89,7 @@ def prices_page(
     until: str = "",
 ) -> Response:
     t = translator(request, lang)
-    errors: list[str] = []
-    start, end = form_day(since, errors, t, "since"), form_day(until, errors, t, "until")
+    start, end, errors = form_days(since, until, t)
     products = service.priced_products()
     if product not in products:
         product = products[0] if products else ""
