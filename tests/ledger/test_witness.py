@@ -1,0 +1,335 @@
+"""ledger/witness.py: the add-checkpoint protocol of c2sp.org/tlog-witness, without HTTP.
+
+Golden bodies are the spec's own examples (tlog-witness.md); the rest is a real log under one
+key, honest or rewritten, and a witness with a pinned clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+
+import pytest
+
+from farmtrace.ledger.checkpoint import Checkpoint, sign_checkpoint
+from farmtrace.ledger.errors import InconsistencyError, LedgerError, MalformedError
+from farmtrace.ledger.log import Log
+from farmtrace.ledger.note import CosignatureSigner, CosignatureVerifier, Signer, open_note
+from farmtrace.ledger.store import MemoryStore
+from farmtrace.ledger.verify import check_evidence, parse_evidence
+from farmtrace.ledger.witness import (
+    AddCheckpoint,
+    ProofError,
+    SignatureError,
+    SizeConflictError,
+    UnknownLogError,
+    Witness,
+    format_add_checkpoint,
+    format_log_list,
+    format_size,
+    parse_add_checkpoint,
+    parse_log_list,
+    parse_size,
+)
+from farmtrace.ledger.witness_store import MemoryWitnessStore, SqliteWitnessStore, WitnessRecord
+
+LOG = Signer.from_seed("witness-test.farmtrace.example/log", bytes(range(32)))
+W1 = CosignatureSigner.from_seed("witness.example/w1", bytes(range(1, 33)))
+NOW = 1_700_000_000
+
+# c2sp.org/tlog-witness, "Example request body", byte for byte.
+SPEC_BODY = (
+    "old 20852014\n"
+    "PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n"
+    "jrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n"
+    "5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n"
+    "/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=\n"
+    "\n"
+    "example.com/behind-the-sofa\n"
+    "20852163\n"
+    "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+    "\n"
+    "\u2014 example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+    "\u2014 example.com/behind-the-sofa opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49/V6267UEjw6QUXTS5Rovnzv++qbSzm9Q=\n"
+).encode()
+
+
+def _log(entries) -> Log:
+    log = Log(MemoryStore(), LOG, clock=lambda: float(NOW))
+    if entries:
+        log.append_many(list(entries))
+    return log
+
+
+def _witness(store=None) -> Witness:
+    return Witness(W1, [LOG.verifier], store or MemoryWitnessStore(), clock=lambda: float(NOW))
+
+
+def _body(log: Log, old: int, size: int | None = None) -> bytes:
+    cp = log.checkpoint() if size is None else log.checkpoint_at(size)
+    proof = log.prove_consistency(old, cp.size) if 0 < old < cp.size else []
+    return format_add_checkpoint(AddCheckpoint(old, tuple(proof), cp.note.encode()))
+
+
+def _entries(prefix: str, n: int) -> list[bytes]:
+    return [f"{prefix} {i}".encode() for i in range(n)]
+
+
+# --- the request body ----------------------------------------------------------------------------
+
+
+def test_the_spec_example_body_parses_and_formats_back_byte_for_byte():
+    req = parse_add_checkpoint(SPEC_BODY)
+    assert req.old_size == 20852014
+    assert len(req.proof) == 4 and all(len(p) == 32 for p in req.proof)
+    assert req.note.startswith(b"example.com/behind-the-sofa\n20852163\n")
+    assert format_add_checkpoint(req) == SPEC_BODY
+
+
+def test_an_empty_proof_and_size_zero():
+    req = parse_add_checkpoint(b"old 0\n\nnote\n")
+    assert (req.old_size, req.proof, req.note) == (0, (), b"note\n")
+
+
+HASH = base64.b64encode(bytes(32)).decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        (b"old 5\n" + HASH.encode() + b"\n", "no empty line"),
+        (b"old 007\n\nx\n", "leading zeros"),
+        (b"old +7\n\nx\n", "leading zeros"),
+        (b"old -1\n\nx\n", "leading zeros"),
+        (b"old 99999999999999999999\n\nx\n", "leading zeros"),
+        (b"old 9223372036854775808\n\nx\n", "2^63-1"),
+        (b"olds 5\n\nx\n", "'old <size>'"),
+        (b"old\n\nx\n", "'old <size>'"),
+        (b"old 5\nnot base64!\n\nx\n", "proof line 1 is not valid base64"),
+        (b"old 5\n" + base64.b64encode(bytes(31)) + b"\n\nx\n", "proof line 1 is not the canonical"),
+        (b"old 5\n" + (HASH + "\n").encode() * 64 + b"\nx\n", "at most 63 lines"),
+        (b"old 5\n\n", "no checkpoint"),
+        ("old 5\n\u00e9\n\nx\n".encode(), "ASCII"),
+    ],
+)
+def test_malformed_bodies_are_refused_naming_the_problem(body, names):
+    with pytest.raises(MalformedError, match=names.replace("^", r"\^").replace("+", r"\+")):
+        parse_add_checkpoint(body)
+    with pytest.raises(MalformedError):
+        _witness().add_checkpoint(body)
+
+
+def test_the_size_body_of_a_409():
+    assert format_size(20852163) == b"20852163\n"
+    assert parse_size(b"20852163\n") == 20852163
+    for bad in (b"12", b"012\n", b"-1\n", b"1 \n", b""):
+        with pytest.raises(MalformedError):
+            parse_size(bad)
+
+
+def test_the_log_list_is_the_log_lines_of_a_tlog_policy():
+    text = f"# trusted logs\n\n  log {LOG.verifier.key_string()} https://log.example/\n"
+    assert parse_log_list(text) == (LOG.verifier,)
+    assert parse_log_list(format_log_list([LOG.verifier])) == (LOG.verifier,)
+    for bad, names in [
+        ("", "empty"),
+        ("# nothing\n", "empty"),
+        (f"witness w1 {W1.verifier.key_string()}\n", "line 1: expected 'log"),
+        (f"log {LOG.verifier.key_string()}\nlog {LOG.verifier.key_string()}\n", "line 2: .* listed twice"),
+        ("log not-a-key\n", "line 1:"),
+    ]:
+        with pytest.raises(MalformedError, match=names):
+            parse_log_list(bad)
+
+
+# --- add-checkpoint ------------------------------------------------------------------------------
+
+
+def _cosigned(note: bytes, line: str) -> None:
+    opened = open_note(note.decode() + line, [LOG.verifier, W1.verifier])
+    (sig,) = [s for s in opened.signatures if s.name == W1.name]
+    assert CosignatureVerifier.timestamp(sig.signature) == NOW
+
+
+def test_a_first_checkpoint_is_cosigned_then_extended_with_proofs():
+    log, witness = _log(_entries("e", 5)), _witness()
+    line = witness.add_checkpoint(_body(log, 0))
+    assert line.startswith("\u2014 witness.example/w1 ") and line.endswith("\n")
+    _cosigned(log.checkpoint().note.encode(), line)
+    for n in (1, 2, 3, 4, 9):  # 4 is a power of two, where the RFC proof leaves out the old root
+        before = log.size
+        log.append_many(_entries(f"more{n}", n))
+        _cosigned(log.checkpoint().note.encode(), witness.add_checkpoint(_body(log, before)))
+    assert witness.store.latest(LOG.name).size == log.size
+    # The same checkpoint again (old size = its size, same root) is cosigned again.
+    witness.add_checkpoint(_body(log, log.size))
+
+
+def test_an_unknown_origin_is_404():
+    other = Log(MemoryStore(), Signer.from_seed("other.example/log", bytes(32)), clock=lambda: 0.0)
+    with pytest.raises(UnknownLogError, match=r"other\.example/log"):
+        _witness().add_checkpoint(_body(other, 0))
+
+
+def test_every_bit_flip_of_the_note_is_refused_and_never_recorded():
+    log = _log(_entries("e", 7))
+    body = _body(log, 0)
+    head, note = body[: len(b"old 0\n\n")], body[len(b"old 0\n\n") :]
+    origin_end, text_end = note.index(b"\n"), note.index(b"\n\n")
+    outcomes: dict[str, int] = {}
+    for i in range(len(note)):
+        for bit in range(8):
+            flipped = bytearray(note)
+            flipped[i] ^= 1 << bit
+            witness = _witness()
+            with pytest.raises(LedgerError) as info:
+                witness.add_checkpoint(head + bytes(flipped))
+            assert witness.store.latest(LOG.name) is None
+            name = type(info.value).__name__
+            outcomes[name] = outcomes.get(name, 0) + 1
+            # In the size and root lines a flip either breaks the grammar (400) or the signature (403).
+            if origin_end < i < text_end:
+                assert isinstance(info.value, SignatureError | MalformedError), (i, bit, info.value)
+    assert outcomes["SignatureError"] > 100 and set(outcomes) <= {
+        "SignatureError",
+        "MalformedError",
+        "UnknownLogError",
+    }
+
+
+def test_a_flipped_signature_byte_is_403():
+    log = _log(_entries("e", 3))
+    note = log.checkpoint().note
+    text, _, sigline = note.rpartition("\n\n")
+    name, b64 = sigline.rstrip("\n").rsplit(" ", 1)
+    raw = bytearray(base64.b64decode(b64))
+    for i in range(4, len(raw)):  # past the key ID: an ID flip is a signature by an unknown key (also 403)
+        for bit in (0, 7):
+            bad = bytearray(raw)
+            bad[i] ^= 1 << bit
+            forged = f"{text}\n\n{name} {base64.b64encode(bytes(bad)).decode()}\n"
+            with pytest.raises(SignatureError):
+                _witness().add_checkpoint(b"old 0\n\n" + forged.encode())
+
+
+def test_a_wrong_old_size_is_409_with_the_known_size():
+    log, witness = _log(_entries("e", 6)), _witness()
+    witness.add_checkpoint(_body(log, 0))
+    log.append_many(_entries("f", 3))
+    with pytest.raises(SizeConflictError) as info:
+        witness.add_checkpoint(_body(log, 0))
+    assert info.value.known_size == 6
+    with pytest.raises(SizeConflictError):
+        witness.add_checkpoint(_body(log, 5))
+    witness.add_checkpoint(_body(log, 6))
+
+
+def test_old_size_beyond_the_checkpoint_is_400():
+    log = _log(_entries("e", 3))
+    body = format_add_checkpoint(AddCheckpoint(4, (), log.checkpoint().note.encode()))
+    with pytest.raises(MalformedError, match="larger than the checkpoint's 3"):
+        _witness().add_checkpoint(body)
+
+
+def test_bad_proofs_are_422_and_prove_nothing():
+    log, witness = _log(_entries("e", 6)), _witness()
+    with pytest.raises(ProofError, match="from size 0 is empty"):
+        witness.add_checkpoint(
+            format_add_checkpoint(AddCheckpoint(0, (bytes(32),), log.checkpoint().note.encode()))
+        )
+    witness.add_checkpoint(_body(log, 0))
+    log.append_many(_entries("f", 5))
+    good = parse_add_checkpoint(_body(log, 6))
+    for i in range(len(good.proof)):
+        proof = list(good.proof)
+        proof[i] = bytes(32)
+        with pytest.raises(ProofError):
+            witness.add_checkpoint(format_add_checkpoint(AddCheckpoint(6, tuple(proof), good.note)))
+    assert witness.store.latest(LOG.name).size == 6 and witness.store.evidence(LOG.name) == []
+
+
+def test_an_empty_tree_with_another_root_is_422():
+    note = sign_checkpoint(Checkpoint(LOG.name, 0, bytes(32)), LOG)
+    with pytest.raises(ProofError, match="size 0"):
+        _witness().add_checkpoint(b"old 0\n\n" + note.encode())
+
+
+@pytest.mark.parametrize(("old", "new"), [(6, 11), (6, 6), (5, 9)])
+def test_a_fork_is_422_with_evidence_the_log_key_alone_rechecks(old, new):
+    honest, witness = _log(_entries("sell", old)), _witness()
+    witness.add_checkpoint(_body(honest, 0))
+    prefix = 3
+    forked = _log(_entries("sell", prefix) + _entries("destroy", new - prefix))
+    with pytest.raises(InconsistencyError) as info:
+        witness.add_checkpoint(_body(forked, old))
+    check_evidence(info.value.evidence, log_key=LOG.verifier)
+    (stored,) = witness.store.evidence(LOG.name)
+    check_evidence(parse_evidence(stored), log_key=LOG.verifier)
+    assert witness.store.latest(LOG.name).size == old  # not moved
+
+
+def test_two_requests_from_one_size_cannot_both_advance(tmp_path):
+    log = _log(_entries("e", 4))
+    store = SqliteWitnessStore(tmp_path / "w.db")
+    _witness(store).add_checkpoint(_body(log, 0))
+    log.append_many(_entries("a", 3))
+    body_a = _body(log, 4)
+    log.append_many(_entries("b", 3))
+    body_b = _body(log, 4)
+    outcomes: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def run(body: bytes) -> None:
+        w = _witness(SqliteWitnessStore(tmp_path / "w.db"))  # one store each, as two processes
+        barrier.wait()
+        try:
+            outcomes.append(w.add_checkpoint(body))
+        except SizeConflictError as exc:
+            outcomes.append(exc.known_size)
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in (body_a, body_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(o).__name__ for o in outcomes) == ["int", "str"]
+    assert store.latest(LOG.name).size in (7, 10)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_the_store_contract(kind, tmp_path):
+    store = MemoryWitnessStore() if kind == "memory" else SqliteWitnessStore(tmp_path / "w.db")
+    a = WitnessRecord("o", 5, b"note5\n", "\u2014 w x\n")
+    b = WitnessRecord("o", 9, b"note9\n", "\u2014 w y\n")
+    assert store.latest("o") is None
+    assert not store.compare_and_swap("o", expected_size=0, new=a)
+    assert store.compare_and_swap("o", expected_size=None, new=a)
+    assert not store.compare_and_swap("o", expected_size=None, new=b)
+    assert store.compare_and_swap("o", expected_size=5, new=b)
+    assert store.latest("o") == b and store.latest("p") is None
+    with pytest.raises(MalformedError):
+        store.compare_and_swap("p", expected_size=None, new=a)
+    store.add_evidence("o", b"ev1", at=1.0)
+    store.add_evidence("o", b"ev2", at=2.0)
+    assert store.evidence("o") == [b"ev1", b"ev2"] and store.evidence("p") == []
+    store.close()
+    if kind == "sqlite":  # durable: a new store over the file sees it all
+        again = SqliteWitnessStore(tmp_path / "w.db")
+        assert again.latest("o") == b and again.evidence("o") == [b"ev1", b"ev2"]
+        again.close()
+
+
+def test_misuse_is_refused():
+    with pytest.raises(MalformedError):
+        Witness(LOG, [LOG.verifier], MemoryWitnessStore(), clock=lambda: 1.0)  # type: ignore[arg-type]
+    with pytest.raises(MalformedError):
+        Witness(W1, [], MemoryWitnessStore(), clock=lambda: 1.0)
+
+
+def test_the_monitoring_read_serves_the_note_with_our_cosignature():
+    log, witness = _log(_entries("e", 2)), _witness()
+    with pytest.raises(UnknownLogError):
+        witness.checkpoint(LOG.name)
+    witness.add_checkpoint(_body(log, 0))
+    opened = open_note(witness.checkpoint(LOG.name), [LOG.verifier, W1.verifier])
+    assert {s.name for s in opened.signatures} == {LOG.name, W1.name}
