@@ -29,6 +29,7 @@ from .epcis import epcis_document
 from .errors import InvalidEvent, NotFound, TraceError
 from .ingest.record import Receipt, Recorder
 from .model.encoding import SignedEvent, decode_entry
+from .reads import portal
 from .repository import Repository, in_chunks
 from .rules import PartyState
 from .store.tables import (
@@ -552,11 +553,7 @@ class TraceService:
             while end + 1 < len(indexes) and indexes[end + 1] - indexes[end] <= max_gap:
                 end += 1
             wanted = set(indexes[start : end + 1])
-            out += [
-                (i, e)
-                for i, e in self.log.read_entries(indexes[start], indexes[end] + 1)
-                if i in wanted
-            ]
+            out += [(i, e) for i, e in self.log.read_entries(indexes[start], indexes[end] + 1) if i in wanted]
             start = end + 1
         return out
 
@@ -597,7 +594,9 @@ class TraceService:
             out.append((signed.event, signed.id, index))
         return out
 
-    def epcis(self, events: Sequence[tuple[Any, str, int]], *, created: datetime, base: str) -> dict[str, Any]:
+    def epcis(
+        self, events: Sequence[tuple[Any, str, int]], *, created: datetime, base: str
+    ) -> dict[str, Any]:
         """The EPCIS 2.0 document of these (event, id, ledger index) triples, in the given order.
 
         Every lot the events name gets its one identifier (trace/epcis.py: the GTIN its product was
@@ -724,94 +723,14 @@ class TraceService:
 
     # --- a party's own view (the portal) -------------------------------------------------------------
 
-    def holdings(self, party_id: str) -> list[dict[str, Any]]:
-        """The lots `party_id` holds now: quantity held, the lot's product, unit, head and status flags."""
-        h = TraceHolding.__table__
-        lot = TraceLot.__table__
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(h.c.lot, h.c.quantity.label("held"), lot)
-                .join(lot, lot.c.code == h.c.lot)
-                .where(h.c.party == party_id)
-                .order_by(lot.c.created_at.desc(), h.c.lot)
-            ).all()
-        return [
-            {
-                "lot": r.lot,
-                "held": r.held,
-                "quantity": r.quantity,
-                "unit": r.unit,
-                "product": json.loads(r.product),
-                "created_at": r.created_at,
-                "head": r.head,
-                "status": {
-                    "failed": bool(r.failed),
-                    "recalled": bool(r.recalled),
-                    "rejected": bool(r.rejected),
-                    "cleared": bool(r.cleared),
-                },
-            }
-            for r in rows
-            if Decimal(r.held) > 0
-        ]
+    def holdings(self, party_id: str) -> list[portal.Holding]:
+        return portal.holdings(self.engine, party_id)
 
-    def incoming(self, party_id: str) -> list[dict[str, Any]]:
-        """Shipment lines sent to `party_id` and not yet fully received (what its receive form offers)."""
-        t = TraceTransit.__table__
-        lot = TraceLot.__table__
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t, lot.c.product_name, lot.c.head)
-                .join(lot, lot.c.code == t.c.lot)
-                .where(t.c.destination == party_id)
-            ).all()
-            names = self._party_names(conn, {r.source for r in rows})
-        return [
-            {
-                "ship_event": r.ship_event,
-                "lot": r.lot,
-                "product": r.product_name,
-                "from": r.source,
-                "from_name": names.get(r.source),
-                "shipped": r.quantity,
-                "received": r.received,
-                "outstanding": str(Decimal(r.quantity) - Decimal(r.received)),
-                "unit": r.unit,
-                "head": r.head,
-            }
-            for r in rows
-            if Decimal(r.quantity) > Decimal(r.received)
-        ]
+    def incoming(self, party_id: str) -> list[portal.Incoming]:
+        return portal.incoming(self.engine, party_id)
 
-    def shipments_from(self, party_id: str) -> list[dict[str, Any]]:
-        """Shipment lines `party_id` sent, newest first, with how much the destination has received."""
-        t = TraceTransit.__table__
-        lot = TraceLot.__table__
-        ev = TraceEvent.__table__
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t, lot.c.product_name, ev.c.at_utc)
-                .join(lot, lot.c.code == t.c.lot)
-                .join(ev, ev.c.id == t.c.ship_event)
-                .where(t.c.source == party_id)
-                .order_by(ev.c.at_utc.desc(), t.c.lot)
-            ).all()
-            names = self._party_names(conn, {r.destination for r in rows})
-        return [
-            {
-                "ship_event": r.ship_event,
-                "lot": r.lot,
-                "product": r.product_name,
-                "to": r.destination,
-                "to_name": names.get(r.destination),
-                "shipped": r.quantity,
-                "received": r.received,
-                "outstanding": str(Decimal(r.quantity) - Decimal(r.received)),
-                "unit": r.unit,
-                "at": r.at_utc,
-            }
-            for r in rows
-        ]
+    def shipments_from(self, party_id: str) -> list[portal.Shipment]:
+        return portal.shipments_from(self.engine, party_id)
 
     # --- the public home page ----------------------------------------------------------------------------
 

@@ -149,9 +149,9 @@ def test_my_lots_groups_sibling_lots_and_lists_shipments(demo):
     assert '/lots/MWD-BC-01/labels.pdf"' in r.text  # the whole bag sheet, from the crate they came from
     assert r.text.count('data-status="recalled"') == 1  # 99 chilli boxes: one row
     sent = app.state.service.shipments_from(keys["market"].party)
-    assert {s["lot"] for s in sent} >= {"MWD-BC-01", "MWD-LJ-01", "MWD-LJ-02"}
-    stall_line = next(s for s in sent if s["lot"] == "MWD-LJ-02")
-    assert stall_line["outstanding"] == "10" and stall_line["to"] == keys["stall"].party
+    assert {s.lot for s in sent} >= {"MWD-BC-01", "MWD-LJ-01", "MWD-LJ-02"}
+    stall_line = next(s for s in sent if s.lot == "MWD-LJ-02")
+    assert stall_line.outstanding == "10" and stall_line.to == keys["stall"].party
     r = _get(client, "/portal/lots?lang=en", keys["market"])
     assert "In transit" in r.text and "Delivered" in r.text
 

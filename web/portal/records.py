@@ -12,6 +12,7 @@ from typing import Any
 
 from farmtrace.trace.errors import NotFound
 from farmtrace.trace.model.details import CertifyDetail, InspectDetail
+from farmtrace.trace.reads.portal import Holding
 from farmtrace.trace.service import TraceService
 
 from ..labels.qr import qr_matrix
@@ -22,31 +23,26 @@ __all__ = ["badges", "certificate_view", "entry_evidence", "group_holdings", "qr
 GROUP_AT = 3  # this many sibling lots or more are shown as one row
 
 
-def group_holdings(service: TraceService, holdings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def group_holdings(service: TraceService, holdings: list[Holding]) -> list[dict[str, Any]]:
     """Holdings as rows: lots created by the same event, of the same product, quantity and status
     (the 10 bags of one repack) form one group; others stay alone. Order is kept (newest first)."""
     groups: dict[tuple, dict[str, Any]] = {}
     for h in holdings:
-        key = (
-            h["head"],
-            h["product"].get("name_zh"),
-            h["unit"],
-            h["held"],
-            tuple(sorted(k for k, v in h["status"].items() if v)),
-        )
+        key = (h.head, h.product.get("name_zh"), h.unit, h.held, h.status)
+        status = h.status.to_wire()
         g = groups.setdefault(
             key,
             {
                 "lots": [],
-                "product": h["product"],
-                "unit": h["unit"],
-                "held": h["held"],
-                "status": h["status"],
-                "badges": badges(h["status"]),
+                "product": h.product,
+                "unit": h.unit,
+                "held": h.held,
+                "status": status,
+                "badges": badges(status),
                 "parent": None,
             },
         )
-        g["lots"].append(h["lot"])
+        g["lots"].append(h.lot)
     out = []
     for g in groups.values():
         if len(g["lots"]) < GROUP_AT:

@@ -42,6 +42,7 @@ from farmtrace.trace.model.details import COMMITMENTS
 from farmtrace.trace.model.ids import check_event_id, check_lot_code
 from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS
 from farmtrace.trace.model.values import ROLES
+from farmtrace.trace.reads.portal import Holding, Incoming
 from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
 from farmtrace.trace.service import TraceService
 
@@ -330,7 +331,7 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         "selected": lot,
     }
     if kind in ("certify", "ship", "sell", "transform"):
-        context["holdings"] = service.holdings(state.id)
+        context["holdings"] = [_holding_view(h) for h in service.holdings(state.id)]
     if kind == "harvest":
         context["suggested_lot"] = _suggest(request, "H")
     if kind == "certify":
@@ -357,24 +358,29 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
     )
 
 
-def _shipments(service: TraceService, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _holding_view(h: Holding) -> dict[str, Any]:
+    """A holding as the forms' macros show it: its status as the flags `badges` reads."""
+    return {**vars(h), "status": h.status.to_wire()}
+
+
+def _shipments(service: TraceService, lines: list[Incoming]) -> list[dict[str, Any]]:
     """Incoming lines grouped by ship event, each line with the certificates and passing inspections
     the ledger holds for its lot (or the lots it was made from): what the entry check compares against."""
     by_event: dict[str, dict[str, Any]] = {}
     for line in lines:
         s = by_event.setdefault(
-            line["ship_event"],
+            line.ship_event,
             {
-                "ship_event": line["ship_event"],
-                "from": line["from"],
-                "from_name": line["from_name"],
+                "ship_event": line.ship_event,
+                "from": line.source,
+                "from_name": line.source_name,
                 "lines": [],
                 "certificates": [],
                 "inspections": [],
             },
         )
         s["lines"].append(line)
-        evidence = entry_evidence(service, line["lot"])
+        evidence = entry_evidence(service, line.lot)
         for c in evidence["certificates"]:
             if c not in s["certificates"]:
                 s["certificates"].append(c)
