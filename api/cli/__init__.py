@@ -1,0 +1,17 @@
+"""The `farmtrace` command (the console script `farmtrace = "farmtrace.api.cli:main"`).
+
+    parser.py    build_parser, main: run one subcommand; failures become one line on stderr
+    common.py    CliError, settings, opening the ledger, the server's client, --server/--key
+    server.py    serve, init, demo
+    ledger.py    checkpoint, verify, export, cosign (the ledger itself: no server)
+    parties.py   party-key, register, party …, keygen
+    events.py    event, trace, recall, verify-lot (through a server)
+
+Adding a subcommand is one module (or a function in the module of its noun) with `cmd_<name>` and a
+`register(sub)` that adds its subparser, plus one line in parser.COMMANDS: see parser.py.
+"""
+
+from .common import CliError
+from .parser import build_parser, main
+
+__all__ = ["CliError", "build_parser", "main"]
