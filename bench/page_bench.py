@@ -61,8 +61,8 @@ from farmtrace.api.settings import Settings  # noqa: E402
 from farmtrace.client.client import CHINA_STANDARD_TIME  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
 from farmtrace.trace.errors import TraceError  # noqa: E402
-from farmtrace.trace.journey import check_journey  # noqa: E402
 from farmtrace.trace.model.encoding import encode_entry, event_id, signing_message  # noqa: E402
+from farmtrace.trace.verify_journey import check_journey  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -87,7 +87,7 @@ BATCH = 10_000
 # signed by the parties' own keys, appended with `Log.append_many`, and their table rows inserted by
 # its admit hook, in the same transaction. Before using it, the substitution must reproduce chain 1
 # byte for byte and row for row as the service recorded it; sampled journeys are then checked by
-# trace/journey.py. What the pages read is therefore what the service would have written.
+# trace/verify_journey.py. What the pages read is therefore what the service would have written.
 
 
 class Story1:

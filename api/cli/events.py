@@ -1,4 +1,4 @@
-"""`farmtrace event`, `trace`, `recall` and `verify-lot`: record events, and follow a lot, through a server."""
+"""`farmtrace event`, `trace`, `recall` and `verify-lot`: record events and follow a lot, through a server."""
 
 from __future__ import annotations
 
@@ -125,9 +125,9 @@ def cmd_recall(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_lot(args: argparse.Namespace) -> int:
-    """The consumer page's checks (web/static/verify.js), in Python: trace/journey.py."""
+    """The consumer page's checks (web/static/verify.js), in Python: trace/verify_journey.py."""
     from farmtrace.client import Client
-    from farmtrace.trace.journey import check_journey
+    from farmtrace.trace.verify_journey import check_journey
 
     client = Client(args.server)
     key = args.key

@@ -27,8 +27,8 @@ from farmtrace.ledger.errors import VerificationError
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.note import Verifier
 from farmtrace.trace.errors import SignatureRefused
-from farmtrace.trace.journey import check_journey
 from farmtrace.trace.model.encoding import decode_entry, event_id, verify_signed_event
+from farmtrace.trace.verify_journey import check_journey
 
 from ..conftest import STANDARDS
 from ..trace.story import (
@@ -405,7 +405,7 @@ def test_story_one_field_to_bag_verified(client) -> None:
             head[lot] = item["id"]
         assert item["party_name"] == NAMES[item["party"]]
     assert head[BAG_1] == w.ids["sell"]
-    # ... and the checks the consumer's page runs (trace/journey.py, twin of verify.js) all pass.
+    # ... and the checks the consumer's page runs (trace/verify_journey.py, twin of verify.js) all pass.
     report = check_journey(journey, log_key=LOG_SIGNER.verifier)
     assert report.ok, report.summary()
     assert report.events == len(chain)

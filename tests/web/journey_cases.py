@@ -1,4 +1,4 @@
-"""The shared tampering cases: each is run through Python (trace/journey.py) and JavaScript
+"""The shared tampering cases: each is run through Python (trace/verify_journey.py) and JavaScript
 (web/static/verify.js), which must agree on the verdict and on every failure, in order.
 
 A case turns a genuine journey (what GET /lots/{code}/journey answers) into the journey a verifier

@@ -1,4 +1,4 @@
-"""The consumer page's checks, in Python (trace/journey.py) and in JavaScript (web/static/verify.js),
+"""The consumer page's checks, in Python (trace/verify_journey.py) and in JavaScript (web/static/verify.js),
 run over the same cases (journey_cases.py): same verdict, same failures, in the same order.
 
 The JavaScript runs twice: in Node (one process for all the cases, in the default run) and in
@@ -13,7 +13,7 @@ import pytest
 
 from farmtrace.api.cli import main as farmtrace
 from farmtrace.ledger.errors import MalformedError
-from farmtrace.trace.journey import REASONS, check_journey
+from farmtrace.trace.verify_journey import REASONS, check_journey
 from farmtrace.web.i18n import MESSAGES
 
 from . import journey_cases

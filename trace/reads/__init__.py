@@ -1,7 +1,7 @@
 """Typed answers to the domain's reads, one module per audience; `TraceService` delegates to them.
 
 lots       LotSummary, TraceGraph, RecallReach: a lot, its lineage, what a recall reaches
-journeys   Journey, ProvenEntry: the consumer's evidence bundle (checked by verify.js and trace/journey.py)
+journeys   Journey, ProvenEntry: the consumer's evidence bundle (checked by verify.js and trace/verify_journey.py)
 parties    PartySummary, Anomaly: the public register of parties, refused events
 portal     Holding, Incoming, Shipment: a party's own view
 reports    PriceRow, RecallNotice, EntryRecord: the regulator's reports and the home page's notices

@@ -101,7 +101,7 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     "verify.step_ref": ("第 {n} 步「{title}」", "step {n} ({title})"),
     "verify.entry_ref": ("账本第 {index} 条记录", "ledger entry {index}"),
     "verify.some_record": ("一条记录", "a record"),
-    # One message per reason code of trace/journey.py (REASONS) and web/static/verify.js.
+    # One message per reason code of trace/verify_journey.py (REASONS) and web/static/verify.js.
     "verify.reason.journey.malformed": ("验证数据的格式不正确。", "The verification data is malformed."),
     "verify.reason.log_key.mismatch": (
         "服务器给出的账本公钥与本页内置的公钥不一致。",

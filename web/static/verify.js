@@ -1,6 +1,6 @@
 /* farmtrace: verify a lot's journey in the consumer's own browser (WebCrypto Ed25519 and SHA-256).
  *
- * The twin of trace/journey.py (`check_journey`): the same checks, in the same order, with the same
+ * The twin of trace/verify_journey.py (`check_journey`): the same checks, in the same order, with the same
  * reason codes, so tests/web/test_journey_checks.py can run both over the same tampered journeys.
  * Nothing here trusts the server but for the log key the page embeds (its own copy, set when the page
  * was rendered from the server's configuration, not from the database).
@@ -22,7 +22,7 @@
  * Base64, hex, UTF-8, SHA-256 and RFC 8785 come from codec.js (FarmtraceCodec), loaded before this
  * file; checkJourney uses no DOM, so the tests run it in Node as well as in Chromium.
  *
- * Over 400 lines on purpose: the checks read side by side with trace/journey.py, and the page's part
+ * Over 400 lines on purpose: the checks read side by side with trace/verify_journey.py, and the page's part
  * (page(), about 110 lines) stays here so a phone on a weak network fetches two scripts, not three.
  */
 "use strict";
@@ -129,7 +129,7 @@
   }
 
   async function inclusion(item, entry, cp) {
-    // null if proven, else "leaf" or "invalid" (as trace/journey.py's _inclusion).
+    // null if proven, else "leaf" or "invalid" (as trace/journey_entries.py's inclusion_failure).
     const leaf = await leafHash(entry);
     if (!equal(b64decode(item.leaf_hash), leaf)) return "leaf";
     if (!isIndex(item.index) || !Array.isArray(item.proof)) return "invalid";

@@ -41,30 +41,25 @@ What this cannot see: events after the lot's last event that the server leaves o
 commits to a lot's head), revocations of a key (key_revoke events are not in the journey), and the
 registrar's own signature on a key's registration (only its inclusion in the log is checked).
 
-This module is longer than most (about 470 lines, a third of them this contract): it is the twin of
-verify.js, step for step, and is kept whole so that the two can be read side by side.
+The pieces steps 3 and 4 share (strict base64, the entry parser, the registration match, the
+inclusion check) are in trace/journey_entries.py; this module holds the steps themselves, in the
+order verify.js runs them, so that the two can be read side by side.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
-
 from farmtrace.ledger.checkpoint import Checkpoint, open_checkpoint
-from farmtrace.ledger.errors import LedgerError, MalformedError, VerificationError
-from farmtrace.ledger.hashing import HASH_SIZE, leaf_hash
-from farmtrace.ledger.merkle import check_inclusion
+from farmtrace.ledger.errors import MalformedError, VerificationError
 from farmtrace.ledger.note import Verifier
 
 from .crypto import verify_ed25519
-from .errors import InvalidEvent, SignatureRefused
-from .model.encoding import ENCODING_VERSION, event_id, signing_message, split_entry
+from .errors import SignatureRefused
+from .journey_entries import ParsedEntry, decode_b64, inclusion_failure, is_index, parse_entry, registers
+from .model.encoding import signing_message
 from .model.ids import key_id_for
 
 __all__ = ["REASONS", "JourneyFailure", "JourneyReport", "check_journey"]
@@ -140,105 +135,6 @@ class JourneyReport:
         return f"lot {self.lot}: NOT verified: {first.message}{more}"
 
 
-@dataclass
-class _Parsed:
-    """An entry that passed step 4a: its canonical bytes, signature, id and event object."""
-
-    canonical: bytes
-    signature: bytes
-    id: str
-    event: dict[str, Any]
-
-
-def _b64(text: object) -> bytes | None:
-    """Strict standard base64 with padding (what verify.js accepts too), else None."""
-    if not isinstance(text, str) or len(text) % 4:
-        return None
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _is_index(value: object) -> bool:
-    return type(value) is int and 0 <= value < 2**53  # what a JavaScript number holds exactly
-
-
-def _parse_entry(entry: bytes) -> _Parsed | None:
-    """Step 4a: the entry's three lines (`encoding.split_entry`), canonical JSON (RFC 8785) and the
-    fields the checks use. None if any of it fails."""
-    try:
-        canonical, signature = split_entry(entry)
-    except InvalidEvent:
-        return None
-    try:
-        obj = json.loads(canonical.decode("utf-8"))
-        if not isinstance(obj, dict) or rfc8785.dumps(obj) != canonical:
-            return None
-    except (UnicodeDecodeError, ValueError, TypeError, RecursionError, rfc8785.CanonicalizationError):
-        return None
-    if type(obj.get("v")) is not int or obj["v"] != ENCODING_VERSION:
-        return None
-    if not all(isinstance(obj.get(k), str) for k in ("kind", "party", "key_id")):
-        return None
-    inputs, outputs = obj.get("inputs"), obj.get("outputs")
-    if not isinstance(inputs, list) or not isinstance(outputs, list):
-        return None
-    for ref in inputs:
-        follows = ref.get("follows") if isinstance(ref, dict) else None
-        if not isinstance(ref, dict) or not isinstance(ref.get("lot"), str) or not isinstance(follows, list):
-            return None
-        if not all(isinstance(f, str) for f in follows):
-            return None
-    if not all(isinstance(o, dict) and isinstance(o.get("lot"), str) for o in outputs):
-        return None
-    return _Parsed(canonical=canonical, signature=signature, id=event_id(canonical), event=obj)
-
-
-def _registers(event: dict[str, Any], *, party: str, key_id: str, public_key: str) -> bool:
-    """Step 3c: whether `event` is the party.register or party.key_add that records this key."""
-    detail = event.get("detail")
-    if not isinstance(detail, dict):
-        return False
-    if event["kind"] == "party.register":
-        record = detail.get("party")
-        if (
-            not isinstance(record, dict)
-            or record.get("id") != party
-            or not isinstance(record.get("keys"), list)
-        ):
-            return False
-        return any(
-            isinstance(k, dict) and k.get("key_id") == key_id and k.get("public_key") == public_key
-            for k in record["keys"]
-        )
-    if event["kind"] == "party.key_add":
-        return (
-            detail.get("party_id") == party
-            and detail.get("key_id") == key_id
-            and detail.get("public_key") == public_key
-        )
-    return False
-
-
-def _inclusion(item: Mapping[str, Any], entry: bytes, cp: Checkpoint) -> str | None:
-    """Step 4d (and 3d): None if the entry is proven in `cp`, else "leaf" or "invalid"."""
-    leaf = leaf_hash(entry)
-    if _b64(item.get("leaf_hash")) != leaf:
-        return "leaf"
-    index, proof = item.get("index"), item.get("proof")
-    if not _is_index(index) or not isinstance(proof, list):
-        return "invalid"
-    hashes = [_b64(p) for p in proof]
-    if any(h is None or len(h) != HASH_SIZE for h in hashes):
-        return "invalid"
-    try:
-        check_inclusion(hashes, index=index, leaf=leaf, size=cp.size, root=cp.root)
-    except LedgerError:
-        return "invalid"
-    return None
-
-
 def check_journey(journey: Mapping[str, Any], *, log_key: str | Verifier) -> JourneyReport:
     """Check `journey` against the pinned `log_key` (a verifier key string or a Verifier).
 
@@ -297,7 +193,7 @@ def _check_keys(
     for kid in sorted(keys):
         k = keys[kid]
         k = k if isinstance(k, dict) else {}
-        pub = _b64(k.get("public_key"))
+        pub = decode_b64(k.get("public_key"))
         if pub is None or len(pub) != 32 or key_id_for(pub) != kid:
             fail("key.id", f"key {kid}: the public key given does not have this key id", key=kid)
             continue
@@ -306,10 +202,10 @@ def _check_keys(
         if not isinstance(reg, dict):
             fail("key.not_registered", f"key {kid} comes with no ledger entry that registered it", key=kid)
             continue
-        at = reg.get("index") if _is_index(reg.get("index")) else None
-        entry = _b64(reg.get("entry"))
-        parsed = _parse_entry(entry) if entry is not None else None
-        if parsed is None or not _registers(
+        at = reg.get("index") if is_index(reg.get("index")) else None
+        entry = decode_b64(reg.get("entry"))
+        parsed = parse_entry(entry) if entry is not None else None
+        if parsed is None or not registers(
             parsed.event, party=k.get("party"), key_id=kid, public_key=k.get("public_key")
         ):
             fail(
@@ -319,7 +215,7 @@ def _check_keys(
                 key=kid,
             )
             continue
-        if cp is not None and _inclusion(reg, entry, cp) is not None:
+        if cp is not None and inclusion_failure(reg, entry, cp) is not None:
             fail(
                 "key.registration_proof",
                 f"key {kid}: its registration (index {at}) is not proven in the checkpoint",
@@ -339,54 +235,22 @@ def _check_events(
     registered_at: dict[str, int],
     cp: Checkpoint | None,
     fail: Callable[..., None],
-) -> list[tuple[int | None, _Parsed]]:
+) -> list[tuple[int | None, ParsedEntry]]:
     """Step 4: report each event whose entry, key, signature or inclusion fails; return the events
     whose entry parsed, with their ledger index, for step 5."""
-    parsed_events: list[tuple[int | None, _Parsed]] = []
+    parsed_events: list[tuple[int | None, ParsedEntry]] = []
     for item in events:
         item = item if isinstance(item, dict) else {}
-        at = item.get("index") if _is_index(item.get("index")) else None
-        entry = _b64(item.get("entry"))
-        parsed = _parse_entry(entry) if entry is not None else None
+        at = item.get("index") if is_index(item.get("index")) else None
+        entry = decode_b64(item.get("entry"))
+        parsed = parse_entry(entry) if entry is not None else None
         if parsed is None:
             fail("entry.malformed", f"the entry at index {at} is not a well-formed signed event", index=at)
         else:
             parsed_events.append((at, parsed))
-            ev = parsed.event
-            kid = ev["key_id"]
-            if kid not in keys:
-                fail(
-                    "key.unknown",
-                    f"event at index {at} is signed by key {kid}, which the journey lacks",
-                    index=at,
-                    key=kid,
-                )
-            elif not isinstance(keys[kid], dict) or keys[kid].get("party") != ev["party"]:
-                fail(
-                    "key.party",
-                    f"event at index {at}: key {kid} is not a key of party {ev['party']}",
-                    index=at,
-                    key=kid,
-                )
-            elif kid in registered_at and (at is None or registered_at[kid] >= at):
-                fail(
-                    "key.order",
-                    f"event at index {at} is signed by key {kid} before it was registered",
-                    index=at,
-                    key=kid,
-                )
-            if kid in public:
-                try:
-                    verify_ed25519(public[kid], parsed.signature, signing_message(parsed.canonical))
-                except SignatureRefused:
-                    fail(
-                        "signature.invalid",
-                        f"event at index {at} ({ev['kind']}): the signature does not match the record",
-                        index=at,
-                        key=kid,
-                    )
+            _check_signer(at, parsed, keys, public, registered_at, fail)
         if cp is not None and entry is not None:
-            wrong = _inclusion(item, entry, cp)
+            wrong = inclusion_failure(item, entry, cp)
             if wrong == "leaf":
                 fail(
                     "inclusion.leaf",
@@ -402,7 +266,56 @@ def _check_events(
     return parsed_events
 
 
-def _check_chain(target: str, events: list[tuple[int | None, _Parsed]], fail) -> None:
+def _check_signer(
+    at: int | None,
+    parsed: ParsedEntry,
+    keys: dict[str, Any],
+    public: dict[str, bytes],
+    registered_at: dict[str, int],
+    fail: Callable[..., None],
+) -> None:
+    """Steps 4b and 4c for one parsed event: its key is known, its party's, registered before it,
+    and its signature verifies."""
+    ev = parsed.event
+    kid = ev["key_id"]
+    if kid not in keys:
+        fail(
+            "key.unknown",
+            f"event at index {at} is signed by key {kid}, which the journey lacks",
+            index=at,
+            key=kid,
+        )
+    elif not isinstance(keys[kid], dict) or keys[kid].get("party") != ev["party"]:
+        fail(
+            "key.party",
+            f"event at index {at}: key {kid} is not a key of party {ev['party']}",
+            index=at,
+            key=kid,
+        )
+    elif kid in registered_at and (at is None or registered_at[kid] >= at):
+        fail(
+            "key.order",
+            f"event at index {at} is signed by key {kid} before it was registered",
+            index=at,
+            key=kid,
+        )
+    if kid in public:
+        try:
+            verify_ed25519(public[kid], parsed.signature, signing_message(parsed.canonical))
+        except SignatureRefused:
+            fail(
+                "signature.invalid",
+                f"event at index {at} ({ev['kind']}): the signature does not match the record",
+                index=at,
+                key=kid,
+            )
+
+
+def _check_chain(
+    target: str, events: list[tuple[int | None, ParsedEntry]], fail: Callable[..., None]
+) -> None:
+    """Step 5: ledger order, one creator per lot, a creator for every lot of the lineage, and each
+    event on the lineage linked to the lot's previous event."""
     # a. Ledger order.
     last = -1
     for at, _ in events:
@@ -411,7 +324,7 @@ def _check_chain(target: str, events: list[tuple[int | None, _Parsed]], fail) ->
         else:
             last = at
     # b. Who created each lot.
-    creator: dict[str, tuple[int | None, _Parsed]] = {}
+    creator: dict[str, tuple[int | None, ParsedEntry]] = {}
     for at, p in events:
         for out in p.event["outputs"]:
             if out["lot"] in creator:
@@ -436,8 +349,14 @@ def _check_chain(target: str, events: list[tuple[int | None, _Parsed]], fail) ->
     for code in sorted(lineage):
         if code not in creator:
             fail("chain.no_creation", f"no event in the journey creates lot {code}", lot=code)
-    members = set(lineage)
-    # d, e. Each event belongs to the lineage; each input follows the lot's previous event.
+    _check_links(target, set(lineage), events, fail)
+
+
+def _check_links(
+    target: str, members: set[str], events: list[tuple[int | None, ParsedEntry]], fail: Callable[..., None]
+) -> None:
+    """Steps 5d and 5e: each event names a lot of the lineage (`members`); each input on a lineage
+    lot follows exactly the previous event in the journey that named that lot."""
     head: dict[str, str] = {}
     for at, p in events:
         ev = p.event
