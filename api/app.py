@@ -27,6 +27,7 @@ from .limits import BodyLimit
 from .methods import HeadAsGet
 from .routes import console as console_routes
 from .routes import ledger as ledger_routes
+from .routes import tiles as tiles_routes
 from .routes import trace as trace_routes
 from .routes import vocabulary as vocabulary_routes
 from .schemas import install_openapi
@@ -117,6 +118,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     app.include_router(ledger_routes.router)
+    app.include_router(tiles_routes.router)  # /log/: the log as C2SP tlog-tiles (docs/tiles.md)
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(trace_routes.router)
     app.include_router(vocabulary_routes.router)

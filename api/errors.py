@@ -123,6 +123,13 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "The log's stored state contradicts a checkpoint it signed; the detail carries the evidence.",
         "日志的存储状态与其签署的检查点相矛盾，详情中附有证据。",
     ),
+    "entry-too-large": ProblemType(
+        413,
+        "Entry too large",
+        "条目过大",
+        "A ledger entry is longer than 65,535 bytes, the most a C2SP tlog-tiles entry bundle can hold; nothing was recorded. `field` names it.",
+        "账本条目超过 65,535 字节，即 C2SP tlog-tiles 条目包所能容纳的上限；未记录任何内容。`field` 指出是哪一个。",
+    ),
     "rule-violation": ProblemType(
         422,
         "Refused by a rule",
@@ -169,6 +176,7 @@ STATUS_TABLE: list[tuple[type[Exception], str]] = [
     (te.RuleViolation, "rule-violation"),
     (te.TraceError, "refused"),
     (le.NotFoundError, "not-found"),
+    (le.EntryTooLargeError, "entry-too-large"),
     (le.MalformedError, "malformed"),
     (le.InconsistencyError, "inconsistent"),
     (le.StoreMismatchError, "inconsistent"),

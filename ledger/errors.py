@@ -2,6 +2,7 @@
 
 LedgerError
 ├── MalformedError        input that does not parse (a proof, a note, a key, a bundle)
+│   └── EntryTooLargeError  an entry longer than an entry bundle's 16-bit length allows
 ├── VerificationError     a check failed: a proof, a signature, a stored hash
 │   ├── InconsistencyError  the log signed two checkpoints that cannot both be true; carries the Evidence
 │   └── StoreMismatchError  the log's own storage is not the tree it signed (it signs nothing on top)
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AppendError",
+    "EntryTooLargeError",
     "Evidence",
     "InconsistencyError",
     "LedgerError",
@@ -31,6 +33,28 @@ class LedgerError(Exception):
 
 class MalformedError(LedgerError, ValueError):
     """Input does not parse: wrong length, bad base64, non-canonical number, unknown format."""
+
+
+class EntryTooLargeError(MalformedError):
+    """An entry is longer than MAX_ENTRY_SIZE (65,535) bytes, the most an entry bundle's uint16
+    length prefix can say (C2SP tlog-tiles); the log refuses it before anything is stored.
+
+    `size` is the entry's length, `limit` the largest allowed, `index` its position among the entries
+    offered together (None for one alone), `field` the name of the input that carried it, if any.
+    """
+
+    def __init__(
+        self, size: int, *, index: int | None = None, limit: int = 0xFFFF, field: str | None = None
+    ) -> None:
+        which = "an entry" if index is None else f"entry {index}"
+        super().__init__(
+            f"{which} is {size} bytes; an entry is bytes of at most {limit} bytes "
+            "(the 16-bit length of C2SP tlog-tiles entry bundles)"
+        )
+        self.size = size
+        self.limit = limit
+        self.index = index
+        self.field = field
 
 
 class VerificationError(LedgerError):

@@ -32,6 +32,7 @@ from typing import Any
 from . import merkle
 from .audit import AuditReport, audit
 from .checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, sign_checkpoint
+from .entry_bundles import MAX_ENTRY_SIZE, check_entry_size
 from .errors import AppendError, LedgerError, MalformedError, NotFoundError, StoreMismatchError
 from .hashing import EMPTY_ROOT, leaf_hash
 from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note
@@ -48,7 +49,6 @@ Admit = Callable[[WriteTxn, int], None]
 # appended. Raising refuses the whole request, as for Admit.
 Select = Callable[[WriteTxn, int], Sequence[bool]]
 
-MAX_ENTRY_SIZE = 1 << 20
 PROOF_TILE_CACHE = 512  # full tiles kept for proofs: 8 MiB at most
 
 
@@ -422,7 +422,8 @@ class Log:
 
 
 def _checked_entries(entries: list[bytes]) -> list[bytes]:
-    """`entries` as immutable `bytes`; raise MalformedError unless each is bytes of at most MAX_ENTRY_SIZE.
+    """`entries` as immutable `bytes`; raise MalformedError unless each is bytes, EntryTooLargeError
+    (nothing queued) if one is longer than MAX_ENTRY_SIZE (65,535: ledger/entry_bundles.py).
 
     The usual case (every entry already `bytes`) is checked in two passes that run in C and copies
     nothing: `bytes` cannot change after it is queued. Other bytes-like entries are copied.
@@ -431,8 +432,9 @@ def _checked_entries(entries: list[bytes]) -> list[bytes]:
         if not all(isinstance(e, bytes | bytearray) for e in entries):
             raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
         entries = [bytes(e) for e in entries]
-    if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
-        raise MalformedError(f"an entry is bytes of at most {MAX_ENTRY_SIZE} bytes")
+    if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:  # an entry bundle's uint16 length
+        for i, e in enumerate(entries):
+            check_entry_size(e, index=i if len(entries) > 1 else None)  # EntryTooLargeError
     return entries
 
 

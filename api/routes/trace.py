@@ -28,6 +28,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from farmtrace.ledger.entry_bundles import check_entry_size
+from farmtrace.ledger.errors import EntryTooLargeError
 from farmtrace.trace.clock import bounded_time
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
 from farmtrace.trace.model.encoding import decode_entry
@@ -47,6 +49,8 @@ from ..schemas import (
     RecallReportPublic,
     ReceiptPublic,
     TraceGraphPublic,
+    anomaly_public,
+    party_public,
     problems,
 )
 
@@ -126,12 +130,14 @@ def receipt_json(r: Receipt, encoded: dict[bytes, str] | None = None) -> dict[st
     response_model=ReceiptPublic,
     responses={
         200: {"description": "already recorded (idempotent)", "model": ReceiptPublic},
-        **problems(401, 409, 422, 503),
+        **problems(401, 409, 413, 422, 503),
     },
 )
 def record_event(body: EntryIn, service: ServiceDep) -> JSONResponse:
     """Record one signed event. 201 with its receipt; 200 with the same receipt if it was already recorded."""
-    receipt = service.record(_b64(body.entry, "entry"))
+    entry = _b64(body.entry, "entry")
+    check_entry_size(entry, field="entry")  # 413 before anything is decoded or stored
+    receipt = service.record(entry)
     return JSONResponse(receipt_json(receipt), status_code=200 if receipt.duplicate else 201)
 
 
@@ -150,15 +156,17 @@ def record_events(body: BatchIn, service: ServiceDep) -> Response:
     entries, results = [], []
     for i, text in enumerate(body.entries):
         try:
-            entries.append(_b64(text, f"entries[{i}]"))
-        except InvalidEvent as exc:
+            entry = _b64(text, f"entries[{i}]")
+            check_entry_size(entry, index=i, field=f"entries[{i}]")
+            entries.append(entry)
+        except (InvalidEvent, EntryTooLargeError) as exc:  # that entry's own problem, not the batch's
             entries.append(exc)
     todo = [e for e in entries if isinstance(e, bytes)]
     done = iter(service.record_many(todo))
     encoded: dict[bytes, str] = {}
     for e in entries:
         outcome = next(done) if isinstance(e, bytes) else e
-        if isinstance(outcome, TraceError):
+        if isinstance(outcome, TraceError | EntryTooLargeError):
             results.append({"ok": False, "problem": problem_body(outcome)})
         else:
             results.append({"ok": True, "receipt": receipt_json(outcome, encoded)})
@@ -226,13 +234,13 @@ def get_recall_report(code: LotCode, service: ServiceDep, _: RegulatorDep) -> di
 
 
 @router.get("/parties", response_model=list[PartyPublic], response_model_exclude_unset=True)
-def list_parties(service: ServiceDep) -> list[dict[str, Any]]:
-    return service.parties()
+def list_parties(service: ServiceDep) -> list[PartyPublic]:
+    return [party_public(p) for p in service.parties()]
 
 
 @router.get("/parties/{party_id}", response_model=PartyPublic, response_model_exclude_unset=True)
-def get_party(party_id: Annotated[str, Path(max_length=32)], service: ServiceDep) -> dict[str, Any]:
-    return service.party(party_id)
+def get_party(party_id: Annotated[str, Path(max_length=32)], service: ServiceDep) -> PartyPublic:
+    return party_public(service.party(party_id))
 
 
 @router.get("/anomalies", response_model=list[AnomalyPublic], response_model_exclude_unset=True)
@@ -244,9 +252,10 @@ def list_anomalies(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+) -> list[AnomalyPublic]:
     since, until = bounded_time("since", since), bounded_time("until", until)  # aware, sane years
-    return service.anomalies(rule=rule, party=party, since=since, until=until, limit=limit)
+    found = service.anomalies(rule=rule, party=party, since=since, until=until, limit=limit)
+    return [anomaly_public(a) for a in found]
 
 
 # The bare lot route matches any path below /lots/ (lot codes may contain "/"), so it lives on its

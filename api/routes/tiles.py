@@ -1,0 +1,63 @@
+"""The log as C2SP tlog-tiles, read-only, below the prefix /log/ (docs/tiles.md).
+
+GET /log/checkpoint                 the latest signed checkpoint note, with witness cosignatures
+GET /log/tile/<L>/<N>[.p/<W>]       hash tile N of level L (ledger/tile_paths.py names the paths)
+GET /log/tile/entries/<N>[.p/<W>]   entry bundle N
+
+HEAD answers wherever GET does (api/methods.py). Full tiles and bundles never change: they are
+served `Cache-Control: public, max-age=31536000, immutable`. Partial ones stay correct forever too
+(a partial tile is a prefix of what the tile becomes), but a log may stop serving them once the
+full tile exists, so they get a minute; the checkpoint, which moves, five seconds. A path that
+names no tile of the tree at the latest checkpoint (malformed, beyond the tree, or wider than the
+tree has it) is 404, as it is on a static server publishing the same tree (`farmtrace publish`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+
+from farmtrace.ledger.errors import MalformedError, NotFoundError
+from farmtrace.ledger.tile_paths import parse_tile_path
+from farmtrace.ledger.tile_reads import read_resource
+
+from ..deps import LogDep
+from ..schemas import problems
+
+__all__ = ["CHECKPOINT_CACHE", "FULL_TILE_CACHE", "PARTIAL_TILE_CACHE", "PREFIX", "router"]
+
+PREFIX = "/log"
+NOTE = "text/plain; charset=utf-8"
+TILE = "application/octet-stream"
+FULL_TILE_CACHE = "public, max-age=31536000, immutable"
+PARTIAL_TILE_CACHE = "public, max-age=60"
+CHECKPOINT_CACHE = "public, max-age=5"
+
+router = APIRouter(prefix=PREFIX, tags=["log tiles"])
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, responses={200: {"content": {NOTE: {}}}})
+def tiles_checkpoint(log: LogDep) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint), byte for byte, with witness cosignatures."""
+    note = log.checkpoint().note_with_cosignatures()
+    return PlainTextResponse(note, media_type=NOTE, headers={"Cache-Control": CHECKPOINT_CACHE})
+
+
+@router.get(
+    "/tile/{path:path}",
+    response_class=Response,
+    responses={
+        200: {"content": {TILE: {}}, "description": "the tile's hashes, or the entry bundle"},
+        **problems(404),
+    },
+)
+def tile(path: str, log: LogDep) -> Response:
+    """A hash tile (`<L>/<N>[.p/<W>]`) or entry bundle (`entries/<N>[.p/<W>]`) of the tree at the
+    latest checkpoint, as C2SP tlog-tiles lays them out."""
+    try:
+        wanted = parse_tile_path(f"tile/{path}")
+    except MalformedError as exc:
+        raise NotFoundError(f"no such resource: {exc}") from None
+    data = read_resource(log, wanted, size=log.checkpoint().size)  # NotFoundError beyond the tree
+    cache = FULL_TILE_CACHE if wanted.is_full else PARTIAL_TILE_CACHE
+    return Response(data, media_type=TILE, headers={"Cache-Control": cache})
