@@ -65,6 +65,11 @@ setup_system() {
     command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
     command -v faketime >/dev/null 2>&1 || missing+=(faketime)  # tests/test_any_hour.py fakes the wall clock
     command -v node >/dev/null 2>&1 || missing+=(nodejs)  # tests/web/test_js_*.py run web/static's scripts in Node
+    # tests/api/test_publish.py serves published tiles with nginx; tests/ledger/test_go_tilecheck.py
+    # checks them with Go's golang.org/x/mod/sumdb/tlog (built offline from Debian's GOPATH).
+    [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+    command -v go >/dev/null 2>&1 || missing+=(golang-go)
+    [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ] || missing+=(golang-golang-x-mod-dev)
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "==> installing Debian packages: ${missing[*]}"
     local sudo=""

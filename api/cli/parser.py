@@ -7,6 +7,7 @@ into one line on stderr and an exit status.
     farmtrace checkpoint [--key VKEY]                     print the latest signed checkpoint
     farmtrace verify [--bundle FILE] [--key VKEY]         full audit of the database, or of a bundle
     farmtrace export FILE [--key VKEY]                    write the whole log to one offline bundle
+    farmtrace publish DIR [--key VKEY] [--follow]         write the log as static tlog-tiles files (docs/tiles.md)
     farmtrace cosign --witness-key FILE [--state FILE]    act as a witness: check and cosign the latest checkpoint
     farmtrace demo                                        fill an empty database with the Changsha demo
     farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
@@ -48,13 +49,13 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.trace.errors import TraceError
 
 from ..settings import ConfigError
-from . import events, ledger, parties, server
+from . import events, ledger, parties, publish, server
 from .common import CliError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Each module adds its subcommands to the parser, in this order (the order of `farmtrace --help`).
-COMMANDS = (server, parties, events, ledger)
+COMMANDS = (server, parties, events, ledger, publish)
 
 
 def build_parser() -> argparse.ArgumentParser:
