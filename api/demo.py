@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from farmtrace.client import PartyKey
+from farmtrace.trace import scenario as sc
 from farmtrace.trace.applications import Applications, contact_commitment
 from farmtrace.trace.clock import CST
 from farmtrace.trace.errors import RuleViolation
@@ -113,22 +114,18 @@ RADISH = {"name_zh": "白萝卜", "name_en": "White radish", "category": "蔬菜
 RECALL_REASON = "市级抽检检出禁用农药甲拌磷超标"
 RECALL_INSTRUCTIONS_ZH = STANDARD_RECALL_INSTRUCTIONS[0]
 
-TEST_PASS = {
-    "analyte": "有机磷和氨基甲酸酯类农药残留",
-    "method": "GB/T 5009.199 速测卡法",
-    "value": "12.5",
-    "limit": "50",
-    "unit": "%抑制率",
-    "result": "pass",
-}
+TEST_PASS = {**sc.RAPID_TEST, "value": "12.5", "result": "pass"}
 
 
 class Scenario:
-    """Records events as the demo's parties, each signed with its own key, one step of time apart."""
+    """Records events as the demo's parties, each signed with its own key, one step of time apart.
 
-    def __init__(self, service: TraceService, keys: dict[str, PartyKey], start: datetime) -> None:
+    The steps' words (kinds, detail shapes) are trace.scenario's; this class adds the demo's parties,
+    its clock and its document numbers, and records through the real service."""
+
+    def __init__(self, service: TraceService, actors: dict[str, sc.Actor], start: datetime) -> None:
         self.service = service
-        self.keys = keys
+        self.actors = actors
         self.private = {
             name: {"contact": CONTACTS[name], "phone": f"0731-8888{i:04d}"} for i, name in enumerate(PARTIES)
         }
@@ -146,106 +143,75 @@ class Scenario:
         """The CST date (YYYYMMDD) the next recorded event will carry: documents are numbered by it."""
         return (self._start + timedelta(minutes=20 * self._steps)).strftime("%Y%m%d")
 
-    def record(self, who: str, wire: dict[str, Any], *, genesis: bool = False) -> str:
-        """Sign and record `wire` as party `who`; fill time, place and each input's head. Return the event id.
+    def record(self, who: str, said: dict[str, Any], *, genesis: bool = False) -> str:
+        """Sign and record step `said` (trace.scenario) as party `who`, at the next moment, each input
+        following its lot's head. Return the event id.
 
         `genesis`: the first regulator registering itself, recorded as the operator (the demo runs
         on the machine, as `farmtrace init` does)."""
-        wire = {**wire, "event_time": self._next_time().isoformat(timespec="seconds")}
-        wire.setdefault("location", _place(who))
-        wire.setdefault("outputs", [])
-        wire["inputs"] = [
+        inputs = [
             ref if "follows" in ref else {**ref, "follows": [self.service.lot(ref["lot"])["head"]]}
-            for ref in wire.get("inputs", [])
+            for ref in said["inputs"]
         ]
+        signed = self.actors[who].say({**said, "inputs": inputs}, at=self._next_time())
         record = self.service.record_genesis if genesis else self.service.record
-        return record(self.keys[who].sign(wire)).event_id
+        return record(signed.entry).event_id
 
-    def refused(self, who: str, wire: dict[str, Any]) -> str:
+    def refused(self, who: str, said: dict[str, Any]) -> str:
         """Record an attempt the rules must refuse; return the rule that refused it."""
         try:
-            self.record(who, wire)
+            self.record(who, said)
         except RuleViolation as exc:
             return exc.rule
-        raise AssertionError(f"the demo expected {wire['kind']} by {who} to be refused")
+        raise AssertionError(f"the demo expected {said['kind']} by {who} to be refused")
 
     # --- steps ---------------------------------------------------------------------------------------
 
     def register(self, name: str) -> None:
-        pid, name_zh, name_en, roles, address = PARTIES[name]
-        party = {
-            "id": pid,
-            "id_type": "farmer_reg" if pid.startswith("F") else "uscc",
-            "name_zh": name_zh,
-            "name_en": name_en,
-            "roles": roles,
-            "address": address,
-            "keys": [self.keys[name].public_record_key()],
-            "contact_commitment": contact_commitment(self.private[name], self.salts[name]),
-        }
+        _, _, name_en, roles, _ = PARTIES[name]
+        commitment = contact_commitment(self.private[name], self.salts[name])
+        party = self.actors[name].record(roles=roles, contact_commitment=commitment, name_en=name_en)
         # The first regulator registers itself (the genesis entry); the regulator registers the rest.
-        self.record("regulator", {"kind": "party.register", "detail": {"party": party}}, genesis=name == "regulator")
+        self.record("regulator", sc.register(party), genesis=name == "regulator")
         # The registration desk keeps the contact details off the public ledger.
-        Applications(self.service.engine).store_private(pid, self.private[name], self.salts[name].hex())
+        Applications(self.service.engine).store_private(
+            party["id"], self.private[name], self.salts[name].hex()
+        )
 
     def harvest(self, who: str, lot: str, qty: str, product: dict, plot: str, price: str) -> str:
+        origin = {"name": plot, "address": PARTIES[who][4]}
         return self.record(
-            who,
-            {
-                "kind": "harvest",
-                "outputs": [{"lot": lot, "quantity": qty, "unit": "kg", "product": product}],
-                "price": {"amount": price, "currency": "CNY", "unit": "kg", "stage": "production"},
-                "detail": {"origin": {"name": plot, "address": PARTIES[who][4]}},
-            },
+            who, sc.harvest([sc.out(lot, qty, product)], origin=origin, price=sc.price(price, "production"))
         )
 
     def inspect(self, lot: str, qty: str, serial: int, *, value: str = "12.5", result: str = "pass") -> str:
         """Test `lot` in the lab; the report is numbered KJ-<the test's date>-<serial>. Return the event id."""
         report_no = f"KJ-{self._upcoming_day()}-{serial:04d}"
-        return self.record(
-            "lab",
-            {
-                "kind": "inspect",
-                "inputs": [{"lot": lot, "quantity": qty, "unit": "kg"}],
-                "documents": [{"type": "inspection_report", "id": report_no}],
-                "detail": {**TEST_PASS, "value": value, "result": result, "report_no": report_no},
-            },
+        said = sc.inspect(
+            [sc.ref(lot, qty)],
+            value=value,
+            result=result,
+            report_no=report_no,
+            documents=[{"type": "inspection_report", "id": report_no}],
         )
+        return self.record("lab", said)
 
     def certify(self, who: str, lot: str, qty: str, serial: int, product_name: str) -> str:
         """Issue a 合格证 numbered HGZ-<county>-<the issue date>-<serial>; return the certificate number."""
         number = f"HGZ-430124-{self._upcoming_day()}-{serial:03d}"
-        self.record(
-            who,
-            {
-                "kind": "certify",
-                "inputs": [{"lot": lot, "quantity": qty, "unit": "kg"}],
-                "detail": {
-                    "certificate_no": number,
-                    "product_name": product_name,
-                    "origin": "湖南省长沙市宁乡市",
-                    "commitments": [
-                        "no_banned_substances",
-                        "withdrawal_period_observed",
-                        "residues_within_limits",
-                        "self_tested",
-                    ],
-                    # Printed on the public certificate: the person, not the desk's private number.
-                    "contact": CONTACTS[who],
-                },
-            },
+        said = sc.certify(
+            [sc.ref(lot, qty)],
+            certificate_no=number,
+            product_name=product_name,
+            origin="湖南省长沙市宁乡市",
+            # Printed on the public certificate: the person, not the desk's private number.
+            contact=CONTACTS[who],
         )
+        self.record(who, said)
         return number
 
     def ship(self, who: str, lots: list[tuple[str, str]], to: str, price: str | None = None) -> str:
-        wire: dict[str, Any] = {
-            "kind": "ship",
-            "inputs": [{"lot": lot, "quantity": qty, "unit": "kg"} for lot, qty in lots],
-            "detail": {"destination": PARTIES[to][0]},
-        }
-        if price:
-            wire["price"] = {"amount": price, "currency": "CNY", "unit": "kg", "stage": "wholesale"}
-        return self.record(who, wire)
+        return self.record(who, _ship(lots, to, price))
 
     def receive(
         self,
@@ -256,27 +222,22 @@ class Scenario:
         certificate: str | None = None,
         inspection: str | None = None,
     ) -> str:
-        check: dict[str, Any] = {"result": "accepted"}
-        if certificate:
-            check["certificate_no"] = certificate
-        if inspection:
-            check["inspection_event"] = inspection
-        return self.record(
-            who,
-            {
-                "kind": "receive",
-                "inputs": [{"lot": lot, "quantity": qty, "unit": "kg"} for lot, qty in lots],
-                "sensors": [
-                    {
-                        "type": "temperature",
-                        "value": "4.5",
-                        "unit": "Cel",
-                        "time": self._next_time().isoformat(timespec="seconds"),
-                    }
-                ],
-                "detail": {"source": PARTIES[source][0], "ship_event": ship_event, "entry_check": check},
-            },
+        # The reading is taken a step before the receipt is signed.
+        reading = {
+            "type": "temperature",
+            "value": "4.5",
+            "unit": "Cel",
+            "time": sc.event_time(self._next_time()),
+        }
+        said = sc.receive(
+            [sc.ref(lot, qty) for lot, qty in lots],
+            source=PARTIES[source][0],
+            ship_event=ship_event,
+            certificate_no=certificate,
+            inspection_event=inspection,
+            sensors=[reading],
         )
+        return self.record(who, said)
 
     def transform(
         self,
@@ -286,34 +247,28 @@ class Scenario:
         outputs: list[tuple[str, str]],
         product: dict,
     ) -> str:
-        return self.record(
-            who,
-            {
-                "kind": "transform",
-                "inputs": [{"lot": lot, "quantity": qty, "unit": "kg"} for lot, qty in inputs],
-                "outputs": [
-                    {"lot": lot, "quantity": qty, "unit": "kg", "product": product} for lot, qty in outputs
-                ],
-                "detail": {"type": kind},
-            },
+        step = {"split": sc.split, "merge": sc.merge, "repack": sc.repack}[kind]
+        said = step(
+            [sc.ref(lot, qty) for lot, qty in inputs], [sc.out(lot, qty, product) for lot, qty in outputs]
         )
+        return self.record(who, said)
 
     def sell(self, who: str, lot: str, qty: str, price: str, stage: str = "retail") -> dict[str, Any]:
-        return {
-            "kind": "sell",
-            "inputs": [{"lot": lot, "quantity": qty, "unit": "kg"}],
-            "price": {"amount": price, "currency": "CNY", "unit": "kg", "stage": stage},
-            "detail": {},
-        }
+        """The step of `who` selling `qty` of `lot` (record it, or expect it `refused`)."""
+        return sc.sell([sc.ref(lot, qty)], price=sc.price(price, stage))
+
+
+def _ship(lots: list[tuple[str, str]], to: str, price: str | None) -> dict[str, Any]:
+    """A ship step to demo party `to`; a sale between parties carries its wholesale price."""
+    return sc.ship(
+        [sc.ref(lot, qty) for lot, qty in lots],
+        destination=PARTIES[to][0],
+        price=sc.price(price, "wholesale") if price else None,
+    )
 
 
 class DemoResult(dict):
     """What the demo made: where the keys are, and the lot codes worth looking at."""
-
-
-def _place(key: str) -> dict[str, str]:
-    _, name, _, _, address = PARTIES[key]
-    return {"name": name, "address": address}
 
 
 def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = None) -> DemoResult:
@@ -321,14 +276,17 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
     if service.parties():
         raise RuntimeError("the database already has parties; the demo only fills an empty one")
     key_dir.mkdir(parents=True, exist_ok=True)
-    keys = {name: PartyKey.generate(pid) for name, (pid, *_) in PARTIES.items()}
-    for name, key in keys.items():
+    actors = {
+        name: sc.Actor.from_seed(pid, secrets.token_bytes(32), name=name_zh, address=address)
+        for name, (pid, name_zh, _, _, address) in PARTIES.items()
+    }
+    for name, actor in actors.items():
         path = key_dir / f"{name}.key"
         path.unlink(missing_ok=True)
-        key.save(path)
+        PartyKey.from_seed(actor.party, actor.seed).save(path)  # act as any of them from the command line
     # The stories end about now: they begin three days before `now` (default: the service's clock).
     start = (now or service.clock()) - timedelta(days=3)
-    s = Scenario(service, keys, start.astimezone(CST))
+    s = Scenario(service, actors, start.astimezone(CST))
     for name in PARTIES:
         s.register(name)
 
@@ -356,14 +314,7 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
     # Story 2: a failed pesticide test blocks the lot; the attempt to ship it anyway is refused.
     s.harvest("coop", "NX-XBC-1120", "300", GREENS, "金洲镇 5 号蔬菜基地", "1.5")
     s.inspect("NX-XBC-1120", "300", 32, value="68.2", result="fail")
-    failed_rule = s.refused(
-        "coop",
-        {
-            "kind": "ship",
-            "inputs": [{"lot": "NX-XBC-1120", "quantity": "300", "unit": "kg"}],
-            "detail": {"destination": PARTIES["market"][0]},
-        },
-    )
+    failed_rule = s.refused("coop", _ship([("NX-XBC-1120", "300")], "market", None))
 
     # Story 3: chillies from a family farm reach a supermarket and a wet-market stall, then are recalled.
     s.harvest("farm", "ZJ-LJ-1119", "200", CHILLI, "双江口镇张家冲", "6")
@@ -385,19 +336,12 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
     to_stall = s.ship("market", [("MWD-LJ-02", "50")], "stall", price="9")
     s.receive("stall", to_stall, [("MWD-LJ-02", "40")], "market", certificate=chilli_cert)
     s.record("stall", s.sell("stall", "MWD-LJ-02", "2.5", "14"))
-    s.record(
-        "regulator",
-        {
-            "kind": "recall",
-            "inputs": [{"lot": "ZJ-LJ-1119", "quantity": "200", "unit": "kg"}],
-            "detail": {
-                # The regulator writes in Chinese, one language per text; the consumer page shows
-                # the standard instructions in the reader's language (web/i18n/common.py).
-                "reason": RECALL_REASON,
-                "instructions": RECALL_INSTRUCTIONS_ZH,
-            },
-        },
+    # The regulator writes in Chinese, one language per text; the consumer page shows the standard
+    # instructions in the reader's language (web/i18n/common.py).
+    recall = sc.recall(
+        [sc.ref("ZJ-LJ-1119", "200")], reason=RECALL_REASON, instructions=RECALL_INSTRUCTIONS_ZH
     )
+    s.record("regulator", recall)
 
     # Story 5: the market tries to sell 800 kg out of a 500 kg lot.
     s.harvest("coop", "NX-LB-1121", "500", RADISH, "金洲镇 7 号蔬菜基地", "0.8")

@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from farmtrace.trace import scenario as sc
 from farmtrace.trace.clock import CST
 from farmtrace.trace.model.encoding import encode_event, event_id
 from farmtrace.trace.model.event import Event
-from farmtrace.trace.model.ids import key_id_for, uscc_check_char
+from farmtrace.trace.model.ids import uscc_check_char
 from farmtrace.trace.model.values import PartyRecord
 from farmtrace.trace.rules import MemoryState
 
@@ -56,67 +57,54 @@ NAMES = {
     PROCESSOR: "长沙净菜加工厂",
     FARMER: "宁乡 张三 家庭农场",
 }
+ADDRESS = "湖南省长沙市"
 CABBAGE = {"name_zh": "包菜", "name_en": "Cabbage", "variety": "京丰一号", "category": "蔬菜"}
 BAG = {"name_zh": "包菜 1kg 袋装", "name_en": "Cabbage, 1 kg bag", "gtin": "6901234567892"}
-INSPECT_PASS = {
-    "analyte": "有机磷和氨基甲酸酯类农药残留",
-    "method": "GB/T 5009.199 速测卡法",
-    "value": "12.5",
-    "limit": "50",
-    "unit": "%抑制率",
-    "result": "pass",
-    "report_no": "KJ-20261120-0001",
-}
+INSPECT_PASS = {**sc.RAPID_TEST, "value": "12.5", "result": "pass", "report_no": "KJ-20261120-0001"}
 INSPECT_FAIL = INSPECT_PASS | {"value": "68.2", "result": "fail", "report_no": "KJ-20261120-0002"}
 CERTIFY = {
     "certificate_no": "HGZ-430124-20261120-001",
     "product_name": "包菜",
     "origin": "湖南省长沙市宁乡市",
-    "commitments": [
-        "no_banned_substances",
-        "withdrawal_period_observed",
-        "residues_within_limits",
-        "self_tested",
-    ],
+    "commitments": list(sc.COMMITMENTS),
     "contact": "宁乡市绿源蔬菜种植专业合作社 合作社办公室",
 }
 
 
+@cache
+def actor(name: str, generation: int = 0) -> sc.Actor:
+    """The party `name` acting with its key number `generation` (derived: trace.scenario.Actor.derived)."""
+    return sc.Actor.derived(name, name=NAMES.get(name, "某地"), address=ADDRESS, generation=generation)
+
+
 def private_key(name: str, generation: int = 0) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"{name}/{generation}".encode()).digest())
+    return actor(name, generation).key
 
 
 def public_key(name: str, generation: int = 0) -> bytes:
-    return private_key(name, generation).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return actor(name, generation).public_key
 
 
 def key_id(name: str, generation: int = 0) -> str:
-    return key_id_for(public_key(name, generation))
+    return actor(name, generation).key_id
 
 
 def key_wire(name: str, generation: int = 0) -> dict[str, str]:
-    import base64
-
-    return {
-        "key_id": key_id(name, generation),
-        "public_key": base64.b64encode(public_key(name, generation)).decode(),
-    }
+    return actor(name, generation).key_record()
 
 
 def party_wire(pid: str, roles: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "id": pid,
-        "id_type": "farmer_reg" if pid.startswith("F") else "uscc",
-        "name_zh": NAMES.get(pid, "某单位"),
-        "roles": roles or ROLES[pid],
-        "address": "湖南省长沙市",
-        "keys": [key_wire(pid)],
-        "contact_commitment": hashlib.sha256(f"contact of {pid}".encode()).hexdigest(),
-    }
+    return sc.party_record(
+        pid,
+        name_zh=NAMES.get(pid, "某单位"),
+        roles=roles or ROLES[pid],
+        address=ADDRESS,
+        keys=[key_wire(pid)],
+        contact_commitment=hashlib.sha256(f"contact of {pid}".encode()).hexdigest(),
+    )
 
 
-def stamp(t: datetime) -> str:
-    return t.astimezone(CST).strftime("%Y-%m-%dT%H:%M:%S+08:00")
+stamp = sc.event_time
 
 
 def wire(
@@ -130,21 +118,20 @@ def wire(
     key: str | None = None,
     **optional: Any,
 ) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "event_time": stamp(time),
-        "party": party,
-        "key_id": key or key_id(party),
-        "location": {"name": NAMES.get(party, "某地"), "address": "湖南省长沙市"},
-        "inputs": inputs or [],
-        "outputs": outputs or [],
-        "detail": detail,
-        **optional,
-    }
+    """The wire form of any event by `party` (its first key unless `key` names another) at `time`."""
+    said = sc.step(kind, detail=detail, inputs=inputs or (), outputs=outputs or (), **optional)
+    return said_by(party, said, time=time, key=key)
+
+
+def said_by(party: str, said: dict[str, Any], *, time: datetime, key: str | None = None) -> dict[str, Any]:
+    """The wire form of a step (trace.scenario) said by `party` at `time`."""
+    return sc.event_wire(
+        said, party=party, key_id=key or key_id(party), at=time, location=actor(party).location()
+    )
 
 
 def out(lot: str, quantity: str, unit: str = "kg", product: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"lot": lot, "quantity": quantity, "unit": unit, "product": product or CABBAGE}
+    return sc.out(lot, quantity, product or CABBAGE, unit)
 
 
 @dataclass
@@ -179,8 +166,13 @@ class Ledger:
 
     def record(self, kind: str, party: str, *, name: str | None = None, **kw: Any) -> str:
         """Record an event through check_event + effects + apply; return its id. Raises RuleViolation."""
-        event = self.make(kind, party, **kw)
-        eid = self.submit(event)
+        return self._named(name, self.submit(self.make(kind, party, **kw)))
+
+    def tell(self, party: str, said: dict[str, Any], *, name: str | None = None) -> str:
+        """Record a step (trace.scenario) said by `party` at the current clock, as `record` does."""
+        return self._named(name, self.submit(Event.from_wire(said_by(party, said, time=self.clock))))
+
+    def _named(self, name: str | None, eid: str) -> str:
         if name:
             self.ids[name] = eid
         return eid
@@ -216,105 +208,72 @@ def _register(lg: Ledger) -> None:
 
 
 def _harvest(lg: Ledger) -> None:
-    lg.record(
-        "harvest",
-        COOP,
-        name="harvest",
-        outputs=[out("NX-CAB-001", "500")],
-        detail={"origin": {"name": "宁乡市 东湖塘镇 3号地块", "geo": "28.2458,112.5512"}},
-        price={"amount": "1.2", "currency": "CNY", "unit": "kg", "stage": "production"},
-    )
+    origin = {"name": "宁乡市 东湖塘镇 3号地块", "geo": "28.2458,112.5512"}
+    price = sc.price("1.2", "production")
+    lg.tell(COOP, sc.harvest([out("NX-CAB-001", "500")], origin=origin, price=price), name="harvest")
 
 
 def _inspect(lg: Ledger) -> None:
-    lg.record("inspect", STATION, name="inspect", inputs=[lg.inp("NX-CAB-001", "500")], detail=INSPECT_PASS)
+    said = sc.inspect(
+        [lg.inp("NX-CAB-001", "500")], value="12.5", result="pass", report_no="KJ-20261120-0001"
+    )
+    lg.tell(STATION, said, name="inspect")
 
 
 def _certify(lg: Ledger) -> None:
-    lg.record("certify", COOP, name="certify", inputs=[lg.inp("NX-CAB-001", "500")], detail=CERTIFY)
+    c = CERTIFY
+    said = sc.certify(
+        [lg.inp("NX-CAB-001", "500")],
+        certificate_no=c["certificate_no"],
+        product_name=c["product_name"],
+        origin=c["origin"],
+        contact=c["contact"],
+    )
+    lg.tell(COOP, said, name="certify")
 
 
 def _ship(lg: Ledger) -> None:
-    lg.record(
-        "ship",
-        COOP,
-        name="ship",
-        inputs=[lg.inp("NX-CAB-001", "500")],
-        detail={"destination": MARKET},
-        sensors=[{"type": "temperature", "value": "4.5", "unit": "Cel", "time": stamp(lg.clock)}],
-    )
+    sensors = [{"type": "temperature", "value": "4.5", "unit": "Cel", "time": stamp(lg.clock)}]
+    lg.tell(COOP, sc.ship([lg.inp("NX-CAB-001", "500")], destination=MARKET, sensors=sensors), name="ship")
 
 
 def _receive(lg: Ledger) -> None:
-    lg.record(
-        "receive",
-        MARKET,
-        name="receive",
-        inputs=[lg.inp("NX-CAB-001", "500")],
-        detail={
-            "source": COOP,
-            "ship_event": lg.ids["ship"],
-            "entry_check": {"result": "accepted", "certificate_no": CERTIFY["certificate_no"]},
-        },
+    said = sc.receive(
+        [lg.inp("NX-CAB-001", "500")],
+        source=COOP,
+        ship_event=lg.ids["ship"],
+        certificate_no=CERTIFY["certificate_no"],
     )
+    lg.tell(MARKET, said, name="receive")
 
 
 def _split(lg: Ledger) -> None:
-    lg.record(
-        "transform",
-        MARKET,
-        name="split",
-        inputs=[lg.inp("NX-CAB-001", "500")],
-        outputs=[out(f"M-CAB-001-{i:02d}", "10") for i in range(1, 51)],
-        detail={"type": "split"},
-    )
+    parts = [out(f"M-CAB-001-{i:02d}", "10") for i in range(1, 51)]
+    lg.tell(MARKET, sc.split([lg.inp("NX-CAB-001", "500")], parts), name="split")
 
 
 def _ship2(lg: Ledger) -> None:
-    lg.record(
-        "ship",
-        MARKET,
-        name="ship2",
-        inputs=[lg.inp("M-CAB-001-01", "10"), lg.inp("M-CAB-001-02", "10")],
-        detail={"destination": SHOP},
-        price={"amount": "2.6", "currency": "CNY", "unit": "kg", "stage": "wholesale"},
-    )
+    lots = [lg.inp("M-CAB-001-01", "10"), lg.inp("M-CAB-001-02", "10")]
+    lg.tell(MARKET, sc.ship(lots, destination=SHOP, price=sc.price("2.6", "wholesale")), name="ship2")
 
 
 def _receive2(lg: Ledger) -> None:
-    lg.record(
-        "receive",
-        SHOP,
-        name="receive2",
-        inputs=[lg.inp("M-CAB-001-01", "10"), lg.inp("M-CAB-001-02", "10")],
-        detail={
-            "source": MARKET,
-            "ship_event": lg.ids["ship2"],
-            "entry_check": {"result": "accepted", "inspection_event": lg.ids["inspect"]},
-        },
+    said = sc.receive(
+        [lg.inp("M-CAB-001-01", "10"), lg.inp("M-CAB-001-02", "10")],
+        source=MARKET,
+        ship_event=lg.ids["ship2"],
+        inspection_event=lg.ids["inspect"],
     )
+    lg.tell(SHOP, said, name="receive2")
 
 
 def _repack(lg: Ledger) -> None:
-    lg.record(
-        "transform",
-        SHOP,
-        name="repack",
-        inputs=[lg.inp("M-CAB-001-01", "10")],
-        outputs=[out(f"S-CAB-01-{i:02d}", "1", product=BAG) for i in range(1, 11)],
-        detail={"type": "repack"},
-    )
+    bags = [out(f"S-CAB-01-{i:02d}", "1", product=BAG) for i in range(1, 11)]
+    lg.tell(SHOP, sc.repack([lg.inp("M-CAB-001-01", "10")], bags), name="repack")
 
 
 def _sell(lg: Ledger) -> None:
-    lg.record(
-        "sell",
-        SHOP,
-        name="sell",
-        inputs=[lg.inp("S-CAB-01-01", "1")],
-        detail={},
-        price={"amount": "6.8", "currency": "CNY", "unit": "kg", "stage": "retail"},
-    )
+    lg.tell(SHOP, sc.sell([lg.inp("S-CAB-01-01", "1")], price=sc.price("6.8", "retail")), name="sell")
 
 
 _STEPS = {
@@ -341,7 +300,10 @@ def sample_wires() -> dict[str, dict[str, Any]]:
     """One well-formed wire event of every kind (not a consistent story: ids are placeholders)."""
 
     def ref(lot: str, quantity: str = "500", unit: str = "kg") -> dict[str, Any]:
-        return {"lot": lot, "quantity": quantity, "unit": unit, "follows": [H1]}
+        return sc.ref(lot, quantity, unit, follows=[H1])
+
+    def at_t0(party: str, said: dict[str, Any]) -> dict[str, Any]:
+        return said_by(party, said, time=T0)
 
     full_location = {
         "name": "马王堆蔬菜批发市场",
@@ -349,88 +311,47 @@ def sample_wires() -> dict[str, dict[str, Any]]:
         "gln": "6901234000009",
         "geo": "28.19,113.03",
     }
+    lot = [ref("NX-CAB-001")]
+    reading = "2026-11-20T06:00:00Z"
     return {
-        "harvest": wire(
-            "harvest",
+        "harvest": at_t0(
             COOP,
-            time=T0,
-            outputs=[out("NX-CAB-001", "500"), out("NX-CAB-002", "200", "jin", BAG)],
-            detail={"origin": {"name": "宁乡 3号地块", "geo": "28.2458,112.5512"}},
-            price={"amount": "1.2", "currency": "CNY", "unit": "kg", "stage": "production"},
-            documents=[{"type": "planting_record", "id": "PR-001", "url": "https://coop.example/pr/1"}],
+            sc.harvest(
+                [out("NX-CAB-001", "500"), out("NX-CAB-002", "200", "jin", BAG)],
+                origin={"name": "宁乡 3号地块", "geo": "28.2458,112.5512"},
+                price=sc.price("1.2", "production"),
+                documents=[{"type": "planting_record", "id": "PR-001", "url": "https://coop.example/pr/1"}],
+            ),
         ),
-        "inspect": wire("inspect", STATION, time=T0, inputs=[ref("NX-CAB-001")], detail=INSPECT_PASS)
+        "inspect": at_t0(STATION, sc.step("inspect", inputs=lot, detail=INSPECT_PASS))
         | {"location": full_location},
-        "certify": wire("certify", COOP, time=T0, inputs=[ref("NX-CAB-001")], detail=CERTIFY),
-        "transform": wire(
-            "transform",
-            MARKET,
-            time=T0,
-            inputs=[ref("NX-CAB-001")],
-            outputs=[out("M-1", "250"), out("M-2", "249.5")],
-            detail={"type": "split"},
-        ),
-        "ship": wire(
-            "ship",
+        "certify": at_t0(COOP, sc.step("certify", inputs=lot, detail=CERTIFY)),
+        "transform": at_t0(MARKET, sc.split(lot, [out("M-1", "250"), out("M-2", "249.5")])),
+        "ship": at_t0(
             COOP,
-            time=T0,
-            inputs=[ref("NX-CAB-001")],
-            detail={"destination": MARKET},
-            sensors=[
-                {"type": "temperature", "value": "-1.5", "unit": "Cel", "time": "2026-11-20T06:00:00Z"},
-                {"type": "humidity", "value": "92", "unit": "%RH", "time": "2026-11-20T06:00:00Z"},
-            ],
-            documents=[{"type": "invoice", "id": "INV-7"}],
+            sc.ship(
+                lot,
+                destination=MARKET,
+                sensors=[
+                    {"type": "temperature", "value": "-1.5", "unit": "Cel", "time": reading},
+                    {"type": "humidity", "value": "92", "unit": "%RH", "time": reading},
+                ],
+                documents=[{"type": "invoice", "id": "INV-7"}],
+            ),
         ),
-        "receive": wire(
-            "receive",
+        "receive": at_t0(
             MARKET,
-            time=T0,
-            inputs=[ref("NX-CAB-001")],
-            detail={
-                "source": COOP,
-                "ship_event": H2,
-                "entry_check": {
-                    "result": "accepted",
-                    "certificate_no": "HGZ-1",
-                    "inspection_event": H1,
-                    "note": "查验",
-                },
-            },
+            sc.receive(
+                lot, source=COOP, ship_event=H2, certificate_no="HGZ-1", inspection_event=H1, note="查验"
+            ),
         ),
-        "sell": wire(
-            "sell",
-            SHOP,
-            time=T0,
-            inputs=[ref("S-1", "1")],
-            detail={},
-            price={"amount": "6.8", "currency": "CNY", "unit": "kg", "stage": "retail"},
+        "sell": at_t0(SHOP, sc.sell([ref("S-1", "1")], price=sc.price("6.8", "retail"))),
+        "recall": at_t0(
+            REGULATOR, sc.recall(lot, reason="农残超标", instructions="请停止销售并退回\n消费者可凭小票退款")
         ),
-        "recall": wire(
-            "recall",
-            REGULATOR,
-            time=T0,
-            inputs=[ref("NX-CAB-001")],
-            detail={"reason": "农残超标", "instructions": "请停止销售并退回\n消费者可凭小票退款"},
-        ),
-        "destroy": wire(
-            "destroy",
-            REGULATOR,
-            time=T0,
-            inputs=[ref("NX-CAB-001")],
-            detail={"reason": "recalled", "holder": MARKET},
-        ),
-        "party.register": wire("party.register", REGULATOR, time=T0, detail={"party": party_wire(FARMER)}),
-        "party.key_add": wire(
-            "party.key_add", REGULATOR, time=T0, detail={"party_id": COOP, **key_wire(COOP, 1)}
-        ),
-        "party.key_revoke": wire(
-            "party.key_revoke",
-            REGULATOR,
-            time=T0,
-            detail={"party_id": COOP, "key_id": key_id(COOP), "reason": "lost"},
-        ),
-        "party.suspend": wire(
-            "party.suspend", REGULATOR, time=T0, detail={"party_id": SHOP, "reason": "违规"}
-        ),
+        "destroy": at_t0(REGULATOR, sc.destroy(lot, reason="recalled", holder=MARKET)),
+        "party.register": at_t0(REGULATOR, sc.register(party_wire(FARMER))),
+        "party.key_add": at_t0(REGULATOR, sc.add_key(COOP, key_wire(COOP, 1))),
+        "party.key_revoke": at_t0(REGULATOR, sc.revoke_key(COOP, key_id(COOP), reason="lost")),
+        "party.suspend": at_t0(REGULATOR, sc.suspend(SHOP, reason="违规")),
     }
