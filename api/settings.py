@@ -9,6 +9,10 @@
     FARMTRACE_LOG_KEY_FILE    a file holding it (default <data dir>/log.key, created in development
                               for a new ledger, with its verifier key beside it in log.pub)
     FARMTRACE_WITNESS_KEYS    comma-separated cosignature/v1 verifier keys of trusted witnesses
+                              (their cosignatures are read and shown; no checkpoint is sent to them)
+    FARMTRACE_WITNESSES       comma-separated `URL VKEY` pairs: witnesses the service submits each new
+                              checkpoint to (c2sp.org/tlog-witness, docs/witness.md); their keys are
+                              trusted as FARMTRACE_WITNESS_KEYS' are
     FARMTRACE_BOOTSTRAP_KEY   the first regulator's public key (base64 of its 32-byte Ed25519 key, the
                               `public_key` `farmtrace party-key` prints); or
     FARMTRACE_BOOTSTRAP_KEY_FILE  a file holding it, or the JSON `farmtrace party-key` prints. While
@@ -44,6 +48,7 @@ from urllib.parse import urlsplit
 
 from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureVerifier, Signer, Verifier
+from farmtrace.ledger.witnessing import WitnessEndpoint
 
 __all__ = ["ConfigError", "Settings", "bound_public_url", "public_url_warning"]
 
@@ -101,6 +106,7 @@ class Settings:
     log_key: str | None = field(default=None, repr=False)
     log_key_file: Path | None = None
     witness_keys: tuple[str, ...] = ()
+    witness_urls: tuple[str, ...] = ()  # `URL VKEY` each (FARMTRACE_WITNESSES)
     bootstrap_key: str | None = None
     bootstrap_key_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
@@ -126,6 +132,9 @@ class Settings:
             "witness_keys": tuple(
                 k.strip() for k in env.get("FARMTRACE_WITNESS_KEYS", "").split(",") if k.strip()
             ),
+            "witness_urls": tuple(
+                w.strip() for w in env.get("FARMTRACE_WITNESSES", "").split(",") if w.strip()
+            ),
             "bootstrap_key": env.get("FARMTRACE_BOOTSTRAP_KEY", "").strip() or None,
             "bootstrap_key_file": Path(env["FARMTRACE_BOOTSTRAP_KEY_FILE"])
             if env.get("FARMTRACE_BOOTSTRAP_KEY_FILE")
@@ -140,6 +149,7 @@ class Settings:
         }
         values.update(overrides)
         settings = cls(**values)
+        settings.witness_endpoints()  # a bad FARMTRACE_WITNESSES is refused at start, naming it
         if not settings.development and settings.log_origin == DEFAULT_LOG_ORIGIN:
             # Regulator tokens are bound to the origin: two deployments sharing the default would
             # accept each other's.
@@ -294,10 +304,24 @@ class Settings:
         return tuple(keys)
 
     def witnesses(self) -> list[CosignatureVerifier]:
+        """Every trusted witness key: FARMTRACE_WITNESS_KEYS', then those of FARMTRACE_WITNESSES."""
         try:
-            return [CosignatureVerifier.from_key_string(k) for k in self.witness_keys]
+            keys = [CosignatureVerifier.from_key_string(k) for k in self.witness_keys]
         except LedgerError as exc:
             raise ConfigError(f"FARMTRACE_WITNESS_KEYS holds an invalid key: {exc}") from exc
+        for endpoint in self.witness_endpoints():
+            if endpoint.key not in keys:
+                keys.append(endpoint.key)
+        return keys
+
+    def witness_endpoints(self) -> tuple[WitnessEndpoint, ...]:
+        """The witnesses each new checkpoint is submitted to (FARMTRACE_WITNESSES)."""
+        try:
+            return WitnessEndpoint.parse_list(",".join(self.witness_urls))
+        except LedgerError as exc:
+            raise ConfigError(
+                f"FARMTRACE_WITNESSES: {exc} (each witness is 'URL VKEY', comma-separated)"
+            ) from exc
 
 
 # --- the public URL and the address `farmtrace serve` binds --------------------------------------

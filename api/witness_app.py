@@ -55,7 +55,10 @@ TEXT = "text/plain; charset=utf-8"
 def _error_answer(exc: LedgerError) -> Response:
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
     if isinstance(exc, SizeConflictError):
-        return Response(format_size(exc.known_size), status_code=409, media_type="text/x.tlog.size")
+        # Exactly `text/x.tlog.size` (the spec's MUST): given as a header, Starlette adds no charset.
+        return Response(
+            format_size(exc.known_size), status_code=409, headers={"Content-Type": "text/x.tlog.size"}
+        )
     body = f"{exc}\n".encode()
     if isinstance(exc, InconsistencyError):
         body += b"\n" + format_evidence(exc.evidence)

@@ -3,9 +3,10 @@
     parser.py    build_parser, main: run one subcommand; failures become one line on stderr
     common.py    CliError, settings, opening the ledger, the server's client, --server/--key
     server.py    serve, init, demo
-    ledger.py    checkpoint, verify, export, cosign (the ledger itself: no server)
+    ledger.py    checkpoint, verify, export (the ledger itself: no server)
     parties.py   party-key, register, party …, keygen
     events.py    event, trace, recall, verify-lot (through a server)
+    witness.py   witness keygen, witness serve (a witness of its own: c2sp.org/tlog-witness)
 
 Adding a subcommand is one module (or a function in the module of its noun) with `cmd_<name>` and a
 `register(sub)` that adds its subparser, plus one line in parser.COMMANDS: see parser.py.

@@ -1,4 +1,4 @@
-"""`farmtrace checkpoint`, `verify`, `export` and `cosign`: read, audit, copy and witness the ledger.
+"""`farmtrace checkpoint`, `verify` and `export`: read, audit and copy the ledger.
 
 These commands open the ledger itself (a database or an offline bundle), never a server, and need only
 the log's public key: `--key`, else the configured log key's, else the verifier key kept beside it
@@ -12,23 +12,15 @@ import sys
 from pathlib import Path
 
 from farmtrace.ledger.bundle import check_bundle, check_bundle_trusting_its_own_key, write_bundle
-from farmtrace.ledger.checkpoint import open_checkpoint
-from farmtrace.ledger.errors import InconsistencyError, LedgerError, VerificationError
-from farmtrace.ledger.note import CosignatureSigner, open_note, sign_note
-from farmtrace.ledger.verify import (
-    check_checkpoint_consistency,
-    format_evidence,
-    prove_checkpoint_consistency,
-)
-from farmtrace.trace.clock import utc_now
+from farmtrace.ledger.verify import format_evidence
 
-from .common import CliError, load_settings, open_existing_log, parse_verifier
+from .common import load_settings, open_existing_log, parse_verifier
 
 __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `checkpoint`, `verify`, `export` and `cosign` to the `farmtrace` parser's subcommands."""
+    """Add `checkpoint`, `verify` and `export` to the `farmtrace` parser's subcommands."""
     vkey = "the log's verifier key (default: the configured log key's, or the one in <data dir>/log.pub)"
     cp = sub.add_parser("checkpoint", help="print the latest signed checkpoint")
     cp.add_argument("--key", help=vkey)
@@ -41,12 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("file")
     e.add_argument("--key", help=vkey)
     e.set_defaults(func=cmd_export)
-    c = sub.add_parser("cosign", help="as a witness, check and cosign the latest checkpoint")
-    c.add_argument(
-        "--witness-key", required=True, help="file holding the witness's PRIVATE+KEY+… cosigner key"
-    )
-    c.add_argument("--state", help="file remembering the last cosigned checkpoint (default: KEYFILE.state)")
-    c.set_defaults(func=cmd_cosign)
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:
@@ -105,48 +91,4 @@ def cmd_export(args: argparse.Namespace) -> int:
         entries=log.iter_entries(),
     )
     print(f"wrote {n} entries and {len(log.checkpoints())} checkpoints to {args.file}")
-    return 0
-
-
-def _check_witnessed(log, state: Path, note: str) -> None:
-    """The witness's duty before it cosigns `note`: the log's tree must extend the one in `state`.
-
-    Raises CliError ("refused: …") if it does not; for a fork (ledger.verify's InconsistencyError)
-    the evidence is first written beside the state file, for anyone to re-check (docs/evidence.md).
-    """
-    old_note = state.read_bytes()
-    old = open_checkpoint(old_note, log.verifier).checkpoint
-    new = open_checkpoint(note, log.verifier).checkpoint
-    try:
-        proof = prove_checkpoint_consistency(old.size, new.size, log) if old.size < new.size else []
-        check_checkpoint_consistency(old_note, note, proof, log_key=log.verifier)
-    except InconsistencyError as exc:
-        found = state.with_name(state.name + ".evidence")
-        found.write_bytes(format_evidence(exc.evidence))
-        raise CliError(f"refused: {exc}; the evidence is in {found}") from exc
-    except VerificationError as exc:
-        raise CliError(f"refused: {exc}") from exc
-
-
-def cmd_cosign(args: argparse.Namespace) -> int:
-    """A witness (C2SP tlog-witness duties): verify the log's signature and consistency, then cosign."""
-    try:
-        witness = CosignatureSigner.from_key_string(Path(args.witness_key).read_text().strip())
-    except OSError as exc:
-        raise CliError(f"{args.witness_key}: cannot read the key file: {exc.strerror or exc}") from exc
-    except LedgerError as exc:
-        raise CliError(
-            f"{args.witness_key} is not a witness key (`farmtrace keygen NAME --witness` makes one): {exc}"
-        ) from exc
-    log = open_existing_log(load_settings())
-    latest = log.checkpoint()
-    cp = open_checkpoint(latest.note, log.verifier).checkpoint
-    state = Path(args.state) if args.state else Path(args.witness_key).with_suffix(".state")
-    if state.exists():
-        _check_witnessed(log, state, latest.note)
-    opened = open_note(latest.note, [log.verifier])
-    cosigned = sign_note(opened.text, witness.at_time(int(utc_now().timestamp())), existing=opened.signatures)
-    log.add_cosignature(cosigned, witness.verifier)
-    state.write_text(latest.note)
-    print(f"cosigned checkpoint of size {cp.size} as {witness.name}")
     return 0

@@ -8,7 +8,9 @@ into one line on stderr and an exit status.
     farmtrace verify [--bundle FILE] [--key VKEY]         full audit of the database, or of a bundle
     farmtrace export FILE [--key VKEY]                    write the whole log to one offline bundle
     farmtrace publish DIR [--key VKEY] [--follow]         write the log as static tlog-tiles files (docs/tiles.md)
-    farmtrace cosign --witness-key FILE [--state FILE]    act as a witness: check and cosign the latest checkpoint
+    farmtrace witness keygen NAME --out FILE              make a witness's cosignature/v1 key pair
+    farmtrace witness serve --db PATH --key FILE --logs FILE [--listen HOST:PORT]
+                                                          run a witness (c2sp.org/tlog-witness, docs/witness.md)
     farmtrace demo                                        fill an empty database with the Changsha demo
     farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
     farmtrace register RECORD.json --key REGULATOR.key    register a party (signed by a regulator)
@@ -49,13 +51,13 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.trace.errors import TraceError
 
 from ..settings import ConfigError
-from . import events, ledger, parties, publish, server
+from . import events, ledger, parties, publish, server, witness
 from .common import CliError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Each module adds its subcommands to the parser, in this order (the order of `farmtrace --help`).
-COMMANDS = (server, parties, events, ledger, publish)
+COMMANDS = (server, parties, events, ledger, witness, publish)
 
 
 def build_parser() -> argparse.ArgumentParser:

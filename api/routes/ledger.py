@@ -6,20 +6,24 @@ GET /ledger/key                             the log's verifier key string
 GET /ledger/proof/inclusion?index=I&size=N  RFC 9162 audit path, leaf to root
 GET /ledger/proof/consistency?from=M&to=N   RFC 9162 consistency proof
 GET /ledger/entries?start=S&limit=L         entries with index and leaf hash
+GET /ledger/witnesses                       each configured witness's last cosigned size and time, and
+                                            whether it is behind (docs/witness.md)
 """
 
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from farmtrace.ledger.errors import NotFoundError
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.merkle import MAX_SIZE
+from farmtrace.web.console.health import witness_status
 
 from ..deps import LogDep
 from ..schemas import problems
@@ -112,3 +116,32 @@ def entries(
         entries=[Entry(index=i, leaf_hash=_b64(leaf_hash(e)), entry=_b64(e)) for i, e in rows],
         next=nxt,
     )
+
+
+class WitnessStatusPublic(BaseModel):
+    """One witness the log submits its checkpoints to (FARMTRACE_WITNESSES)."""
+
+    name: str
+    url: str
+    cosigned_size: int | None  # the largest of our checkpoints it cosigned (None: none yet)
+    cosigned_at: str | None  # the time its cosignature states, ISO 8601 UTC
+    behind: bool  # the latest checkpoint is older than the threshold and not cosigned by it
+    last_error: str | None  # why the last submission failed, until one succeeds
+
+
+@router.get("/witnesses", response_model=list[WitnessStatusPublic])
+def witnesses(request: Request) -> list[WitnessStatusPublic]:
+    """Each configured witness's last cosigned size and time; `behind` warns of one falling behind."""
+    return [
+        WitnessStatusPublic(
+            name=w.name,
+            url=w.url,
+            cosigned_size=w.cosigned_size,
+            cosigned_at=datetime.fromtimestamp(w.cosigned_at, UTC).isoformat(timespec="seconds")
+            if w.cosigned_at
+            else None,
+            behind=w.behind,
+            last_error=w.last_error,
+        )
+        for w in witness_status(request)
+    ]

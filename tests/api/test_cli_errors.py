@@ -49,13 +49,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize(
-    "argv", [["verify"], ["checkpoint"], ["export", "bundle.ftb"], ["cosign", "--witness-key", "w.key"]]
-)
+@pytest.mark.parametrize("argv", [["verify"], ["checkpoint"], ["export", "bundle.ftb"]])
 def test_reading_commands_refuse_where_there_is_no_ledger(elsewhere: Path, capsys, argv) -> None:
-    if argv[0] == "cosign":
-        assert main(["keygen", "witness.example", "--witness", "--out", "w.key"]) == 0
-        capsys.readouterr()
     status, out, err = _run(capsys, *argv)
     message = _one_line(err)
     assert status == 2 and out == ""
@@ -225,11 +220,10 @@ def test_a_missing_or_garbage_key_file_is_one_line(elsewhere: Path, capsys, cont
 
 
 def test_a_garbage_witness_key_is_one_line(elsewhere: Path, capsys) -> None:
-    assert main(["init"]) == 0
     (elsewhere / "w.key").write_text("PRIVATE+KEY+nonsense\n")
-    capsys.readouterr()
-    status, _, err = _run(capsys, "cosign", "--witness-key", "w.key")
-    assert status == 1 and "w.key is not a witness key" in _one_line(err)
+    (elsewhere / "logs").write_text("")
+    status, _, err = _run(capsys, "witness", "serve", "--db", "w.db", "--key", "w.key", "--logs", "logs")
+    assert status == 2 and "w.key is not a witness key" in _one_line(err)
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging(

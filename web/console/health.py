@@ -1,18 +1,20 @@
 """The ledger's health: one reading for GET /ledger/health (JSON) and the console's home page.
 
-    ledger_health(log, witnesses=...)  -> LedgerHealth: origin, key, the latest checkpoint opened
-                                          (size, root, time, witnesses that cosigned, cosignatures
-                                          from unknown witnesses)
-    GET /console                       the page: that reading, the last full audit (result, time,
-                                       first failure and the event the altered entry recorded)
-                                       and the running one, with the button to start one
+ledger_health(log, witnesses=...)  -> LedgerHealth: origin, key, the latest checkpoint opened
+                                      (size, root, time, witnesses that cosigned, cosignatures
+                                      from unknown witnesses)
+witness_status(request)            -> [WitnessStatus]: each configured witness's last cosigned
+                                      size and time, and whether it is behind (ledger/witnessing.py)
+GET /console                       the page: that reading, the last full audit (result, time,
+                                   first failure and the event the altered entry recorded)
+                                   and the running one, with the button to start one
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +24,14 @@ from fastapi.responses import Response
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.note import CosignatureVerifier
+from farmtrace.ledger.witnessing import Witnessing, WitnessStatus
 
 from ..deps import RegulatorDep, StateDep
 from ..render import cst_minute, cst_text, name, translator
+from ..state import app_state
 from .page import ConsoleRoute, kind_name, render
 
-__all__ = ["LedgerHealth", "ledger_health", "router"]
+__all__ = ["LedgerHealth", "ledger_health", "router", "witness_status"]
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
@@ -65,8 +69,23 @@ def ledger_health(log: Log, *, witnesses: Sequence[CosignatureVerifier]) -> Ledg
     )
 
 
+def witness_status(request: Request) -> list[WitnessStatus]:
+    """The submitter's view of each witness of FARMTRACE_WITNESSES, at the app's clock; [] without any.
+
+    The submitter is `app.state.witnessing`, set by the composition root (api/app.py) beside the
+    typed AppState, whose fields belong to web/state.py.
+    """
+    state = app_state(request)
+    witnessing: Witnessing | None = getattr(state, "witnessing", None)
+    if witnessing is None or not witnessing.endpoints:
+        return []
+    return witnessing.status(now=state.clock().timestamp())
+
+
 @router.get("/console")
-def health_page(request: Request, state: StateDep, regulator: RegulatorDep, lang: str | None = None) -> Response:
+def health_page(
+    request: Request, state: StateDep, regulator: RegulatorDep, lang: str | None = None
+) -> Response:
     t = translator(request, lang)
     service, log = state.service, state.log
     ledger: dict[str, Any] = {"origin": log.origin, "log_key": log.verifier.key_string()}
@@ -84,18 +103,30 @@ def health_page(request: Request, state: StateDep, regulator: RegulatorDep, lang
     except Exception as exc:  # the page must still show the audit button when the checkpoint is bad
         _log.exception("the latest checkpoint cannot be opened")
         ledger |= {"size": log.size, "error": str(exc), "witnesses": [], "unverified": []}
+    witnesses = [
+        {
+            "name": w.name,
+            "url": w.url,
+            "size": w.cosigned_size,
+            "at": cst_minute(datetime.fromtimestamp(w.cosigned_at, UTC)) if w.cosigned_at else None,
+            "behind": w.behind,
+            "error": w.last_error,
+        }
+        for w in witness_status(request)
+    ]
     status = state.audit_job.status()
-    names = {p["id"]: name(p, t) for p in service.parties()}
+    names = {p.id: name(asdict(p), t) for p in service.parties()}
     last = _audit_view(status.get("last"), names)
     running = _audit_view(status.get("running"), names)
     altered = None
     if last and last["first_failure"] and last["first_failure"].get("index") is not None:
-        altered = service.entry_event(last["first_failure"]["index"])
-        if altered:
-            altered |= {
-                "kind_name": kind_name(altered["kind"], t),
-                "party_name": names.get(altered["party"], altered["party"]),
-                "when": cst_text(altered["event_time"]),
+        record = service.entry_event(last["first_failure"]["index"])
+        if record is not None:
+            altered = {
+                **asdict(record),
+                "kind_name": kind_name(record.kind, t),
+                "party_name": names.get(record.party, record.party),
+                "when": cst_text(record.event_time),
             }
     return render(
         request,
@@ -105,6 +136,7 @@ def health_page(request: Request, state: StateDep, regulator: RegulatorDep, lang
         regulator=regulator,
         nav="health",
         ledger=ledger,
+        submitted=witnesses,
         last=last,
         running=running,
         altered=altered,

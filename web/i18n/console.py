@@ -97,6 +97,16 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
         "最新检查点尚无已知见证方联署。",
         "No known witness has cosigned the latest checkpoint yet.",
     ),
+    "console.health.witness": ("见证方（联署提交）", "Witness (submitted to)"),
+    "console.health.witness_size": ("最近联署的规模", "Last cosigned size"),
+    "console.health.witness_at": ("联署时间", "Cosigned at"),
+    "console.health.witness_never": ("尚未联署", "never cosigned"),
+    "console.health.witness_current": ("已跟上", "up to date"),
+    "console.health.witness_behind": (
+        "落后：最新检查点超过一分钟未获联署",
+        "behind: the latest checkpoint is over a minute old and not cosigned",
+    ),
+    "console.health.witness_error": ("最近一次提交失败：{error}", "Last submission failed: {error}"),
     "console.health.unverified": (
         "以下联署无法用已配置的见证方公钥验证：{names}",
         "These cosignatures do not verify with a configured witness key: {names}",
