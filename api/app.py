@@ -9,6 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
+from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock, utc_now
@@ -80,10 +81,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     clock = clock or utc_now
     service = open_service(settings, clock=clock)
     log = service.log
+    # Each new checkpoint goes to the configured witnesses in the background (docs/witness.md).
+    witnessing = Witnessing(log, settings.witness_endpoints(), clock=lambda: clock().timestamp())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if witnessing.endpoints:
+            witnessing.start()
         yield
+        witnessing.stop()
         # Let a running audit record its verdict before the store closes under it.
         app.state.audit_job.wait(timeout=60)
         log.close(close_store=True)
@@ -110,6 +116,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             max_pending=settings.max_pending_applications,
         ),
     )
+    # Read by GET /ledger/witnesses and the console's health page (web/console/health.py).
+    app.state.witnessing = witnessing
     # Journeys and exports are JSON and text: compress them for phones on weak networks. Level 6,
     # zlib's default (Starlette's is 9): a bulk upload's answer (2,000 receipts, about 2 MB) then
     # takes 22 ms instead of 31 to compress on the event loop, and is 0.1% larger.
