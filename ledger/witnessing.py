@@ -110,7 +110,10 @@ class _Channel:
 class Witnessing:
     """Submits the log's checkpoints to `endpoints` in the background (see the module docstring).
 
-    `clock` gives POSIX seconds (for `status`); `poll` is how often the latest checkpoint is read.
+    `clock` gives POSIX seconds (for `status`); `poll` is how often the latest checkpoint is read;
+    `pace` is the least time between two submissions to one witness: under a stream of appends
+    (a checkpoint per batch) each witness cosigns the latest checkpoint a few times a second instead
+    of every one, and its cosignatures' writes leave the log's write lock to the appends.
     `behind_after` is how old (seconds) an uncosigned latest checkpoint may get before the witness
     counts as behind.
     """
@@ -122,12 +125,14 @@ class Witnessing:
         *,
         clock: Callable[[], float] = time.time,
         poll: float = 0.1,
+        pace: float = 0.25,
         behind_after: float = 60.0,
     ) -> None:
         self.log = log
         self.endpoints = tuple(endpoints)
         self._clock = clock
         self._poll = poll
+        self._pace = pace
         self.behind_after = behind_after
         self._status = {e.key.key_string(): WitnessStatus(e.key.name, e.url) for e in self.endpoints}
         self._lock = threading.Lock()
@@ -240,6 +245,8 @@ class Witnessing:
                 try:
                     known = self._submit(channel, endpoint, cp, known)
                     done, backoff = cp.size, BACKOFF_FIRST
+                    if self._stop.wait(self._pace):
+                        return
                 except Exception as exc:  # refused, unreachable, or a bad answer: back off
                     self._record(endpoint, cp.size, None, error=f"{type(exc).__name__}: {exc}")
                     if self._stop.wait(backoff):
