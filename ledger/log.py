@@ -1,7 +1,8 @@
 """The Log: the single writer of a LogStore, and its read side (checkpoints, proofs, entries).
 
 Appends are *sequenced* and *integrated* in batches (group commit). Callers from any thread hand
-their entries to one writer thread; it takes everything queued, and in one write transaction:
+their entries to one writer thread (ledger/sequencer.py); it takes everything queued, and in one
+write transaction:
 
   1. reads the latest signed checkpoint (under the store's cross-process write lock);
   2. loads the tree's right edge and checks it against that checkpoint — the log never signs a
@@ -15,49 +16,31 @@ So one fsync serves a whole batch, and an append returns only once its entry is 
 processes may each run a Log on the same database: the store's write lock orders their batches.
 
 The store is private: the read side below is everything code above the ledger may ask of it
-(entries, checkpoints, proofs, an audit, and for now the SQL engine the trace tables share). That
-read side, mostly one-line delegations, is why this module runs past 400 lines.
+(entries, checkpoints, proofs, an audit, and for now the SQL engine the trace tables share). The
+writer thread and its batch transaction are the Sequencer's (ledger/sequencer.py).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import merkle
 from .audit import AuditReport, audit
 from .checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, sign_checkpoint
 from .entry_bundles import MAX_ENTRY_SIZE, check_entry_size
-from .errors import AppendError, LedgerError, MalformedError, NotFoundError, StoreMismatchError
-from .hashing import EMPTY_ROOT, leaf_hash
+from .errors import AppendError, LedgerError, MalformedError, NotFoundError
+from .hashing import EMPTY_ROOT
 from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note
-from .store import LogStore, StoredCheckpoint, WriteTxn
-from .tiles import Integrator, TileHashReader, TileKey
+from .sequencer import Admit, Select, Sequencer
+from .store import LogStore, StoredCheckpoint
+from .tiles import TileHashReader, TileKey
 
 __all__ = ["Admit", "Log", "Select"]
 
-# admit(txn, first_index) runs inside the write transaction before the entries get their indexes;
-# raising refuses the request (its savepoint is rolled back) without affecting the rest of the batch.
-Admit = Callable[[WriteTxn, int], None]
-# select(txn, first_index) is the per-entry form: it returns one bool per entry of the request, and
-# the entries marked True get consecutive indexes from first_index, in order; the others are not
-# appended. Raising refuses the whole request, as for Admit.
-Select = Callable[[WriteTxn, int], Sequence[bool]]
-
 PROOF_TILE_CACHE = 512  # full tiles kept for proofs: 8 MiB at most
-
-
-@dataclass
-class _Request:
-    entries: list[bytes]
-    admit: Admit | None
-    select: Select | None = None
-    future: Future = field(default_factory=Future)
 
 
 class Log:
@@ -81,16 +64,11 @@ class Log:
         self.verifier: Verifier = signer.verifier if isinstance(signer, Signer) else signer
         self.origin = self.verifier.name
         self._clock = clock
-        self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._edge: Integrator | None = None  # cached right edge, valid while no one else appends
-        self._edge_root: bytes | None = None
         self._closed = False
         # Full tiles never change: the proofs keep the most used ones (about 16 KiB each).
         self._reader = TileHashReader(store.read_tiles, cache=PROOF_TILE_CACHE)
         self._known_size = 0  # a size the log is known to have reached (it never shrinks)
+        self._sequencer = Sequencer(store, self._sign, max_batch=max_batch, committed=self._reached)
         self._ensure_genesis()
 
     # --- writing ----------------------------------------------------------------------------------
@@ -133,18 +111,7 @@ class Log:
             raise AppendError(
                 "the log is open read-only: it was opened with its verifier key, not its signer"
             )
-        self._start()
-        req = _Request(entries, admit, select)
-        self._queue.put(req)
-        return req.future
-
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="farmtrace-log-writer", daemon=True)
-                self._thread.start()
+        return self._sequencer.put(entries, admit, select)
 
     def close(self, *, close_store: bool = False) -> None:
         """Finish queued appends and stop the writer thread.
@@ -153,111 +120,18 @@ class Log:
         then its connections are released too, as the composition root does at shutdown.
         """
         self._closed = True
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        self._sequencer.stop()
         if close_store:
             self._store.close()
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch, count, stop = [first], len(first.entries), False
-            while count < self._max_batch:
-                try:
-                    req = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if req is None:
-                    stop = True
-                    break
-                batch.append(req)
-                count += len(req.entries)
-            self._commit(batch)
-            if stop:
-                return
-
-    def _commit(self, batch: list[_Request]) -> None:
-        results: list[tuple[_Request, int | list[int | None] | BaseException]] = []
-        try:
-            with self._store.write() as txn:
-                latest = txn.latest_checkpoint()
-                edge = self._load_edge(txn, latest)
-                size = edge.size
-                accepted: list[bytes] = []
-                results.clear()
-                for req in batch:
-                    if req.select is not None:
-                        try:
-                            with txn.savepoint():
-                                keep = _mask(req.select(txn, size), len(req.entries))
-                        except Exception as exc:
-                            results.append((req, exc))
-                            continue
-                        indexes: list[int | None] = []
-                        for entry, kept in zip(req.entries, keep, strict=True):
-                            indexes.append(size if kept else None)
-                            if kept:
-                                accepted.append(entry)
-                                size += 1
-                        results.append((req, indexes))
-                        continue
-                    if req.admit is not None:
-                        try:
-                            with txn.savepoint():
-                                req.admit(txn, size)
-                        except Exception as exc:  # the hook's refusal goes to its caller only
-                            results.append((req, exc))
-                            continue
-                    results.append((req, size))
-                    accepted.extend(req.entries)
-                    size += len(req.entries)
-                if accepted:
-                    txn.write_entries(edge.size, accepted)
-                    edge.append(map(leaf_hash, accepted))
-                    txn.write_tiles(edge.dirty_tiles())
-                    txn.write_checkpoint(self._sign(edge.size, edge.root()))
-        except BaseException as exc:
-            self._edge = None
-            err = exc if isinstance(exc, LedgerError) else AppendError(f"append failed: {exc}")
-            if err is not exc:
-                err.__cause__ = exc
-            for req in batch:
-                if not req.future.done():
-                    req.future.set_exception(err)
-            return
-        self._edge, self._edge_root = edge, edge.root()
-        self._known_size = max(self._known_size, edge.size)
-        for req, outcome in results:
-            if isinstance(outcome, BaseException):
-                req.future.set_exception(outcome)
-            else:
-                req.future.set_result(outcome)
-
-    def _load_edge(self, txn: WriteTxn, latest: StoredCheckpoint | None) -> Integrator:
-        """The right edge of the tree at the latest checkpoint, verified against that checkpoint."""
-        if latest is None:
-            raise AppendError("the log has no genesis checkpoint")
-        if self._edge is not None and self._edge.size == latest.size and self._edge_root == latest.root:
-            return self._edge.copy()
-        edge = Integrator.load(latest.size, txn.read_tiles)
-        if edge.root() != latest.root:
-            # The stored tree is not the tree we signed: refuse to sign anything on top of it.
-            raise StoreMismatchError(
-                f"the stored tree of size {latest.size} does not match the latest signed checkpoint",
-                size=latest.size,
-                signed_root=latest.root,
-                stored_root=edge.root(),
-            )
-        return edge
 
     def _sign(self, size: int, root: bytes) -> StoredCheckpoint:
         assert self.signer is not None  # _enqueue refuses appends to a read-only log
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
         return StoredCheckpoint(size=size, root=root, note=note, signed_at=self._clock())
+
+    def _reached(self, size: int) -> None:
+        """The Sequencer committed a batch: the log has at least `size` entries."""
+        self._known_size = max(self._known_size, size)
 
     def _ensure_genesis(self) -> None:
         if self._store.latest_checkpoint() is not None:
@@ -451,14 +325,6 @@ class _NodeMemo:
         if missing:
             known.update(zip(missing, self._reader.read_hashes(missing), strict=True))
         return [known[n] for n in nodes]
-
-
-def _mask(keep: Sequence[bool], n: int) -> list[bool]:
-    """`keep` as a list of n bools; raise AppendError (refusing the request) if it has another length."""
-    keep = [bool(k) for k in keep]
-    if len(keep) != n:
-        raise AppendError(f"select returned {len(keep)} decisions for {n} entries")
-    return keep
 
 
 def _line(sig: NoteSignature) -> str:
