@@ -7,6 +7,7 @@
     parties.py   party-key, register, party …, keygen
     events.py    event, trace, recall, verify-lot (through a server)
     witness.py   witness keygen, witness serve (a witness of its own: c2sp.org/tlog-witness)
+    publish.py   publish (the log as static C2SP tlog-tiles files)
 
 Adding a subcommand is one module (or a function in the module of its noun) with `cmd_<name>` and a
 `register(sub)` that adds its subparser, plus one line in parser.COMMANDS: see parser.py.
