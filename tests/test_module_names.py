@@ -26,7 +26,7 @@ _PATH = re.compile(
 _THEN = re.compile(r"\bthen(?: \w+){0,2}\W{0,3}$")
 _DOTTED = re.compile(r"(?<![\w.])farmtrace\.((?:ledger|trace|web|api|client)(?:\.[A-Za-z_]\w*)*)")
 _GONE = re.compile(
-    r"(?<![\w.])(?:trace\.(?:events|state|encoding|ids|units|canonical|models|verifying|frozen|gcpause)"
+    r"(?<![\w.])(?:trace\.(?:events|state|encoding|ids|units|canonical|models|verifying|frozen|gcpause|journey)"
     r"|web\.(?:i18n_console|i18n_portal|pages|session|qr|portal_records)|api\.audit_job)\b"
 )
 
