@@ -8,33 +8,35 @@ from __future__ import annotations
 
 import base64
 import json
-from bisect import bisect_right
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.sqlstore import LedgerCheckpoint
 
 from .auth import check_token
-from .clock import Clock, cst_day, parse_utc, utc_now
-from .epcis import epcis_document
+from .clock import Clock, utc_now
 from .errors import InvalidEvent, NotFound, TraceError
 from .ingest.record import Receipt, Recorder
 from .model.encoding import SignedEvent, decode_entry
-from .reads import portal
-from .repository import Repository, in_chunks
+from .model.event import Event
+from .reads import events as event_reads
+from .reads import parties as party_reads
+from .reads import portal as portal_reads
+from .reads import reports as report_reads
+from .reads.events import LoggedEvent
+from .reads.reports import RecallNotice
 from .rules import PartyState
+from .store.rows import in_chunks
+from .store.sql_state import Repository
 from .store.tables import (
     TABLES,
-    TraceAnomaly,
     TraceDisposal,
     TraceEvent,
     TraceEventLot,
@@ -43,33 +45,9 @@ from .store.tables import (
     TraceParty,
     TracePartyKey,
     TraceTransit,
-    to_utc_text,
 )
 
 __all__ = ["RecallNotice", "Receipt", "TraceService", "utc_now"]
-
-
-@dataclass(frozen=True)
-class RecallNotice:
-    """A recall as the public is told of it (`TraceService.recent_recalls`).
-
-    `lot`, `reason`, `instructions`, `event_time` and `regulator` come from the signed recall event
-    in the ledger; `product` (the lot's product, wire form: name_zh, name_en, gtin…) and
-    `regulator_names` ({"name_zh", "name_en"}, empty if unknown) from the tables.
-    When the stored entry no longer decodes, the recall is still listed, from the tables, with
-    `reason` and `instructions` None: a recall must never vanish from view because its bytes were
-    damaged (the audit names the entry).
-    """
-
-    event_id: str
-    index: int
-    lot: str
-    product: dict[str, Any]
-    reason: str | None
-    instructions: str | None
-    event_time: str  # as recorded, with its UTC offset
-    regulator: str
-    regulator_names: dict[str, str | None]
 
 
 class TraceService:
@@ -123,19 +101,11 @@ class TraceService:
         """
         return self.recorder.record_many(entries)
 
-    def _known(self, event_id: str) -> int | None:
-        with self.engine.connect() as conn:
-            return Repository(conn).known_event(event_id)
-
     # --- reading -----------------------------------------------------------------------------------
 
     def signed_event(self, event_id: str) -> tuple[SignedEvent, int]:
         """The signed event with this id and its ledger index. Raises NotFound."""
-        index = self._known(event_id)
-        if index is None:
-            raise NotFound("event", event_id)
-        (entry,) = [e for _, e in self.log.read_entries(index, index + 1)]
-        return decode_entry(entry), index
+        return event_reads.signed_event(self.engine, self.log, event_id)
 
     def lot(self, code: str) -> dict[str, Any]:
         """A lot's public state: product, quantity, flags, parents, children, holders, its events."""
@@ -347,71 +317,20 @@ class TraceService:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 200,
-    ) -> list[dict[str, Any]]:
-        t = TraceAnomaly.__table__
-        q = select(t).order_by(t.c.id.desc()).limit(limit)
-        if rule:
-            q = q.where(t.c.rule == rule)
-        if party:
-            q = q.where(t.c.party == party)
-        if since:
-            q = q.where(t.c.at_utc >= to_utc_text(since))
-        if until:
-            q = q.where(t.c.at_utc < to_utc_text(until))
-        with self.engine.connect() as conn:
-            return [
-                {
-                    "id": r.id,
-                    "at": r.at_utc,
-                    "party": r.party,
-                    "kind": r.kind,
-                    "rule": r.rule,
-                    "field": r.field,
-                    "message": r.message,
-                    "lots": r.lots.split(),
-                    "event_id": r.event_id,
-                    "event": json.loads(r.event),
-                }
-                for r in conn.execute(q)
-            ]
+    ) -> list[party_reads.Anomaly]:
+        return party_reads.anomalies(self.engine, rule=rule, party=party, since=since, until=until, limit=limit)
 
-    def parties(self) -> list[dict[str, Any]]:
-        t = TraceParty.__table__
-        with self.engine.connect() as conn:
-            return [self._party_public(r) for r in conn.execute(select(t).order_by(t.c.id))]
+    def parties(self) -> list[party_reads.PartySummary]:
+        return party_reads.parties(self.engine)
 
-    def party(self, party_id: str) -> dict[str, Any]:
-        t = TraceParty.__table__
-        k = TracePartyKey.__table__
-        with self.engine.connect() as conn:
-            r = conn.execute(select(t).where(t.c.id == party_id)).first()
-            if r is None:
-                raise NotFound("party", party_id)
-            out = self._party_public(r)
-            out["keys"] = [
-                {"key_id": x.key_id, "active_from": x.active_from, "revoked_at": x.revoked_at}
-                for x in conn.execute(select(k).where(k.c.party_id == party_id).order_by(k.c.active_from))
-            ]
-            return out
+    def party(self, party_id: str) -> party_reads.PartySummary:
+        return party_reads.party(self.engine, party_id)
 
     def party_for_token(self, token: str, *, role: str | None = None) -> PartyState:
         """The party a request's token authenticates (holding `role`, if given), checked against
         this service's log origin and clock (trace/auth.py `check_token`). Raises Forbidden otherwise."""
         with self.engine.connect() as conn:
             return check_token(token, Repository(conn), origin=self.log.origin, now=self.clock(), role=role)
-
-    @staticmethod
-    def _party_public(r) -> dict[str, Any]:
-        return {
-            "id": r.id,
-            "id_type": r.id_type,
-            "name_zh": r.name_zh,
-            "name_en": r.name_en,
-            "roles": r.roles.split(),
-            "address": r.address,
-            "status": r.status,
-            "registered_at": r.registered_at,
-        }
 
     # --- the consumer's view -------------------------------------------------------------------------
 
@@ -461,7 +380,7 @@ class TraceService:
         cp = self.log.checkpoint()
         size = cp.size
         indexes = sorted(meta)
-        stored = dict(self._entries(indexes))
+        stored = dict(event_reads.stored_entries(self.log, indexes))
 
         def proven(index: int, entry: bytes | None) -> dict[str, Any]:
             return {
@@ -501,7 +420,7 @@ class TraceService:
             key_out[kid] = {
                 "party": r.party_id,
                 "public_key": base64.b64encode(bytes(r.public_key)).decode(),
-                "registered_in": proven(reg, stored.get(reg) or self._entry_at(reg))
+                "registered_in": proven(reg, stored.get(reg) or event_reads.entry_at(self.log, reg))
                 if reg is not None
                 else None,
             }
@@ -536,304 +455,52 @@ class TraceService:
             "recalls": recalls,
         }
 
-    def _entry_at(self, index: int) -> bytes | None:
-        rows = self.log.read_entries(index, index + 1)
-        return rows[0][1] if rows else None
-
-    def _entries(self, indexes: Sequence[int], *, max_gap: int = 8) -> list[tuple[int, bytes]]:
-        """The stored entries at these sorted indexes (missing rows are left out).
-
-        Indexes at most `max_gap` apart are read as one range: one query per cluster, without
-        reading long stretches of other entries between far-apart events.
-        """
-        out: list[tuple[int, bytes]] = []
-        start = 0
-        while start < len(indexes):
-            end = start
-            while end + 1 < len(indexes) and indexes[end + 1] - indexes[end] <= max_gap:
-                end += 1
-            wanted = set(indexes[start : end + 1])
-            out += [(i, e) for i, e in self.log.read_entries(indexes[start], indexes[end] + 1) if i in wanted]
-            start = end + 1
-        return out
-
     # --- regulators' reports ---------------------------------------------------------------------------
 
-    def events_between(self, since: datetime, until: datetime) -> list[tuple[Any, str, int]]:
-        """(event, id, ledger index) of every event with event time in [since, until), in ledger order."""
-        ev = TraceEvent.__table__
-        with self.engine.connect() as conn:
-            indexes = [
-                r[0]
-                for r in conn.execute(
-                    select(ev.c.ledger_index)
-                    .where(ev.c.at_utc >= to_utc_text(since), ev.c.at_utc < to_utc_text(until))
-                    .order_by(ev.c.ledger_index)
-                )
-            ]
-        return self._decode_at(indexes)
+    def events_between(self, since: datetime, until: datetime) -> list[LoggedEvent]:
+        return event_reads.events_between(self.engine, self.log, since, until)
 
-    def trace_events(self, code: str) -> list[tuple[Any, str, int]]:
-        """(event, id, ledger index) of every event on the lot, its ancestors and its descendants."""
-        with self.engine.connect() as conn:
-            repo = Repository(conn)
-            if repo.lot(code) is None:
-                raise NotFound("lot", code)
-            lots = sorted({code} | repo.ancestors(code) | repo.descendants(code))
-            el = TraceEventLot.__table__
-            indexes: set[int] = set()
-            for chunk in in_chunks(lots):
-                indexes |= {r[0] for r in conn.execute(select(el.c.seq).where(el.c.lot.in_(chunk)))}
-        return self._decode_at(sorted(indexes))
+    def trace_events(self, code: str) -> list[LoggedEvent]:
+        return event_reads.trace_events(self.engine, self.log, code)
 
-    def _decode_at(self, indexes: Sequence[int]) -> list[tuple[Any, str, int]]:
-        """Decode the entries at these indexes (an export's: dense, so read in long ranges)."""
-        out = []
-        for index, entry in self._entries(indexes, max_gap=256):
-            signed = decode_entry(entry)
-            out.append((signed.event, signed.id, index))
-        return out
-
-    def epcis(
-        self, events: Sequence[tuple[Any, str, int]], *, created: datetime, base: str
-    ) -> dict[str, Any]:
-        """The EPCIS 2.0 document of these (event, id, ledger index) triples, in the given order.
-
-        Every lot the events name gets its one identifier (trace/epcis.py: the GTIN its product was
-        created with, from the tables), whether or not the document holds the event that created it;
-        recordTime is when the ledger recorded each event (`record_times`). `base`: the vocabulary
-        base URI. `created` must be timezone-aware.
-        """
-        lots = sorted({r.lot for e, _, _ in events for r in (*e.inputs, *e.outputs)})
-        times = self.record_times([i for _, _, i in events])
-        return epcis_document(
-            [(e, eid) for e, eid, _ in events],
-            created=created,
-            base=base,
-            recorded={eid: times[i] for _, eid, i in events if i in times},
-            gtins=self.lot_gtins(lots),
-        )
-
-    def lot_gtins(self, codes: Sequence[str]) -> dict[str, str]:
-        """lot code -> the GTIN of its product, for those of `codes` that are known and have one."""
-        lot = TraceLot.__table__
-        codes = sorted(set(codes))
-        out = {}
-        with self.engine.connect() as conn:
-            for chunk in in_chunks(codes):
-                for r in conn.execute(select(lot.c.code, lot.c.product).where(lot.c.code.in_(chunk))):
-                    gtin = json.loads(r.product).get("gtin")
-                    if gtin is not None:
-                        out[r.code] = gtin
-        return out
+    def epcis(self, events: Sequence[tuple[Event, str, int]], *, created: datetime, base: str) -> dict[str, Any]:
+        return event_reads.epcis(self.engine, events, created=created, base=base)
 
     def record_times(self, indexes: Sequence[int]) -> dict[int, datetime]:
-        """ledger index -> when the ledger recorded that entry (UTC): the signing time of the first
-        checkpoint that includes it, the moment its batch became durable. Indexes beyond the log are
-        left out. Reads only the checkpoints from the first index's to the last one's.
-        """
-        if not indexes:
-            return {}
-        cp = LedgerCheckpoint.__table__
-        lo, hi = min(indexes), max(indexes)
-        with self.engine.connect() as conn:
-            last = conn.execute(select(func.min(cp.c.size)).where(cp.c.size > hi)).scalar()
-            upper = last if last is not None else hi
-            rows = conn.execute(
-                select(cp.c.size, cp.c.signed_at)
-                .where(cp.c.size > lo, cp.c.size <= upper)
-                .order_by(cp.c.size)
-            ).all()
-        sizes = [r.size for r in rows]
-        out = {}
-        for index in set(indexes):
-            k = bisect_right(sizes, index)  # the first checkpoint whose size exceeds the index
-            if k < len(rows):
-                out[index] = datetime.fromtimestamp(rows[k].signed_at, UTC)
-        return out
+        return event_reads.record_times(self.engine, indexes)
 
     def lot_products(self, codes: Sequence[str]) -> dict[str, str]:
-        """Product names (Chinese) of the given lots."""
-        lot = TraceLot.__table__
-        codes = sorted(set(codes))
-        out = {}
-        with self.engine.connect() as conn:
-            for chunk in in_chunks(codes):
-                for r in conn.execute(select(lot.c.code, lot.c.product_name).where(lot.c.code.in_(chunk))):
-                    out[r.code] = r.product_name
-        return out
+        return report_reads.lot_products(self.engine, codes)
 
-    def product_names_en(self, names: list[str]) -> dict[str, str]:
-        """The English name (where one was recorded) of the product of the first lot named each of
-        `names` (Chinese names, as `priced_products` lists them)."""
-        lot = TraceLot.__table__
-        out = {}
-        with self.engine.connect() as conn:
-            for name in names:
-                row = conn.execute(select(lot.c.product).where(lot.c.product_name == name).limit(1)).first()
-                en = json.loads(row.product).get("name_en") if row else None
-                if en:
-                    out[name] = en
-        return out
+    def product_names_en(self, names: Sequence[str]) -> dict[str, str]:
+        return report_reads.product_names_en(self.engine, names)
 
     def party_names(self) -> dict[str, str]:
-        with self.engine.connect() as conn:
-            return {
-                r.id: r.name_zh
-                for r in conn.execute(select(TraceParty.__table__.c.id, TraceParty.__table__.c.name_zh))
-            }
+        return party_reads.party_names(self.engine)
 
     def prices(
         self, *, product: str | None = None, since: datetime | None = None, until: datetime | None = None
-    ) -> list[dict[str, Any]]:
-        """Recorded prices by day, product and stage (production / wholesale / retail): min, mean, max, count.
+    ) -> list[report_reads.PriceRow]:
+        return report_reads.prices(self.engine, product=product, since=since, until=until)
 
-        Days are China Standard Time calendar days; prices are CNY per the unit recorded with them.
-        """
-        ev = TraceEvent.__table__
-        q = select(
-            ev.c.at_utc, ev.c.product_name, ev.c.price_amount, ev.c.price_unit, ev.c.price_stage
-        ).where(ev.c.price_amount.is_not(None))
-        if product:
-            q = q.where(ev.c.product_name == product)
-        if since:
-            q = q.where(ev.c.at_utc >= to_utc_text(since))
-        if until:
-            q = q.where(ev.c.at_utc < to_utc_text(until))
-        groups: dict[tuple[str, str, str, str], list[Decimal]] = {}
-        with self.engine.connect() as conn:
-            for r in conn.execute(q):
-                day = cst_day(parse_utc(r.at_utc)).isoformat()
-                groups.setdefault((day, r.product_name or "", r.price_stage, r.price_unit), []).append(
-                    Decimal(r.price_amount)
-                )
-        return [
-            {
-                "day": day,
-                "product": prod,
-                "stage": stage,
-                "unit": unit,
-                "count": len(v),
-                "min": str(min(v)),
-                "mean": str((sum(v) / len(v)).quantize(Decimal("0.01"))),
-                "max": str(max(v)),
-            }
-            for (day, prod, stage, unit), v in sorted(groups.items())
-        ]
+    def priced_products(self) -> list[str]:
+        return report_reads.priced_products(self.engine)
+
+    def entry_event(self, index: int) -> report_reads.EntryRecord | None:
+        return report_reads.entry_event(self.engine, index)
 
     # --- a party's own view (the portal) -------------------------------------------------------------
 
-    def holdings(self, party_id: str) -> list[portal.Holding]:
-        return portal.holdings(self.engine, party_id)
+    def holdings(self, party_id: str) -> list[portal_reads.Holding]:
+        return portal_reads.holdings(self.engine, party_id)
 
-    def incoming(self, party_id: str) -> list[portal.Incoming]:
-        return portal.incoming(self.engine, party_id)
+    def incoming(self, party_id: str) -> list[portal_reads.Incoming]:
+        return portal_reads.incoming(self.engine, party_id)
 
-    def shipments_from(self, party_id: str) -> list[portal.Shipment]:
-        return portal.shipments_from(self.engine, party_id)
+    def shipments_from(self, party_id: str) -> list[portal_reads.Shipment]:
+        return portal_reads.shipments_from(self.engine, party_id)
 
     # --- the public home page ----------------------------------------------------------------------------
 
     def recent_recalls(self, *, limit: int = 5, since: datetime | None = None) -> list[RecallNotice]:
-        """The latest `limit` recalls, newest (in ledger order) first; with `since`, only those whose
-        event time is at or after it. Each names the recalled lot (the event's first input: the
-        rules flag it and its descendants). See `RecallNotice` for where each field comes from.
-        """
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        ev = TraceEvent.__table__
-        el = TraceEventLot.__table__
-        lot = TraceLot.__table__
-        q = select(ev.c.id, ev.c.ledger_index, ev.c.party, ev.c.event_time).where(ev.c.kind == "recall")
-        if since is not None:
-            q = q.where(ev.c.at_utc >= to_utc_text(since))
-        with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(ev.c.ledger_index.desc()).limit(limit)).all()
-            if not rows:
-                return []
-            indexes = [r.ledger_index for r in rows]
-            # The tables' word on each recall's lot: used only when the entry cannot be read.
-            listed = {
-                r.seq: r.lot
-                for r in conn.execute(
-                    select(el.c.seq, el.c.lot).where(el.c.seq.in_(indexes), el.c.role == "input")
-                )
-            }
-            pt = TraceParty.__table__
-            names = {
-                x.id: {"name_zh": x.name_zh, "name_en": x.name_en}
-                for x in conn.execute(
-                    select(pt.c.id, pt.c.name_zh, pt.c.name_en).where(
-                        pt.c.id.in_(sorted({r.party for r in rows}))
-                    )
-                )
-            }
-        stored = dict(self._entries(sorted(indexes)))
-        found: list[tuple[Any, Any]] = []
-        for r in rows:
-            try:
-                event = decode_entry(stored[r.ledger_index]).event
-            except (KeyError, TraceError):
-                event = None
-            found.append((r, event))
-        codes = {e.inputs[0].lot if e is not None else listed.get(r.ledger_index, "") for r, e in found}
-        with self.engine.connect() as conn:
-            products = {
-                x.code: json.loads(x.product)
-                for x in conn.execute(select(lot.c.code, lot.c.product).where(lot.c.code.in_(sorted(codes))))
-            }
-        out = []
-        for r, event in found:
-            code = event.inputs[0].lot if event is not None else listed.get(r.ledger_index, "")
-            out.append(
-                RecallNotice(
-                    event_id=r.id,
-                    index=r.ledger_index,
-                    lot=code,
-                    product=products.get(code, {}),
-                    reason=event.detail.reason if event is not None else None,
-                    instructions=event.detail.instructions if event is not None else None,
-                    event_time=event.event_time if event is not None else r.event_time,
-                    regulator=event.party if event is not None else r.party,
-                    regulator_names=names.get(r.party, {}),
-                )
-            )
-        return out
-
-    # --- the regulator's console ---------------------------------------------------------------------
-
-    def priced_products(self) -> list[str]:
-        """The names of the products that have recorded prices, sorted (the price chart's picker)."""
-        ev = TraceEvent.__table__
-        q = (
-            select(ev.c.product_name)
-            .where(ev.c.price_amount.is_not(None), ev.c.product_name.is_not(None))
-            .distinct()
-            .order_by(ev.c.product_name)
-        )
-        with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(q)]
-
-    def entry_event(self, index: int) -> dict[str, Any] | None:
-        """What the tables say ledger entry `index` recorded: event id, kind, party, time and lots.
-
-        For naming an entry an audit found altered: the entry's bytes can no longer be trusted, the
-        projection written when it was accepted still says what it was. None if no event has it.
-        """
-        ev = TraceEvent.__table__
-        el = TraceEventLot.__table__
-        with self.engine.connect() as conn:
-            r = conn.execute(select(ev).where(ev.c.ledger_index == index)).first()
-            if r is None:
-                return None
-            lots = [x.lot for x in conn.execute(select(el.c.lot).where(el.c.seq == index).order_by(el.c.lot))]
-            name = self._party_names(conn, {r.party}).get(r.party)
-        return {
-            "index": index,
-            "event_id": r.id,
-            "kind": r.kind,
-            "party": r.party,
-            "party_name": name,
-            "event_time": r.event_time,
-            "lots": lots,
-        }
+        return report_reads.recent_recalls(self.engine, self.log, limit=limit, since=since)

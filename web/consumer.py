@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
@@ -120,7 +121,9 @@ def _not_found(request: Request, t: Translator, message: str, *, code: str) -> R
     return render(request, t, "notfound.html", surface=SURFACE, status=404, message=message, code=code)
 
 
-def _lot_page(request: Request, service: TraceService, t: Translator, lot: str, *, gtin: str | None) -> Response:
+def _lot_page(
+    request: Request, service: TraceService, t: Translator, lot: str, *, gtin: str | None
+) -> Response:
     request.scope[STARTED] = time.perf_counter()
     try:
         check_lot_code(lot)
@@ -174,7 +177,7 @@ def _party_lookup(service: TraceService) -> Callable[[str], Mapping[str, Any] | 
 
     def lookup(pid: str) -> Mapping[str, Any] | None:
         try:
-            return service.party(pid)
+            return asdict(service.party(pid))
         except NotFound:
             return None
 

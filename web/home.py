@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -193,8 +193,8 @@ def _price_summary(service: TraceService) -> list[_Priced]:
     rows = service.prices(since=service.clock() - timedelta(days=PRICE_DAYS))
     by_product: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        if row["product"]:
-            by_product.setdefault(row["product"], []).append(row)
+        if row.product:  # web/chart.py reads rows by key
+            by_product.setdefault(row.product, []).append(asdict(row))
     found = []
     for product, product_rows in by_product.items():
         series = price_series(product_rows)

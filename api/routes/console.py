@@ -34,6 +34,8 @@ from ..schemas import (
     LedgerHealthPublic,
     PartyPrivatePublic,
     PriceRowPublic,
+    party_private_public,
+    price_row_public,
     problems,
 )
 from .trace import LotCode
@@ -89,8 +91,9 @@ def prices(
     product: Annotated[str | None, Query(max_length=200)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> list[dict[str, Any]]:
-    return service.prices(product=product, since=_aware("since", since), until=_aware("until", until))
+) -> list[PriceRowPublic]:
+    found = service.prices(product=product, since=_aware("since", since), until=_aware("until", until))
+    return [price_row_public(r) for r in found]
 
 
 def _export(service, events, fmt: str, lang: str, filename: str, base: str = "") -> Response:
@@ -217,9 +220,9 @@ def reject_application(
 )
 def party_private(
     party_id: Annotated[str, Path(max_length=32)], state: StateDep, service: ServiceDep, _: RegulatorDep
-) -> dict[str, Any]:
+) -> PartyPrivatePublic:
     """(regulator) The party's full details: the public record plus the contact details the desk keeps."""
-    return {**service.party(party_id), "private": state.applications.private(party_id)}
+    return party_private_public(service.party(party_id), state.applications.private(party_id))
 
 
 @router.put("/parties/{party_id}/private", status_code=204)

@@ -77,9 +77,9 @@ def test_certificates_and_test_reports_carry_the_dates_of_their_events(demo):
 
 def test_the_cabbage_has_farm_gate_wholesale_and_retail_prices(demo):
     service, _, _ = demo
-    stages = {r["stage"] for r in service.prices(product="宁乡包菜")}
+    stages = {r.stage for r in service.prices(product="宁乡包菜")}
     assert stages == {"production", "wholesale", "retail"}
-    chilli = {r["stage"] for r in service.prices(product="宁乡朝天椒")}
+    chilli = {r.stage for r in service.prices(product="宁乡朝天椒")}
     assert chilli == {"production", "wholesale", "retail"}
     bag = service.lot("XF-BAG-0001")["product"]
     assert bag["name_zh"] == "宁乡包菜" and bag["gtin"] == "6901234567892"

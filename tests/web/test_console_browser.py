@@ -170,8 +170,8 @@ def test_sign_in_then_run_an_audit_with_progress_and_find_a_tampered_entry(serve
     assert "第一条未通过验证的记录：第 20 条" in failure.inner_text() and "entry 20" in failure.inner_text()
     # What entry 20 was, from the tables written when it was accepted.
     altered = served.app.state.service.entry_event(20)
-    assert page.get_attribute("[data-altered-event]", "data-altered-event") == altered["event_id"]
-    assert altered["lots"] and all(lot in page.inner_text("[data-altered-event]") for lot in altered["lots"])
+    assert page.get_attribute("[data-altered-event]", "data-altered-event") == altered.event_id
+    assert altered.lots and all(lot in page.inner_text("[data-altered-event]") for lot in altered.lots)
     shot(page, "health-audit-tampered-phone")
     desk = open_page(phone=False, locale="en-US")
     sign_in(desk, served, lang="en")
@@ -203,7 +203,7 @@ def test_approve_one_application_and_reject_another(served, open_page):
     act(page, f"article[data-application-id='{approved.json()['id']}'] form[data-action=approve]", "approved")
     # On the ledger, signed by the regulator in the browser; the farm's own key now works.
     party = served.app.state.service.party(farm.party)
-    assert party["status"] == "active" and [k["key_id"] for k in party["keys"]] == [farm.key_id]
+    assert party.status == "active" and [k.key_id for k in party.keys] == [farm.key_id]
     row = page.locator(f"article.party[data-party='{farm.party}']")
     assert "宁乡市金洲镇周记家庭农场" in row.inner_text() and private["details"]["phone"] in row.inner_text()
     harvest = {

@@ -135,7 +135,7 @@ def test_forms_offer_what_the_party_holds_and_can_receive(demo):
     assert 'value="NX-LB-1121"' not in r.text  # the market's radish is not the shop's to sell
     r = _get(client, "/portal/ship", keys["coop"])
     for name in ("market", "shop", "stall"):
-        assert service.party(keys[name].party)["name_zh"] in r.text
+        assert service.party(keys[name].party).name_zh in r.text
     assert f'value="{keys["lab"].party}"' not in r.text  # a test room receives no goods
     assert f'value="{keys["coop"].party}"' not in r.text  # nor ships to itself
     r = _get(client, "/portal/receive?lang=en", keys["market"])

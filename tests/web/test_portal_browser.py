@@ -459,7 +459,7 @@ def test_lost_device_new_key_replaces_the_revoked_one(demo, phones):
     approve_all(base, PartyKey.load(keys / "regulator.key"), revoke={stall: old.key_id})
     page.click("#pending [data-action=recheck]")
     page.wait_for_url("**/portal/lots**")
-    keys_now = {k["key_id"]: k["revoked_at"] for k in app.state.service.party(stall)["keys"]}
+    keys_now = {k.key_id: k.revoked_at for k in app.state.service.party(stall).keys}
     assert keys_now[new_key] is None and keys_now[old.key_id] is not None
 
     # The lost phone, still holding the old key, can record nothing more.

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..repository import in_chunks
+from .rows import in_chunks
 from .tables import TraceDisposal, TraceEvent, TraceEventLot, TraceHolding, TraceLot, TraceTransit
 
 __all__ = [
@@ -230,7 +230,10 @@ def indexes_of_lots(conn: Connection, codes: Sequence[str]) -> set[int]:
     """The ledger indexes of every event naming any of these lots (as input or output)."""
     out: set[int] = set()
     for chunk in in_chunks(codes):
-        out |= {r.seq for r in conn.execute(select(_event_lot.c.seq).where(_event_lot.c.lot.in_(chunk)))}
+        out |= {
+            r.ledger_index
+            for r in conn.execute(select(_event_lot.c.ledger_index).where(_event_lot.c.lot.in_(chunk)))
+        }
     return out
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..repository import in_chunks
+from .rows import in_chunks
 from .tables import TraceAnomaly, TraceParty, TracePartyKey
 
 __all__ = [

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 
 from farmtrace.ledger.sqlstore import LedgerCheckpoint
 
-from ..repository import in_chunks
+from .rows import in_chunks
 from .tables import TABLES, TraceEvent, TraceEventLot
 
 __all__ = [
@@ -93,7 +93,7 @@ def event_at(conn: Connection, index: int) -> EventRow | None:
 
 def lots_at(conn: Connection, index: int) -> list[str]:
     """The lots the event at ledger index `index` names (inputs and outputs), sorted."""
-    q = select(_event_lot.c.lot).where(_event_lot.c.seq == index).order_by(_event_lot.c.lot)
+    q = select(_event_lot.c.lot).where(_event_lot.c.ledger_index == index).order_by(_event_lot.c.lot)
     return [r.lot for r in conn.execute(q)]
 
 
@@ -101,10 +101,10 @@ def input_lots_at(conn: Connection, indexes: Iterable[int]) -> dict[int, str]:
     """ledger index -> an input lot of the event there (for a recall: its one input)."""
     out = {}
     for chunk in in_chunks(sorted(set(indexes))):
-        q = select(_event_lot.c.seq, _event_lot.c.lot).where(
-            _event_lot.c.seq.in_(chunk), _event_lot.c.role == "input"
+        q = select(_event_lot.c.ledger_index, _event_lot.c.lot).where(
+            _event_lot.c.ledger_index.in_(chunk), _event_lot.c.role == "input"
         )
-        out |= {r.seq: r.lot for r in conn.execute(q)}
+        out |= {r.ledger_index: r.lot for r in conn.execute(q)}
     return out
 
 

@@ -11,6 +11,7 @@ one). A trace of more than MAX_GRAPH_NODES lots is listed instead of drawn.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
@@ -36,13 +37,21 @@ DIRECTIONS = ("both", "back", "forward")
 
 
 @router.get("/console/lots")
-def lot_lookup(request: Request, regulator: RegulatorDep, lang: str | None = None, code: str = "") -> Response:
+def lot_lookup(
+    request: Request, regulator: RegulatorDep, lang: str | None = None, code: str = ""
+) -> Response:
     t = translator(request, lang)
     code = code.strip()
     if code:
         return RedirectResponse(url(f"/console/lots/{quote(code, safe='')}", t), status_code=303)
     return render(
-        request, t, "console/lookup.html", title=t("console.lots.title"), regulator=regulator, nav="lots", error=None
+        request,
+        t,
+        "console/lookup.html",
+        title=t("console.lots.title"),
+        regulator=regulator,
+        nav="lots",
+        error=None,
     )
 
 
@@ -83,7 +92,7 @@ def lot_page(
         except Exception:  # a damaged ledger entry must not hide the page; the flag still shows
             _log.exception("the recalls of lot %r cannot be read", code)
     report = service.recall_report(code)
-    names = {p["id"]: name(p, t) for p in service.parties()}
+    names = {p.id: name(asdict(p), t) for p in service.parties()}
     _name_everyone(report, trace, names, t)
     return render(
         request,
@@ -113,7 +122,9 @@ def lot_page(
     )
 
 
-def _name_everyone(report: dict[str, Any], trace: dict[str, Any], names: dict[str, str], t: Translator) -> None:
+def _name_everyone(
+    report: dict[str, Any], trace: dict[str, Any], names: dict[str, str], t: Translator
+) -> None:
     """Rename, in place, the parties and products of a recall report and a trace in `t`'s language."""
     for p in report["parties"]:
         p["name"] = names.get(p["party"], p["name"])

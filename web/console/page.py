@@ -107,7 +107,7 @@ def render(request: Request, t: Translator, template: str, *, status: int = 200,
         # Where the regulator's events happen: its registered name and address.
         record = app_state(request).service.party(regulator.id)
         config["regulator"] = regulator.id
-        config["location"] = {"name": record["name_zh"], "address": record["address"]}
+        config["location"] = {"name": record.name_zh, "address": record.address}
     context.setdefault("regulator", None)
     return render_page(
         request,

@@ -10,12 +10,13 @@ rejecting an application goes to the JSON API with a token header.
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from farmtrace.trace.errors import NotFound
+from farmtrace.trace.reads.parties import PartySummary
 from farmtrace.trace.service import TraceService
 
 from ..deps import PartyDep, RegulatorDep, StateDep
@@ -36,7 +37,9 @@ def signin_page(request: Request, who: PartyDep, lang: str | None = None, next: 
 
 
 @router.get("/console/parties")
-def parties_page(request: Request, state: StateDep, regulator: RegulatorDep, lang: str | None = None) -> Response:
+def parties_page(
+    request: Request, state: StateDep, regulator: RegulatorDep, lang: str | None = None
+) -> Response:
     t = translator(request, lang)
     service, desk = state.service, state.applications
     applications = []
@@ -54,21 +57,22 @@ def parties_page(request: Request, state: StateDep, regulator: RegulatorDep, lan
         )
     parties = []
     for p in service.parties():
-        full = service.party(p["id"])
+        full = service.party(p.id)
+        record = asdict(full)
         parties.append(
             {
-                **full,
-                "name": name(full, t),
-                "other_name": names(full, t)[1],
-                "registered": cst_text(full["registered_at"]),
-                "private": private_details(desk.private(p["id"]), t),
+                **record,
+                "name": name(record, t),
+                "other_name": names(record, t)[1],
+                "registered": cst_text(full.registered_at),
+                "private": private_details(desk.private(p.id), t),
                 "keys": [
                     {
-                        **k,
-                        "from": cst_text(k["active_from"]),
-                        "revoked": cst_text(k["revoked_at"]) if k["revoked_at"] else None,
+                        **asdict(k),
+                        "from": cst_text(k.active_from),
+                        "revoked": cst_text(k.revoked_at) if k.revoked_at else None,
                     }
-                    for k in full["keys"]
+                    for k in full.keys or ()
                 ],
             }
         )
@@ -84,7 +88,7 @@ def parties_page(request: Request, state: StateDep, regulator: RegulatorDep, lan
     )
 
 
-def _party_or_none(service: TraceService, party_id: str) -> dict[str, Any] | None:
+def _party_or_none(service: TraceService, party_id: str) -> PartySummary | None:
     try:
         return service.party(party_id)
     except NotFound:

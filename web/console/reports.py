@@ -8,6 +8,8 @@ A malformed date answers 400 with the form and the reason; the days picked are w
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -41,23 +43,23 @@ def anomalies_page(
     start, end, errors = form_days(since, until, t)
     rule = rule if rule in RULES else ""
     parties = service.parties()
-    party = party if any(p["id"] == party for p in parties) else ""
+    party = party if any(p.id == party for p in parties) else ""
     since_at, until_at = cst_range(start, end)  # the days the regulator picked, whole, in CST
     rows = service.anomalies(
         rule=rule or None, party=party or None, since=since_at, until=until_at, limit=ANOMALY_LIMIT
     )
-    names = {p["id"]: name(p, t) for p in parties}
+    names = {p.id: name(asdict(p), t) for p in parties}
     shown = [
         {
-            **a,
-            "when": cst_text(a["at"]),
-            "party_name": names.get(a["party"], a["party"]),
-            "rule_name": t(f"console.rule.{a['rule']}") if t.has(f"console.rule.{a['rule']}") else a["rule"],
+            **asdict(a),
+            "when": cst_text(a.at),
+            "party_name": names.get(a.party, a.party),
+            "rule_name": t(f"console.rule.{a.rule}") if t.has(f"console.rule.{a.rule}") else a.rule,
             # What the refusal means, in the reader's words; the raw message stays as evidence.
-            "explained": t(f"console.rule_detail.{a['rule']}")
-            if t.has(f"console.rule_detail.{a['rule']}")
+            "explained": t(f"console.rule_detail.{a.rule}")
+            if t.has(f"console.rule_detail.{a.rule}")
             else None,
-            "kind_name": kind_name(a["kind"], t),
+            "kind_name": kind_name(a.kind, t),
         }
         for a in rows
     ]
@@ -71,7 +73,7 @@ def anomalies_page(
         nav="anomalies",
         rows=shown,
         rules=[(r, t(f"console.rule.{r}")) for r in RULES],
-        parties=sorted(((p["id"], names[p["id"]]) for p in parties), key=lambda x: x[1]),
+        parties=sorted(((p.id, names[p.id]) for p in parties), key=lambda x: x[1]),
         f={"rule": rule, "party": party, "since": since if start else "", "until": until if end else ""},
         errors=errors,
         limit=ANOMALY_LIMIT,
@@ -100,7 +102,8 @@ def prices_page(
     chart = None
     if product:
         since_at, until_at = cst_range(start, end)
-        series = price_series(service.prices(product=product, since=since_at, until=until_at))
+        rows = service.prices(product=product, since=since_at, until=until_at)
+        series = price_series([asdict(r) for r in rows])  # web/chart.py reads rows by key
         unit_words = (
             t("console.prices.per_kg")
             if series.unit == "kg"

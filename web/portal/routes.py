@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
@@ -159,7 +160,7 @@ def _nav(party: dict[str, Any], t: Translator) -> list[dict[str, str]]:
 
 def _party_view(service: TraceService, state: PartyState) -> dict[str, Any]:
     record = service.party(state.id)
-    return {**record, "roles": sorted(state.roles)}
+    return {**asdict(record), "roles": sorted(state.roles)}
 
 
 def _signed_in(request: Request, t: Translator) -> tuple[PartyState, dict[str, Any]] | Response:
@@ -343,7 +344,7 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         context["destinations"] = [
             p
             for p in service.parties()
-            if p["id"] != state.id and p["status"] == "active" and set(p["roles"]) & RECEIVING_ROLES
+            if p.id != state.id and p.status == "active" and set(p.roles) & RECEIVING_ROLES
         ]
     if kind == "receive":
         context["shipments"] = _shipments(service, service.incoming(state.id))

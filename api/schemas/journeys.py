@@ -1,0 +1,68 @@
+"""The consumer's evidence bundle (GET /lots/{code}/journey): every event with its ledger entry
+and inclusion proof, the keys that signed them, and the checkpoint the proofs lead to. Its shape
+is what web/static/verify.js and trace/journey.py check: it must not change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from .lots import LotStatusPublic, ProductPublic
+from .problems import _Public
+
+__all__ = [
+    "JourneyEventPublic",
+    "JourneyKeyPublic",
+    "JourneyPublic",
+    "JourneyRecallPublic",
+    "ProvenEntryPublic",
+]
+
+
+class ProvenEntryPublic(_Public):
+    """A ledger entry (base64; null if the row is gone) with its leaf hash and inclusion proof."""
+
+    index: int
+    entry: str | None
+    leaf_hash: str | None
+    proof: list[str]
+
+
+class JourneyEventPublic(ProvenEntryPublic):
+    id: str
+    kind: str
+    party: str
+    party_name: str | None
+    event: dict[str, Any] | None = Field(description="the decoded event; null if the entry no longer decodes")
+
+
+class JourneyKeyPublic(_Public):
+    party: str
+    public_key: str
+    registered_in: ProvenEntryPublic | None
+
+
+class JourneyRecallPublic(_Public):
+    id: str
+    lot: str
+    time: str
+    reason: str
+    instructions: str
+
+
+class JourneyPublic(_Public):
+    """GET /lots/{code}/journey: what a browser needs to check a lot's history (verify.js reads it)."""
+
+    lot: str
+    product: ProductPublic
+    quantity: str
+    unit: str
+    status: LotStatusPublic
+    lots: list[str]
+    events: list[JourneyEventPublic]
+    keys: dict[str, JourneyKeyPublic] = Field(description="key id -> the key and where it was registered")
+    checkpoint: str
+    size: int
+    log_key: str
+    recalls: list[JourneyRecallPublic]
