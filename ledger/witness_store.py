@@ -1,6 +1,6 @@
 """A witness's own state: the latest checkpoint it cosigned for each log, and the forks it saw.
 
-Contract (tests/ledger/test_witness_store.py runs it on both stores):
+Contract (tests/ledger/test_witness.py `test_the_store_contract` runs it on both stores):
 
 - `latest(origin)` MUST return the record last written for `origin`, or None.
 - `compare_and_swap(origin, expected_size=, new=)` MUST write `new` only if the stored size is

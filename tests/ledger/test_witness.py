@@ -333,3 +333,17 @@ def test_the_monitoring_read_serves_the_note_with_our_cosignature():
     witness.add_checkpoint(_body(log, 0))
     opened = open_note(witness.checkpoint(LOG.name), [LOG.verifier, W1.verifier])
     assert {s.name for s in opened.signatures} == {LOG.name, W1.name}
+
+
+def test_signatures_of_unknown_keys_and_types_are_ignored_not_fatal():
+    # An ML-DSA-44 cosignature (c2sp.org/tlog-cosignature: 8-byte time + 2420-byte signature) by a key
+    # nobody here knows, on the note the witness receives and on the answer the log receives.
+    mldsa = base64.b64encode(bytes([0x06, 1, 2, 3]) + bytes(8 + 2420)).decode()
+    unknown = f"\u2014 pq-witness.example/w2 {mldsa}\n"
+    log, witness = _log(_entries("e", 4)), _witness()
+    note = log.checkpoint().note
+    line = witness.add_checkpoint(b"old 0\n\n" + (note + unknown).encode())
+    stored = log.add_cosignature(note + unknown + line, W1.verifier)
+    assert stored.cosignatures == (line,)
+    opened = open_note(stored.note_with_cosignatures() + unknown, [LOG.verifier, W1.verifier])
+    assert len(opened.signatures) == 2 and len(opened.unverified) == 1
