@@ -34,6 +34,11 @@
     (cProfile over the caller and the log's writer thread) and the top costs printed; the workers'
     verifications happen in other processes and are not in that profile.
 
+The history's events are said in the words of trace/scenario.py (the scenario vocabulary the demo
+and the tests share); this script adds the volume, the bulk loader and the projection rows it
+predicts. One file of about 1,000 lines on purpose: it is run by path as one script, and its
+generator, loader check and timed rows are read together.
+
 Prints one table and writes JSON to bench/results/trace.json (and the profile to
 bench/results/trace-profile.txt). Run it by path from outside the repository (see bench/README.md).
 """
@@ -74,16 +79,16 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import rfc8785  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey  # noqa: E402
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from farmtrace.ledger.log import Log  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
 from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
+from farmtrace.trace import scenario as sc  # noqa: E402
 from farmtrace.trace.ingest import verifying  # noqa: E402
-from farmtrace.trace.model.encoding import SIGNING_PREFIX, decode_entry, encode_entry  # noqa: E402
-from farmtrace.trace.model.ids import key_id_for, uscc_check_char  # noqa: E402
+from farmtrace.trace.model.encoding import SIGNING_PREFIX, decode_entry  # noqa: E402
+from farmtrace.trace.model.ids import uscc_check_char  # noqa: E402
 from farmtrace.trace.service import TraceService  # noqa: E402
 from farmtrace.trace.store.tables import TABLES  # noqa: E402
 
@@ -102,20 +107,9 @@ def log_signer() -> Signer:
 # --- parties ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Party:
-    pid: str
-    name: str
-    roles: tuple[str, ...]
-    key: Ed25519PrivateKey
-    key_id: str
-    public: bytes
-
-    @classmethod
-    def make(cls, pid: str, name: str, roles: tuple[str, ...]) -> Party:
-        key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"bench key {pid}".encode()).digest())
-        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return cls(pid, name, roles, key, key_id_for(public), public)
+def _party(pid: str, name: str) -> sc.Actor:
+    """A bench party: its key derived from "bench key <id>" (trace.scenario), its location its name."""
+    return sc.Actor.from_seed(pid, sc.derive_seed(f"bench key {pid}"), name=name)
 
 
 def _uscc(first17: str) -> str:
@@ -126,47 +120,41 @@ def _uscc(first17: str) -> str:
 class Cast:
     """Everyone in the bench's supply chain (deterministic ids and keys)."""
 
-    regulator: Party
-    station: Party
-    producers: tuple[Party, ...]
-    markets: tuple[Party, ...]
-    retailers: tuple[Party, ...]
+    regulator: sc.Actor
+    station: sc.Actor
+    producers: tuple[sc.Actor, ...]
+    markets: tuple[sc.Actor, ...]
+    retailers: tuple[sc.Actor, ...]
 
     @classmethod
     def make(cls, producers: int = 20, markets: int = 3, retailers: int = 30) -> Cast:
         return cls(
-            regulator=Party.make(_uscc("11430100MB0000001"), "长沙市市场监督管理局", ("regulator",)),
-            station=Party.make(_uscc("12430100MB0000002"), "农残快检室", ("inspector",)),
+            regulator=_party(_uscc("11430100MB0000001"), "长沙市市场监督管理局"),
+            station=_party(_uscc("12430100MB0000002"), "农残快检室"),
             producers=tuple(
-                Party.make(_uscc(f"93430124MA4P{i:05d}"), f"宁乡蔬菜合作社{i}", ("producer",))
-                for i in range(producers)
+                _party(_uscc(f"93430124MA4P{i:05d}"), f"宁乡蔬菜合作社{i}") for i in range(producers)
             ),
-            markets=tuple(
-                Party.make(_uscc(f"91430100MA4M{i:05d}"), f"蔬菜批发市场{i}", ("wholesaler",))
-                for i in range(markets)
-            ),
-            retailers=tuple(
-                Party.make(_uscc(f"91430100MA4R{i:05d}"), f"超市{i}", ("retailer",)) for i in range(retailers)
-            ),
+            markets=tuple(_party(_uscc(f"91430100MA4M{i:05d}"), f"蔬菜批发市场{i}") for i in range(markets)),
+            retailers=tuple(_party(_uscc(f"91430100MA4R{i:05d}"), f"超市{i}") for i in range(retailers)),
         )
 
     @property
-    def everyone(self) -> tuple[Party, ...]:
+    def everyone(self) -> tuple[sc.Actor, ...]:
         return (self.regulator, self.station, *self.producers, *self.markets, *self.retailers)
+
+    def roles(self) -> dict[str, str]:
+        """party id -> its one role."""
+        groups = [("regulator", (self.regulator,)), ("inspector", (self.station,)), ("producer", self.producers),
+                  ("wholesaler", self.markets), ("retailer", self.retailers)]  # fmt: skip
+        return {p.party: role for role, group in groups for p in group}
 
 
 # --- the history, as signed entries and as the projection rows they must produce --------------------
 
 CABBAGE = {"name_zh": "宁乡包菜", "name_en": "Ningxiang cabbage", "category": "蔬菜"}
 BOX = {"name_zh": "宁乡包菜 5kg 箱装", "name_en": "Ningxiang cabbage, 5 kg box", "category": "蔬菜"}
-INSPECT = {
-    "analyte": "有机磷和氨基甲酸酯类农药残留",
-    "method": "GB/T 5009.199 速测卡法",
-    "limit": "50",
-    "unit": "%抑制率",
-}
-RETAIL = {"amount": "6.8", "currency": "CNY", "unit": "kg", "stage": "retail"}
-PRODUCTION = {"amount": "1.2", "currency": "CNY", "unit": "kg", "stage": "production"}
+RETAIL = sc.price("6.8", "retail")
+PRODUCTION = sc.price("1.2", "production")
 
 
 def _utc_text(t: datetime) -> str:
@@ -246,34 +234,22 @@ class History:
 
     # --- one event ----------------------------------------------------------------------------------
 
-    def emit(self, who: Party, kind: str, *, detail: dict, inputs: list[tuple[str, str]] = (),  # type: ignore[assignment]
-             outputs: list[tuple[str, str, dict]] = (), price: dict | None = None) -> str:  # type: ignore[assignment]  # fmt: skip
-        """Sign and queue one event; return its id. inputs: (lot, kg); outputs: (lot, kg, product)."""
+    def ref(self, lot: str, kg: str) -> dict[str, Any]:
+        """An input of `kg` of `lot`, following its head."""
+        return sc.ref(lot, kg, follows=[self.heads[lot]])
+
+    def emit(self, who: sc.Actor, said: dict[str, Any]) -> str:
+        """Sign and queue one step (trace.scenario) one second after the last; return the event id."""
         self.clock += timedelta(seconds=1)
         at = self.clock
-        event_time = at.isoformat(timespec="seconds")
-        wire: dict[str, Any] = {
-            "v": 1,
-            "kind": kind,
-            "event_time": event_time,
-            "party": who.pid,
-            "key_id": who.key_id,
-            "location": {"name": who.name},
-            "inputs": [
-                {"lot": lot, "quantity": q, "unit": "kg", "follows": [self.heads[lot]]} for lot, q in inputs
-            ],
-            "outputs": [{"lot": lot, "quantity": q, "unit": "kg", "product": p} for lot, q, p in outputs],
-            "detail": detail,
-        }
-        if price:
-            wire["price"] = price
-        # For this data (no control characters, no numbers but "v"), RFC 8785 is exactly sorted, compact
-        # JSON; `check_canonical` confirms it on a sample, and the service re-checks every entry it gets.
-        canonical = _json(wire).encode()
-        eid = hashlib.sha256(canonical).hexdigest()
-        self.entries.append(encode_entry(canonical, who.key.sign(SIGNING_PREFIX + canonical)))
+        wire = who.event(said, at=at)
+        signed = who.sign(wire)
+        eid = signed.event_id
+        self.entries.append(signed.entry)
+        inputs = [(x["lot"], x["quantity"]) for x in said["inputs"]]
+        outputs = [(x["lot"], x["quantity"], x["product"]) for x in said["outputs"]]
         if self.project:
-            self._project(who, kind, wire, eid, at, inputs, outputs, price)
+            self._project(who, said["kind"], wire, eid, at, inputs, outputs, said.get("price"))
         for lot, _ in inputs:
             self.heads[lot] = eid
         for lot, _, p in outputs:
@@ -282,7 +258,7 @@ class History:
         self.index += 1
         return eid
 
-    def _project(self, who, kind, wire, eid, at, inputs, outputs, price) -> None:
+    def _project(self, who: sc.Actor, kind, wire, eid, at, inputs, outputs, price) -> None:
         """What Repository.apply writes for this event (trace/repository.py, steps 1–7)."""
         r = self.rows
         at_text = _utc_text(at)
@@ -308,7 +284,7 @@ class History:
                 "kg",
                 _json(product),
                 product["name_zh"],
-                who.pid,
+                who.party,
                 at_text,
                 eid,
                 eid,
@@ -324,18 +300,18 @@ class History:
             r.holding[(lot, party)] = r.holding.get((lot, party), Decimal(0)) + delta
 
         for lot, q, _ in outputs:
-            hold(lot, who.pid, Decimal(q))
+            hold(lot, who.party, Decimal(q))
         if kind in ("transform", "ship", "sell", "destroy"):
             for lot, q in inputs:
-                hold(lot, who.pid, -Decimal(q))
+                hold(lot, who.party, -Decimal(q))
         if kind == "ship":
             for lot, q in inputs:
-                r.transit[(eid, lot)] = [eid, lot, who.pid, detail["destination"], q, "kg", "0"]
+                r.transit[(eid, lot)] = [eid, lot, who.party, detail["destination"], q, "kg", "0"]
         if kind == "receive":
             for lot, q in inputs:
                 t = r.transit[(detail["ship_event"], lot)]
                 t[6] = str(Decimal(t[6]) + Decimal(q))
-                hold(lot, who.pid, Decimal(q))
+                hold(lot, who.party, Decimal(q))
         if kind == "inspect":
             r.lot[inputs[0][0]][L_FAILED if detail["result"] == "fail" else L_CLEARED] = True
         if kind == "certify":
@@ -345,7 +321,7 @@ class History:
             for lot, q in inputs:
                 r.disposal[(lot, how)] = r.disposal.get((lot, how), Decimal(0)) + Decimal(q)
         product = outputs[0][2]["name_zh"] if outputs else (self.units[inputs[0][0]][1] if inputs else None)
-        r.event.append((eid, self.index, kind, who.pid, wire["event_time"], at_text, who.name, product,
+        r.event.append((eid, self.index, kind, who.party, wire["event_time"], at_text, who.name, product,
                         str(Decimal(price["amount"])) if price else None, price and price["unit"],
                         price and price["stage"]))  # fmt: skip
         r.event_lot += [(eid, lot, "input", q, "kg", self.index) for lot, q in inputs]
@@ -355,18 +331,11 @@ class History:
 
     def register_all(self) -> None:
         """The regulator registers itself (the genesis entry), then everyone else."""
-        reg = self.cast.regulator
+        roles = self.cast.roles()
         for p in self.cast.everyone:
-            record = {
-                "id": p.pid,
-                "id_type": "uscc",
-                "name_zh": p.name,
-                "roles": list(p.roles),
-                "address": "湖南省长沙市",
-                "keys": [{"key_id": p.key_id, "public_key": base64.b64encode(p.public).decode()}],
-                "contact_commitment": hashlib.sha256(p.pid.encode()).hexdigest(),
-            }
-            self.emit(reg, "party.register", detail={"party": record})
+            commitment = hashlib.sha256(p.party.encode()).hexdigest()
+            record = p.record(roles=[roles[p.party]], contact_commitment=commitment, address="湖南省长沙市")
+            self.emit(self.cast.regulator, sc.register(record))
 
     def group(self, size: int = 3) -> None:
         """`size` harvests from the field to the shelf, with one merge of their tenth lots."""
@@ -378,66 +347,54 @@ class History:
             n = self.harvests
             farm = rng.choice(cast.producers)
             h = f"{self.prefix}H{n:07d}"
-            self.emit(farm, "harvest", outputs=[(h, "500", CABBAGE)], price=PRODUCTION,
-                      detail={"origin": {"name": f"{farm.name} {rng.randint(1, 40)}号地块"}})  # fmt: skip
+            origin = {"name": f"{farm.name} {rng.randint(1, 40)}号地块"}
+            self.emit(farm, sc.harvest([sc.out(h, "500", CABBAGE)], origin=origin, price=PRODUCTION))
             failed = rng.random() < 0.03
-            value = "68.2" if failed else "12.5"
-            self.emit(cast.station, "inspect", inputs=[(h, "500")],
-                      detail=INSPECT | {"value": value, "result": "fail" if failed else "pass", "report_no": f"KJ-{h}"})  # fmt: skip
+            self.emit(cast.station, sc.inspect([self.ref(h, "500")], value="68.2" if failed else "12.5",
+                                               result="fail" if failed else "pass", report_no=f"KJ-{h}"))  # fmt: skip
             if failed:
                 self.emit(
-                    farm,
-                    "destroy",
-                    inputs=[(h, "500")],
-                    detail={"reason": "农残超标 / residues above the limit"},
+                    farm, sc.destroy([self.ref(h, "500")], reason="农残超标 / residues above the limit")
                 )
                 continue
             cert = f"HGZ-{h}"
-            self.emit(farm, "certify", inputs=[(h, "500")], detail={
-                "certificate_no": cert, "product_name": "宁乡包菜", "origin": "湖南省长沙市宁乡市",
-                "commitments": ["no_banned_substances", "residues_within_limits"], "contact": farm.name})  # fmt: skip
-            ship = self.emit(farm, "ship", inputs=[(h, "500")], detail={"destination": market.pid})
-            self.emit(market, "receive", inputs=[(h, "500")], detail={
-                "source": farm.pid, "ship_event": ship, "entry_check": {"result": "accepted", "certificate_no": cert}})  # fmt: skip
+            self.emit(farm, sc.certify([self.ref(h, "500")], certificate_no=cert, product_name="宁乡包菜",
+                                       origin="湖南省长沙市宁乡市", contact=farm.name,
+                                       commitments=["no_banned_substances", "residues_within_limits"]))  # fmt: skip
+            ship = self.emit(farm, sc.ship([self.ref(h, "500")], destination=market.party))
+            self.emit(
+                market,
+                sc.receive([self.ref(h, "500")], source=farm.party, ship_event=ship, certificate_no=cert),
+            )
             splits = [f"{self.prefix}S{n:07d}-{i:02d}" for i in range(1, 11)]
-            self.emit(market, "transform", inputs=[(h, "500")], outputs=[(s, "50", CABBAGE) for s in splits],
-                      detail={"type": "split"})  # fmt: skip
+            self.emit(market, sc.split([self.ref(h, "500")], [sc.out(s, "50", CABBAGE) for s in splits]))
             tenths.append(splits[-1])
             for s in splits[:-1]:
                 self.retail(market, s, "50", cert)
         if len(tenths) >= 2:
             mixed = f"{self.prefix}X{self.harvests:07d}"
             kg = str(50 * len(tenths))
-            self.emit(market, "transform", inputs=[(t, "50") for t in tenths], outputs=[(mixed, kg, CABBAGE)],
-                      detail={"type": "merge"})  # fmt: skip
+            self.emit(market, sc.merge([self.ref(t, "50") for t in tenths], [sc.out(mixed, kg, CABBAGE)]))
             self.retail(market, mixed, kg, None)
         elif tenths:
             self.retail(market, tenths[0], "50", None)
 
-    def retail(self, market: Party, lot: str, kg: str, cert: str | None) -> None:
+    def retail(self, market: sc.Actor, lot: str, kg: str, cert: str | None) -> None:
         shop = self.rng.choice(self.cast.retailers)
-        ship = self.emit(market, "ship", inputs=[(lot, kg)], detail={"destination": shop.pid})
+        ship = self.emit(market, sc.ship([self.ref(lot, kg)], destination=shop.party))
         # A mixed lot's certificates are its harvests'; the shop checks the market's paper one
         # (the market-entry rule refuses a made-up number that claims to be on the ledger).
-        check = {"result": "accepted", "certificate_no": cert} if cert else {
-            "result": "accepted", "certificate_no": f"HGZ-MIX-{lot}", "certificate_source": "paper"}  # fmt: skip
-        self.emit(
-            shop,
-            "receive",
-            inputs=[(lot, kg)],
-            detail={"source": market.pid, "ship_event": ship, "entry_check": check},
+        paper = (
+            {"certificate_no": cert}
+            if cert
+            else {"certificate_no": f"HGZ-MIX-{lot}", "certificate_source": "paper"}
         )
+        self.emit(shop, sc.receive([self.ref(lot, kg)], source=market.party, ship_event=ship, **paper))
         # TS0000001-03 -> TB0000001-03-01 …; TX0000003 -> TB0000003-01 … (at most 16 characters)
         boxes = [f"{self.prefix}B{lot[len(self.prefix) + 1 :]}-{i:02d}" for i in range(1, int(kg) // 5 + 1)]
-        self.emit(
-            shop,
-            "transform",
-            inputs=[(lot, kg)],
-            outputs=[(b, "5", BOX) for b in boxes],
-            detail={"type": "repack"},
-        )
+        self.emit(shop, sc.repack([self.ref(lot, kg)], [sc.out(b, "5", BOX) for b in boxes]))
         for b in boxes[:2]:
-            self.emit(shop, "sell", inputs=[(b, "5")], price=RETAIL, detail={})
+            self.emit(shop, sc.sell([self.ref(b, "5")], price=RETAIL))
 
     def take(self) -> tuple[list[bytes], dict[str, list[tuple]]]:
         entries, self.entries = self.entries, []
@@ -671,7 +628,7 @@ def bench_trace(cfg: argparse.Namespace, tmp: str, cast: Cast, echo: Callable[[s
 def raw_verify_rate(entries: list[bytes], cast: Cast, *, repeats: int = 3) -> float:
     """Ed25519 verifications per second of exactly these entries' signatures (keys decoded beforehand);
     the median of `repeats` passes."""
-    keys = {p.key_id: Ed25519PublicKey.from_public_bytes(p.public) for p in cast.everyone}
+    keys = {p.key_id: Ed25519PublicKey.from_public_bytes(p.public_key) for p in cast.everyone}
     work = []
     for e in entries:
         _, canonical, sig, _ = e.split(b"\n")
@@ -877,7 +834,9 @@ def http_ingest(tmp: str, cast: Cast, entries: list[bytes], start: datetime) -> 
     settings = Settings.from_env({}, data_dir=Path(tmp), database_url=sqlite_url(f"{tmp}/ingest-http.db"),
                                  log_key=log_signer().key_string())  # fmt: skip
     with TestClient(create_app(settings)) as client:
-        genesis, *others = registrations(cast, start - timedelta(days=1))  # one at a time: see register_one_by_one
+        genesis, *others = registrations(
+            cast, start - timedelta(days=1)
+        )  # one at a time: see register_one_by_one
         client.app.state.service.record_genesis(genesis)  # the operator's, never over HTTP
         for e in others:
             assert client.post("/events", json={"entry": base64.b64encode(e).decode()}).status_code == 201

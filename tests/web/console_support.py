@@ -18,7 +18,12 @@ real service (every signature checked, every rule run, `TraceService.record_many
   of another shop's lot (`custody`), goods accepted without a certificate (`market_entry`).
 
 Prices follow a slow seasonal drift with daily noise, so the price chart has something to show.
-Everything is deterministic for a given `seed` and `end` day.
+Everything is deterministic for a given `seed` and `end` day. Every step is said in the words of
+trace/scenario.py (the vocabulary the demo, tests/trace/story.py and the bench share); this module
+adds the city's parties, its calendar and its randomness.
+
+Longer than 400 lines because the city is one story told in five phases (`_City`: harvests, the
+market entry, the markets' day, the shops' day, the weekly theft), each a method of about a screen.
 
 This module imports only the standard library and farmtrace, so the bench can load it by path.
 """
@@ -40,17 +45,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from farmtrace.api.demo import PARTIES as DEMO_PARTIES
 from farmtrace.client import PartyKey
+from farmtrace.trace import scenario as sc
 from farmtrace.trace.applications import contact_commitment, pop_message
 from farmtrace.trace.clock import CST
 from farmtrace.trace.errors import RuleViolation, TraceError
-from farmtrace.trace.model.encoding import encode_entry, event_id, signing_message
-from farmtrace.trace.model.ids import key_id_for, uscc_check_char
+from farmtrace.trace.model.ids import uscc_check_char
 from farmtrace.trace.model.units import format_decimal
 from farmtrace.trace.service import TraceService
 
@@ -75,23 +78,28 @@ ARTIFACTS = REPO / "test-artifacts" / "console"
 # --- keys and signing --------------------------------------------------------------------------------
 
 
-class Signer:
-    """A party's Ed25519 key, signing wire dicts straight to ledger entries (RFC 8785 + Ed25519)."""
+class Signer(sc.Actor):
+    """A party's key as the console tests hold it: trace.scenario's Actor built from (party, seed),
+    with the names those tests use (`private`, `public`, `record_key`, `entry`, `party_key`)."""
 
-    def __init__(self, party: str, seed: bytes) -> None:
-        self.party = party
-        self.private = Ed25519PrivateKey.from_private_bytes(seed)
-        self.public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.key_id = key_id_for(self.public)
-        self.seed = seed
+    def __init__(self, party: str, seed: bytes, *, name: str = "", address: str | None = None) -> None:
+        super().__init__(party, name, address, seed)
+
+    @property
+    def private(self) -> Ed25519PrivateKey:
+        return self.key
+
+    @property
+    def public(self) -> bytes:
+        return self.public_key
 
     def record_key(self) -> dict[str, str]:
-        return {"key_id": self.key_id, "public_key": base64.b64encode(self.public).decode()}
+        return self.key_record()
 
     def entry(self, wire: dict[str, Any]) -> tuple[bytes, str]:
         """(ledger entry, event id) of `wire` signed as this party."""
-        canonical = rfc8785.dumps({"v": 1, **wire, "party": self.party, "key_id": self.key_id})
-        return encode_entry(canonical, self.private.sign(signing_message(canonical))), event_id(canonical)
+        signed = self.sign(wire)
+        return signed.entry, signed.event_id
 
     def party_key(self) -> PartyKey:
         return PartyKey.from_seed(self.party, self.seed)
@@ -111,17 +119,15 @@ def party_record(signer: Signer, name_zh: str, roles: list[str], address: str, *
     """(PartyRecord wire form, private details {details, salt}) for a new party with one key."""
     details = details or {"contact": f"{name_zh} 负责人", "phone": "0731-8000" + signer.key_id[:4]}
     salt = bytes.fromhex(signer.key_id * 2)
-    record = {
-        "id": signer.party,
-        "id_type": "farmer_reg" if signer.party.startswith("F") else "uscc",
-        "name_zh": name_zh,
-        "roles": roles,
-        "address": address,
-        "keys": [signer.record_key()],
-        "contact_commitment": contact_commitment(details, salt),
-    }
-    if name_en:
-        record["name_en"] = name_en
+    record = sc.party_record(
+        signer.party,
+        name_zh=name_zh,
+        roles=roles,
+        address=address,
+        keys=[signer.record_key()],
+        contact_commitment=contact_commitment(details, salt),
+        name_en=name_en,
+    )
     return record, {"details": details, "salt": salt.hex()}
 
 
@@ -145,13 +151,6 @@ _TOWNS = ["金洲镇", "双江口镇", "大成桥镇", "沙市镇", "官桥镇",
 _MARKETS = [("长沙红星农副产品大市场", "雨花区"), ("长沙海吉星国际农产品物流园", "长沙县")]
 _SHOPS = ["步步高超市", "家润多超市", "兴盛优选门店", "绿叶水果蔬菜店", "社区生鲜店"]
 _WET = ["东塘农贸市场", "马王堆农贸市场", "伍家岭农贸市场", "河西农贸市场", "袁家岭农贸市场"]
-TEST_PASS = {
-    "analyte": "有机磷和氨基甲酸酯类农药残留",
-    "method": "GB/T 5009.199 速测卡法",
-    "limit": "50",
-    "unit": "%抑制率",
-}
-COMMITMENTS = ["no_banned_substances", "withdrawal_period_observed", "residues_within_limits", "self_tested"]
 
 
 def _uscc(first16: str) -> str:
@@ -161,19 +160,23 @@ def _uscc(first16: str) -> str:
 
 @dataclass
 class CityParty:
-    signer: Signer
-    name_zh: str
+    signer: Signer  # its name and address are the party's, so its events carry its location
     name_en: str | None
     roles: list[str]
-    address: str
     per_jin: bool = False  # wet-market stalls price per 斤
 
     @property
     def id(self) -> str:
         return self.signer.party
 
-    def location(self) -> dict[str, str]:
-        return {"name": self.name_zh, "address": self.address}
+    @property
+    def name_zh(self) -> str:
+        return self.signer.name
+
+    @property
+    def address(self) -> str:
+        assert self.signer.address is not None
+        return self.signer.address
 
 
 @dataclass
@@ -200,12 +203,14 @@ class CityStats:
 
 
 def _city_parties(rng: random.Random) -> dict[str, list[CityParty]]:
-    def signer(pid: str) -> Signer:
-        return Signer(pid, rng.randbytes(32))
+    def party(
+        pid: str, name: str, address: str, role: str, *, en: str | None = None, per_jin=False
+    ) -> CityParty:
+        return CityParty(Signer(pid, rng.randbytes(32), name=name, address=address), en, [role], per_jin)
 
     def demo(name: str) -> CityParty:
-        pid, zh, en, roles, address = DEMO_PARTIES[name]
-        return CityParty(signer(pid), zh, en, list(roles), address, per_jin=name == "stall")
+        pid, zh, en, (role,), address = DEMO_PARTIES[name]
+        return party(pid, zh, address, role, en=en, per_jin=name == "stall")
 
     out: dict[str, list[CityParty]] = {
         "regulator": [demo("regulator")],
@@ -223,37 +228,30 @@ def _city_parties(rng: random.Random) -> dict[str, list[CityParty]]:
         else:
             pid = _uscc(f"93{code}MA4P{i:04d}")
             name = f"{county}{town}{['绿源', '丰收', '田园', '湘润', '金穗', '碧野'][i % 6]}蔬菜专业合作社"
-        out["producer"].append(
-            CityParty(signer(pid), name, None, ["producer"], f"湖南省长沙市{county}{town}")
-        )
+        out["producer"].append(party(pid, name, f"湖南省长沙市{county}{town}", "producer"))
     out["inspector"].append(
-        CityParty(
-            signer(_uscc("12430100MB00T001")),
+        party(
+            _uscc("12430100MB00T001"),
             "长沙市农产品质量安全检测中心",
-            "Changsha Agricultural Product Testing Centre",
-            ["inspector"],
             "湖南省长沙市天心区",
+            "inspector",
+            en="Changsha Agricultural Product Testing Centre",
         )
     )
     for i, (name, district) in enumerate(_MARKETS):
         out["wholesaler"].append(
-            CityParty(
-                signer(_uscc(f"91430100MA4W{i:04d}")), name, None, ["wholesaler"], f"湖南省长沙市{district}"
-            )
+            party(_uscc(f"91430100MA4W{i:04d}"), name, f"湖南省长沙市{district}", "wholesaler")
         )
     for i in range(26):
         if i % 2:
-            pid = f"F430105-{800 + i:06d}"
-            name = f"{_WET[i % len(_WET)]}{'张李王刘陈'[i % 5]}记蔬菜摊"
+            wet = _WET[i % len(_WET)]
+            name = f"{wet}{'张李王刘陈'[i % 5]}记蔬菜摊"
             out["retailer"].append(
-                CityParty(
-                    signer(pid), name, None, ["retailer"], f"湖南省长沙市{_WET[i % len(_WET)]}", per_jin=True
-                )
+                party(f"F430105-{800 + i:06d}", name, f"湖南省长沙市{wet}", "retailer", per_jin=True)
             )
         else:
-            pid = _uscc(f"91430100MA4R{i:04d}")
             name = f"{_SHOPS[i % len(_SHOPS)]}（{['五一', '芙蓉', '岳麓', '开福', '雨花', '天心'][i % 6]}店）"
-            out["retailer"].append(CityParty(signer(pid), name, None, ["retailer"], "湖南省长沙市"))
+            out["retailer"].append(party(_uscc(f"91430100MA4R{i:04d}"), name, "湖南省长沙市", "retailer"))
     return out
 
 
@@ -284,37 +282,63 @@ def build_city(
     assert not service.parties(), "build_city needs an empty ledger"
     rng = random.Random(seed)
     end = end or (datetime.now(CST).date() - timedelta(days=1))
-    first = end - timedelta(days=days - 1)
-    city = _city_parties(rng)
-    everyone = [p for group in city.values() for p in group]
-    regulator = city["regulator"][0]
-    stats = CityStats(days=days, first_day=first, last_day=end, regulator=regulator.signer)
-    stats.signers = {p.id: p.signer for p in everyone}
-    stats.parties = len(everyone)
+    city = _City(service, rng, _city_parties(rng), first=end - timedelta(days=days - 1), days=days)
+    city.register_everyone()
+    # Days are independent of each other once the parties exist (each day's lots are new), so
+    # several are recorded at once: their reads and checks overlap; the log still orders them.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="city")
+    pending: list[Future] = []
+    for d in range(days):
+        pending.append(pool.submit(city.check, city.day(d, scale)))
+        while len(pending) > workers or (pending and d == days - 1):
+            city.count(pending.pop(0).result())
+            if progress is not None:
+                progress(d + 1 - len(pending), days, city.stats.events)
+    pool.shutdown()
+    return city.stats
 
-    heads: dict[str, str] = {}
-    held: dict[tuple[str, str], Decimal] = {}
-    batch: list[tuple[bytes, str | None]] = []  # (entry, the rule it must be refused by, or None)
 
-    def at(day: date, minutes: int) -> str:
-        return (datetime(day.year, day.month, day.day, tzinfo=CST) + timedelta(minutes=minutes)).isoformat()
+Batch = list[tuple[bytes, str | None]]  # (entry, the rule it must be refused by, or None)
 
-    def add(p: CityParty, wire: dict[str, Any], *, refused: str | None = None) -> str:
-        wire = {"inputs": [], "outputs": [], "location": p.location(), **wire}
-        entry, eid = p.signer.entry(wire)
-        batch.append((entry, refused))
+
+class _City:
+    """The city's state while it is built: who holds what, each lot's head, the day's batch."""
+
+    def __init__(self, service: TraceService, rng: random.Random, parties: dict[str, list[CityParty]],
+                 *, first: date, days: int) -> None:  # fmt: skip
+        self.service, self.rng = service, rng
+        self.everyone = [p for group in parties.values() for p in group]
+        self.regulator = parties["regulator"][0]
+        self.producers, self.labs = parties["producer"], parties["inspector"]
+        self.markets, self.shops = parties["wholesaler"], parties["retailer"]
+        self.first = first
+        self.stats = CityStats(days=days, first_day=first, last_day=first + timedelta(days=days - 1))
+        self.stats.regulator = self.regulator.signer
+        self.stats.signers = {p.id: p.signer for p in self.everyone}
+        self.stats.parties = len(self.everyone)
+        self.heads: dict[str, str] = {}
+        self.held: dict[tuple[str, str], Decimal] = {}
+        self.batch: Batch = []
+
+    # --- saying and checking ------------------------------------------------------------------------
+
+    def add(self, p: CityParty, said: dict[str, Any], at: str, *, refused: str | None = None) -> str:
+        signed = p.signer.say(said, at=at)
+        self.batch.append((signed.entry, refused))
         if refused is None:
-            for ref in wire["inputs"]:
-                heads[ref["lot"]] = eid
-            for out in wire["outputs"]:
-                heads[out["lot"]] = eid
-        return eid
+            for lot in said["inputs"] + said["outputs"]:
+                self.heads[lot["lot"]] = signed.event_id
+        return signed.event_id
 
-    def ref(lot: str, qty: Decimal, unit: str = "kg") -> dict[str, Any]:
-        return {"lot": lot, "quantity": _qty(qty), "unit": unit, "follows": [heads[lot]]}
+    def ref(self, lot: str, qty: Decimal) -> dict[str, Any]:
+        return sc.ref(lot, _qty(qty), follows=[self.heads[lot]])
 
-    def check(entries: list[tuple[bytes, str | None]]) -> tuple[int, dict[str, int]]:
-        results = service.record_many([e for e, _ in entries])
+    def take(self) -> Batch:
+        batch, self.batch = self.batch, []
+        return batch
+
+    def check(self, entries: Batch) -> tuple[int, dict[str, int]]:
+        results = self.service.record_many([e for e, _ in entries])
         accepted, refused = 0, {}
         for (entry, expected), result in zip(entries, results, strict=True):
             if expected is None:
@@ -327,372 +351,184 @@ def build_city(
                 refused[expected] = refused.get(expected, 0) + 1
         return accepted, refused
 
-    def count(done: tuple[int, dict[str, int]]) -> None:
-        stats.events += done[0]
+    def count(self, done: tuple[int, dict[str, int]]) -> None:
+        self.stats.events += done[0]
         for rule, n in done[1].items():
-            stats.refused[rule] = stats.refused.get(rule, 0) + n
+            self.stats.refused[rule] = self.stats.refused.get(rule, 0) + n
 
-    def flush() -> None:
-        count(check(list(batch)))
-        batch.clear()
+    # --- the story ----------------------------------------------------------------------------------
 
-    # Day 0, first thing: the regulator registers itself (the genesis entry), then everyone else.
-    def register(p: CityParty, minute: int) -> None:
-        record, _ = party_record(p.signer, p.name_zh, p.roles, p.address, name_en=p.name_en)
-        add(
-            regulator,
-            {"kind": "party.register", "event_time": at(first, minute), "detail": {"party": record}},
-        )
+    def at(self, day: date, minutes: int) -> str:
+        return (datetime(day.year, day.month, day.day, tzinfo=CST) + timedelta(minutes=minutes)).isoformat()
 
-    register(regulator, 0)
-    service.record_genesis(batch.pop()[0])  # the genesis entry, as the operator (farmtrace init)
-    count((1, {}))
-    for n, p in enumerate(everyone[1:], start=1):
-        register(p, 1 + n // 60)
-    flush()
+    def register_everyone(self) -> None:
+        """Day 0, first thing: the regulator registers itself (the genesis entry), then everyone else."""
+        for n, p in enumerate(self.everyone):
+            record, _ = party_record(p.signer, p.name_zh, p.roles, p.address, name_en=p.name_en)
+            self.add(self.regulator, sc.register(record), self.at(self.first, 0 if n == 0 else 1 + n // 60))
+            if n == 0:
+                self.service.record_genesis(self.take()[0][0])  # as the operator (farmtrace init)
+                self.count((1, {}))
+        self.count(self.check(self.take()))
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="city")
-    pending: list[Future] = []
-    producers, labs = city["producer"], city["inspector"]
-    markets, shops = city["wholesaler"], city["retailer"]
-    lot_no = 0
-    for d in range(days):
-        day = first + timedelta(days=d)
+    def day(self, d: int, scale: float) -> Batch:
+        """Day `d`'s events (and refused attempts), in the order they happen."""
+        day = self.first + timedelta(days=d)
         season = 1 + 0.25 * math.sin(2 * math.pi * (day.toordinal() % 365) / 365)
-        price_today = {name: base * season * rng.uniform(0.92, 1.08) for name, _, base in PRODUCTS}
+        prices = {name: base * season * self.rng.uniform(0.92, 1.08) for name, _, base in PRODUCTS}
         # 1. Harvests, tests, certificates, shipments to the markets (05:00 - 08:00).
         at_market: dict[int, list[tuple[str, Decimal, str, str]]] = {}  # market -> (lot, qty, product, cert)
-        for pi, prod in enumerate(producers):
-            if rng.random() > min(1.0, 0.85 * scale):
+        for pi, prod in enumerate(self.producers):
+            if self.rng.random() > min(1.0, 0.85 * scale):
                 continue
-            market_i = (pi + d) % len(markets)
-            lots_today = []
-            for k in range(1 if rng.random() < 0.6 else 2):
-                name_zh, name_en, _ = PRODUCTS[(pi * 3 + d // 7 + k) % len(PRODUCTS)]
-                lot_no += 1
-                lot = f"H{pi:02d}-{d:03d}-{k}"
-                qty = Decimal(rng.randrange(200, 801, 10))
-                add(
-                    prod,
-                    {
-                        "kind": "harvest",
-                        "event_time": at(day, 300 + pi),
-                        "outputs": [
-                            {
-                                "lot": lot,
-                                "quantity": _qty(qty),
-                                "unit": "kg",
-                                "product": {"name_zh": name_zh, "name_en": name_en, "category": "蔬菜"},
-                            }
-                        ],
-                        "price": {
-                            "amount": _money(price_today[name_zh]),
-                            "currency": "CNY",
-                            "unit": "kg",
-                            "stage": "production",
-                        },
-                        "detail": {
-                            "origin": {
-                                "name": f"{prod.address[-3:]}{pi % 9 + 1} 号地块",
-                                "address": prod.address,
-                            }
-                        },
-                    },
-                )
-                stats.harvests.append(lot)
-                stats.lots += 1
-                held[(lot, prod.id)] = qty
-                tested = rng.random() < 0.6
-                failed = tested and rng.random() < 0.02
-                if tested:
-                    lab = labs[(pi + k) % len(labs)]
-                    report = f"KJ-{day:%Y%m%d}-{pi:02d}{k}"
-                    add(
-                        lab,
-                        {
-                            "kind": "inspect",
-                            "event_time": at(day, 330 + pi),
-                            "inputs": [ref(lot, qty)],
-                            "documents": [{"type": "inspection_report", "id": report}],
-                            "detail": {
-                                **TEST_PASS,
-                                "value": "68.2" if failed else _qty(Decimal(f"{rng.uniform(5, 40):.1f}")),
-                                "result": "fail" if failed else "pass",
-                                "report_no": report,
-                            },
-                        },
-                    )
-                if failed:  # the producer tries to ship it anyway: refused, and flagged
-                    add(
-                        prod,
-                        {
-                            "kind": "ship",
-                            "event_time": at(day, 420 + pi),
-                            "inputs": [ref(lot, qty)],
-                            "detail": {"destination": markets[market_i].id},
-                        },
-                        refused="blocked",
-                    )
-                    continue
-                cert = f"HGZ-{day:%Y%m%d}-{pi:02d}{k}"
-                add(
-                    prod,
-                    {
-                        "kind": "certify",
-                        "event_time": at(day, 360 + pi),
-                        "inputs": [ref(lot, qty)],
-                        "detail": {
-                            "certificate_no": cert,
-                            "product_name": name_zh,
-                            "origin": prod.address,
-                            "commitments": COMMITMENTS,
-                            "contact": f"{prod.name_zh} 办公室",
-                        },
-                    },
-                )
-                lots_today.append((lot, qty, name_zh, cert))
-            if not lots_today:
-                continue
-            market = markets[market_i]
-            shipped = add(
-                prod,
-                {
-                    "kind": "ship",
-                    "event_time": at(day, 420 + pi),
-                    "inputs": [ref(lot, q) for lot, q, _, _ in lots_today],
-                    "detail": {"destination": market.id},
-                },
-            )
-            # The market checks each lot's own 合格证 at entry (市场准入): one receive a lot.
-            for lot, q, _, cert in lots_today:
-                add(
-                    market,
-                    {
-                        "kind": "receive",
-                        "event_time": at(day, 480 + pi),
-                        "inputs": [ref(lot, q)],
-                        "detail": {
-                            "source": prod.id,
-                            "ship_event": shipped,
-                            "entry_check": {"result": "accepted", "certificate_no": cert},
-                        },
-                    },
-                )
-            for lot, q, _, _ in lots_today:
-                held[(lot, market.id)] = q
-            at_market.setdefault(market_i, []).extend(lots_today)
-
+            market_i = (pi + d) % len(self.markets)
+            lots = self.harvests(d, day, pi, prod, self.markets[market_i], prices)
+            if lots:
+                self.to_market(day, pi, prod, self.markets[market_i], lots)
+                at_market.setdefault(market_i, []).extend(lots)
         # 2. The markets split each lot and sell or ship the parts (08:30 - 10:00).
         for mi, arrivals in sorted(at_market.items()):
-            market = markets[mi]
-            parts_for_shops: list[tuple[str, Decimal, str, str]] = []
-            for n, (lot, q, name_zh, cert) in enumerate(arrivals):
-                sizes: list[Decimal] = []
-                left = q
-                while left > 0:
-                    size = min(left, Decimal(rng.choice((20, 25, 30, 40, 50))))
-                    sizes.append(size)
-                    left -= size
-                parts = [f"M{mi}-{d:03d}-{n:02d}{j:02d}" for j in range(len(sizes))]
-                add(
-                    market,
-                    {
-                        "kind": "transform",
-                        "event_time": at(day, 510 + n),
-                        "inputs": [ref(lot, q)],
-                        "outputs": [
-                            {
-                                "lot": part,
-                                "quantity": _qty(s),
-                                "unit": "kg",
-                                "product": {"name_zh": name_zh, "category": "蔬菜"},
-                            }
-                            for part, s in zip(parts, sizes, strict=True)
-                        ],
-                        "detail": {"type": "split"},
-                    },
-                )
-                stats.lots += len(parts)
-                held[(lot, market.id)] = Decimal(0)
-                for part, s in zip(parts, sizes, strict=True):
-                    held[(part, market.id)] = s
-                    if rng.random() < 0.3:  # sold wholesale to a restaurant or canteen
-                        add(
-                            market,
-                            {
-                                "kind": "sell",
-                                "event_time": at(day, 560 + n),
-                                "inputs": [ref(part, s)],
-                                "price": {
-                                    "amount": _money(price_today[name_zh] * rng.uniform(1.5, 1.8)),
-                                    "currency": "CNY",
-                                    "unit": "kg",
-                                    "stage": "wholesale",
-                                },
-                                "detail": {},
-                            },
-                        )
-                        held[(part, market.id)] = Decimal(0)
-                    else:
-                        parts_for_shops.append((part, s, name_zh, cert))
-            # Each shop buying from this market today gets a few parts in one shipment.
-            rng.shuffle(parts_for_shops)
-            buyers = [s for si, s in enumerate(shops) if si % len(markets) == mi]
-            for bi, shop in enumerate(buyers):
-                mine = parts_for_shops[bi :: len(buyers)]
-                if not mine:
-                    continue
-                name_zh = mine[0][2]
-                shipped = add(
-                    market,
-                    {
-                        "kind": "ship",
-                        "event_time": at(day, 600 + bi),
-                        "inputs": [ref(part, s) for part, s, _, _ in mine],
-                        "price": {
-                            "amount": _money(price_today[name_zh] * 1.6),
-                            "currency": "CNY",
-                            "unit": "kg",
-                            "stage": "wholesale",
-                        },
-                        "detail": {"destination": shop.id},
-                    },
-                )
-                # The shop checks each part against the 合格证 of the lot it was split from: one
-                # receive a part, as the certificate differs from lot to lot.
-                receives = [
-                    {
-                        "kind": "receive",
-                        "event_time": at(day, 660 + bi),
-                        "inputs": [ref(part, s)],
-                        "detail": {
-                            "source": market.id,
-                            "ship_event": shipped,
-                            "entry_check": {"result": "accepted", "certificate_no": cert},
-                        },
-                    }
-                    for part, s, _, cert in mine
-                ]
-                if d % 7 == 3 and bi == 0:  # accepted without looking at any certificate: refused
-                    bad = json.loads(json.dumps(receives[0]))
-                    del bad["detail"]["entry_check"]["certificate_no"]
-                    add(shop, bad, refused="market_entry")
-                for receive in receives:
-                    add(shop, receive)
-                for part, s, _, _ in mine:
-                    held[(part, market.id)] = Decimal(0)
-                    held[(part, shop.id)] = s
-                # 3. The shop repacks some parts into 1 kg bags and sells through the day.
-                for n, (part, s, pname, _) in enumerate(mine):
-                    base = price_today[pname] * rng.uniform(2.3, 2.8)
-                    if not shop.per_jin and n == 0 and s >= 20:
-                        bags = [f"R{shops.index(shop):02d}-{d:03d}-{j:03d}" for j in range(int(s))]
-                        add(
-                            shop,
-                            {
-                                "kind": "transform",
-                                "event_time": at(day, 700 + n),
-                                "inputs": [ref(part, s)],
-                                "outputs": [
-                                    {
-                                        "lot": b,
-                                        "quantity": "1",
-                                        "unit": "kg",
-                                        "product": {"name_zh": f"{pname} 1kg 袋装"},
-                                    }
-                                    for b in bags
-                                ],
-                                "detail": {"type": "repack"},
-                            },
-                        )
-                        stats.lots += len(bags)
-                        held[(part, shop.id)] = Decimal(0)
-                        for j, b in enumerate(bags[: len(bags) // 2]):
-                            add(
-                                shop,
-                                {
-                                    "kind": "sell",
-                                    "event_time": at(day, 720 + j),
-                                    "inputs": [ref(b, Decimal(1))],
-                                    "price": {
-                                        "amount": _money(base * 1.1),
-                                        "currency": "CNY",
-                                        "unit": "kg",
-                                        "stage": "retail",
-                                    },
-                                    "detail": {},
-                                },
-                            )
-                        continue
-                    sold = (s * Decimal(rng.choice(("0.4", "0.6", "0.8")))).quantize(Decimal(1))
-                    unit_price = {
-                        "amount": _money(base / 2),
-                        "currency": "CNY",
-                        "unit": "jin",
-                        "stage": "retail",
-                    }
-                    if not shop.per_jin:
-                        unit_price = {
-                            "amount": _money(base),
-                            "currency": "CNY",
-                            "unit": "kg",
-                            "stage": "retail",
-                        }
-                    add(
-                        shop,
-                        {
-                            "kind": "sell",
-                            "event_time": at(day, 900 + n),
-                            "inputs": [ref(part, sold)],
-                            "price": unit_price,
-                            "detail": {},
-                        },
-                    )
-                    held[(part, shop.id)] = s - sold
-                    if d % 5 == 1 and n == 0 and bi == 1:  # sells more than is left: refused
-                        add(
-                            shop,
-                            {
-                                "kind": "sell",
-                                "event_time": at(day, 1000 + n),
-                                "inputs": [ref(part, s)],
-                                "price": unit_price,
-                                "detail": {},
-                            },
-                            refused="mass_balance",
-                        )
-        # Once a week a shop tries to sell a lot another shop holds.
+            self.market_day(d, day, mi, arrivals, prices)
         if d % 7 == 5:
-            today = f"-{d:03d}-"
-            theirs = [
-                (lot, party)
-                for (lot, party), q in held.items()
-                if q > 0 and lot.startswith("M") and today in lot
-            ]
-            if theirs:
-                lot, owner = theirs[-1]
-                thief = next(s for s in shops if s.id != owner)
-                add(
-                    thief,
-                    {
-                        "kind": "sell",
-                        "event_time": at(day, 1100),
-                        "inputs": [ref(lot, Decimal(1))],
-                        "price": {"amount": "3", "currency": "CNY", "unit": "kg", "stage": "retail"},
-                        "detail": {},
-                    },
-                    refused="custody",
-                )
-        # Days are independent of each other once the parties exist (each day's lots are new), so
-        # several are recorded at once: their reads and checks overlap; the log still orders them.
-        pending.append(pool.submit(check, list(batch)))
-        batch.clear()
-        while len(pending) > workers or (pending and d == days - 1):
-            count(pending.pop(0).result())
-            if progress is not None:
-                progress(d + 1 - len(pending), days, stats.events)
-    pool.shutdown()
-    return stats
+            self.theft(d, day)
+        return self.take()
+
+    def harvests(self, d: int, day: date, pi: int, prod: CityParty, market: CityParty, prices: dict) -> list:
+        """A producer's lots of the day, tested (some fail and are blocked) and certified."""
+        rng, lots = self.rng, []
+        for k in range(1 if rng.random() < 0.6 else 2):
+            name_zh, name_en, _ = PRODUCTS[(pi * 3 + d // 7 + k) % len(PRODUCTS)]
+            lot = f"H{pi:02d}-{d:03d}-{k}"
+            qty = Decimal(rng.randrange(200, 801, 10))
+            product = {"name_zh": name_zh, "name_en": name_en, "category": "蔬菜"}
+            origin = {"name": f"{prod.address[-3:]}{pi % 9 + 1} 号地块", "address": prod.address}
+            price = sc.price(_money(prices[name_zh]), "production")
+            self.add(
+                prod,
+                sc.harvest([sc.out(lot, _qty(qty), product)], origin=origin, price=price),
+                self.at(day, 300 + pi),
+            )
+            self.stats.harvests.append(lot)
+            self.stats.lots += 1
+            self.held[(lot, prod.id)] = qty
+            tested = rng.random() < 0.6
+            failed = tested and rng.random() < 0.02
+            if tested:
+                report = f"KJ-{day:%Y%m%d}-{pi:02d}{k}"
+                value = "68.2" if failed else _qty(Decimal(f"{rng.uniform(5, 40):.1f}"))
+                said = sc.inspect([self.ref(lot, qty)], value=value, result="fail" if failed else "pass",
+                                  report_no=report, documents=[{"type": "inspection_report", "id": report}])  # fmt: skip
+                self.add(self.labs[(pi + k) % len(self.labs)], said, self.at(day, 330 + pi))
+            if failed:  # the producer tries to ship it anyway: refused, and flagged
+                said = sc.ship([self.ref(lot, qty)], destination=market.id)
+                self.add(prod, said, self.at(day, 420 + pi), refused="blocked")
+                continue
+            cert = f"HGZ-{day:%Y%m%d}-{pi:02d}{k}"
+            said = sc.certify([self.ref(lot, qty)], certificate_no=cert, product_name=name_zh,
+                              origin=prod.address, contact=f"{prod.name_zh} 办公室")  # fmt: skip
+            self.add(prod, said, self.at(day, 360 + pi))
+            lots.append((lot, qty, name_zh, cert))
+        return lots
+
+    def to_market(self, day: date, pi: int, prod: CityParty, market: CityParty, lots: list) -> None:
+        """One shipment; the market checks each lot's own 合格证 at entry (市场准入): one receive a lot."""
+        shipped = self.add(prod, sc.ship([self.ref(lot, q) for lot, q, _, _ in lots], destination=market.id),
+                           self.at(day, 420 + pi))  # fmt: skip
+        for lot, q, _, cert in lots:
+            said = sc.receive([self.ref(lot, q)], source=prod.id, ship_event=shipped, certificate_no=cert)
+            self.add(market, said, self.at(day, 480 + pi))
+        for lot, q, _, _ in lots:
+            self.held[(lot, market.id)] = q
+
+    def market_day(self, d: int, day: date, mi: int, arrivals: list, prices: dict) -> None:
+        """Market `mi` splits each arrival; sells some parts wholesale and ships the rest to its shops."""
+        rng, market = self.rng, self.markets[mi]
+        parts_for_shops: list[tuple[str, Decimal, str, str]] = []
+        for n, (lot, q, name_zh, cert) in enumerate(arrivals):
+            sizes: list[Decimal] = []
+            left = q
+            while left > 0:
+                size = min(left, Decimal(rng.choice((20, 25, 30, 40, 50))))
+                sizes.append(size)
+                left -= size
+            parts = [f"M{mi}-{d:03d}-{n:02d}{j:02d}" for j in range(len(sizes))]
+            product = {"name_zh": name_zh, "category": "蔬菜"}
+            outs = [sc.out(part, _qty(s), product) for part, s in zip(parts, sizes, strict=True)]
+            self.add(market, sc.split([self.ref(lot, q)], outs), self.at(day, 510 + n))
+            self.stats.lots += len(parts)
+            self.held[(lot, market.id)] = Decimal(0)
+            for part, s in zip(parts, sizes, strict=True):
+                self.held[(part, market.id)] = s
+                if rng.random() < 0.3:  # sold wholesale to a restaurant or canteen
+                    price = sc.price(_money(prices[name_zh] * rng.uniform(1.5, 1.8)), "wholesale")
+                    self.add(market, sc.sell([self.ref(part, s)], price=price), self.at(day, 560 + n))
+                    self.held[(part, market.id)] = Decimal(0)
+                else:
+                    parts_for_shops.append((part, s, name_zh, cert))
+        # Each shop buying from this market today gets a few parts in one shipment.
+        rng.shuffle(parts_for_shops)
+        buyers = [s for si, s in enumerate(self.shops) if si % len(self.markets) == mi]
+        for bi, shop in enumerate(buyers):
+            mine = parts_for_shops[bi :: len(buyers)]
+            if mine:
+                self.shop_day(d, day, bi, market, shop, mine, prices)
+
+    def shop_day(self, d: int, day: date, bi: int, market: CityParty, shop: CityParty, mine: list,
+                 prices: dict) -> None:  # fmt: skip
+        """A shop receives its parts, repacks the first (supermarkets) and sells through the day."""
+        rng = self.rng
+        price = sc.price(_money(prices[mine[0][2]] * 1.6), "wholesale")
+        said = sc.ship([self.ref(part, s) for part, s, _, _ in mine], destination=shop.id, price=price)
+        shipped = self.add(market, said, self.at(day, 600 + bi))
+        # The shop checks each part against the 合格证 of the lot it was split from: one receive a
+        # part, as the certificate differs from lot to lot.
+        refs = [(self.ref(part, s), cert) for part, s, _, cert in mine]
+        if d % 7 == 3 and bi == 0:  # accepted without looking at any certificate: refused
+            said = sc.receive([refs[0][0]], source=market.id, ship_event=shipped)
+            self.add(shop, said, self.at(day, 660 + bi), refused="market_entry")
+        for ref, cert in refs:
+            said = sc.receive([ref], source=market.id, ship_event=shipped, certificate_no=cert)
+            self.add(shop, said, self.at(day, 660 + bi))
+        for part, s, _, _ in mine:
+            self.held[(part, market.id)] = Decimal(0)
+            self.held[(part, shop.id)] = s
+        # 3. The shop repacks some parts into 1 kg bags and sells through the day.
+        for n, (part, s, pname, _) in enumerate(mine):
+            base = prices[pname] * rng.uniform(2.3, 2.8)
+            if not shop.per_jin and n == 0 and s >= 20:
+                bags = [f"R{self.shops.index(shop):02d}-{d:03d}-{j:03d}" for j in range(int(s))]
+                outs = [sc.out(b, "1", {"name_zh": f"{pname} 1kg 袋装"}) for b in bags]
+                self.add(shop, sc.repack([self.ref(part, s)], outs), self.at(day, 700 + n))
+                self.stats.lots += len(bags)
+                self.held[(part, shop.id)] = Decimal(0)
+                for j, b in enumerate(bags[: len(bags) // 2]):
+                    said = sc.sell([self.ref(b, Decimal(1))], price=sc.price(_money(base * 1.1), "retail"))
+                    self.add(shop, said, self.at(day, 720 + j))
+                continue
+            sold = (s * Decimal(rng.choice(("0.4", "0.6", "0.8")))).quantize(Decimal(1))
+            if shop.per_jin:
+                unit_price = sc.price(_money(base / 2), "retail", unit="jin")
+            else:
+                unit_price = sc.price(_money(base), "retail")
+            self.add(shop, sc.sell([self.ref(part, sold)], price=unit_price), self.at(day, 900 + n))
+            self.held[(part, shop.id)] = s - sold
+            if d % 5 == 1 and n == 0 and bi == 1:  # sells more than is left: refused
+                said = sc.sell([self.ref(part, s)], price=unit_price)
+                self.add(shop, said, self.at(day, 1000 + n), refused="mass_balance")
+
+    def theft(self, d: int, day: date) -> None:
+        """Once a week a shop tries to sell a lot another shop holds: refused."""
+        today = f"-{d:03d}-"
+        theirs = [
+            (lot, party)
+            for (lot, party), q in self.held.items()
+            if q > 0 and lot.startswith("M") and today in lot
+        ]
+        if theirs:
+            lot, owner = theirs[-1]
+            thief = next(s for s in self.shops if s.id != owner)
+            said = sc.sell([self.ref(lot, Decimal(1))], price=sc.price("3", "retail"))
+            self.add(thief, said, self.at(day, 1100), refused="custody")
 
 
 # --- reading SVG back ----------------------------------------------------------------------------------
