@@ -159,12 +159,14 @@ class Witnessing:
             t.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop every thread (a request in flight ends at its timeout at the latest)."""
+        """Stop every thread, waiting `timeout` seconds in all (a request in flight to a witness that
+        hangs ends at its own timeout; its daemon thread then ends with the process)."""
         self._stop.set()
         with self._changed:
             self._changed.notify_all()
+        deadline = time.monotonic() + timeout
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
 
     # --- reading ------------------------------------------------------------------------------------
@@ -188,9 +190,7 @@ class Witnessing:
         while not self._stop.is_set():
             try:
                 cp = self.log.checkpoint()
-            except LedgerError:
-                cp = None
-            except Exception:  # the database may be briefly unavailable; try again
+            except Exception:  # the database may be briefly unavailable (or locked): read again
                 cp = None
             if cp is not None and (self._latest is None or cp != self._latest):
                 with self._changed:
@@ -263,9 +263,9 @@ class Witnessing:
                     f"the witness has cosigned size {known}, larger than our checkpoint's {cp.size}: "
                     "this log was rolled back or forked"
                 )
-            old = known if known > 0 else 0
-            proof = self.log.prove_consistency(old, cp.size) if 0 < old < cp.size else []
-            body = format_add_checkpoint(AddCheckpoint(old, tuple(proof), cp.note.encode()))
+            # RFC 9162 proof from the witness's size (none from 0, nor to the same size).
+            proof = self.log.prove_consistency(known, cp.size) if 0 < known < cp.size else []
+            body = format_add_checkpoint(AddCheckpoint(known, tuple(proof), cp.note.encode()))
             status, ctype, answer = channel.post(body)
             if status == 409 and ctype.split(";")[0].strip() == "text/x.tlog.size":
                 known = parse_size(answer)
