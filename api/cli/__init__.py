@@ -3,8 +3,8 @@
     parser.py    build_parser, main: run one subcommand; failures become one line on stderr
     common.py    CliError, settings, opening the ledger, the server's client, --server/--key
     server.py    serve, init, demo
-    ledger.py    checkpoint, verify, export (the ledger itself: no server)
-    parties.py   party-key, register, party …, keygen
+    ledger.py    keygen (note keys), checkpoint, verify, export (the ledger itself: no server)
+    parties.py   party-key, register, party …
     events.py    event, trace, recall, verify-lot (through a server)
     witness.py   witness keygen, witness serve (a witness of its own: c2sp.org/tlog-witness)
     publish.py   publish (the log as static C2SP tlog-tiles files)

@@ -1,6 +1,8 @@
-"""`farmtrace checkpoint`, `verify` and `export`: read, audit and copy the ledger.
+"""`farmtrace keygen`, `checkpoint`, `verify` and `export`: make a signed-note key; read, audit and copy
+the ledger.
 
-These commands open the ledger itself (a database or an offline bundle), never a server, and need only
+`keygen` makes an Ed25519 note key pair (a log's, or with --witness a cosignature/v1 key) on this
+machine. The others open the ledger itself (a database or an offline bundle), never a server, and need only
 the log's public key: `--key`, else the configured log key's, else the verifier key kept beside it
 (log.pub), so an auditor with a copy of the database can run them.
 """
@@ -8,10 +10,12 @@ the log's public key: `--key`, else the configured log key's, else the verifier 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from farmtrace.ledger.bundle import check_bundle, check_bundle_trusting_its_own_key, write_bundle
+from farmtrace.ledger.note import CosignatureSigner, Signer
 from farmtrace.ledger.verify import format_evidence
 
 from .common import load_settings, open_existing_log, parse_verifier
@@ -20,7 +24,12 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `checkpoint`, `verify` and `export` to the `farmtrace` parser's subcommands."""
+    """Add `keygen`, `checkpoint`, `verify` and `export` to the `farmtrace` parser's subcommands."""
+    k = sub.add_parser("keygen", help="make an Ed25519 key pair (note format)")
+    k.add_argument("name")
+    k.add_argument("--witness", action="store_true", help="a cosignature/v1 witness key")
+    k.add_argument("--out", help="write the private key to this file (mode 0600)")
+    k.set_defaults(func=cmd_keygen)
     vkey = "the log's verifier key (default: the configured log key's, or the one in <data dir>/log.pub)"
     cp = sub.add_parser("checkpoint", help="print the latest signed checkpoint")
     cp.add_argument("--key", help=vkey)
@@ -33,6 +42,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("file")
     e.add_argument("--key", help=vkey)
     e.set_defaults(func=cmd_export)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    cls = CosignatureSigner if args.witness else Signer
+    signer = cls.generate(args.name)
+    if args.out:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(signer.key_string() + "\n")
+        print(f"private key written to {args.out}")
+    else:
+        print(signer.key_string())
+    print(signer.verifier.key_string())
+    return 0
 
 
 def cmd_checkpoint(args: argparse.Namespace) -> int:

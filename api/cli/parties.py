@@ -1,18 +1,15 @@
-"""`farmtrace party …`, `party-key`, `register` and `keygen`: the keys and the records of the parties.
+"""`farmtrace party …`, `party-key` and `register`: the parties' keys and records.
 
 Each change to a party (register, key-add, key-revoke, suspend) is a ledger entry signed by a
-regulator's key and sent to the server; `party-key` and `keygen` only make keys, on this machine.
+regulator's key and sent to the server; `party-key` only makes a key, on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
-
-from farmtrace.ledger.note import CosignatureSigner, Signer
 
 from .common import CliError, client_for, with_server
 
@@ -20,7 +17,7 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `party-key`, `register`, `party …` and `keygen` to the `farmtrace` parser's subcommands."""
+    """Add `party-key`, `register` and `party …` to the `farmtrace` parser's subcommands."""
     pk = sub.add_parser("party-key", help="make a party's Ed25519 signing key file")
     pk.add_argument("party")
     pk.add_argument("--out", required=True)
@@ -30,11 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--location", default="登记窗口")
     r.set_defaults(func=cmd_register)
     _register_party(sub)
-    k = sub.add_parser("keygen", help="make an Ed25519 key pair (note format)")
-    k.add_argument("name")
-    k.add_argument("--witness", action="store_true", help="a cosignature/v1 witness key")
-    k.add_argument("--out", help="write the private key to this file (mode 0600)")
-    k.set_defaults(func=cmd_keygen)
 
 
 def _register_party(sub: argparse._SubParsersAction) -> None:
@@ -130,17 +122,3 @@ def cmd_party_key_revoke(args: argparse.Namespace) -> int:
 def cmd_party_suspend(args: argparse.Namespace) -> int:
     detail = {"party_id": args.party, "reason": args.reason}
     return _administer(args, "party.suspend", detail, f"suspended {args.party}")
-
-
-def cmd_keygen(args: argparse.Namespace) -> int:
-    cls = CosignatureSigner if args.witness else Signer
-    signer = cls.generate(args.name)
-    if args.out:
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(signer.key_string() + "\n")
-        print(f"private key written to {args.out}")
-    else:
-        print(signer.key_string())
-    print(signer.verifier.key_string())
-    return 0

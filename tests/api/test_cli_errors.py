@@ -229,12 +229,12 @@ def test_a_garbage_witness_key_is_one_line(elsewhere: Path, capsys) -> None:
 def test_an_unexpected_error_is_one_line_unless_debugging(
     elsewhere: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from farmtrace.api.cli import parties
+    from farmtrace.api.cli import ledger
 
     def broken(args):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(parties, "cmd_keygen", broken)
+    monkeypatch.setattr(ledger, "cmd_keygen", broken)
     status, _, err = _run(capsys, "keygen", "x")
     assert status == 1
     assert _one_line(err) == "unexpected error: ZeroDivisionError: a bug (FARMTRACE_DEBUG=1 shows where)"
