@@ -1,6 +1,6 @@
 """Witnesses on loopback (issue 16 part 2): latency to a quorum, and what they cost the log's appends.
 
-    python bench/witness_bench.py              the report: 50 checkpoints, 3 A/B rounds of 4 s each
+    python bench/witness_bench.py              the report: 50 checkpoints, 5 A/B rounds of 4 s each
     python bench/witness_bench.py --quick      a smoke run (10 checkpoints, 3 rounds of 1 s)
 
 Three `farmtrace witness serve` processes on 127.0.0.1, each with its own key and SQLite file; a log
@@ -164,8 +164,9 @@ def bench_ingest(
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="a smoke run")
+    p.add_argument("--ab-rounds", type=int, default=5, help="A/B pairs of the append benchmark (default 5)")
     args = p.parse_args(argv)
-    rounds, ab_rounds, seconds = (10, 3, 1.0) if args.quick else (50, 3, 4.0)
+    rounds, ab_rounds, seconds = (10, 3, 1.0) if args.quick else (50, max(3, args.ab_rounds), 4.0)
     tmp = tempfile.mkdtemp(prefix="witness-bench-")
     procs, endpoints = start_witnesses(tmp)
     try:

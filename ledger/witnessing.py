@@ -125,7 +125,7 @@ class Witnessing:
         *,
         clock: Callable[[], float] = time.time,
         poll: float = 0.1,
-        pace: float = 0.25,
+        pace: float = 0.5,
         behind_after: float = 60.0,
     ) -> None:
         self.log = log
