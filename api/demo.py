@@ -13,6 +13,8 @@ through the same checks as any other. The five stories of MISSION.md:
    are recalled by the regulator; every descendant is flagged.
 4. Tampering is not staged here (it would spoil the demo); see tests/ledger/test_audit.py.
 5. Fraud by quantity: the market tries to sell 800 kg out of a 500 kg lot: refused and flagged.
+
+The steps are said in the words of trace/scenario.py, which the tests' stories and the benches share.
 """
 
 from __future__ import annotations

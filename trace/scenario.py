@@ -1,33 +1,28 @@
 """The scenario vocabulary: the parties of a story, their keys, and the wire form of every step.
 
 Four builders tell stories to the ledger, each for its own purpose: the Changsha demo
-(api/demo.py, `farmtrace demo`), the tests' step-by-step ledger (tests/trace/story.py), the
-console tests' generated city (tests/web/console_support.py) and the bench's generated volume
-(bench/trace_bench.py). They all say it in these words, so a change to the event model (a field
-name, a detail shape) is made here, once. Three nouns:
+(api/demo.py), the tests' step-by-step ledger (tests/trace/story.py), the console tests' city
+(tests/web/console_support.py) and the bench's volume (bench/trace_bench.py). They all say it in
+these words, so a change to the event model (a field name, a detail shape) is made here, once. It
+lives in the domain floor because it speaks only the domain's nouns and needs no SQL, HTTP or clock,
+so the demo (api) and the tests and benches can all stand on it. Three nouns:
 
-- an **actor** (`Actor`): a party's id, its place and its Ed25519 key. A story that needs the same
-  bytes every run derives the key from a label (`derive_seed`: SHA-256 of the label, by default
-  "<party>/<generation>", `Actor.derived`); the demo draws a random seed. `Actor.seed` is what
-  `farmtrace.client.PartyKey.from_seed` takes to act as the same party from the command line.
-- a **step** (`step` and the named steps below): what a party says, in wire form: kind, inputs,
-  outputs, detail, and the optional price, sensors and documents. Lots are named by `ref` (an
-  input, following its lot's head events) and `out` (an output with its product); prices by `price`.
+- an **actor** (`Actor`): a party's id, its place and its Ed25519 key, derived from a label where a
+  story needs the same bytes every run (`derive_seed`, `Actor.derived`: "<party>/<generation>") or
+  from a random seed (the demo). `PartyKey.from_seed(actor.party, actor.seed)` is the client's twin.
+- a **step**: what a party says (kind, inputs, outputs, detail; optional price, sensors, documents),
+  one named step per kind: `register`, `add_key`, `revoke_key`, `suspend`, `harvest`, `inspect`,
+  `certify`, `ship`, `receive`, `split`/`merge`/`repack` (transform), `sell`, `recall`, `destroy`;
+  `step` for any other. Lots are named by `ref` (an input following its heads) and `out`.
 - an **event** (`event_wire`, `Actor.event`): a step said by an actor at a moment; `Actor.sign`
   turns it into the ledger entry and its event id, as `PartyKey.sign` does.
 
-The named steps, one per kind (transform has three): `register`, `add_key`, `revoke_key`,
-`suspend`, `harvest`, `inspect`, `certify`, `ship`, `receive`, `split`, `merge`, `repack`, `sell`,
-`recall`, `destroy`. Each takes the lots and the detail's fields by name and returns the step.
-
-Nothing here checks a rule or parses strictly: `Event.from_wire` and the service do that, and a
-scenario that says something wrong is refused there, as anyone's would be. No SQL, no HTTP, no clock.
-
-Signing encodes with trace.model.canonical.wire_json, not `encode_event(Event.from_wire(wire))`:
-the steps build wire forms in the subset wire_json writes exactly (ASCII keys, strings, lists), and
-parsing every event first makes the bench's generator three to four times slower (about 430 µs
-against 50 µs for a 10-output repack). tests/trace/test_scenario.py checks that both give the same
-bytes for every named step, and the service re-checks every entry it is given.
+Nothing here checks a rule: `Event.from_wire` and the service do, and refuse a wrong scenario as
+they would anyone's. Signing encodes with trace.model.canonical.wire_json instead of
+`encode_event(Event.from_wire(wire))`: the steps build wire forms in the subset wire_json writes
+exactly (ASCII keys, strings, lists), and parsing first makes the bench's generator three to four
+times slower (about 430 µs against 50 µs for a 10-output repack). tests/trace/test_scenario.py
+checks that both give the same bytes for every named step.
 """
 
 from __future__ import annotations
@@ -363,15 +358,9 @@ def receive(
     sensors: Sequence[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """receive: the inputs of `ship_event` arrive from `source`, with the market-entry check (入市查验)."""
-    check: dict[str, str] = {"result": result}
-    for name, given in (
-        ("certificate_no", certificate_no),
-        ("inspection_event", inspection_event),
-        ("certificate_source", certificate_source),
-        ("note", note),
-    ):
-        if given is not None:
-            check[name] = given
+    check = {"result": result, "certificate_no": certificate_no, "inspection_event": inspection_event}
+    check |= {"certificate_source": certificate_source, "note": note}
+    check = {name: given for name, given in check.items() if given is not None}  # the fields said
     detail = {"source": source, "ship_event": ship_event, "entry_check": check}
     return step("receive", inputs=inputs, detail=detail, sensors=sensors)
 

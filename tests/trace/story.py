@@ -1,5 +1,9 @@
 """Test scaffolding: deterministic parties and keys, wire builders, and story 1 as a reusable ledger.
 
+Keys, party and key records, wires and steps are trace/scenario.py's (the vocabulary the demo, the
+console's city and the bench share); this module names the test parties and replays story 1 on a
+MemoryState, one step at a time (`story_one(until=...)`).
+
 Story 1 (MISSION.md): a 宁乡 cooperative harvests 500 kg of cabbage, the market's test room passes
 it, the cooperative issues a 合格证 and ships to the wholesale market, which checks the certificate
 at entry, receives and splits it into 50 lots of 10 kg; a supermarket receives one, repacks it into
