@@ -12,8 +12,8 @@ collects every failure rather than stopping at the first:
   inclusion_failure step 4d (and 3d): whether the entry is proven in the checkpoint (RFC 9162)
 
 verify.js has the same pieces (codec.js's `b64decode`, `isIndex`, `parseEntry`, `registers`,
-`inclusion`); a change here is a
-change there, and tests/web/test_journey_checks.py runs both over the same tampered journeys.
+`inclusion`); a change here is a change there, and tests/web/test_journey_checks.py runs both over
+the same tampered journeys.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from .model.encoding import ENCODING_VERSION, event_id, split_entry
 __all__ = ["ParsedEntry", "decode_b64", "inclusion_failure", "is_index", "parse_entry", "registers"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParsedEntry:
     """An entry that passed step 4a: its canonical bytes, signature, id and event object."""
 
