@@ -14,9 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from farmtrace.ledger.errors import NotFoundError
-
-__all__ = ["http_fetch", "nginx_config", "start_nginx", "stop_nginx"]
+__all__ = ["nginx_config", "start_nginx", "stop_nginx"]
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -99,14 +97,3 @@ def stop_nginx(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def http_fetch(client: httpx.Client, url: str):
-    def fetch(path: str) -> bytes:
-        r = client.get(f"{url}/{path}")
-        if r.status_code == 404:
-            raise NotFoundError(f"{path}: 404")
-        r.raise_for_status()
-        return r.content
-
-    return fetch

@@ -17,13 +17,14 @@ from fastapi.testclient import TestClient
 
 from farmtrace.api.app import create_app, open_log
 from farmtrace.api.settings import Settings
+from farmtrace.client.tiles import check_log, directory_fetch, http_fetch
 from farmtrace.ledger.checkpoint import Checkpoint, sign_checkpoint
 from farmtrace.ledger.errors import NotFoundError, VerificationError
 from farmtrace.ledger.note import Verifier
 from farmtrace.ledger.tile_audit import check_tiled_log
 from farmtrace.ledger.tile_paths import format_tile_path, tiles_for_size
 
-from ..nginx_support import http_fetch, start_nginx, stop_nginx
+from ..nginx_support import start_nginx, stop_nginx
 
 FARMTRACE = str(Path(sys.executable).with_name("farmtrace"))
 
@@ -42,16 +43,6 @@ def _grow(data: Path, size: int) -> Verifier:
         return log.verifier
     finally:
         log.close(close_store=True)
-
-
-def _dir_fetch(root: Path):
-    def fetch(path: str) -> bytes:
-        try:
-            return (root / path).read_bytes()
-        except FileNotFoundError:
-            raise NotFoundError(f"{path}: no such file") from None
-
-    return fetch
 
 
 def _publish(data: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -75,7 +66,7 @@ def test_publish_writes_what_the_routes_serve_and_removes_only_superseded_partia
     with TestClient(app) as client:
         for name in _files(out):
             assert client.get(f"/log/{name}").content == (out / name).read_bytes(), name
-    assert check_tiled_log(_dir_fetch(out), log_key=key).entries == 300
+    assert check_tiled_log(directory_fetch(out), log_key=key).entries == 300
     # Nothing new: nothing written.
     again = _publish(data, out)
     assert again.returncode == 0 and again.stdout == ""
@@ -87,7 +78,7 @@ def test_publish_writes_what_the_routes_serve_and_removes_only_superseded_partia
     assert {"tile/0/001", "tile/entries/001", "tile/0/002.p/8", "tile/1/000.p/2"} <= files
     assert not any(name.startswith(("tile/0/001.p/", "tile/entries/001.p/")) for name in files)
     assert "tile/1/000.p/1" in files  # still partial: the level-1 tile of the size published before
-    assert check_tiled_log(_dir_fetch(out), log_key=key).entries == 520
+    assert check_tiled_log(directory_fetch(out), log_key=key).entries == 520
 
 
 def test_publish_refuses_a_directory_of_another_tree(tmp_path):
@@ -126,9 +117,9 @@ def test_publish_follow_picks_up_new_entries_and_ends_on_sigterm(tmp_path):
         text=True,
     )
     try:
-        _wait_for(lambda: check_tiled_log(_dir_fetch(out), log_key=key).entries == 5)
+        _wait_for(lambda: check_tiled_log(directory_fetch(out), log_key=key).entries == 5)
         _grow(data, 700)
-        _wait_for(lambda: check_tiled_log(_dir_fetch(out), log_key=key).entries == 700)
+        _wait_for(lambda: check_tiled_log(directory_fetch(out), log_key=key).entries == 700)
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
@@ -160,8 +151,9 @@ def test_the_whole_log_verifies_through_nginx_alone(tmp_path):
     proc, url = start_nginx(out, tmp_path / "nginx")
     try:
         with httpx.Client(headers={"Accept-Encoding": "gzip, identity"}) as client:
-            report = check_tiled_log(http_fetch(client, url), log_key=key)
+            report = check_tiled_log(http_fetch(url, http=client), log_key=key)
             assert report.entries == 7_000
+            assert check_log(url, log_key=key.key_string()).size == 7_000
             cp = client.get(f"{url}/checkpoint")
             assert cp.headers["content-type"] == "text/plain; charset=utf-8"
             assert cp.headers["cache-control"] == "public, max-age=5"
@@ -176,6 +168,6 @@ def test_the_whole_log_verifies_through_nginx_alone(tmp_path):
             tile = out / "tile/0/003"
             tile.write_bytes(bytes([tile.read_bytes()[0] ^ 1]) + tile.read_bytes()[1:])
             with pytest.raises(VerificationError, match="tile/0/003"):
-                check_tiled_log(http_fetch(client, url), log_key=key)
+                check_tiled_log(http_fetch(url, http=client), log_key=key)
     finally:
         stop_nginx(proc)

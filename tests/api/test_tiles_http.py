@@ -67,9 +67,14 @@ def test_tiles_and_bundles_with_their_cache_policy_and_head(client):
     assert level1 == client.app.state.log.tree_hash(256)  # the MTH of tile 0/000
     head = client.head("/log/tile/0/000")
     assert head.status_code == 200 and head.content == b""
-    assert head.headers["content-length"] == full.headers["content-length"]
-    plain = client.get("/log/tile/0/000", headers={"Accept-Encoding": "identity"})
-    assert plain.headers["content-length"] == "8192" and "content-encoding" not in plain.headers
+    # Hash tiles are random bytes: sent as they are, even to a client that accepts gzip.
+    assert head.headers["content-length"] == full.headers["content-length"] == "8192"
+    assert "content-encoding" not in full.headers
+    plain = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+    assert plain.content == zipped.content
+    refused = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "gzip;q=0, br"})
+    assert "content-encoding" not in refused.headers
     assert head.headers["cache-control"] == IMMUTABLE
     # An older checkpoint's partial tile (a prefix of today's) is still served.
     assert client.get("/log/tile/0/001.p/3").content == partial.content[: 3 * 32]
