@@ -186,8 +186,8 @@ def _party_lookup(service: TraceService) -> Callable[[str], Mapping[str, Any] | 
 
 def _damaged_view(service: TraceService, lot: str, t: Translator) -> dict[str, Any]:
     try:
-        state = service.lot(lot)
-        product, quantity = state["product"], f"{state['quantity']} {unit_name(state['unit'], t)}"
+        state = service.lot_summary(lot)
+        product, quantity = state.product, f"{state.quantity} {unit_name(state.unit, t)}"
     except Exception:  # the tables may be as damaged as the ledger: show the code alone
         product, quantity = {"name_zh": lot}, ""
     product_names = names(product, t)

@@ -104,7 +104,7 @@ def search(request: Request, service: ServiceDep, lot: str = "", lang: str | Non
             request, t, status=400, title=t("home.search.bad_title"), message=problem, code=code
         )
     try:
-        service.lot(code)
+        service.lot_summary(code)
     except NotFound:
         return _search_page(
             request,

@@ -50,8 +50,12 @@ from ..schemas import (
     ReceiptPublic,
     TraceGraphPublic,
     anomaly_public,
+    journey_public,
+    lot_public,
     party_public,
     problems,
+    recall_report_public,
+    trace_graph_public,
 )
 
 router = APIRouter(tags=["trace"])
@@ -205,32 +209,29 @@ def get_trace(
     code: LotCode,
     service: ServiceDep,
     direction: Annotated[str, Query(pattern="^(back|forward|both)$")] = "both",
-) -> dict[str, Any]:
-    return service.trace(code, direction=direction)
+) -> TraceGraphPublic:
+    return trace_graph_public(service.trace_graph(code, direction=direction))
 
 
 @router.get("/lots/{code:path}/journey", response_model=JourneyPublic, response_model_exclude_unset=True)
-def get_journey(code: LotCode, service: ServiceDep) -> dict[str, Any]:
-    return service.journey(code)
+def get_journey(code: LotCode, service: ServiceDep) -> JourneyPublic:
+    return journey_public(service.journey_bundle(code))
 
 
 @router.get("/lots/{code:path}/epcis")
-def get_lot_epcis(
-    code: LotCode, request: Request, service: ServiceDep, clock: ClockDep
-) -> JSONResponse:
-    journey = service.journey(code)
+def get_lot_epcis(code: LotCode, request: Request, service: ServiceDep, clock: ClockDep) -> JSONResponse:
     events = []
-    for e in journey["events"]:
-        signed = decode_entry(base64.b64decode(e["entry"]))
-        events.append((signed.event, signed.id, e["index"]))
+    for e in service.journey_bundle(code).events:
+        signed = decode_entry(e.proven.entry)  # as stored; a damaged entry is refused (TraceError)
+        events.append((signed.event, signed.id, e.proven.index))
     base = request.app.state.settings.vocabulary_base
     doc = service.epcis(events, created=clock(), base=base)
     return JSONResponse(doc, media_type="application/ld+json")
 
 
 @router.get("/lots/{code:path}/recall", response_model=RecallReportPublic, response_model_exclude_unset=True)
-def get_recall_report(code: LotCode, service: ServiceDep, _: RegulatorDep) -> dict[str, Any]:
-    return service.recall_report(code)
+def get_recall_report(code: LotCode, service: ServiceDep, _: RegulatorDep) -> RecallReportPublic:
+    return recall_report_public(service.recall_report(code))
 
 
 @router.get("/parties", response_model=list[PartyPublic], response_model_exclude_unset=True)
@@ -264,5 +265,5 @@ lot_router = APIRouter(tags=["trace"])
 
 
 @lot_router.get("/lots/{code:path}", response_model=LotPublic, response_model_exclude_unset=True)
-def get_lot(code: LotCode, service: ServiceDep) -> dict[str, Any]:
-    return service.lot(code)
+def get_lot(code: LotCode, service: ServiceDep) -> LotPublic:
+    return lot_public(service.lot_summary(code))

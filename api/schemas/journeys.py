@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import Field
 
+from farmtrace.trace.reads.journeys import Journey
+
 from .lots import LotStatusPublic, ProductPublic
 from .problems import _Public
 
@@ -17,6 +19,7 @@ __all__ = [
     "JourneyPublic",
     "JourneyRecallPublic",
     "ProvenEntryPublic",
+    "journey_public",
 ]
 
 
@@ -66,3 +69,9 @@ class JourneyPublic(_Public):
     size: int
     log_key: str
     recalls: list[JourneyRecallPublic]
+
+
+def journey_public(journey: Journey) -> JourneyPublic:
+    """GET /lots/{code}/journey: the bundle as `Journey.to_wire()` writes it (the one definition of
+    the shape verify.js checks), validated."""
+    return JourneyPublic.model_validate(journey.to_wire())

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from farmtrace.trace.reads.lots import LotSummary, TraceGraph
+from farmtrace.trace.reads.recalls import RecallReach
+
 from .problems import _Public
 
 __all__ = [
@@ -22,6 +25,9 @@ __all__ = [
     "TraceEdgePublic",
     "TraceGraphPublic",
     "TraceNodePublic",
+    "lot_public",
+    "recall_report_public",
+    "trace_graph_public",
 ]
 
 
@@ -156,3 +162,22 @@ class RecallReportPublic(_Public):
     affected_lots: list[AffectedLotPublic]
     parties: list[RecallPartyPublic]
     shipments: list[ShipmentLinePublic]
+
+
+# The JSON form of these answers is written once, by each typed answer's `to_wire()` (trace/reads/):
+# the service's `lot`/`trace` serve the same documents to scripts. The models validate it.
+
+
+def lot_public(lot: LotSummary) -> LotPublic:
+    """GET /lots/{code}."""
+    return LotPublic.model_validate(lot.to_wire())
+
+
+def trace_graph_public(graph: TraceGraph) -> TraceGraphPublic:
+    """GET /lots/{code}/trace."""
+    return TraceGraphPublic.model_validate(graph.to_wire())
+
+
+def recall_report_public(report: RecallReach) -> RecallReportPublic:
+    """GET /lots/{code}/recall; a party's `in_transit` stays unset (absent) unless goods are on the road."""
+    return RecallReportPublic.model_validate(report.to_wire())

@@ -83,7 +83,7 @@ def export_lot(
     service, today = state.service, cst_day(state.clock())
     try:
         check_lot_code(code)
-        service.lot(code)
+        service.lot_summary(code)
     except (InvalidEvent, NotFound):
         errors = [t("console.lots.unknown", code=code[:40])]
         return _exports(request, t, regulator, today=today, errors=errors, f={"code": code}, status=404)

@@ -69,7 +69,7 @@ def lot_page(
         direction = "both"
     try:
         check_lot_code(code)
-        lot = service.lot(code)
+        lot = service.lot_summary(code)
     except (InvalidEvent, NotFound):
         return render(
             request,
@@ -81,17 +81,19 @@ def lot_page(
             nav="lots",
             error=t("console.lots.unknown", code=code[:40]),
         )
+    # The graph and the report are shown as their JSON forms, renamed in the reader's language in
+    # place (`_name_everyone`) and laid out by web/console/graph.py, which reads that form.
     trace = service.trace(code, direction=direction)
     recalls = []
-    if lot["status"]["recalled"]:
+    if lot.status.recalled:
         try:  # the recall events on the lot or its ancestors: why, and what to do
             recalls = [
-                {**r, "when": cst_text(r["time"]), "instructions": instructions(r["instructions"], t)}
-                for r in service.journey(code)["recalls"]
+                {**asdict(r), "when": cst_text(r.time), "instructions": instructions(r.instructions, t)}
+                for r in service.journey_bundle(code).recalls
             ]
         except Exception:  # a damaged ledger entry must not hide the page; the flag still shows
             _log.exception("the recalls of lot %r cannot be read", code)
-    report = service.recall_report(code)
+    report = service.recall_report(code).to_wire()
     names = {p.id: name(asdict(p), t) for p in service.parties()}
     _name_everyone(report, trace, names, t)
     return render(
@@ -104,11 +106,11 @@ def lot_page(
         lot=lot,
         code=code,
         quoted=quote(code, safe="/"),
-        product_name=name(lot["product"], t),
-        creator=names.get(lot["created_by"], lot["created_by"]),
+        product_name=name(lot.product, t),
+        creator=names.get(lot.created_by, lot.created_by),
         list_sep=t("console.list.sep"),
-        created=cst_text(lot["created_at"]),
-        holders=[(names.get(p, p), q) for p, q in lot["holders"].items()],
+        created=cst_text(lot.created_at),
+        holders=[(names.get(p, p), q) for p, q in lot.holders],
         direction=direction,
         graph=_graph(trace, code, t),
         node_count=len(trace["nodes"]),
@@ -118,7 +120,7 @@ def lot_page(
         report=report,
         holders_by_lot=_holders_by_lot(report, t),
         unit=lambda u: unit_name(u, t),
-        recall_target={"lot": code, "quantity": lot["quantity"], "unit": lot["unit"]},
+        recall_target={"lot": code, "quantity": lot.quantity, "unit": lot.unit},
     )
 
 

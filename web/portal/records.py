@@ -48,7 +48,7 @@ def group_holdings(service: TraceService, holdings: list[Holding]) -> list[dict[
         if len(g["lots"]) < GROUP_AT:
             out += [{**g, "lots": [lot]} for lot in g["lots"]]
             continue
-        parents = service.lot(g["lots"][0])["parents"]
+        parents = service.lot_summary(g["lots"][0]).parents
         g["parent"] = parents[0] if len(parents) == 1 else None
         out.append(g)
     return out
@@ -56,7 +56,7 @@ def group_holdings(service: TraceService, holdings: list[Holding]) -> list[dict[
 
 def entry_evidence(service: TraceService, lot: str) -> dict[str, list[dict[str, Any]]]:
     """The certificates and passing inspections recorded for `lot` or any lot it was made from."""
-    lineage = {n["lot"] for n in service.trace(lot, direction="back")["nodes"]}
+    lineage = {n.lot for n in service.trace_graph(lot, direction="back").nodes}
     certificates: list[dict[str, Any]] = []
     inspections: list[dict[str, Any]] = []
     for event, event_id, _ in service.trace_events(lot):
@@ -95,7 +95,7 @@ def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:
     if not isinstance(detail, CertifyDetail):
         raise NotFound("certificate", event_id)
     ref = event.inputs[0]
-    lot = service.lot(ref.lot)
+    lot = service.lot_summary(ref.lot)
     party = service.party(event.party)
     return {
         "event": event_id,
@@ -113,8 +113,8 @@ def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:
         "party_name": party.name_zh,
         "party_name_en": party.name_en,
         "lot": ref.lot,
-        "gtin": lot["product"].get("gtin"),
-        "status": lot["status"],
+        "gtin": lot.product.get("gtin"),
+        "status": lot.status.to_wire(),
     }
 
 

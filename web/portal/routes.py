@@ -255,11 +255,11 @@ def labels(lot: str, request: Request, lang: str | None = None) -> Response:
     service = _service(request)
     try:
         check_lot_code(lot)
-        state = service.lot(lot)
+        state = service.lot_summary(lot)
     except (InvalidEvent, NotFound):
         return _render(request, t, "portal/missing.html", page="labels", party=party, status=404, what=lot)
     code = quote(lot, safe="")
-    children = state["children"]
+    children = state.children
     return _render(
         request,
         t,
@@ -268,7 +268,7 @@ def labels(lot: str, request: Request, lang: str | None = None) -> Response:
         party=party,
         lot=state,
         children=children,
-        uri=label_uri(lot, base=app_state(request).settings.public_url, gtin=state["product"].get("gtin")),
+        uri=label_uri(lot, base=app_state(request).settings.public_url, gtin=state.product.get("gtin")),
         png=f"/lots/{code}/label.png",
         svg=f"/lots/{code}/label.svg",
         pdf=f"/lots/{code}/labels.pdf",
