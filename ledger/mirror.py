@@ -1,0 +1,339 @@
+"""A mirror of a tiled log (C2SP tlog-mirror, pulled through C2SP tlog-tiles): follow, verify, keep, cosign.
+
+`Mirror(store, fetch, log_key=…)` keeps a copy of one log in `store` (the ledger's own LogStore, so
+a service can later be restored from it) by reading the log's public resources through
+`fetch(path)` (the path below the log's prefix, as ledger/tile_audit.py's `Fetch`). It trusts only
+the log's verifier key. `follow_once()` is one update, in the steps tlog-mirror names:
+
+  1. fetch the log's checkpoint and open it with the log key (VerificationError if it does not);
+  2. compare it with the *mirror checkpoint* (the latest one in `store`): the same size must have
+     the same root; a smaller one must be a prefix of the mirror's own tree (else InconsistencyError:
+     the log signed both, the Evidence proves it); a larger one must extend the mirror checkpoint,
+     checked with a consistency proof built from the log's hash tiles (ledger/verify.py
+     `check_checkpoint_consistency`: a proof that does not lead to the new root proves nothing and
+     is a VerificationError; one that does, from another old root, is a fork with evidence);
+  3. catch up: fetch the entry bundles from the mirror's next entry, hash them into the mirror's
+     own tree (ledger/tiles.py `Integrator`), and commit them in packages of up to
+     `package_bundles` bundles. Before a package is committed, the mirror's tree at its end is
+     proven a prefix of the new checkpoint's tree (an RFC 9162 consistency proof read from the
+     log's tiles, checked against the mirror's own root and the signed root), so nothing
+     unauthenticated is ever stored; the tiles stored are the mirror's own, never the fetched ones;
+  4. with the last package, in the same transaction, store the checkpoint (the log-signed note) as
+     the new mirror checkpoint; then add the mirror's own cosignature (cosignature/v1, if it has a
+     key) and the cosignatures of `witnesses` the log served with it.
+
+Packages committed before the last are *pending entries* (tlog-mirror's words): stored, but beyond
+the mirror checkpoint, so not served (readers read at the checkpoint's size). A follow interrupted
+between packages resumes from them: they are hashed into the tree again and proven with the rest.
+
+Nothing is written when a check fails. The errors are the ledger's (ledger/errors.py):
+VerificationError (a bad signature, bundles or tiles that do not match the signed root),
+InconsistencyError (a fork: `.evidence` is both notes and the proof), StoreMismatchError (the
+mirror's own storage is not the tree it holds), NotFoundError (a resource the log does not serve).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from . import merkle
+from .checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
+from .entry_bundles import parse_entry_bundle
+from .errors import MalformedError, NotFoundError, StoreMismatchError, VerificationError
+from .hashing import EMPTY_ROOT, leaf_hash
+from .note import MAX_NOTE_SIZE, CosignatureSigner, NoteSignature, Verifier
+from .store import LogStore, StoredCheckpoint
+from .tile_audit import Fetch, fetch_tile
+from .tile_paths import ENTRIES, tile_for_size
+from .tiles import TILE_WIDTH, Integrator, TileHashReader, TileKey
+from .verify import check_checkpoint_consistency, prove_checkpoint_consistency
+
+__all__ = [
+    "CHECKPOINTS_FORMAT",
+    "Mirror",
+    "MirrorStep",
+    "cosign_checkpoint",
+    "format_checkpoint_list",
+    "parse_checkpoint_list",
+]
+
+PACKAGE_BUNDLES = 64  # bundles (16,384 entries) proven and committed per transaction
+FETCHED_TILE_CACHE = 256  # full hash tiles of the log kept for the packages' proofs
+CHECKPOINTS_FORMAT = "farmtrace-checkpoints/v1"
+
+
+@dataclass(frozen=True)
+class MirrorStep:
+    """What one `follow_once` did: the mirror checkpoint's size before and after, the entries it
+    added, and the log's own size (smaller than the mirror's when the log serves an older checkpoint)."""
+
+    previous_size: int
+    size: int
+    entries: int
+    log_size: int
+
+    @property
+    def log_behind(self) -> bool:
+        """The log served a checkpoint older than the one the mirror holds (consistent with it)."""
+        return self.log_size < self.size
+
+
+class Mirror:
+    """Keeps a verified copy of the log `log_key` names in `store`, read through `fetch`.
+
+    `cosigner` (a cosignature/v1 key) cosigns each mirror checkpoint; `witnesses` are the witness
+    keys whose cosignatures, served with the log's checkpoint, are kept with it; `clock` gives the
+    POSIX seconds stored with each checkpoint and in the mirror's cosignatures.
+    """
+
+    def __init__(
+        self,
+        store: LogStore,
+        fetch: Fetch,
+        *,
+        log_key: Verifier,
+        cosigner: CosignatureSigner | None = None,
+        witnesses: Sequence[Verifier] = (),
+        clock: Callable[[], float] = time.time,
+        package_bundles: int = PACKAGE_BUNDLES,
+    ) -> None:
+        if cosigner is not None and not isinstance(cosigner, CosignatureSigner):
+            raise MalformedError("a mirror cosigns with a cosignature/v1 key")
+        self.store = store
+        self.log_key = log_key
+        self.cosigner = cosigner
+        self.witnesses = tuple(witnesses)
+        self._fetch = fetch
+        self._clock = clock
+        self._package = max(1, package_bundles)
+
+    def held(self) -> StoredCheckpoint | None:
+        """The mirror checkpoint (the latest one stored), or None before the first follow."""
+        return self.store.latest_checkpoint()
+
+    def follow_once(self) -> MirrorStep:
+        """One update (steps 1-4 of the module docstring); returns what it did, raises what failed."""
+        # 1. The log's checkpoint, signed by the log.
+        raw = self._fetch("checkpoint")
+        signed = open_checkpoint(raw, self.log_key, witnesses=self.witnesses)
+        new = signed.checkpoint
+        note = self._log_note(signed)
+        held = self.held()
+        size = held.size if held else 0
+        # 2. Against the mirror checkpoint.
+        if held is not None and new.size <= size:
+            proof = prove_checkpoint_consistency(new.size, size, TileHashReader(self.store.read_tiles))
+            check_checkpoint_consistency(raw, held.note, proof, log_key=self.log_key)  # a fork raises
+            if new.size == size:
+                self._keep_cosignatures(size, signed)
+            return MirrorStep(size, size, 0, new.size)
+        fetched = _FetchedTree(self._fetch, new.size)
+        if held is not None and size > 0:
+            proof = prove_checkpoint_consistency(size, new.size, fetched.reader)
+            check_checkpoint_consistency(held.note, raw, proof, log_key=self.log_key)
+        elif new.size == 0 and new.root != EMPTY_ROOT:
+            raise VerificationError("the checkpoint of size 0 does not have the empty tree's root")
+        # 3-4. The entries, in proven packages; the checkpoint with the last.
+        added = self._catch_up(held, new, note, fetched)
+        self._keep_cosignatures(new.size, signed)
+        if self.cosigner is not None:
+            self.store.add_cosignature(new.size, cosign_checkpoint(note, self.cosigner, at=self._clock()))
+        return MirrorStep(size, new.size, added, new.size)
+
+    def _log_note(self, signed: SignedCheckpoint) -> str:
+        """The note as the log signed it: the checkpoint text and the log's own signature line."""
+        sig = next(
+            s for s in signed.note.signatures if (s.name, s.key_id) == (self.log_key.name, self.log_key.key_id)
+        )
+        return signed.note.text + "\n" + sig.line()
+
+    def _keep_cosignatures(self, size: int, signed: SignedCheckpoint) -> None:
+        """Store the verified cosignatures of trusted witnesses the log served with its checkpoint."""
+        held = self.store.checkpoint(size)
+        have = set(held.cosignatures) if held else set()
+        for sig in signed.cosignatures:
+            if sig.line() not in have:
+                self.store.add_cosignature(size, sig.line())
+
+    def _edge(self, held: StoredCheckpoint | None) -> Integrator:
+        """The mirror's own tree at the mirror checkpoint, checked against it, plus pending entries."""
+        size = held.size if held else 0
+        edge = Integrator.load(size, self.store.read_tiles)
+        if held is not None and edge.root() != held.root:
+            raise StoreMismatchError(
+                f"the mirror's stored tree of size {size} does not match its checkpoint",
+                size=size,
+                signed_root=held.root,
+                stored_root=edge.root(),
+            )
+        return edge
+
+    def _catch_up(
+        self, held: StoredCheckpoint | None, new: Checkpoint, note: str, fetched: _FetchedTree
+    ) -> int:
+        """Steps 3-4: bring the store from the mirror checkpoint to `new`; return the entries added."""
+        edge = self._edge(held)
+        start = edge.size
+        # Pending entries of an interrupted follow: already stored, proven again with the first package.
+        pending = []
+        for i, entry in self.store.read_entries(start, new.size):
+            if i != start + len(pending):
+                break
+            pending.append(entry)
+        edge.append(map(leaf_hash, pending))
+        at = edge.size
+        while True:
+            first = at
+            entries = self._fetch_entries(at, new.size)
+            edge.append(map(leaf_hash, entries))
+            at = edge.size
+            self._check_prefix(edge, new, fetched)
+            last = at == new.size
+            with self.store.write() as txn:
+                if entries:
+                    txn.write_entries(first, entries)
+                txn.write_tiles(edge.dirty_tiles())
+                if last and (held is None or new.size > held.size):
+                    txn.write_checkpoint(StoredCheckpoint(new.size, new.root, note, self._clock()))
+            if last:
+                return new.size - start
+
+    def _fetch_entries(self, start: int, size: int) -> list[bytes]:
+        """The entries from `start` to the end of the next package (at most `package_bundles` bundles)."""
+        out: list[bytes] = []
+        first = start // TILE_WIDTH
+        for index in range(first, min(first + self._package, (size + TILE_WIDTH - 1) // TILE_WIDTH)):
+            bundle = tile_for_size(ENTRIES, index, size)
+            assert bundle is not None
+            try:
+                entries = parse_entry_bundle(fetch_tile(self._fetch, bundle), width=bundle.width)
+            except MalformedError as exc:
+                raise VerificationError(f"entry bundle {index} does not parse: {exc}") from exc
+            skip = max(0, start - bundle.first_node)
+            out.extend(entries[skip:])
+        return out
+
+    def _check_prefix(self, edge: Integrator, new: Checkpoint, fetched: _FetchedTree) -> None:
+        """Raise VerificationError unless the mirror's tree of `edge.size` is a prefix of `new`."""
+        size, root = edge.size, edge.root()
+        if size == new.size:
+            if root != new.root:
+                raise VerificationError(
+                    f"the entries the log served do not hash to the root of its checkpoint of size {new.size}"
+                )
+            return
+        try:
+            proof = merkle.prove_consistency(size, new.size, fetched.reader)
+            merkle.check_consistency(proof, old_size=size, new_size=new.size, old_root=root, new_root=new.root)
+        except VerificationError as exc:
+            raise VerificationError(
+                f"the entries the log served up to index {size} are not the first {size} entries of its "
+                f"checkpoint of size {new.size}, or its tiles are not that tree's: {exc}"
+            ) from exc
+
+
+class _FetchedTree:
+    """The log's hash tiles at one size, as a merkle.HashReader (unverified: every use checks the
+    hashes it reads against the signed root)."""
+
+    def __init__(self, fetch: Fetch, size: int) -> None:
+        self._fetch = fetch
+        self._size = size
+        self.reader = TileHashReader(self._read_tiles, cache=FETCHED_TILE_CACHE)
+
+    def _read_tiles(self, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+        out = {}
+        for level, index in keys:
+            tile = tile_for_size(level, index, self._size)
+            if tile is None:
+                continue
+            try:
+                out[(level, index)] = fetch_tile(self._fetch, tile)
+            except NotFoundError:
+                continue
+        return out
+
+
+def cosign_checkpoint(note: str, signer: CosignatureSigner, *, at: float) -> str:
+    """The cosignature/v1 line (C2SP tlog-cosignature) of `signer` on the checkpoint of `note`, at `at`."""
+    text = note[: note.rfind("\n\n") + 1]
+    timestamp = max(int(at), 1)  # a cosignature's timestamp is never zero
+    s = signer.at_time(timestamp)
+    return NoteSignature(s.name, s.key_id, s.sign_note_text(text)).line()
+
+
+def format_checkpoint_list(checkpoints: Sequence[StoredCheckpoint]) -> bytes:
+    """Checkpoints with their cosignatures, as the mirror serves them at `/log/checkpoints`:
+
+        farmtrace-checkpoints/v1
+        <n>                         how many checkpoints follow, smallest size first
+        <length in bytes>           then the note with its cosignature lines, byte for byte
+        <note>                      (it ends in a newline)
+        …                           one length line and one note per checkpoint
+    """
+    parts = [f"{CHECKPOINTS_FORMAT}\n{len(checkpoints)}\n".encode()]
+    for cp in checkpoints:
+        data = cp.note_with_cosignatures().encode()
+        parts.append(f"{len(data)}\n".encode())
+        parts.append(data)
+    return b"".join(parts)
+
+
+def parse_checkpoint_list(data: bytes, *, log_key: Verifier) -> list[tuple[Checkpoint, str, tuple[str, ...]]]:
+    """The (checkpoint, log-signed note, cosignature lines) of a `format_checkpoint_list` answer.
+
+    Every note must be signed by `log_key` (VerificationError), sizes strictly increasing; the
+    cosignature lines are kept as they are (whoever reads them checks them against the keys they
+    trust). Raises MalformedError for anything `format_checkpoint_list` would not have written.
+    """
+    lines = _Cursor(bytes(data))
+    if lines.line() != CHECKPOINTS_FORMAT:
+        raise MalformedError(f"a checkpoint list starts with the line {CHECKPOINTS_FORMAT}")
+    out: list[tuple[Checkpoint, str, tuple[str, ...]]] = []
+    for _ in range(lines.number(1 << 32)):
+        text = lines.take(lines.number(MAX_NOTE_SIZE))
+        signed = open_checkpoint(text, log_key)
+        cp = signed.checkpoint
+        if out and cp.size <= out[-1][0].size:
+            raise MalformedError("the checkpoints of a list are in increasing size")
+        log_line = next(s.line() for s in signed.note.signatures if s.name == log_key.name)
+        others = tuple(
+            s.line() for s in (*signed.note.signatures, *signed.note.unverified) if s.line() != log_line
+        )
+        out.append((cp, signed.note.text + "\n" + log_line, others))
+    if not lines.done():
+        raise MalformedError("the checkpoint list has bytes after its last checkpoint")
+    return out
+
+
+class _Cursor:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._at = 0
+
+    def line(self) -> str:
+        end = self._data.find(b"\n", self._at)
+        if end < 0:
+            raise MalformedError("the checkpoint list ends in the middle of a line")
+        line, self._at = self._data[self._at : end], end + 1
+        return line.decode("ascii", "replace")
+
+    def number(self, most: int) -> int:
+        text = self.line()
+        if not text.isdigit() or str(int(text)) != text or int(text) > most:
+            raise MalformedError(f"expected a decimal count of at most {most}, got {text[:20]!r}")
+        return int(text)
+
+    def take(self, n: int) -> str:
+        if self._at + n > len(self._data):
+            raise MalformedError("the checkpoint list ends inside a note")
+        block, self._at = self._data[self._at : self._at + n], self._at + n
+        try:
+            return block.decode()
+        except UnicodeDecodeError as exc:
+            raise MalformedError("a note of the checkpoint list is not UTF-8") from exc
+
+    def done(self) -> bool:
+        return self._at == len(self._data)
