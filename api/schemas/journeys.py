@@ -1,6 +1,6 @@
 """The consumer's evidence bundle (GET /lots/{code}/journey): every event with its ledger entry
 and inclusion proof, the keys that signed them, and the checkpoint the proofs lead to. Its shape
-is what web/static/verify.js and trace/journey.py check: it must not change."""
+is what web/static/verify.js and trace/verify_journey.py check: it must not change."""
 
 from __future__ import annotations
 
