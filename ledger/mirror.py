@@ -142,10 +142,37 @@ class Mirror:
             self.store.add_cosignature(new.size, cosign_checkpoint(note, self.cosigner, at=self._clock()))
         return MirrorStep(size, new.size, added, new.size)
 
+    def keep_checkpoints(self, listed: Sequence[tuple[Checkpoint, str, tuple[str, ...]]]) -> int:
+        """Store the past checkpoints of a `parse_checkpoint_list` answer that the mirror's tree
+        holds, with their cosignature lines; return how many were new. A listed checkpoint beyond
+        the mirror checkpoint is left out (the source moved on); one whose root is not the mirror's
+        tree's at its size raises InconsistencyError (both are signed by the log: a fork)."""
+        held = self.held()
+        if held is None:
+            raise NotFoundError("the mirror holds no checkpoint yet: follow first")
+        reader = TileHashReader(self.store.read_tiles)
+        added = 0
+        for cp, note, lines in listed:
+            if cp.size > held.size:
+                continue
+            proof = prove_checkpoint_consistency(cp.size, held.size, reader)
+            check_checkpoint_consistency(note, held.note, proof, log_key=self.log_key)
+            if self.store.checkpoint(cp.size) is None:
+                with self.store.write() as txn:
+                    txn.write_checkpoint(StoredCheckpoint(cp.size, cp.root, note, self._clock()))
+                added += 1
+            have = set(self.store.checkpoint(cp.size).cosignatures)  # type: ignore[union-attr]
+            for line in lines:
+                if line not in have:
+                    self.store.add_cosignature(cp.size, line)
+        return added
+
     def _log_note(self, signed: SignedCheckpoint) -> str:
         """The note as the log signed it: the checkpoint text and the log's own signature line."""
         sig = next(
-            s for s in signed.note.signatures if (s.name, s.key_id) == (self.log_key.name, self.log_key.key_id)
+            s
+            for s in signed.note.signatures
+            if (s.name, s.key_id) == (self.log_key.name, self.log_key.key_id)
         )
         return signed.note.text + "\n" + sig.line()
 
@@ -226,7 +253,9 @@ class Mirror:
             return
         try:
             proof = merkle.prove_consistency(size, new.size, fetched.reader)
-            merkle.check_consistency(proof, old_size=size, new_size=new.size, old_root=root, new_root=new.root)
+            merkle.check_consistency(
+                proof, old_size=size, new_size=new.size, old_root=root, new_root=new.root
+            )
         except VerificationError as exc:
             raise VerificationError(
                 f"the entries the log served up to index {size} are not the first {size} entries of its "
@@ -267,11 +296,11 @@ def cosign_checkpoint(note: str, signer: CosignatureSigner, *, at: float) -> str
 def format_checkpoint_list(checkpoints: Sequence[StoredCheckpoint]) -> bytes:
     """Checkpoints with their cosignatures, as the mirror serves them at `/log/checkpoints`:
 
-        farmtrace-checkpoints/v1
-        <n>                         how many checkpoints follow, smallest size first
-        <length in bytes>           then the note with its cosignature lines, byte for byte
-        <note>                      (it ends in a newline)
-        …                           one length line and one note per checkpoint
+    farmtrace-checkpoints/v1
+    <n>                         how many checkpoints follow, smallest size first
+    <length in bytes>           then the note with its cosignature lines, byte for byte
+    <note>                      (it ends in a newline)
+    …                           one length line and one note per checkpoint
     """
     parts = [f"{CHECKPOINTS_FORMAT}\n{len(checkpoints)}\n".encode()]
     for cp in checkpoints:

@@ -11,6 +11,11 @@ into one line on stderr and an exit status.
     farmtrace witness keygen NAME --out FILE              make a witness's cosignature/v1 key pair
     farmtrace witness serve --db PATH --key FILE --logs FILE [--listen HOST:PORT]
                                                           run a witness (c2sp.org/tlog-witness, docs/witness.md)
+    farmtrace mirror --from URL --db DB --key KEY --log-key VKEY [--listen HOST:PORT]
+                                                          follow, keep, serve and cosign a log's copy (docs/mirror.md)
+    farmtrace restore --from URL --db NEWDB --log-key KEYFILE [--backup FILE --backup-key KEYFILE]
+                                                          build a working service from a mirror
+    farmtrace backup --out FILE --backup-key KEYFILE      seal the off-ledger tables (also: backup keygen --out KEYFILE)
     farmtrace demo                                        fill an empty database with the Changsha demo
     farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
     farmtrace register RECORD.json --key REGULATOR.key    register a party (signed by a regulator)
@@ -51,13 +56,13 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.trace.errors import TraceError
 
 from ..settings import ConfigError
-from . import events, ledger, parties, publish, server, witness
+from . import events, ledger, mirror, parties, publish, restore, server, witness
 from .common import CliError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Each module adds its subcommands to the parser, in this order (the order of `farmtrace --help`).
-COMMANDS = (server, parties, events, ledger, witness, publish)
+COMMANDS = (server, parties, events, ledger, witness, publish, mirror, restore)
 
 
 def build_parser() -> argparse.ArgumentParser:

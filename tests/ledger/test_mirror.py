@@ -121,7 +121,9 @@ def test_altered_resources_are_refused_before_anything_is_stored(primary, signer
 
     store = MemoryStore()
     with pytest.raises(VerificationError):
-        Mirror(store, _fetcher(primary, tamper=flip), log_key=signer.verifier, package_bundles=1).follow_once()
+        Mirror(
+            store, _fetcher(primary, tamper=flip), log_key=signer.verifier, package_bundles=1
+        ).follow_once()
     assert store.latest_checkpoint() is None
     # Whatever was stored is a proven prefix; a clean follow completes it.
     Mirror(store, _fetcher(primary), log_key=signer.verifier).follow_once()
@@ -143,7 +145,9 @@ def test_an_interrupted_follow_resumes_from_its_pending_entries(primary, signer)
     _append(primary, 0, 2000)
     store = MemoryStore()
     with pytest.raises(NotFoundError):
-        Mirror(store, _fetcher(primary, fail_after=3), log_key=signer.verifier, package_bundles=2).follow_once()
+        Mirror(
+            store, _fetcher(primary, fail_after=3), log_key=signer.verifier, package_bundles=2
+        ).follow_once()
     assert store.latest_checkpoint() is None and len(store.entries) == 512  # one package: pending
     step = Mirror(store, _fetcher(primary), log_key=signer.verifier, package_bundles=2).follow_once()
     assert step.size == 2000 and _entries(store) == _entries(primary._store)

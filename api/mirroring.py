@@ -1,0 +1,168 @@
+"""The mirror process's moving parts: reading a log's tiles over HTTP, and the follower thread.
+
+    HttpTiles(url)                          `fetch(path)` for ledger/mirror.py and ledger/tile_audit.py:
+                                            GET <url>/<path>; 404 is NotFoundError, anything else
+                                            that is not 200 (or no answer) a LedgerError
+    Follower(mirror, interval=, on_evidence=)   calls `Mirror.follow_once` every `interval` seconds
+        .start() / .stop()                  (at once when woken); keeps the last step and error;
+        .wake() / .wait_for(size, timeout)  stops for good at a fork, handing the evidence over
+
+The URL is the log's tiles prefix: the primary's `http://host:port/log`, another mirror's, or a
+static server over a `farmtrace publish` directory. gzip-encoded bundles are decoded by the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from farmtrace.ledger.errors import InconsistencyError, LedgerError, NotFoundError
+from farmtrace.ledger.mirror import Mirror, MirrorStep
+from farmtrace.ledger.verify import format_evidence
+
+__all__ = ["Follower", "FollowerStatus", "HttpTiles"]
+
+_log = logging.getLogger(__name__)
+TIMEOUT = 30.0
+
+
+class HttpTiles:
+    """A tiled log's resources over HTTP(S): `fetch(path)` returns the bytes at `<url>/<path>`."""
+
+    def __init__(self, url: str, *, timeout: float = TIMEOUT) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.Client(timeout=timeout, headers={"Accept-Encoding": "gzip"})
+
+    def __call__(self, path: str) -> bytes:
+        try:
+            answer = self._client.get(f"{self.url}/{path}")
+        except httpx.HTTPError as exc:
+            raise LedgerError(f"cannot read {self.url}/{path}: {exc}") from exc
+        if answer.status_code == 404:
+            raise NotFoundError(f"{self.url}/{path} is not there (404)")
+        if answer.status_code != 200:
+            raise LedgerError(f"{self.url}/{path} answered {answer.status_code}")
+        return answer.content
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@dataclass(frozen=True)
+class FollowerStatus:
+    """The follower's state: its last step, when it ended (POSIX s), its last error, and a fork's
+    evidence (text form) once one was seen: then it has stopped."""
+
+    step: MirrorStep | None
+    at: float | None
+    error: str | None
+    evidence: bytes | None
+
+
+class Follower:
+    """Runs `mirror.follow_once()` in a thread until stopped or until the log is seen to fork.
+
+    `on_evidence(evidence_bytes)` is called once, with ledger/verify.py's text form, when the log
+    forks; `on_step(step)` after every successful step (the composition root starts the witness
+    submitter on the first one). Any other failure is logged, kept as `error`, and retried.
+    """
+
+    def __init__(
+        self,
+        mirror: Mirror,
+        *,
+        interval: float,
+        clock: Callable[[], float] = time.time,
+        on_evidence: Callable[[bytes], None] | None = None,
+        on_step: Callable[[MirrorStep], None] | None = None,
+    ) -> None:
+        self.mirror = mirror
+        self._interval = interval
+        self._clock = clock
+        self._on_evidence = on_evidence
+        self._on_step = on_step
+        self._status = FollowerStatus(None, None, None, None)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def status(self) -> FollowerStatus:
+        return self._status
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="farmtrace-mirror-follow", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Follow again now (an add-checkpoint request announced a new checkpoint)."""
+        self._wake.set()
+
+    def wait_for(self, size: int, timeout: float) -> bool:
+        """Wait until the mirror checkpoint reaches `size` (True), or `timeout` seconds pass, or the
+        follower stops (False)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                held = self.mirror.held()
+                if held is not None and held.size >= size:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0 or self._status.evidence is not None or self._stop.is_set():
+                    return False
+                self._changed.wait(min(left, 0.25))
+
+    def once(self) -> MirrorStep:
+        """One step in the calling thread (`farmtrace mirror --once`); raises what it raised."""
+        step = self.mirror.follow_once()
+        self._after(step)
+        return step
+
+    def _after(self, step: MirrorStep) -> None:
+        with self._changed:
+            self._status = FollowerStatus(step, self._clock(), None, None)
+            self._changed.notify_all()
+        if self._on_step is not None:
+            self._on_step(step)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                step = self.mirror.follow_once()
+            except InconsistencyError as exc:
+                evidence = format_evidence(exc.evidence)
+                _log.error("the log forked; the mirror stops following it: %s", exc)
+                with self._changed:
+                    self._status = FollowerStatus(self._status.step, self._clock(), str(exc), evidence)
+                    self._changed.notify_all()
+                if self._on_evidence is not None:
+                    self._on_evidence(evidence)
+                return
+            except Exception as exc:  # the log unreachable, a bad resource: keep what we hold, retry
+                _log.warning("mirror follow failed: %s", exc)
+                with self._changed:
+                    self._status = FollowerStatus(self._status.step, self._clock(), str(exc), None)
+                    self._changed.notify_all()
+            else:
+                self._after(step)
+                if step.log_behind:
+                    _log.warning(
+                        "the log serves size %d, older than the %d the mirror holds", step.log_size, step.size
+                    )
+            self._wake.wait(self._interval)
