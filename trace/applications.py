@@ -39,26 +39,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
 
+from .clock import to_utc_text
 from .crypto import verify_ed25519
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .model.ids import check_party_id
 from .model.values import parse_key_record, parse_party_record
-from .store.tables import (
-    TraceApplication,
-    TraceEvent,
-    TraceParty,
-    TracePartyKey,
-    TracePartyPrivate,
-    to_utc_text,
-)
+from .store.applications import ApplicationRow, ApplicationRows, ApplicationStore
+from .store.queries import Engine
 
 __all__ = ["POP_PREFIX", "Applications", "Busy", "client_network", "contact_commitment", "pop_message"]
 
 POP_PREFIX = b"farmtrace/application/v1\n"
-_app = TraceApplication.__table__
 _WINDOW = timedelta(hours=1)
 # trace_application.id is an INTEGER column: 32 bits on PostgreSQL, so a larger id names no row
 # (and would make PostgreSQL raise "integer out of range" instead of finding nothing).
@@ -126,7 +118,7 @@ class Applications:
     def __init__(self, engine: Engine, *, per_hour: int = 20, max_pending: int = 300) -> None:
         if per_hour < 1 or max_pending < 1:
             raise ValueError("per_hour and max_pending must be at least 1")
-        self.engine = engine
+        self.store = ApplicationStore(engine)
         self.per_hour = per_hour
         self.max_pending = max_pending
         self._filed: dict[str, deque[datetime]] = {}  # client address -> its filing times in the window
@@ -196,157 +188,108 @@ class Applications:
             raise SignatureRefused(
                 "the proof of possession does not verify with the application's key"
             ) from exc
-        with self.engine.begin() as conn:
-            registered = conn.execute(
-                select(TraceParty.__table__.c.id).where(TraceParty.__table__.c.id == party_id)
-            ).first()
+        with self.store.begin() as rows:
+            registered = rows.party_commitment(party_id) is not None
             if kind == "register" and registered:
                 raise TraceError(f"party {party_id} is already registered")
             if kind == "key" and not registered:
                 raise NotFound("party", party_id)
-            if conn.execute(
-                select(TracePartyKey.__table__.c.key_id).where(TracePartyKey.__table__.c.key_id == key.key_id)
-            ).first():
+            if rows.key_active_from(key.key_id) is not None:
                 raise TraceError(f"key {key.key_id} is already registered")
             # Only the same key twice is a duplicate: another key's application for this party may be
             # someone else's, and must not block the party's own (module docstring).
-            pending = conn.execute(
-                select(_app.c.id).where(_app.c.key_id == key.key_id, _app.c.status == "pending")
-            ).first()
-            if pending:
-                raise TraceError(f"key {key.key_id} already has a pending application (#{pending.id})")
-            waiting = conn.execute(
-                select(func.count()).select_from(_app).where(_app.c.status == "pending")
-            ).scalar_one()
+            pending = rows.pending_for_key(key.key_id)
+            if pending is not None:
+                raise TraceError(f"key {key.key_id} already has a pending application (#{pending})")
+            waiting = rows.pending_count()
             if waiting >= self.max_pending:
                 raise Busy(
                     f"the desk already holds {waiting} pending applications, the most it takes; "
                     "try again once a regulator has decided some",
                     retry_after=600,
                 )
-            new_id = conn.execute(
-                insert(_app).values(
-                    kind=kind,
-                    party_id=party_id,
-                    record=json.dumps(record, ensure_ascii=False, sort_keys=True),
-                    key_id=key.key_id,
-                    submitted_at=to_utc_text(now),
-                    private=private_row[0] if private_row else None,
-                    salt=private_row[1] if private_row else None,
-                )
-            ).inserted_primary_key[0]
+            new_id = rows.add(
+                kind=kind,
+                party_id=party_id,
+                record=json.dumps(record, ensure_ascii=False, sort_keys=True),
+                key_id=key.key_id,
+                submitted_at=to_utc_text(now),
+                private=private_row[0] if private_row else None,
+                salt=private_row[1] if private_row else None,
+            )
         return self.get(new_id)
 
     def get(self, application_id: int) -> dict[str, Any]:
         if not 0 < application_id <= _MAX_ROW_ID:
             raise NotFound("application", str(application_id))
-        with self.engine.connect() as conn:
-            r = conn.execute(select(_app).where(_app.c.id == application_id)).first()
+        with self.store.connect() as rows:
+            r = rows.get(application_id)
         if r is None:
             raise NotFound("application", str(application_id))
         return self._json(r)
 
     def list(self, *, status: str | None = "pending") -> list[dict[str, Any]]:
         self.settle()
-        q = select(_app).order_by(_app.c.id)
-        if status:
-            q = q.where(_app.c.status == status)
-        with self.engine.connect() as conn:
-            return [self._json(r) for r in conn.execute(q)]
+        with self.store.connect() as rows:
+            return [self._json(r) for r in rows.all(status=status)]
 
     def reject(self, application_id: int, *, by: str, note: str, now: datetime) -> dict[str, Any]:
         if not 0 < application_id <= _MAX_ROW_ID:
             raise NotFound("pending application", str(application_id))
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(_app)
-                .where(_app.c.id == application_id, _app.c.status == "pending")
-                .values(status="rejected", decided_at=to_utc_text(now), decided_by=by, note=note[:500])
-            ).rowcount
+        with self.store.begin() as rows:
+            done = rows.reject(application_id, decided_at=to_utc_text(now), decided_by=by, note=note[:500])
         if not done:
             raise NotFound("pending application", str(application_id))
         return self.get(application_id)
 
     def settle(self) -> None:
         """Mark pending applications approved whose key is now registered on the ledger."""
-        k = TracePartyKey.__table__
-        with self.engine.begin() as conn:
-            pending = conn.execute(
-                select(_app.c.id, _app.c.key_id, _app.c.kind, _app.c.party_id).where(_app.c.status == "pending")
-            ).all()
-            for r in pending:
-                row = conn.execute(select(k.c.active_from).where(k.c.key_id == r.key_id)).first()
-                if row:
-                    self._keep_private(conn, r.id)
-                    ev = TraceEvent.__table__
-                    by = conn.execute(
-                        select(ev.c.party).where(
-                            ev.c.kind.in_(["party.register", "party.key_add"]), ev.c.at_utc == row.active_from
-                        )
-                    ).scalar()
-                    conn.execute(
-                        update(_app)
-                        .where(_app.c.id == r.id)
-                        .values(status="approved", decided_at=row.active_from, decided_by=by)
+        with self.store.begin() as rows:
+            for r in rows.all(status="pending"):
+                active_from = rows.key_active_from(r.key_id)
+                if active_from is None:
+                    continue
+                self._keep_private(rows, r)
+                by = rows.recorded_by(active_from)
+                rows.approve(r.id, decided_at=active_from, decided_by=by)
+                if r.kind == "register":  # a party is registered once: its other filings are moot
+                    rows.supersede(
+                        r.party_id,
+                        approved=r.id,
+                        decided_at=active_from,
+                        decided_by=by,
+                        note=f"superseded: application #{r.id} for this party was approved",
                     )
-                    if r.kind == "register":  # a party is registered once: its other filings are moot
-                        conn.execute(
-                            update(_app)
-                            .where(
-                                _app.c.party_id == r.party_id,
-                                _app.c.kind == "register",
-                                _app.c.status == "pending",
-                                _app.c.id != r.id,
-                            )
-                            .values(
-                                status="rejected",
-                                decided_at=row.active_from,
-                                decided_by=by,
-                                note=f"superseded: application #{r.id} for this party was approved",
-                            )
-                        )
 
     @staticmethod
-    def _keep_private(conn, application_id: int) -> None:
+    def _keep_private(rows: ApplicationRows, application: ApplicationRow) -> None:
         """On approval, the contact details move to the regulator-only table (if they match the ledger)."""
-        a = conn.execute(select(_app).where(_app.c.id == application_id)).first()
-        if a.private is None:
+        if application.private is None or application.salt is None:
             return
-        party = conn.execute(
-            select(TraceParty.__table__).where(TraceParty.__table__.c.id == a.party_id)
-        ).first()
-        if (
-            party is None
-            or contact_commitment(json.loads(a.private), bytes.fromhex(a.salt)) != party.contact_commitment
-        ):
+        commitment = rows.party_commitment(application.party_id)
+        details = json.loads(application.private)
+        if commitment is None or contact_commitment(details, bytes.fromhex(application.salt)) != commitment:
             return
-        pp = TracePartyPrivate.__table__
-        conn.execute(pp.delete().where(pp.c.party_id == a.party_id))
-        conn.execute(insert(pp).values(party_id=a.party_id, details=a.private, salt=a.salt))
+        rows.keep_private(application.party_id, details=application.private, salt=application.salt)
 
     def store_private(self, party_id: str, details: dict[str, str], salt: str) -> None:
         """Keep a registered party's contact details (regulator desk); they must match its commitment."""
-        with self.engine.begin() as conn:
-            party = conn.execute(
-                select(TraceParty.__table__).where(TraceParty.__table__.c.id == party_id)
-            ).first()
-            if party is None:
+        with self.store.begin() as rows:
+            commitment = rows.party_commitment(party_id)
+            if commitment is None:
                 raise NotFound("party", party_id)
-            checked = _check_private({"details": details, "salt": salt}, party.contact_commitment)
+            checked = _check_private({"details": details, "salt": salt}, commitment)
             assert checked is not None
-            pp = TracePartyPrivate.__table__
-            conn.execute(pp.delete().where(pp.c.party_id == party_id))
-            conn.execute(insert(pp).values(party_id=party_id, details=checked[0], salt=checked[1]))
+            rows.keep_private(party_id, details=checked[0], salt=checked[1])
 
     def private(self, party_id: str) -> dict[str, str] | None:
         """A party's contact details, for regulators only (None if the desk holds none)."""
-        pp = TracePartyPrivate.__table__
-        with self.engine.connect() as conn:
-            r = conn.execute(select(pp.c.details).where(pp.c.party_id == party_id)).first()
-        return json.loads(r.details) if r else None
+        with self.store.connect() as rows:
+            details = rows.private_details(party_id)
+        return json.loads(details) if details else None
 
     @staticmethod
-    def _json(r) -> dict[str, Any]:
+    def _json(r: ApplicationRow) -> dict[str, Any]:
         return {
             "id": r.id,
             "kind": r.kind,

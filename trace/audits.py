@@ -11,7 +11,7 @@ the progress and the last result, and the result outlives restarts.
                                        summary, failures: [{message, index, checkpoint_size}])
     .wait(timeout)                     join the audit this runner started (at shutdown, in tests)
 
-Its table is in trace/store/tables.py; its statements stay here until trace/store holds them.
+Its table is in trace/store/tables.py and its statements in trace/store/audit_runs.py.
 """
 
 from __future__ import annotations
@@ -20,21 +20,15 @@ import json
 import threading
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
-
 from farmtrace.ledger.log import Log
 
 from .clock import Clock, to_utc_text, utc_now
-from .store.tables import AuditRun  # re-exported: the table moved to the store
+from .store.audit_runs import AuditRunRow, AuditRuns
+from .store.queries import Engine
 
-__all__ = ["AuditJob", "AuditRun"]
+__all__ = ["AuditJob"]
 
 STALE_AFTER = 6 * 3600  # a run with no progress for this long is taken as dead (its worker stopped)
-
-
-_run = AuditRun.__table__
 
 
 class AuditJob:
@@ -42,20 +36,13 @@ class AuditJob:
 
     def __init__(self, log: Log, engine: Engine, *, clock: Clock = utc_now) -> None:
         self.log = log
-        self.engine = engine
+        self.runs = AuditRuns(engine)  # creates the table if it is new
         self.clock = clock
-        SQLModel.metadata.create_all(engine, tables=[_run])
         self._thread: threading.Thread | None = None
 
     def status(self) -> dict[str, Any]:
         """The running audit (if any) and the last finished one."""
-        with self.engine.connect() as conn:
-            running = conn.execute(
-                select(_run).where(_run.c.finished_at.is_(None)).order_by(_run.c.id.desc()).limit(1)
-            ).first()
-            last = conn.execute(
-                select(_run).where(_run.c.finished_at.is_not(None)).order_by(_run.c.id.desc()).limit(1)
-            ).first()
+        running, last = self.runs.latest()
         if running is not None and self.clock().timestamp() - running.updated_at > STALE_AFTER:
             running = None
         return {
@@ -66,15 +53,12 @@ class AuditJob:
     def start(self, *, requested_by: str) -> dict[str, Any]:
         """Start an audit unless one is running; return the status."""
         if self.status()["running"] is None:
-            with self.engine.begin() as conn:
-                run_id = conn.execute(
-                    insert(_run).values(
-                        started_at=to_utc_text(self.clock()),
-                        updated_at=self.clock().timestamp(),
-                        requested_by=requested_by,
-                        total=self.log.size,
-                    )
-                ).inserted_primary_key[0]
+            run_id = self.runs.add(
+                started_at=to_utc_text(self.clock()),
+                updated_at=self.clock().timestamp(),
+                requested_by=requested_by,
+                total=self.log.size,
+            )
             self._thread = threading.Thread(
                 target=self._run, args=(run_id,), name="farmtrace-audit", daemon=True
             )
@@ -87,16 +71,11 @@ class AuditJob:
 
     def _run(self, run_id: int) -> None:
         def progress(done: int, total: int) -> None:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(_run)
-                    .where(_run.c.id == run_id)
-                    .values(done=done, total=total, updated_at=self.clock().timestamp())
-                )
+            self.runs.progress(run_id, done=done, total=total, updated_at=self.clock().timestamp())
 
         try:
             report = self.log.audit(progress=progress)
-            values = {
+            verdict: dict[str, Any] = {
                 "ok": report.ok,
                 "summary": report.summary(),
                 "done": report.entries_checked,
@@ -109,16 +88,13 @@ class AuditJob:
                 ),
             }
         except Exception as exc:  # the verdict must be recorded whatever happened
-            values = {"ok": False, "summary": f"the audit could not complete: {exc}", "failures": "[]"}
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(_run)
-                .where(_run.c.id == run_id)
-                .values(finished_at=to_utc_text(self.clock()), updated_at=self.clock().timestamp(), **values)
-            )
+            verdict = {"ok": False, "summary": f"the audit could not complete: {exc}", "failures": "[]"}
+        self.runs.finish(
+            run_id, finished_at=to_utc_text(self.clock()), updated_at=self.clock().timestamp(), **verdict
+        )
 
     @staticmethod
-    def _json(r) -> dict[str, Any]:
+    def _json(r: AuditRunRow) -> dict[str, Any]:
         return {
             "id": r.id,
             "started_at": r.started_at,

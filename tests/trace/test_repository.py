@@ -34,8 +34,8 @@ from farmtrace.trace.model.encoding import encode_event, event_id
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.model.units import format_decimal
 from farmtrace.trace.model.values import PartyRecord
-from farmtrace.trace.repository import Repository
 from farmtrace.trace.rules import MemoryState, Transit, check_event, effects
+from farmtrace.trace.store.sql_state import Repository
 from farmtrace.trace.store.tables import (
     TABLES,
     TraceCertificate,

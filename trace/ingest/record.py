@@ -29,18 +29,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
 
 from ..errors import RuleViolation, SignatureRefused, TraceError
 from ..model.details import KeyAddDetail, PartyRegisterDetail
 from ..model.encoding import SignedEvent, decode_entry
-from ..repository import Repository, in_chunks
 from ..rules.check import check_genesis
-from ..store.tables import TracePartyKey
+from ..store.queries import Engine
+from ..store.sql_state import Repository
 from . import speed
 from .runs import Candidate, Duplicate, Run
 from .verifying import Pending, Work, verify_later
@@ -260,12 +257,8 @@ class Recorder:
         remembered; whether a key is active is the rules' question, asked against the tables."""
         missing = [k for k in key_ids if k not in self._key_cache]
         if missing:
-            t = TracePartyKey.__table__
             with self.engine.connect() as conn:
-                for chunk in in_chunks(missing):
-                    rows = conn.execute(select(t.c.key_id, t.c.party_id, t.c.public_key).where(t.c.key_id.in_(chunk)))
-                    for key_id, party_id, public in rows:
-                        self._key_cache[key_id] = (party_id, bytes(public))
+                self._key_cache.update(Repository(conn).registered_keys(missing))
         return {k: self._key_cache[k] for k in key_ids if k in self._key_cache}
 
     def _party_count(self) -> int:

@@ -40,10 +40,10 @@ from farmtrace.ledger.store import WriteTxn
 from ..errors import RuleViolation, SignatureRefused, TraceError
 from ..model.encoding import SignedEvent
 from ..model.event import Event
-from ..repository import Repository
 from ..rules.check import check_event
 from ..rules.effects import Effects, effects
 from ..store.bulk import BatchState
+from ..store.sql_state import Repository
 from .verifying import Pending
 
 __all__ = ["FALLBACKS", "WINDOW", "Candidate", "Duplicate", "Outcome", "Run", "fallbacks", "strict"]

@@ -1,143 +1,78 @@
 """The bulk applier: `BatchState`, a `MemoryState` over the trace tables of one connection, written
-back in bulk (COPY / `UPDATE … FROM unnest(…)` on PostgreSQL, `executemany` on SQLite).
+back in bulk through `driver.Driver` (COPY / `UPDATE … FROM unnest(…)` on PostgreSQL, `executemany`
+on SQLite).
 
-It is the write path's fast twin of the reference applier (`Repository.apply`, trace/repository.py):
-what `Repository.apply` would write, `BatchState.flush` writes, row for row, and it shares the
-reference's column lists (`LOT_COLUMNS`, `TRANSIT_COLUMNS`) and row helpers. The differential tests
+It is the write path's fast twin of the reference applier, `sql_state.Repository.apply`, beside it
+in this package: what `Repository.apply` would write, `BatchState.flush` writes, row for row, from
+the same column lists and row functions (trace/store/rows.py). The differential tests
 (tests/trace/test_ingest.py, SQLite and PostgreSQL) replay random histories through both and compare
 every table. The run logic that drives it (which events may stay in the overlay, the fallback) is
 trace/ingest/runs.py.
 
 Longer than 400 lines on purpose: the overlay's loaders, its `apply_effects` and its `flush` are
 three views of the same rows, and splitting them would put the row shapes of one table in three
-modules.
+modules. The SQL writer is apart (driver.py); the row shapes are shared (rows.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from ..clock import parse_utc, to_utc_text
 from ..errors import RuleViolation, TraceError
 from ..model.details import CertifyDetail, DestroyDetail, ReceiveDetail, ShipDetail
 from ..model.encoding import SignedEvent
 from ..model.event import Event
-from ..repository import (
-    LOT_COLUMNS,
-    TRANSIT_COLUMNS,
-    key_state,
-    lot_state,
-    parse_utc,
-    product_json,
-    transit_state,
-)
 from ..rules.effects import Effects
 from ..rules.memory import MemoryState
 from ..rules.view import PROPAGATED_FLAGS, KeyState, LotState, PartyState, Transit
-from .tables import to_utc_text
+from .driver import Driver
+from .rows import (
+    ANOMALY_COLUMNS,
+    EVENT_COLUMNS,
+    EVENT_LOT_COLUMNS,
+    LOT_COLUMNS,
+    LOT_FLAGS,
+    TRANSIT_COLUMNS,
+    anomaly_row,
+    event_lot_rows,
+    event_row,
+    key_state,
+    lot_row,
+    lot_state,
+    stored_names,
+    transit_row,
+    transit_state,
+)
+from .tables import (
+    TraceAnomaly,
+    TraceCertificate,
+    TraceDisposal,
+    TraceEvent,
+    TraceEventLot,
+    TraceHolding,
+    TraceLot,
+    TraceLotParent,
+    TraceTransit,
+)
 
 __all__ = ["BatchState"]
 
-_IN_CHUNK = 500  # values per IN (...) list: well under SQLite's limit on bound parameters
-
-
-class _Sql:
-    """The raw driver under one SQLAlchemy connection: bulk statements without per-row overhead.
-
-    On PostgreSQL, rows are inserted with COPY and updated with one `UPDATE ... FROM unnest(...)`
-    per table: psycopg's pipelined `executemany` spends ~40 µs of Python per row, COPY a few.
-    """
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
-        self.ph = "%s" if self.postgres else "?"
-        # A flag as the driver binds it fastest: sqlite3 binds an exact int without looking for an
-        # adapter (a bool's failed lookup raises and swallows an AttributeError per value);
-        # PostgreSQL's boolean columns want a bool.
-        self.flag: Callable[[bool], Any] = bool if self.postgres else int
-
-    def _cursor(self) -> Any:
-        return self.conn.connection.driver_connection.cursor()
-
-    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple]:
-        cur = self._cursor()
-        try:
-            cur.execute(sql.replace("?", self.ph), params)
-            return cur.fetchall()
-        finally:
-            cur.close()
-
-    def fetch_in(self, sql: str, values: Iterable[Any]) -> list[tuple]:
-        """Rows of `sql`, whose one "IN ({})" is filled with `values` (in chunks)."""
-        values = list(values)
-        if self.postgres:  # one array parameter: no query text of its own per length to parse
-            return self.fetch(sql.replace("IN ({})", "= ANY(?)"), (values,)) if values else []
-        rows: list[tuple] = []
-        for i in range(0, len(values), _IN_CHUNK):
-            chunk = values[i : i + _IN_CHUNK]
-            rows += self.fetch(sql.format(",".join("?" * len(chunk))), chunk)
-        return rows
-
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        cur = self._cursor()
-        try:
-            if self.postgres:
-                with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ",".join("?" * len(columns))
-                cur.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
-        finally:
-            cur.close()
-
-    def update(
-        self,
-        table: str,
-        columns: Sequence[str],
-        keys: Sequence[str],
-        rows: Sequence[Sequence[Any]],
-        *,
-        flags: Sequence[str] = (),
-    ) -> None:
-        """Set `columns` of the row with `keys`, for each row (the columns' values, then the keys').
-        The keys of `rows` are distinct. `flags` name the boolean columns (the rest are text)."""
-        if not rows:
-            return
-        cur = self._cursor()
-        try:
-            if self.postgres:
-                names = (*columns, *keys)
-                arrays = ", ".join(f"%s::{'boolean' if c in flags else 'text'}[]" for c in names)
-                cur.execute(
-                    f"UPDATE {table} AS t SET {', '.join(f'{c} = v.{c}' for c in columns)} "
-                    f"FROM unnest({arrays}) AS v({', '.join(names)}) "
-                    f"WHERE {' AND '.join(f't.{k} = v.{k}' for k in keys)}",
-                    [list(values) for values in zip(*rows, strict=True)],
-                )
-            else:
-                cur.executemany(
-                    f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
-                    f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}",
-                    rows,
-                )
-        finally:
-            cur.close()
-
-
-_EVENT_COLUMNS = (
-    "id", "ledger_index", "kind", "party", "event_time", "at_utc", "location", "product_name",
-    "price_amount", "price_unit", "price_stage",
-)  # fmt: skip
-_EVENTLOT_COLUMNS = ("event_id", "lot", "role", "quantity", "unit", "seq")
-_ANOMALY_COLUMNS = ("at_utc", "party", "kind", "rule", "field", "message", "lots", "event_id", "event")
+_lot = TraceLot.__table__
+_parent = TraceLotParent.__table__
+_holding = TraceHolding.__table__
+_transit = TraceTransit.__table__
+_disposal = TraceDisposal.__table__
+_event = TraceEvent.__table__
+_event_lot = TraceEventLot.__table__
+_anomaly = TraceAnomaly.__table__
+_certificate = TraceCertificate.__table__
+_TABLES = {"holding": _holding, "disposal": _disposal}  # the quantities `_upsert` writes
 
 
 class BatchState(MemoryState):
@@ -151,7 +86,7 @@ class BatchState(MemoryState):
 
     def __init__(self, conn: Connection) -> None:
         super().__init__()
-        self._sql = _Sql(conn)
+        self._sql = Driver(conn)
         self._reset_tracking()
 
     def _reset_tracking(self) -> None:
@@ -306,7 +241,7 @@ class BatchState(MemoryState):
         ):
             parents.setdefault(child, []).append(parent)
         for r in self._sql.fetch_in(
-            f"SELECT {','.join(LOT_COLUMNS)} FROM trace_lot WHERE code IN ({{}})", codes
+            f"SELECT {','.join(stored_names(_lot, LOT_COLUMNS))} FROM trace_lot WHERE code IN ({{}})", codes
         ):
             self.lots[r[0]] = lot_state(r, parents.get(r[0], ()))
         self._absent.update(("lot", c) for c in codes if c not in self.lots)
@@ -332,7 +267,9 @@ class BatchState(MemoryState):
     def _load_lines(self, ship_events: Iterable[str]) -> None:
         ship_events = set(ship_events)
         for r in self._sql.fetch_in(
-            f"SELECT {','.join(TRANSIT_COLUMNS)} FROM trace_transit WHERE ship_event IN ({{}})", ship_events
+            f"SELECT {','.join(stored_names(_transit, TRANSIT_COLUMNS))} FROM trace_transit "
+            "WHERE ship_event IN ({})",
+            ship_events,
         ):
             self.transits[(r[0], r[1])] = transit_state(r)
             self._stored.add(("transit", (r[0], r[1])))
@@ -398,7 +335,9 @@ class BatchState(MemoryState):
         for d in fx.disposals:
             if d.lot not in self._disposals_of:
                 self._load_disposals([d.lot])
-        new_certificates = [c for c in fx.certificates if c.lot not in self.certificate_lots(c.certificate_no)]
+        new_certificates = [
+            c for c in fx.certificates if c.lot not in self.certificate_lots(c.certificate_no)
+        ]
         self._apply(event_id, fx)
         self._rows["certificate"] += [(c.certificate_no, c.lot) for c in dict.fromkeys(new_certificates)]
         changed = self._changed
@@ -427,37 +366,14 @@ class BatchState(MemoryState):
             product = self.lots[event.inputs[0].lot].product.name_zh
         else:
             product = None
-        price = event.price
         self._rows["event"].append(
-            (
-                event_id, ledger_index, event.kind, event.party, event.event_time, to_utc_text(at),
-                event.location.name, product, str(price.amount) if price else None,
-                price.unit if price else None, price.stage if price else None,
-            )
-        )  # fmt: skip
-        rows = self._rows["event_lot"]
-        for r in event.inputs:
-            rows.append((event_id, r.lot, "input", str(r.quantity), r.unit, ledger_index))
-        for o in event.outputs:
-            rows.append((event_id, o.lot, "output", str(o.quantity), o.unit, ledger_index))
+            event_row(event, event_id, at=at, ledger_index=ledger_index, product_name=product)
+        )
+        self._rows["event_lot"] += event_lot_rows(event, event_id, ledger_index=ledger_index)
 
     def add_anomaly(self, signed: SignedEvent, exc: RuleViolation, *, at: datetime) -> None:
         """Keep a refused attempt for regulators (written by `flush`, with the run)."""
-        e = signed.event
-        lots = " ".join([r.lot for r in e.inputs] + [o.lot for o in e.outputs])
-        self._rows["anomaly"].append(
-            (
-                to_utc_text(at),
-                e.party,
-                e.kind,
-                exc.rule,
-                exc.field,
-                str(exc),
-                lots,
-                signed.id,
-                signed.canonical.decode(),
-            )
-        )
+        self._rows["anomaly"].append(anomaly_row(signed, exc, at=at))
 
     def flush(self) -> None:
         """Write every change since the last flush, in bulk."""
@@ -465,21 +381,13 @@ class BatchState(MemoryState):
         flag = sql.flag
         new_lots = self._new_lots
         sql.insert(
-            "trace_lot",
+            _lot,
             LOT_COLUMNS,
-            [
-                (
-                    code, lot.unit, product_json(lot.product), lot.product.name_zh, lot.created_by,
-                    to_utc_text(lot.created_at), created_event, lot.head, to_utc_text(lot.head_time),
-                    str(lot.quantity), flag(lot.failed), flag(lot.recalled), flag(lot.rejected), flag(lot.cleared),
-                )
-                for code, created_event in new_lots.items()
-                for lot in (self.lots[code],)
-            ],
-        )  # fmt: skip
+            [lot_row(self.lots[code], created_event=event, flag=flag) for code, event in new_lots.items()],
+        )
         sql.update(
-            "trace_lot",
-            ("head", "head_time", "failed", "recalled", "rejected", "cleared"),
+            _lot,
+            ("head", "head_time", *LOT_FLAGS),
             ("code",),
             [
                 (
@@ -495,32 +403,24 @@ class BatchState(MemoryState):
                 if code not in new_lots
                 for lot in (self.lots[code],)
             ],
-            flags=("failed", "recalled", "rejected", "cleared"),
+            flags=LOT_FLAGS,
         )
-        sql.insert("trace_lot_parent", ("child", "parent"), self._rows["parent"])
+        sql.insert(_parent, ("child", "parent"), self._rows["parent"])
         self._upsert("holding", ("lot", "party"), lambda k: (str(self.holdings[k]), *k))
         new_lines = [k for k in changed["transit"] if ("transit", k) not in stored]
-        sql.insert(
-            "trace_transit",
-            TRANSIT_COLUMNS,
-            [
-                (t.ship_event, t.lot, t.source, t.destination, str(t.quantity), t.unit, str(t.received))
-                for k in new_lines
-                for t in (self.transits[k],)
-            ],
-        )
+        sql.insert(_transit, TRANSIT_COLUMNS, [transit_row(self.transits[k]) for k in new_lines])
         sql.update(
-            "trace_transit",
+            _transit,
             ("received",),
             ("ship_event", "lot"),
             [(str(self.transits[k].received), *k) for k in changed["transit"] if ("transit", k) in stored],
         )
         stored.update(("transit", k) for k in new_lines)
         self._upsert("disposal", ("lot", "how"), lambda k: (str(self.disposed[k]), *k))
-        sql.insert("trace_event", _EVENT_COLUMNS, self._rows["event"])
-        sql.insert("trace_event_lot", _EVENTLOT_COLUMNS, self._rows["event_lot"])
-        sql.insert("trace_anomaly", _ANOMALY_COLUMNS, self._rows["anomaly"])
-        sql.insert("trace_certificate", ("certificate_no", "lot"), self._rows["certificate"])
+        sql.insert(_event, EVENT_COLUMNS, self._rows["event"])
+        sql.insert(_event_lot, EVENT_LOT_COLUMNS, self._rows["event_lot"])
+        sql.insert(_anomaly, ANOMALY_COLUMNS, self._rows["anomaly"])
+        sql.insert(_certificate, ("certificate_no", "lot"), self._rows["certificate"])
         for rows in self._rows.values():
             rows.clear()
         for keys in changed.values():
@@ -531,9 +431,8 @@ class BatchState(MemoryState):
         """Write trace_<table>'s changed quantities; `row(key)` is (quantity, *key)."""
         changed = self._changed[table]
         new = [k for k in changed if (table, k) not in self._stored]
-        self._sql.insert(f"trace_{table}", ("quantity", *keys), [row(k) for k in new])
+        self._sql.insert(_TABLES[table], ("quantity", *keys), [row(k) for k in new])
         self._sql.update(
-            f"trace_{table}", ("quantity",), keys, [row(k) for k in changed if (table, k) in self._stored]
+            _TABLES[table], ("quantity",), keys, [row(k) for k in changed if (table, k) in self._stored]
         )
         self._stored.update((table, k) for k in new)
-

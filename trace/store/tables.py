@@ -156,14 +156,23 @@ class TraceEvent(SQLModel, table=True):
 
 
 class TraceEventLot(SQLModel, table=True):
+    """A lot an accepted event names, as an input or an output, at the event's ledger index.
+
+    `ledger_index` is the same number as `TraceEvent.ledger_index`, and code calls it that. The
+    database stores it in a column named `seq`, its old name: there is no migration tool, and
+    SQLite and PostgreSQL databases with that column exist, so the stored name stays and only the
+    key changes (`Column("seq", key="ledger_index")`: `table.c.ledger_index`, rows' `ledger_index`;
+    SQL written as text says `seq`, see rows.stored_names). The index keeps its name too.
+    """
+
     __tablename__ = "trace_event_lot"
-    __table_args__ = (Index("ix_trace_event_lot_lot", "lot", "seq"),)
+    __table_args__ = (Index("ix_trace_event_lot_lot", "lot", "ledger_index"),)  # stored as (lot, seq)
     event_id: str = Field(primary_key=True)
     lot: str = Field(primary_key=True)
     role: str  # input | output
     quantity: str
     unit: str
-    seq: int = Field(sa_column=Column(BigInteger, nullable=False))  # the event's ledger index
+    ledger_index: int = Field(sa_column=Column("seq", BigInteger, key="ledger_index", nullable=False))
 
 
 class TraceAnomaly(SQLModel, table=True):
