@@ -23,7 +23,7 @@ writer thread and its batch transaction are the Sequencer's (ledger/sequencer.py
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -218,6 +218,11 @@ class Log:
         Raises NotFoundError for a node the log does not have (yet).
         """
         return self._reader.read_hashes(nodes)
+
+    def read_tiles(self, keys: Sequence[TileKey]) -> Mapping[TileKey, bytes]:
+        """The stored hash tiles of `keys` ({(level, index): hashes}), as committed with the latest
+        checkpoint; absent ones are left out. For serving them as they are (ledger/tile_reads.py)."""
+        return self._store.read_tiles(keys)
 
     def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
         """A page: up to `limit` (index, entry) pairs from `start`, within the latest checkpoint."""

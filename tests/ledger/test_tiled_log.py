@@ -80,6 +80,12 @@ def test_older_partial_tiles_stay_served_and_wider_ones_are_not_found(grown):
             read_resource(log, missing, size=size)
     with pytest.raises(NotFoundError):
         read_resource(log, Tile(0, 1, 1), size=256)  # the tree of 256 has no second level-0 tile
+    # Without a size: the tree the store holds, read as it is.
+    assert read_resource(log, Tile(0, 256, 1)) == LEAVES[65_536]
+    assert read_resource(log, Tile(ENTRIES, 255)) == read_resource(log, Tile(ENTRIES, 255), size=size)
+    for missing in [Tile(0, 256, 2), Tile(ENTRIES, 256, 2), Tile(1, 1, 1), Tile(0, 300)]:
+        with pytest.raises(NotFoundError, match=format_tile_path(missing).replace(".", r"\.")):
+            read_resource(log, missing)
 
 
 @pytest.mark.parametrize("size", SIZES)
