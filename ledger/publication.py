@@ -64,7 +64,8 @@ def publish(log: Log, directory: Path) -> Publication:
     # 1. The new tree, and the one published before.
     cp = log.checkpoint()
     previous = _published_size(log, directory)
-    if previous == cp.size and (directory / "checkpoint").read_text() == cp.note_with_cosignatures():
+    current = directory / "checkpoint"
+    if current.exists() and previous == cp.size and current.read_text() == cp.note_with_cosignatures():
         return Publication(cp.size, previous, 0, 0)
     # 2. The resources the new tree adds (the old tree's full tiles are there already).
     done = {t for t in tiles_for_size(previous) if t.is_full}
