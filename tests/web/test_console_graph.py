@@ -9,7 +9,9 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from farmtrace.web.console.graph import NODE_H, NODE_W, format_svg, layout_trace
+from farmtrace.trace.reads.lots import Holder, LotStatus, TraceEdge, TraceGraph, TraceNode
+from farmtrace.web.console.graph import NODE_H, NODE_W, Layout, format_svg
+from farmtrace.web.console.graph import layout_trace as layout_graph
 
 from .console_support import boxes_overlap, svg_boxes
 
@@ -41,6 +43,33 @@ def story_one(**status: bool) -> dict:
         nodes.append(node(f"XF-BAG-{i:04d}", **status))
         edges.append({"from": "MWD-BC-01", "to": f"XF-BAG-{i:04d}", "quantity": "1 kg"})
     return {"lot": "NX-BC-1120", "nodes": nodes, "edges": edges}
+
+
+def typed(trace: dict) -> TraceGraph:
+    """A trace written here as its JSON form (easy to vary), as the TraceGraph the console draws."""
+    nodes = tuple(
+        TraceNode(
+            lot=n["lot"],
+            product=n["product"],
+            product_en=None,
+            quantity=n["quantity"],
+            unit=n["unit"],
+            created_by=n["created_by"],
+            created_by_name=n["created_by_name"],
+            created_at="2026-11-20T00:00:00Z",
+            origin=False,
+            status=LotStatus(**n["status"]),
+            holders=tuple(Holder(**h) for h in n["holders"]),
+            direction="self",
+        )
+        for n in trace["nodes"]
+    )
+    edges = tuple(TraceEdge(e["from"], e["to"], e["quantity"]) for e in trace["edges"])
+    return TraceGraph(lot=trace["lot"], direction="both", nodes=nodes, edges=edges, origins=())
+
+
+def layout_trace(trace: dict) -> Layout:
+    return layout_graph(typed(trace))
 
 
 def draw(trace: dict) -> str:

@@ -1,6 +1,6 @@
 """A lot's lineage drawn as a graph: a layered left-to-right layout, rendered as self-contained SVG.
 
-    layout_trace(trace) -> Layout     TraceService.trace()'s answer placed on a plane
+    layout_trace(trace) -> Layout     a TraceGraph (trace/reads/lots.py) placed on a plane
     format_svg(layout, *, labels, href) -> Markup     the layout as an <svg> element
 
 The layout is the classic layered drawing of a DAG (Sugiyama et al.), kept small:
@@ -30,11 +30,12 @@ Content-Security-Policy would block), and each box links to `href(lot)`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 from markupsafe import Markup, escape
+
+from farmtrace.trace.reads.lots import TraceGraph, TraceNode
 
 __all__ = ["NODE_H", "NODE_W", "Layout", "PlacedEdge", "PlacedNode", "format_svg", "layout_trace"]
 
@@ -68,7 +69,7 @@ class PlacedNode:
     y: float
     w: float
     h: float
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: TraceNode | None = None  # None for a waypoint
     waypoint: bool = False  # a bend of a long edge, not a lot
 
     @property
@@ -180,15 +181,11 @@ def _place(items: list[PlacedNode], wanted_centres: list[float]) -> None:
 # --- the whole layout --------------------------------------------------------------------------------
 
 
-def layout_trace(trace: Mapping[str, Any]) -> Layout:
-    """Place the nodes and edges of a trace (TraceService.trace's answer). Pure and deterministic."""
-    data = {n["lot"]: n for n in trace["nodes"]}
+def layout_trace(trace: TraceGraph) -> Layout:
+    """Place the nodes and edges of a trace (TraceService.trace_graph's answer). Pure and deterministic."""
+    data = {n.lot: n for n in trace.nodes}
     codes = sorted(data)
-    edges = [
-        (e["from"], e["to"], e.get("quantity"))
-        for e in trace["edges"]
-        if e["from"] in data and e["to"] in data
-    ]
+    edges = [(e.parent, e.child, e.quantity) for e in trace.edges if e.parent in data and e.child in data]
     edges = sorted(set(edges))
     parents: dict[str, list[str]] = {c: [] for c in codes}
     children: dict[str, list[str]] = {c: [] for c in codes}
@@ -267,7 +264,7 @@ def layout_trace(trace: Mapping[str, Any]) -> Layout:
         else:
             label = (pts[0][0] + 8, pts[0][1] - 4, "start")  # beside the parent
         placed.append(PlacedEdge(p, c, qty, pts, label))
-    return Layout(trace["lot"], nodes, placed, width, height)
+    return Layout(trace.lot, nodes, placed, width, height)
 
 
 def _port(node: PlacedNode, others: list[str], other: str) -> float:
@@ -342,7 +339,8 @@ def format_svg(
     # Edges first, under the boxes; their labels after the boxes' backgrounds, with a white halo.
     out.append('<g class="edges" fill="none" stroke="#5f6b64" stroke-width="1.3">')
     for e in layout.edges:
-        flagged = any(layout.nodes[e.child].data.get("status", {}).get(f) for f in FLAGS)
+        child = layout.nodes[e.child].data
+        flagged = child is not None and any(getattr(child.status, f) for f in FLAGS)
         colour = ' stroke="#a3001b" stroke-dasharray="6 3"' if flagged else ""
         out.append(
             f'<path class="edge" data-from="{escape(e.parent)}" data-to="{escape(e.child)}" '
@@ -372,8 +370,8 @@ def format_svg(
 
 def _node_svg(n: PlacedNode, *, selected: bool, labels: Mapping[str, str], href: Callable[[str], str]) -> str:
     d = n.data
-    status = d.get("status", {})
-    flags = [f for f in FLAGS if status.get(f)]
+    assert d is not None, "a lot's box has its node"
+    flags = [f for f in FLAGS if getattr(d.status, f)]
     if flags:
         fill, stroke, _ = _STYLE[flags[0]]
         fill = f"url(#ft-hatch-{flags[0]})"
@@ -383,12 +381,11 @@ def _node_svg(n: PlacedNode, *, selected: bool, labels: Mapping[str, str], href:
         fill, stroke = _PLAIN
     width = 3.5 if selected else 1.5
     classes = " ".join(["node", *flags, *(["selected"] if selected else [])])
-    product = str(d.get("product") or "")
-    qty = f"{d.get('quantity', '')} {d.get('unit', '')}".strip()
+    product = d.product or ""
+    qty = f"{d.quantity} {d.unit}".strip()
     words = " · ".join(labels[f] for f in flags)
-    holders = d.get("holders") or []
-    tip = [n.lot, product, qty, d.get("created_by_name") or d.get("created_by") or ""]
-    tip += [f"{x.get('name') or x['party']}: {x['quantity']}" for x in holders]
+    tip = [n.lot, product, qty, d.created_by_name or d.created_by or ""]
+    tip += [f"{x.name or x.party}: {x.quantity}" for x in d.holders]
     tip += [labels[f] for f in flags]
     x, y = n.x, n.y
     third = _fit(f"{qty} · ⚠ {words}" if words else qty, FONT)

@@ -11,7 +11,7 @@ one). A trace of more than MAX_GRAPH_NODES lots is listed instead of drawn.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code
+from farmtrace.trace.reads.lots import TraceGraph
 
 from ..deps import RegulatorDep, ServiceDep
 from ..i18n import Translator
@@ -81,9 +82,7 @@ def lot_page(
             nav="lots",
             error=t("console.lots.unknown", code=code[:40]),
         )
-    # The graph and the report are shown as their JSON forms, renamed in the reader's language in
-    # place (`_name_everyone`) and laid out by web/console/graph.py, which reads that form.
-    trace = service.trace(code, direction=direction)
+    trace = service.trace_graph(code, direction=direction)
     recalls = []
     if lot.status.recalled:
         try:  # the recall events on the lot or its ancestors: why, and what to do
@@ -93,9 +92,11 @@ def lot_page(
             ]
         except Exception:  # a damaged ledger entry must not hide the page; the flag still shows
             _log.exception("the recalls of lot %r cannot be read", code)
+    # The report is shown as its JSON form (the template reads its keys), renamed in place.
     report = service.recall_report(code).to_wire()
     names = {p.id: name(asdict(p), t) for p in service.parties()}
-    _name_everyone(report, trace, names, t)
+    _name_report(report, names, t)
+    trace = _named_trace(trace, names, t)
     return render(
         request,
         t,
@@ -113,9 +114,9 @@ def lot_page(
         holders=[(names.get(p, p), q) for p, q in lot.holders],
         direction=direction,
         graph=_graph(trace, code, t),
-        node_count=len(trace["nodes"]),
-        edge_count=len(trace["edges"]),
-        origins=trace["origins"],
+        node_count=len(trace.nodes),
+        edge_count=len(trace.edges),
+        origins=trace.origins,
         recalls=recalls,
         report=report,
         holders_by_lot=_holders_by_lot(report, t),
@@ -124,21 +125,28 @@ def lot_page(
     )
 
 
-def _name_everyone(
-    report: dict[str, Any], trace: dict[str, Any], names: dict[str, str], t: Translator
-) -> None:
-    """Rename, in place, the parties and products of a recall report and a trace in `t`'s language."""
+def _name_report(report: dict[str, Any], names: dict[str, str], t: Translator) -> None:
+    """Rename, in place, the parties and products of a recall report in `t`'s language."""
     for p in report["parties"]:
         p["name"] = names.get(p["party"], p["name"])
     for s in report["shipments"]:
         s["from_name"], s["to_name"] = names.get(s["from"], s["from_name"]), names.get(s["to"], s["to_name"])
     for item in report["affected_lots"]:
         item["product"] = name({"name_zh": item["product"], "name_en": item.get("product_en")}, t)
-    for node in trace["nodes"]:
-        node["product"] = name({"name_zh": node["product"], "name_en": node.get("product_en")}, t)
-        node["created_by_name"] = names.get(node["created_by"], node.get("created_by_name"))
-        for h in node["holders"]:
-            h["name"] = names.get(h["party"], h["name"])
+
+
+def _named_trace(trace: TraceGraph, names: dict[str, str], t: Translator) -> TraceGraph:
+    """The trace with its parties and products named in `t`'s language."""
+    nodes = tuple(
+        replace(
+            n,
+            product=name({"name_zh": n.product, "name_en": n.product_en}, t),
+            created_by_name=names.get(n.created_by, n.created_by_name),
+            holders=tuple(replace(h, name=names.get(h.party, h.name)) for h in n.holders),
+        )
+        for n in trace.nodes
+    )
+    return replace(trace, nodes=nodes)
 
 
 def _holders_by_lot(report: dict[str, Any], t: Translator) -> dict[str, list[str]]:
@@ -152,9 +160,9 @@ def _holders_by_lot(report: dict[str, Any], t: Translator) -> dict[str, list[str
     return out
 
 
-def _graph(trace: dict[str, Any], code: str, t: Translator) -> str | None:
+def _graph(trace: TraceGraph, code: str, t: Translator) -> str | None:
     """The trace drawn as SVG (web/console/graph.py), or None when it is too large to draw."""
-    if len(trace["nodes"]) > MAX_GRAPH_NODES:
+    if len(trace.nodes) > MAX_GRAPH_NODES:
         return None
     labels = {
         "recalled": t("console.graph.recalled"),
@@ -166,5 +174,5 @@ def _graph(trace: dict[str, Any], code: str, t: Translator) -> str | None:
         layout_trace(trace),
         labels=labels,
         href=lambda c: url(f"/console/lots/{quote(c, safe='/')}", t),
-        title=t("console.graph.title", lot=code, n=len(trace["nodes"])),
+        title=t("console.graph.title", lot=code, n=len(trace.nodes)),
     )
