@@ -11,15 +11,17 @@ as `farmtrace init` would lay it out; then `farmtrace publish` writes it as stat
 
 What is measured: the same sequence of requests, sampled across the whole tree (mostly full level-0
 tiles and entry bundles, as a client auditing or mirroring the log reads them; some upper-level and
-partial tiles, and the checkpoint), sent one after the other over one keep-alive connection with
-`Accept-Encoding: gzip`, to
+partial tiles, and the checkpoint), sent one after the other over one keep-alive connection per
+server with `Accept-Encoding: gzip`, the two servers taking turns request by request, to
 
   1. the app: `farmtrace serve` (uvicorn, one worker) answering /log/…;      goal: p95 ≤ 5 ms
+     (and, as "app own", the route's own time, from its Server-Timing header: reading the tile or
+     bundle and compressing the bundle, without the HTTP stack and the client)
   2. nginx (Debian's nginx-light, one worker) serving the published directory at /log/ (the
      configuration of docs/tiles.md): the baseline a static server or CDN gives, reported beside it.
 
-Each server gets the whole sequence once to warm up (the app's tile cache, the page cache), then is
-timed on it. Wall time per request, client side. The ratio is nginx p95 ÷ app p95 (higher is better
+Each server gets the whole sequence once to warm up (the page cache), then is timed on it. Taking
+turns makes the two figures comparable on a shared machine, whose load swings from run to run. Wall time per request, client side. The ratio is nginx p95 ÷ app p95 (higher is better
 for the app; below 1 means nginx is faster, as expected of static files).
 
 The repository root is taken off sys.path first: its trace/ folder would shadow the standard
@@ -89,27 +91,45 @@ def sample_paths(size: int, n: int, *, seed: int = 16) -> list[str]:
     return out
 
 
-def measure(url: str, paths: list[str]) -> dict:
-    """Wall time per request (ms) over one keep-alive connection, after one warm-up pass."""
-    times = []
-    with httpx.Client(headers={"Accept-Encoding": "gzip"}, timeout=30) as client:
+def measure(urls: dict[str, str], paths: list[str]) -> dict[str, dict]:
+    """Wall time per request (ms) to each server, over one keep-alive connection each, after one
+    warm-up pass. The servers take turns request by request (which goes first alternates too), so
+    each figure sees the same machine: the load of whatever else runs on it swings a lot."""
+    names = list(urls)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    own: list[float] = []  # the app's own time per request, from its Server-Timing header
+    clients = {name: httpx.Client(headers={"Accept-Encoding": "gzip"}, timeout=30) for name in names}
+    try:
         for warm in (True, False):
-            for path in paths:
-                t0 = time.perf_counter()
-                r = client.get(f"{url}/{path}")
-                elapsed = (time.perf_counter() - t0) * 1000
-                if r.status_code != 200:
-                    raise AssertionError(f"{url}/{path}: HTTP {r.status_code}")
-                if not warm:
-                    times.append(elapsed)
-    times.sort()
-    pct = lambda q: times[min(len(times) - 1, int(q * len(times)))]  # noqa: E731
+            for k, path in enumerate(paths):
+                for name in names[k % 2 :] + names[: k % 2]:
+                    t0 = time.perf_counter()
+                    r = clients[name].get(f"{urls[name]}/{path}")
+                    elapsed = (time.perf_counter() - t0) * 1000
+                    if r.status_code != 200:
+                        raise AssertionError(f"{urls[name]}/{path}: HTTP {r.status_code}")
+                    if not warm:
+                        times[name].append(elapsed)
+                        if "server-timing" in r.headers:
+                            own.append(float(r.headers["server-timing"].split("dur=")[1]))
+    finally:
+        for client in clients.values():
+            client.close()
+    out = {name: _summary(samples) for name, samples in times.items()}
+    if own:
+        out["app_server_timing"] = _summary(own)
+    return out
+
+
+def _summary(samples: list[float]) -> dict:
+    samples = sorted(samples)
+    pct = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]  # noqa: E731
     return {
-        "n": len(times),
+        "n": len(samples),
         "p50_ms": pct(0.5),
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
-        "max_ms": times[-1],
+        "max_ms": samples[-1],
     }
 
 
@@ -141,7 +161,8 @@ def _stop(proc: subprocess.Popen, sig: int) -> None:
         proc.wait()
 
 
-def run_app(data: Path, paths: list[str]) -> dict:
+def start_app(data: Path) -> tuple[subprocess.Popen, str]:
+    """`farmtrace serve` (one worker) over the ledger in `data`; the process and its /log prefix."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FARMTRACE_")}
     env |= {"FARMTRACE_DATA_DIR": str(data), "FARMTRACE_VERIFY_WORKERS": "0"}
@@ -152,11 +173,8 @@ def run_app(data: Path, paths: list[str]) -> dict:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/log"
-    try:
-        _wait(url, proc, "farmtrace serve")
-        return measure(url, paths)
-    finally:
-        _stop(proc, signal.SIGTERM)
+    _wait(url, proc, "farmtrace serve")
+    return proc, url
 
 
 def nginx_config(root: Path, port: int, state: Path) -> str:
@@ -180,7 +198,8 @@ def nginx_config(root: Path, port: int, state: Path) -> str:
     )  # fmt: skip
 
 
-def run_nginx(root: Path, state: Path, paths: list[str]) -> dict | None:
+def start_nginx(root: Path, state: Path) -> tuple[subprocess.Popen, str] | None:
+    """nginx (one worker) serving the published `root` at /log/; None if nginx is not installed."""
     if not os.path.exists(NGINX):
         return None
     state.mkdir(parents=True, exist_ok=True)
@@ -188,11 +207,8 @@ def run_nginx(root: Path, state: Path, paths: list[str]) -> dict | None:
     (state / "nginx.conf").write_text(nginx_config(root, port, state))
     proc = subprocess.Popen([NGINX, "-c", str(state / "nginx.conf"), "-p", str(state)])
     url = f"http://127.0.0.1:{port}/log"
-    try:
-        _wait(url, proc, "nginx")
-        return measure(url, paths)
-    finally:
-        _stop(proc, signal.SIGQUIT)
+    _wait(url, proc, "nginx")
+    return proc, url
 
 
 def publish(data: Path, out: Path) -> float:
@@ -219,16 +235,24 @@ def main(argv: list[str] | None = None) -> int:
         files = len(tiles_for_size(args.size)) + 1
         print(f"farmtrace publish: {files:,} files in {published:.1f} s")
         paths = sample_paths(args.size, args.requests)
-        app = run_app(data, paths)
-        nginx = run_nginx(out, tmp_path / "nginx", paths)
+        app_proc, app_url = start_app(data)
+        started = start_nginx(out, tmp_path / "nginx")
+        try:
+            urls = {"app": app_url} | ({"nginx": started[1]} if started else {})
+            figures = measure(urls, paths)
+        finally:
+            _stop(app_proc, signal.SIGTERM)
+            if started:
+                _stop(started[0], signal.SIGQUIT)
+    app, nginx = figures["app"], figures.get("nginx")
     ratio = nginx["p95_ms"] / app["p95_ms"] if nginx else None
     print(f"{'server':<8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for name, fig in (("app", app), ("nginx", nginx)):
+    for name, fig in (("app", app), ("nginx", nginx), ("app own", figures.get("app_server_timing"))):
         if fig:
             print(
                 f"{name:<8} {fig['p50_ms']:>8.2f} {fig['p95_ms']:>8.2f} {fig['p99_ms']:>8.2f} {fig['max_ms']:>8.2f}"
             )
-        else:
+        elif name == "nginx":
             print(f"{name:<8} (nginx is not installed: Debian's nginx-light)")
     met = app["p95_ms"] <= GOAL_P95_MS
     print(
@@ -245,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                     "publish_s": published,
                     "app": app,
                     "nginx": nginx,
+                    "app_server_timing": figures.get("app_server_timing"),
                     "goal_p95_ms": GOAL_P95_MS,
                     "met": met,
                     "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},

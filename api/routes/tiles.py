@@ -19,6 +19,7 @@ tree has it) is 404, as it is on a static server publishing the same tree (`farm
 from __future__ import annotations
 
 import gzip
+import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -60,6 +61,7 @@ def tiles_checkpoint(log: LogDep) -> PlainTextResponse:
 def tile(path: str, log: LogDep, request: Request) -> Response:
     """A hash tile (`<L>/<N>[.p/<W>]`) or entry bundle (`entries/<N>[.p/<W>]`) of the tree at the
     latest checkpoint (the one the store holds: ledger/tile_reads.py), as C2SP tlog-tiles lays them out."""
+    started = time.perf_counter()
     try:
         wanted = parse_tile_path(f"tile/{path}")
     except MalformedError as exc:
@@ -71,6 +73,7 @@ def tile(path: str, log: LogDep, request: Request) -> Response:
         if _accepts_gzip(request.headers.get("accept-encoding", "")):
             data = gzip.compress(data, compresslevel=1, mtime=0)
             headers["Content-Encoding"] = "gzip"
+    headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"  # bench/tiles_bench.py
     return Response(data, media_type=TILE, headers=headers)
 
 
