@@ -259,7 +259,7 @@ class History:
         return eid
 
     def _project(self, who: sc.Actor, kind, wire, eid, at, inputs, outputs, price) -> None:
-        """What Repository.apply writes for this event (trace/repository.py, steps 1–7)."""
+        """What Repository.apply writes for this event (trace/store/sql_state.py, its numbered steps)."""
         r = self.rows
         at_text = _utc_text(at)
         detail = wire["detail"]
