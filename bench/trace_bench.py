@@ -176,6 +176,7 @@ class Rows:
     holding: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     transit: dict[tuple[str, str], list] = field(default_factory=dict)
     disposal: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    certificate: list[tuple] = field(default_factory=list)
     event: list[tuple] = field(default_factory=list)
     event_lot: list[tuple] = field(default_factory=list)
 
@@ -188,6 +189,7 @@ class Rows:
             "trace_holding": [(lot, p, str(q)) for (lot, p), q in self.holding.items()],
             "trace_transit": [tuple(v) for v in self.transit.values()],
             "trace_disposal": [(lot, how, str(q)) for (lot, how), q in self.disposal.items()],
+            "trace_certificate": self.certificate,
             "trace_event": self.event,
             "trace_event_lot": self.event_lot,
         }
@@ -203,6 +205,7 @@ COLUMNS = {
     "trace_holding": "lot, party, quantity",
     "trace_transit": "ship_event, lot, source, destination, quantity, unit, received",
     "trace_disposal": "lot, how, quantity",
+    "trace_certificate": "certificate_no, lot",
     "trace_event": "id, ledger_index, kind, party, event_time, at_utc, location, product_name, price_amount, price_unit, price_stage",
     "trace_event_lot": "event_id, lot, role, quantity, unit, seq",
 }  # fmt: skip
@@ -314,8 +317,9 @@ class History:
                 hold(lot, who.party, Decimal(q))
         if kind == "inspect":
             r.lot[inputs[0][0]][L_FAILED if detail["result"] == "fail" else L_CLEARED] = True
-        if kind == "certify":
+        if kind == "certify":  # each generated certificate number is new: no duplicate to skip
             r.lot[inputs[0][0]][L_CLEARED] = True
+            r.certificate.append((detail["certificate_no"], inputs[0][0]))
         if kind in ("sell", "destroy"):
             how = "sold" if kind == "sell" else "destroyed"
             for lot, q in inputs:
