@@ -69,3 +69,10 @@ def test_every_subcommand_has_a_function_and_help(path: tuple[str, ...], capsys)
         parser.main([*path, "--help"])
     assert done.value.code == 0
     assert "usage: farmtrace " + " ".join(path) in capsys.readouterr().out
+
+
+def test_the_package_docstring_lists_every_module() -> None:
+    """api/cli/__init__.py's list is where a newcomer looks for a command: it names every module."""
+    listed = {line.split()[0] for line in (cli.__doc__ or "").splitlines() if line.startswith("    ")}
+    modules = {f"{i.name}.py" for i in pkgutil.iter_modules(cli.__path__) if not i.name.startswith("__")}
+    assert modules <= listed, f"add to api/cli/__init__.py's list: {sorted(modules - listed)}"
