@@ -18,7 +18,7 @@ from farmtrace.ledger.bundle import check_bundle, check_bundle_trusting_its_own_
 from farmtrace.ledger.note import CosignatureSigner, Signer
 from farmtrace.ledger.verify import format_evidence
 
-from .common import load_settings, open_existing_log, parse_verifier
+from .common import CliError, load_settings, open_existing_log, parse_verifier
 
 __all__ = ["register"]
 
@@ -37,6 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("verify", help="audit the whole log (or an offline bundle)")
     v.add_argument("--bundle", help="an offline bundle written by `farmtrace export`")
     v.add_argument("--key", help=f"{vkey} to trust")
+    v.add_argument(
+        "--replay",
+        action="store_true",
+        help="also replay every entry: signatures, keys, rules, hash chains, the tables (docs/replay.md)",
+    )
+    v.add_argument(
+        "--witnessed",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --replay: a checkpoint note a witness cosigned, to compare the log with (repeatable)",
+    )
     v.set_defaults(func=cmd_verify)
     e = sub.add_parser("export", help="write the log to one offline bundle file")
     e.add_argument("file")
@@ -76,6 +88,10 @@ def _print_report(report, what: str) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     key = parse_verifier(args.key) if args.key else None
+    if args.replay:
+        return _replay(args, key)
+    if args.witnessed:
+        raise CliError("--witnessed goes with --replay", status=2)
     if args.bundle:
         if key is not None:
             bundle, report = check_bundle(Path(args.bundle), log_key=key)
@@ -103,6 +119,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     return _print_report(report, f"log {log.origin}")
+
+
+def _replay(args: argparse.Namespace, key) -> int:
+    """`verify --replay`: the replay audit (trace/replay.py); one line, exit 1, at the first failure."""
+    from farmtrace.trace.clock import utc_now
+    from farmtrace.trace.replay import ReplayFailure, replay
+
+    if args.bundle:
+        raise CliError("--replay audits the database and its tables, not a bundle", status=2)
+    settings = load_settings()
+    notes = []
+    for name in args.witnessed:
+        try:
+            notes.append(Path(name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read the witnessed checkpoint {name}: {exc}", status=2) from exc
+    log = open_existing_log(settings, args.key, check=False)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r  replayed {done:,}/{total:,} entries", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = replay(
+            log,
+            clock=utc_now,
+            log_key=key,
+            witnesses=settings.witnesses(),
+            witnessed_notes=notes,
+            progress=progress,
+        )
+    except ReplayFailure as exc:
+        print(f"log {log.origin}: FAILED: {exc}")
+        return 1
+    finally:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+    print(f"log {log.origin}: {report.summary()}")
+    print(f"  {report.entries_replayed / max(report.seconds, 1e-9):,.0f} entries/s, {report.seconds:.2f} s")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
