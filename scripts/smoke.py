@@ -38,6 +38,9 @@ def routes(journey_event: str, party: str) -> list[tuple[str, str, str]]:
         ("ledger", "/ledger/proof/consistency?from=1&to=2", "public"),
         ("ledger", "/ledger/entries?start=0&limit=3", "public"),
         ("ledger", "/ledger/health", "public"),
+        ("log tiles", "/log/checkpoint", "public"),  # C2SP tlog-tiles (docs/tiles.md)
+        ("log tiles", "/log/tile/0/000.p/1", "public"),
+        ("log tiles", "/log/tile/entries/000.p/1", "public"),
         ("events", f"/events/{journey_event}", "public"),
         ("epcis", f"/events/{journey_event}/epcis", "public"),
         ("lots", f"/lots/{LOT}", "public"),
