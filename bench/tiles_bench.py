@@ -245,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             if started:
                 _stop(started[0], signal.SIGQUIT)
     app, nginx = figures["app"], figures.get("nginx")
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
     ratio = nginx["p95_ms"] / app["p95_ms"] if nginx else None
     print(f"{'server':<8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for name, fig in (("app", app), ("nginx", nginx), ("app own", figures.get("app_server_timing"))):
@@ -272,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                     "app_server_timing": figures.get("app_server_timing"),
                     "goal_p95_ms": GOAL_P95_MS,
                     "met": met,
-                    "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+                    "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": load},
                 },
                 indent=2,
             )
