@@ -44,7 +44,7 @@ from .clock import to_utc_text
 from .crypto import verify_ed25519
 from .errors import InvalidEvent, NotFound, SignatureRefused, TraceError
 from .model.ids import check_party_id
-from .model.values import parse_key_record, parse_party_record
+from .model.values import KeyRecord, parse_key_record, parse_party_record
 from .store.applications import ApplicationRow, ApplicationRows, ApplicationStore
 from .store.queries import Engine
 
@@ -107,6 +107,27 @@ def _check_private(private: dict[str, Any] | None, commitment: str) -> tuple[str
     return json.dumps(details, ensure_ascii=False, sort_keys=True), salt
 
 
+def _parse_application(
+    kind: str, record: dict[str, Any], private: dict[str, Any] | None
+) -> tuple[str, KeyRecord, tuple[str, str] | None]:
+    """An application's party id, its one key, and its checked contact details (details JSON, salt)
+    if it carries any. Raises InvalidEvent naming the field."""
+    if kind == "register":
+        parsed = parse_party_record(record)
+        if len(parsed.keys) != 1:
+            raise InvalidEvent("record.keys", "an application carries exactly one key: the one that signs it")
+        return parsed.id, parsed.keys[0], _check_private(private, parsed.contact_commitment)
+    if kind == "key":
+        if not isinstance(record, dict) or set(record) != {"party_id", "key_id", "public_key"}:
+            raise InvalidEvent("record", "a key application is {party_id, key_id, public_key}")
+        check_party_id(record["party_id"], field="record.party_id")
+        key = parse_key_record(
+            {"key_id": record["key_id"], "public_key": record["public_key"]}, field="record"
+        )
+        return record["party_id"], key, None
+    raise InvalidEvent("kind", f"expected register or key, found {kind!r}")
+
+
 def pop_message(kind: str, party_id: str, record: dict[str, Any]) -> bytes:
     """The bytes a new key signs to prove its holder applies (see the module docstring)."""
     return POP_PREFIX + rfc8785.dumps({"kind": kind, "party_id": party_id, "record": record})
@@ -161,26 +182,7 @@ class Applications:
         and Busy (see the module docstring). Every filing counts against the address's allowance,
         refused ones too: checking a proof costs the server as much as storing it."""
         self._admit(client, now)
-        private_row = None
-        if kind == "register":
-            parsed = parse_party_record(record)
-            party_id = parsed.id
-            if len(parsed.keys) != 1:
-                raise InvalidEvent(
-                    "record.keys", "an application carries exactly one key: the one that signs it"
-                )
-            key = parsed.keys[0]
-            private_row = _check_private(private, parsed.contact_commitment)
-        elif kind == "key":
-            if not isinstance(record, dict) or set(record) != {"party_id", "key_id", "public_key"}:
-                raise InvalidEvent("record", "a key application is {party_id, key_id, public_key}")
-            check_party_id(record["party_id"], field="record.party_id")
-            party_id = record["party_id"]
-            key = parse_key_record(
-                {"key_id": record["key_id"], "public_key": record["public_key"]}, field="record"
-            )
-        else:
-            raise InvalidEvent("kind", f"expected register or key, found {kind!r}")
+        party_id, key, private_row = _parse_application(kind, record, private)
         try:
             sig = base64.b64decode(proof, validate=True)
             verify_ed25519(key.public_key, sig, pop_message(kind, party_id, record))
