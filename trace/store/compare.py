@@ -132,43 +132,41 @@ def _compare_table(
 def _walk(
     table: Table, exp_rows: Iterator[tuple], found_rows: Iterator[tuple], n: int
 ) -> tuple[Divergence | None, int]:
-    keys = [c.name for c in table.primary_key.columns]
-    columns = [c.name for c in table.columns]
-    key_at = [columns.index(k) for k in keys]
+    # Rows are compared as the drivers give them: SQLite's 0/1 equals PostgreSQL's False/True and a
+    # memoryview equals its bytes, so equal rows cost one tuple comparison. Only where they differ
+    # are the values normalised and the keys compared, to say which side lacks what.
     e = next(exp_rows, None)
     f = next(found_rows, None)
     while e is not None or f is not None:
-        ek = None if e is None else tuple(e[i] for i in key_at)
-        fk = None if f is None else tuple(f[i] for i in key_at)
-        if fk is None or (ek is not None and ek < fk):  # the ledger gives a row the table lacks
-            assert e is not None and ek is not None
-            return Divergence(
-                table.name,
-                dict(zip(keys, ek, strict=True)),
-                None,
-                dict(zip(columns, e, strict=True)),
-                None,
-                n,
-            ), n
-        if ek is None or fk < ek:  # the table has a row the ledger does not give
-            assert f is not None
-            return Divergence(
-                table.name,
-                dict(zip(keys, fk, strict=True)),
-                None,
-                None,
-                dict(zip(columns, f, strict=True)),
-                n,
-            ), n
-        assert e is not None and f is not None
-        if e != f:
-            for name, a, b in zip(columns, e, f, strict=True):
-                if a != b:
-                    return Divergence(table.name, dict(zip(keys, ek, strict=True)), name, a, b, n), n
-        n += 1
-        e = next(exp_rows, None)
-        f = next(found_rows, None)
+        if e == f:
+            n += 1
+            e = next(exp_rows, None)
+            f = next(found_rows, None)
+            continue
+        return _describe(table, _normal(table, e), _normal(table, f), n), n
     return None, n
+
+
+def _describe(table: Table, e: tuple | None, f: tuple | None, n: int) -> Divergence:
+    """The divergence between two rows that differ (either may be missing)."""
+    keys = [c.name for c in table.primary_key.columns]
+    columns = [c.name for c in table.columns]
+    key_at = [columns.index(k) for k in keys]
+    ek = None if e is None else tuple(e[i] for i in key_at)
+    fk = None if f is None else tuple(f[i] for i in key_at)
+    if fk is None or (ek is not None and ek < fk):  # the ledger gives a row the table lacks
+        assert e is not None and ek is not None
+        return Divergence(
+            table.name, dict(zip(keys, ek, strict=True)), None, dict(zip(columns, e, strict=True)), None, n
+        )
+    if ek is None or fk < ek:  # the table has a row the ledger does not give
+        assert f is not None
+        return Divergence(
+            table.name, dict(zip(keys, fk, strict=True)), None, None, dict(zip(columns, f, strict=True)), n
+        )
+    assert e is not None and f is not None
+    name, a, b = next((name, a, b) for name, a, b in zip(columns, e, f, strict=True) if a != b)
+    return Divergence(table.name, dict(zip(keys, ek, strict=True)), name, a, b, n)
 
 
 def is_text(column: Column) -> bool:
@@ -176,19 +174,28 @@ def is_text(column: Column) -> bool:
     return isinstance(getattr(column.type, "impl_instance", column.type), String)
 
 
-def _rows(table: Table, conn: Connection) -> Iterator[tuple]:
-    """The table's rows in primary-key byte order, values normalised (bool, bytes) across drivers."""
-    postgres = conn.dialect.name == "postgresql"
-    order = [c.collate("C") if postgres and is_text(c) else c for c in table.primary_key.columns]
+def _normal(table: Table, row: tuple | None) -> tuple | None:
+    """`row` with flags as bool and binary values as bytes, whichever driver read it."""
+    if row is None:
+        return None
     shape = [
         bool if isinstance(c.type, Boolean) else bytes if isinstance(c.type, LargeBinary) else None
         for c in table.columns
     ]
-    result = conn.execution_options(yield_per=_YIELD).execute(select(table).order_by(*order))
+    return tuple(v if cast is None or v is None else cast(v) for v, cast in zip(row, shape, strict=True))
+
+
+def _rows(table: Table, conn: Connection) -> Iterator[tuple]:
+    """The table's rows in primary-key byte order, as the driver gives them, read _YIELD at a time
+    through the raw driver cursor (server-side on PostgreSQL): no per-row SQLAlchemy processing."""
+    postgres = conn.dialect.name == "postgresql"
+    order = [c.collate("C") if postgres and is_text(c) else c for c in table.primary_key.columns]
+    sql = str(select(table).order_by(*order).compile(dialect=conn.dialect))
+    raw = conn.connection.driver_connection
+    cur = raw.cursor(name=f"farmtrace_compare_{table.name}") if postgres else raw.cursor()
     try:
-        for row in result:
-            yield tuple(
-                v if cast is None or v is None else cast(v) for v, cast in zip(row, shape, strict=True)
-            )
+        cur.execute(sql)
+        while rows := cur.fetchmany(_YIELD):
+            yield from rows
     finally:
-        result.close()
+        cur.close()

@@ -1,0 +1,170 @@
+"""`farmtrace verify --replay` against the raw Ed25519 verification rate of the same events on 2 cores.
+
+    cd /tmp && python /work/main/bench/replay_bench.py [--events N] [--full] [--profile] [--json FILE]
+
+A ledger of `--events` signed events (default 20,000, a smoke run; `--full`: 1,000,000) is generated
+and bulk-loaded with bench/trace_bench.py's generator and loader (imported, not copied: the same
+supply chain, registrations first, and projection rows the loader writes and checks against the
+service). Then, measured in the same run:
+
+  - **replay**: `trace.replay.replay(log, clock=...)` on the ledger opened read-only with its verifier
+    key, as `farmtrace verify --replay` runs it: the Merkle audit, every entry re-recorded through
+    the write path (signatures on the verification workers) into a scratch projection, and the
+    row-by-row comparison. Events per second = the log's size / the whole replay's wall time.
+  - **baseline**: `Ed25519PublicKey.verify` of exactly the same entries' signatures, keys decoded
+    beforehand, split over 2 worker processes started and warmed up beforehand: entries / the wall
+    time from the first worker's start to the last one's end. Measured just before and just after
+    the replay; the row's baseline is their mean (this machine's speed drifts within minutes).
+
+Goal (issue 16): replay ≥ 0.6× the 2-core raw verify rate. `--profile` also cProfiles the replay's
+process (the verification workers are other processes) and prints the top costs.
+
+Writes JSON to bench/results/replay.json. Run it by path from outside the repository (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(_HERE)
+# The repository root must not be on sys.path: its trace/ folder would shadow the standard library's.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _ROOT]
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import argparse  # noqa: E402
+import base64  # noqa: E402
+import cProfile  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import pstats  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+import trace_bench as tb  # noqa: E402  (bench/trace_bench.py: the generator and loader)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
+
+from farmtrace.ledger.log import Log  # noqa: E402
+from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
+from farmtrace.trace.clock import utc_now  # noqa: E402
+from farmtrace.trace.model.encoding import SIGNING_PREFIX  # noqa: E402
+from farmtrace.trace.replay import replay  # noqa: E402
+
+GOAL = 0.6
+CORES = 2
+
+
+def _verify_part(work: list[tuple[bytes, bytes, bytes]]) -> tuple[float, float]:
+    """In a worker: verify every (public key, signature, message); return (start, end), monotonic."""
+    keys = {raw: Ed25519PublicKey.from_public_bytes(raw) for raw in {w[0] for w in work}}
+    items = [(keys[raw], sig, message) for raw, sig, message in work]
+    start = time.monotonic()
+    for key, sig, message in items:
+        key.verify(sig, message)
+    return start, time.monotonic()
+
+
+def verify_work(entries: list[bytes], cast: tb.Cast) -> list[tuple[bytes, bytes, bytes]]:
+    public = {p.key_id: p.public_key for p in cast.everyone}
+    work = []
+    for e in entries:
+        _, canonical, sig, _ = e.split(b"\n")
+        work.append(
+            (public[json.loads(canonical)["key_id"]], base64.b64decode(sig), SIGNING_PREFIX + canonical)
+        )
+    return work
+
+
+def raw_rate_on_cores(pool: ProcessPoolExecutor, work: list[tuple[bytes, bytes, bytes]]) -> float:
+    """Verifications per second of `work`, split evenly over the pool's CORES processes."""
+    parts = [work[i::CORES] for i in range(CORES)]
+    spans = list(pool.map(_verify_part, parts))
+    return len(work) / (max(end for _, end in spans) - min(start for start, _ in spans))
+
+
+def build_ledger(url: str, cast: tb.Cast, events: int) -> int:
+    service = tb.open_service(url)
+    try:
+        start = datetime.now(tb.CST).replace(microsecond=0) - timedelta(days=40)
+        history = tb.History(cast, prefix="P", start=start, project=True, seed=11)
+        return tb.bulk_load(service, history, events=events, echo=lambda s: print(s, flush=True))
+    finally:
+        tb.close_service(service)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, help="events in the ledger (default 20,000)")
+    parser.add_argument("--full", action="store_true", help="1,000,000 events")
+    parser.add_argument("--profile", action="store_true", help="cProfile the replay's process")
+    parser.add_argument("--json", default=os.path.join(_HERE, "results", "replay.json"))
+    cfg = parser.parse_args(argv)
+    events = cfg.events or (1_000_000 if cfg.full else 20_000)
+    cast = tb.Cast.make()
+    tmp = tempfile.mkdtemp(prefix="farmtrace-replay-bench-")
+    pool = ProcessPoolExecutor(CORES, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        url = tb.sqlite_url(os.path.join(tmp, "ledger.db"))
+        began = time.perf_counter()
+        built = build_ledger(url, cast, events)
+        print(f"ledger: {built:,} events in {time.perf_counter() - began:.0f} s", flush=True)
+        store = SqlStore.from_url(url, create=False)
+        log = Log(store, tb.log_signer().verifier)  # read-only, as an auditor opens it
+        size = log.size
+        work = verify_work([e for _, e in log.read_entries(0, size)], cast)
+        list(pool.map(_verify_part, [work[:64]] * CORES))  # start and warm the workers, untimed
+        tb.warm_up_verifiers()
+        before = raw_rate_on_cores(pool, work)
+        print(f"raw Ed25519 verify on {CORES} cores, before: {before:,.0f}/s", flush=True)
+        profiler = cProfile.Profile() if cfg.profile else None
+        if profiler:
+            profiler.enable()
+        report = replay(log, clock=utc_now, workdir=tmp)
+        if profiler:
+            profiler.disable()
+        after = raw_rate_on_cores(pool, work)
+        print(f"raw Ed25519 verify on {CORES} cores, after: {after:,.0f}/s", flush=True)
+        log.close(close_store=True)
+    finally:
+        pool.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+    rate = size / report.seconds
+    base = (before + after) / 2
+    ratio = rate / base
+    print(f"\n{report.summary()}")
+    print(f"verify --replay of {size:,} events: {rate:,.0f} events/s in {report.seconds:.1f} s")
+    print(
+        f"raw Ed25519 verify, same events, {CORES} cores: {base:,.0f}/s (before {before:,.0f}, after {after:,.0f})"
+    )
+    print(f"ratio {ratio:.3f}× (goal ≥ {GOAL}×): {'PASS' if ratio >= GOAL else 'MISS'}")
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        print(out.getvalue())
+    os.makedirs(os.path.dirname(os.path.abspath(cfg.json)), exist_ok=True)
+    with open(cfg.json, "w") as f:
+        json.dump(
+            {
+                "events": size, "replay_per_s": rate, "raw_verify_2_cores_per_s": base, "raw_before": before,
+                "raw_after": after, "ratio": ratio, "goal": GOAL, "passed": ratio >= GOAL, "seconds": report.seconds,
+                "rows_compared": report.rows_compared, "load_average": load,
+            },
+            f,
+            indent=2,
+        )  # fmt: skip
+        f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
