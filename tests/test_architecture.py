@@ -90,3 +90,19 @@ def test_the_repository_is_self_contained():
         if "../shared" in text or "FARMTRACE_SHARED" in text:
             outside.append(name)
     assert outside == [], f"these files refer to ../shared, outside the repository: {outside}"
+
+
+def test_every_package_is_in_the_wheel():
+    """pyproject.toml lists the packages by hand (the floors install under one name): a new
+    subpackage missing from the list works in the editable install and is absent from `pip install .`."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    floors = {folder: name for name, folder in config["package-dir"].items()}
+    found = set()
+    for folder, name in floors.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(REPO / folder).parts
+            found.add(".".join([name, *parts]))
+    assert found == listed, f"missing from pyproject: {sorted(found - listed)}; listed but absent: {sorted(listed - found)}"
