@@ -63,8 +63,9 @@ def copy_projection(source: Engine, target: Engine) -> int:
         _empty(dst, PROJECTION)
         for table in PROJECTION:
             result = src.execution_options(yield_per=_CHUNK).execute(select(table))
+            keys = [c.key for c in table.columns]  # a column's key may differ from its stored name
             for chunk in result.partitions(_CHUNK):
-                dst.execute(insert(table), [dict(row._mapping) for row in chunk])
+                dst.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in chunk])
                 copied += len(chunk)
     return copied
 
@@ -99,12 +100,13 @@ def load_off_ledger(engine: Engine, tables: Sequence[TableRows]) -> int:
                 raise InvalidEvent(
                     "backup", f"the backup holds a table this version does not have: {rows.name}"
                 )
-            unknown = set(rows.columns) - {c.name for c in table.columns}
+            unknown = set(rows.columns) - {c.name for c in table.columns}  # names, as stored
             if unknown:
                 raise InvalidEvent(
                     "backup", f"the backup's table {rows.name} has unknown columns: {sorted(unknown)}"
                 )
-            values = [dict(zip(rows.columns, row, strict=True)) for row in rows.rows]
+            keys = [{c.name: c.key for c in table.columns}[name] for name in rows.columns]
+            values = [dict(zip(keys, row, strict=True)) for row in rows.rows]
             for at in range(0, len(values), _CHUNK):
                 conn.execute(insert(table), values[at : at + _CHUNK])
             loaded += len(values)
