@@ -348,3 +348,30 @@ def test_flags_compare_alike(ledger):
     t = next(t for t in PROJECTION if t.name == "trace_lot")
     assert any(isinstance(c.type, Boolean) for c in t.columns)
     run_replay(service)
+
+
+# --- the console's audit job offers the replay ---------------------------------------------------
+
+
+def test_the_audit_job_runs_the_replay_with_progress(ledger):
+    from farmtrace.trace.audits import AuditJob
+
+    service, _ = ledger
+    job = AuditJob(service.log, service.engine, clock=lambda: NOW, witnesses=[WITNESS.verifier])
+    job.start(requested_by=REGULATOR, replay=True)
+    job.wait(120)
+    last = job.status()["last"]
+    assert last["ok"] is True and "entries replayed" in last["summary"]
+    assert last["done"] == last["total"] == service.log.size
+    with service.engine.begin() as conn:
+        conn.execute(text("UPDATE trace_holding SET quantity = '1000' WHERE lot = 'NX-CAB-001'"))
+    job.start(requested_by=REGULATOR)  # the Merkle audit cannot see it
+    job.wait(120)
+    assert job.status()["last"]["ok"] is True
+    job.start(requested_by=REGULATOR, replay=True)
+    job.wait(120)
+    last = job.status()["last"]
+    assert last["ok"] is False
+    (failure,) = last["failures"]
+    assert "table trace_holding" in failure["message"] and "column quantity" in failure["message"]
+    assert last["summary"].startswith("FAILED: the projection was changed behind the ledger")
