@@ -6,4 +6,5 @@
     bulk         BatchState: the bulk overlay, the reference's fast twin; driver: its SQL writer
     applications the enrolment desk's rows; audit_runs: the full audits' rows
     queries, lot_queries, party_queries   the read side's statements (trace/reads/)
+    compare      the replay audit's row-by-row comparison; transfer: rows between databases
 """
