@@ -77,7 +77,11 @@ class AuditJob:
                 total=self.log.size,
             )
             self._thread = threading.Thread(
-                target=self._run, args=(run_id, replay), name="farmtrace-audit", daemon=True
+                target=self._run,
+                args=(run_id,),
+                kwargs={"replay": True} if replay else {},  # `_run(run_id)` is the plain audit
+                name="farmtrace-audit",
+                daemon=True,
             )
             self._thread.start()
         return self.status()

@@ -76,8 +76,9 @@ def ledger_health(state: StateDep) -> dict[str, Any]:
 @router.post(
     "/ledger/audit", status_code=202, response_model=AuditStatusPublic, response_model_exclude_unset=True
 )
-def start_audit(state: StateDep, regulator: RegulatorDep) -> dict[str, Any]:
-    return state.audit_job.start(requested_by=regulator.id)
+def start_audit(state: StateDep, regulator: RegulatorDep, replay: bool = False) -> dict[str, Any]:
+    """Start a full audit; `?replay=true`: the replay audit (docs/replay.md)."""
+    return state.audit_job.start(requested_by=regulator.id, replay=replay)
 
 
 @router.get("/ledger/audit", response_model=AuditStatusPublic, response_model_exclude_unset=True)

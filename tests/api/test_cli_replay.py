@@ -69,3 +69,29 @@ def test_witnessed_goes_with_replay(audit_copy: Path) -> None:
     done = _farmtrace(audit_copy, "verify", "--witnessed", "nowhere.note")
     assert done.returncode == 2
     assert done.stderr.strip() == "farmtrace: --witnessed goes with --replay"
+
+
+# --- the console's route: POST /ledger/audit?replay=true ------------------------------------------
+
+
+def test_the_console_route_starts_a_replay(client, tmp_path):
+    from farmtrace.api.demo import PARTIES, run_demo
+    from farmtrace.client import PartyKey
+
+    run_demo(client.app.state.service, tmp_path / "keys")
+    regulator = PartyKey.load(tmp_path / "keys" / "regulator.key")
+    auth = {"Authorization": f"FarmTrace {regulator.token()}"}
+    shop = PartyKey.load(tmp_path / "keys" / "shop.key")
+    assert (
+        client.post(
+            "/ledger/audit?replay=true", headers={"Authorization": f"FarmTrace {shop.token()}"}
+        ).status_code
+        == 403
+    )
+    r = client.post("/ledger/audit?replay=true", headers=auth)
+    assert r.status_code == 202
+    client.app.state.audit_job.wait(120)
+    last = client.get("/ledger/audit").json()["last"]
+    assert last["ok"] is True and "entries replayed" in last["summary"]
+    assert last["done"] == last["total"] == client.app.state.log.size
+    assert last["requested_by"] == PARTIES["regulator"][0]

@@ -140,6 +140,14 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "console.audit.running": ("审计进行中", "Audit running"),
     "console.audit.progress": ("{done} / {total} 条记录", "{done} of {total} entries"),
     "console.audit.start": ("开始全量审计", "Run a full audit"),
+    "console.audit.replay": ("开始重放审计", "Run a replay audit"),
+    "console.audit.replay_explain": (
+        "重放审计逐条重新验证每条记录的签名、密钥、规则和批次哈希链，并把由账本重建的数据表与现有数据表逐行比对，"
+        "指出第一处不一致（表、行、列、应有值与实际值）；它比全量审计慢得多。",
+        "A replay audit re-checks every entry's signature, key, rules and lot hash chain, and compares the "
+        "tables rebuilt from the ledger with the ones in use row by row, naming the first difference "
+        "(table, row, column, expected and found value); it takes much longer than a full audit.",
+    ),
     # --- parties and applications ---
     "console.parties.title": ("主体管理", "Parties"),
     "console.parties.list": ("已登记主体", "Registered parties"),

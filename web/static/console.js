@@ -144,21 +144,25 @@
   }
 
   function setUpAudit(section) {
-    const button = section.querySelector("[data-audit-start]");
+    // Two buttons: the full (Merkle) audit, and the replay audit (data-replay, docs/replay.md).
+    const buttons = [...section.querySelectorAll("[data-audit-start]")];
     const out = section.querySelector("[data-result]");
-    button.addEventListener("click", async () => {
-      button.disabled = true;
-      try {
-        const res = await S.post(await signingKey(), "/ledger/audit", {});
-        if (!res.ok) throw new Error(problem(res));
-        show(out, msg("audit_started"), "ok");
-        section.dataset.auditRun = String((res.body.running || res.body.last || {}).id || "");
-        await followAudit(section, res.body);
-      } catch (e) {
-        show(out, msg("error", { detail: e.message }), "error");
-        button.disabled = false;
-      }
-    });
+    for (const button of buttons) {
+      button.addEventListener("click", async () => {
+        buttons.forEach((b) => (b.disabled = true));
+        try {
+          const path = button.dataset.replay === "true" ? "/ledger/audit?replay=true" : "/ledger/audit";
+          const res = await S.post(await signingKey(), path, {});
+          if (!res.ok) throw new Error(problem(res));
+          show(out, msg("audit_started"), "ok");
+          section.dataset.auditRun = String((res.body.running || res.body.last || {}).id || "");
+          await followAudit(section, res.body);
+        } catch (e) {
+          show(out, msg("error", { detail: e.message }), "error");
+          buttons.forEach((b) => (b.disabled = false));
+        }
+      });
+    }
     if (section.dataset.running === "true") {
       fetch("/ledger/audit", { cache: "no-store" })
         .then((r) => r.json())
