@@ -210,22 +210,35 @@ class Mirror:
                 break
             pending.append(entry)
         edge.append(map(leaf_hash, pending))
-        at = edge.size
+        # Packages end at multiples of `package_bundles` bundles, the last at the new size. (Fetching
+        # the next package in a thread while one is written was tried: no gain, 73k vs 76k entries/s.)
         while True:
-            first = at
-            entries = self._fetch_entries(at, new.size)
-            edge.append(map(leaf_hash, entries))
-            at = edge.size
-            self._check_prefix(edge, new, fetched)
-            last = at == new.size
-            with self.store.write() as txn:
-                if entries:
-                    txn.write_entries(first, entries)
-                txn.write_tiles(edge.dirty_tiles())
-                if last and (held is None or new.size > held.size):
-                    txn.write_checkpoint(StoredCheckpoint(new.size, new.root, note, self._clock()))
-            if last:
-                return new.size - start
+            first = edge.size
+            self._add_package(edge, first, self._fetch_entries(first, new.size), held, new, note, fetched)
+            if edge.size == new.size:
+                break
+        return new.size - start
+
+    def _add_package(
+        self,
+        edge: Integrator,
+        first: int,
+        entries: list[bytes],
+        held: StoredCheckpoint | None,
+        new: Checkpoint,
+        note: str,
+        fetched: _FetchedTree,
+    ) -> None:
+        """Prove one package's entries a prefix of `new` and commit them (with `new`, if the last)."""
+        edge.append(map(leaf_hash, entries))
+        self._check_prefix(edge, new, fetched)
+        last = edge.size == new.size
+        with self.store.write() as txn:
+            if entries:
+                txn.write_entries(first, entries)
+            txn.write_tiles(edge.dirty_tiles())
+            if last and (held is None or new.size > held.size):
+                txn.write_checkpoint(StoredCheckpoint(new.size, new.root, note, self._clock()))
 
     def _fetch_entries(self, start: int, size: int) -> list[bytes]:
         """The entries from `start` to the end of the next package (at most `package_bundles` bundles)."""

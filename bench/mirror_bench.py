@@ -1,0 +1,246 @@
+"""Mirror benchmarks: a mirror catching up on a log, against the full audit of the same log; and the
+time to restore a service from a mirror.
+
+    cd /tmp && python /work/main/bench/mirror_bench.py [--size N] [--restore-events N] [--json FILE]
+
+(a) **Catch-up.** A log of `--size` entries (default 20,000 for a smoke run; the issue asks for
+    1,000,000) is appended to a SQLite file; each entry is shaped like a signed event (bench/ledger_bench.py
+    `make_entries`, 351-357 bytes). The baseline is the full audit of that log in the same run
+    (`Log.audit`, what `farmtrace verify` runs: every entry hashed, every tile and checkpoint
+    checked), in entries/s. The mirror (ledger/mirror.py `Mirror.follow_once`, from empty, into its own
+    SQLite file) is timed twice: reading the log's tlog-tiles resources in process (the same
+    `read_resource` the /log/ routes answer with: the mirror's own work, verification and storage),
+    and over loopback HTTP from a `farmtrace publish` directory served by a separate
+    `python -m http.server` process. Goal: ≥ 0.5× the audit rate. Rates are the median of
+    `--repeat` runs (default 1), each into a new mirror file.
+
+(b) **Restore.** A ledger of `--restore-events` real signed events (default 5,000; the issue asks for
+    100,000) is bulk-loaded with its projection by bench/trace_bench.py's checked loader, mirrored, then
+    restored from the mirror as `farmtrace restore` does (every entry and checkpoint, and the
+    projection re-recorded through the write path); the time is reported, and the restored projection
+    must equal the primary's row for row ("valid"). The figure beside it is the replay audit of the
+    primary (trace/replay.py, `verify --replay`), which re-records the same entries the same way:
+    a restore is that plus copying the ledger and the projection, so about 1× is the expectation.
+
+Prints a table; writes JSON to bench/results/mirror.json (git-ignored) unless --json says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(_HERE)
+# The repository root must not be on sys.path: its trace/ folder would shadow the standard library's
+# `trace` (STYLE.md); farmtrace itself is imported from the installed package.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _ROOT]
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import ledger_bench  # noqa: E402
+import trace_bench  # noqa: E402
+
+from farmtrace.api.mirroring import HttpTiles  # noqa: E402
+from farmtrace.ledger.log import Log  # noqa: E402
+from farmtrace.ledger.mirror import Mirror, format_checkpoint_list, parse_checkpoint_list  # noqa: E402
+from farmtrace.ledger.note import Signer  # noqa: E402
+from farmtrace.ledger.publication import publish  # noqa: E402
+from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
+from farmtrace.ledger.tile_paths import parse_tile_path  # noqa: E402
+from farmtrace.ledger.tile_reads import read_resource  # noqa: E402
+from farmtrace.trace.clock import CST, utc_now  # noqa: E402
+from farmtrace.trace.replay import replay  # noqa: E402
+from farmtrace.trace.restore import rebuild_projection  # noqa: E402
+from farmtrace.trace.store.compare import first_divergence  # noqa: E402
+
+SIGNER = Signer.from_seed("bench.farmtrace.example/log", bytes(range(32)))
+CHUNK = 100_000
+
+
+def _url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def in_process(log: Log):
+    """`fetch(path)` over a Log: the bytes its /log/ routes would answer, without HTTP."""
+    size = log.checkpoint().size
+
+    def fetch(path: str) -> bytes:
+        if path == "checkpoint":
+            return log.checkpoint().note_with_cosignatures().encode()
+        if path == "checkpoints":
+            return format_checkpoint_list(log.checkpoints())
+        return read_resource(log, parse_tile_path(path), size=size)
+
+    return fetch
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _timed_follow(tmp: Path, name: str, fetch, verifier) -> float:
+    store = SqlStore.from_url(_url(tmp / f"{name}.db"))
+    try:
+        t0 = time.perf_counter()
+        step = Mirror(store, fetch, log_key=verifier).follow_once()
+        seconds = time.perf_counter() - t0
+        assert step.size == step.entries, step
+        return seconds
+    finally:
+        store.close()
+        for suffix in ("", "-wal", "-shm", "-writer"):
+            Path(f"{tmp / name}.db{suffix}").unlink(missing_ok=True)
+
+
+def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
+    store = SqlStore.from_url(_url(tmp / "primary.db"))
+    log = Log(store, SIGNER)
+    entries = ledger_bench.make_entries(size, seed=42)
+    for at in range(0, size, CHUNK):
+        log.append_many(entries[at : at + CHUNK])
+    del entries
+    echo(f"  log of {size:,} entries appended")
+    audits = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        report = log.audit()
+        audits.append(size / (time.perf_counter() - t0))
+        assert report.ok
+    audit_rate = statistics.median(audits)
+    local = [size / _timed_follow(tmp, f"m{i}", in_process(log), SIGNER.verifier) for i in range(repeat)]
+    # Over HTTP: a published directory, served by another process.
+    publish(log, tmp / "published")
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(tmp / "published"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)
+        fetch = HttpTiles(f"http://127.0.0.1:{port}")
+        remote = [size / _timed_follow(tmp, f"h{i}", fetch, SIGNER.verifier) for i in range(repeat)]
+        fetch.close()
+    finally:
+        server.terminate()
+        server.wait()
+    log.close(close_store=True)
+    rows = []
+    for what, rates in (("in process", local), ("over HTTP from a published directory", remote)):
+        rate = statistics.median(rates)
+        rows.append(
+            {
+                "name": f"mirror catch-up, {size:,} entries, {what}",
+                "farmtrace": rate,
+                "baseline": audit_rate,
+                "baseline_is": "Log.audit (farmtrace verify) of the same log",
+                "ratio": rate / audit_rate,
+                "goal": "≥ 0.5×",
+                "passed": rate / audit_rate >= 0.5,
+                "runs": rates,
+                "audit_runs": audits,
+            }
+        )
+    return rows
+
+
+def bench_restore(tmp: Path, events: int, echo) -> dict:
+    cast = trace_bench.Cast.make()
+    start = datetime.now(CST).replace(microsecond=0) - timedelta(days=40)
+    primary = trace_bench.open_service(_url(tmp / "service.db"))
+    n = trace_bench.bulk_load(
+        primary, trace_bench.History(cast, prefix="T", start=start), events=events, echo=echo
+    )
+    echo(f"  primary of {n:,} events loaded")
+    # The mirror, as `farmtrace mirror` keeps it.
+    mirror_store = SqlStore.from_url(_url(tmp / "mirror.db"))
+    key = trace_bench.log_signer().verifier
+    Mirror(mirror_store, in_process(primary.log), log_key=key).follow_once()
+    mirror_log = Log(mirror_store, key)
+    # The restore, timed: ledger, checkpoints, projection (api/cli/restore.py's steps, without HTTP).
+    t0 = time.perf_counter()
+    store = SqlStore.from_url(_url(tmp / "restored.db"))
+    copy = Mirror(store, in_process(mirror_log), log_key=key)
+    copy.follow_once()
+    copy.keep_checkpoints(parse_checkpoint_list(in_process(mirror_log)("checkpoints"), log_key=key))
+    rows = rebuild_projection(Log(store, key), store.engine, clock=utc_now, workdir=tmp)
+    seconds = time.perf_counter() - t0
+    valid = first_divergence(primary.engine, store.engine) is None
+    echo(f"  restored {n:,} events ({rows:,} rows) in {seconds:.1f} s; projection equal: {valid}")
+    # Beside it: the replay audit of the primary (`farmtrace verify --replay`), the same re-recording.
+    trace_bench.warm_up_verifiers()
+    t1 = time.perf_counter()
+    replay(primary.log, clock=utc_now, workdir=tmp)
+    replay_s = time.perf_counter() - t1
+    store.close()
+    trace_bench.close_service(primary)
+    mirror_store.close()
+    return {
+        "name": f"restore from a mirror, {n:,} events",
+        "farmtrace": n / seconds,
+        "seconds": seconds,
+        "baseline": n / replay_s,
+        "baseline_is": "trace.replay.replay (verify --replay) of the primary",
+        "ratio": replay_s / seconds,
+        "goal": "report",
+        "passed": None,
+        "valid": valid,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=20_000, help="entries for the catch-up (issue: 1,000,000)")
+    p.add_argument(
+        "--restore-events", type=int, default=5_000, help="events for the restore (issue: 100,000)"
+    )
+    p.add_argument("--repeat", type=int, default=1, help="runs per catch-up rate (median)")
+    p.add_argument("--json", default=os.path.join(_HERE, "results", "mirror.json"))
+    args = p.parse_args(argv)
+    echo = lambda text: print(text, flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="farmtrace-mirror-bench-") as tmp:
+        echo("(a) catch-up")
+        results = bench_catch_up(Path(tmp), args.size, args.repeat, echo)
+        echo("(b) restore")
+        results.append(bench_restore(Path(tmp), args.restore_events, echo))
+    echo("")
+    for r in results:
+        verdict = "info" if r["passed"] is None else ("PASS" if r["passed"] else "MISS")
+        if r.get("valid") is False:
+            verdict = "INVALID"
+        extra = f" ({r['seconds']:.1f} s)" if "seconds" in r else ""
+        echo(
+            f"{r['name']}: {r['farmtrace']:,.0f}/s{extra}; baseline {r['baseline']:,.0f}/s ({r['baseline_is']}); "
+            f"ratio {r['ratio']:.2f}×; goal {r['goal']}: {verdict}"
+        )
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"at": utc_now().isoformat(), "results": results}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
