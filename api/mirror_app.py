@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import InconsistencyError, LedgerError, MalformedError, NotFoundError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.mirror import Mirror, cosign_checkpoint, format_checkpoint_list
+from farmtrace.ledger.mirror import Mirror, format_checkpoint_list
 from farmtrace.ledger.verify import check_checkpoint_consistency, format_evidence
 from farmtrace.ledger.witness import format_size, parse_add_checkpoint
 
@@ -112,7 +112,8 @@ def _add_checkpoint(mirror: Mirror, follower: Follower, body: bytes) -> Response
 
     Checked as a witness checks it: 400 malformed, 404 another log, 403 not signed by the log,
     409 (`text/x.tlog.size`) when the old size is not the mirror checkpoint's size, 422 when the
-    proof does not verify (with the evidence for a fork, and the mirror stops following). Then,
+    proof does not verify (with the evidence for a fork; the follower finds the fork itself when
+    the log serves it, and stops then). Then,
     instead of an empty answer, the mirror fetches the entries itself (it pulls tiles; there is no
     add-entries) and, once it holds the checkpoint durably, answers 200 with its cosignature on
     it: the same statement tlog-mirror's add-entries answer makes. 503 if it could not within 10 s.
@@ -147,9 +148,4 @@ def _add_checkpoint(mirror: Mirror, follower: Follower, body: bytes) -> Response
     if stored is None or stored.root != cp.root or mirror.cosigner is None:
         # The mirror moved past it without storing this size: it cosigns only checkpoints it holds.
         return PlainTextResponse("the mirror holds a later checkpoint; resend that one\n", status_code=503)
-    prefix = f"\u2014 {mirror.cosigner.name} "
-    line = next((c for c in stored.cosignatures if c.startswith(prefix)), None)
-    if line is None:
-        line = cosign_checkpoint(stored.note, mirror.cosigner, at=follower.status.at or 1)
-        mirror.store.add_cosignature(stored.size, line)
-    return Response(line.encode(), media_type=TEXT)
+    return Response(mirror.cosign(cp.size).encode(), media_type=TEXT)

@@ -139,8 +139,24 @@ class Mirror:
         added = self._catch_up(held, new, note, fetched)
         self._keep_cosignatures(new.size, signed)
         if self.cosigner is not None:
-            self.store.add_cosignature(new.size, cosign_checkpoint(note, self.cosigner, at=self._clock()))
+            self.cosign(new.size)
         return MirrorStep(size, new.size, added, new.size)
+
+    def cosign(self, size: int) -> str:
+        """The mirror's cosignature line on the checkpoint it holds at `size`, made (at the mirror's
+        clock) and stored if it has none yet. Raises NotFoundError if it holds no checkpoint of that
+        size, MalformedError if it has no cosigner key."""
+        if self.cosigner is None:
+            raise MalformedError("this mirror has no cosigner key")
+        held = self.store.checkpoint(size)
+        if held is None:
+            raise NotFoundError(f"the mirror holds no checkpoint of size {size}")
+        prefix = f"\u2014 {self.cosigner.name} "
+        line = next((c for c in held.cosignatures if c.startswith(prefix)), None)
+        if line is None:
+            line = cosign_checkpoint(held.note, self.cosigner, at=self._clock())
+            self.store.add_cosignature(size, line)
+        return line
 
     def keep_checkpoints(self, listed: Sequence[tuple[Checkpoint, str, tuple[str, ...]]]) -> int:
         """Store the past checkpoints of a `parse_checkpoint_list` answer that the mirror's tree
