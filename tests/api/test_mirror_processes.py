@@ -312,3 +312,25 @@ def test_kill_the_primary_mid_ingest_restore_from_the_mirror_and_a_backup(tmp_pa
                 p.kill()
         for w in ws:
             w.kill()
+
+
+def test_restore_refuses_a_tampered_backup_before_building_anything(tmp_path):
+    from datetime import UTC, datetime
+
+    from farmtrace.trace.backup import format_backup_key, seal_backup
+    from farmtrace.trace.store.transfer import TableRows
+
+    key = bytes(range(32))
+    (tmp_path / "backup.key").write_text(format_backup_key(key))
+    (tmp_path / "log.key").write_text(LOG.key_string() + "\n")
+    rows = [TableRows("trace_anomaly", ("id", "message"), ((1, "refused"),))]
+    sealed = seal_backup(rows, key=key, nonce=bytes(12), origin=LOG.name, log_size=1, at=datetime.now(UTC))
+    tampered = sealed[:-20] + bytes([sealed[-20] ^ 0x40]) + sealed[-19:]
+    (tmp_path / "latest.backup").write_bytes(tampered)
+    db = tmp_path / "restored.db"
+    done = _run(
+        "restore", "--from", "http://127.0.0.1:9/log", "--db", str(db), "--log-key", str(tmp_path / "log.key"),
+        "--backup", str(tmp_path / "latest.backup"), "--backup-key", str(tmp_path / "backup.key"),
+    )  # fmt: skip
+    assert done.returncode == 1 and "altered or damaged" in done.stderr, done.stderr
+    assert not db.exists() and not list(tmp_path.glob("restored.db*"))
