@@ -152,7 +152,7 @@ class Scenario:
         `genesis`: the first regulator registering itself, recorded as the operator (the demo runs
         on the machine, as `farmtrace init` does)."""
         inputs = [
-            ref if "follows" in ref else {**ref, "follows": [self.service.lot(ref["lot"])["head"]]}
+            ref if "follows" in ref else {**ref, "follows": [self.service.lot_summary(ref["lot"]).head]}
             for ref in said["inputs"]
         ]
         signed = self.actors[who].say({**said, "inputs": inputs}, at=self._next_time())

@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         rng = random.Random(7)
         bags = [f"B{rng.randrange(made):07d}a" for _ in range(50)]
         # The Python twin agrees the sampled chains verify (and shows the 10-event shape).
-        sample = service.journey(bags[0])
+        sample = service.journey_bundle(bags[0]).to_wire()
         report = check_journey(json.loads(json.dumps(sample)), log_key=service.log.verifier.key_string())
         assert report.ok and report.events == 10, report.summary()
 

@@ -2,7 +2,7 @@
 
     cd /tmp && python /work/main/bench/trace_bench.py [--quick] [--events N] [--no-postgres] [--json FILE]
 
-(a) **Trace**: `TraceService.trace(code, direction="both")` (every ancestor and every descendant, with
+(a) **Trace**: `TraceService.trace_graph(code, direction="both")` (every ancestor and every descendant, with
     holders, edges and quantities) for 200 random lots and for 200 random harvest lots, p50 and p95,
     on a ledger of `--events` events (default 1,000,000; 50,000 with --quick). Goal: p95 ≤ 0.5 s; the
     quoted baseline is the Walmart/IBM Food Trust mango trace, 2.2 s.
@@ -593,15 +593,15 @@ def bench_trace(cfg: argparse.Namespace, tmp: str, cast: Cast, echo: Callable[[s
             "random lots": rng.sample(codes, 200),
             "random harvest lots": rng.sample([c for c in codes if c.startswith("TH")], 200),
         }
-        service.trace(samples["random lots"][0], direction="both")  # warm the cache once
+        service.trace_graph(samples["random lots"][0], direction="both")  # warm the cache once
         results = []
         for what, sample in samples.items():
             times, sizes = [], []
             for code in sample:
                 s = time.perf_counter()
-                graph = service.trace(code, direction="both")
+                graph = service.trace_graph(code, direction="both")
                 times.append((time.perf_counter() - s) * 1000)
-                sizes.append(len(graph["nodes"]))
+                sizes.append(len(graph.nodes))
             p50, p95 = percentile(times, 50), percentile(times, 95)
             note = (
                 f"{n:,} events (bulk-loaded, loader {'valid' if ok else 'INVALID'}), {lots:,} lots; graph size "

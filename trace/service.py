@@ -10,9 +10,8 @@ read is a one-line delegate to the module of trace/reads/ that answers it, with 
     reads/reports.py   prices, priced_products, product_names_en, lot_products, recent_recalls, entry_event
     reads/events.py    signed_event, events_between, trace_events, epcis, record_times
 
-`lot`, `trace` and `journey` answer the JSON form of `lot_summary`, `trace_graph` and
-`journey_bundle` (their `to_wire()`): the documents the HTTP API serves and scripts, labels and
-benchmarks read. All SQL is in trace/store.
+No read answers a dict: callers read the answers' attributes, and an answer's `to_wire()` writes
+the JSON the HTTP API serves (GET /lots/{code}, .../trace, .../journey). All SQL is in trace/store.
 """
 
 from __future__ import annotations
@@ -107,23 +106,14 @@ class TraceService:
     def lot_summary(self, code: str) -> lot_reads.LotSummary:
         return lot_reads.lot(self.engine, code)
 
-    def lot(self, code: str) -> dict[str, Any]:
-        return self.lot_summary(code).to_wire()
-
     def trace_graph(self, code: str, *, direction: str = "both") -> lot_reads.TraceGraph:
         return lot_reads.trace(self.engine, code, direction=direction)
-
-    def trace(self, code: str, *, direction: str = "both") -> dict[str, Any]:
-        return self.trace_graph(code, direction=direction).to_wire()
 
     def recall_report(self, code: str) -> recall_reads.RecallReach:
         return recall_reads.recall_report(self.engine, code)
 
     def journey_bundle(self, code: str) -> journey_reads.Journey:
         return journey_reads.journey(self.engine, self.log, code)
-
-    def journey(self, code: str) -> dict[str, Any]:
-        return self.journey_bundle(code).to_wire()
 
     # --- parties ---------------------------------------------------------------------------------------
 

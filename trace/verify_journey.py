@@ -1,6 +1,6 @@
 """Check a lot's journey independently: the checks the consumer's page runs in JavaScript, in Python.
 
-A journey is what `TraceService.journey(code)` returns (GET /lots/{code}/journey). `check_journey`
+A journey is `TraceService.journey_bundle(code).to_wire()` (GET /lots/{code}/journey). `check_journey`
 trusts nothing in it but the log key the caller pins, and collects every failure rather than stopping
 at the first, so a consumer (or `farmtrace verify-lot`) is told precisely what failed. Its twin is
 `web/static/verify.js`; both give each failure the same `reason` code, in the same order, and

@@ -9,9 +9,10 @@
 Every page takes ?lang=zh|en (the visible switch links to it), which overrides Accept-Language.
 An unknown or malformed code gets a helpful HTML 404 from these routes themselves, so the app's JSON
 problem handlers never answer a person. A lot whose ledger data cannot be read is shown as not
-verified. The page is rendered from `TraceService.journey(lot)`; the browser then fetches the same
-journey from GET /lots/{lot}/journey and checks it (static/verify.js) against the log key embedded
-here, which comes from the server's configuration, never from the database.
+verified. The page is rendered from `TraceService.journey_bundle(lot)` (typed; web/timeline.py);
+the browser then fetches the same journey's JSON (`Journey.to_wire()`) from GET /lots/{lot}/journey
+and checks it (static/verify.js) against the log key embedded here, which comes from the server's
+configuration, never from the database.
 
 Pages are small and self-contained for weak networks: one HTML document with the CSS inlined (a QR
 scan is nearly always a first visit, so a separate stylesheet would cost a round trip), one deferred
@@ -131,7 +132,7 @@ def _lot_page(
     except InvalidEvent:
         return _not_found(request, t, t("notfound.malformed"), code=lot if len(lot) <= 20 else "")
     try:
-        journey = service.journey(lot)
+        journey = service.journey_bundle(lot)
     except NotFound:
         return _not_found(request, t, t("notfound.unknown", code=lot), code=lot)
     except Exception:
@@ -141,10 +142,10 @@ def _lot_page(
         _log.exception("the journey of lot %r cannot be read", lot)
         view = _damaged_view(service, lot, t)
     else:
-        product_gtin = journey["product"].get("gtin")
+        product_gtin = journey.product.get("gtin")
         if wanted_gtin is not None and (product_gtin is None or gtin14(product_gtin) != wanted_gtin):
             return _not_found(request, t, t("notfound.gtin", gtin=gtin, code=lot), code=lot)
-        if any(item["event"] is None for item in journey["events"]):
+        if any(item.event is None for item in journey.events):
             # An entry no longer decodes (or is gone): the journey carries it as stored, and the
             # browser's check names it; the page shows the product as unverifiable.
             view = _damaged_view(service, lot, t)

@@ -1,7 +1,12 @@
-"""The consumer page's timeline: `TraceService.journey`'s answer as lot.html shows it.
+"""The consumer page's timeline: `TraceService.journey_bundle`'s answer as lot.html shows it.
 
     journey_view(journey, t, lookup_party=...) -> the page's view: product, origins, prices,
                                                    recall banners, warnings and one step per event
+
+The page reads the typed `Journey` (trace/reads/journeys.py); each step reads its event's signed
+wire form (`JourneyEvent.event`, the decoded entry's JSON), so the page shows the fields the
+entry's signature covers, under the names the browser's check (static/verify.js) reads in
+`Journey.to_wire()`, the bundle it fetches from GET /lots/{code}/journey.
 
 Each event kind has one small formatter in `_DETAILS` (kind -> the lines under the step's title);
 a kind without one shows its title alone. Texts are plain strings: the template escapes them.
@@ -9,7 +14,6 @@ a kind without one shows its title alone. Texts are plain strings: the template 
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +22,8 @@ from typing import Any
 
 from farmtrace.trace.model.encoding import split_entry
 from farmtrace.trace.model.units import MASS_UNITS
+from farmtrace.trace.reads.journeys import Journey, JourneyEvent, JourneyRecall
+from farmtrace.trace.reads.lots import LotStatus
 
 from .i18n import Translator
 from .render import instructions, names, unit_name
@@ -200,12 +206,12 @@ _DETAILS: dict[str, Callable[[_Journey, _Step], None]] = {
 
 
 def journey_view(
-    journey: dict[str, Any],
+    journey: Journey,
     t: Translator,
     *,
     lookup_party: Callable[[str], Mapping[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
-    """What lot.html shows, in `t`'s language, from `TraceService.journey`'s answer.
+    """What lot.html shows, in `t`'s language, from `TraceService.journey_bundle`'s answer.
 
     Parties are named in the page's language (English name when registered with one, else the
     Chinese): from the registrations the journey carries, else from `lookup_party(id)` (a party the
@@ -228,25 +234,25 @@ def journey_view(
 
     j = _Journey(
         t=t,
-        lot=journey["lot"],
-        lineage=set(journey.get("lots", [])) | {journey["lot"]},
+        lot=journey.lot,
+        lineage=set(journey.lots) | {journey.lot},
         parties=parties,
         party_name=party_name,
-        variety=journey["product"].get("variety"),
+        variety=journey.product.get("variety"),
     )
     prices: list[dict[str, Any]] = []
-    steps = [_step(j, n, item, prices) for n, item in enumerate(journey["events"], start=1)]
-    recalls = _recalls(j, journey)  # after the steps: they collect where the lot went
-    product_names = names(journey["product"], t)
+    steps = [_step(j, n, item, prices) for n, item in enumerate(journey.events, start=1)]
+    recalls = _recalls(j, journey.recalls)  # after the steps: they collect where the lot went
+    product_names = names(journey.product, t)
     return {
-        "lot": journey["lot"],
+        "lot": journey.lot,
         "product_name": product_names[0],
         "product_other": product_names[1],
-        "gtin": journey["product"].get("gtin"),
-        "quantity": f"{journey['quantity']} {unit_name(journey['unit'], t)}",
+        "gtin": journey.product.get("gtin"),
+        "quantity": f"{journey.quantity} {unit_name(journey.unit, t)}",
         "variety": j.variety,
         "recalls": recalls,
-        "warnings": _warnings(t, journey.get("status", {}), recalled_shown=bool(recalls)),
+        "warnings": _warnings(t, journey.status, recalled_shown=bool(recalls)),
         "origins": j.origins,
         "prices": prices,
         "steps": steps,
@@ -254,15 +260,18 @@ def journey_view(
     }
 
 
-def _step(j: _Journey, n: int, item: dict[str, Any], prices: list[dict[str, Any]]) -> dict[str, Any]:
-    """Step `n` of the timeline for the journey's `item`; its price, if any, is added to `prices`."""
-    t, ev = j.t, item["event"]
+def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]]) -> dict[str, Any]:
+    """Step `n` of the timeline for the journey's `item` (its event decoded: the consumer page
+    shows a journey with an undecodable entry as damaged); its price, if any, is added to `prices`."""
+    t, ev = j.t, item.event
+    if ev is None:
+        raise ValueError(f"entry {item.proven.index} does not decode: render the page as damaged")
     kind = ev["kind"]
     detail = ev.get("detail", {})
     s = _Step(
         ev=ev,
         detail=detail,
-        who=j.party_name(ev["party"], item.get("party_name")),
+        who=j.party_name(ev["party"], item.party_name),
         ins=[r for r in ev.get("inputs", []) if r["lot"] in j.lineage] or ev.get("inputs", []),
         outs=[o for o in ev.get("outputs", []) if o["lot"] in j.lineage] or ev.get("outputs", []),
     )
@@ -289,8 +298,8 @@ def _step(j: _Journey, n: int, item: dict[str, Any], prices: list[dict[str, Any]
         place = None
     return {
         "n": n,
-        "index": item["index"],
-        "id": item.get("id", ""),
+        "index": item.proven.index,
+        "id": item.id,
         "kind": kind,
         "title": title,
         "stage": stage,
@@ -306,13 +315,13 @@ def _step(j: _Journey, n: int, item: dict[str, Any], prices: list[dict[str, Any]
     }
 
 
-def _recalls(j: _Journey, journey: dict[str, Any]) -> list[dict[str, Any]]:
+def _recalls(j: _Journey, recalls: tuple[JourneyRecall, ...]) -> list[dict[str, Any]]:
     """The recall banners: the lot's own recall says where the lot went; an ancestor's says whose."""
     t = j.t
     out = []
-    for r in journey.get("recalls", []):
-        day = str(r.get("time", ""))[:10]
-        itself = r.get("lot") == j.lot
+    for r in recalls:
+        day = r.time[:10]
+        itself = r.lot == j.lot
         went = []
         if itself and j.went_lots:
             went.append(t("recall.went_lots", lots=_list(t, j.went_lots)))
@@ -320,35 +329,35 @@ def _recalls(j: _Journey, journey: dict[str, Any]) -> list[dict[str, Any]]:
             went.append(t("recall.went_to", parties=t("list.sep").join(j.went_to)))
         out.append(
             {
-                "lead": t("recall.self" if itself else "recall.upstream", lot=r.get("lot"), date=day),
+                "lead": t("recall.self" if itself else "recall.upstream", lot=r.lot, date=day),
                 "went": went,
-                "reason": r.get("reason", ""),
-                "instructions": instructions(r.get("instructions", ""), t),
+                "reason": r.reason,
+                "instructions": instructions(r.instructions, t),
             }
         )
     return out
 
 
-def _warnings(t: Translator, status: Mapping[str, Any], *, recalled_shown: bool) -> list[str]:
+def _warnings(t: Translator, status: LotStatus, *, recalled_shown: bool) -> list[str]:
     warnings = []
-    if status.get("recalled") and not recalled_shown:
+    if status.recalled and not recalled_shown:
         warnings.append(t("recall.title"))
-    if status.get("failed"):
+    if status.failed:
         warnings.append(t("status.failed"))
-    if status.get("rejected"):
+    if status.rejected:
         warnings.append(t("status.rejected"))
     return warnings
 
 
-def _parties(journey: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _parties(journey: Journey) -> dict[str, dict[str, Any]]:
     """Public party records (names, roles, address) from the key registrations the journey carries."""
     out: dict[str, dict[str, Any]] = {}
-    for key in journey.get("keys", {}).values():
-        reg = key.get("registered_in") if isinstance(key, dict) else None
-        if not reg:
+    for _, key in journey.keys:
+        reg = key.registered_in
+        if reg is None or reg.entry is None:
             continue
         try:
-            canonical, _ = split_entry(base64.b64decode(reg["entry"]))  # InvalidEvent is a ValueError
+            canonical, _ = split_entry(reg.entry)  # InvalidEvent is a ValueError
             event = json.loads(canonical)
             record = event["detail"]["party"] if event.get("kind") == "party.register" else None
         except (ValueError, KeyError, IndexError, TypeError):

@@ -47,15 +47,15 @@ def _answers(client, result) -> list[tuple[str, object]]:
     consumer, recalled = result["consumer_lot"], result["recalled_lot"]
     # a party whose contact details the desk keeps, so /private answers them, not null
     party = next(p for p in sorted(result["parties"].values()) if state.applications.private(p))
-    event_id = service.lot(consumer)["head"]
+    event_id = service.lot_summary(consumer).head
     signed, index = service.signed_event(event_id)
     out = [
-        (f"/lots/{consumer}", service.lot(consumer)),
-        (f"/lots/{recalled}", service.lot(recalled)),
-        (f"/lots/{consumer}/trace", service.trace(consumer)),
-        (f"/lots/{recalled}/trace?direction=forward", service.trace(recalled, direction="forward")),
-        (f"/lots/{consumer}/journey", service.journey(consumer)),
-        (f"/lots/{recalled}/journey", service.journey(recalled)),
+        (f"/lots/{consumer}", service.lot_summary(consumer).to_wire()),
+        (f"/lots/{recalled}", service.lot_summary(recalled).to_wire()),
+        (f"/lots/{consumer}/trace", service.trace_graph(consumer).to_wire()),
+        (f"/lots/{recalled}/trace?direction=forward", service.trace_graph(recalled, direction="forward").to_wire()),
+        (f"/lots/{consumer}/journey", service.journey_bundle(consumer).to_wire()),
+        (f"/lots/{recalled}/journey", service.journey_bundle(recalled).to_wire()),
         (f"/lots/{recalled}/recall", service.recall_report(recalled).to_wire()),
         (f"/lots/{consumer}/recall", service.recall_report(consumer).to_wire()),
         ("/parties", _wire(service.parties())),

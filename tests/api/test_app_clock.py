@@ -34,8 +34,8 @@ def test_the_app_service_log_and_audit_runner_share_the_one_clock(pinned_app, cl
     assert app.state.log.checkpoint().signed_at == PINNED_AT.timestamp()
     # The demo's stories end at the app's time, not the machine's.
     times = [
-        datetime.fromisoformat(e["event"]["event_time"])
-        for e in app.state.service.journey("XF-BAG-0001")["events"]
+        datetime.fromisoformat(e.event["event_time"])
+        for e in app.state.service.journey_bundle("XF-BAG-0001").events
     ]
     assert PINNED_AT - timedelta(days=3) <= min(times) and max(times) <= PINNED_AT
 
@@ -53,7 +53,7 @@ def test_an_app_without_a_clock_reads_the_machines(tmp_path):
 
 def test_epcis_documents_are_created_at_the_apps_time(pinned_app, clock, tmp_path):
     app, keys = _demo(pinned_app, tmp_path)
-    event_id = app.state.service.journey("XF-BAG-0001")["events"][0]["id"]
+    event_id = app.state.service.journey_bundle("XF-BAG-0001").events[0].id
     regulator = {"Authorization": f"FarmTrace {keys['regulator'].token(now=YEAR_END)}"}
     with TestClient(app) as client:
         for at in (PINNED_AT, YEAR_END):

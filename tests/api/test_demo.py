@@ -81,7 +81,7 @@ def test_the_cabbage_has_farm_gate_wholesale_and_retail_prices(demo):
     assert stages == {"production", "wholesale", "retail"}
     chilli = {r.stage for r in service.prices(product="宁乡朝天椒")}
     assert chilli == {"production", "wholesale", "retail"}
-    bag = service.lot("XF-BAG-0001")["product"]
+    bag = service.lot_summary("XF-BAG-0001").product
     assert bag["name_zh"] == "宁乡包菜" and bag["gtin"] == "6901234567892"
 
 

@@ -239,6 +239,6 @@ def test_a_story_told_in_these_words_is_recorded_by_the_service(sqlite_url: str)
             forged = SHOP.sign(wire).entry.replace(SHOP.party.encode(), MARKET.party.encode())
             service.record(forged.replace(SHOP.key_id.encode(), MARKET.key_id.encode()))
         say(MARKET, sc.sell([ref("M-1", "50")], price=sc.price("3", "wholesale")))
-        assert service.lot("M-1")["head"] == heads["M-1"]
+        assert service.lot_summary("M-1").head == heads["M-1"]
     finally:
         service.log.close(close_store=True)

@@ -194,7 +194,7 @@ def add_injected_lot(app, key_dir: Path) -> str:
             "detail": {"origin": {"name": INJECTED["field"]}},
         },
     )
-    head = service.lot(INJECTED_LOT)["head"]
+    head = service.lot_summary(INJECTED_LOT).head
     record(
         regulator,
         10,

@@ -91,7 +91,7 @@ def test_the_spreadsheets_open_and_agree(city):
     lot = stats.harvests[0]
     trace = client.get("/console/exports/lot", params={"code": lot, "fmt": "csv"})
     lots = {r[3] for r in csv.reader(io.StringIO(trace.content.decode("utf-8-sig")))}
-    expected = {n["lot"] for n in app.state.service.trace(lot)["nodes"]}
+    expected = {n.lot for n in app.state.service.trace_graph(lot).nodes}
     assert expected <= lots
     epcis = client.get("/console/exports/lot", params={"code": lot, "fmt": "jsonld"})
     assert epcis_checks._errors(json.loads(epcis.content)) == []
@@ -116,7 +116,7 @@ def test_prices_of_the_city_chart_three_stages_per_kg(city):
 
 def test_a_city_harvest_lot_is_drawn_readably(city):
     client, app, stats = city
-    sizes = {lot: len(app.state.service.trace(lot)["nodes"]) for lot in stats.harvests[:10]}
+    sizes = {lot: len(app.state.service.trace_graph(lot).nodes) for lot in stats.harvests[:10]}
     lot = max(sizes, key=sizes.get)
     page = client.get(f"/console/lots/{lot}").text
     boxes = svg_boxes(first_svg(page))

@@ -181,7 +181,7 @@ def test_a_recall_upstream_shows_the_red_banner(served, phone):
     # The regulator recalls the 500 kg harvest lot the bag came from.
     service = app.state.service
     regulator = PartyKey.load(tmp / "keys" / "regulator.key")
-    head = service.lot("NX-BC-1120")["head"]
+    head = service.lot_summary("NX-BC-1120").head
     reason = "复检发现农残超标 / Residues over the limit on re-test"
     todo = "请停止食用，凭小票退货 / Stop eating it; return it with the receipt"
     service.record(

@@ -35,8 +35,8 @@ def genuine(tmp_path_factory):
     service = app.state.service
     try:
         journeys = {
-            "bag": json.loads(json.dumps(service.journey("XF-BAG-0001"))),
-            "recalled": json.loads(json.dumps(service.journey("XF-LJ-002"))),
+            "bag": json.loads(json.dumps(service.journey_bundle("XF-BAG-0001").to_wire())),
+            "recalled": json.loads(json.dumps(service.journey_bundle("XF-LJ-002").to_wire())),
         }
         yield journeys, service.log.verifier.key_string()
     finally:
@@ -125,7 +125,7 @@ def test_verify_lot_command(tmp_path, capsys):
             assert farmtrace(["verify-lot", "XF-BAG-0001", "--server", url, "--key", "junk"]) == 2
             assert farmtrace(["verify-lot", "NO-SUCH-LOT", "--server", url, "--key", key]) == 1
             capsys.readouterr()
-            index = app.state.service.journey("XF-BAG-0001")["events"][0]["index"]
+            index = app.state.service.journey_bundle("XF-BAG-0001").events[0].proven.index
             edit_entry(tmp_path / "db.sqlite", index, lambda e: e.replace(b'"500"', b'"600"', 1))
             assert farmtrace(["verify-lot", "XF-BAG-0001", "--server", url, "--key", key]) == 1
             lines = capsys.readouterr().out.splitlines()

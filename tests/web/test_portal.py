@@ -160,7 +160,7 @@ def test_certificate_page_is_public_and_only_for_certificates(demo):
     client, app, _, _ = demo
     service = app.state.service
     events = {
-        service.signed_event(e["id"])[0].event.kind: e["id"] for e in service.lot("NX-BC-1120")["events"]
+        service.signed_event(e.id)[0].event.kind: e.id for e in service.lot_summary("NX-BC-1120").events
     }
     r = _get(client, f"/portal/certificate/{events['certify']}?lang=zh")
     assert r.status_code == 200

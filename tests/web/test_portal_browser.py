@@ -377,9 +377,9 @@ def test_certificate_prints_with_a_qr_that_scans(demo, phones):
     base, app, _, _ = demo
     service = app.state.service
     certify = next(
-        e["id"]
-        for e in service.lot("ZJ-LJ-1119")["events"]
-        if service.signed_event(e["id"])[0].event.kind == "certify"
+        e.id
+        for e in service.lot_summary("ZJ-LJ-1119").events
+        if service.signed_event(e.id)[0].event.kind == "certify"
     )
     page = phones("en-US")
     page.goto(f"{base}/portal/certificate/{certify}?lang=en")
@@ -427,15 +427,15 @@ def test_merge_then_sell_at_a_price(demo, phones):
     page.fill("[data-rows=outputs] input[name=out_lot]", "MWD-MIX-01")
     page.fill("[data-rows=outputs] input[name=out_quantity]", "19.5")
     assert submit(page) == "ok"
-    lot = app.state.service.lot("MWD-MIX-01")
-    assert sorted(lot["parents"]) == ["MWD-BC-02", "MWD-BC-03"] and lot["quantity"] == "19.5"
+    lot = app.state.service.lot_summary("MWD-MIX-01")
+    assert sorted(lot.parents) == ["MWD-BC-02", "MWD-BC-03"] and lot.quantity == "19.5"
     open_form(page, base, "sell", lang="en", lot="MWD-MIX-01")
     page.fill("#f-quantity-0", "5")
     page.fill("#f-price", "2.80")
     page.check("input[name=price_stage][value=wholesale]")
     assert submit(page) == "ok"
     assert page.input_value("#f-price") == "2.8"
-    assert app.state.service.lot("MWD-MIX-01")["holders"] == {lot["created_by"]: "14.5"}
+    assert dict(app.state.service.lot_summary("MWD-MIX-01").holders) == {lot.created_by: "14.5"}
     shot(page, "sell-ok-en")
 
 

@@ -267,7 +267,7 @@ def test_a_buyer_that_has_not_received_yet_is_named_in_the_pages_language(site):
     """A shipment recorded alone (as `farmtrace event` does): the buyer signed nothing on the lot."""
     client, app, keys = site
     service = app.state.service
-    head = service.lot("MWD-BC-02")["head"]
+    head = service.lot_summary("MWD-BC-02").head
     wire = {
         "kind": "ship",
         "event_time": service.clock().isoformat(timespec="seconds"),

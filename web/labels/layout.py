@@ -246,16 +246,15 @@ def label_for(service: TraceService, code: str, *, base: str) -> Label:
     (the harvests it came from) as the producer: "A 等3家" when several farms went into it.
     Raises NotFound for an unknown lot, InvalidEvent for a bad code or base.
     """
-    lot = service.lot(code)
-    product = lot["product"]
+    product = service.lot_summary(code).product
     uri = label_uri(code, base=base, gtin=product.get("gtin"))
-    back = service.trace(code, direction="back")
-    nodes = {n["lot"]: n for n in back["nodes"]}
-    maker = nodes[code]["created_by_name"] or nodes[code]["created_by"]
+    back = service.trace_graph(code, direction="back")
+    nodes = {n.lot: n for n in back.nodes}
+    maker = nodes[code].created_by_name or nodes[code].created_by
     farms: list[str] = []
-    for origin in back["origins"]:
+    for origin in back.origins:
         node = nodes[origin]
-        name = node["created_by_name"] or node["created_by"]
+        name = node.created_by_name or node.created_by
         if origin != code and name not in farms:
             farms.append(name)
     if not farms or farms == [maker]:
@@ -272,7 +271,7 @@ def sheet_labels(service: TraceService, code: str, *, base: str, copies: int = 1
     """
     if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES:
         raise InvalidEvent("copies", f"expected 1 to {MAX_COPIES} copies, found {copies!r}")
-    children = service.lot(code)["children"] or [code]
+    children = service.lot_summary(code).children or (code,)
     if len(children) * copies > MAX_SHEET_LABELS:
         raise InvalidEvent(
             "copies",
