@@ -285,7 +285,25 @@ class Log:
         """Verify a witness's cosignature on one of our checkpoints and store it (C2SP tlog-cosignature).
 
         `note_text` is the checkpoint note as the witness returned it (or our note plus its line).
+        Returns the checkpoint as stored, with every cosignature it now carries.
         """
+        ((size, _),) = self.add_cosignatures([(note_text, witness)])
+        return self._store.checkpoint(size)  # type: ignore[return-value]
+
+    def add_cosignatures(self, cosigned: Sequence[tuple[str, CosignatureVerifier]]) -> list[tuple[int, str]]:
+        """`add_cosignature` for many (note text, witness) pairs, stored in one write transaction.
+
+        Every pair is checked first; one that fails raises (MalformedError, VerificationError or
+        NotFoundError, naming its witness) and nothing is stored. Returns the stored (size, line)
+        pairs, in order. The log's background submitter (ledger/witnessing.py) stores the answers of
+        all its witnesses this way: one commit where there would be one per witness.
+        """
+        lines = [self._cosignature_line(text, witness) for text, witness in cosigned]
+        self._store.add_cosignatures(lines)
+        return lines
+
+    def _cosignature_line(self, note_text: str, witness: CosignatureVerifier) -> tuple[int, str]:
+        """The (size, line) of `witness`'s cosignature in `note_text`, checked against our checkpoint."""
         if not isinstance(witness, CosignatureVerifier):
             raise MalformedError("witness keys are cosignature/v1 (type 0x04) verifier keys")
         opened = open_note(note_text, [self.verifier, witness])
@@ -296,8 +314,7 @@ class Log:
         sigs = [s for s in opened.signatures if (s.name, s.key_id) == (witness.name, witness.key_id)]
         if not sigs:
             raise MalformedError(f"the note carries no cosignature by {witness.name}")
-        self._store.add_cosignature(cp.size, _line(sigs[0]))
-        return self._store.checkpoint(cp.size)  # type: ignore[return-value]
+        return cp.size, _line(sigs[0])
 
 
 def _checked_entries(entries: list[bytes]) -> list[bytes]:

@@ -375,12 +375,25 @@ class SqlStore:
             return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3], tuple(cos.get(r[0], ()))) for r in rows]
 
     def add_cosignature(self, size: int, line: str) -> None:
+        self.add_cosignatures([(size, line)])
+
+    def add_cosignatures(self, lines: Sequence[tuple[int, str]]) -> None:
+        """Store (size, cosignature line) pairs in one transaction (one commit, one fsync).
+
+        On PostgreSQL this takes no advisory lock: the insert touches only ledger_cosignature, and
+        `ON CONFLICT DO NOTHING` is safe between concurrent writers, so it never waits for an append
+        nor makes one wait. SQLite has one writer per file, so there it queues like any writer.
+        """
+        if not lines:
+            return
         ph = self._ph
-        with self._locked_write() as conn:
-            conn.exec_driver_sql(
-                f"INSERT INTO ledger_cosignature (size, line) VALUES ({ph}, {ph}) ON CONFLICT DO NOTHING",
-                (size, line),
-            )
+        sql = f"INSERT INTO ledger_cosignature (size, line) VALUES ({ph}, {ph}) ON CONFLICT DO NOTHING"
+        if self.dialect == "sqlite":
+            with self._locked_write() as conn:
+                conn.exec_driver_sql(sql, list(lines))
+            return
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(sql, list(lines))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,6 +12,8 @@ Contract (checked by tests/ledger/test_store_contract.py on every store):
 - `write_entries(start, entries)` MUST refuse (raise) an index that is already stored.
 - Readers MUST only see committed data, and MUST NOT block the writer for long.
 - `latest_checkpoint()` MUST return the checkpoint with the largest size, or None.
+- `add_cosignatures(lines)` MUST store all of its (size, line) pairs in one atomic write, or none;
+  a line already stored is not stored twice.
 - Stores MUST NOT interpret entries: they are opaque bytes.
 """
 
@@ -69,6 +71,7 @@ class LogStore(Protocol):
     def checkpoint(self, size: int) -> StoredCheckpoint | None: ...
     def checkpoints(self) -> list[StoredCheckpoint]: ...
     def add_cosignature(self, size: int, line: str) -> None: ...
+    def add_cosignatures(self, lines: Sequence[tuple[int, str]]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -151,11 +154,19 @@ class MemoryStore:
         return [self._checkpoints[s] for s in sorted(self._checkpoints)]
 
     def add_cosignature(self, size, line):
-        cp = self._checkpoints[size]
-        if line not in cp.cosignatures:
-            self._checkpoints[size] = StoredCheckpoint(
-                cp.size, cp.root, cp.note, cp.signed_at, (*cp.cosignatures, line)
-            )
+        self.add_cosignatures([(size, line)])
+
+    def add_cosignatures(self, lines):
+        with self._lock:
+            missing = {size for size, _ in lines} - self._checkpoints.keys()
+            if missing:  # all or nothing: checked before anything is stored
+                raise KeyError(f"no checkpoint of size {min(missing)}")
+            for size, line in lines:
+                cp = self._checkpoints[size]
+                if line not in cp.cosignatures:
+                    self._checkpoints[size] = StoredCheckpoint(
+                        cp.size, cp.root, cp.note, cp.signed_at, (*cp.cosignatures, line)
+                    )
 
     def close(self):
         pass

@@ -1,17 +1,25 @@
 """The log's side of c2sp.org/tlog-witness: submit each new checkpoint to every witness, in the background.
 
     WitnessEndpoint.parse_list("URL VKEY,URL VKEY")   the configured witnesses
-    Witnessing(log, endpoints, clock=...)             one thread per witness, plus one that watches the log
+    Witnessing(log, endpoints, clock=...)             one thread per witness, one that watches the log,
+                                                      one that stores the cosignatures
         .start() / .stop()                            the pair the composition root calls in its lifespan
         .status(now=)                                 one WitnessStatus per witness (health pages)
 
 For each witness a thread loops: wait until the log has a checkpoint the witness has not
 cosigned; send `old <size the witness has>`, the RFC 9162 consistency proof from that size, and the
 log-signed note to `<url>/add-checkpoint`; on 200 check the cosignature with the witness's key and
-store it (`Log.add_cosignature`, so the served checkpoint carries it); on 409 take the witness's
-size from the answer and resend at once; on anything else (a refusal, a timeout, a dead witness)
-wait with exponential backoff (0.5 s doubling to 60 s) and try again with the then latest checkpoint.
-Appending never waits: nothing here runs on the log's writer thread.
+hand it to the recorder; on 409 take the witness's size from the answer and resend at once; on
+anything else (a refusal, a timeout, a dead witness) wait with exponential backoff (0.5 s doubling
+to 60 s) and try again with the then latest checkpoint.
+
+The recorder stores the cosignatures the submitters hand it (`Log.add_cosignatures`, so the served
+checkpoint carries them) in one transaction per round: it waits until no submission is in flight,
+or `gather` seconds at most, then writes everything pending. The witnesses are woken together by
+a new checkpoint, so one round is one commit (one fsync under the log's write lock on SQLite, none
+of the advisory lock on PostgreSQL) instead of one per witness. Appending never waits for a witness:
+nothing here runs on the log's writer thread, and the only thing an append may wait for is that
+one small write.
 
 The watcher polls the latest checkpoint (one indexed read, every `poll` seconds) rather than
 hooking the writer: several server processes may append to one database, and each sees the
@@ -85,6 +93,16 @@ class WitnessStatus:
     behind: bool = False  # set by `Witnessing.status` against the log's latest checkpoint
 
 
+@dataclass(frozen=True)
+class _Cosigned:
+    """A witness's cosignature on one of our checkpoints, checked, waiting for the recorder."""
+
+    endpoint: WitnessEndpoint
+    checkpoint: StoredCheckpoint
+    line: str  # the cosignature line, "— <name> <base64>\n"
+    at: int  # its timestamp (POSIX seconds)
+
+
 class _Channel:
     """One witness's HTTP/1.1 keep-alive connection (c2sp.org/tlog-witness: clients SHOULD keep alive)."""
 
@@ -115,7 +133,8 @@ class Witnessing:
     (a checkpoint per batch) each witness cosigns the latest checkpoint a few times a second instead
     of every one, and its cosignatures' writes leave the log's write lock to the appends.
     `behind_after` is how old (seconds) an uncosigned latest checkpoint may get before the witness
-    counts as behind.
+    counts as behind. `gather` is the longest the recorder waits for the other witnesses' answers
+    before it stores the cosignatures it has.
     """
 
     def __init__(
@@ -127,6 +146,7 @@ class Witnessing:
         poll: float = 0.1,
         pace: float = 0.5,
         behind_after: float = 60.0,
+        gather: float = 0.25,
     ) -> None:
         self.log = log
         self.endpoints = tuple(endpoints)
@@ -134,10 +154,13 @@ class Witnessing:
         self._poll = poll
         self._pace = pace
         self.behind_after = behind_after
+        self._gather = gather
         self._status = {e.key.key_string(): WitnessStatus(e.key.name, e.url) for e in self.endpoints}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._latest: StoredCheckpoint | None = None
+        self._pending: list[_Cosigned] = []  # checked, for the recorder to store
+        self._in_flight = 0  # submissions sent and not yet answered
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -148,7 +171,10 @@ class Witnessing:
         if self._threads:
             return
         self._stop.clear()
-        self._threads = [threading.Thread(target=self._watch, name="farmtrace-witness-watch", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._watch, name="farmtrace-witness-watch", daemon=True),
+            threading.Thread(target=self._store_loop, name="farmtrace-witness-store", daemon=True),
+        ]
         for e in self.endpoints:
             self._threads.append(
                 threading.Thread(
@@ -205,6 +231,7 @@ class Witnessing:
                 cp = self._latest
                 if cp is not None and (done is None or cp.size > done):
                     if not self._note_stored(endpoint, cp):
+                        self._in_flight += 1  # under the lock: the recorder waits for its answer
                         return cp
                     done = cp.size
                 self._changed.wait(1.0)
@@ -244,14 +271,21 @@ class Witnessing:
                     return
                 try:
                     known = self._submit(channel, endpoint, cp, known)
-                    done, backoff = cp.size, BACKOFF_FIRST
+                    done, backoff, error = cp.size, BACKOFF_FIRST, None
+                except Exception as exc:  # refused, unreachable, or a bad answer: back off
+                    error = exc
+                finally:
+                    with self._changed:
+                        self._in_flight -= 1
+                        self._changed.notify_all()
+                if error is None:
                     if self._stop.wait(self._pace):
                         return
-                except Exception as exc:  # refused, unreachable, or a bad answer: back off
-                    self._record(endpoint, cp.size, None, error=f"{type(exc).__name__}: {exc}")
-                    if self._stop.wait(backoff):
-                        return
-                    backoff = min(backoff * 2, BACKOFF_MAX)
+                    continue
+                self._record(endpoint, cp.size, None, error=f"{type(error).__name__}: {error}")
+                if self._stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, BACKOFF_MAX)
         finally:
             channel.close()
 
@@ -273,12 +307,43 @@ class Witnessing:
             if status != 200:
                 text = answer[:300].decode("utf-8", "replace").strip()
                 raise LedgerError(f"the witness answered {status}: {text}")
-            stored = self.log.add_cosignature(cp.note + answer.decode(), endpoint.key)
-            line = next(
-                line for line in stored.cosignatures if line.startswith(f"\u2014 {endpoint.key.name} ")
-            )
-            note = open_note(cp.note + line, [self.log.verifier, endpoint.key])
-            sig = next(s for s in note.signatures if s.name == endpoint.key.name)
-            self._record(endpoint, cp.size, CosignatureVerifier.timestamp(sig.signature))
+            # The answer is the witness's signature line(s); keep the one that verifies as its.
+            note = open_note(cp.note + answer.decode(), [self.log.verifier, endpoint.key])
+            ours = (endpoint.key.name, endpoint.key.key_id)
+            sig = next(s for s in note.signatures if (s.name, s.key_id) == ours)
+            at = CosignatureVerifier.timestamp(sig.signature)
+            with self._changed:
+                self._pending.append(_Cosigned(endpoint, cp, sig.line(), at))
+                self._changed.notify_all()
             return cp.size
         raise LedgerError("the witness kept answering 409 Conflict")
+
+    def _store_loop(self) -> None:
+        """The recorder: store the pending cosignatures, one transaction per round (module docstring)."""
+        while True:
+            with self._changed:
+                while not self._pending and not self._stop.is_set():
+                    self._changed.wait(1.0)
+                deadline = time.monotonic() + self._gather
+                while self._in_flight and not self._stop.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._changed.wait(left)
+                batch, self._pending = self._pending, []
+            if batch:
+                self._store(batch)
+            elif self._stop.is_set():
+                return
+
+    def _store(self, batch: list[_Cosigned]) -> None:
+        try:
+            self.log.add_cosignatures([(c.checkpoint.note + c.line, c.endpoint.key) for c in batch])
+        except Exception as exc:  # the database failed or was locked: the next checkpoint's will do
+            for c in batch:
+                self._record(
+                    c.endpoint, c.checkpoint.size, None, error=f"storing the cosignature failed: {exc}"
+                )
+            return
+        for c in batch:
+            self._record(c.endpoint, c.checkpoint.size, c.at)

@@ -207,6 +207,46 @@ def test_cosignatures_are_stored_with_their_checkpoint(store, signer):
     log.close()
 
 
+def test_cosignatures_of_several_witnesses_and_checkpoints_are_stored_together_or_not_at_all(store, signer):
+    from farmtrace.ledger.errors import VerificationError
+    from farmtrace.ledger.note import CosignatureSigner, open_note, sign_note
+
+    log = Log(store, signer)
+    log.append(b"x")
+    first = log.checkpoint()
+    log.append(b"y")
+    second = log.checkpoint()
+    witnesses = [
+        CosignatureSigner.from_seed(f"w{i}.example", bytes([i]) * 32).at_time(1_700_000_000 + i)
+        for i in range(3)
+    ]
+
+    def cosign(cp, w):
+        opened = open_note(cp.note, [signer.verifier])
+        return sign_note(opened.text, w, existing=opened.signatures)
+
+    # One bad pair (w2's line checked with w1's key) refuses the whole call: nothing is stored.
+    bad = [
+        (cosign(first, witnesses[0]), witnesses[0].verifier),
+        (cosign(second, witnesses[2]), witnesses[1].verifier),
+    ]
+    with pytest.raises((MalformedError, VerificationError)):
+        log.add_cosignatures(bad)
+    assert [cp.cosignatures for cp in store.checkpoints()] == [(), (), ()]
+
+    pairs = [(cosign(first, w), w.verifier) for w in witnesses[:2]] + [
+        (cosign(second, witnesses[2]), witnesses[2].verifier)
+    ]
+    lines = log.add_cosignatures(pairs)
+    assert [size for size, _ in lines] == [first.size, first.size, second.size]
+    log.add_cosignatures(pairs[:1])  # stored again: not twice
+    assert len(log.checkpoint_at(first.size).cosignatures) == 2
+    assert log.checkpoint_at(second.size).cosignatures == (lines[2][1],)
+    full = log.checkpoint_at(first.size).note_with_cosignatures()
+    assert len(open_note(full, [signer.verifier, *(w.verifier for w in witnesses)]).signatures) == 3
+    log.close()
+
+
 def test_the_log_refuses_to_sign_on_top_of_a_tree_it_did_not_sign(store, signer):
     log = Log(store, signer)
     log.append_many(_entries(10))
