@@ -250,6 +250,41 @@ def test_size_limits() -> None:
     assert info.value.field == "event"
 
 
+def test_the_largest_event_fills_an_entry_bundle_slot_exactly() -> None:
+    """An event's entry must fit an entry bundle's 16-bit length (C2SP tlog-tiles): the event limit is
+    65,535 bytes less the entry's framing, so the model refuses (422, per event) what the log could
+    not store, instead of the log refusing a whole batch later."""
+    from farmtrace.ledger.entry_bundles import MAX_ENTRY_SIZE, check_entry_size
+    from farmtrace.trace.model.encoding import encode_entry, encode_event, split_entry
+    from farmtrace.trace.model.event import MAX_EVENT_BYTES
+
+    wire = copy.deepcopy(SAMPLES["harvest"])
+    size = len(encode_event(Event.from_wire(wire)))
+    note = wire["detail"].get("note", "")
+    # Grow a free-text field one byte at a time up to the limit, in outputs' product names.
+    wire["outputs"] = [wire["outputs"][0] | {"lot": f"L{i}"} for i in range(200)]
+    base = len(encode_event(Event.from_wire(wire)))
+    assert base < MAX_EVENT_BYTES and size < base and note is not None
+    pad = MAX_EVENT_BYTES - base
+    for o in wire["outputs"]:
+        take = min(pad, 200 - len(o["product"].get("name_en", "")))
+        if take > 0:
+            o["product"] = o["product"] | {"name_en": o["product"].get("name_en", "") + "n" * take}
+            pad -= take
+    assert pad == 0
+    canonical = encode_event(Event.from_wire(wire))
+    assert len(canonical) == MAX_EVENT_BYTES
+    entry = encode_entry(canonical, bytes(64))
+    assert len(entry) == MAX_ENTRY_SIZE
+    check_entry_size(entry)
+    assert split_entry(entry) == (canonical, bytes(64))
+    roomy = next(o for o in wire["outputs"] if len(o["product"]["name_en"]) < 200)
+    roomy["product"]["name_en"] += "n"
+    with pytest.raises(InvalidEvent, match=f"more than the limit of {MAX_EVENT_BYTES}") as info:
+        Event.from_wire(wire)
+    assert info.value.field == "event"
+
+
 def test_not_an_object() -> None:
     for junk in [None, [], "event", 1]:
         with pytest.raises(InvalidEvent) as info:

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ..crypto import verify_ed25519
 from ..errors import InvalidEvent, SignatureRefused
 from .canonical import wire_json
-from .event import EVENT_FIELDS, MAX_EVENT_BYTES, Event
+from .event import ENTRY_OVERHEAD, EVENT_FIELDS, MAX_EVENT_BYTES, Event
 from .ids import key_id_for
 
 __all__ = [
@@ -193,7 +193,7 @@ def split_entry(entry: bytes) -> tuple[bytes, bytes]:
     the base64 standard, padded and canonical for 64 bytes. The canonical bytes are returned as
     they are: `decode_event` is the strict parse of them. Raises InvalidEvent ("entry" or "sig").
     """
-    if not isinstance(entry, bytes) or len(entry) > MAX_EVENT_BYTES + 128:
+    if not isinstance(entry, bytes) or len(entry) > MAX_EVENT_BYTES + ENTRY_OVERHEAD:
         raise InvalidEvent("entry", "expected bytes of at most the event size limit plus the signature")
     lines = entry.split(b"\n")
     if len(lines) != 4 or lines[3] != b"" or lines[0] != ENTRY_HEADER:

@@ -34,6 +34,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from farmtrace.ledger.entry_bundles import MAX_ENTRY_SIZE
+
 from ..errors import InvalidEvent
 from .canonical import wire_json
 from .details import Detail, TransformDetail
@@ -44,7 +46,11 @@ from .values import Document, Location, LotOut, LotRef, Price, Sensor
 
 __all__ = ["EVENT_FIELDS", "MAX_EVENT_BYTES", "Event", "check_price", "check_shape"]
 
-MAX_EVENT_BYTES = 256 * 1024  # the encoded event (encoding.encode_event)
+# The encoded event (encoding.encode_event) at most, so that its ledger entry (encoding.encode_entry:
+# a 19-byte header line, the event and its newline, 88 characters of base64 signature and a newline)
+# fits an entry bundle's 16-bit length (C2SP tlog-tiles; ledger/entry_bundles.py MAX_ENTRY_SIZE).
+ENTRY_OVERHEAD = len(b"farmtrace/entry/v1\n") + 1 + 88 + 1
+MAX_EVENT_BYTES = MAX_ENTRY_SIZE - ENTRY_OVERHEAD
 
 # The fields of a version-1 event, exactly (the module docstring). encoding.py signs these and no
 # others; a later version gets its own list and its own "v".
