@@ -11,7 +11,8 @@ time to restore a service from a mirror.
     SQLite file) is timed twice: reading the log's tlog-tiles resources in process (the same
     `read_resource` the /log/ routes answer with: the mirror's own work, verification and storage),
     and over loopback HTTP from a `farmtrace publish` directory served by a separate
-    `python -m http.server` process. Goal: ≥ 0.5× the audit rate. Rates are the median of
+    `python -m http.server` process, one bundle at a time and FETCH_THREADS at a time (what
+    `farmtrace mirror` and `restore` do). Goal: ≥ 0.5× the audit rate. Rates are the median of
     `--repeat` runs (default 1), each into a new mirror file.
 
 (b) **Restore.** A ledger of `--restore-events` real signed events (default 5,000; the issue asks for
@@ -51,6 +52,7 @@ from pathlib import Path  # noqa: E402
 import ledger_bench  # noqa: E402
 import trace_bench  # noqa: E402
 
+from farmtrace.api.cli.mirror import FETCH_THREADS  # noqa: E402
 from farmtrace.api.mirroring import HttpTiles  # noqa: E402
 from farmtrace.ledger.log import Log  # noqa: E402
 from farmtrace.ledger.mirror import Mirror, format_checkpoint_list, parse_checkpoint_list  # noqa: E402
@@ -92,11 +94,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _timed_follow(tmp: Path, name: str, fetch, verifier) -> float:
+def _timed_follow(tmp: Path, name: str, fetch, verifier, *, threads: int = 1) -> float:
     store = SqlStore.from_url(_url(tmp / f"{name}.db"))
     try:
         t0 = time.perf_counter()
-        step = Mirror(store, fetch, log_key=verifier).follow_once()
+        step = Mirror(store, fetch, log_key=verifier, fetch_threads=threads).follow_once()
         seconds = time.perf_counter() - t0
         assert step.size == step.entries, step
         return seconds
@@ -143,13 +145,22 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
         time.sleep(1.0)
         fetch = HttpTiles(f"http://127.0.0.1:{port}")
         remote = [size / _timed_follow(tmp, f"h{i}", fetch, SIGNER.verifier) for i in range(repeat)]
+        threaded = [
+            size / _timed_follow(tmp, f"t{i}", fetch, SIGNER.verifier, threads=FETCH_THREADS)
+            for i in range(repeat)
+        ]
         fetch.close()
     finally:
         server.terminate()
         server.wait()
     log.close(close_store=True)
     rows = []
-    for what, rates in (("in process", local), ("over HTTP from a published directory", remote)):
+    rows_of = (
+        ("in process", local),
+        ("over HTTP from a published directory", remote),
+        (f"over HTTP, {FETCH_THREADS} bundles at a time (the CLI's)", threaded),
+    )
+    for what, rates in rows_of:
         rate = statistics.median(rates)
         rows.append(
             {

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import merkle
@@ -98,6 +99,7 @@ class Mirror:
         witnesses: Sequence[Verifier] = (),
         clock: Callable[[], float] = time.time,
         package_bundles: int = PACKAGE_BUNDLES,
+        fetch_threads: int = 1,
     ) -> None:
         if cosigner is not None and not isinstance(cosigner, CosignatureSigner):
             raise MalformedError("a mirror cosigns with a cosignature/v1 key")
@@ -108,6 +110,7 @@ class Mirror:
         self._fetch = fetch
         self._clock = clock
         self._package = max(1, package_bundles)
+        self._threads = max(1, fetch_threads)
 
     def held(self) -> StoredCheckpoint | None:
         """The mirror checkpoint (the latest one stored), or None before the first follow."""
@@ -257,18 +260,28 @@ class Mirror:
                 txn.write_checkpoint(StoredCheckpoint(new.size, new.root, note, self._clock()))
 
     def _fetch_entries(self, start: int, size: int) -> list[bytes]:
-        """The entries from `start` to the end of the next package (at most `package_bundles` bundles)."""
-        out: list[bytes] = []
+        """The entries from `start` to the end of the next package (at most `package_bundles` bundles).
+
+        With `fetch_threads` > 1 the package's bundles are fetched that many at a time (each request
+        mostly waits on the network; over HTTP this is the mirror's largest cost: docs/mirror.md)."""
         first = start // TILE_WIDTH
-        for index in range(first, min(first + self._package, (size + TILE_WIDTH - 1) // TILE_WIDTH)):
-            bundle = tile_for_size(ENTRIES, index, size)
+        bundles = [
+            tile_for_size(ENTRIES, index, size)
+            for index in range(first, min(first + self._package, (size + TILE_WIDTH - 1) // TILE_WIDTH))
+        ]
+        if self._threads > 1 and len(bundles) > 1:
+            with ThreadPoolExecutor(self._threads, thread_name_prefix="farmtrace-mirror-fetch") as pool:
+                fetched = list(pool.map(lambda b: fetch_tile(self._fetch, b), bundles))
+        else:
+            fetched = [fetch_tile(self._fetch, b) for b in bundles]
+        out: list[bytes] = []
+        for bundle, data in zip(bundles, fetched, strict=True):
             assert bundle is not None
             try:
-                entries = parse_entry_bundle(fetch_tile(self._fetch, bundle), width=bundle.width)
+                entries = parse_entry_bundle(data, width=bundle.width)
             except MalformedError as exc:
-                raise VerificationError(f"entry bundle {index} does not parse: {exc}") from exc
-            skip = max(0, start - bundle.first_node)
-            out.extend(entries[skip:])
+                raise VerificationError(f"entry bundle {bundle.index} does not parse: {exc}") from exc
+            out.extend(entries[max(0, start - bundle.first_node) :])
         return out
 
     def _check_prefix(self, edge: Integrator, new: Checkpoint, fetched: _FetchedTree) -> None:

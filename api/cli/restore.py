@@ -43,7 +43,7 @@ from farmtrace.trace.restore import rebuild_projection
 from farmtrace.trace.store.transfer import dump_off_ledger, load_off_ledger
 
 from .common import CliError, load_settings, open_existing_log
-from .mirror import database_url
+from .mirror import FETCH_THREADS, database_url
 
 __all__ = ["register"]
 
@@ -156,7 +156,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if not sqlite and store.latest_checkpoint() is not None:
             raise CliError(f"{args.db} already holds a ledger: restore builds a new database", status=2)
         # 2. The ledger: entries and tiles, proven against the source's checkpoint; past checkpoints.
-        mirror = Mirror(store, fetch, log_key=signer.verifier, clock=lambda: utc_now().timestamp())
+        clock = lambda: utc_now().timestamp()  # noqa: E731 - the one clock, as POSIX seconds
+        mirror = Mirror(store, fetch, log_key=signer.verifier, clock=clock, fetch_threads=FETCH_THREADS)
         step = mirror.follow_once()
         try:
             listed = parse_checkpoint_list(fetch("checkpoints"), log_key=signer.verifier)

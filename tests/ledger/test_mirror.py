@@ -58,7 +58,14 @@ def _entries(store) -> list[bytes]:
 
 def test_follows_in_steps_and_serves_an_identical_tree(primary, signer, tmp_path):
     store = SqlStore.from_url(f"sqlite:///{tmp_path / 'mirror.db'}")
-    mirror = Mirror(store, _fetcher(primary), log_key=signer.verifier, cosigner=MIRROR_KEY, package_bundles=2)
+    mirror = Mirror(
+        store,
+        _fetcher(primary),
+        log_key=signer.verifier,
+        cosigner=MIRROR_KEY,
+        package_bundles=2,
+        fetch_threads=3,
+    )
     for n in (0, 1, 300, 255, 1, 1500):  # partial bundles, package edges, several packages
         _append(primary, primary.size, n) if n else None
         step = mirror.follow_once()
