@@ -40,7 +40,12 @@ _STAGE_BY_ROLE = (
     ("inspector", "inspection"),
     ("regulator", "regulator"),
 )
-_STAGE_BY_KIND = {"harvest": "production", "inspect": "inspection", "certify": "certificate", "recall": "regulator"}
+_STAGE_BY_KIND = {
+    "harvest": "production",
+    "inspect": "inspection",
+    "certify": "certificate",
+    "recall": "regulator",
+}
 
 
 @dataclass
@@ -149,7 +154,10 @@ def _receive(j: _Journey, s: _Step) -> None:
         text += "，" if t.lang == "zh" else ", "
         # A paper certificate is the market's word, not a 合格证 the ledger holds: say so.
         paper = check.get("certificate_source") == "paper"
-        text += t("detail.entry_certificate_paper" if paper else "detail.entry_certificate", number=check["certificate_no"])
+        text += t(
+            "detail.entry_certificate_paper" if paper else "detail.entry_certificate",
+            number=check["certificate_no"],
+        )
     s.lines.append(text)
     for sensor in s.ev.get("sensors", []):
         if sensor.get("type") == "temperature":
@@ -288,7 +296,13 @@ def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]])
         stage_label = t(f"price.{price.get('stage')}") if price.get("stage") in STAGES else ""
         price_text = t("detail.price", stage=stage_label, price=shown)
         prices.append(
-            {"stage": price.get("stage"), "stage_label": stage_label, "per_kg": shown, "recorded": recorded, "party": s.who}
+            {
+                "stage": price.get("stage"),
+                "stage_label": stage_label,
+                "per_kg": shown,
+                "recorded": recorded,
+                "party": s.who,
+            }
         )
     record = j.parties.get(ev["party"], {})
     stage = _stage(ev, record.get("roles", []))

@@ -53,7 +53,10 @@ def _answers(client, result) -> list[tuple[str, object]]:
         (f"/lots/{consumer}", service.lot_summary(consumer).to_wire()),
         (f"/lots/{recalled}", service.lot_summary(recalled).to_wire()),
         (f"/lots/{consumer}/trace", service.trace_graph(consumer).to_wire()),
-        (f"/lots/{recalled}/trace?direction=forward", service.trace_graph(recalled, direction="forward").to_wire()),
+        (
+            f"/lots/{recalled}/trace?direction=forward",
+            service.trace_graph(recalled, direction="forward").to_wire(),
+        ),
         (f"/lots/{consumer}/journey", service.journey_bundle(consumer).to_wire()),
         (f"/lots/{recalled}/journey", service.journey_bundle(recalled).to_wire()),
         (f"/lots/{recalled}/recall", service.recall_report(recalled).to_wire()),

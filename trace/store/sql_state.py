@@ -14,7 +14,7 @@ holders, a lot's events, the registered keys.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -387,11 +387,3 @@ class Repository:
             .order_by(_event_lot.c.ledger_index)
         )
         return [(r.event_id, r.ledger_index, r.role) for r in rows]
-
-    def lots_rows(self, codes: Sequence[str]) -> dict[str, object]:
-        """The trace_lot rows of these lots, by code (the ones that exist)."""
-        out = {}
-        for chunk in in_chunks(codes):
-            for r in self.conn.execute(select(_lot).where(_lot.c.code.in_(chunk))):
-                out[r.code] = r
-        return out
