@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +34,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code
+from farmtrace.trace.reads.reports import PriceRow
 from farmtrace.trace.service import RecallNotice, TraceService
 
 from .assets import asset_url, content_security_policy
@@ -191,10 +192,10 @@ def _price_summary(service: TraceService) -> list[_Priced]:
     if cached is not None and time.monotonic() < cached[0]:
         return cached[1]
     rows = service.prices(since=service.clock() - timedelta(days=PRICE_DAYS))
-    by_product: dict[str, list[dict[str, Any]]] = {}
+    by_product: dict[str, list[PriceRow]] = {}
     for row in rows:
-        if row.product:  # web/chart.py reads rows by key
-            by_product.setdefault(row.product, []).append(asdict(row))
+        if row.product:
+            by_product.setdefault(row.product, []).append(row)
     found = []
     for product, product_rows in by_product.items():
         series = price_series(product_rows)

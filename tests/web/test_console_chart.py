@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import Decimal
 
+from farmtrace.trace.reads.reports import PriceRow
 from farmtrace.web.chart import format_chart, price_series
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -18,17 +19,17 @@ LABELS = {
 }
 
 
-def row(day: str, stage: str, mean: str, *, unit: str = "kg", count: int = 1, low=None, high=None) -> dict:
-    return {
-        "day": day,
-        "product": "宁乡包菜",
-        "stage": stage,
-        "unit": unit,
-        "count": count,
-        "min": low or mean,
-        "mean": mean,
-        "max": high or mean,
-    }
+def row(day: str, stage: str, mean: str, *, unit: str = "kg", count: int = 1, low=None, high=None) -> PriceRow:
+    return PriceRow(
+        day=day,
+        product="宁乡包菜",
+        stage=stage,
+        unit=unit,
+        count=count,
+        min=low or mean,
+        mean=mean,
+        max=high or mean,
+    )
 
 
 def test_mass_prices_are_converted_to_per_kg_and_pooled_by_count():

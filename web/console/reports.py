@@ -103,7 +103,7 @@ def prices_page(
     if product:
         since_at, until_at = cst_range(start, end)
         rows = service.prices(product=product, since=since_at, until=until_at)
-        series = price_series([asdict(r) for r in rows])  # web/chart.py reads rows by key
+        series = price_series(rows)
         unit_words = (
             t("console.prices.per_kg")
             if series.unit == "kg"
