@@ -110,7 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         clock=clock,
         log=log,
         service=service,
-        audit_job=AuditJob(log, log.engine, clock=clock),
+        audit_job=AuditJob(log, log.engine, clock=clock, witnesses=settings.witnesses()),
         applications=Applications(
             log.engine,
             per_hour=settings.applications_per_hour,

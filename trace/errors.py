@@ -6,7 +6,10 @@
     ├── RuleViolation      a domain rule refused an event; `.rule` is a code of `rules.RULES`
     ├── NotFound           no such party, lot, event or shipment; `.what` and `.key`
     ├── Forbidden          the caller may not do this (used above the pure core)
-    └── LineageCycle       a lot is its own ancestor; `.path` is the cycle (never true of a sound ledger)
+    ├── LineageCycle       a lot is its own ancestor; `.path` is the cycle (never true of a sound ledger)
+    └── ReplayFailure      the replay audit failed (trace/replay.py, which defines it and its subclasses
+        ├── LedgerAuditFailed, WitnessMismatch (LogBehindWitness, ForkedFromWitness)
+        └── EntryRefused, ProjectionDivergence   each names the entry, witness or row it is about)
 
 Every message is an English sentence that names the field, lot, party or rule and says what was
 expected and what was found. The API maps these classes to HTTP statuses, once, in `api/errors.py`.

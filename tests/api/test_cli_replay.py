@@ -95,3 +95,13 @@ def test_the_console_route_starts_a_replay(client, tmp_path):
     assert last["ok"] is True and "entries replayed" in last["summary"]
     assert last["done"] == last["total"] == client.app.state.log.size
     assert last["requested_by"] == PARTIES["regulator"][0]
+
+
+def test_the_consoles_replay_compares_the_configured_witnesses(pinned_app):
+    """The console's replay (AuditJob) is given the witness keys the app trusts, so a rollback below a
+    cosigned size is caught there as it is by `farmtrace verify --replay`."""
+    from farmtrace.ledger.note import CosignatureSigner
+
+    witness = CosignatureSigner.generate("witness.example/w1")
+    app = pinned_app(witness_keys=(witness.verifier.key_string(),))
+    assert [w.key_id for w in app.state.audit_job.witnesses] == [witness.key_id]
