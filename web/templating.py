@@ -10,6 +10,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from farmtrace.trace.reads.lots import LotStatus
+
 from .assets import asset_url
 
 __all__ = ["TEMPLATES", "badges"]
@@ -23,11 +25,11 @@ TEMPLATES = Environment(
 )
 
 
-def badges(status: dict[str, bool]) -> list[str]:
+def badges(status: LotStatus) -> list[str]:
     """The status badges of a lot, most serious first: recalled, failed, rejected, passed, unchecked."""
-    out = [flag for flag in ("recalled", "failed", "rejected") if status.get(flag)]
+    out = [flag for flag in ("recalled", "failed", "rejected") if getattr(status, flag)]
     if not out:
-        out.append("passed" if status.get("cleared") else "unchecked")
+        out.append("passed" if status.cleared else "unchecked")
     return out
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, replace
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -21,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code
 from farmtrace.trace.reads.lots import TraceGraph
+from farmtrace.trace.reads.recalls import RecallReach
 
 from ..deps import RegulatorDep, ServiceDep
 from ..i18n import Translator
@@ -92,10 +92,8 @@ def lot_page(
             ]
         except Exception:  # a damaged ledger entry must not hide the page; the flag still shows
             _log.exception("the recalls of lot %r cannot be read", code)
-    # The report is shown as its JSON form (the template reads its keys), renamed in place.
-    report = service.recall_report(code).to_wire()
     names = {p.id: name(asdict(p), t) for p in service.parties()}
-    _name_report(report, names, t)
+    report = _named_report(service.recall_report(code), names, t)
     trace = _named_trace(trace, names, t)
     return render(
         request,
@@ -125,14 +123,24 @@ def lot_page(
     )
 
 
-def _name_report(report: dict[str, Any], names: dict[str, str], t: Translator) -> None:
-    """Rename, in place, the parties and products of a recall report in `t`'s language."""
-    for p in report["parties"]:
-        p["name"] = names.get(p["party"], p["name"])
-    for s in report["shipments"]:
-        s["from_name"], s["to_name"] = names.get(s["from"], s["from_name"]), names.get(s["to"], s["to_name"])
-    for item in report["affected_lots"]:
-        item["product"] = name({"name_zh": item["product"], "name_en": item.get("product_en")}, t)
+def _named_report(report: RecallReach, names: dict[str, str], t: Translator) -> RecallReach:
+    """The recall report with its parties and products named in `t`'s language."""
+    return replace(
+        report,
+        parties=tuple(replace(p, name=names.get(p.party, p.name)) for p in report.parties),
+        shipments=tuple(
+            replace(
+                s,
+                source_name=names.get(s.source, s.source_name),
+                destination_name=names.get(s.destination, s.destination_name),
+            )
+            for s in report.shipments
+        ),
+        affected_lots=tuple(
+            replace(a, product=name({"name_zh": a.product, "name_en": a.product_en}, t))
+            for a in report.affected_lots
+        ),
+    )
 
 
 def _named_trace(trace: TraceGraph, names: dict[str, str], t: Translator) -> TraceGraph:
@@ -149,13 +157,13 @@ def _named_trace(trace: TraceGraph, names: dict[str, str], t: Translator) -> Tra
     return replace(trace, nodes=nodes)
 
 
-def _holders_by_lot(report: dict[str, Any], t: Translator) -> dict[str, list[str]]:
+def _holders_by_lot(report: RecallReach, t: Translator) -> dict[str, list[str]]:
     """For each lot of a recall report, who holds how much of it: "name 12 kg"."""
     out: dict[str, list[str]] = {}
-    for p in report["parties"]:
-        for held in p["lots"]:
-            out.setdefault(held["lot"], []).append(
-                f"{p['name'] or p['party']} {held['quantity']} {unit_name(held['unit'], t)}"
+    for p in report.parties:
+        for held in p.lots:
+            out.setdefault(held.lot, []).append(
+                f"{p.name or p.party} {held.quantity} {unit_name(held.unit, t)}"
             )
     return out
 

@@ -29,7 +29,6 @@ def group_holdings(service: TraceService, holdings: list[Holding]) -> list[dict[
     groups: dict[tuple, dict[str, Any]] = {}
     for h in holdings:
         key = (h.head, h.product.get("name_zh"), h.unit, h.held, h.status)
-        status = h.status.to_wire()
         g = groups.setdefault(
             key,
             {
@@ -37,8 +36,8 @@ def group_holdings(service: TraceService, holdings: list[Holding]) -> list[dict[
                 "product": h.product,
                 "unit": h.unit,
                 "held": h.held,
-                "status": status,
-                "badges": badges(status),
+                "status": h.status,
+                "badges": badges(h.status),
                 "parent": None,
             },
         )
@@ -114,7 +113,7 @@ def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:
         "party_name_en": party.name_en,
         "lot": ref.lot,
         "gtin": lot.product.get("gtin"),
-        "status": lot.status.to_wire(),
+        "status": lot.status,
     }
 
 

@@ -43,7 +43,7 @@ from farmtrace.trace.model.details import COMMITMENTS
 from farmtrace.trace.model.ids import check_event_id, check_lot_code
 from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS
 from farmtrace.trace.model.values import ROLES
-from farmtrace.trace.reads.portal import Holding, Incoming
+from farmtrace.trace.reads.portal import Incoming
 from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
 from farmtrace.trace.service import TraceService
 
@@ -332,7 +332,7 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         "selected": lot,
     }
     if kind in ("certify", "ship", "sell", "transform"):
-        context["holdings"] = [_holding_view(h) for h in service.holdings(state.id)]
+        context["holdings"] = service.holdings(state.id)
     if kind == "harvest":
         context["suggested_lot"] = _suggest(request, "H")
     if kind == "certify":
@@ -357,11 +357,6 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         config={"kind": kind, "location": {"name": party["name_zh"], "address": party["address"]}},
         **context,
     )
-
-
-def _holding_view(h: Holding) -> dict[str, Any]:
-    """A holding as the forms' macros show it: its status as the flags `badges` reads."""
-    return {**vars(h), "status": h.status.to_wire()}
 
 
 def _shipments(service: TraceService, lines: list[Incoming]) -> list[dict[str, Any]]:
