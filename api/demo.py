@@ -274,7 +274,10 @@ class DemoResult(dict):
 
 
 def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = None) -> DemoResult:
-    """Record the scenario into an empty ledger. Raises RuntimeError if the ledger already has parties."""
+    """Record the scenario into an empty ledger. Raises RuntimeError if the ledger already has parties.
+
+    size: the demo's stories told in order, one line per step, so they read as the stories they are
+    """
     if service.parties():
         raise RuntimeError("the database already has parties; the demo only fills an empty one")
     key_dir.mkdir(parents=True, exist_ok=True)

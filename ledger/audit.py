@@ -19,6 +19,8 @@ level at a time (`tiles.Integrator`), so the cost per entry is little more than 
 Each tile is compared once, in its final form: a complete tile as soon as it is recomputed, the
 right-edge partial tiles (which grow from chunk to chunk) at the end.
 """
+# size: one audit's five numbered checks over one pass of the entries; the tile comparison (step 4)
+# has two sources (a keyed store, a streamed bundle) sharing _TileCheck and the failure words
 
 from __future__ import annotations
 

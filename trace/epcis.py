@@ -256,6 +256,8 @@ def to_epcis_event(
     (outputs use their own product's GTIN); a lot missing from it gets a urn:farmtrace:lot class.
     Pass the GTIN of every lot the event names so one lot has one identifier in every document.
     `base` is the vocabulary base URI (see `namespace`). Raises ValueError if `recorded_at` is naive.
+
+    size: the module docstring's mapping, one short block per EPCIS field in the standard's order
     """
     if event.kind in PARTY_KINDS:
         return None

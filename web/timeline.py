@@ -11,6 +11,8 @@ entry's signature covers, under the names the browser's check (static/verify.js)
 Each event kind has one small formatter in `_DETAILS` (kind -> the lines under the step's title);
 a kind without one shows its title alone. Texts are plain strings: the template escapes them.
 """
+# size: the page's view and one small formatter per event kind (_DETAILS), all over one _Journey;
+# apart, the formatters would need that private state exported
 
 from __future__ import annotations
 

@@ -182,17 +182,6 @@ def journey(engine: Engine, log: Log, code: str) -> Journey:
         key_out.append(
             (kid, JourneyKey(party=k.party_id, public_key=k.public_key, registered_in=registered_in))
         )
-    recalls = tuple(
-        JourneyRecall(
-            id=e.id,
-            lot=e.event["inputs"][0]["lot"],
-            time=e.event["event_time"],
-            reason=e.event["detail"]["reason"],
-            instructions=e.event["detail"]["instructions"],
-        )
-        for e in events
-        if e.kind == "recall" and e.event is not None
-    )
     return Journey(
         lot=code,
         product=state.product.to_wire(),
@@ -207,5 +196,20 @@ def journey(engine: Engine, log: Log, code: str) -> Journey:
         checkpoint=cp.note_with_cosignatures(),
         size=cp.size,
         log_key=log.verifier.key_string(),
-        recalls=recalls,
+        recalls=_recalls(events),
+    )
+
+
+def _recalls(events: list[JourneyEvent]) -> tuple[JourneyRecall, ...]:
+    """The recall events among `events` (those that decode), as the consumer is told of them."""
+    return tuple(
+        JourneyRecall(
+            id=e.id,
+            lot=e.event["inputs"][0]["lot"],
+            time=e.event["event_time"],
+            reason=e.event["detail"]["reason"],
+            instructions=e.event["detail"]["instructions"],
+        )
+        for e in events
+        if e.kind == "recall" and e.event is not None
     )

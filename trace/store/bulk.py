@@ -13,6 +13,7 @@ Longer than 400 lines on purpose: the overlay's loaders, its `apply_effects` and
 three views of the same rows, and splitting them would put the row shapes of one table in three
 modules. The SQL writer is apart (driver.py); the row shapes are shared (rows.py).
 """
+# size: three views of the same rows (loaders, apply_effects, flush): see the docstring
 
 from __future__ import annotations
 

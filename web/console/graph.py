@@ -1,3 +1,4 @@
+# size: one algorithm (the four steps of the docstring) and its one drawing, over PlacedNode/Layout
 """A lot's lineage drawn as a graph: a layered left-to-right layout, rendered as self-contained SVG.
 
     layout_trace(trace) -> Layout     a TraceGraph (trace/reads/lots.py) placed on a plane
@@ -220,29 +221,7 @@ def layout_trace(trace: TraceGraph) -> Layout:
     for key in sorted(items):
         rows[items[key].layer].append(key)
     _order(rows, up, down)
-
-    # Start stacked, then settle each layer level with its neighbours: down, up, down.
-    for row in rows:
-        y = 0.0
-        for key in row:
-            items[key].y = y
-            y += items[key].h + V_GAP
-
-    def settle(i: int, nbrs: dict[str, list[str]]) -> None:
-        row = [items[k] for k in rows[i]]
-        wanted = []
-        for it in row:
-            ys = [items[n].cy for n in nbrs[it.lot]]
-            wanted.append(sum(ys) / len(ys) if ys else it.cy)
-        _place(row, wanted)
-
-    for _ in range(2):
-        for i in range(1, depth):
-            settle(i, up)
-        for i in range(depth - 2, -1, -1):
-            settle(i, down)
-    for i in range(1, depth):
-        settle(i, up)
+    _settle(rows, items, up, down)
 
     # Shift into the picture; columns left to right.
     top = min((it.y for it in items.values()), default=0.0)
@@ -265,6 +244,37 @@ def layout_trace(trace: TraceGraph) -> Layout:
             label = (pts[0][0] + 8, pts[0][1] - 4, "start")  # beside the parent
         placed.append(PlacedEdge(p, c, qty, pts, label))
     return Layout(trace.lot, nodes, placed, width, height)
+
+
+def _settle(
+    rows: list[list[str]],
+    items: dict[str, PlacedNode],
+    up: dict[str, list[str]],
+    down: dict[str, list[str]],
+) -> None:
+    """Step 3: start stacked, then settle each layer level with its neighbours: down, up, down."""
+    for row in rows:
+        y = 0.0
+        for key in row:
+            items[key].y = y
+            y += items[key].h + V_GAP
+
+    def settle(i: int, nbrs: dict[str, list[str]]) -> None:
+        row = [items[k] for k in rows[i]]
+        wanted = []
+        for it in row:
+            ys = [items[n].cy for n in nbrs[it.lot]]
+            wanted.append(sum(ys) / len(ys) if ys else it.cy)
+        _place(row, wanted)
+
+    depth = len(rows)
+    for _ in range(2):
+        for i in range(1, depth):
+            settle(i, up)
+        for i in range(depth - 2, -1, -1):
+            settle(i, down)
+    for i in range(1, depth):
+        settle(i, up)
 
 
 def _port(node: PlacedNode, others: list[str], other: str) -> float:

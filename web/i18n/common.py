@@ -6,6 +6,7 @@ scatter one page family's words.)
 key: (Simplified Chinese, English). Placeholders are `{name}`, the same in both languages (tests/web
 check this); a message is plain text, never markup, because templates escape everything they insert.
 """
+# size: a catalogue is data, one message a line or three (see the docstring)
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ Merged into the one catalogue by web/i18n/__init__.py; every key starts with "co
 the keys the browser needs with "console.js." (embedded in each page as JSON). Placeholders are
 `{name}`, the same in both languages.
 """
+# size: a catalogue is data, one message a line or three (see the docstring)
 
 from __future__ import annotations
 

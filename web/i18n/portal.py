@@ -7,6 +7,7 @@ Simplified Chinese first, English second, the same {placeholders} in both. The b
 "portal." messages as JSON (Translator.catalogue) for what static/portal.js says: one message per
 rule of trace/rules/check.py (portal.rule.*) and per check the page makes before signing (portal.check.*).
 """
+# size: a catalogue is data, one message a line or three (see the docstring)
 
 from __future__ import annotations
 
