@@ -156,7 +156,8 @@ class Witnessing:
         self.behind_after = behind_after
         self._gather = gather
         self._status = {e.key.key_string(): WitnessStatus(e.key.name, e.url) for e in self.endpoints}
-        self._lock = threading.Lock()
+        # Reentrant: `_next` waits on `_changed` holding it and records a status (`_record`) under it.
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._latest: StoredCheckpoint | None = None
         self._pending: list[_Cosigned] = []  # checked, for the recorder to store

@@ -347,3 +347,39 @@ def test_signatures_of_unknown_keys_and_types_are_ignored_not_fatal():
     assert stored.cosignatures == (line,)
     opened = open_note(stored.note_with_cosignatures() + unknown, [LOG.verifier, W1.verifier])
     assert len(opened.signatures) == 2 and len(opened.unverified) == 1
+
+
+def test_a_submitter_started_over_a_checkpoint_its_witness_already_cosigned_reports_it():
+    # Another process (or this service before a restart) stored W1's cosignature on the latest
+    # checkpoint: the submitter must count it, not ask again, and keep answering `status`.
+    import socket
+    import time
+
+    from farmtrace.ledger.witnessing import WitnessEndpoint, Witnessing
+
+    log, witness = _log(_entries("e", 3)), _witness()
+    note = log.checkpoint().note
+    log.add_cosignature(note + witness.add_checkpoint(_body(log, 0)), W1.verifier)
+    with socket.socket() as s:  # nothing listens here: a submission would fail, and show as an error
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    submitter = Witnessing(log, [WitnessEndpoint(url, W1.verifier)], poll=0.01)
+    submitter.start()
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            answer: list = []
+            reader = threading.Thread(target=lambda: answer.extend(submitter.status()), daemon=True)
+            reader.start()
+            reader.join(2.0)
+            assert answer, "status() did not answer: the submitter holds its lock"
+            (status,) = answer
+            if status.cosigned_size == 3:
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.01)
+        assert status.last_error is None and status.cosigned_at is not None
+    finally:
+        stopper = threading.Thread(target=submitter.stop, daemon=True)  # a deadlocked one never stops
+        stopper.start()
+        stopper.join(10.0)
