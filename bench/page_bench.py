@@ -52,14 +52,13 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
-import rfc8785  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from farmtrace.api.app import create_app  # noqa: E402
 from farmtrace.api.demo import CABBAGE, CABBAGE_BAG, PARTIES, TEST_PASS, run_demo  # noqa: E402
 from farmtrace.api.settings import Settings  # noqa: E402
 from farmtrace.client.client import CHINA_STANDARD_TIME  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
+from farmtrace.trace import scenario as sc  # noqa: E402
 from farmtrace.trace.errors import TraceError  # noqa: E402
 from farmtrace.trace.model.encoding import encode_entry, event_id, signing_message  # noqa: E402
 from farmtrace.trace.verify_journey import check_journey  # noqa: E402
@@ -91,17 +90,18 @@ BATCH = 10_000
 
 
 class Story1:
-    """Copies of story 1: chain n is ten signed events for harvest lot C{n}, down to bag B{n}a, sold."""
+    """Copies of story 1: chain n is ten signed events for harvest lot C{n}, down to bag B{n}a, sold.
+
+    Told in the scenario vocabulary (trace/scenario.py), as the demo and the other builders are."""
 
     def __init__(self, key_dir: Path, start: datetime) -> None:
-        # The demo's key files hold each party's seed (client/keys.py); sign with it directly.
-        self.keys = {}
-        for name in PARTIES:
+        # The demo's key files hold each party's seed (client/keys.py): the actors sign with it.
+        self.actors: dict[str, sc.Actor] = {}
+        for name, (pid, name_zh, _, _, address) in PARTIES.items():
             doc = json.loads((key_dir / f"{name}.key").read_text())
-            private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(doc["seed"]))
-            self.keys[name] = (doc["party"], doc["key_id"], private)
+            seed = base64.b64decode(doc["seed"])
+            self.actors[name] = sc.Actor.from_seed(pid, seed, name=name_zh, address=address)
         self.start = start.replace(microsecond=0)
-        self.ids = {name: pid for name, (pid, *_) in PARTIES.items()}
         self.signers: list[str] = []
         self._templates: list[bytes] | None = None
 
@@ -121,127 +121,87 @@ class Story1:
         return out
 
     def wire_chain(self, n: int) -> list[tuple[bytes, str]]:
-        """The reference: wire dicts, RFC 8785 and a signature, as a party's client would make them."""
+        """The reference: each step said and signed by its actor (trace/scenario.py), as a party's
+        client would make it."""
         times, head, out = self.times(n), {}, []
         lot, parts, bags = f"C{n:07d}", [f"W{n:07d}a", f"W{n:07d}b"], [f"B{n:07d}a", f"B{n:07d}b"]
         self.signers = []
+        coop, market, shop = (self.actors[x].party for x in ("coop", "market", "shop"))
 
-        def add(who: str, wire: dict) -> str:
-            party, key_id, private = self.keys[who]
-            wire = {
-                "v": 1,
-                "party": party,
-                "key_id": key_id,
-                "event_time": times[len(out)].isoformat(timespec="seconds"),
-                "location": {"name": PARTIES[who][1], "address": PARTIES[who][4]},
-                "inputs": [],
-                "outputs": [],
-                **wire,
-            }
-            canonical = rfc8785.dumps(wire)
-            out.append(
-                (encode_entry(canonical, private.sign(signing_message(canonical))), event_id(canonical))
-            )
+        def add(who: str, said: dict, *, moves: list[str]) -> str:
+            signed = self.actors[who].say(said, at=times[len(out)])
+            out.append((signed.entry, signed.event_id))
             self.signers.append(who)
-            return out[-1][1]
+            head.update(dict.fromkeys(moves, signed.event_id))
+            return signed.event_id
 
         def ref(code: str, qty: str) -> dict:
-            return {"lot": code, "quantity": qty, "unit": "kg", "follows": [head[code]]}
+            return sc.ref(code, qty, follows=[head[code]])
 
-        def kg(amount: str, stage: str) -> dict:
-            return {"amount": amount, "currency": "CNY", "unit": "kg", "stage": stage}
-
-        coop, market, shop = self.ids["coop"], self.ids["market"], self.ids["shop"]
-        harvest = {"lot": lot, "quantity": "20", "unit": "kg", "product": CABBAGE}
-        head[lot] = add(
+        add(
             "coop",
-            {
-                "kind": "harvest",
-                "outputs": [harvest],
-                "price": kg("1.2", "production"),
-                "detail": {"origin": {"name": "金洲镇 3 号蔬菜基地"}},
-            },
+            sc.harvest(
+                [sc.out(lot, "20", CABBAGE)],
+                origin={"name": "金洲镇 3 号蔬菜基地"},
+                price=sc.price("1.2", "production"),
+            ),
+            moves=[lot],
         )
         report, cert = f"KJ-{n:08d}", f"HGZ-{n:08d}"
-        test = head[lot] = add(
+        documents = [{"type": "inspection_report", "id": report}]
+        test = add(
             "lab",
-            {
-                "kind": "inspect",
-                "inputs": [ref(lot, "20")],
-                "documents": [{"type": "inspection_report", "id": report}],
-                "detail": {**TEST_PASS, "report_no": report},
-            },
+            sc.inspect(
+                [ref(lot, "20")],
+                value=TEST_PASS["value"],
+                result="pass",
+                report_no=report,
+                documents=documents,
+            ),
+            moves=[lot],
         )
         commitments = ["no_banned_substances", "residues_within_limits", "self_tested"]
-        head[lot] = add(
+        add(
             "coop",
-            {
-                "kind": "certify",
-                "inputs": [ref(lot, "20")],
-                "detail": {
-                    "certificate_no": cert,
-                    "product_name": "宁乡包菜",
-                    "origin": "湖南省长沙市宁乡市",
-                    "commitments": commitments,
-                    "contact": "合作社办公室",
-                },
-            },
+            sc.certify(
+                [ref(lot, "20")],
+                certificate_no=cert,
+                product_name="宁乡包菜",
+                origin="湖南省长沙市宁乡市",
+                contact="合作社办公室",
+                commitments=commitments,
+            ),
+            moves=[lot],
         )
-        shipped = head[lot] = add(
-            "coop", {"kind": "ship", "inputs": [ref(lot, "20")], "detail": {"destination": market}}
-        )
-        check = {"result": "accepted", "certificate_no": cert, "inspection_event": test}
-        head[lot] = add(
+        shipped = add("coop", sc.ship([ref(lot, "20")], destination=market), moves=[lot])
+        add(
             "market",
-            {
-                "kind": "receive",
-                "inputs": [ref(lot, "20")],
-                "detail": {"source": coop, "ship_event": shipped, "entry_check": check},
-            },
+            sc.receive(
+                [ref(lot, "20")], source=coop, ship_event=shipped, certificate_no=cert, inspection_event=test
+            ),
+            moves=[lot],
         )
-        split = add(
+        add(
             "market",
-            {
-                "kind": "transform",
-                "inputs": [ref(lot, "20")],
-                "outputs": [{"lot": p, "quantity": "10", "unit": "kg", "product": CABBAGE} for p in parts],
-                "detail": {"type": "split"},
-            },
+            sc.split([ref(lot, "20")], [sc.out(p, "10", CABBAGE) for p in parts]),
+            moves=[lot, *parts],
         )
-        head.update(dict.fromkeys([lot, *parts], split))
-        shipped = head[parts[0]] = add(
+        shipped = add(
             "market",
-            {
-                "kind": "ship",
-                "inputs": [ref(parts[0], "10")],
-                "price": kg("2", "wholesale"),
-                "detail": {"destination": shop},
-            },
+            sc.ship([ref(parts[0], "10")], destination=shop, price=sc.price("2", "wholesale")),
+            moves=[parts[0]],
         )
-        check = {"result": "accepted", "certificate_no": cert}
-        head[parts[0]] = add(
-            "shop",
-            {
-                "kind": "receive",
-                "inputs": [ref(parts[0], "10")],
-                "detail": {"source": market, "ship_event": shipped, "entry_check": check},
-            },
-        )
-        bagged = [{"lot": b, "quantity": "1", "unit": "kg", "product": CABBAGE_BAG} for b in bags]
-        repack = add(
-            "shop",
-            {
-                "kind": "transform",
-                "inputs": [ref(parts[0], "10")],
-                "outputs": bagged,
-                "detail": {"type": "repack"},
-            },
-        )
-        head.update(dict.fromkeys([parts[0], *bags], repack))
         add(
             "shop",
-            {"kind": "sell", "inputs": [ref(bags[0], "1")], "price": kg("4.5", "retail"), "detail": {}},
+            sc.receive([ref(parts[0], "10")], source=market, ship_event=shipped, certificate_no=cert),
+            moves=[parts[0]],
         )
+        add(
+            "shop",
+            sc.repack([ref(parts[0], "10")], [sc.out(b, "1", CABBAGE_BAG) for b in bags]),
+            moves=[parts[0], *bags],
+        )
+        add("shop", sc.sell([ref(bags[0], "1")], price=sc.price("4.5", "retail")), moves=[])
         return out
 
     def chain(self, n: int) -> list[tuple[bytes, str]]:
@@ -258,7 +218,7 @@ class Story1:
             # One pass: a substituted value is never substituted again (chain n's times may be
             # chain 0's later times).
             canonical = self._pattern.sub(lambda m: subs.get(m.group(0), m.group(0)), template)
-            _, _, private = self.keys[self.signers[k]]
+            private = self.actors[self.signers[k]].key
             out.append(
                 (encode_entry(canonical, private.sign(signing_message(canonical))), event_id(canonical))
             )

@@ -1,8 +1,9 @@
 """The scenario vocabulary: the parties of a story, their keys, and the wire form of every step.
 
-Four builders tell stories to the ledger, each for its own purpose: the Changsha demo
+Five builders tell stories to the ledger, each for its own purpose: the Changsha demo
 (api/demo.py), the tests' step-by-step ledger (tests/trace/story.py), the console tests' city
-(tests/web/console_support.py) and the bench's volume (bench/trace_bench.py). They all say it in
+(tests/web/console_support.py), the bench's volume (bench/trace_bench.py) and the consumer page
+bench's copies of story 1 (bench/page_bench.py). They all say it in
 these words, so a change to the event model (a field name, a detail shape) is made here, once. It
 lives in the domain floor because it speaks only the domain's nouns and needs no SQL, HTTP or clock,
 so the demo (api) and the tests and benches can all stand on it. Three nouns:
