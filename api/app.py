@@ -116,9 +116,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             per_hour=settings.applications_per_hour,
             max_pending=settings.max_pending_applications,
         ),
+        witnessing=witnessing,
     )
-    # Read by GET /ledger/witnesses and the console's health page (web/console/health.py).
-    app.state.witnessing = witnessing
     # Journeys and exports are JSON and text: compress them for phones on weak networks. Level 6,
     # zlib's default (Starlette's is 9): a bulk upload's answer (2,000 receipts, about 2 MB) then
     # takes 22 ms instead of 31 to compress on the event loop, and is 0.1% larger.

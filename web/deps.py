@@ -3,6 +3,7 @@
     StateDep      the app's typed state (web/state.py `AppState`)
     ServiceDep    the domain service, `TraceService`
     ClockDep      the app's one clock: routes read the current time only from it
+    WitnessingDep the log's submitter to its witnesses (ledger/witnessing.py), for their status
     PartyDep      the signed-in party, or None (pages that offer a sign-in instead of refusing)
     RegulatorDep  the regulator making the request; anyone else: NotRegulator (web/auth.py), which
                   the JSON API answers with 403 problem+json and the console with its 403 page
@@ -16,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.clock import Clock
 from farmtrace.trace.rules import PartyState
 from farmtrace.trace.service import TraceService
@@ -29,8 +31,10 @@ __all__ = [
     "RegulatorDep",
     "ServiceDep",
     "StateDep",
+    "WitnessingDep",
     "get_clock",
     "get_service",
+    "get_witnessing",
 ]
 
 
@@ -44,8 +48,14 @@ def get_clock(request: Request) -> Clock:
     return app_state(request).clock
 
 
+def get_witnessing(request: Request) -> Witnessing:
+    """The app's submitter to its witnesses (create_app's, started by its lifespan if any are configured)."""
+    return app_state(request).witnessing
+
+
 StateDep = Annotated[AppState, Depends(app_state)]
 ServiceDep = Annotated[TraceService, Depends(get_service)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+WitnessingDep = Annotated[Witnessing, Depends(get_witnessing)]
 PartyDep = Annotated[PartyState | None, Depends(current_party)]
 RegulatorDep = Annotated[PartyState, Depends(require_regulator)]

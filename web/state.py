@@ -2,8 +2,9 @@
 
 `farmtrace.api.app.create_app` builds one `AppState` and makes it the app's `state`, so
 `request.app.state` *is* an `AppState` (the attribute names are the ones routes, tests and scripts
-have always used: `service`, `log`, `clock`, `settings`, `applications`, `audit_job`). Web code reads it
-through `app_state(request)` — or the `Annotated` aliases of web/deps.py — never by string.
+have always used: `service`, `log`, `clock`, `settings`, `applications`, `audit_job`, `witnessing`).
+Web code reads it through `app_state(request)` — or the `Annotated` aliases of web/deps.py — never
+by string.
 
 The settings object is the api floor's `Settings`; this floor may not import it (STYLE.md, the
 floors), so it is typed here by the `SiteSettings` protocol: the part of it the pages read.
@@ -18,6 +19,7 @@ from fastapi import Request
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.note import CosignatureVerifier
+from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock
@@ -58,6 +60,9 @@ class AppState:
     service: TraceService
     applications: Applications
     audit_job: AuditJob
+    # The log's submitter to FARMTRACE_WITNESSES (ledger/witnessing.py); with none configured it
+    # has no endpoints and is never started. The health page and GET /ledger/health read its status.
+    witnessing: Witnessing
 
 
 def app_state(request: Request) -> AppState:

@@ -37,6 +37,7 @@ from ..schemas import (
     party_private_public,
     price_row_public,
     problems,
+    witness_status_public,
 )
 from .trace import LotCode
 
@@ -69,6 +70,10 @@ def ledger_health(state: StateDep) -> dict[str, Any]:
         "log_key": h.log_key,
         "witnesses": h.witnesses,
         "unverified_cosignatures": h.unverified,
+        "witness_status": [
+            witness_status_public(w)
+            for w in console_health.witness_status(state.witnessing, now=state.clock())
+        ],
         "audit": state.audit_job.status(),
     }
 

@@ -7,16 +7,16 @@ GET /ledger/proof/inclusion?index=I&size=N  RFC 9162 audit path, leaf to root
 GET /ledger/proof/consistency?from=M&to=N   RFC 9162 consistency proof
 GET /ledger/entries?start=S&limit=L         entries with index and leaf hash
 GET /ledger/witnesses                       each configured witness's last cosigned size and time, and
-                                            whether it is behind (docs/witness.md)
+                                            whether it is behind (docs/witness.md); GET /ledger/health
+                                            (api/routes/console.py) carries the same list
 """
 
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
@@ -24,9 +24,10 @@ from farmtrace.ledger.errors import NotFoundError
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.merkle import MAX_SIZE
 from farmtrace.web.console.health import witness_status
+from farmtrace.web.deps import WitnessingDep
 
-from ..deps import LogDep
-from ..schemas import problems
+from ..deps import ClockDep, LogDep
+from ..schemas import WitnessStatusPublic, problems, witness_status_public
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
@@ -118,30 +119,7 @@ def entries(
     )
 
 
-class WitnessStatusPublic(BaseModel):
-    """One witness the log submits its checkpoints to (FARMTRACE_WITNESSES)."""
-
-    name: str
-    url: str
-    cosigned_size: int | None  # the largest of our checkpoints it cosigned (None: none yet)
-    cosigned_at: str | None  # the time its cosignature states, ISO 8601 UTC
-    behind: bool  # the latest checkpoint is older than the threshold and not cosigned by it
-    last_error: str | None  # why the last submission failed, until one succeeds
-
-
 @router.get("/witnesses", response_model=list[WitnessStatusPublic])
-def witnesses(request: Request) -> list[WitnessStatusPublic]:
+def witnesses(witnessing: WitnessingDep, clock: ClockDep) -> list[WitnessStatusPublic]:
     """Each configured witness's last cosigned size and time; `behind` warns of one falling behind."""
-    return [
-        WitnessStatusPublic(
-            name=w.name,
-            url=w.url,
-            cosigned_size=w.cosigned_size,
-            cosigned_at=datetime.fromtimestamp(w.cosigned_at, UTC).isoformat(timespec="seconds")
-            if w.cosigned_at
-            else None,
-            behind=w.behind,
-            last_error=w.last_error,
-        )
-        for w in witness_status(request)
-    ]
+    return [witness_status_public(w) for w in witness_status(witnessing, now=clock())]

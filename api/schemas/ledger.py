@@ -3,10 +3,12 @@ the full audit's runs and the ledger's health."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
 
+from farmtrace.ledger.witnessing import WitnessStatus
 from farmtrace.trace.reads.reports import PriceRow
 
 from .problems import Problem, _Public
@@ -20,7 +22,9 @@ __all__ = [
     "LedgerHealthPublic",
     "PriceRowPublic",
     "ReceiptPublic",
+    "WitnessStatusPublic",
     "price_row_public",
+    "witness_status_public",
 ]
 
 
@@ -93,8 +97,38 @@ class AuditStatusPublic(_Public):
     last: AuditRunPublic | None
 
 
+class WitnessStatusPublic(_Public):
+    """One witness the log submits its checkpoints to (FARMTRACE_WITNESSES), as the submitter knows it."""
+
+    name: str
+    url: str
+    cosigned_size: int | None = Field(
+        description="the largest of our checkpoints it cosigned (null: none yet)"
+    )
+    cosigned_at: str | None = Field(description="the time its latest cosignature states, ISO 8601 UTC")
+    behind: bool = Field(
+        description="the log's latest checkpoint is over a minute old and this witness has not cosigned it"
+    )
+    last_error: str | None = Field(description="why the last submission failed, until one succeeds")
+
+
+def witness_status_public(w: WitnessStatus) -> WitnessStatusPublic:
+    """GET /ledger/witnesses (each) and GET /ledger/health's `witness_status`."""
+    at = datetime.fromtimestamp(w.cosigned_at, UTC).isoformat(timespec="seconds") if w.cosigned_at else None
+    return WitnessStatusPublic(
+        name=w.name,
+        url=w.url,
+        cosigned_size=w.cosigned_size,
+        cosigned_at=at,
+        behind=w.behind,
+        last_error=w.last_error,
+    )
+
+
 class LedgerHealthPublic(_Public):
-    """GET /ledger/health: the latest checkpoint opened with the log's key and the trusted witnesses."""
+    """GET /ledger/health: the latest checkpoint opened with the log's key and the trusted witnesses,
+    each configured witness's state (`witness_status`: empty when FARMTRACE_WITNESSES is not set),
+    and the audits."""
 
     origin: str
     size: int
@@ -104,6 +138,7 @@ class LedgerHealthPublic(_Public):
     log_key: str
     witnesses: list[str]
     unverified_cosignatures: list[str]
+    witness_status: list[WitnessStatusPublic]
     audit: AuditStatusPublic
 
 

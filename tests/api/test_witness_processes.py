@@ -124,6 +124,11 @@ def _cosigners(client: TestClient, ws: list[WitnessProcess], size: int) -> set[s
     return {s.name for s in cp.cosignatures}
 
 
+def _sizes(client: TestClient) -> list[int | None]:
+    """Each configured witness's cosigned size as GET /ledger/witnesses reports it, in order."""
+    return [s["cosigned_size"] for s in client.get("/ledger/witnesses").json()]
+
+
 def _evidence_of(body: bytes):
     return parse_evidence(body[body.index(b"farmtrace-log-inconsistency/v1") :])
 
@@ -145,13 +150,15 @@ def test_three_witness_processes_a_quorum_a_killed_witness_and_a_fork(witnesses,
         log.append_many([f"entry {i}".encode() for i in range(11)])
         names = {w.signer.name for w in ws}
         assert _wait(lambda: _cosigners(client, ws, 11) == names, "three cosignatures on size 11")
-        status = client.get("/ledger/witnesses").json()
-        assert [(s["cosigned_size"], s["behind"]) for s in status] == [(11, False)] * 3
+        # The submitter records a witness's state once its cosignature is stored: wait for that too.
+        _wait(lambda: _sizes(client) == [11, 11, 11], "every witness's state at size 11")
+        assert [s["behind"] for s in client.get("/ledger/witnesses").json()] == [False] * 3
         # 2. One witness dies; the next checkpoint still gets a quorum from the other two.
         ws[2].kill()
         log.append_many([f"entry {i}".encode() for i in range(11, 20)])
         _wait(lambda: len(_cosigners(client, ws, 20)) >= 2, "a quorum of 2 on size 20")
         assert _wait(lambda: _cosigners(client, ws, 20) == names - {ws[2].signer.name}, "two of three")
+        _wait(lambda: _sizes(client)[:2] == [20, 20], "the two live witnesses' state at size 20")
         # The dead one is reported, and counts as behind once the checkpoint is over a minute old.
         status = _wait(
             lambda: [s for s in client.get("/ledger/witnesses").json() if s["last_error"]], "an error"
@@ -160,6 +167,12 @@ def test_three_witness_processes_a_quorum_a_killed_witness_and_a_fork(witnesses,
         clock.advance(timedelta(minutes=2))
         behind = {s["name"]: s["behind"] for s in client.get("/ledger/witnesses").json()}
         assert behind == {ws[0].signer.name: False, ws[1].signer.name: False, ws[2].signer.name: True}
+        health = client.get("/ledger/health").json()
+        assert [(s["cosigned_size"], s["behind"]) for s in health["witness_status"]] == [
+            (20, False),
+            (20, False),
+            (11, True),
+        ]
     # 3. A fork: the same key signs another history from entry 7 on, longer than what was witnessed.
     forked = Log(MemoryStore(), LOG, clock=lambda: 0.0)
     forked.append_many(

@@ -369,7 +369,11 @@ def test_a_submitter_started_over_a_checkpoint_its_witness_already_cosigned_repo
         deadline = time.monotonic() + 5
         while True:
             answer: list = []
-            reader = threading.Thread(target=lambda: answer.extend(submitter.status()), daemon=True)
+
+            def read(out: list = answer) -> None:
+                out.extend(submitter.status())
+
+            reader = threading.Thread(target=read, daemon=True)
             reader.start()
             reader.join(2.0)
             assert answer, "status() did not answer: the submitter holds its lock"

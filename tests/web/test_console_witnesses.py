@@ -1,5 +1,6 @@
-"""The console's health page and GET /ledger/witnesses: each witness of FARMTRACE_WITNESSES, its last
-cosigned size and time, and a warning when one falls behind (issue 16, part 2).
+"""The console's health page, GET /ledger/health and GET /ledger/witnesses: each witness of
+FARMTRACE_WITNESSES, its last cosigned size and time, and a warning when one falls behind (issue 16,
+part 2).
 
 A witness that is down (nothing listens on its port) is the case to warn about: the submitter
 records the failure, and once the latest checkpoint is over a minute old without its cosignature
@@ -52,8 +53,14 @@ def test_a_witness_that_is_down_is_shown_and_warned_about(tmp_path, clock):
         page = client.get("/console", headers=cookie).text
         assert 'data-witness="witness.changsha.example/down" data-behind="false"' in page
         assert "尚未联署" in page and "最近一次提交失败" in page
+        # GET /ledger/health carries the same list, with the rest of the ledger's health.
+        health = client.get("/ledger/health").json()
+        assert health["witness_status"] == client.get("/ledger/witnesses").json()
         clock.advance(timedelta(minutes=2))
         assert client.get("/ledger/witnesses").json()[0]["behind"] is True
+        (w,) = client.get("/ledger/health").json()["witness_status"]
+        assert (w["name"], w["behind"], w["cosigned_size"]) == (witness.name, True, None)
+        assert w["last_error"].startswith("ConnectionRefusedError")
         page = client.get("/console", headers=cookie).text
         assert 'data-behind="true"' in page and "落后：最新检查点超过一分钟未获联署" in page
         page = client.get("/console?lang=en", headers=cookie).text
@@ -70,3 +77,4 @@ def test_without_witnesses_configured_the_list_is_empty(tmp_path, clock):
     )
     with TestClient(create_app(settings, clock=clock)) as client:
         assert client.get("/ledger/witnesses").json() == []
+        assert client.get("/ledger/health").json()["witness_status"] == []

@@ -3,7 +3,7 @@
 ledger_health(log, witnesses=...)  -> LedgerHealth: origin, key, the latest checkpoint opened
                                       (size, root, time, witnesses that cosigned, cosignatures
                                       from unknown witnesses)
-witness_status(request)            -> [WitnessStatus]: each configured witness's last cosigned
+witness_status(witnessing, now=)    -> [WitnessStatus]: each configured witness's last cosigned
                                       size and time, and whether it is behind (ledger/witnessing.py)
 GET /console                       the page: that reading, the last full audit (result, time,
                                    first failure and the event the altered entry recorded)
@@ -26,9 +26,8 @@ from farmtrace.ledger.log import Log
 from farmtrace.ledger.note import CosignatureVerifier
 from farmtrace.ledger.witnessing import Witnessing, WitnessStatus
 
-from ..deps import RegulatorDep, StateDep
+from ..deps import RegulatorDep, StateDep, WitnessingDep
 from ..render import cst_minute, cst_text, name, translator
-from ..state import app_state
 from .page import ConsoleRoute, kind_name, render
 
 __all__ = ["LedgerHealth", "ledger_health", "router", "witness_status"]
@@ -69,22 +68,20 @@ def ledger_health(log: Log, *, witnesses: Sequence[CosignatureVerifier]) -> Ledg
     )
 
 
-def witness_status(request: Request) -> list[WitnessStatus]:
-    """The submitter's view of each witness of FARMTRACE_WITNESSES, at the app's clock; [] without any.
-
-    The submitter is `app.state.witnessing`, set by the composition root (api/app.py) beside the
-    typed AppState, whose fields belong to web/state.py.
-    """
-    state = app_state(request)
-    witnessing: Witnessing | None = getattr(state, "witnessing", None)
-    if witnessing is None or not witnessing.endpoints:
+def witness_status(witnessing: Witnessing, *, now: datetime) -> list[WitnessStatus]:
+    """The submitter's view of each witness of FARMTRACE_WITNESSES at `now`; [] without any."""
+    if not witnessing.endpoints:
         return []
-    return witnessing.status(now=state.clock().timestamp())
+    return witnessing.status(now=now.timestamp())
 
 
 @router.get("/console")
 def health_page(
-    request: Request, state: StateDep, regulator: RegulatorDep, lang: str | None = None
+    request: Request,
+    state: StateDep,
+    regulator: RegulatorDep,
+    witnessing: WitnessingDep,
+    lang: str | None = None,
 ) -> Response:
     t = translator(request, lang)
     service, log = state.service, state.log
@@ -112,7 +109,7 @@ def health_page(
             "behind": w.behind,
             "error": w.last_error,
         }
-        for w in witness_status(request)
+        for w in witness_status(witnessing, now=state.clock())
     ]
     status = state.audit_job.status()
     names = {p.id: name(asdict(p), t) for p in service.parties()}
