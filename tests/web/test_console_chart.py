@@ -19,7 +19,9 @@ LABELS = {
 }
 
 
-def row(day: str, stage: str, mean: str, *, unit: str = "kg", count: int = 1, low=None, high=None) -> PriceRow:
+def row(
+    day: str, stage: str, mean: str, *, unit: str = "kg", count: int = 1, low=None, high=None
+) -> PriceRow:
     return PriceRow(
         day=day,
         product="宁乡包菜",
