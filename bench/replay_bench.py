@@ -19,6 +19,13 @@ service). Then, measured in the same run:
 Goal (issue 16): replay ≥ 0.6× the 2-core raw verify rate. `--profile` also cProfiles the replay's
 process (the verification workers are other processes) and prints the top costs.
 
+`--ab ROUNDS` (an A/B of the replay's step 3, issue 16 part 4): the replay is run ROUNDS times in
+each of two ways, alternating, each replay between two baseline measurements: "projected" (the
+product: `Recorder.project_many` into a scratch SQLite without fsync) and "appended" (the path
+before it: every entry appended again to a scratch Log through `Recorder.record_many`, the scratch
+SQLite at synchronous=FULL). The "appended" arm swaps two functions of trace/replay.py for the
+bench's own (`_appending`); everything else, the checks included, is the same code.
+
 Writes JSON to bench/results/replay.json. Run it by path from outside the repository (bench/README.md).
 """
 
@@ -51,8 +58,12 @@ import trace_bench as tb  # noqa: E402  (bench/trace_bench.py: the generator and
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
 
 from farmtrace.ledger.log import Log  # noqa: E402
+from farmtrace.ledger.note import Signer  # noqa: E402
 from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
+from farmtrace.trace import replay as rp  # noqa: E402
 from farmtrace.trace.clock import utc_now  # noqa: E402
+from farmtrace.trace.errors import TraceError  # noqa: E402
+from farmtrace.trace.ingest.record import Recorder  # noqa: E402
 from farmtrace.trace.model.encoding import SIGNING_PREFIX  # noqa: E402
 from farmtrace.trace.replay import replay  # noqa: E402
 
@@ -88,6 +99,61 @@ def raw_rate_on_cores(pool: ProcessPoolExecutor, work: list[tuple[bytes, bytes, 
     return len(work) / (max(end for _, end in spans) - min(start for start, _ in spans))
 
 
+def _reproject_appending(log: Log, recorder: Recorder, size: int, progress: object) -> None:
+    """The replay's step 3 as it was before `project_many`: every entry appended again, through
+    `record_many`, to a scratch Log over the scratch projection's database (its signer thrown away)."""
+    scratch = Log(SqlStore(recorder.engine), Signer.generate("farmtrace.replay/scratch"))
+    appending = Recorder(scratch, recorder.engine, clock=recorder.clock, bootstrap_keys=())
+    try:
+        for start in range(0, size, rp.CHUNK):
+            chunk = log.read_entries(start, min(start + rp.CHUNK, size))
+            results = appending.record_many([entry for _, entry in chunk], operator=True)
+            for (index, _), result in zip(chunk, results, strict=True):
+                if isinstance(result, TraceError) or result.duplicate or result.index != index:
+                    raise rp.EntryRefused(index, str(result))
+    finally:
+        scratch.close()
+
+
+def _appending(run: object) -> object:
+    """`run()` with trace/replay.py's step 3 done the previous way (see the module docstring)."""
+
+    def arm() -> object:
+        saved = rp._reproject, rp.skip_durability
+        rp._reproject, rp.skip_durability = _reproject_appending, lambda engine: None
+        try:
+            return run()  # type: ignore[operator]
+        finally:
+            rp._reproject, rp.skip_durability = saved
+
+    return arm
+
+
+def ab(log: Log, pool: ProcessPoolExecutor, work: list, rounds: int, tmp: str) -> list[dict]:
+    """Alternate the two arms `rounds` times; each row: arm, events/s, baseline around it, ratio, load."""
+    rows = []
+    for r in range(rounds):
+        for name in ("appended", "projected") if r % 2 == 0 else ("projected", "appended"):
+            projected = lambda: replay(log, clock=utc_now, workdir=tmp)  # noqa: E731
+            run = projected if name == "projected" else _appending(projected)
+            before = raw_rate_on_cores(pool, work)
+            report = run()
+            after = raw_rate_on_cores(pool, work)
+            rate = log.size / report.seconds  # type: ignore[attr-defined]
+            base = (before + after) / 2
+            row = {
+                "arm": name, "round": r, "replay_per_s": rate, "raw_before": before, "raw_after": after,
+                "ratio": rate / base, "seconds": report.seconds, "load_average": os.getloadavg()[0],  # type: ignore[attr-defined]
+            }  # fmt: skip
+            print(
+                f"round {r} {name:>9}: {rate:,.0f}/s in {row['seconds']:.1f} s, raw 2 cores {base:,.0f}/s "
+                f"({before:,.0f} / {after:,.0f}): {row['ratio']:.3f}×, load {row['load_average']:.1f}",
+                flush=True,
+            )
+            rows.append(row)
+    return rows
+
+
 def build_ledger(url: str, cast: tb.Cast, events: int) -> int:
     service = tb.open_service(url)
     try:
@@ -105,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, help="events in the ledger (default 20,000)")
     parser.add_argument("--full", action="store_true", help="1,000,000 events")
     parser.add_argument("--profile", action="store_true", help="cProfile the replay's process")
+    parser.add_argument("--ab", type=int, metavar="ROUNDS", help="alternate the previous path and this one")
     parser.add_argument("--json", default=os.path.join(_HERE, "results", "replay.json"))
     cfg = parser.parse_args(argv)
     events = cfg.events or (1_000_000 if cfg.full else 20_000)
@@ -122,6 +189,14 @@ def main(argv: list[str] | None = None) -> int:
         work = verify_work([e for _, e in log.read_entries(0, size)], cast)
         list(pool.map(_verify_part, [work[:64]] * CORES))  # start and warm the workers, untimed
         tb.warm_up_verifiers()
+        if cfg.ab:
+            rows = ab(log, pool, work, cfg.ab, tmp)
+            log.close(close_store=True)
+            os.makedirs(os.path.dirname(os.path.abspath(cfg.json)), exist_ok=True)
+            with open(cfg.json, "w") as f:
+                json.dump({"events": size, "ab": rows}, f, indent=2)
+                f.write("\n")
+            return 0
         before = raw_rate_on_cores(pool, work)
         print(f"raw Ed25519 verify on {CORES} cores, before: {before:,.0f}/s", flush=True)
         profiler = cProfile.Profile() if cfg.profile else None

@@ -9,11 +9,12 @@ the operator slipped onto a party's record, an entry the log appended that no ru
   2. the log against the checkpoints witnesses cosigned (stored with the log's checkpoints, and any
      given from outside): a witness cosigned a larger size (LogBehindWitness: a rollback) or a
      different root at a size the log has (ForkedFromWitness: a fork);
-  3. every entry, in log order, re-recorded through the production write path
-     (`ingest.record.Recorder`, the one applier) into a scratch projection: it decodes, its
-     signature verifies under a key registered to its party and active at its time, every role and
-     capture rule holds, each input follows its lot's head (the hash chain), and it lands at its
-     own index: otherwise EntryRefused, naming the entry and why;
+  3. every entry, in log order, projected again through the production write path
+     (`ingest.record.Recorder.project_many`: the same decoding, keys, verification and `Run`, the
+     one applier, minus the append) into a scratch projection: it decodes, its signature verifies
+     under a key registered to its party and active at its time, every role and capture rule
+     holds, each input follows its lot's head (the hash chain), and it is not a repeat of an
+     earlier event: otherwise EntryRefused, naming the entry and why;
   4. the projection rebuilt this way against the `trace_*` tables in use, row by row
      (trace/store/compare.py): ProjectionDivergence names the table, the row's key, the column, the
      value the ledger gives and the value found.
@@ -49,13 +50,13 @@ from farmtrace.ledger.audit import AuditFailure
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.note import CosignatureVerifier, Signer, Verifier
+from farmtrace.ledger.note import CosignatureVerifier, Verifier
 from farmtrace.ledger.sqlstore import SqlStore
 
 from .clock import Clock
 from .errors import RuleViolation, TraceError
-from .ingest.record import Receipt, Recorder
-from .store.compare import Divergence, create_projection, first_divergence, rows_in
+from .ingest.record import Recorder
+from .store.compare import Divergence, create_projection, first_divergence, rows_in, skip_durability
 
 __all__ = [
     "CHUNK",
@@ -73,8 +74,7 @@ __all__ = [
     "witnessed_checkpoints",
 ]
 
-CHUNK = 10_000  # entries re-recorded per write-path call (bounded memory; runs split inside it)
-_SCRATCH_ORIGIN = "farmtrace.replay/scratch"  # the scratch log's name; its checkpoints are thrown away
+CHUNK = 10_000  # entries per project_many call: one transaction, bounded memory (runs split inside it)
 
 
 class ReplayFailure(TraceError):
@@ -251,13 +251,13 @@ def replay(
     check_witnessed(log, witnessed)
     # 3-4. Re-record every entry into a scratch projection, then compare.
     with tempfile.TemporaryDirectory(prefix="farmtrace-replay-", dir=workdir) as scratch:
+        # SqlStore only for its SQLite set-up (WAL, savepoints); no scratch Log: the entries are
+        # already logged at known indexes, so they are projected, not appended again.
         store = SqlStore.from_url(f"sqlite:///{Path(scratch) / 'replay.db'}", create=True)
-        scratch_log = Log(store, Signer.generate(_SCRATCH_ORIGIN))
         try:
             create_projection(store.engine)
-            _rerecord(
-                log, Recorder(scratch_log, store.engine, clock=clock, bootstrap_keys=()), size, progress
-            )
+            skip_durability(store.engine)  # a throwaway database: no fsync
+            _reproject(log, Recorder.projecting(store.engine, clock=clock), size, progress)
             if log.checkpoint().size != size:
                 raise ReplayFailure(
                     f"the log grew from {size} to {log.checkpoint().size} entries during the replay, so its "
@@ -269,7 +269,7 @@ def replay(
                 raise ProjectionDivergence(divergence)
             compared = rows_in(store.engine)
         finally:
-            scratch_log.close(close_store=True)
+            store.close()
     return ReplayReport(
         size=size,
         entries_replayed=size,
@@ -279,29 +279,19 @@ def replay(
     )
 
 
-def _rerecord(log: Log, recorder: Recorder, size: int, progress: Callable[[int, int], None] | None) -> None:
-    """Record the log's entries [0, size) again through `recorder`, in order; raise EntryRefused at
-    the first one the write path does not accept at its own index."""
+def _reproject(log: Log, recorder: Recorder, size: int, progress: Callable[[int, int], None] | None) -> None:
+    """Project the log's entries [0, size) again through `recorder`, in order, each at its own index;
+    raise EntryRefused at the first one the write path does not accept."""
     for start in range(0, size, CHUNK):
         # One complete read per chunk (`read_entries`): no cursor is left open if a check fails.
         chunk = log.read_entries(start, min(start + CHUNK, size))
+        # The indexes must be consecutive: each entry is projected at the index it was read from.
         if [index for index, _ in chunk] != list(range(start, start + len(chunk))) or not chunk:
             raise ReplayFailure(f"the log's entries from {start} are missing", index=start)
         # The genesis entry (the first regulator registering itself) was let in by the operator;
         # `operator=True` is what lets it in again, and only while no party exists.
-        results = recorder.record_many([entry for _, entry in chunk], operator=True)
-        for (index, _), result in zip(chunk, results, strict=True):
-            _check_result(index, result)
+        refused = recorder.project_many(start, [entry for _, entry in chunk], operator=True)
+        if refused is not None:
+            raise EntryRefused(refused.index, refused.cause)
         if progress is not None:
             progress(start + len(chunk), size)
-
-
-def _check_result(index: int, result: Receipt | TraceError) -> None:
-    if isinstance(result, TraceError):
-        raise EntryRefused(index, result)
-    if result.duplicate:
-        raise EntryRefused(
-            index, f"it repeats event {result.event_id}, already recorded at entry {result.index}"
-        )
-    if result.index != index:  # cannot happen while every earlier entry was accepted; checked all the same
-        raise EntryRefused(index, f"it was recorded at index {result.index} instead")

@@ -19,15 +19,21 @@
 The receipt names the ledger index, the leaf hash and, since the entry's batch is signed before
 the log's future resolves, an inclusion proof against that signed checkpoint.
 
+`Recorder.project_many` runs steps 1-3 for entries already in a ledger at known indexes (the replay
+audit's use): the same decoding, keys, verification workers and `Run`, in one plain transaction on
+the projection's database, with no append, no checkpoint and no receipt.
+
 The batch runs inside `speed.bulk_work()` (the write path's performance tricks, trace/ingest/speed.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
@@ -42,7 +48,7 @@ from . import speed
 from .runs import Candidate, Duplicate, Run
 from .verifying import Pending, Work, verify_later
 
-__all__ = ["RUN_SIZE", "Receipt", "Recorder"]
+__all__ = ["RUN_SIZE", "NotProjected", "Receipt", "Recorder"]
 
 RUN_SIZE = 500  # entries admitted per ledger transaction step (see runs.Run)
 
@@ -58,6 +64,39 @@ class Receipt:
     checkpoint: str
     proof: list[bytes] = field(default_factory=list)
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class NotProjected:
+    """The first entry `Recorder.project_many` could not apply at its own `index`, and why: the
+    TraceError the write path gave (a refusal), or a sentence (a repeat, another index)."""
+
+    index: int
+    cause: TraceError | str
+
+
+def _refusal_before(
+    first_index: int, results: Sequence[Receipt | TraceError | None], start: int, end: int
+) -> NotProjected | None:
+    """The first entry of positions [start, end) that decoding or the key lookup refused, or None."""
+    for i in range(start, end):
+        refused = results[i]
+        if isinstance(refused, TraceError):
+            return NotProjected(first_index + i, refused)
+    return None
+
+
+class _ProjectionTxn:
+    """The part of a ledger WriteTxn that a `Run` uses (its connection and savepoints), over a plain
+    transaction on the projection's engine: `project_many` writes no ledger rows."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self.connection.begin_nested():
+            yield
 
 
 def _keys_registered_by(signed: SignedEvent) -> dict[str, tuple[str, bytes]]:
@@ -96,10 +135,16 @@ class Recorder:
 
     `clock` gives the time rules are checked at; `bootstrap_keys` are the raw Ed25519 public keys
     the operator allows to sign the genesis entry over the network (see `TraceService.record_genesis`).
+    `Recorder.projecting(engine, clock=...)` makes one with no log, for `project_many` only.
     """
 
     def __init__(
-        self, log: Log, engine: Engine, *, clock: Callable[[], datetime], bootstrap_keys: Collection[bytes]
+        self,
+        log: Log | None,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime],
+        bootstrap_keys: Collection[bytes],
     ) -> None:
         self.log = log
         self.engine = engine
@@ -108,9 +153,14 @@ class Recorder:
         self._key_cache: dict[str, tuple[str, bytes]] = {}
         speed.install()  # idempotent; tests/trace/test_speed.py uninstalls it to compare
 
-    def record_many(
-        self, entries: Sequence[bytes], *, operator: bool = False
-    ) -> list[Receipt | TraceError]:
+    @classmethod
+    def projecting(cls, engine: Engine, *, clock: Callable[[], datetime]) -> Recorder:
+        """A Recorder of no log: it applies entries already logged elsewhere to `engine`'s tables
+        (`project_many`, the replay audit's use); `record_many` refuses. No bootstrap key: a genesis
+        entry is let in only as the operator's."""
+        return cls(None, engine, clock=clock, bootstrap_keys=())
+
+    def record_many(self, entries: Sequence[bytes], *, operator: bool = False) -> list[Receipt | TraceError]:
         """One result per entry, in order: a Receipt or the TraceError that refused it.
 
         `operator`: the caller is the operator on this machine (the genesis entry needs no bootstrap
@@ -122,21 +172,12 @@ class Recorder:
             return self._record_many(entries, operator=operator)
 
     def _record_many(self, entries: Sequence[bytes], *, operator: bool) -> list[Receipt | TraceError]:
+        if self.log is None:
+            raise TypeError(
+                "this Recorder projects logged entries (project_many); it has no log to append to"
+            )
         results: list[Receipt | TraceError | None] = [None] * len(entries)
-        prepared: list[tuple[list[tuple[int, Candidate]], Pending]] = []
-        # Keys registered by earlier entries of this batch: a party registered by entry n may sign
-        # entry n+1. Its signature is checked against that key here; whether the registration was
-        # accepted is checked in order, inside the ledger's transaction (`Candidate.batch_key`):
-        # until then the key is nobody's, and an entry it signed is refused as unauthenticated.
-        batch_keys: dict[str, tuple[str, bytes]] = {}
-        genesis_open: list[bool | None] = [None]
-        for start in range(0, len(entries), RUN_SIZE):
-            candidates, work = self._candidates(
-                entries, range(start, min(start + RUN_SIZE, len(entries))), results, batch_keys,
-                genesis_open, operator=operator,
-            )  # fmt: skip
-            if candidates:
-                prepared.append((candidates, verify_later(work)))
+        prepared = self._prepare(entries, results, operator=operator)
         # All decoding is done before the first run starts: the log's writer thread then runs alone
         # (a thread parsing events at the same time would delay each of its database calls).
         submitted = [
@@ -156,6 +197,84 @@ class Recorder:
         for (i, *_), receipt in zip(owed, self._receipts([o[1:] for o in owed]), strict=True):
             results[i] = receipt
         return results  # type: ignore[return-value]
+
+    def project_many(
+        self, first_index: int, entries: Sequence[bytes], *, operator: bool = False
+    ) -> NotProjected | None:
+        """Apply entries that are already in a ledger, at `first_index`, `first_index + 1`, ..., to
+        the tables of this Recorder's engine; None when every one was accepted at its own index.
+
+        The same steps as `record_many` (decode, keys, signatures on the workers, rules, effects,
+        through the same `Run`), minus the ledger's: nothing is appended or signed, and no receipt
+        is made. All of the call is one transaction on the engine: if an entry is refused, repeats
+        an earlier event or would land at another index, nothing of the call is kept and the first
+        such entry is returned as NotProjected. A database failure is raised (nothing kept either).
+        """
+        with speed.bulk_work():
+            results: list[Receipt | TraceError | None] = [None] * len(entries)
+            prepared = self._prepare(entries, results, operator=operator)
+            with self.engine.connect() as conn:
+                txn = conn.begin()
+                try:
+                    stop = self._project_runs(_ProjectionTxn(conn), first_index, prepared, results)
+                except BaseException:
+                    txn.rollback()
+                    raise
+                if stop is None:
+                    txn.commit()
+                else:
+                    txn.rollback()
+                return stop
+
+    def _project_runs(
+        self,
+        txn: _ProjectionTxn,
+        first_index: int,
+        prepared: list[tuple[list[tuple[int, Candidate]], Pending]],
+        results: list[Receipt | TraceError | None],
+    ) -> NotProjected | None:
+        """Run each prepared run in `txn` at the indexes its entries hold; the first entry (in order)
+        not accepted at its own index, or None."""
+        done = 0  # entries before this position were accepted at their own index
+        for candidates, verdicts in prepared:
+            first = candidates[0][0]
+            if (stop := _refusal_before(first_index, results, done, first)) is not None:
+                return stop
+            run = Run([c for _, c in candidates], verdicts, now=self.clock)
+            run(txn, first_index + first)
+            for (i, c), outcome in zip(candidates, run.outcomes, strict=True):
+                if (stop := _refusal_before(first_index, results, done, i)) is not None:
+                    return stop
+                if isinstance(outcome, Duplicate):
+                    why = f"it repeats event {c.signed.id}, already recorded at entry {outcome.index}"
+                    return NotProjected(first_index + i, why)
+                if isinstance(outcome, TraceError):
+                    return NotProjected(first_index + i, outcome)
+                if outcome != first_index + i:  # cannot happen while every earlier entry was accepted
+                    return NotProjected(first_index + i, f"it was recorded at index {outcome} instead")
+                done = i + 1
+        return _refusal_before(first_index, results, done, len(results))
+
+    def _prepare(
+        self, entries: Sequence[bytes], results: list[Receipt | TraceError | None], *, operator: bool
+    ) -> list[tuple[list[tuple[int, Candidate]], Pending]]:
+        """Decode `entries` in runs of RUN_SIZE, find their keys and start verifying their signatures:
+        each run's (entry position, Candidate) pairs and pending verdicts. Refusals go into `results`."""
+        prepared: list[tuple[list[tuple[int, Candidate]], Pending]] = []
+        # Keys registered by earlier entries of this batch: a party registered by entry n may sign
+        # entry n+1. Its signature is checked against that key here; whether the registration was
+        # accepted is checked in order, inside the ledger's transaction (`Candidate.batch_key`):
+        # until then the key is nobody's, and an entry it signed is refused as unauthenticated.
+        batch_keys: dict[str, tuple[str, bytes]] = {}
+        genesis_open: list[bool | None] = [None]
+        for start in range(0, len(entries), RUN_SIZE):
+            candidates, work = self._candidates(
+                entries, range(start, min(start + RUN_SIZE, len(entries))), results, batch_keys,
+                genesis_open, operator=operator,
+            )  # fmt: skip
+            if candidates:
+                prepared.append((candidates, verify_later(work)))
+        return prepared
 
     def _candidates(
         self,
@@ -216,6 +335,7 @@ class Recorder:
         entry the ledger holds (the resubmitted bytes may carry another valid signature)."""
         if not owed:
             return []
+        assert self.log is not None  # _record_many checked
         cp = self.log.checkpoint()
         note = cp.note_with_cosignatures()
         stored = self._stored_entries(sorted({index for _, index, entry in owed if entry is None}))
@@ -235,6 +355,7 @@ class Recorder:
 
     def _stored_entries(self, indexes: Sequence[int]) -> dict[int, bytes]:
         """The ledger's entries at these sorted indexes, read as few ranges of consecutive ones."""
+        assert self.log is not None  # _record_many checked
         found: dict[int, bytes] = {}
         k = 0
         while k < len(indexes):
@@ -248,6 +369,7 @@ class Recorder:
     def _submit_run(
         self, candidates: list[Candidate], verdicts: Pending, *, fast: bool = True
     ) -> tuple[Run, Future]:
+        assert self.log is not None  # _record_many checked
         run = Run(candidates, verdicts, now=self.clock, fast=fast)
         return run, self.log.submit_selected([c.entry for c in candidates], select=run)
 

@@ -32,10 +32,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-
-from farmtrace.ledger.store import WriteTxn
+from typing import Any, Protocol
 
 from ..errors import RuleViolation, SignatureRefused, TraceError
 from ..model.encoding import SignedEvent
@@ -46,7 +46,7 @@ from ..store.bulk import BatchState
 from ..store.sql_state import Repository
 from .verifying import Pending
 
-__all__ = ["FALLBACKS", "WINDOW", "Candidate", "Duplicate", "Outcome", "Run", "fallbacks", "strict"]
+__all__ = ["FALLBACKS", "WINDOW", "Candidate", "Duplicate", "Outcome", "Run", "RunTxn", "fallbacks", "strict"]
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,15 @@ class Duplicate:
 Outcome = int | Duplicate | TraceError  # the index an accepted event got, or why not
 
 
+class RunTxn(Protocol):
+    """What a Run uses of the transaction it runs in: the ledger's `WriteTxn` has it, and so has the
+    plain transaction of `Recorder.project_many` (entries already logged, projected again)."""
+
+    connection: Any
+
+    def savepoint(self) -> AbstractContextManager[None]: ...
+
+
 class Run:
     """The `select` hook for a run of candidates (see the module docstring).
 
@@ -129,7 +138,7 @@ class Run:
         self.outcomes: list[Outcome | None] = [None] * len(self.candidates)
         self.fell_back = False  # the fast run failed and the run was redone through Repository
 
-    def __call__(self, txn: WriteTxn, first_index: int) -> list[bool]:
+    def __call__(self, txn: RunTxn, first_index: int) -> list[bool]:
         verdicts = self.verdicts.result()
         now = self.now()
         if self.fast:
@@ -145,7 +154,7 @@ class Run:
         return self._admit(txn, first_index, verdicts, now, fast=False)
 
     def _admit(
-        self, txn: WriteTxn, first_index: int, verdicts: list[bool], now: datetime, *, fast: bool
+        self, txn: RunTxn, first_index: int, verdicts: list[bool], now: datetime, *, fast: bool
     ) -> list[bool]:
         cands = self.candidates
         state = BatchState(txn.connection)  # type: ignore[attr-defined]
@@ -204,7 +213,7 @@ def _key_on_record(state: BatchState, event: Event, public_key: bytes) -> bool:
 
 
 def _through_repository(
-    txn: WriteTxn, state: BatchState, c: Candidate, fx: Effects, index: int, now: datetime
+    txn: RunTxn, state: BatchState, c: Candidate, fx: Effects, index: int, now: datetime
 ) -> None:
     """Check and apply one event through `Repository`, in a savepoint; the overlay is flushed before
     and dropped after. Raises RuleViolation (the savepoint is rolled back then)."""

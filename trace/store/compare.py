@@ -22,7 +22,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Column, LargeBinary, String, Table, func, select
+from sqlalchemy import Boolean, Column, LargeBinary, String, Table, event, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -39,7 +39,15 @@ from .tables import (
     TraceTransit,
 )
 
-__all__ = ["PROJECTION", "Divergence", "create_projection", "first_divergence", "is_text", "rows_in"]
+__all__ = [
+    "PROJECTION",
+    "Divergence",
+    "create_projection",
+    "first_divergence",
+    "is_text",
+    "rows_in",
+    "skip_durability",
+]
 
 # The tables rebuilt from the ledger, in the order they are compared (parties and keys first: a
 # divergence there explains the rest).
@@ -97,6 +105,22 @@ def create_projection(engine: Engine) -> None:
     from .tables import TABLES
 
     SQLModel.metadata.create_all(engine, tables=TABLES)
+
+
+def skip_durability(engine: Engine) -> None:
+    """Make `engine`'s SQLite connections skip fsync (`PRAGMA synchronous=OFF`), from the next one on
+    (the pool is emptied). Only for a throwaway database, such as the replay's scratch projection:
+    a crash may corrupt it, and it is rebuilt from the ledger anyway."""
+    if engine.dialect.name != "sqlite":
+        raise ValueError("skip_durability is for a throwaway SQLite database")
+
+    @event.listens_for(engine, "connect")
+    def _no_fsync(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=OFF")
+        cur.close()
+
+    engine.dispose()
 
 
 def first_divergence(expected: Engine, found: Engine) -> Divergence | None:
