@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,9 +49,15 @@ class ParsedEntry:
     event: dict[str, Any]
 
 
+_STRICT_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")  # codec.js's STRICT_B64
+
+
 def decode_b64(text: object) -> bytes | None:
-    """Strict standard base64 with padding (what verify.js accepts too), else None."""
-    if not isinstance(text, str) or len(text) % 4:
+    """Strict standard base64 with padding (what codec.js's b64decode accepts, no more), else None.
+
+    Python's `b64decode(validate=True)` alone also takes padding after a whole quantum ("0000==",
+    "0000===="), which atob refuses: the pattern keeps the two twins to one language."""
+    if not isinstance(text, str) or len(text) % 4 or not _STRICT_B64.fullmatch(text):
         return None
     try:
         return base64.b64decode(text, validate=True)
