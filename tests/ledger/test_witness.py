@@ -387,3 +387,81 @@ def test_a_submitter_started_over_a_checkpoint_its_witness_already_cosigned_repo
         stopper = threading.Thread(target=submitter.stop, daemon=True)  # a deadlocked one never stops
         stopper.start()
         stopper.join(10.0)
+
+
+class _CountingStore(MemoryStore):
+    """A MemoryStore that remembers each `add_cosignatures` call (one call, one write transaction)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[tuple[int, str]]] = []
+
+    def add_cosignatures(self, lines):
+        self.calls.append(list(lines))
+        super().add_cosignatures(lines)
+
+
+def _serve_witness(witness: Witness):
+    """`witness` behind a loopback HTTP server speaking add-checkpoint (200 line, 409 size only)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from farmtrace.ledger.witness import SizeConflictError, format_size
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                status, ctype, answer = 200, "text/plain", witness.add_checkpoint(body).encode()
+            except SizeConflictError as exc:
+                status, ctype, answer = 409, "text/x.tlog.size", format_size(exc.known_size)
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_the_submitter_stores_the_cosignatures_of_a_round_together():
+    # Three witnesses over HTTP on loopback; each new checkpoint is cosigned by all three, and the
+    # submitter stores their cosignatures in fewer write transactions than there are cosignatures
+    # (one per round when the witnesses answer together; the previous code made one per witness).
+    import time
+
+    from farmtrace.ledger.witnessing import WitnessEndpoint, Witnessing
+
+    store = _CountingStore()
+    log = Log(store, LOG, clock=lambda: float(NOW))
+    signers = [CosignatureSigner.from_seed(f"witness.example/r{i}", bytes([40 + i]) * 32) for i in range(3)]
+    served = [
+        _serve_witness(Witness(s, [LOG.verifier], MemoryWitnessStore(), clock=lambda: float(NOW)))
+        for s in signers
+    ]
+    endpoints = [WitnessEndpoint(url, s.verifier) for (_, url), s in zip(served, signers, strict=True)]
+    submitter = Witnessing(log, endpoints, poll=0.01, pace=0.05, gather=5.0)
+    submitter.start()
+    try:
+        for round_ in range(3):
+            log.append_many(_entries(f"round {round_}", 5))
+            size = log.size
+            deadline = time.monotonic() + 20
+            while len(log.checkpoint_at(size).cosignatures) < 3:
+                assert time.monotonic() < deadline, submitter.status()
+                time.sleep(0.01)
+    finally:
+        submitter.stop()
+        for server, _ in served:
+            server.shutdown()
+    lines = [line for call in store.calls for line in call]
+    assert len(lines) == len(set(lines)) >= 9  # every witness's cosignature of every round, once
+    assert len(store.calls) < len(lines), store.calls
+    assert max(len(call) for call in store.calls) == 3
+    assert [s.cosigned_size for s in submitter.status()] == [15, 15, 15]
