@@ -4,8 +4,9 @@
                                       cosignatures and the mirror's own (cosignature/v1)
     GET  /log/tile/…                  hash tiles and entry bundles (api/routes/tiles.py, the same
                                       routes the service has, over the mirror's copy)
-    GET  /log/checkpoints             every checkpoint the mirror holds, with its cosignatures
-                                      (ledger/mirror.py `format_checkpoint_list`): what a restore reads
+    GET  /log/checkpoints?after=N     the checkpoints the mirror holds above size N (default: all),
+                                      1,000 at most, with their cosignatures (ledger/mirror.py
+                                      `format_checkpoint_list`): what a restore reads, page by page
     POST /add-checkpoint              c2sp.org/tlog-witness's request (see `add_checkpoint` below)
     GET  /                            the mirror's name, verifier key, origin and sizes (operators)
 
@@ -24,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from farmtrace.ledger.checkpoint import open_checkpoint
 from farmtrace.ledger.errors import InconsistencyError, LedgerError, MalformedError, NotFoundError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.mirror import Mirror, format_checkpoint_list
+from farmtrace.ledger.mirror import CHECKPOINT_PAGE, Mirror, format_checkpoint_list
 from farmtrace.ledger.verify import check_checkpoint_consistency, format_evidence
 from farmtrace.ledger.witness import format_size, parse_add_checkpoint
 
@@ -80,8 +81,10 @@ def create_mirror_app(mirror: Mirror, follower: Follower) -> FastAPI:
         return JSONResponse(body, status_code=body["status"], media_type="application/problem+json")
 
     @app.get("/log/checkpoints", response_class=Response)
-    def checkpoints() -> Response:
-        data = format_checkpoint_list(held().checkpoints())
+    def checkpoints(after: int = -1) -> Response:
+        """A page of the held checkpoints larger than `after` (ledger/mirror.py CHECKPOINT_PAGE)."""
+        held()  # 404 before the first checkpoint
+        data = format_checkpoint_list(mirror.store.checkpoints_after(after, CHECKPOINT_PAGE))
         return Response(data, media_type=LIST, headers={"Cache-Control": "public, max-age=5"})
 
     @app.post("/add-checkpoint", response_class=Response)

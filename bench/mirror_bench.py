@@ -55,7 +55,12 @@ import trace_bench  # noqa: E402
 from farmtrace.api.cli.mirror import FETCH_THREADS  # noqa: E402
 from farmtrace.api.mirroring import HttpTiles  # noqa: E402
 from farmtrace.ledger.log import Log  # noqa: E402
-from farmtrace.ledger.mirror import Mirror, format_checkpoint_list, parse_checkpoint_list  # noqa: E402
+from farmtrace.ledger.mirror import (  # noqa: E402
+    CHECKPOINT_PAGE,
+    Mirror,
+    format_checkpoint_list,
+    read_checkpoint_pages,
+)
 from farmtrace.ledger.note import Signer  # noqa: E402
 from farmtrace.ledger.publication import publish  # noqa: E402
 from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
@@ -81,8 +86,11 @@ def in_process(log: Log):
     def fetch(path: str) -> bytes:
         if path == "checkpoint":
             return log.checkpoint().note_with_cosignatures().encode()
-        if path == "checkpoints":
-            return format_checkpoint_list(log.checkpoints())
+        if path.startswith("checkpoints?after="):
+            after = int(path.partition("=")[2])
+            return format_checkpoint_list(
+                [cp for cp in log.checkpoints() if cp.size > after][:CHECKPOINT_PAGE]
+            )
         return read_resource(log, parse_tile_path(path), size=size)
 
     return fetch
@@ -196,7 +204,7 @@ def bench_restore(tmp: Path, events: int, echo) -> dict:
     store = SqlStore.from_url(_url(tmp / "restored.db"))
     copy = Mirror(store, in_process(mirror_log), log_key=key)
     copy.follow_once()
-    copy.keep_checkpoints(parse_checkpoint_list(in_process(mirror_log)("checkpoints"), log_key=key))
+    copy.keep_checkpoints(read_checkpoint_pages(in_process(mirror_log), log_key=key))
     rows = rebuild_projection(Log(store, key), store.engine, clock=utc_now, workdir=tmp)
     seconds = time.perf_counter() - t0
     valid = first_divergence(primary.engine, store.engine) is None

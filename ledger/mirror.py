@@ -35,7 +35,7 @@ mirror's own storage is not the tree it holds), NotFoundError (a resource the lo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -53,16 +53,19 @@ from .verify import check_checkpoint_consistency, prove_checkpoint_consistency
 
 __all__ = [
     "CHECKPOINTS_FORMAT",
+    "CHECKPOINT_PAGE",
     "Mirror",
     "MirrorStep",
     "cosign_checkpoint",
     "format_checkpoint_list",
     "parse_checkpoint_list",
+    "read_checkpoint_pages",
 ]
 
 PACKAGE_BUNDLES = 64  # bundles (16,384 entries) proven and committed per transaction
 FETCHED_TILE_CACHE = 256  # full hash tiles of the log kept for the packages' proofs
 CHECKPOINTS_FORMAT = "farmtrace-checkpoints/v1"
+CHECKPOINT_PAGE = 1000  # checkpoints a mirror lists in one answer (`checkpoints?after=<size>`)
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class Mirror:
             self.store.add_cosignature(size, line)
         return line
 
-    def keep_checkpoints(self, listed: Sequence[tuple[Checkpoint, str, tuple[str, ...]]]) -> int:
+    def keep_checkpoints(self, listed: Iterable[tuple[Checkpoint, str, tuple[str, ...]]]) -> int:
         """Store the past checkpoints of a `parse_checkpoint_list` answer that the mirror's tree
         holds, with their cosignature lines; return how many were new. A listed checkpoint beyond
         the mirror checkpoint is left out (the source moved on); one whose root is not the mirror's
@@ -333,6 +336,23 @@ def cosign_checkpoint(note: str, signer: CosignatureSigner, *, at: float) -> str
     timestamp = max(int(at), 1)  # a cosignature's timestamp is never zero
     s = signer.at_time(timestamp)
     return NoteSignature(s.name, s.key_id, s.sign_note_text(text)).line()
+
+
+def read_checkpoint_pages(
+    fetch: Fetch, *, log_key: Verifier
+) -> Iterator[tuple[Checkpoint, str, tuple[str, ...]]]:
+    """Every checkpoint a mirror lists, smallest first, read a page at a time through `fetch`
+    (`checkpoints?after=<size>`, CHECKPOINT_PAGE to a page; parse_checkpoint_list checks each).
+    Raises NotFoundError if the source serves no list (a static publication)."""
+    after = -1
+    while True:
+        page = parse_checkpoint_list(fetch(f"checkpoints?after={after}"), log_key=log_key)
+        yield from page
+        if len(page) < CHECKPOINT_PAGE:
+            return
+        if page[-1][0].size <= after:
+            raise MalformedError("the checkpoint list did not advance past the size asked for")
+        after = page[-1][0].size
 
 
 def format_checkpoint_list(checkpoints: Sequence[StoredCheckpoint]) -> bytes:

@@ -374,6 +374,26 @@ class SqlStore:
             )
             return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3], tuple(cos.get(r[0], ()))) for r in rows]
 
+    def checkpoints_after(self, size: int, limit: int) -> list[StoredCheckpoint]:
+        """At most `limit` checkpoints larger than `size`, smallest first, with their cosignatures
+        (a page of `checkpoints`: a mirror serves them a page at a time, ledger/mirror.py)."""
+        ph = self._ph
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                f"SELECT size, root, note, signed_at FROM ledger_checkpoint WHERE size > {ph} "
+                f"ORDER BY size LIMIT {int(limit)}",
+                (size,),
+            ).all()
+            cos: dict[int, list[str]] = {}
+            if rows:
+                for at, line in conn.exec_driver_sql(
+                    f"SELECT size, line FROM ledger_cosignature WHERE size > {ph} AND size <= {ph} "
+                    "ORDER BY size, line",
+                    (size, rows[-1][0]),
+                ):
+                    cos.setdefault(at, []).append(line)
+            return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3], tuple(cos.get(r[0], ()))) for r in rows]
+
     def add_cosignature(self, size: int, line: str) -> None:
         self.add_cosignatures([(size, line)])
 

@@ -11,7 +11,8 @@ Contract (checked by tests/ledger/test_store_contract.py on every store):
   `write()` returns; on an exception nothing it wrote is visible, ever (also after kill -9).
 - `write_entries(start, entries)` MUST refuse (raise) an index that is already stored.
 - Readers MUST only see committed data, and MUST NOT block the writer for long.
-- `latest_checkpoint()` MUST return the checkpoint with the largest size, or None.
+- `latest_checkpoint()` MUST return the checkpoint with the largest size, or None;
+  `checkpoints_after(size, limit)` at most `limit` checkpoints larger than `size`, smallest first.
 - `add_cosignatures(lines)` MUST store all of its (size, line) pairs in one atomic write, or none;
   a line already stored is not stored twice.
 - Stores MUST NOT interpret entries: they are opaque bytes.
@@ -70,6 +71,7 @@ class LogStore(Protocol):
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
     def checkpoint(self, size: int) -> StoredCheckpoint | None: ...
     def checkpoints(self) -> list[StoredCheckpoint]: ...
+    def checkpoints_after(self, size: int, limit: int) -> list[StoredCheckpoint]: ...
     def add_cosignature(self, size: int, line: str) -> None: ...
     def add_cosignatures(self, lines: Sequence[tuple[int, str]]) -> None: ...
     def close(self) -> None: ...
@@ -152,6 +154,9 @@ class MemoryStore:
 
     def checkpoints(self):
         return [self._checkpoints[s] for s in sorted(self._checkpoints)]
+
+    def checkpoints_after(self, size, limit):
+        return [self._checkpoints[s] for s in sorted(s for s in self._checkpoints if s > size)[:limit]]
 
     def add_cosignature(self, size, line):
         self.add_cosignatures([(size, line)])

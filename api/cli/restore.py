@@ -27,7 +27,7 @@ from pathlib import Path
 
 from farmtrace.ledger.errors import LedgerError, NotFoundError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.mirror import Mirror, parse_checkpoint_list
+from farmtrace.ledger.mirror import Mirror, read_checkpoint_pages
 from farmtrace.ledger.note import Signer
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace.backup import (
@@ -160,10 +160,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
         mirror = Mirror(store, fetch, log_key=signer.verifier, clock=clock, fetch_threads=FETCH_THREADS)
         step = mirror.follow_once()
         try:
-            listed = parse_checkpoint_list(fetch("checkpoints"), log_key=signer.verifier)
+            past = mirror.keep_checkpoints(read_checkpoint_pages(fetch, log_key=signer.verifier))
         except NotFoundError:
-            listed = []  # a static publication serves the latest checkpoint only
-        past = mirror.keep_checkpoints(listed)
+            past = 0  # a static publication serves the latest checkpoint only
         log = Log(store, signer.verifier)
         print(f"ledger: {step.size} entries, {past + 1} checkpoints", flush=True)
         # 3. The projection, through the write path; 4. the off-ledger rows.

@@ -174,3 +174,34 @@ def test_the_checkpoint_list_round_trips_and_is_strict(primary, signer):
     for bad in (data + b"x", data[:-1], data.replace(b"v1", b"v2", 1), data.replace(b"\n3\n", b"\n03\n", 1)):
         with pytest.raises(MalformedError):
             parse_checkpoint_list(bad, log_key=signer.verifier)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_past_checkpoints_are_read_page_by_page_and_kept(primary, signer, tmp_path, monkeypatch, kind):
+    import farmtrace.ledger.mirror as mirror_module
+
+    monkeypatch.setattr(mirror_module, "CHECKPOINT_PAGE", 2)
+    for n in range(5):
+        _append(primary, primary.size, 10 + n)
+    source = MemoryStore() if kind == "memory" else SqlStore.from_url(f"sqlite:///{tmp_path / 's.db'}")
+    held = Mirror(source, _fetcher(primary), log_key=signer.verifier, cosigner=MIRROR_KEY)
+    held.follow_once()
+    held.keep_checkpoints(
+        parse_checkpoint_list(format_checkpoint_list(primary.checkpoints()), log_key=signer.verifier)
+    )
+    assert [cp.size for cp in source.checkpoints_after(10, 2)] == [21, 33]
+    assert [cp.size for cp in source.checkpoints_after(60, 2)] == []
+
+    def fetch(path: str) -> bytes:  # the mirror app's /log/checkpoints?after=N, pages of 2
+        if path.startswith("checkpoints?after="):
+            after = int(path.partition("=")[2])
+            return format_checkpoint_list(source.checkpoints_after(after, mirror_module.CHECKPOINT_PAGE))
+        return _fetcher(primary)(path)
+
+    restored = Mirror(MemoryStore(), fetch, log_key=signer.verifier)
+    restored.follow_once()
+    assert restored.keep_checkpoints(mirror_module.read_checkpoint_pages(fetch, log_key=signer.verifier)) == 5
+    assert [(cp.size, cp.cosignatures) for cp in restored.store.checkpoints()] == [
+        (cp.size, cp.cosignatures) for cp in source.checkpoints()
+    ]
+    source.close()
