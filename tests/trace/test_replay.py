@@ -22,10 +22,11 @@ from farmtrace.ledger.note import CosignatureSigner, Signer, open_note, sign_not
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace import replay as rp
 from farmtrace.trace.errors import SignatureRefused
+from farmtrace.trace.ingest.record import Recorder
 from farmtrace.trace.model.encoding import encode_entry, sign_event
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.service import TraceService
-from farmtrace.trace.store.compare import PROJECTION, is_text
+from farmtrace.trace.store.compare import PROJECTION, create_projection, is_text
 
 from .story import (
     COOP,
@@ -278,6 +279,61 @@ def test_a_deleted_key_revocation_names_the_entry_it_let_in(ledger):
         run_replay(service)
     assert caught.value.index == receipt.index
     assert caught.value.rule == "key_inactive"
+
+
+def test_an_entry_the_log_appended_twice_is_named(ledger):
+    """The operator appends an event already recorded again, with the log's key: a repeat."""
+    service, _ = ledger
+    first = service.log.read_entries(5, 6)[0][1]
+    index = service.log.append(first)
+    with pytest.raises(rp.EntryRefused) as caught:
+        run_replay(service)
+    assert caught.value.index == index
+    assert "repeats event" in str(caught.value) and "entry 5" in str(caught.value)
+
+
+def test_small_chunks_name_the_same_entry(ledger, monkeypatch):
+    """Projected a few entries per call (each call at its own first index, one transaction each),
+    a clean ledger passes and a tamper is named at the same entry."""
+    service, lg = ledger
+    monkeypatch.setattr(rp, "CHUNK", 4)
+    seen: list[int] = []
+    run_replay(service, progress=lambda done, total: seen.append(done))
+    assert seen == [*range(4, service.log.size, 4), service.log.size]
+    forged = lg.make(
+        "party.key_add", REGULATOR, key=key_id("operator"),
+        detail={"party_id": SHOP, **key_wire("operator")},
+    )  # fmt: skip
+    index = service.log.append(_entry(forged, signer="operator"))
+    with pytest.raises(rp.EntryRefused) as caught:
+        run_replay(service)
+    assert caught.value.index == index and isinstance(caught.value.cause, SignatureRefused)
+
+
+def test_project_many_keeps_nothing_of_a_call_that_fails(tmp_path):
+    """`Recorder.project_many` (the replay's step 3) is all or nothing per call, and names the first
+    entry it could not apply at its own index; a projecting Recorder cannot append."""
+    lg, entries = story_entries()
+    bad = 7
+    entries[bad] = _entry(_sale(lg, "S-CAB-01-02", key=key_id("operator")), signer="operator")
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'projection.db'}", create=True)
+    try:
+        create_projection(store.engine)
+        recorder = Recorder.projecting(store.engine, clock=lambda: NOW)
+        refused = recorder.project_many(100, entries, operator=True)
+        assert refused is not None and refused.index == 100 + bad
+        assert isinstance(refused.cause, SignatureRefused)
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM trace_event")).scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM trace_party")).scalar_one() == 0
+        assert recorder.project_many(100, entries[:bad], operator=True) is None
+        with store.engine.connect() as conn:
+            indexes = conn.execute(text("SELECT ledger_index FROM trace_event ORDER BY 1")).scalars().all()
+        assert indexes == list(range(100, 100 + bad))
+        with pytest.raises(TypeError):
+            recorder.record_many(entries[bad + 1 :])
+    finally:
+        store.close()
 
 
 # --- witnesses: a rollback below a cosigned size, a fork -----------------------------------------
