@@ -5,8 +5,7 @@
     GET  /log/tile/…                  hash tiles and entry bundles (api/routes/tiles.py, the same
                                       routes the service has, over the mirror's copy)
     GET  /log/checkpoints?after=N     the checkpoints the mirror holds above size N (default: all),
-                                      1,000 at most, with their cosignatures (ledger/mirror.py
-                                      `format_checkpoint_list`): what a restore reads, page by page
+                                      1,000 at most, with their cosignatures (ledger/checkpoint_list.py): what a restore reads, page by page
     POST /add-checkpoint              c2sp.org/tlog-witness's request (see `add_checkpoint` below)
     GET  /                            the mirror's name, verifier key, origin and sizes (operators)
 
@@ -23,9 +22,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from farmtrace.ledger.checkpoint import open_checkpoint
+from farmtrace.ledger.checkpoint_list import CHECKPOINT_PAGE, format_checkpoint_list
 from farmtrace.ledger.errors import InconsistencyError, LedgerError, MalformedError, NotFoundError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.mirror import CHECKPOINT_PAGE, Mirror, format_checkpoint_list
+from farmtrace.ledger.mirror import Mirror
 from farmtrace.ledger.verify import check_checkpoint_consistency, format_evidence
 from farmtrace.ledger.witness import format_size, parse_add_checkpoint
 
@@ -82,7 +82,7 @@ def create_mirror_app(mirror: Mirror, follower: Follower) -> FastAPI:
 
     @app.get("/log/checkpoints", response_class=Response)
     def checkpoints(after: int = -1) -> Response:
-        """A page of the held checkpoints larger than `after` (ledger/mirror.py CHECKPOINT_PAGE)."""
+        """A page of the held checkpoints larger than `after` (ledger/checkpoint_list.py CHECKPOINT_PAGE)."""
         held()  # 404 before the first checkpoint
         data = format_checkpoint_list(mirror.store.checkpoints_after(after, CHECKPOINT_PAGE))
         return Response(data, media_type=LIST, headers={"Cache-Control": "public, max-age=5"})

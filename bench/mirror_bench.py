@@ -54,13 +54,13 @@ import trace_bench  # noqa: E402
 
 from farmtrace.api.cli.mirror import FETCH_THREADS  # noqa: E402
 from farmtrace.api.mirroring import HttpTiles  # noqa: E402
-from farmtrace.ledger.log import Log  # noqa: E402
-from farmtrace.ledger.mirror import (  # noqa: E402
+from farmtrace.ledger.checkpoint_list import (  # noqa: E402
     CHECKPOINT_PAGE,
-    Mirror,
     format_checkpoint_list,
     read_checkpoint_pages,
 )
+from farmtrace.ledger.log import Log  # noqa: E402
+from farmtrace.ledger.mirror import Mirror  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
 from farmtrace.ledger.publication import publish  # noqa: E402
 from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402

@@ -35,7 +35,7 @@ mirror's own storage is not the tree it holds), NotFoundError (a resource the lo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -44,28 +44,17 @@ from .checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from .entry_bundles import parse_entry_bundle
 from .errors import MalformedError, NotFoundError, StoreMismatchError, VerificationError
 from .hashing import EMPTY_ROOT, leaf_hash
-from .note import MAX_NOTE_SIZE, CosignatureSigner, NoteSignature, Verifier
+from .note import CosignatureSigner, NoteSignature, Verifier
 from .store import LogStore, StoredCheckpoint
 from .tile_audit import Fetch, fetch_tile
 from .tile_paths import ENTRIES, tile_for_size
 from .tiles import TILE_WIDTH, Integrator, TileHashReader, TileKey
 from .verify import check_checkpoint_consistency, prove_checkpoint_consistency
 
-__all__ = [
-    "CHECKPOINTS_FORMAT",
-    "CHECKPOINT_PAGE",
-    "Mirror",
-    "MirrorStep",
-    "cosign_checkpoint",
-    "format_checkpoint_list",
-    "parse_checkpoint_list",
-    "read_checkpoint_pages",
-]
+__all__ = ["Mirror", "MirrorStep", "cosign_checkpoint"]
 
 PACKAGE_BUNDLES = 64  # bundles (16,384 entries) proven and committed per transaction
 FETCHED_TILE_CACHE = 256  # full hash tiles of the log kept for the packages' proofs
-CHECKPOINTS_FORMAT = "farmtrace-checkpoints/v1"
-CHECKPOINT_PAGE = 1000  # checkpoints a mirror lists in one answer (`checkpoints?after=<size>`)
 
 
 @dataclass(frozen=True)
@@ -165,8 +154,8 @@ class Mirror:
         return line
 
     def keep_checkpoints(self, listed: Iterable[tuple[Checkpoint, str, tuple[str, ...]]]) -> int:
-        """Store the past checkpoints of a `parse_checkpoint_list` answer that the mirror's tree
-        holds, with their cosignature lines; return how many were new. A listed checkpoint beyond
+        """Store the listed past checkpoints (ledger/checkpoint_list.py) that the mirror's tree holds,
+        with their cosignature lines; return how many were new. A listed checkpoint beyond
         the mirror checkpoint is left out (the source moved on); one whose root is not the mirror's
         tree's at its size raises InconsistencyError (both are signed by the log: a fork)."""
         held = self.held()
@@ -336,95 +325,3 @@ def cosign_checkpoint(note: str, signer: CosignatureSigner, *, at: float) -> str
     timestamp = max(int(at), 1)  # a cosignature's timestamp is never zero
     s = signer.at_time(timestamp)
     return NoteSignature(s.name, s.key_id, s.sign_note_text(text)).line()
-
-
-def read_checkpoint_pages(
-    fetch: Fetch, *, log_key: Verifier
-) -> Iterator[tuple[Checkpoint, str, tuple[str, ...]]]:
-    """Every checkpoint a mirror lists, smallest first, read a page at a time through `fetch`
-    (`checkpoints?after=<size>`, CHECKPOINT_PAGE to a page; parse_checkpoint_list checks each).
-    Raises NotFoundError if the source serves no list (a static publication)."""
-    after = -1
-    while True:
-        page = parse_checkpoint_list(fetch(f"checkpoints?after={after}"), log_key=log_key)
-        yield from page
-        if len(page) < CHECKPOINT_PAGE:
-            return
-        if page[-1][0].size <= after:
-            raise MalformedError("the checkpoint list did not advance past the size asked for")
-        after = page[-1][0].size
-
-
-def format_checkpoint_list(checkpoints: Sequence[StoredCheckpoint]) -> bytes:
-    """Checkpoints with their cosignatures, as the mirror serves them at `/log/checkpoints`:
-
-    farmtrace-checkpoints/v1
-    <n>                         how many checkpoints follow, smallest size first
-    <length in bytes>           then the note with its cosignature lines, byte for byte
-    <note>                      (it ends in a newline)
-    …                           one length line and one note per checkpoint
-    """
-    parts = [f"{CHECKPOINTS_FORMAT}\n{len(checkpoints)}\n".encode()]
-    for cp in checkpoints:
-        data = cp.note_with_cosignatures().encode()
-        parts.append(f"{len(data)}\n".encode())
-        parts.append(data)
-    return b"".join(parts)
-
-
-def parse_checkpoint_list(data: bytes, *, log_key: Verifier) -> list[tuple[Checkpoint, str, tuple[str, ...]]]:
-    """The (checkpoint, log-signed note, cosignature lines) of a `format_checkpoint_list` answer.
-
-    Every note must be signed by `log_key` (VerificationError), sizes strictly increasing; the
-    cosignature lines are kept as they are (whoever reads them checks them against the keys they
-    trust). Raises MalformedError for anything `format_checkpoint_list` would not have written.
-    """
-    lines = _Cursor(bytes(data))
-    if lines.line() != CHECKPOINTS_FORMAT:
-        raise MalformedError(f"a checkpoint list starts with the line {CHECKPOINTS_FORMAT}")
-    out: list[tuple[Checkpoint, str, tuple[str, ...]]] = []
-    for _ in range(lines.number(1 << 32)):
-        text = lines.take(lines.number(MAX_NOTE_SIZE))
-        signed = open_checkpoint(text, log_key)
-        cp = signed.checkpoint
-        if out and cp.size <= out[-1][0].size:
-            raise MalformedError("the checkpoints of a list are in increasing size")
-        log_line = next(s.line() for s in signed.note.signatures if s.name == log_key.name)
-        others = tuple(
-            s.line() for s in (*signed.note.signatures, *signed.note.unverified) if s.line() != log_line
-        )
-        out.append((cp, signed.note.text + "\n" + log_line, others))
-    if not lines.done():
-        raise MalformedError("the checkpoint list has bytes after its last checkpoint")
-    return out
-
-
-class _Cursor:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._at = 0
-
-    def line(self) -> str:
-        end = self._data.find(b"\n", self._at)
-        if end < 0:
-            raise MalformedError("the checkpoint list ends in the middle of a line")
-        line, self._at = self._data[self._at : end], end + 1
-        return line.decode("ascii", "replace")
-
-    def number(self, most: int) -> int:
-        text = self.line()
-        if not text.isdigit() or str(int(text)) != text or int(text) > most:
-            raise MalformedError(f"expected a decimal count of at most {most}, got {text[:20]!r}")
-        return int(text)
-
-    def take(self, n: int) -> str:
-        if self._at + n > len(self._data):
-            raise MalformedError("the checkpoint list ends inside a note")
-        block, self._at = self._data[self._at : self._at + n], self._at + n
-        try:
-            return block.decode()
-        except UnicodeDecodeError as exc:
-            raise MalformedError("a note of the checkpoint list is not UTF-8") from exc
-
-    def done(self) -> bool:
-        return self._at == len(self._data)

@@ -18,6 +18,8 @@ process waiting on the file lock as soon as it is released. The lock only orders
 lock still decides, so other programs writing the file stay safe.
 """
 
+# size: the ledger's only SQL (four tables, both dialects' writer locks and durability, the bulk
+# reads' raw-cursor paths): one storage, read together
 from __future__ import annotations
 
 import itertools
@@ -375,24 +377,13 @@ class SqlStore:
             return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3], tuple(cos.get(r[0], ()))) for r in rows]
 
     def checkpoints_after(self, size: int, limit: int) -> list[StoredCheckpoint]:
-        """At most `limit` checkpoints larger than `size`, smallest first, with their cosignatures
-        (a page of `checkpoints`: a mirror serves them a page at a time, ledger/mirror.py)."""
-        ph = self._ph
+        """At most `limit` checkpoints larger than `size`, smallest first (a page of `checkpoints`)."""
+        sql = (
+            "SELECT size, root, note, signed_at FROM ledger_checkpoint WHERE size > {} ORDER BY size LIMIT {}"
+        )
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
-                f"SELECT size, root, note, signed_at FROM ledger_checkpoint WHERE size > {ph} "
-                f"ORDER BY size LIMIT {int(limit)}",
-                (size,),
-            ).all()
-            cos: dict[int, list[str]] = {}
-            if rows:
-                for at, line in conn.exec_driver_sql(
-                    f"SELECT size, line FROM ledger_cosignature WHERE size > {ph} AND size <= {ph} "
-                    "ORDER BY size, line",
-                    (size, rows[-1][0]),
-                ):
-                    cos.setdefault(at, []).append(line)
-            return [StoredCheckpoint(r[0], bytes(r[1]), r[2], r[3], tuple(cos.get(r[0], ()))) for r in rows]
+            rows = conn.exec_driver_sql(sql.format(self._ph, int(limit)), (size,)).all()
+            return [self._checkpoint_row(conn, r) for r in rows]
 
     def add_cosignature(self, size: int, line: str) -> None:
         self.add_cosignatures([(size, line)])

@@ -25,9 +25,10 @@ import sys
 import time
 from pathlib import Path
 
+from farmtrace.ledger.checkpoint_list import read_checkpoint_pages
 from farmtrace.ledger.errors import LedgerError, NotFoundError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.mirror import Mirror, read_checkpoint_pages
+from farmtrace.ledger.mirror import Mirror
 from farmtrace.ledger.note import Signer
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.trace.backup import (

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 
 from farmtrace.api.mirror_app import create_mirror_app
 from farmtrace.api.mirroring import Follower
+from farmtrace.ledger.checkpoint_list import parse_checkpoint_list
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.mirror import Mirror, parse_checkpoint_list
+from farmtrace.ledger.mirror import Mirror
 from farmtrace.ledger.note import CosignatureSigner, Signer, open_note
 from farmtrace.ledger.store import MemoryStore
 from farmtrace.ledger.tile_audit import check_tiled_log

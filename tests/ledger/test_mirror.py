@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from farmtrace.ledger import checkpoint_list
+from farmtrace.ledger.checkpoint_list import format_checkpoint_list, parse_checkpoint_list
 from farmtrace.ledger.errors import InconsistencyError, MalformedError, NotFoundError, VerificationError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.mirror import (
-    Mirror,
-    cosign_checkpoint,
-    format_checkpoint_list,
-    parse_checkpoint_list,
-)
+from farmtrace.ledger.mirror import Mirror, cosign_checkpoint
 from farmtrace.ledger.note import CosignatureSigner, open_note
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.ledger.store import MemoryStore
@@ -178,9 +175,7 @@ def test_the_checkpoint_list_round_trips_and_is_strict(primary, signer):
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_past_checkpoints_are_read_page_by_page_and_kept(primary, signer, tmp_path, monkeypatch, kind):
-    import farmtrace.ledger.mirror as mirror_module
-
-    monkeypatch.setattr(mirror_module, "CHECKPOINT_PAGE", 2)
+    monkeypatch.setattr(checkpoint_list, "CHECKPOINT_PAGE", 2)
     for n in range(5):
         _append(primary, primary.size, 10 + n)
     source = MemoryStore() if kind == "memory" else SqlStore.from_url(f"sqlite:///{tmp_path / 's.db'}")
@@ -195,12 +190,14 @@ def test_past_checkpoints_are_read_page_by_page_and_kept(primary, signer, tmp_pa
     def fetch(path: str) -> bytes:  # the mirror app's /log/checkpoints?after=N, pages of 2
         if path.startswith("checkpoints?after="):
             after = int(path.partition("=")[2])
-            return format_checkpoint_list(source.checkpoints_after(after, mirror_module.CHECKPOINT_PAGE))
+            return format_checkpoint_list(source.checkpoints_after(after, checkpoint_list.CHECKPOINT_PAGE))
         return _fetcher(primary)(path)
 
     restored = Mirror(MemoryStore(), fetch, log_key=signer.verifier)
     restored.follow_once()
-    assert restored.keep_checkpoints(mirror_module.read_checkpoint_pages(fetch, log_key=signer.verifier)) == 5
+    assert (
+        restored.keep_checkpoints(checkpoint_list.read_checkpoint_pages(fetch, log_key=signer.verifier)) == 5
+    )
     assert [(cp.size, cp.cosignatures) for cp in restored.store.checkpoints()] == [
         (cp.size, cp.cosignatures) for cp in source.checkpoints()
     ]
