@@ -173,12 +173,20 @@ def test_the_checkpoint_list_round_trips_and_is_strict(primary, signer):
             parse_checkpoint_list(bad, log_key=signer.verifier)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_past_checkpoints_are_read_page_by_page_and_kept(primary, signer, tmp_path, monkeypatch, kind):
+@pytest.mark.parametrize("kind", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_past_checkpoints_are_read_page_by_page_and_kept(
+    primary, signer, tmp_path, monkeypatch, kind, request
+):
     monkeypatch.setattr(checkpoint_list, "CHECKPOINT_PAGE", 2)
     for n in range(5):
         _append(primary, primary.size, 10 + n)
-    source = MemoryStore() if kind == "memory" else SqlStore.from_url(f"sqlite:///{tmp_path / 's.db'}")
+    if kind == "memory":
+        source = MemoryStore()
+    else:
+        url = (
+            f"sqlite:///{tmp_path / 's.db'}" if kind == "sqlite" else request.getfixturevalue("postgres_url")
+        )
+        source = SqlStore.from_url(url)
     held = Mirror(source, _fetcher(primary), log_key=signer.verifier, cosigner=MIRROR_KEY)
     held.follow_once()
     held.keep_checkpoints(
