@@ -311,7 +311,9 @@ class Witnessing:
             # The answer is the witness's signature line(s); keep the one that verifies as its.
             note = open_note(cp.note + answer.decode(), [self.log.verifier, endpoint.key])
             ours = (endpoint.key.name, endpoint.key.key_id)
-            sig = next(s for s in note.signatures if (s.name, s.key_id) == ours)
+            sig = next((s for s in note.signatures if (s.name, s.key_id) == ours), None)
+            if sig is None:
+                raise LedgerError("the witness answered 200 without a cosignature by its key")
             at = CosignatureVerifier.timestamp(sig.signature)
             with self._changed:
                 self._pending.append(_Cosigned(endpoint, cp, sig.line(), at))
