@@ -26,6 +26,14 @@ before it: every entry appended again to a scratch Log through `Recorder.record_
 SQLite at synchronous=FULL). The "appended" arm swaps two functions of trace/replay.py for the
 bench's own (`_appending`); everything else, the checks included, is the same code.
 
+`--cpu ROUNDS`: where the time goes, as CPU time per event (`time.process_time`, which counts every
+thread of the process and little of the other jobs on a shared machine), with verification inline
+(no workers) so that one process does all of it: the raw Ed25519 verify, decoding alone, the
+replay's step 3 both ways (alternating, as `--ab`), and the row comparison. On 2 cores nothing can
+make the replay faster than 2 cores' worth of its CPU time, while the baseline is 2 cores' worth of
+verify alone, so raw verify's CPU / the replay's CPU per event is the ratio's ceiling, however the
+work is spread over processes.
+
 Writes JSON to bench/results/replay.json. Run it by path from outside the repository (bench/README.md).
 """
 
@@ -63,9 +71,11 @@ from farmtrace.ledger.sqlstore import SqlStore  # noqa: E402
 from farmtrace.trace import replay as rp  # noqa: E402
 from farmtrace.trace.clock import utc_now  # noqa: E402
 from farmtrace.trace.errors import TraceError  # noqa: E402
+from farmtrace.trace.ingest import verifying  # noqa: E402
 from farmtrace.trace.ingest.record import Recorder  # noqa: E402
-from farmtrace.trace.model.encoding import SIGNING_PREFIX  # noqa: E402
+from farmtrace.trace.model.encoding import SIGNING_PREFIX, decode_entry  # noqa: E402
 from farmtrace.trace.replay import replay  # noqa: E402
+from farmtrace.trace.store.compare import create_projection, first_divergence, skip_durability  # noqa: E402
 
 GOAL = 0.6
 CORES = 2
@@ -154,6 +164,62 @@ def ab(log: Log, pool: ProcessPoolExecutor, work: list, rounds: int, tmp: str) -
     return rows
 
 
+def cpu_ledger(log: Log, work: list, rounds: int, tmp: str) -> list[dict]:
+    """See the module docstring (`--cpu`): rows of CPU µs per event."""
+    verifying.configure(0)
+    size = log.size
+    entries = [e for _, e in log.read_entries(0, size)]
+    keys = {raw: Ed25519PublicKey.from_public_bytes(raw) for raw in {w[0] for w in work}}
+    items = [(keys[raw], sig, message) for raw, sig, message in work]
+
+    def per_event(f: object) -> float:
+        t = time.process_time()
+        f()  # type: ignore[operator]
+        return (time.process_time() - t) / size * 1e6
+
+    def verify() -> None:
+        for key, sig, message in items:
+            key.verify(sig, message)
+
+    def decode() -> None:
+        for e in entries:
+            decode_entry(e)
+
+    def step3(appended: bool, compare: list[float]) -> object:
+        def run() -> None:
+            with tempfile.TemporaryDirectory(dir=tmp) as scratch:
+                store = SqlStore.from_url(f"sqlite:///{scratch}/projection.db", create=True)
+                create_projection(store.engine)
+                if not appended:
+                    skip_durability(store.engine)
+                recorder = Recorder.projecting(store.engine, clock=utc_now)
+                (_reproject_appending if appended else rp._reproject)(log, recorder, size, None)
+                t = time.process_time()
+                assert first_divergence(store.engine, log.engine) is None
+                compare.append((time.process_time() - t) / size * 1e6)
+                store.close()
+
+        return run
+
+    rows = []
+    for r in range(rounds):
+        row: dict = {"round": r, "verify": per_event(verify), "decode": per_event(decode)}
+        compare: list[float] = []
+        for name in ("appended", "projected") if r % 2 == 0 else ("projected", "appended"):
+            row[name] = per_event(step3(name == "appended", compare)) - compare[-1]
+        row["compare"] = sum(compare) / len(compare)
+        row["ceiling"] = row["verify"] / (row["projected"] + row["compare"])
+        row["load_average"] = os.getloadavg()[0]
+        print(
+            f"round {r}, CPU µs/event: raw verify {row['verify']:.0f}, decode {row['decode']:.0f}; step 3 "
+            f"appended {row['appended']:.0f}, projected {row['projected']:.0f} (verify and decode included); "
+            f"compare {row['compare']:.0f}; ceiling {row['ceiling']:.3f}×; load {row['load_average']:.1f}",
+            flush=True,
+        )
+        rows.append(row)
+    return rows
+
+
 def build_ledger(url: str, cast: tb.Cast, events: int) -> int:
     service = tb.open_service(url)
     try:
@@ -172,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="1,000,000 events")
     parser.add_argument("--profile", action="store_true", help="cProfile the replay's process")
     parser.add_argument("--ab", type=int, metavar="ROUNDS", help="alternate the previous path and this one")
+    parser.add_argument("--cpu", type=int, metavar="ROUNDS", help="CPU time per event, step by step")
     parser.add_argument("--json", default=os.path.join(_HERE, "results", "replay.json"))
     cfg = parser.parse_args(argv)
     events = cfg.events or (1_000_000 if cfg.full else 20_000)
@@ -189,12 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         work = verify_work([e for _, e in log.read_entries(0, size)], cast)
         list(pool.map(_verify_part, [work[:64]] * CORES))  # start and warm the workers, untimed
         tb.warm_up_verifiers()
-        if cfg.ab:
-            rows = ab(log, pool, work, cfg.ab, tmp)
+        if cfg.ab or cfg.cpu:
+            rows = ab(log, pool, work, cfg.ab, tmp) if cfg.ab else cpu_ledger(log, work, cfg.cpu, tmp)
             log.close(close_store=True)
             os.makedirs(os.path.dirname(os.path.abspath(cfg.json)), exist_ok=True)
             with open(cfg.json, "w") as f:
-                json.dump({"events": size, "ab": rows}, f, indent=2)
+                json.dump({"events": size, "ab" if cfg.ab else "cpu": rows}, f, indent=2)
                 f.write("\n")
             return 0
         before = raw_rate_on_cores(pool, work)
