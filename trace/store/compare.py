@@ -13,10 +13,17 @@ and cannot be rebuilt from it (trace/store/tables.py).
 Rows are streamed in chunks (`yield_per`), so memory stays bounded however large the ledger. Both
 sides are ordered by byte order of their UTF-8 keys: SQLite's BINARY collation, PostgreSQL's "C"
 collation and Python's `str` comparison agree on it, which the merge below relies on.
+
+When both projections are SQLite files (the replay's scratch and an auditor's copy), SQLite is
+first asked whether every table is equal (`_equal_in_sqlite`: the row counts, and no replayed row
+missing from the table in use, in one read transaction over both files); only when it says no does
+the walk run, to name the first divergence. The walk's Python costs about 5 µs a row; SQLite's
+EXCEPT is several times cheaper (bench/replay_bench.py --cpu, docs/replay.md "Speed").
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -129,6 +136,8 @@ def first_divergence(expected: Engine, found: Engine) -> Divergence | None:
     Returns the first divergence (in table order, then primary-key order) or None when they are
     equal. Reads only; neither database is changed.
     """
+    if _equal_in_sqlite(expected, found):
+        return None
     compared = 0
     with expected.connect() as exp_conn, found.connect() as found_conn:
         for table in PROJECTION:
@@ -136,6 +145,49 @@ def first_divergence(expected: Engine, found: Engine) -> Divergence | None:
             if divergence is not None:
                 return divergence
     return None
+
+
+def _equal_in_sqlite(expected: Engine, found: Engine) -> bool:
+    """True if both are SQLite files whose `PROJECTION` tables hold the same rows, as SQLite itself
+    says; False means "walk them to find out" (other databases, or a difference).
+
+    Each table has a primary key, so its rows are a set: equal counts and no row of `expected`
+    missing from `found` (EXCEPT) make the two equal. SQLite compares values as the walk does
+    (storage class, then value; BINARY collation; 1 = 1.0; a TEXT is never a BLOB).
+    """
+    path = expected.url.database
+    if expected.dialect.name != "sqlite" or found.dialect.name != "sqlite" or not path or path == ":memory:":
+        return False
+    with found.connect() as conn:
+        raw = conn.connection.driver_connection
+        try:
+            raw.execute("ATTACH DATABASE ? AS replayed", (path,))
+        except sqlite3.Error:
+            return False
+        try:
+            raw.execute("BEGIN")  # one snapshot of both files
+            try:
+                return all(_table_equal_in_sqlite(raw, table) for table in PROJECTION)
+            finally:
+                raw.execute("ROLLBACK")
+        except sqlite3.Error:
+            return False
+        finally:
+            raw.execute("DETACH DATABASE replayed")
+
+
+def _table_equal_in_sqlite(raw: Any, table: Table) -> bool:
+    name = f'"{table.name}"'
+    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+    counts = raw.execute(
+        f"SELECT (SELECT count(*) FROM replayed.{name}), (SELECT count(*) FROM main.{name})"
+    ).fetchone()
+    if counts[0] != counts[1]:
+        return False
+    missing = raw.execute(
+        f"SELECT 1 FROM (SELECT {columns} FROM replayed.{name} EXCEPT SELECT {columns} FROM main.{name}) LIMIT 1"
+    ).fetchone()
+    return missing is None
 
 
 def rows_in(engine: Engine) -> int:
