@@ -24,7 +24,12 @@ def test_bytes_and_bytearrays_are_entries_and_a_bytearray_is_copied(log):
     assert all(type(e) is bytes for _, e in log.entries(0, 3))
 
 
-@pytest.mark.parametrize("bad", ["text", None, 7, memoryview(b"view"), b"x" * (MAX_ENTRY_SIZE + 1)], ids=repr)
+@pytest.mark.parametrize(
+    "bad",
+    ["text", None, 7, memoryview(b"view"), b"x" * (MAX_ENTRY_SIZE + 1)],
+    # Stable ids (repr would print a memoryview's address): pytest-xdist compares its workers' lists.
+    ids=["str", "None", "int", "memoryview", "bytes-over-the-limit"],
+)
 def test_anything_else_is_refused_and_nothing_is_appended(log, bad):
     with pytest.raises(MalformedError, match="an entry is bytes of at most"):
         log.append_many([b"fine", bad])
