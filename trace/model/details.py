@@ -78,8 +78,8 @@ def _commitment(item: object, f: str) -> str:
     return item
 
 
-def _needs_certificate_no(o: Obj, source: str | None, earlier: dict[str, Any]) -> None:
-    if source is not None and earlier["certificate_no"] is None:
+def _needs_certificate_no(o: Obj, source: str | None) -> None:
+    if source is not None and "certificate_no" not in o.value:
         raise InvalidEvent(
             o.field("certificate_source"), "says where certificate_no was checked: it needs a certificate_no"
         )

@@ -83,25 +83,25 @@ def _check_time(text: object, *, field: str) -> None:
     parse_time(text, field=field)  # type: ignore[arg-type]  # the text is kept; parse_time checks its type
 
 
-def _check_url(o: Obj, url: str | None, earlier: dict[str, Any]) -> None:
+def _check_url(o: Obj, url: str | None) -> None:
     if url is not None and not URL.fullmatch(url):
         raise InvalidEvent(o.field("url"), f"expected an http(s) URL, found {url[:40]!r}")
 
 
-def _check_sensor_unit(o: Obj, unit: str, earlier: dict[str, Any]) -> None:
-    kind = earlier["type"]
+def _check_sensor_unit(o: Obj, unit: str) -> None:
+    kind = o.value["type"]
     if unit != SENSOR_UNITS[kind]:
         raise InvalidEvent(o.field("unit"), f"a {kind} is measured in {SENSOR_UNITS[kind]}, found {unit}")
 
 
-def check_key_pair(o: Obj, public_key: bytes, earlier: dict[str, Any]) -> None:
+def check_key_pair(o: Obj, public_key: bytes) -> None:
     """Refuse a `public_key` whose key id is not the `key_id` read before it (naming key_id)."""
-    if key_id_for(public_key) != earlier["key_id"]:
+    if key_id_for(public_key) != o.value["key_id"]:
         raise InvalidEvent(o.field("key_id"), f"should be {key_id_for(public_key)} for this public_key")
 
 
-def _check_id_type(o: Obj, id_type: str, earlier: dict[str, Any]) -> None:
-    pid = earlier["id"]
+def _check_id_type(o: Obj, id_type: str) -> None:
+    pid = o.value["id"]
     if id_type != party_id_type(pid):
         raise InvalidEvent(o.field("id_type"), f"id {pid} is a {party_id_type(pid)}, not a {id_type}")
 
