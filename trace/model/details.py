@@ -16,6 +16,7 @@ from ..errors import InvalidEvent
 from .reader import (
     Obj,
     choice_field,
+    choice_item,
     decimal_field,
     event_id_field,
     items_field,
@@ -72,12 +73,6 @@ class Detail:
         return {}
 
 
-def _commitment(item: object, f: str) -> str:
-    if not isinstance(item, str) or item not in COMMITMENTS:
-        raise InvalidEvent(f, f"expected one of {', '.join(COMMITMENTS)}, found {str(item)[:40]!r}")
-    return item
-
-
 def _needs_certificate_no(o: Obj, source: str | None) -> None:
     if source is not None and "certificate_no" not in o.value:
         raise InvalidEvent(
@@ -122,7 +117,10 @@ class CertifyDetail(Detail):
     product_name: str = text_field(max_len=200)
     origin: str = text_field(max_len=200)
     commitments: tuple[str, ...] = items_field(
-        _commitment, max_items=len(COMMITMENTS), twice=lambda item: f"{item} is listed twice", first=True
+        choice_item(COMMITMENTS),
+        max_items=len(COMMITMENTS),
+        twice=lambda item: f"{item} is listed twice",
+        first=True,
     )
     contact: str = text_field(max_len=200)
 

@@ -14,7 +14,7 @@ A value type declares its wire form once, on its dataclass fields (`text_field`,
 """
 
 # size: `Obj`'s checks and the field declarations that name them (`text_field` is `Obj.text`
-# declared once per field) are one vocabulary; the declarations, about 200 lines, stay beside them.
+# declared once per field) are one vocabulary; the declarations and `wire_form`, about 300 lines, stay beside them.
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ __all__ = [
     "check_text",
     "checked_field",
     "choice_field",
+    "choice_item",
     "decimal_field",
     "event_id_field",
     "items_field",
@@ -495,6 +496,17 @@ def items_field(
 
     write = _values_wire if of is not None else list
     return _declare(WireField(reader, write=write), first=first)
+
+
+def choice_item(choices: tuple[str, ...]) -> Callable[[Any, str], str]:
+    """An `items_field` element that is one of `choices` (refused as `Obj.choice` refuses)."""
+
+    def read(item: Any, f: str) -> str:
+        if not isinstance(item, str) or item not in choices:
+            raise InvalidEvent(f, f"expected one of {', '.join(choices)}, found {str(item)[:40]!r}")
+        return item
+
+    return read
 
 
 def _to_wire(v: Any) -> Any:

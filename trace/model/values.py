@@ -24,6 +24,7 @@ from .reader import (
     Obj,
     checked_field,
     choice_field,
+    choice_item,
     decimal_field,
     items_field,
     lot_code_field,
@@ -104,12 +105,6 @@ def _check_id_type(o: Obj, id_type: str) -> None:
     pid = o.value["id"]
     if id_type != party_id_type(pid):
         raise InvalidEvent(o.field("id_type"), f"id {pid} is a {party_id_type(pid)}, not a {id_type}")
-
-
-def _role(item: object, f: str) -> str:
-    if not isinstance(item, str) or item not in ROLES:
-        raise InvalidEvent(f, f"expected one of {', '.join(ROLES)}, found {str(item)[:40]!r}")
-    return item
 
 
 def _follow(item: object, f: str) -> str:
@@ -228,7 +223,7 @@ class PartyRecord:
     id_type: str = choice_field(("uscc", "farmer_reg"), check=_check_id_type, first=True)
     name_zh: str = text_field(max_len=200)
     roles: tuple[str, ...] = items_field(
-        _role, max_items=len(ROLES), twice=lambda item: f"{item} is listed twice", first=True
+        choice_item(ROLES), max_items=len(ROLES), twice=lambda item: f"{item} is listed twice", first=True
     )
     address: str = text_field(last=True)
     keys: tuple[KeyRecord, ...] = items_field(
