@@ -448,9 +448,10 @@ def checked_field(
 
     def reader(key: str) -> _Reader:
         def read(o: Obj) -> Any:
-            v = o.raw(key, required=not optional)
-            if v is not None:
-                check_value(v, field=o.field(key))
+            v = o.value.get(key)
+            if v is None:  # absent (None if optional) or null: `Obj.raw` answers
+                return o.raw(key, required=not optional)
+            check_value(v, field=o.field(key))
             return v
 
         return read
@@ -482,14 +483,15 @@ def items_field(
     def reader(key: str) -> _Reader:
         def read(o: Obj) -> tuple[Any, ...]:
             got: list[Any] = []
-            seen: list[Any] = []
+            seen: list[Any] = got if same is None else []
             for f, item in o.items(key, min_items=1, max_items=max_items):
                 it = read_one(item, f)
                 ident = it if same is None else same(it)
                 if ident in seen:
                     raise InvalidEvent(f, twice(it))
                 got.append(it)
-                seen.append(ident)
+                if same is not None:
+                    seen.append(ident)
             return tuple(got)
 
         return read
@@ -532,23 +534,10 @@ def wire_form(cls: type) -> type:
     at = flat + nested  # the field index of each value read, in the order read
     back = None if at == sorted(at) else itemgetter(*[at.index(i) for i in range(len(at))])
 
-    def _parse(c: type, o: Obj) -> Any:
-        # Nested objects are opened first and parsed last. `map(call, ...)` calls each reader in C:
-        # on Python 3.11 a comprehension is one more frame, and parsing is on the ingest path.
-        if not opens:
-            values = list(map(call, readers, repeat(o)))
-        elif len(opens) == 1:
-            key, t = opens[0]
-            sub = o.obj(key, t.KEYS)
-            values = list(map(call, readers, repeat(o)))
-            values.append(t._parse(sub))
-        else:
-            subs = [o.obj(key, t.KEYS) for key, t in opens]
-            values = list(map(call, readers, repeat(o)))
-            for (_, t), sub in zip(opens, subs, strict=True):
-                values.append(t._parse(sub))
-        return c(*values) if back is None else c(*back(values))
-
+    if not opens and back is None and len(readers) <= 1:  # most details: one field, or none
+        _parse = _one_or_none(readers)
+    else:
+        _parse = _any(readers, opens, back)
     writes = tuple((key, spec.write, spec.optional) for key, spec in declared)
 
     def to_wire(self: Any) -> dict[str, Any]:
@@ -567,6 +556,34 @@ def wire_form(cls: type) -> type:
     cls._parse = classmethod(_parse)  # type: ignore[attr-defined]
     cls.to_wire = to_wire  # type: ignore[attr-defined]
     return cls
+
+
+def _one_or_none(readers: tuple[_Reader, ...]) -> Callable[[type, Obj], Any]:
+    if not readers:
+        return lambda c, o: c()
+    read = readers[0]
+    return lambda c, o: c(read(o))
+
+
+def _any(readers: tuple[_Reader, ...], opens: tuple, back: Any) -> Callable[[type, Obj], Any]:
+    def _parse(c: type, o: Obj) -> Any:
+        # Nested objects are opened first and parsed last. `map(call, ...)` calls each reader in C:
+        # on Python 3.11 a comprehension is one more frame, and parsing is on the ingest path.
+        if not opens:
+            values = list(map(call, readers, repeat(o)))
+        elif len(opens) == 1:
+            key, t = opens[0]
+            sub = o.obj(key, t.KEYS)
+            values = list(map(call, readers, repeat(o)))
+            values.append(t._parse(sub))
+        else:
+            subs = [o.obj(key, t.KEYS) for key, t in opens]
+            values = list(map(call, readers, repeat(o)))
+            for (_, t), sub in zip(opens, subs, strict=True):
+                values.append(t._parse(sub))
+        return c(*values) if back is None else c(*back(values))
+
+    return _parse
 
 
 def _checked(spec: WireField, key: str) -> _Reader:
