@@ -449,8 +449,10 @@ def checked_field(
     def reader(key: str) -> _Reader:
         def read(o: Obj) -> Any:
             v = o.value.get(key)
-            if v is None:  # absent (None if optional) or null: `Obj.raw` answers
-                return o.raw(key, required=not optional)
+            if v is None:
+                if optional and key not in o.value:
+                    return None
+                return o.raw(key, required=not optional)  # raises: absent but required, or null
             check_value(v, field=o.field(key))
             return v
 
