@@ -25,8 +25,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from itertools import repeat
-from operator import call, itemgetter, methodcaller
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from ..errors import InvalidEvent
@@ -569,18 +568,17 @@ def _one_or_none(readers: tuple[_Reader, ...]) -> Callable[[type, Obj], Any]:
 
 def _any(readers: tuple[_Reader, ...], opens: tuple, back: Any) -> Callable[[type, Obj], Any]:
     def _parse(c: type, o: Obj) -> Any:
-        # Nested objects are opened first and parsed last. `map(call, ...)` calls each reader in C:
-        # on Python 3.11 a comprehension is one more frame, and parsing is on the ingest path.
+        # Nested objects are opened first and parsed last.
         if not opens:
-            values = list(map(call, readers, repeat(o)))
+            values = [read(o) for read in readers]
         elif len(opens) == 1:
             key, t = opens[0]
             sub = o.obj(key, t.KEYS)
-            values = list(map(call, readers, repeat(o)))
+            values = [read(o) for read in readers]
             values.append(t._parse(sub))
         else:
             subs = [o.obj(key, t.KEYS) for key, t in opens]
-            values = list(map(call, readers, repeat(o)))
+            values = [read(o) for read in readers]
             for (_, t), sub in zip(opens, subs, strict=True):
                 values.append(t._parse(sub))
         return c(*values) if back is None else c(*back(values))
