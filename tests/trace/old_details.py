@@ -329,28 +329,8 @@ def parse_key_record(obj: object, *, field: str = "key") -> KeyRecord:
     return KeyRecord._parse(Obj(obj, field, KeyRecord.KEYS))
 
 
-COMMITMENTS = (
-    "no_banned_substances",
-    "withdrawal_period_observed",
-    "residues_within_limits",
-    "self_tested",
-    "entrusted_tested",
-    "internal_quality_control",
-)
-TRANSFORM_TYPES = ("split", "merge", "repack", "process")
-
-
-class Detail:
-    """Base of the kind-specific `detail` objects."""
-
-    KEYS: ClassVar[tuple[str, ...]] = ()
-
-    @classmethod
-    def _parse(cls, o: Obj) -> Detail:
-        return cls()
-
-    def to_wire(self) -> dict[str, Any]:
-        return {}
+# The constants and the `Detail` base did not change: they are the product's own.
+from farmtrace.trace.model.details import COMMITMENTS, TRANSFORM_TYPES, Detail
 
 
 @dataclass(frozen=True)
@@ -559,15 +539,6 @@ class ReceiveDetail(Detail):
 @dataclass(frozen=True)
 class SellDetail(Detail):
     """sell: an empty object; the event's `price` (stage retail or wholesale) is required."""
-
-
-# The instructions a recall carries unless the regulator writes its own, as (Simplified Chinese,
-# English): a recall records one text in one language, and pages that find either of these texts
-# show the reader's language instead (web/i18n/common.py, "recall.standard_instructions").
-STANDARD_RECALL_INSTRUCTIONS = (
-    "请立即停止销售和食用，退回购买处。",
-    "Stop selling and eating it at once, and return it to where it was bought.",
-)
 
 
 @dataclass(frozen=True)
