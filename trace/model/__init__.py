@@ -1,6 +1,7 @@
 """farmtrace.trace.model: the pure event model — what a party signs, and its exact bytes.
 
-    reader     the strict JSON reader (`Obj`), `parse_time` and the field checks
+    reader     the strict JSON reader (`Obj`), `parse_time`, the field checks, and `wire_form`: a class
+               declares each field once and gets its KEYS, parse and to_wire from the declaration
     values     Location, Product, LotRef, LotOut, Price, Sensor, Document, KeyRecord, PartyRecord
     details    the kind-specific `*Detail` classes
     kinds      the kind registry: KIND_REGISTRY, KINDS, LOT_KINDS, PARTY_KINDS
@@ -18,7 +19,8 @@ changes, is `farmtrace.trace.rules`.
 
 Adding an event kind (a checklist; the tests named fail until each step is done):
 
-1. details.py: its `*Detail` class (`KEYS`, `_parse`, `to_wire`), in `__all__`.
+1. details.py: its `*Detail` class, its fields declared once under `@wire_form` (reader.py's
+   `text_field`, `decimal_field`, `value_field`, ...), in `__all__`.
 2. kinds.py: its `KindSpec` in `_SPECS` (detail class, roles, shape, label key, the rule flags).
    KINDS, DETAIL_TYPES, rules.ROLES_FOR and the shape and price rules follow from it.
 3. rules/check.py, rules/effects.py: any check or effect its flags do not express (they dispatch
