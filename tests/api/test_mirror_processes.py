@@ -39,7 +39,7 @@ from farmtrace.ledger.tile_paths import parse_tile_path
 from farmtrace.ledger.tile_reads import read_resource
 from farmtrace.ledger.verify import check_evidence, parse_evidence
 from farmtrace.ledger.witness import format_log_list
-from farmtrace.trace.clock import utc_now
+from farmtrace.trace.clock import CST, utc_now
 
 from .test_witness_processes import WitnessProcess, _free_port, _wait
 
@@ -157,7 +157,7 @@ def _harvests(key: PartyKey, start: int, n: int) -> list[str]:
     for i in range(start, start + n):
         wire = {
             "kind": "harvest",
-            "event_time": utc_now().astimezone().isoformat(timespec="seconds"),
+            "event_time": utc_now().astimezone(CST).isoformat(timespec="seconds"),
             "location": place,
             "inputs": [],
             "outputs": [{"lot": f"MIRROR-{i:06d}", "quantity": "10", "unit": "kg", "product": product}],
@@ -315,7 +315,8 @@ def test_restore_refuses_a_tampered_backup_before_building_anything(tmp_path):
     (tmp_path / "backup.key").write_text(format_backup_key(key))
     (tmp_path / "log.key").write_text(LOG.key_string() + "\n")
     rows = [TableRows("trace_anomaly", ("id", "message"), ((1, "refused"),))]
-    sealed = seal_backup(rows, key=key, nonce=bytes(12), origin=LOG.name, log_size=1, at=datetime.now(UTC))
+    at = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)  # a fixed instant: the backup's time is only read back
+    sealed = seal_backup(rows, key=key, nonce=bytes(12), origin=LOG.name, log_size=1, at=at)
     tampered = sealed[:-20] + bytes([sealed[-20] ^ 0x40]) + sealed[-19:]
     (tmp_path / "latest.backup").write_bytes(tampered)
     db = tmp_path / "restored.db"
