@@ -257,7 +257,7 @@ def replay(
         try:
             create_projection(store.engine)
             skip_durability(store.engine)  # a throwaway database: no fsync
-            _reproject(log, Recorder.projecting(store.engine, clock=clock), size, progress)
+            reproject(log, Recorder.projecting(store.engine, clock=clock), size, progress)
             if log.checkpoint().size != size:
                 raise ReplayFailure(
                     f"the log grew from {size} to {log.checkpoint().size} entries during the replay, so its "
@@ -279,9 +279,10 @@ def replay(
     )
 
 
-def _reproject(log: Log, recorder: Recorder, size: int, progress: Callable[[int, int], None] | None) -> None:
-    """Project the log's entries [0, size) again through `recorder`, in order, each at its own index;
-    raise EntryRefused at the first one the write path does not accept."""
+def reproject(log: Log, recorder: Recorder, size: int, progress: Callable[[int, int], None] | None) -> None:
+    """Project the log's entries [0, size) again through `recorder` (`Recorder.projecting`), in order,
+    each at its own index; raise EntryRefused at the first one the write path does not accept, or
+    ReplayFailure if entries are missing. The replay and a restore (trace/restore.py) both use it."""
     for start in range(0, size, CHUNK):
         # One complete read per chunk (`read_entries`): no cursor is left open if a check fails.
         chunk = log.read_entries(start, min(start + CHUNK, size))
