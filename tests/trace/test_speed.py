@@ -120,6 +120,25 @@ def test_repeated_values_are_shared_and_never_hide_an_error(tricks, monkeypatch)
         assert len(speed._PARSED) <= 3
 
 
+def test_a_remembered_object_is_handed_over_parsed_and_an_extra_key_is_still_refused(tricks) -> None:
+    wire = SAMPLES["sell"]
+    first = Event.from_wire(copy.deepcopy(wire))
+    opened: list = []
+    plain = speed._plain_obj
+    try:  # count the objects `Obj.obj` really opens: a remembered location is not opened again
+        speed._plain_obj = lambda *a, **kw: opened.append(a[1]) or plain(*a, **kw)
+        again = Event.from_wire(copy.deepcopy(wire))
+        extra = copy.deepcopy(wire)
+        extra["location"]["floor"] = "2"
+        with pytest.raises(TraceError) as info:
+            Event.from_wire(extra)
+    finally:
+        speed._plain_obj = plain
+    assert again.location is first.location and again == first
+    assert opened.count("location") == 1  # the extra key's object only
+    assert info.value.field == "location.floor"
+
+
 def test_a_decimal_text_seen_before_is_refused_as_before_in_another_field(tricks) -> None:
     wire = SAMPLES["harvest"]
     Event.from_wire(copy.deepcopy(wire))  # its quantity text is now remembered
