@@ -1,9 +1,8 @@
 """A verifiable map: a compact sparse Merkle tree over 256-bit keys (docs/index.md).
 
 The log proves that an entry is in it; a map proves what a key maps to *now*, or that it maps to
-nothing. farmtrace's head index (trace/) is such a map: a lot's latest event, a key's state.
-This module is the maths only: it knows nothing of lots, and its nodes live in a store the caller
-passes in (`NodeStore`; `MemoryNodes` here, SQL in trace/store/).
+nothing. farmtrace's head index (trace/) is such a map: a lot's latest event, a key's state. The
+maths only: it knows nothing of lots; its nodes live in a store the caller passes in (`NodeStore`).
 
 Hashing (SHA-256, domain-separated like RFC 9162 §2.1.1, and as in the compact sparse Merkle trees
 of Diem's Jellyfish tree and Trillian's map):
@@ -26,11 +25,16 @@ siblings are carried as None. `check_key` recomputes the root; nothing else is t
   prove_key(store, key)      -> (value_hash | None, MapProof)
   check_key(root, key, value_hash | None, proof) -> None, or raises MapProofError
   map_root(items)            -> root     the definition, from scratch (tests and small maps)
+  MapProof.to_wire() / MapProof.from_wire(obj)   a proof as JSON (docs/index.md; web/static/vmap.js)
 """
+# size: the map's definition, its stored update and its proofs with their wire form are one format
+# (docs/index.md), read top to bottom beside its JavaScript twin (web/static/vmap.js).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -40,6 +44,7 @@ from .errors import MalformedError, VerificationError
 __all__ = [
     "EMPTY",
     "KEY_SIZE",
+    "REASONS",
     "MapProof",
     "MapProofError",
     "MemoryNodes",
@@ -61,8 +66,24 @@ _LEAF = hashlib.sha256(b"\x00")
 _NODE = hashlib.sha256(b"\x01")
 
 
+# Why check_key refuses a proof, as codes (web/static/vmap.js returns the same ones, in the same order
+# of checks); a proof that cannot be one at all (from_wire, a key of the wrong length) is "map.malformed".
+REASONS = (
+    "map.malformed",  # MalformedError: not a proof, or a key / value hash not 32 bytes
+    "map.other_leaf",  # a value is claimed, but the proof ends at another key's leaf
+    "map.same_key",  # a proof of absence ending at the key's own leaf: the key is in the map
+    "map.off_path",  # a proof of absence ending at a leaf whose key is not on the key's path
+    "map.root",  # the recomputed root is not the root
+)
+
+
 class MapProofError(VerificationError):
-    """A map proof does not lead to the root it is checked against (or does not fit the key)."""
+    """A map proof does not lead to the root it is checked against (or does not fit the key).
+    `reason` is one of REASONS (not "map.malformed": that is a MalformedError)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def map_leaf_hash(key: bytes, value_hash: bytes) -> bytes:
@@ -294,10 +315,72 @@ class Other:
 
 @dataclass(frozen=True)
 class MapProof:
-    """Sibling hashes from the deepest up (None for EMPTY), and the other key's leaf, if any."""
+    """Sibling hashes from the deepest up (None for EMPTY), and the other key's leaf, if any.
+
+    Its wire form (JSON; docs/index.md), what a journey carries and web/static/vmap.js reads:
+
+      {"siblings": [<std base64 of 32 bytes> | null, ...],  at most 256, the deepest first; null: EMPTY
+       "other": null | {"key": <std base64, 32 bytes>, "value_hash": <std base64, 32 bytes>}}
+    """
 
     siblings: tuple[bytes | None, ...]
     other: Other | None = None
+
+    def to_wire(self) -> dict[str, object]:
+        """The proof as JSON (an EMPTY sibling, None or 32 zero bytes, is written null)."""
+        other = self.other
+        return {
+            "siblings": [None if s is None or s == EMPTY else _b64(s) for s in self.siblings],
+            "other": None
+            if other is None
+            else {"key": _b64(other.key), "value_hash": _b64(other.value_hash)},
+        }
+
+    @classmethod
+    def from_wire(cls, obj: object) -> MapProof:
+        """Parse the wire form strictly: exactly its two members, canonical standard base64 of 32
+        bytes, EMPTY only as null, at most 256 siblings. MalformedError names the field otherwise."""
+        _members(obj, ("other", "siblings"), "map proof")
+        assert isinstance(obj, dict)
+        siblings = obj["siblings"]
+        if not isinstance(siblings, list) or len(siblings) > MAX_DEPTH:
+            raise MalformedError(f"map proof.siblings is a list of at most {MAX_DEPTH} hashes")
+        parsed: list[bytes | None] = []
+        for i, s in enumerate(siblings):
+            h = None if s is None else _hash32(s, f"map proof.siblings[{i}]")
+            if h == EMPTY:
+                raise MalformedError(f"map proof.siblings[{i}] is the empty subtree: write null")
+            parsed.append(h)
+        other = obj["other"]
+        if other is not None:
+            _members(other, ("key", "value_hash"), "map proof.other")
+            assert isinstance(other, dict)
+            other = Other(
+                _hash32(other["key"], "map proof.other.key"),
+                _hash32(other["value_hash"], "map proof.other.value_hash"),
+            )
+        return cls(tuple(parsed), other)
+
+
+_STD_B64 = re.compile(r"[A-Za-z0-9+/]{43}=")  # 32 bytes: 43 characters and one "="
+
+
+def _b64(h: bytes) -> str:
+    return base64.b64encode(h).decode("ascii")
+
+
+def _hash32(text: object, field: str) -> bytes:
+    """32 bytes from canonical standard base64 (what codec.js's b64encode writes, nothing else)."""
+    if isinstance(text, str) and _STD_B64.fullmatch(text):
+        h = base64.b64decode(text)
+        if _b64(h) == text:  # the last character's two unused bits are zero
+            return h
+    raise MalformedError(f"{field} is not standard base64 of 32 bytes")
+
+
+def _members(obj: object, names: tuple[str, ...], field: str) -> None:
+    if not isinstance(obj, dict) or sorted(obj) != list(names):
+        raise MalformedError(f"{field} is an object with exactly the members {', '.join(names)}")
 
 
 PROVE_LEVELS = 24  # depths read per store query while walking down a proof's path
@@ -338,7 +421,9 @@ def check_key(root: bytes, key: bytes, value_hash: bytes | None, proof: MapProof
     if value_hash is not None:
         _check_key(value_hash, "value hash")
         if proof.other is not None:
-            raise MapProofError("the proof shows another key's leaf where this key's should be")
+            raise MapProofError(
+                "the proof shows another key's leaf where this key's should be", reason="map.other_leaf"
+            )
         h = map_leaf_hash(key, value_hash)
     elif proof.other is None:
         h = EMPTY
@@ -347,9 +432,9 @@ def check_key(root: bytes, key: bytes, value_hash: bytes | None, proof: MapProof
         _check_key(other.key, "key")
         _check_key(other.value_hash, "value hash")
         if other.key == key:
-            raise MapProofError("the proof shows the key itself, so it is in the map")
+            raise MapProofError("the proof shows the key itself, so it is in the map", reason="map.same_key")
         if position(depth, other.key) != position(depth, key):
-            raise MapProofError("the other leaf is not on the key's path")
+            raise MapProofError("the other leaf is not on the key's path", reason="map.off_path")
         h = map_leaf_hash(other.key, other.value_hash)
     for i, sib in enumerate(proof.siblings):
         d = depth - 1 - i
@@ -358,4 +443,4 @@ def check_key(root: bytes, key: bytes, value_hash: bytes | None, proof: MapProof
             raise MalformedError("a map proof's sibling is 32 bytes")
         h = map_node_hash(s, h) if bit(key, d) else map_node_hash(h, s)
     if h != root:
-        raise MapProofError("the map proof does not lead to the root")
+        raise MapProofError("the map proof does not lead to the root", reason="map.root")

@@ -7,8 +7,10 @@ the same map built at once), proofs of presence and absence for every key, and b
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 from farmtrace.ledger.errors import MalformedError
 from farmtrace.ledger.verifiable_map import (
     EMPTY,
+    REASONS,
     MapProof,
     MapProofError,
     MemoryNodes,
@@ -187,3 +190,139 @@ def test_a_thousand_keys_sit_about_log2_deep() -> None:
         check_key(root, vh(i), value, proof)
         depths.append(len(proof.siblings))
     assert 8 <= sum(depths) / len(depths) <= 14
+
+
+# --- the wire form ---------------------------------------------------------------------------------
+
+
+def _every_proof(items: dict[bytes, bytes], keys: list[bytes]):
+    store = stored(items)
+    for k in keys:
+        yield k, *prove_key(store, k)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(SMALL + TWINS + [vh(i) for i in range(12)]), st.integers(0, 3).map(vh))
+)
+def test_the_wire_form_round_trips_and_still_checks(items: dict[bytes, bytes]) -> None:
+    root = map_root(items)
+    for k, value, proof in _every_proof(items, SMALL + TWINS + [vh(i) for i in range(12)]):
+        wire = json.loads(json.dumps(proof.to_wire()))
+        assert MapProof.from_wire(wire) == proof
+        assert MapProof.from_wire(wire).to_wire() == wire
+        check_key(root, k, value, MapProof.from_wire(wire))
+
+
+def test_the_wire_form_by_hand() -> None:
+    items = {SMALL[0]: vh(0), SMALL[1]: vh(1), SMALL[4]: vh(4)}
+    _, proof = prove_key(stored(items), SMALL[2])  # absent: its path ends at an empty subtree
+    assert proof.to_wire() == {
+        "siblings": [
+            base64.b64encode(
+                map_node_hash(map_leaf_hash(SMALL[0], vh(0)), map_leaf_hash(SMALL[1], vh(1)))
+            ).decode(),
+            base64.b64encode(map_leaf_hash(SMALL[4], vh(4))).decode(),
+        ],
+        "other": None,
+    }
+    _, proof = prove_key(stored(items), SMALL[5])  # absent: its path ends at SMALL[4]'s leaf
+    assert proof.to_wire()["other"] == {
+        "key": base64.b64encode(SMALL[4]).decode(),
+        "value_hash": base64.b64encode(vh(4)).decode(),
+    }
+    assert MapProof((EMPTY, None)).to_wire() == {"siblings": [None, None], "other": None}
+
+
+B64_ZERO = base64.b64encode(EMPTY).decode()
+B64_ONE = base64.b64encode(vh(1)).decode()
+
+
+@pytest.mark.parametrize(
+    ("wire", "field"),
+    [
+        (None, "map proof is an object"),
+        ([], "map proof is an object"),
+        ({"siblings": []}, "map proof is an object with exactly the members other, siblings"),
+        ({"siblings": [], "other": None, "depth": 0}, "exactly the members other, siblings"),
+        ({"siblings": "", "other": None}, "map proof.siblings is a list"),
+        ({"siblings": [None] * 257, "other": None}, "at most 256"),
+        ({"siblings": [B64_ONE, 7], "other": None}, r"map proof.siblings\[1\] is not standard base64"),
+        ({"siblings": [B64_ONE[:-1]], "other": None}, r"siblings\[0\] is not standard base64"),
+        ({"siblings": [B64_ONE[:-2] + "B="], "other": None}, r"siblings\[0\] is not standard base64"),
+        ({"siblings": [B64_ONE.replace("+", "-").replace("/", "_")], "other": None}, "base64"),
+        ({"siblings": [" " + B64_ONE], "other": None}, "base64"),
+        ({"siblings": [base64.b64encode(bytes(31)).decode()], "other": None}, "32 bytes"),
+        ({"siblings": [base64.b64encode(bytes(33)).decode()], "other": None}, "32 bytes"),
+        ({"siblings": [B64_ZERO], "other": None}, r"siblings\[0\] is the empty subtree: write null"),
+        (
+            {"siblings": [], "other": {"key": B64_ONE}},
+            "map proof.other is an object with exactly the members key, value_hash",
+        ),
+        ({"siblings": [], "other": []}, "map proof.other is an object"),
+        (
+            {"siblings": [], "other": {"key": B64_ONE, "value_hash": None}},
+            "map proof.other.value_hash is not",
+        ),
+        ({"siblings": [], "other": {"key": "AAAA", "value_hash": B64_ONE}}, "map proof.other.key is not"),
+    ],
+)
+def test_the_wire_form_is_parsed_strictly(wire: object, field: str) -> None:
+    with pytest.raises(MalformedError, match=field):
+        MapProof.from_wire(wire)
+
+
+def _flipped_wires(wire: dict):
+    """The wire proof with one bit flipped in each hash it carries, one at a time (every bit of the first
+    and last byte, and bit 0 of every other byte)."""
+
+    def flips(text: str):
+        raw = bytearray(base64.b64decode(text))
+        for byte in range(32):
+            for b in range(8) if byte in (0, 31) else (0,):
+                raw[byte] ^= 1 << b
+                yield base64.b64encode(bytes(raw)).decode()
+                raw[byte] ^= 1 << b
+
+    for i, s in enumerate(wire["siblings"]):
+        for bad in flips(B64_ZERO if s is None else s):
+            yield {**wire, "siblings": [*wire["siblings"][:i], bad, *wire["siblings"][i + 1 :]]}
+    if wire["other"] is not None:
+        for name in ("key", "value_hash"):
+            for bad in flips(wire["other"][name]):
+                yield {**wire, "other": {**wire["other"], name: bad}}
+
+
+def _verdict(root: bytes, k: bytes, value: bytes | None, wire: object) -> str | None:
+    try:
+        check_key(root, k, value, MapProof.from_wire(wire))
+    except MalformedError:
+        return "map.malformed"
+    except MapProofError as e:
+        assert e.reason in REASONS
+        return e.reason
+    return None
+
+
+def test_every_bit_flip_in_a_wire_proof_is_refused() -> None:
+    items = {k: vh(k) for k in SMALL[:5] + TWINS}
+    root = map_root(items)
+    for k, value, proof in _every_proof(items, SMALL + TWINS):
+        wire = proof.to_wire()
+        assert _verdict(root, k, value, wire) is None
+        for bad in _flipped_wires(wire):
+            assert _verdict(root, k, value, bad) in ("map.root", "map.off_path", "map.same_key")
+
+
+def test_each_refusal_has_its_reason() -> None:
+    items = {SMALL[0]: vh(0), SMALL[4]: vh(4)}
+    store, root = stored(items), map_root(items)
+    _, absent = prove_key(store, SMALL[1])  # ends at SMALL[0]'s leaf
+    _, present = prove_key(store, SMALL[0])
+    assert _verdict(root, SMALL[1], vh(1), absent.to_wire()) == "map.other_leaf"
+    assert _verdict(root, SMALL[0], None, absent.to_wire()) == "map.same_key"
+    assert _verdict(root, SMALL[5], None, absent.to_wire()) == "map.off_path"
+    assert _verdict(root, SMALL[0], vh(9), present.to_wire()) == "map.root"
+    assert _verdict(root, SMALL[0][:31], vh(0), present.to_wire()) == "map.malformed"
+    assert _verdict(root, SMALL[0], vh(0)[:31], present.to_wire()) == "map.malformed"
+    assert _verdict(root, SMALL[0], vh(0), {"siblings": None, "other": None}) == "map.malformed"
