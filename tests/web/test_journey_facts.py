@@ -1,0 +1,155 @@
+"""The verified facts of a journey, in Python (trace/journey_facts.py) and JavaScript (web/static/facts.js),
+over the demo's genuine journeys (its stories 1 to 5, told with trace/scenario.py as tests/trace/story.py
+tells story 1) and every tampered case of journey_cases.py: both twins must give the same facts, key for
+key, and the facts must come from proven entries only (what the server says beside them changes nothing).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+import pytest
+
+from farmtrace.api.demo import CABBAGE_BAG, CHILLI_BAG
+from farmtrace.trace.journey_facts import journey_facts
+from farmtrace.trace.verify_journey import check_journey
+
+from . import journey_cases
+from .consumer_support import demo_app
+from .js.node import node
+
+FACTS = "async ([j, k]) => FarmtraceFacts.factsOf(j, await FarmtraceVerify.checkJourney(j, k))"
+LOTS = {
+    "bag": "XF-BAG-0001",  # story 1: cabbage to a 1 kg bag, sold
+    "recalled": "XF-LJ-002",  # story 3: a chilli bag whose field lot is recalled
+    "failed": "NX-XBC-1120",  # story 2: a failed pesticide test
+    "stall": "MWD-LJ-02",  # story 3: the wet-market stall's part, sold by the jin
+    "radish": "NX-LB-1121",  # story 5: certified and received (the fraudulent sale was refused)
+}
+
+
+@pytest.fixture(scope="module")
+def genuine(tmp_path_factory):
+    app, _ = demo_app(tmp_path_factory.mktemp("facts"))
+    service = app.state.service
+    try:
+        journeys = {
+            name: json.loads(json.dumps(service.journey_bundle(lot).to_wire())) for name, lot in LOTS.items()
+        }
+        yield journeys, service.log.verifier.key_string()
+    finally:
+        service.log.close()
+
+
+@pytest.fixture(scope="module")
+def js():
+    with node("codec.js", "verify.js", "facts.js") as process:
+        yield process
+
+
+def _both(journey, key, js):
+    """The facts from both twins, which must be equal."""
+    python = journey_facts(journey, check_journey(journey, log_key=key))
+    assert js.evaluate(FACTS, [journey, key]) == python
+    return python
+
+
+@pytest.mark.parametrize("case", journey_cases.CASES, ids=lambda c: c.name)
+def test_twins_agree_on_every_tampered_case(case, genuine, js):
+    journey, pinned = journey_cases.build(case, *genuine)
+    facts = _both(journey, pinned, js)
+    assert facts["verified"] is (not case.expect)
+    if not case.expect:
+        assert facts["proven"] == [e["index"] for e in journey["events"]] and facts["unproven"] == []
+
+
+@pytest.mark.parametrize("name", sorted(LOTS))
+def test_twins_agree_on_every_genuine_journey(name, genuine, js):
+    journeys, key = genuine
+    facts = _both(journeys[name], key, js)
+    assert facts["verified"] and facts["lot"] == LOTS[name]
+    assert facts["hands"] and set(facts["hands"]) == set(facts["parties"])  # every hand has a proven name
+
+
+def test_the_bags_facts(genuine, js):
+    journeys, key = genuine
+    facts = _both(journeys["bag"], key, js)
+    assert facts["product"] == CABBAGE_BAG
+    assert facts["quantity"] == {"quantity": "1", "unit": "kg"}
+    assert [t["result"] for t in facts["tests"]] == ["pass"] and len(facts["certificates"]) == 1
+    assert [(p["kind"], p["price"]["stage"], p["price"]["amount"]) for p in facts["prices"]] == [
+        ("harvest", "production", "1.2"),
+        ("ship", "wholesale", "2"),
+        ("sell", "retail", "4.5"),
+    ]
+    assert facts["status"] == {"recalled": False, "failed": False, "rejected": False}
+    names = [facts["parties"][p]["name_zh"] for p in facts["hands"]]
+    assert names[0] == "宁乡市绿源蔬菜种植专业合作社" and "长沙马王堆蔬菜批发市场" in names
+    assert facts["origins"][0]["lots"] == ["NX-BC-1120"]
+    assert facts["origins"][0]["origin"]["name"] == "金洲镇 3 号蔬菜基地"
+
+
+def test_recall_and_failure_come_from_the_signed_events(genuine, js):
+    journeys, key = genuine
+    recalled = _both(journeys["recalled"], key, js)
+    assert recalled["status"]["recalled"] and [r["lot"] for r in recalled["recalls"]] == ["ZJ-LJ-1119"]
+    assert recalled["product"] == CHILLI_BAG and recalled["quantity"]["quantity"] == "0.5"
+    failed = _both(journeys["failed"], key, js)
+    assert failed["status"]["failed"] and [t["result"] for t in failed["tests"]] == ["fail"]
+
+
+def _server_lies(journey):
+    """Every field the server adds beside the proven entries, changed as a projection edit would."""
+    j = copy.deepcopy(journey)
+    j["product"] = {"name_zh": "有机草莓", "name_en": "Organic strawberries"}
+    j["quantity"], j["unit"] = "500", "kg"
+    j["status"] = {k: False for k in j["status"]}
+    j["recalls"] = []
+    for e in j["events"]:
+        e["party_name"] = "Honest Farm"
+        e["kind"] = "harvest"
+        if e["event"] is not None:
+            e["event"]["detail"] = {"result": "pass"}
+            e["event"].pop("price", None)
+    return j
+
+
+@pytest.mark.parametrize("name", ["recalled", "failed", "bag"])
+def test_what_the_server_says_beside_the_proofs_changes_nothing(name, genuine, js):
+    journeys, key = genuine
+    assert _both(_server_lies(journeys[name]), key, js) == _both(journeys[name], key, js)
+
+
+def test_a_forged_event_is_not_a_fact(genuine, js):
+    """The bag's harvest re-written to 600 kg (its signature no longer matches): that event and the
+    one linked to it are not facts; the rest still are, but the journey is not verified."""
+    journeys, key = genuine
+    case = next(c for c in journey_cases.CASES if c.name.startswith("entry byte changed"))
+    journey, pinned = journey_cases.build(
+        case, {"bag": journeys["bag"], "recalled": journeys["recalled"]}, key
+    )
+    facts = _both(journey, pinned, js)
+    harvest, inspect = (e["index"] for e in journey["events"][:2])
+    assert not facts["verified"] and facts["unproven"] == [harvest, inspect]
+    assert facts["origins"] == [] and facts["tests"] == []
+    assert '"600"' not in json.dumps(facts) and facts["product"] == CABBAGE_BAG
+
+
+def test_without_a_trusted_checkpoint_nothing_is_a_fact(genuine, js):
+    journeys, _ = genuine
+    facts = _both(journeys["bag"], journey_cases.OTHER_LOG_KEY, js)
+    assert facts["proven"] == [] and facts["product"] is None and facts["parties"] == {}
+    assert len(facts["unproven"]) == len(journeys["bag"]["events"])
+
+
+def test_a_name_needs_a_proven_registration(genuine, js):
+    journeys, key = genuine
+    journey = copy.deepcopy(journeys["bag"])
+    kid = next(e["event"]["key_id"] for e in journey["events"] if e["kind"] == "inspect")
+    reg = journey["keys"][kid]["registered_in"]
+    reg["proof"][0] = base64.b64encode(bytes(32)).decode()
+    facts = _both(journey, key, js)
+    station = journey["keys"][kid]["party"]
+    assert station not in facts["parties"] and facts["tests"] == []
