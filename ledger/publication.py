@@ -20,8 +20,13 @@ so that `directory` served as-is (nginx `root`, an object store) is the log's ti
      log delete a partial tile then; a client falls back to the full one). The partial files of
      tiles still partial stay: each is the tile at the size of a checkpoint published before.
 
-A pass that finds nothing new writes nothing. The log is read, never written: a read-only Log opened
-with the verifier key is enough.
+A pass that finds nothing new writes nothing, and a pass looks only at the tiles the new tree adds
+(the tiles right of the old tree's full ones, level by level), not at every tile of the log. The log
+is read, never written: a read-only Log opened with the verifier key is enough.
+
+A pass killed between steps 2 and 3 leaves temporary `.publish-*` files beside the tiles (never a
+wrong tile or checkpoint). `remove_leftovers(directory)` deletes them; `farmtrace publish` calls it
+once when it starts (one publisher per directory).
 """
 
 from __future__ import annotations
@@ -37,10 +42,10 @@ from .checkpoint import parse_checkpoint
 from .errors import LedgerError, VerificationError
 from .log import Log
 from .note import open_note
-from .tile_paths import Tile, format_tile_path, tiles_for_size
+from .tile_paths import ENTRIES, TILE_HEIGHT, TILE_WIDTH, Tile, format_tile_path
 from .tile_reads import read_resource
 
-__all__ = ["Publication", "publish"]
+__all__ = ["Publication", "publish", "remove_leftovers", "tiles_added"]
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,9 @@ def publish(log: Log, directory: Path) -> Publication:
     if current.exists() and previous == cp.size and current.read_text() == cp.note_with_cosignatures():
         return Publication(cp.size, previous, 0, 0)
     # 2. The resources the new tree adds (the old tree's full tiles are there already).
-    done = {t for t in tiles_for_size(previous) if t.is_full}
+    added = tiles_added(previous, cp.size)
     written = 0
-    for tile in tiles_for_size(cp.size):
-        if tile in done:
-            continue
+    for tile in added:
         path = directory / format_tile_path(tile)
         if not tile.is_full and path.exists():
             continue  # a partial tile is named by its width: the same name is the same bytes
@@ -84,8 +87,37 @@ def publish(log: Log, directory: Path) -> Publication:
         os.sync()
     _write_atomically(directory / "checkpoint", cp.note_with_cosignatures().encode(), sync=True)
     # 4. Partial files whose full tile now exists.
-    removed = _remove_partials(directory, [t for t in tiles_for_size(cp.size) if t.is_full and t not in done])
+    removed = _remove_partials(directory, [t for t in added if t.is_full])
     return Publication(cp.size, previous, written + 1, removed)
+
+
+def tiles_added(old: int, new: int) -> list[Tile]:
+    """The tiles and bundles of a tree of `new` entries that a tree of `old` entries (a prefix of it)
+    did not have full: those of `tiles_for_size(new)` right of the old tree's full tiles, in the
+    same order."""
+    out: list[Tile] = []
+    count, before, level = new, old, 0
+    while count:
+        for index in range(before // TILE_WIDTH, (count + TILE_WIDTH - 1) // TILE_WIDTH):
+            width = min(count - index * TILE_WIDTH, TILE_WIDTH)
+            out.append(Tile(level, index, width))
+            if level == 0:
+                out.append(Tile(ENTRIES, index, width))
+        count >>= TILE_HEIGHT
+        before >>= TILE_HEIGHT
+        level += 1
+    return out
+
+
+def remove_leftovers(directory: Path) -> int:
+    """Delete the temporary `.publish-*` files a killed pass left below `directory`; return how many.
+    Only while no other pass publishes to `directory`."""
+    removed = 0
+    for tmp in Path(directory).rglob(".publish-*"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed += 1
+    return removed
 
 
 def _published_size(log: Log, directory: Path) -> int:

@@ -6,7 +6,8 @@ One pass by default: DIR gets the checkpoint, every hash tile and every entry bu
 latest checkpoint (ledger/publication.py says how, and in which order), so any static server serving
 DIR answers as the service's /log/ routes do (docs/tiles.md). With `--follow` it publishes again every
 `--interval` seconds (default 5) until SIGTERM or Ctrl-C, which end it cleanly between passes (a
-pass in progress finishes: DIR never holds a checkpoint without its tiles). Each pass that
+pass in progress finishes: DIR never holds a checkpoint without its tiles). A pass killed outright
+leaves only temporary `.publish-*` files, which the next start removes. Each pass that
 publishes something prints one line: the size, and how many files it wrote and removed.
 
 Like `verify`, it reads the ledger where FARMTRACE_DATA_DIR or FARMTRACE_DATABASE_URL point, with
@@ -20,7 +21,7 @@ import signal
 import threading
 from pathlib import Path
 
-from farmtrace.ledger.publication import publish
+from farmtrace.ledger.publication import publish, remove_leftovers
 
 from .common import load_settings, open_existing_log
 
@@ -54,6 +55,9 @@ def _interval(text: str) -> float:
 def cmd_publish(args: argparse.Namespace) -> int:
     log = open_existing_log(load_settings(), args.key)
     stop = threading.Event()
+    leftovers = remove_leftovers(Path(args.directory)) if Path(args.directory).is_dir() else 0
+    if leftovers:
+        print(f"removed {leftovers} temporary files an interrupted pass left", flush=True)
     if args.follow:
         # Between passes the wait ends at once; a pass in progress finishes first.
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from farmtrace.ledger.errors import NotFoundError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.publication import publish
+from farmtrace.ledger.publication import publish, remove_leftovers, tiles_added
 from farmtrace.ledger.store import MemoryStore
 from farmtrace.ledger.tile_audit import check_tiled_log
 from farmtrace.ledger.tile_paths import format_tile_path, tiles_for_size
@@ -55,5 +55,31 @@ def test_growth_and_a_new_cosignature_are_published(signer, tmp_path):
         assert (grown.size, grown.previous_size, grown.removed) == (256, 255, 2)
         assert _files(out) == {"checkpoint"} | {format_tile_path(t) for t in tiles_for_size(256)}
         assert check_tiled_log(_fetch(out), log_key=signer.verifier).entries == 256
+    finally:
+        log.close()
+
+
+def test_the_tiles_a_pass_adds_are_those_the_old_tree_lacked_full_exhaustively():
+    # Every pair of sizes around the tile boundaries of levels 0, 1 and 2 (256 and 65,536).
+    edges = sorted({0, 1, 2, 255, 256, 257, 511, 512, 513, 65_535, 65_536, 65_537, 65_536 + 256, 131_073})
+    for new in edges:
+        every = tiles_for_size(new)
+        for old in (e for e in edges if e <= new):
+            had_full = {t for t in tiles_for_size(old) if t.is_full}
+            assert tiles_added(old, new) == [t for t in every if t not in had_full], (old, new)
+
+
+def test_leftovers_of_a_killed_pass_are_removed_and_nothing_else(signer, tmp_path):
+    log = Log(MemoryStore(), signer)
+    try:
+        log.append_many([b"entry %d" % i for i in range(300)])
+        pub = tmp_path / "pub"
+        publish(log, pub)
+        before = _files(pub)
+        (pub / "tile" / "0" / ".publish-abc123").write_bytes(b"half a tile")
+        (pub / ".publish-xyz").write_bytes(b"half a checkpoint")
+        assert remove_leftovers(pub) == 2
+        assert _files(pub) == before
+        assert check_tiled_log(_fetch(pub), log_key=signer.verifier).size == 300
     finally:
         log.close()
