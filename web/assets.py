@@ -1,7 +1,9 @@
 """The web floor's static files and the Content-Security-Policy every page family sends.
 
 Files in web/static/ are read once at import: served by `GET /static/{name}` (web/consumer.py) and
-linked as `asset_url(name)`, whose `?v=` digest lets a browser cache them for a year. Every page
+linked as `asset_url(name)`, whose `?v=` digest lets a browser cache them for a year. Third-party
+code vendored in web/static/vendor/ (scripts/vendor_noble.py) is served under its bare file name
+(`asset_url("noble.js")`), beside ours; a name in both folders is refused at import. Every page
 inlines the shared `PAGE_CSS`, pinned in the CSP by its hash; the portal and console also link
 stylesheets of their own (`linked_styles=True`).
 """
@@ -29,9 +31,11 @@ class Asset:
 
 
 def _load() -> dict[str, Asset]:
-    out = {}
-    for path in sorted(_STATIC.iterdir()):
-        if path.suffix in _TYPES:
+    out: dict[str, Asset] = {}
+    for path in [*sorted(_STATIC.iterdir()), *sorted((_STATIC / "vendor").iterdir())]:
+        if path.suffix in _TYPES and path.is_file():
+            if path.name in out:
+                raise RuntimeError(f"web/static has two files named {path.name}")
             body = path.read_bytes()
             digest = hashlib.sha256(body).hexdigest()[:16]
             out[path.name] = Asset(body, gzip.compress(body, 9, mtime=0), _TYPES[path.suffix], digest)

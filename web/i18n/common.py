@@ -97,6 +97,15 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "verify.more": ("另有 {n} 项检查未通过。", "{n} more checks failed."),
     "verify.took": ("验证用时 {ms} 毫秒", "Checked in {ms} ms"),
+    # Which Ed25519 engine checked the signatures (web/static/codec.js's ed25519Engine).
+    "verify.engine.webcrypto": (
+        "签名由浏览器内置的 WebCrypto 核对",
+        "signatures checked by the browser's WebCrypto",
+    ),
+    "verify.engine.noble": (
+        "签名由本站提供的 JavaScript 验证程序（noble-ed25519）核对",
+        "signatures checked by this site's JavaScript verifier (noble-ed25519)",
+    ),
     "verify.step_ok": ("已核对", "checked"),
     "verify.step_bad": ("未通过", "failed"),
     "verify.step_ref": ("第 {n} 步「{title}」", "step {n} ({title})"),

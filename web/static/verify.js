@@ -19,8 +19,11 @@
  * FarmtraceVerify.checkJourney(journey, logKey) -> Promise<{ok, failures, events, size, ms}>
  * On a page with <script id="ft-config">, it also fetches the journey and shows the outcome.
  *
- * Base64, hex, UTF-8, SHA-256 and RFC 8785 come from codec.js (FarmtraceCodec), loaded before this
- * file; checkJourney uses no DOM, so the tests run it in Node as well as in Chromium.
+ * Base64, hex, UTF-8, SHA-256, RFC 8785 and Ed25519 (verifyEd25519: WebCrypto, else the vendored
+ * @noble/ed25519) come from codec.js (FarmtraceCodec), loaded before this file; checkJourney uses no
+ * DOM, so the tests run it in Node as well as in Chromium.
+ * FarmtraceVerify.supported() -> Promise<boolean>: false only when no Ed25519 engine exists at all;
+ * FarmtraceVerify.engine() -> Promise<"webcrypto" | "noble" | null>: the one that verifies here.
  *
  * Over 400 lines on purpose: the checks read side by side with trace/verify_journey.py, and the page's part
  * (page(), about 110 lines) stays here so a phone on a weak network fetches two scripts, not three.
@@ -28,11 +31,11 @@
 "use strict";
 (function () {
   const { b64encode, b64decode, hex, concat, utf8encode, utf8decode, jcs, sha256 } = globalThis.FarmtraceCodec;
+  const { verifyEd25519, ed25519Engine } = globalThis.FarmtraceCodec;
   const ENTRY_HEADER = utf8encode("farmtrace/entry/v1");
   const SIGNING_PREFIX = utf8encode("farmtrace/event/v1\n");
   const HEX8 = /^[0-9a-f]{8}$/;
   const MAX_SIZE = (1n << 63n) - 1n;
-  const subtle = globalThis.crypto && globalThis.crypto.subtle;
 
   // --- bytes -------------------------------------------------------------------------------------
 
@@ -54,12 +57,11 @@
   const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 
   async function ed25519(publicKey, signature, message) {
-    // null if the key cannot be imported or the signature does not verify.
+    // false if the key is not one or the signature does not verify (codec.js picks the engine).
     try {
-      const key = await subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-      return await subtle.verify({ name: "Ed25519" }, key, signature, message);
+      return await verifyEd25519(publicKey, signature, message);
     } catch (e) {
-      return false;
+      return false; // no engine at all: the page asks supported() first
     }
   }
 
@@ -347,17 +349,12 @@
   }
 
   async function supported() {
-    // WebCrypto needs a secure context (HTTPS or localhost); Ed25519 needs a recent browser.
-    if (!subtle || !globalThis.isSecureContext) return false;
-    try {
-      await subtle.importKey("raw", new Uint8Array(32), { name: "Ed25519" }, false, ["verify"]);
-      return true;
-    } catch (e) {
-      return e && e.name !== "NotSupportedError";
-    }
+    // WebCrypto Ed25519 needs a recent browser and a secure context (HTTPS or localhost); elsewhere
+    // the vendored noble code verifies (and hashes, when crypto.subtle is missing altogether).
+    return (await ed25519Engine()) !== null;
   }
 
-  globalThis.FarmtraceVerify = { checkJourney, supported };
+  globalThis.FarmtraceVerify = { checkJourney, supported, engine: ed25519Engine };
 
   // --- the page ----------------------------------------------------------------------------------
 
@@ -452,7 +449,8 @@
       const fetchMs = performance.now() - t0;
       const result = await checkJourney(journey, cfg.logKey);
       result.fetchMs = fetchMs;
-      const took = msg("verify.took", { ms: Math.max(1, Math.round(result.ms)) });
+      const engine = await ed25519Engine(); // which Ed25519 verified, said small in the details
+      const took = msg("verify.took", { ms: Math.max(1, Math.round(result.ms)) }) + " · " + msg("verify.engine." + engine);
       if (result.ok) {
         show("verified", msg("verify.ok"), msg("verify.ok_detail", { events: result.events, size: result.size }), [], took);
       } else {
@@ -460,7 +458,8 @@
       }
       markSteps(result);
       box.dataset.ms = String(result.ms);
-      window.farmtraceVerification = { ok: result.ok, failures: result.failures, ms: result.ms, fetchMs, events: result.events };
+      box.dataset.engine = engine;
+      window.farmtraceVerification = { ok: result.ok, failures: result.failures, ms: result.ms, fetchMs, events: result.events, engine };
     }
 
     retry.addEventListener("click", run);
