@@ -171,3 +171,8 @@ def test_the_index_entry_commits_the_root_of_those_leaves():
     absent = [c for c in TRACE["cases"] if c["value_hash"] is None]
     assert [c["lot"] for c in absent] == ["XF-NOT-INDEXED"]
     assert _b(absent[0]["key"]) == hashlib.sha256(b"farmtrace/index/v1/lot\nXF-NOT-INDEXED").digest()
+
+
+def test_the_docs_example_is_the_vectors_entry():
+    doc = (index_vectors.PATH.parents[3] / "docs" / "index.md").read_text(encoding="utf-8")
+    assert "```text\n" + TRACE["index_entry"]["text"] + "```" in doc
