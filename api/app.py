@@ -27,6 +27,7 @@ from .docs import install_docs
 from .errors import install_error_handlers
 from .limits import BodyLimit
 from .methods import HeadAsGet
+from .routes import checkpoints as checkpoint_routes
 from .routes import console as console_routes
 from .routes import ledger as ledger_routes
 from .routes import tiles as tiles_routes
@@ -129,6 +130,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ledger_routes.router)
     app.include_router(tiles_routes.router)  # /log/: the log as C2SP tlog-tiles (docs/tiles.md)
+    app.include_router(checkpoint_routes.router)  # /log/checkpoints: every signed checkpoint (docs/mirror.md)
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(trace_routes.router)
     app.include_router(vocabulary_routes.router)

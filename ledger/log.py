@@ -252,6 +252,10 @@ class Log:
         """Every checkpoint the log signed, smallest size first."""
         return self._store.checkpoints()
 
+    def checkpoints_after(self, size: int, limit: int) -> list[StoredCheckpoint]:
+        """At most `limit` checkpoints the log signed larger than `size`, smallest first (a page)."""
+        return self._store.checkpoints_after(size, limit)
+
     def audit(
         self, *, log_key: Verifier | None = None, progress: Callable[[int, int], None] | None = None
     ) -> AuditReport:
