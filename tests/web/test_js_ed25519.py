@@ -8,7 +8,8 @@ signature whose R carries a torsion component, which OpenSSL's cofactorless chec
 
 Then the journey checks run with the fallback forced, as on a phone without WebCrypto Ed25519
 (tests/web/js/no_ed25519.js) and on a page with no crypto.subtle at all (no_subtle.js): the same
-verdicts and failures as Python, case by case (tests/web/journey_cases.py).
+verdicts and failures as with WebCrypto, case by case (tests/web/journey_cases.py; that WebCrypto's
+agree with Python's twin is tests/web/test_journey_checks.py's to show).
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from farmtrace.trace.verify_journey import check_journey
-
 from . import journey_cases
 from .consumer_support import demo_app
-from .js.node import node
+from .js.node import Node, node
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "rfc8032" / "ed25519.json").read_text())[
     "vectors"
@@ -230,21 +229,30 @@ def genuine(tmp_path_factory):
         service.log.close()
 
 
-@pytest.fixture(scope="module", params=[NO_ED25519, NO_SUBTLE], ids=["no-ed25519", "no-subtle"])
-def fallback(request):
-    with node(request.param, "vendor/noble.js", "codec.js", "verify.js") as process:
-        yield process
+@pytest.fixture(scope="module")
+def engines():
+    """One Node process per engine, each with codec.js and verify.js as the page loads them."""
+    preludes = {"webcrypto": (), "no-ed25519": (NO_ED25519,), "no-subtle": (NO_SUBTLE,)}
+    processes = {
+        mode: Node(*pre, "vendor/noble.js", "codec.js", "verify.js") for mode, pre in preludes.items()
+    }
+    yield processes
+    for process in processes.values():
+        process.close()
 
 
 @pytest.mark.parametrize("case", journey_cases.CASES, ids=lambda c: c.name)
-def test_the_fallback_agrees_with_python(case, genuine, fallback):
+def test_the_fallback_reports_what_webcrypto_reports(case, genuine, engines):
+    """The same verdict, failures, indexes, keys and lots, whichever engine verified."""
     journeys, log_key = genuine
     journey, pinned = journey_cases.build(case, journeys, log_key)
-    python = check_journey(journey, log_key=pinned)
-    js = fallback.evaluate(CHECK, [journey, pinned])
-    assert js["engine"] == "noble"
-    assert js["ok"] is python.ok
-    assert [(f["reason"], f["index"], f["key"], f["lot"]) for f in js["failures"]] == [
-        f.where() for f in python.failures
-    ]
-    assert [f["reason"] for f in js["failures"]] == case.expect
+    answers = {mode: process.evaluate(CHECK, [journey, pinned]) for mode, process in engines.items()}
+    assert {mode: a.pop("engine") for mode, a in answers.items()} == {
+        "webcrypto": "webcrypto",
+        "no-ed25519": "noble",
+        "no-subtle": "noble",
+    }
+    assert answers["no-ed25519"] == answers["webcrypto"]
+    assert answers["no-subtle"] == answers["webcrypto"]
+    assert answers["webcrypto"]["ok"] is (not case.expect)
+    assert answers["webcrypto"]["ok"] is (not answers["webcrypto"]["failures"])
