@@ -14,6 +14,7 @@ from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock, utc_now
+from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.ingest import verifying
 from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
@@ -85,12 +86,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     log = service.log
     # Each new checkpoint goes to the configured witnesses in the background (docs/witness.md).
     witnessing = Witnessing(log, settings.witness_endpoints(), clock=lambda: clock().timestamp())
+    # The head index's root is committed in the log at most FARMTRACE_INDEX_LAG s behind its tip.
+    index_keeper = IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
+    service.recorder.after_batch = index_keeper.nudge
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if witnessing.endpoints:
             witnessing.start()
+        index_keeper.start()
         yield
+        index_keeper.stop()
         witnessing.stop()
         # Let a running audit record its verdict before the store closes under it.
         app.state.audit_job.wait(timeout=60)

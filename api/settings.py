@@ -27,6 +27,8 @@
                               5,000-entry upload of the client's is at most 12 MiB); larger: 413
     FARMTRACE_APPLICATIONS_PER_HOUR   applications one client address may file per hour (default 20)
     FARMTRACE_MAX_PENDING_APPLICATIONS  pending applications the desk holds at most (default 300)
+    FARMTRACE_INDEX_LAG       the most seconds the head index's committed root (an index entry in the
+                              log, trace/index_keeper.py) lags behind the log's tip (default 10)
     FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
                               types ({base}/problems/…); default: the public URL (the service serves both)
 
@@ -116,6 +118,7 @@ class Settings:
     applications_per_hour: int = 20  # per client address (trace/applications.py)
     max_pending_applications: int = 300
     vocab_base: str = ""  # empty: public_url (see `vocabulary_base`)
+    index_lag: int = 10  # seconds between two index entries at least (FARMTRACE_INDEX_LAG)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -146,6 +149,7 @@ class Settings:
             "applications_per_hour": _limit(env, "FARMTRACE_APPLICATIONS_PER_HOUR", 20, least=1),
             "max_pending_applications": _limit(env, "FARMTRACE_MAX_PENDING_APPLICATIONS", 300, least=1),
             "vocab_base": _base_uri(env, "FARMTRACE_VOCAB_BASE"),
+            "index_lag": _limit(env, "FARMTRACE_INDEX_LAG", 10, least=0),
         }
         values.update(overrides)
         settings = cls(**values)

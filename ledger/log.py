@@ -34,11 +34,11 @@ from .entry_bundles import MAX_ENTRY_SIZE, check_entry_size
 from .errors import AppendError, LedgerError, MalformedError, NotFoundError
 from .hashing import EMPTY_ROOT
 from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note
-from .sequencer import Admit, Select, Sequencer
+from .sequencer import Admit, Compute, Select, Sequencer
 from .store import LogStore, StoredCheckpoint
 from .tiles import TileHashReader, TileKey
 
-__all__ = ["Admit", "Log", "Select"]
+__all__ = ["Admit", "Compute", "Log", "Select"]
 
 PROOF_TILE_CACHE = 512  # full tiles kept for proofs: 8 MiB at most
 
@@ -99,6 +99,22 @@ class Log:
         if not entries:
             raise MalformedError("submit_selected needs at least one entry")
         return self._enqueue(list(entries), None, select)
+
+    def submit_computed(self, compute: Compute) -> Future:
+        """Queue an entry that `compute` makes inside the write transaction, from the log's size and
+        entries at that point (see `Compute`); return at once. The Future's result is the entry's index,
+        or None if `compute` made none; its exception is what `compute` raised (nothing appended).
+
+        For entries that must describe exactly the log before them (a commitment to a state derived
+        from entries [0, size)): no other writer can append between the computation and the entry.
+        """
+        if self._closed:
+            raise AppendError("the log is closed")
+        if self.signer is None:
+            raise AppendError(
+                "the log is open read-only: it was opened with its verifier key, not its signer"
+            )
+        return self._sequencer.put([], None, compute=compute)
 
     def _submit(self, entries: list[bytes], admit: Admit | None) -> int:
         return self._enqueue(entries, admit).result()

@@ -25,12 +25,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from .entry_bundles import check_entry_size
 from .errors import AppendError, LedgerError, StoreMismatchError
 from .hashing import leaf_hash
 from .store import LogStore, StoredCheckpoint, WriteTxn
 from .tiles import Integrator
 
-__all__ = ["Admit", "Select", "Sequencer"]
+__all__ = ["Admit", "Compute", "ReadEntries", "Select", "Sequencer"]
 
 # admit(txn, first_index) runs inside the write transaction before the entries get their indexes;
 # raising refuses the request (its savepoint is rolled back) without affecting the rest of the batch.
@@ -39,9 +40,17 @@ Admit = Callable[[WriteTxn, int], None]
 # the entries marked True get consecutive indexes from first_index, in order; the others are not
 # appended. Raising refuses the whole request, as for Admit.
 Select = Callable[[WriteTxn, int], Sequence[bool]]
+# read_entries(start, end): the entries [start, end) as the write transaction sees them (those of the
+# batch not yet written included). Raises AppendError if one is missing.
+ReadEntries = Callable[[int, int], list[bytes]]
+# compute(txn, size, read_entries) makes an entry from the log as it stands: it runs (in a savepoint)
+# after the batch's earlier requests were admitted, `size` is the log's size then, and the entry it
+# returns is appended at index `size`; None appends nothing. Raising refuses it, as for Admit.
+Compute = Callable[[WriteTxn, int, ReadEntries], bytes | None]
 
-# What a request gets: its first index (admit), an index or None per entry (select), or its refusal.
-_Outcome = int | list[int | None] | BaseException
+# What a request gets: its first index (admit), an index or None per entry (select), or its refusal;
+# a computed entry's index, or None if none was made.
+_Outcome = int | list[int | None] | BaseException | None
 
 
 @dataclass
@@ -49,6 +58,7 @@ class _Request:
     entries: list[bytes]
     admit: Admit | None
     select: Select | None = None
+    compute: Compute | None = None
     future: Future = field(default_factory=Future)
 
 
@@ -77,10 +87,17 @@ class Sequencer:
         self._edge: Integrator | None = None  # cached right edge, valid while no one else appends
         self._edge_root: bytes | None = None
 
-    def put(self, entries: list[bytes], admit: Admit | None, select: Select | None = None) -> Future:
-        """Queue one request (checked entries, at most one of `admit` and `select`); return its Future."""
+    def put(
+        self,
+        entries: list[bytes],
+        admit: Admit | None,
+        select: Select | None = None,
+        compute: Compute | None = None,
+    ) -> Future:
+        """Queue one request (checked entries, at most one of `admit` and `select`; or no entries and
+        a `compute`); return its Future."""
         self._start()
-        req = _Request(entries, admit, select)
+        req = _Request(entries, admit, select, compute)
         self._queue.put(req)
         return req.future
 
@@ -123,7 +140,7 @@ class Sequencer:
         try:
             with self._store.write() as txn:
                 edge = self._load_edge(txn, txn.latest_checkpoint())
-                accepted, results = _admit(txn, batch, edge.size)
+                accepted, results = _admit(txn, batch, edge.size, self._store.read_entries)
                 if accepted:
                     txn.write_entries(edge.size, accepted)
                     edge.append(map(leaf_hash, accepted))
@@ -165,13 +182,20 @@ class Sequencer:
 
 
 def _admit(
-    txn: WriteTxn, batch: list[_Request], size: int
+    txn: WriteTxn, batch: list[_Request], size: int, stored: Callable[[int, int], list[tuple[int, bytes]]]
 ) -> tuple[list[bytes], list[tuple[_Request, _Outcome]]]:
     """Step 3: run each request's hook in a savepoint, from index `size`; return the accepted entries,
-    in order, and each request's outcome. A hook's refusal goes to its own caller only."""
+    in order, and each request's outcome. A hook's refusal goes to its own caller only. `stored` reads
+    committed entries (for a `compute` hook's view of the log)."""
     accepted: list[bytes] = []
     results: list[tuple[_Request, _Outcome]] = []
+    first = size
     for req in batch:
+        if req.compute is not None:
+            results.append((req, _computed(txn, req.compute, size, _BatchView(stored, accepted, first))))
+            if isinstance(results[-1][1], int):
+                size += 1
+            continue
         if req.select is not None:
             try:
                 with txn.savepoint():
@@ -198,6 +222,42 @@ def _admit(
         accepted.extend(req.entries)
         size += len(req.entries)
     return accepted, results
+
+
+def _computed(txn: WriteTxn, compute: Compute, size: int, view: _BatchView) -> int | BaseException | None:
+    """Run `compute` at `size` in a savepoint: the index of the entry it made (added to the batch's
+    accepted entries), None if it made none, or what it raised."""
+    try:
+        with txn.savepoint():
+            entry = compute(txn, size, view.read)
+            if entry is None:
+                return None
+            if not isinstance(entry, bytes):
+                raise AppendError("a computed entry is bytes")
+            check_entry_size(entry)
+    except Exception as exc:
+        return exc
+    view.accepted.append(entry)
+    return size
+
+
+@dataclass
+class _BatchView:
+    """The log as a batch's write transaction sees it: committed entries (`stored`) below `first`, and
+    the batch's `accepted` ones from `first` on."""
+
+    stored: Callable[[int, int], list[tuple[int, bytes]]]
+    accepted: list[bytes]
+    first: int
+
+    def read(self, start: int, end: int) -> list[bytes]:
+        """`ReadEntries`: entries [start, end), in order; AppendError if one is missing."""
+        first = self.first
+        found = [e for _, e in self.stored(start, min(end, first))] if start < first else []
+        found += self.accepted[max(start, first) - first : max(end, first) - first]
+        if len(found) != max(0, end - start):
+            raise AppendError(f"entries [{start}, {end}) are not all in the log")
+        return found
 
 
 def _mask(keep: Sequence[bool], n: int) -> list[bool]:

@@ -9,7 +9,9 @@
     ├── LineageCycle       a lot is its own ancestor; `.path` is the cycle (never true of a sound ledger)
     └── ReplayFailure      the replay audit failed (trace/replay.py, which defines it and its subclasses
         ├── LedgerAuditFailed, WitnessMismatch (LogBehindWitness, ForkedFromWitness)
-        └── EntryRefused, ProjectionDivergence   each names the entry, witness or row it is about)
+        ├── EntryRefused, ProjectionDivergence   each names the entry, witness or row it is about)
+        └── IndexRootMismatch  an index entry commits another head index root than the log gives
+                               (trace/index_audit.py; `.committed`, `.recomputed`)
 
 Every message is an English sentence that names the field, lot, party or rule and says what was
 expected and what was found. The API maps these classes to HTTP statuses, once, in `api/errors.py`.

@@ -15,6 +15,8 @@ the operator slipped onto a party's record, an entry the log appended that no ru
      under a key registered to its party and active at its time, every role and capture rule
      holds, each input follows its lot's head (the hash chain), and it is not a repeat of an
      earlier event: otherwise EntryRefused, naming the entry and why;
+  3b. every index entry (the head index's root, trace/head_index.py) against the index recomputed
+     from the entries before it (trace/index_audit.py): IndexRootMismatch names the entry;
   4. the projection rebuilt this way against the `trace_*` tables in use, row by row
      (trace/store/compare.py): ProjectionDivergence names the table, the row's key, the column, the
      value the ledger gives and the value found.
@@ -29,6 +31,7 @@ The errors, all under the domain's one tree (trace/errors.py):
         │   └── ForkedFromWitness the log's root at that size is not the cosigned root
         ├── EntryRefused          entry `.index` would not be recorded today; `.cause` (the
         │                         TraceError the write path gave), `.rule` (a rule's code, or None)
+        ├── IndexRootMismatch     index entry `.index` commits another root (trace/index_audit.py)
         └── ProjectionDivergence  `.divergence`: table, key, column, expected, found
 
 What it cannot check (docs/replay.md): the genesis entry is taken as the operator's (it was let in
@@ -258,6 +261,9 @@ def replay(
             create_projection(store.engine)
             skip_durability(store.engine)  # a throwaway database: no fsync
             reproject(log, Recorder.projecting(store.engine, clock=clock), size, progress)
+            from .index_audit import check_index_roots  # it builds on this module's ReplayFailure
+
+            check_index_roots(log, size)  # 3b. every committed head index root, recomputed
             if log.checkpoint().size != size:
                 raise ReplayFailure(
                     f"the log grew from {size} to {log.checkpoint().size} entries during the replay, so its "

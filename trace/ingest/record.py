@@ -1,3 +1,4 @@
+# size: the write path in one place (record_many and project_many share decoding, keys and runs)
 """Recording signed events: the write path, from ledger entries to receipts.
 
 `Recorder.record_many` (`TraceService.record` / `record_many` / `record_genesis` delegate here):
@@ -24,6 +25,8 @@ audit's use): the same decoding, keys, verification workers and `Run`, in one pl
 the projection's database, with no append, no checkpoint and no receipt.
 
 The batch runs inside `speed.bulk_work()` (the write path's performance tricks, trace/ingest/speed.py).
+Index entries (trace/head_index.py) are not events: `record_many` refuses one, `project_many` steps
+over them; `after_batch` (the index keeper's nudge, if set) is called after each `record_many`.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
 
 from ..errors import RuleViolation, SignatureRefused, TraceError
+from ..head_index import is_index_entry
 from ..model.details import KeyAddDetail, PartyRegisterDetail
 from ..model.encoding import SignedEvent, decode_entry
 from ..rules.check import check_genesis
@@ -84,6 +88,17 @@ def _refusal_before(
         if isinstance(refused, TraceError):
             return NotProjected(first_index + i, refused)
     return None
+
+
+_INDEX_REFUSED = (
+    "a head index entry (farmtrace/index/v1) is not an event: only the log's operator appends one"
+)
+
+
+def _runs(start: int, end: int) -> Iterator[range]:
+    """[start, end) in consecutive ranges of at most RUN_SIZE."""
+    for first in range(start, end, RUN_SIZE):
+        yield range(first, min(first + RUN_SIZE, end))
 
 
 class _ProjectionTxn:
@@ -151,6 +166,7 @@ class Recorder:
         self.clock = clock
         self.bootstrap_keys = frozenset(bytes(k) for k in bootstrap_keys)
         self._key_cache: dict[str, tuple[str, bytes]] = {}
+        self.after_batch: Callable[[], None] | None = None  # called after each record_many batch
         speed.install()  # idempotent; tests/trace/test_speed.py uninstalls it to compare
 
     @classmethod
@@ -169,7 +185,10 @@ class Recorder:
         runs committed before it stay committed, and resubmitting the whole batch is safe (idempotent).
         """
         with speed.bulk_work():
-            return self._record_many(entries, operator=operator)
+            results = self._record_many(entries, operator=operator)
+        if self.after_batch is not None:
+            self.after_batch()
+        return results
 
     def _record_many(self, entries: Sequence[bytes], *, operator: bool) -> list[Receipt | TraceError]:
         if self.log is None:
@@ -267,14 +286,25 @@ class Recorder:
         # until then the key is nobody's, and an entry it signed is refused as unauthenticated.
         batch_keys: dict[str, tuple[str, bytes]] = {}
         genesis_open: list[bool | None] = [None]
-        for start in range(0, len(entries), RUN_SIZE):
+        for span in self._spans(entries, results):
             candidates, work = self._candidates(
-                entries, range(start, min(start + RUN_SIZE, len(entries))), results, batch_keys,
-                genesis_open, operator=operator,
+                entries, span, results, batch_keys, genesis_open, operator=operator
             )  # fmt: skip
             if candidates:
                 prepared.append((candidates, verify_later(work)))
         return prepared
+
+    def _spans(self, entries: Sequence[bytes], results: list[Receipt | TraceError | None]) -> Iterator[range]:
+        """`entries`' positions in runs of at most RUN_SIZE, around index entries (refused into
+        `results` when recording, stepped over when projecting)."""
+        start = 0
+        for i, entry in enumerate(entries):
+            if is_index_entry(entry):
+                if self.log is not None:
+                    results[i] = RuleViolation("role", _INDEX_REFUSED, "entry")
+                yield from _runs(start, i)
+                start = i + 1
+        yield from _runs(start, len(entries))
 
     def _candidates(
         self,

@@ -19,6 +19,7 @@ from sqlmodel import Field, SQLModel
 from ..clock import to_utc_text  # the tables' time format lives with the clock; re-exported here
 
 __all__ = [
+    "INDEX_TABLES",
     "TABLES",
     "AuditRun",
     "TraceAnomaly",
@@ -28,6 +29,9 @@ __all__ = [
     "TraceEvent",
     "TraceEventLot",
     "TraceHolding",
+    "TraceIndexHead",
+    "TraceIndexNode",
+    "TraceIndexValue",
     "TraceLot",
     "TraceLotParent",
     "TraceParty",
@@ -232,6 +236,39 @@ TABLES = [
         TraceApplication,
     )
 ]
+
+
+class TraceIndexNode(SQLModel, table=True):
+    """A node of the head index's map (ledger/verifiable_map.py): 32 bytes (a subtree's hash) or 64
+    (a leaf: key ‖ value hash), by position. Written by trace/store/index_store.py, with the index
+    entry that commits them; not in `TABLES` (the replay recomputes the index in memory)."""
+
+    __tablename__ = "trace_index_node"
+    position: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    node: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class TraceIndexValue(SQLModel, table=True):
+    """The value bytes (RFC 8785 JSON, trace/head_index.py) of each key of the head index's map."""
+
+    __tablename__ = "trace_index_value"
+    map_key: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class TraceIndexHead(SQLModel, table=True):
+    """The latest index entry the stored map answers for (one row, id 1), and when it was committed."""
+
+    __tablename__ = "trace_index_head"
+    id: int = Field(default=1, sa_column=Column(Integer, primary_key=True))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    lots: int = Field(sa_column=Column(BigInteger, nullable=False))
+    keys: int = Field(sa_column=Column(BigInteger, nullable=False))
+    committed_at: float
+
+
+INDEX_TABLES = [m.__table__ for m in (TraceIndexNode, TraceIndexValue, TraceIndexHead)]  # type: ignore[attr-defined]
 
 
 class AuditRun(SQLModel, table=True):
