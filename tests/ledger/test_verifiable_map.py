@@ -326,3 +326,23 @@ def test_each_refusal_has_its_reason() -> None:
     assert _verdict(root, SMALL[0][:31], vh(0), present.to_wire()) == "map.malformed"
     assert _verdict(root, SMALL[0], vh(0)[:31], present.to_wire()) == "map.malformed"
     assert _verdict(root, SMALL[0], vh(0), {"siblings": None, "other": None}) == "map.malformed"
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=50) | st.sampled_from([B64_ONE, B64_ZERO]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(["siblings", "other", "key", "value_hash", "x"]), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSONISH)
+def test_from_wire_raises_only_its_own_error(wire: object) -> None:
+    try:
+        proof = MapProof.from_wire(wire)
+    except MalformedError:
+        return
+    assert proof.to_wire() == wire  # what it accepts, it writes back the same

@@ -16,6 +16,8 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from farmtrace.ledger.errors import MalformedError
 from farmtrace.ledger.verifiable_map import (
@@ -200,6 +202,24 @@ def test_javascript_agrees_with_python_on_thousands_of_random_proofs(js):
     assert js.evaluate(CHECK_ALL, cases) == python
     # Not a test that cannot fail: genuine proofs pass, and every reason is reached.
     assert python.count(None) >= len(cases) // 4 and set(python) == {None, *REASONS}
+
+
+B64 = st.binary(min_size=32, max_size=32).map(_b64)
+WIRE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=46) | B64,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(["siblings", "other", "key", "value_hash", "x"]), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(WIRE, B64, st.none() | B64), min_size=1, max_size=40))
+def test_javascript_agrees_with_python_on_any_json_as_a_proof(js, cases):
+    cases = [{"root": _b64(bytes(32)), "key": k, "value_hash": v, "proof": w} for w, k, v in cases]
+    assert js.evaluate(CHECK_ALL, cases) == [python_verdict(c) for c in cases]
 
 
 # --- once in Chromium, as the consumer page loads it ------------------------------------------------
