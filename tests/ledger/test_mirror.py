@@ -7,7 +7,13 @@ import pytest
 
 from farmtrace.ledger import checkpoint_list
 from farmtrace.ledger.checkpoint_list import format_checkpoint_list, parse_checkpoint_list
-from farmtrace.ledger.errors import InconsistencyError, MalformedError, NotFoundError, VerificationError
+from farmtrace.ledger.errors import (
+    AppendError,
+    InconsistencyError,
+    MalformedError,
+    NotFoundError,
+    VerificationError,
+)
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.mirror import Mirror, cosign_checkpoint
 from farmtrace.ledger.note import CosignatureSigner, open_note
@@ -15,6 +21,7 @@ from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.ledger.store import MemoryStore
 from farmtrace.ledger.tile_paths import parse_tile_path
 from farmtrace.ledger.tile_reads import read_resource
+from farmtrace.ledger.tiles import Integrator
 from farmtrace.ledger.verify import check_evidence
 
 MIRROR_KEY = CosignatureSigner.from_seed("mirror.test.example/m1", bytes(range(1, 33)))
@@ -210,3 +217,110 @@ def test_past_checkpoints_are_read_page_by_page_and_kept(
         (cp.size, cp.cosignatures) for cp in source.checkpoints()
     ]
     source.close()
+
+
+# --- the pipeline: bundles fetched ahead by a pool, packages written by a thread of their own -------
+
+
+def test_bundles_that_arrive_out_of_order_are_stored_in_order(primary, signer, tmp_path):
+    import threading
+    import time
+
+    _append(primary, 0, 256 * 9 + 17)
+    served = _fetcher(primary)
+    done: list[int] = []
+    lock = threading.Lock()
+
+    def slow_first(path: str) -> bytes:  # each bundle of a window of 4 answers after the next one
+        tile = parse_tile_path(path) if path.startswith("tile/") else None
+        if tile is not None and tile.is_bundle:
+            time.sleep(0.02 * (3 - tile.index % 4))
+        data = served(path)
+        if tile is not None and tile.is_bundle:
+            with lock:
+                done.append(tile.index)
+        return data
+
+    store = SqlStore.from_url(f"sqlite:///{tmp_path / 'mirror.db'}")
+    step = Mirror(
+        store, slow_first, log_key=signer.verifier, package_bundles=3, fetch_threads=4
+    ).follow_once()
+    assert done != sorted(done) and sorted(done) == list(range(10))  # they did arrive out of order
+    assert step.size == primary.size and _entries(store) == _entries(primary._store)
+    assert dict(store.iter_tiles()) == dict(primary._store.iter_tiles())
+    store.close()
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_bad_bundle_mid_pipeline_stores_only_the_packages_proven_before_it(primary, signer, threads):
+    _append(primary, 0, 256 * 12)
+
+    def flip(path: str, data: bytes) -> bytes:  # bundle 7: the fourth package of two bundles
+        return data[:-1] + bytes([data[-1] ^ 1]) if path == "tile/entries/007" else data
+
+    store = MemoryStore()
+    mirror = Mirror(
+        store,
+        _fetcher(primary, tamper=flip),
+        log_key=signer.verifier,
+        package_bundles=2,
+        fetch_threads=threads,
+    )
+    with pytest.raises(VerificationError, match="up to index 2048 "):  # bundles 6-7 fail their proof
+        mirror.follow_once()
+    assert store.latest_checkpoint() is None
+    assert _entries(store) == _entries(primary._store)[: 256 * 6]  # three proven packages, pending
+    assert Integrator.load(256 * 6, store.read_tiles).root() == primary.tree_hash(256 * 6)
+    step = Mirror(store, _fetcher(primary), log_key=signer.verifier, fetch_threads=threads).follow_once()
+    assert step.size == primary.size and _entries(store) == _entries(primary._store)
+
+
+def test_a_server_that_serves_a_wrong_hash_tile_is_refused(primary, signer):
+    _append(primary, 0, 256 * 12 + 40)
+    other = Log(MemoryStore(), signer)  # another tree of the same shape, signed by the same key
+    _append(other, 0, 256 * 12 + 40, tag="other")
+    read: list[str] = []
+
+    def recording(path: str, data: bytes) -> bytes:
+        read.append(path) if path.startswith("tile/") and "entries" not in path else None
+        return data
+
+    Mirror(
+        MemoryStore(), _fetcher(primary, tamper=recording), log_key=signer.verifier, package_bundles=4
+    ).follow_once()
+    assert read  # the packages' proofs read the log's hash tiles: each one, swapped, is refused
+    for where in sorted(set(read)):
+        wrong = read_resource(other, parse_tile_path(where), size=other.size)
+        store = MemoryStore()
+        mirror = Mirror(
+            store,
+            _fetcher(primary, tamper=lambda path, data, w=where, x=wrong: x if path == w else data),
+            log_key=signer.verifier,
+            package_bundles=4,
+            fetch_threads=3,
+        )
+        with pytest.raises(VerificationError):
+            mirror.follow_once()
+        assert store.latest_checkpoint() is None, where
+        assert len(store.entries) % (256 * 4) == 0, where  # only whole proven packages, if any
+    other.close()
+
+
+def test_a_failed_write_stops_the_follow_and_keeps_what_was_committed(primary, signer):
+    _append(primary, 0, 256 * 6)
+    store = MemoryStore()
+    real_write = store.write
+    writes = {"n": 0}
+
+    def failing_write():
+        writes["n"] += 1
+        if writes["n"] == 2:
+            raise AppendError("the disk is full")
+        return real_write()
+
+    store.write = failing_write  # type: ignore[method-assign]
+    with pytest.raises(AppendError, match="disk is full"):
+        Mirror(
+            store, _fetcher(primary), log_key=signer.verifier, package_bundles=2, fetch_threads=2
+        ).follow_once()
+    assert store.latest_checkpoint() is None and _entries(store) == _entries(primary._store)[:512]
