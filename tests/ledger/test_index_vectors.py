@@ -176,3 +176,21 @@ def test_the_index_entry_commits_the_root_of_those_leaves():
 def test_the_docs_example_is_the_vectors_entry():
     doc = (index_vectors.PATH.parents[3] / "docs" / "index.md").read_text(encoding="utf-8")
     assert "```text\n" + TRACE["index_entry"]["text"] + "```" in doc
+
+
+def test_the_servers_codec_writes_and_reads_the_vectors_bytes():
+    """trace/head_index.py (the server's side of the format) against the same vectors."""
+    from farmtrace.trace import head_index
+
+    for leaf in TRACE["lots"]:
+        head = head_index.LotHead.parse(leaf["value_bytes"].encode())
+        assert head.value() == leaf["value_bytes"].encode()
+        assert head.map_key() == head_index.lot_map_key(leaf["lot"]) == _b(leaf["map_key"])
+    for leaf in TRACE["keys"]:
+        state = head_index.KeyState.parse(leaf["value_bytes"].encode())
+        assert state.value() == leaf["value_bytes"].encode()
+        assert state.map_key() == head_index.key_map_key(leaf["key_id"]) == _b(leaf["map_key"])
+    entry = head_index.decode_index_entry(_b(TRACE["index_entry"]["bytes"]))
+    assert (entry.size, entry.root, entry.lots, entry.keys) == (57, _b(TRACE["root"]), 2, 2)
+    assert head_index.encode_index_entry(entry) == _b(TRACE["index_entry"]["bytes"])
+    assert head_index.is_index_entry(_b(TRACE["index_entry"]["bytes"]))
