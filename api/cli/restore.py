@@ -12,8 +12,9 @@
         (trace/backup.py: AES-256-GCM, versioned header)
 
 NEWDB is a SQLite file (built beside it as `NEWDB.partial` and renamed into place only when
-everything is in, so a failed restore leaves nothing) or a database URL (it must hold no ledger; a
-failed restore there leaves tables to drop). A backup is opened and checked before anything is built.
+everything is in, so a failed restore leaves nothing) or a database URL (PostgreSQL; it must hold no
+ledger, and a failed restore drops the tables it created there, so it too leaves nothing). A backup
+is opened and checked before anything is built.
 docs/mirror.md, "Running a mirror and restoring", has the steps.
 """
 
@@ -41,7 +42,12 @@ from farmtrace.trace.backup import (
 )
 from farmtrace.trace.clock import utc_now
 from farmtrace.trace.restore import rebuild_projection
-from farmtrace.trace.store.transfer import dump_off_ledger, load_off_ledger
+from farmtrace.trace.store.transfer import (
+    drop_tables_made_since,
+    dump_off_ledger,
+    load_off_ledger,
+    table_names,
+)
 
 from .common import CliError, load_settings, open_existing_log
 from .mirror import FETCH_THREADS, database_url
@@ -151,6 +157,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if sqlite and (target.exists() or Path(f"{args.db}.partial").exists()):
         raise CliError(f"{args.db} exists (or {args.db}.partial): restore builds a new database", status=2)
     build_url = database_url(f"{args.db}.partial") if sqlite else url
+    existing = None if sqlite else table_names(url)
     store = SqlStore.from_url(build_url)
     fetch = HttpTiles(args.source)
     try:
@@ -180,6 +187,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         if sqlite:
             for suffix in ("", "-wal", "-shm", "-writer"):
                 Path(f"{args.db}.partial{suffix}").unlink(missing_ok=True)
+        elif existing is not None:
+            drop_tables_made_since(url, existing)
         raise
     store.close()
     fetch.close()

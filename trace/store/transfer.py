@@ -5,6 +5,8 @@ and the tables kept off the ledger into and out of a backup.
                                         in one transaction of `target` (its tables must be empty)
     dump_off_ledger(engine)             the rows of `OFF_LEDGER` as TableRows (for trace/backup.py)
     load_off_ledger(engine, tables)     those rows into `engine`, in one transaction, all or none
+    table_names(url)                    the tables a database holds (before a restore builds in it)
+    drop_tables_made_since(url, names)  drop every other table: what a failed restore created
 
 `OFF_LEDGER` is what no replay can rebuild (trace/store/tables.py): parties' private contact
 details, the registration desk's applications, anomalies (refused attempts) and the regulator's
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, create_engine, func, insert, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -26,7 +28,15 @@ from ..errors import InvalidEvent
 from .compare import PROJECTION
 from .tables import AuditRun, TraceAnomaly, TraceApplication, TracePartyPrivate
 
-__all__ = ["OFF_LEDGER", "TableRows", "copy_projection", "dump_off_ledger", "load_off_ledger"]
+__all__ = [
+    "OFF_LEDGER",
+    "TableRows",
+    "copy_projection",
+    "drop_tables_made_since",
+    "dump_off_ledger",
+    "load_off_ledger",
+    "table_names",
+]
 
 OFF_LEDGER: tuple[Table, ...] = tuple(
     m.__table__
@@ -122,3 +132,25 @@ def load_off_ledger(engine: Engine, tables: Sequence[TableRows]) -> int:
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"
                 )
     return loaded
+
+
+def table_names(url: str) -> set[str]:
+    """The tables the database at `url` holds now (in its connections' schema)."""
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def drop_tables_made_since(url: str, existing: set[str]) -> None:
+    """Drop the tables of `url` not among `existing` (with what depends on them): what a failed
+    restore created in a database that held none of farmtrace's tables before."""
+    engine = create_engine(url)
+    try:
+        made = set(inspect(engine).get_table_names()) - existing
+        if made:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP TABLE {', '.join(sorted(made))} CASCADE")
+    finally:
+        engine.dispose()
