@@ -1,3 +1,4 @@
+# size: the one settings class; its docstring lists every FARMTRACE_ variable, one place to read them
 """The one settings class. Every setting is an environment variable with the FARMTRACE_ prefix.
 
     FARMTRACE_DATABASE_URL    SQLAlchemy URL; default: SQLite file farmtrace-data/farmtrace.db
@@ -13,6 +14,10 @@
     FARMTRACE_WITNESSES       comma-separated `URL VKEY` pairs: witnesses the service submits each new
                               checkpoint to (c2sp.org/tlog-witness, docs/witness.md); their keys are
                               trusted as FARMTRACE_WITNESS_KEYS' are
+    FARMTRACE_WITNESS_QUORUM  how many of those witnesses must cosign the checkpoint a consumer's page
+                              accepts (default: a majority; ledger/policy.py, docs/witness-policy.md)
+    FARMTRACE_WITNESS_MAX_AGE the most seconds old the quorum's cosignatures may be for the page to
+                              call the record current (default 86400: a day)
     FARMTRACE_BOOTSTRAP_KEY   the first regulator's public key (base64 of its 32-byte Ed25519 key, the
                               `public_key` `farmtrace party-key` prints); or
     FARMTRACE_BOOTSTRAP_KEY_FILE  a file holding it, or the JSON `farmtrace party-key` prints. While
@@ -50,6 +55,7 @@ from urllib.parse import urlsplit
 
 from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureVerifier, Signer, Verifier
+from farmtrace.ledger.policy import Policy
 from farmtrace.ledger.witnessing import WitnessEndpoint
 
 __all__ = ["ConfigError", "Settings", "bound_public_url", "public_url_warning"]
@@ -109,6 +115,8 @@ class Settings:
     log_key_file: Path | None = None
     witness_keys: tuple[str, ...] = ()
     witness_urls: tuple[str, ...] = ()  # `URL VKEY` each (FARMTRACE_WITNESSES)
+    witness_quorum: int | None = None  # None: a majority of the witnesses (FARMTRACE_WITNESS_QUORUM)
+    witness_max_age: int = 86400  # seconds (FARMTRACE_WITNESS_MAX_AGE)
     bootstrap_key: str | None = None
     bootstrap_key_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
@@ -138,6 +146,8 @@ class Settings:
             "witness_urls": tuple(
                 w.strip() for w in env.get("FARMTRACE_WITNESSES", "").split(",") if w.strip()
             ),
+            "witness_quorum": _count(env, "FARMTRACE_WITNESS_QUORUM"),
+            "witness_max_age": _limit(env, "FARMTRACE_WITNESS_MAX_AGE", 86400, least=1),
             "bootstrap_key": env.get("FARMTRACE_BOOTSTRAP_KEY", "").strip() or None,
             "bootstrap_key_file": Path(env["FARMTRACE_BOOTSTRAP_KEY_FILE"])
             if env.get("FARMTRACE_BOOTSTRAP_KEY_FILE")
@@ -154,6 +164,7 @@ class Settings:
         values.update(overrides)
         settings = cls(**values)
         settings.witness_endpoints()  # a bad FARMTRACE_WITNESSES is refused at start, naming it
+        settings.witness_policy()  # so is a quorum the witnesses cannot meet
         if not settings.development and settings.log_origin == DEFAULT_LOG_ORIGIN:
             # Regulator tokens are bound to the origin: two deployments sharing the default would
             # accept each other's.
@@ -317,6 +328,22 @@ class Settings:
             if endpoint.key not in keys:
                 keys.append(endpoint.key)
         return keys
+
+    def witness_policy(self) -> Policy:
+        """The policy a consumer's page holds the checkpoint to (ledger/policy.py): FARMTRACE_WITNESS_QUORUM
+        of `witnesses()` (a majority by default), cosigned at most FARMTRACE_WITNESS_MAX_AGE seconds
+        ago; `quorum none` with no witnesses. ConfigError naming the variable for a quorum out of range."""
+        keys = self.witnesses()
+        if self.witness_quorum is not None and not 1 <= self.witness_quorum <= max(len(keys), 1):
+            raise ConfigError(
+                f"FARMTRACE_WITNESS_QUORUM must be from 1 to the {len(keys)} configured witnesses, "
+                f"found {self.witness_quorum}"
+            )
+        if self.witness_quorum is not None and not keys:
+            raise ConfigError(
+                "FARMTRACE_WITNESS_QUORUM is set but no witness is configured (FARMTRACE_WITNESSES)"
+            )
+        return Policy.of_witnesses(keys, quorum=self.witness_quorum, max_age=self.witness_max_age)
 
     def witness_endpoints(self) -> tuple[WitnessEndpoint, ...]:
         """The witnesses each new checkpoint is submitted to (FARMTRACE_WITNESSES)."""

@@ -1,3 +1,4 @@
+# size: the checks in the order verify.js runs them, under the docstring that tables every reason code
 """Check a lot's journey independently: the checks the consumer's page runs in JavaScript, in Python.
 
 A journey is `TraceService.journey_bundle(code).to_wire()` (GET /lots/{code}/journey). `check_journey`
@@ -13,6 +14,10 @@ The checks, in the order failures are reported:
   1. log key     the journey's `log_key` is the pinned key                            log_key.mismatch
   2. checkpoint  the note parses; the pinned key signed it; its origin is the key's   checkpoint.malformed
                  name (C2SP signed-note and tlog-checkpoint)                          checkpoint.signature
+                 with a witness policy (ledger/policy.py): each cosignature by a      checkpoint.cosignature
+                 policy witness verifies; the quorum cosigned; no longer ago than     checkpoint.unwitnessed,
+                 the policy's max age (unwitnessed: no valid cosignature; quorum:     checkpoint.quorum,
+                 some, too few; stale: the quorum is older than the max age)          checkpoint.stale
   3. keys        for each key (sorted by key id):
                  a. the public key is 32 bytes and hashes to its key id              key.id
                  b. `registered_in` is present                                       key.not_registered
@@ -55,6 +60,7 @@ from typing import Any
 from farmtrace.ledger.checkpoint import Checkpoint, open_checkpoint
 from farmtrace.ledger.errors import MalformedError, VerificationError
 from farmtrace.ledger.note import Verifier
+from farmtrace.ledger.policy import Policy, Witnessed, check_witnessed
 
 from .crypto import verify_ed25519
 from .errors import SignatureRefused
@@ -71,6 +77,10 @@ REASONS = (
     "log_key.mismatch",
     "checkpoint.malformed",
     "checkpoint.signature",
+    "checkpoint.cosignature",
+    "checkpoint.unwitnessed",
+    "checkpoint.quorum",
+    "checkpoint.stale",
     "key.id",
     "key.not_registered",
     "key.registration",
@@ -122,6 +132,7 @@ class JourneyReport:
     events: int
     size: int | None
     failures: tuple[JourneyFailure, ...]
+    witnessed: Witnessed | None = None  # step 2's witness check, when a policy was given
 
     @property
     def ok(self) -> bool:
@@ -135,8 +146,15 @@ class JourneyReport:
         return f"lot {self.lot}: NOT verified: {first.message}{more}"
 
 
-def check_journey(journey: Mapping[str, Any], *, log_key: str | Verifier) -> JourneyReport:
-    """Check `journey` against the pinned `log_key` (a verifier key string or a Verifier).
+def check_journey(
+    journey: Mapping[str, Any],
+    *,
+    log_key: str | Verifier,
+    policy: Policy | None = None,
+    now: int | None = None,
+) -> JourneyReport:
+    """Check `journey` against the pinned `log_key` (a verifier key string or a Verifier), and, given
+    a witness `policy`, its checkpoint's cosignatures at `now` (POSIX seconds; required with a policy).
 
     Returns a JourneyReport listing every failure (see the module docstring); it never raises for
     anything in the journey. Raises MalformedError if `log_key` itself is not a valid verifier key
@@ -173,6 +191,7 @@ def check_journey(journey: Mapping[str, Any], *, log_key: str | Verifier) -> Jou
         fail("checkpoint.malformed", f"the checkpoint does not parse: {exc}")
     except VerificationError as exc:
         fail("checkpoint.signature", f"the checkpoint is not signed by the log key: {exc}")
+    witnessed = _check_witnessed(note, policy, now, fail) if cp is not None and policy is not None else None
 
     # 3. Keys: each was put on the public record, by an entry proven in the log.
     public, registered_at = _check_keys(keys, cp, fail)
@@ -180,7 +199,36 @@ def check_journey(journey: Mapping[str, Any], *, log_key: str | Verifier) -> Jou
     parsed_events = _check_events(events, keys, public, registered_at, cp, fail)
     # 5. The chain: one lineage, each lot's events linked by hash in ledger order.
     _check_chain(lot, parsed_events, fail)
-    return JourneyReport(lot=lot, events=len(events), size=cp.size if cp else None, failures=tuple(failures))
+    return JourneyReport(
+        lot=lot,
+        events=len(events),
+        size=cp.size if cp else None,
+        failures=tuple(failures),
+        witnessed=witnessed,
+    )
+
+
+_WITNESS_CODES = {
+    "unwitnessed": "checkpoint.unwitnessed",
+    "quorum": "checkpoint.quorum",
+    "stale": "checkpoint.stale",
+}
+
+
+def _check_witnessed(note: str, policy: Policy, now: int | None, fail: Callable[..., None]) -> Witnessed:
+    """Step 2, with a policy: the cosignatures of the (log-signed) checkpoint, as witnessed.js checks them."""
+    if now is None:
+        raise MalformedError("checking a witness policy needs the time (now=)")
+    witnessed = check_witnessed(note, policy, now=now)
+    for name in witnessed.invalid:
+        fail("checkpoint.cosignature", f"the cosignature of witness {name} does not verify", key=name)
+    code = _WITNESS_CODES.get(witnessed.state)
+    if code is not None:
+        when = witnessed.quorum_at
+        fail(
+            code, f"the checkpoint is not current and witnessed ({witnessed.state}; quorum reached at {when})"
+        )
+    return witnessed
 
 
 def _check_keys(

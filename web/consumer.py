@@ -32,6 +32,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from farmtrace.ledger.policy import format_policy
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code, gtin14
 from farmtrace.trace.service import TraceService
@@ -40,6 +41,7 @@ from .assets import ASSETS, content_security_policy
 from .deps import ServiceDep
 from .i18n import Translator
 from .render import STARTED, Surface, names, render, translator, unit_name
+from .state import app_state
 from .timeline import journey_view
 
 __all__ = ["SURFACE", "router"]
@@ -153,12 +155,17 @@ def _lot_page(
             view = journey_view(journey, t, lookup_party=_party_lookup(service))
     journey_url = f"/lots/{quote(lot, safe='')}/journey"
     log_key = service.log.verifier.key_string()
+    policy = app_state(request).settings.witness_policy()
     config = {
         "lot": lot,
         "journey": journey_url,
         "logKey": log_key,
         "lang": t.lang,
         "messages": t.catalogue("verify."),
+        # The witness policy the checkpoint is held to (ledger/policy.py, static/witnessed.js), from
+        # the server's configuration like the log key: never from the database.
+        "witnessPolicy": format_policy(policy),
+        "witnessMaxAge": policy.max_age,
     }
     return render(
         request,

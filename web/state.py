@@ -19,6 +19,7 @@ from fastapi import Request
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.note import CosignatureVerifier
+from farmtrace.ledger.policy import Policy
 from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
@@ -43,6 +44,10 @@ class SiteSettings(Protocol):
 
     def witnesses(self) -> list[CosignatureVerifier]:
         """The trusted witnesses' verifiers, for reading the cosignatures of a checkpoint."""
+        ...
+
+    def witness_policy(self) -> Policy:
+        """The witness policy (quorum, max age) a consumer's page holds the checkpoint to."""
         ...
 
 

@@ -4,6 +4,7 @@
     POST /events/batch              record many (group-committed)  {"entries": [base64, …]}
     GET  /events/{id}               a recorded event, its entry and ledger position
     GET  /events/{id}/epcis         the event as an EPCIS 2.0 document
+    GET  /events/{id}/proof.tlog-proof  offline proof of the event's entry (C2SP tlog-proof; a receipt's too)
     GET  /lots/{code}               a lot's public state and its events
     GET  /lots/{code}/trace         lineage graph: ?direction=back|forward|both
     GET  /lots/{code}/journey       everything a browser needs to verify the lot on its own
@@ -30,6 +31,8 @@ from pydantic import BaseModel, Field
 
 from farmtrace.ledger.entry_bundles import check_entry_size
 from farmtrace.ledger.errors import EntryTooLargeError
+from farmtrace.ledger.tlog_proof import MEDIA_TYPE as TLOG_PROOF_TYPE
+from farmtrace.ledger.tlog_proof import format_tlog_proof, prove_entry
 from farmtrace.trace.clock import bounded_time
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
 from farmtrace.trace.model.encoding import decode_entry
@@ -190,6 +193,20 @@ def get_event(event_id: EventId, service: ServiceDep) -> dict[str, Any]:
         "event": signed.event.to_wire(),
         "signature": base64.b64encode(signed.signature).decode(),
     }
+
+
+@router.get(
+    "/events/{event_id}/proof.tlog-proof",
+    response_class=Response,
+    responses={200: {"content": {TLOG_PROOF_TYPE: {}}}, **problems(404)},
+)
+def get_event_proof(event_id: EventId, service: ServiceDep) -> Response:
+    """The event's entry, its inclusion proof and the latest checkpoint with its cosignatures, as a
+    C2SP tlog-proof file (docs/tlog-proof.md): a farm or a market keeps it as offline proof."""
+    _, index = service.signed_event(event_id)
+    text = format_tlog_proof(prove_entry(service.log, index))
+    disposition = f'attachment; filename="farmtrace-{event_id[:16]}.tlog-proof"'
+    return Response(text, media_type=TLOG_PROOF_TYPE, headers={"Content-Disposition": disposition})
 
 
 @router.get("/events/{event_id}/epcis")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 
 import pytest
@@ -31,14 +32,22 @@ def _spec_example() -> str:
     lines += [f"witness X{i + 1} {W[i].verifier.key_string()}" for i in range(3)]
     lines += ["group X-witnesses 2 X1 X2 X3", ""]
     lines += [f"witness Y{i + 1} {W[3 + i].verifier.key_string()}" for i in range(3)]
-    lines += ["group Y-witnesses any Y1 Y2 Y3", "# both organisations", "group X-and-Y all X-witnesses Y-witnesses"]
+    lines += [
+        "group Y-witnesses any Y1 Y2 Y3",
+        "# both organisations",
+        "group X-and-Y all X-witnesses Y-witnesses",
+    ]
     return "\n".join([*lines, "quorum X-and-Y", ""])
 
 
 def test_the_spec_example_parses_and_formats_canonically():
     policy = parse_policy(_spec_example(), max_age=600)
     assert [w.name for w in policy.witnesses] == ["X1", "X2", "X3", "Y1", "Y2", "Y3"]
-    assert [(g.name, g.threshold) for g in policy.groups] == [("X-witnesses", 2), ("Y-witnesses", 1), ("X-and-Y", 2)]
+    assert [(g.name, g.threshold) for g in policy.groups] == [
+        ("X-witnesses", 2),
+        ("Y-witnesses", 1),
+        ("X-and-Y", 2),
+    ]
     assert policy.quorum == "X-and-Y" and policy.max_age == 600 and policy.logs == (LOG.verifier,)
     text = format_policy(policy)
     assert "#" not in text and "any" not in text and parse_policy(text, max_age=600) == policy
@@ -52,8 +61,14 @@ def test_the_spec_example_parses_and_formats_canonically():
         ("quorum none\nquorum none\n", "exactly one quorum"),
         ("quorum X\n", "not a witness or group defined above"),
         (f"group G 1 X\nwitness X {W[0].verifier.key_string()}\nquorum G\n", "defined above"),
-        (f"witness X {W[0].verifier.key_string()}\nwitness X {W[1].verifier.key_string()}\nquorum X\n", "taken"),
-        (f"witness X {W[0].verifier.key_string()}\nwitness Y {W[0].verifier.key_string()}\nquorum X\n", "twice"),
+        (
+            f"witness X {W[0].verifier.key_string()}\nwitness X {W[1].verifier.key_string()}\nquorum X\n",
+            "taken",
+        ),
+        (
+            f"witness X {W[0].verifier.key_string()}\nwitness Y {W[0].verifier.key_string()}\nquorum X\n",
+            "twice",
+        ),
         (f"witness none {W[0].verifier.key_string()}\nquorum none\n", "taken"),
         (f"witness X {W[0].verifier.key_string()}\ngroup G 2 X\nquorum G\n", "from 1 to its 1"),
         (f"witness X {W[0].verifier.key_string()}\ngroup G 01 X\nquorum G\n", "threshold"),
@@ -71,16 +86,33 @@ def test_bad_policies_are_refused_naming_the_problem(text, says):
         parse_policy(text)
 
 
-_WORDS = ["quorum", "none", "group", "witness", "log", "all", "any", "X", "G", "0", "1", "2", "#", " ", "\t", "\n"]
+_WORDS = [
+    "quorum",
+    "none",
+    "group",
+    "witness",
+    "log",
+    "all",
+    "any",
+    "X",
+    "G",
+    "0",
+    "1",
+    "2",
+    "#",
+    " ",
+    "\t",
+    "\n",
+]
 
 
-@given(st.lists(st.sampled_from([*_WORDS, W[0].verifier.key_string(), LOG.verifier.key_string()]), max_size=30))
+@given(
+    st.lists(st.sampled_from([*_WORDS, W[0].verifier.key_string(), LOG.verifier.key_string()]), max_size=30)
+)
 def test_the_parser_raises_only_its_own_error(words):
     text = "".join(words)
-    try:
+    with contextlib.suppress(MalformedError):
         parse_policy(text)
-    except MalformedError:
-        pass
 
 
 def test_of_witnesses_majority_and_none():
@@ -104,7 +136,10 @@ def test_states():
     assert check_witnessed(_note((W[0], fresh)), p, now=NOW).state == "quorum"
     got = check_witnessed(_note((W[0], fresh), (W[2], fresh - 5)), p, now=NOW)
     assert (got.state, got.quorum_at, got.ok) == ("witnessed", fresh - 5, True)
-    assert [(c.name, c.timestamp) for c in got.cosigned] == [("w0.example/w", fresh), ("w2.example/w", fresh - 5)]
+    assert [(c.name, c.timestamp) for c in got.cosigned] == [
+        ("w0.example/w", fresh),
+        ("w2.example/w", fresh - 5),
+    ]
     stale = check_witnessed(_note((W[0], fresh), (W[1], old)), p, now=NOW)
     assert (stale.state, stale.quorum_at, stale.ok) == ("stale", old, False)
     # The newest quorum decides: the third witness's fresh cosignature makes the quorum fresh again.
@@ -124,7 +159,9 @@ def test_unknown_lines_are_ignored_and_a_bad_cosignature_is_named():
     note = _note((W[0], NOW))
     stranger = CosignatureSigner.from_seed("stranger.example/w", bytes([9]) * 32).at_time(NOW)
     extra = [
-        NoteSignature(stranger.name, stranger.key_id, stranger.sign_note_text(note[: note.rfind("\n\n") + 1])),
+        NoteSignature(
+            stranger.name, stranger.key_id, stranger.sign_note_text(note[: note.rfind("\n\n") + 1])
+        ),
         NoteSignature("w1.example/w", b"\0\0\0\0", bytes(72)),  # a known name with another key ID
         NoteSignature("ml-dsa.example/w", b"\1\2\3\4", bytes(100)),  # another signature type
     ]
@@ -135,7 +172,7 @@ def test_unknown_lines_are_ignored_and_a_bad_cosignature_is_named():
     moved = _note((W[0], NOW)) + forked.splitlines(keepends=True)[-1]
     got = check_witnessed(moved, _flat(2), now=NOW)
     assert (got.state, got.invalid) == ("quorum", ("w1.example/w",))
-    with pytest.raises(VerificationError, match="w1.example/w"):
+    with pytest.raises(VerificationError, match=r"w1\.example/w"):
         got.require()
 
 

@@ -8,6 +8,8 @@
  *   0. shape       lot, events, keys, checkpoint present                   journey.malformed
  *   1. log key     the journey's log_key is the page's key                  log_key.mismatch
  *   2. checkpoint  C2SP signed note by the page's key; origin = key name    checkpoint.malformed / .signature
+ *                  with a witness policy (witnessed.js): cosignatures       checkpoint.cosignature, .unwitnessed,
+ *                  verify; a quorum; no older than the max age              checkpoint.quorum, .stale
  *   3. keys        id = hex(SHA-256(pub)[:8]); registered by a proven       key.id, key.not_registered,
  *                  party.register / party.key_add entry                     key.registration(_proof)
  *   4. events      entry format and RFC 8785 canonical JSON; key known,     entry.malformed, key.unknown,
@@ -16,7 +18,7 @@
  *   5. chain       ledger order; one creator per lot; the lineage has       chain.order, chain.created_twice,
  *                  creators; events belong to it; follows = previous head   chain.no_creation, .unrelated, .follows
  *
- * FarmtraceVerify.checkJourney(journey, logKey) -> Promise<{ok, failures, events, size, ms}>
+ * FarmtraceVerify.checkJourney(journey, logKey[, witness]) -> Promise<{ok, failures, events, size, witnessed, ms}>
  * On a page with <script id="ft-config">, it also fetches the journey and shows the outcome.
  *
  * Base64, hex, UTF-8, SHA-256, RFC 8785 and Ed25519 (verifyEd25519: WebCrypto, else the vendored
@@ -206,8 +208,10 @@
 
   // --- the checks --------------------------------------------------------------------------------
 
-  async function checkJourney(journey, logKeyText) {
+  async function checkJourney(journey, logKeyText, witness) {
+    // witness (optional): {policy: tlog-policy text, maxAge: seconds or null, now: POSIX seconds}.
     const t0 = performance.now();
+    let witnessed = null; // step 2's answer from witnessed.js, when a policy is given
     const logKey = await parseLogKey(logKeyText);
     const failures = [];
     const fail = (reason, where) =>
@@ -217,7 +221,7 @@
       // The computed ids of the events that failed no check of their own (the page marks the rest).
       const failedAt = new Set(failures.map((f) => f.index));
       const ids = parsedEvents.filter(([at]) => at !== null && !failedAt.has(at)).map(([, p]) => p.id);
-      return { ok: failures.length === 0, failures, events, size, ids, ms: performance.now() - t0 };
+      return { ok: failures.length === 0, failures, events, size, ids, witnessed, ms: performance.now() - t0 };
     };
 
     // 0. The shape the rest relies on.
@@ -233,6 +237,15 @@
     const opened = await openCheckpoint(note, logKey);
     const cp = opened.checkpoint || null;
     if (!cp) fail(opened.reason);
+    if (cp && witness) {
+      // Current and witnessed: the page's policy (witnessed.js, the twin of ledger/policy.py).
+      const W = globalThis.FarmtraceWitnessed;
+      witnessed = await W.checkWitnessed(note, await W.parsePolicy(witness.policy, witness.maxAge), witness.now, ed25519);
+      for (const name of witnessed.invalid) fail("checkpoint.cosignature", { key: name });
+      if (witnessed.state === "unwitnessed") fail("checkpoint.unwitnessed");
+      else if (witnessed.state === "quorum") fail("checkpoint.quorum");
+      else if (witnessed.state === "stale") fail("checkpoint.stale");
+    }
 
     // 3. Keys (their hashes and proofs computed in parallel, failures reported in key-id order).
     const kids = Object.keys(keys).sort();
@@ -418,6 +431,24 @@
       });
     }
 
+    // Current and witnessed (witnessed.js): the policy the page embeds, the line saying when the
+    // record was last witnessed, and the page state when only the witness checks failed.
+    const WITNESS_CODES = new Set(["checkpoint.unwitnessed", "checkpoint.quorum", "checkpoint.stale"]);
+    const witnessLine = box.querySelector(".verify-witnessed");
+    const cst = (t) => new Date((t + 8 * 3600) * 1000).toISOString().slice(0, 16).replace("T", " ") + " (UTC+8)";
+    function witnessed(result) {
+      // "stale" / "unwitnessed" when the records check out but the checkpoint is not current and
+      // witnessed; null otherwise. Sets the witnessed line either way.
+      const w = result.witnessed;
+      if (witnessLine) {
+        witnessLine.textContent = !w ? "" : w.state === "none" ? msg("verify.no_witnesses")
+          : w.quorumAt !== null ? msg("verify.witnessed_at", { n: w.cosigned.length, when: cst(w.quorumAt) }) : "";
+        witnessLine.hidden = !witnessLine.textContent;
+      }
+      if (result.ok || !result.failures.every((f) => WITNESS_CODES.has(f.reason))) return null;
+      return w && w.state === "stale" ? "stale" : "unwitnessed";
+    }
+
     async function run() {
       show("pending", msg("verify.pending"), msg("verify.pending_detail"));
       if (!(await supported())) {
@@ -447,16 +478,22 @@
         return;
       }
       const fetchMs = performance.now() - t0;
-      const result = await checkJourney(journey, cfg.logKey);
+      const policy = cfg.witnessPolicy ? { policy: cfg.witnessPolicy, maxAge: cfg.witnessMaxAge, now: Math.floor(Date.now() / 1000) } : undefined;
+      const result = await checkJourney(journey, cfg.logKey, policy);
+      const currency = witnessed(result);
       result.fetchMs = fetchMs;
       const engine = await ed25519Engine(); // which Ed25519 verified, said small in the details
       const took = msg("verify.took", { ms: Math.max(1, Math.round(result.ms)) }) + " · " + msg("verify.engine." + engine);
       if (result.ok) {
         show("verified", msg("verify.ok"), msg("verify.ok_detail", { events: result.events, size: result.size }), [], took);
+      } else if (currency) {
+        const w = result.witnessed, hours = Math.round((cfg.witnessMaxAge || 0) / 360) / 10;
+        const detail = msg("verify." + currency + "_detail", { when: w.quorumAt !== null ? cst(w.quorumAt) : "", hours });
+        show(currency, msg("verify." + currency), detail, result.failures.map(describe), took);
       } else {
         show("failed", msg("verify.failed"), msg("verify.failed_detail"), result.failures.map(describe), took);
       }
-      markSteps(result);
+      markSteps(currency ? { ...result, failures: [] } : result);
       box.dataset.ms = String(result.ms);
       box.dataset.engine = engine;
       window.farmtraceVerification = { ok: result.ok, failures: result.failures, ms: result.ms, fetchMs, events: result.events, engine };
