@@ -118,10 +118,11 @@ def _lineage(target: str | None, events: list[tuple[int, dict[str, Any]]]) -> tu
     return lineage, creator
 
 
-def _refs(items: Any, lineage: set[str]) -> list[dict[str, Any]]:
-    """The lots of `items` on the lineage (else all of them), as {lot, quantity, unit}."""
+def _refs(items: Any, lineage: set[str] | None) -> list[dict[str, Any]]:
+    """The lots of `items` on the lineage (else, or with no lineage given, all of them), as {lot,
+    quantity, unit}."""
     every = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
-    chosen = [r for r in every if r.get("lot") in lineage] or every
+    chosen = [r for r in every if lineage is not None and r.get("lot") in lineage] or every
     return [{"lot": r.get("lot"), "quantity": r.get("quantity"), "unit": r.get("unit")} for r in chosen]
 
 
@@ -231,8 +232,8 @@ def _add_event(facts: dict[str, Any], at: int, ev: dict[str, Any], lineage: set[
             "party": party,
             "time": time,
             "location": ev.get("location"),
-            "inputs": ins,
-            "outputs": outs,
+            "inputs": _refs(ev["inputs"], None),
+            "outputs": _refs(ev["outputs"], None),
             "detail": detail,
             "price": ev.get("price"),
         }

@@ -42,7 +42,47 @@ def _load() -> dict[str, Asset]:
     return out
 
 
-ASSETS = _load()
+# The words static/facts-view.js draws a lot's verified facts with (web/timeline.py's families), one
+# script per language, `words-zh.js` and `words-en.js`: generated from web/i18n's catalogue so neither
+# language falls behind, cached under its digest like the files, and kept out of the page itself.
+FACT_WORDS = (
+    "facts.",
+    "recall.",
+    "status.",
+    "product.",
+    "origin.",
+    "prices.",
+    "price.",
+    "journey.",
+    "kind.",
+    "detail.",
+    "stage.",
+    "unit.",
+    "commit.",
+    "list.",
+    "verify.step_",
+)
+
+
+def _fact_words() -> dict[str, Asset]:
+    import json
+
+    from .i18n import LANGS, MESSAGES
+
+    out = {}
+    for column, lang in enumerate(LANGS):
+        words = {
+            "messages": {k: v[column] for k, v in sorted(MESSAGES.items()) if k.startswith(FACT_WORDS)},
+            # A recall's standard instructions, recorded in either language, are shown in the page's.
+            "standard": list(MESSAGES["recall.standard_instructions"]),
+        }
+        body = f"globalThis.FarmtraceWords = {json.dumps(words, ensure_ascii=False)};\n".encode()
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        out[f"words-{lang}.js"] = Asset(body, gzip.compress(body, 9, mtime=0), _TYPES[".js"], digest)
+    return out
+
+
+ASSETS = {**_load(), **_fact_words()}
 PAGE_CSS = ASSETS["page.css"].body.decode()
 
 

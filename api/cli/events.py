@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     vl.add_argument("lot")
     vl.add_argument("--key", help="the log's verifier key to pin (default: the server's /ledger/key)")
+    vl.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        default=None,
+        help="the language of the proven facts printed after the checks (default: zh if $LANG says zh, else en)",
+    )
     vl.set_defaults(func=cmd_verify_lot)
 
 
@@ -127,7 +134,10 @@ def cmd_recall(args: argparse.Namespace) -> int:
 def cmd_verify_lot(args: argparse.Namespace) -> int:
     """The consumer page's checks (web/static/verify.js), in Python: trace/verify_journey.py."""
     from farmtrace.client import Client
+    from farmtrace.trace.journey_facts import journey_facts
     from farmtrace.trace.verify_journey import check_journey
+
+    from .facts import fact_lines
 
     client = Client(args.server)
     key = args.key
@@ -141,9 +151,14 @@ def cmd_verify_lot(args: argparse.Namespace) -> int:
         Verifier.from_key_string(key)
     except LedgerError as exc:
         raise CliError(f"--key is not a log verifier key: {exc}", status=2) from exc
-    report = check_journey(client.journey(args.lot), log_key=key)
+    journey = client.journey(args.lot)
+    report = check_journey(journey, log_key=key)
     print(report.summary())
     for f in report.failures:
         where = f"index {f.index}" if f.index is not None else (f"key {f.key}" if f.key else f.lot or "-")
         print(f"  {f.reason:<24} {where:<12} {f.message}")
+    # Then what it proved (issue 17 §1), as the consumer page shows it: after a blank line.
+    lang = args.lang or ("zh" if os.environ.get("LANG", "").startswith("zh") else "en")
+    print()
+    print("\n".join(fact_lines(journey_facts(journey, report), lang)))
     return 0 if report.ok else 1

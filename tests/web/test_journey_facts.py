@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,9 +17,13 @@ from farmtrace.api.demo import CABBAGE_BAG, CHILLI_BAG
 from farmtrace.trace.journey_facts import journey_facts
 from farmtrace.trace.verify_journey import check_journey
 
+from ..trace.story import BAG, CABBAGE, COOP, MARKET, NAMES, SHOP, STATION
+from ..trace.test_replay import record, service_at, story_entries
 from . import journey_cases
 from .consumer_support import demo_app
 from .js.node import node
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "journey_facts"
 
 FACTS = "async ([j, k]) => FarmtraceFacts.factsOf(j, await FarmtraceVerify.checkJourney(j, k))"
 LOTS = {
@@ -45,7 +50,7 @@ def genuine(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def js():
-    with node("codec.js", "verify.js", "facts.js") as process:
+    with node("codec.js", "vmap.js", "completeness.js", "verify.js", "facts.js") as process:
         yield process
 
 
@@ -153,3 +158,49 @@ def test_a_name_needs_a_proven_registration(genuine, js):
     facts = _both(journey, key, js)
     station = journey["keys"][kid]["party"]
     assert station not in facts["parties"] and facts["tests"] == []
+
+
+# --- story 1 (tests/trace/story.py), recorded on SQLite and PostgreSQL ------------------------------
+
+
+STORY_LOTS = ("NX-CAB-001", "M-CAB-001-01", "M-CAB-001-02", "S-CAB-01-01", "S-CAB-01-02")
+
+
+def test_twins_agree_on_story_one(database_url, js):
+    """Story 1 recorded through the write path, each of its lots' journeys as the endpoint serves it."""
+    _, entries = story_entries()
+    with service_at(database_url) as service:
+        record(service, entries)
+        key = service.log.verifier.key_string()
+        journeys = {lot: json.loads(json.dumps(service.journey_bundle(lot).to_wire())) for lot in STORY_LOTS}
+    for lot, journey in journeys.items():
+        facts = _both(journey, key, js)
+        assert facts["proven"] and facts["unproven"] == [] and facts["lot"] == lot
+        assert [facts["parties"][p]["name_zh"] for p in facts["hands"][:2]] == [NAMES[COOP], NAMES[STATION]]
+    bag = _both(journeys["S-CAB-01-01"], key, js)
+    assert bag["product"] == BAG and bag["quantity"] == {"quantity": "1", "unit": "kg"}
+    assert bag["hands"] == [COOP, STATION, MARKET, SHOP]
+    assert [(p["price"]["stage"], p["price"]["amount"]) for p in bag["prices"]] == [
+        ("production", "1.2"),
+        ("wholesale", "2.6"),
+        ("retail", "6.8"),
+    ]
+    field = _both(journeys["NX-CAB-001"], key, js)
+    assert field["product"] == CABBAGE and field["quantity"] == {"quantity": "500", "unit": "kg"}
+    assert field["origins"][0]["origin"]["name"] == "宁乡市 东湖塘镇 3号地块"
+    assert [c["certificate_no"] for c in field["certificates"]] == ["HGZ-430124-20261120-001"]
+
+
+@pytest.mark.parametrize("name", ["story1-bag", "story1-bag-tampered"])
+def test_golden_vectors(name, js):
+    """tests/vectors/journey_facts/: a journey, the log key to pin, and the facts both twins must give
+    (written once, by hand-checked output, never by the code under test). `verified` is compared
+    with the check's own verdict instead: later checks (the head index, witnesses) may refuse an old
+    journey that was complete when the vector was written, without changing what it proves."""
+    vector = json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
+    journey, key, expect = vector["journey"], vector["log_key"], vector["facts"]
+    report = check_journey(journey, log_key=key)
+    python = journey_facts(journey, report)
+    assert python["verified"] is report.ok
+    assert {**python, "verified": None} == {**expect, "verified": None}
+    assert js.evaluate(FACTS, [journey, key]) == python

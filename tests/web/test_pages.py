@@ -8,6 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from farmtrace.web.assets import ASSETS
 from farmtrace.web.i18n import LANGS, MESSAGES, Translator, negotiate
 
 from .consumer_support import INJECTED, add_injected_lot, demo_app, edit_entry
@@ -153,12 +154,17 @@ def test_text_a_party_entered_is_escaped(client):
         assert text not in page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;张记农场" in page
     assert "&lt;img src=x onerror=window.__pwned=5&gt; 农残超标" in page
-    # The only scripts are ours: the deferred codec and verifier, and the JSON configuration.
-    assert re.findall(r"<script[^>]*>", page) == [
-        re.search(r'<script src="/static/codec\.js\?v=[0-9a-f]{16}" defer>', page).group(0),
-        re.search(r'<script src="/static/verify\.js\?v=[0-9a-f]{16}" defer>', page).group(0),
-        '<script type="application/json" id="ft-config">',
+    # The only scripts are ours, deferred and served from here (the codec, the facts and their words
+    # before the verifier, which uses them), and the JSON configuration.
+    tags = re.findall(r"<script[^>]*>", page)
+    assert tags[-1] == '<script type="application/json" id="ft-config">'
+    served = [
+        re.fullmatch(r'<script src="/static/([a-z0-9-]+\.js)\?v=[0-9a-f]{16}" defer>', tag)
+        for tag in tags[:-1]
     ]
+    names = [m.group(1) for m in served]  # AttributeError if a tag is anything else
+    assert all(name in ASSETS for name in names) and names[-1] == "verify.js"
+    assert {"codec.js", "facts.js", "facts-view.js", "words-zh.js"} <= set(names)
     assert "6.00 元/kg" in page and "记录为 3.00 元/斤" in page  # 3 yuan per jin is 6 per kg
 
 

@@ -315,6 +315,30 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     "detail.repack_here": ("分装为 {n} 份：{lots}", "Repacked into {n} packs: {lots}"),
     "list.sep": ("、", ", "),
     "list.more": ("{items} 等共 {n} 个", "{items} and more ({n} in all)"),
+    # The consumer page's facts (web/static/facts-view.js): the server's first paint is not a fact.
+    "facts.unverified": (
+        "未验证：服务器提供的内容，本机尚未核对",
+        "Not yet verified: the server's account, not yet checked here",
+    ),
+    "facts.partial": (
+        "以下只显示本机能够证明的内容；未通过验证的记录已标出，不作为事实。",
+        "Only what this phone could prove is shown below; records that failed a check are marked and are not facts.",
+    ),
+    "facts.step_proven": ("已证明", "proven"),
+    # farmtrace verify-lot (api/cli/facts.py): the facts it proved, after its checks.
+    "facts.cli.verified": (
+        "已证明的事实（{n} 条记录，全部通过验证）：",
+        "Proven facts ({n} records, all checks passed):",
+    ),
+    "facts.cli.partial": (
+        "已证明的事实（仅 {n} 条记录能够证明；验证未通过）：",
+        "Proven facts (only {n} records could be proven; the journey is NOT verified):",
+    ),
+    "facts.cli.hands": ("经手方", "Hands"),
+    "facts.cli.unproven": (
+        "未能证明，不作为事实：账本第 {indexes} 条记录",
+        "Not proven, not facts: ledger entries {indexes}",
+    ),
     "detail.merge": ("{n} 个批次合并为 {lot}", "{n} lots merged into {lot}"),
     "detail.process": ("加工为 {lot}（{quantity} {unit}）", "Processed into {lot} ({quantity} {unit})"),
     "detail.sell": ("售出 {quantity} {unit}", "{quantity} {unit} sold"),

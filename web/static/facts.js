@@ -50,9 +50,9 @@
   }
 
   function refs(list, lineage) {
-    // The lots of `list` on the lineage (else all of them), as {lot, quantity, unit}.
+    // The lots of `list` on the lineage (else, or with no lineage given, all of them), as {lot, quantity, unit}.
     const all = Array.isArray(list) ? list.filter(isObj) : [];
-    const on = all.filter((r) => lineage.has(r.lot));
+    const on = lineage ? all.filter((r) => lineage.has(r.lot)) : [];
     return (on.length ? on : all).map((r) => ({ lot: get(r, "lot"), quantity: get(r, "quantity"), unit: get(r, "unit") }));
   }
 
@@ -166,7 +166,8 @@
       }
       if (isObj(ev.price)) facts.prices.push({ index: at, party: ev.party, kind: ev.kind, price: ev.price });
       facts.steps.push({ index: at, kind: ev.kind, party: ev.party, time: get(ev, "event_time"),
-        location: get(ev, "location"), inputs: ins, outputs: outs, detail, price: get(ev, "price") });
+        location: get(ev, "location"), inputs: refs(ev.inputs, null), outputs: refs(ev.outputs, null), detail,
+        price: get(ev, "price") });
     }
     const known = registrations(journey, result || {});
     for (const pid of facts.hands) {

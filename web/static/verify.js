@@ -494,6 +494,13 @@
         show("failed", msg("verify.failed"), msg("verify.failed_detail"), result.failures.map(describe), took);
       }
       markSteps(currency ? { ...result, failures: [] } : result);
+      // Issue 17 §1: the server's first paint gives way to the facts this check proved (facts.js,
+      // drawn by facts-view.js); when the check failed, only what could be proven, marked as such.
+      const facts = globalThis.FarmtraceFacts.factsOf(journey, result);
+      const words = globalThis.FarmtraceWords; // words-zh.js / words-en.js (web/assets.py)
+      const messages = { ...cfg.messages, ...words.messages };
+      globalThis.FarmtraceFactsView.show(facts, { messages, lang: cfg.lang, state: box.dataset.state, standard: words.standard });
+      window.farmtraceFacts = facts;
       box.dataset.ms = String(result.ms);
       box.dataset.engine = engine;
       window.farmtraceVerification = { ok: result.ok, failures: result.failures, ms: result.ms, fetchMs, events: result.events, engine };
