@@ -10,6 +10,7 @@ ledger entries that could not.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from farmtrace.web.i18n import Translator
@@ -18,6 +19,14 @@ from farmtrace.web.render import names, unit_name
 __all__ = ["fact_lines"]
 
 _STAGES = ("production", "wholesale", "retail")
+
+
+def _money(amount: Any) -> str:
+    """A price as recorded, to the fen (as the page shows it); anything else as it is."""
+    try:
+        return str(Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    except (InvalidOperation, ValueError):
+        return str(amount)
 
 
 def fact_lines(facts: dict[str, Any], lang: str) -> list[str]:
@@ -34,7 +43,7 @@ def fact_lines(facts: dict[str, Any], lang: str) -> list[str]:
     head = "facts.cli.verified" if facts["verified"] else "facts.cli.partial"
     lines = [t(head, n=len(facts["proven"]))]
     for r in facts["recalls"]:
-        lines.append(f"  ⚠ {t('recall.title')}: {r['lot']} · {t('detail.reason', reason=r['reason'])}")
+        lines.append(f"  ⚠ {t('recall.title')} · {r['lot']} · {t('detail.reason', reason=r['reason'])}")
     if facts["status"]["failed"]:
         lines.append(f"  ⚠ {t('status.failed')}")
     if facts["status"]["rejected"]:
@@ -66,7 +75,9 @@ def fact_lines(facts: dict[str, Any], lang: str) -> list[str]:
     for p in facts["prices"]:
         price = p["price"]
         stage = t(f"price.{price.get('stage')}") if price.get("stage") in _STAGES else ""
-        amount = t("price.amount", amount=price.get("amount"), unit=unit_name(str(price.get("unit")), t))
+        amount = t(
+            "price.amount", amount=_money(price.get("amount")), unit=unit_name(str(price.get("unit")), t)
+        )
         lines.append(f"  {t('detail.price', stage=stage, price=amount)} · {who(p['party'])}")
     if facts["unproven"]:
         indexes = t("list.sep").join(str(i) for i in facts["unproven"])
