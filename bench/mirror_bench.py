@@ -7,13 +7,23 @@ time to restore a service from a mirror.
     1,000,000) is appended to a SQLite file; each entry is shaped like a signed event (bench/ledger_bench.py
     `make_entries`, 351-357 bytes). The baseline is the full audit of that log in the same run
     (`Log.audit`, what `farmtrace verify` runs: every entry hashed, every tile and checkpoint
-    checked), in entries/s. The mirror (ledger/mirror.py `Mirror.follow_once`, from empty, into its own
-    SQLite file) is timed twice: reading the log's tlog-tiles resources in process (the same
-    `read_resource` the /log/ routes answer with: the mirror's own work, verification and storage),
-    and over loopback HTTP from a `farmtrace publish` directory served by a separate
-    `python -m http.server` process, one bundle at a time and FETCH_THREADS at a time (what
-    `farmtrace mirror` and `restore` do). Goal: ≥ 0.5× the audit rate. Rates are the median of
-    `--repeat` runs (default 1), each into a new mirror file.
+    checked), in entries/s, on the same engine (SQLite). The mirror (ledger/mirror.py
+    `Mirror.follow_once`, from empty, into its own SQLite file, every entry verified against the
+    checkpoint) is timed
+      - in process: reading the log's tlog-tiles resources with the same `read_resource` the /log/
+        routes answer with, in the mirror's own thread (so the "server" formatting each bundle is
+        counted against the mirror);
+      - over loopback HTTP (api/mirroring.py `HttpTiles`, what `farmtrace mirror` and `restore`
+        use) from a `farmtrace publish` directory served by a separate process: nginx with the full
+        bundles gzipped once beside them (`gzip_static`, as a static host or CDN keeps them: the
+        mirror pays the gunzip, the server nothing), one bundle at a time and FETCH_THREADS at a
+        time; nginx compressing every answer (docs/tiles.md's `gzip on`, whose level-1 compression
+        of each ~90 kB bundle runs on the same two cores); and `python -m http.server` (HTTP/1.0,
+        a new connection per request, no compression: the server of earlier runs).
+    Goal: ≥ 0.5× the audit rate. The runs take turns: `--repeat` rounds (default 1) of an audit
+    then each mirror once (each into a new mirror file), and a last audit; every rate is the median
+    of its runs, the audit's of its `--repeat` + 1 (the machine's load swings from minute to minute). For an A/B against other code, run the script twice with PYTHONPATH naming a
+    directory whose `farmtrace/` holds that code's floors (bench/tiles_bench.py `checkout`).
 
 (b) **Restore.** A ledger of `--restore-events` real signed events (default 5,000; the issue asks for
     100,000) is bulk-loaded with its projection by bench/trace_bench.py's checked loader, mirrored, then
@@ -40,6 +50,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import argparse  # noqa: E402
+import gzip  # noqa: E402
 import json  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
@@ -50,6 +61,7 @@ from datetime import datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import ledger_bench  # noqa: E402
+import tiles_bench  # noqa: E402
 import trace_bench  # noqa: E402
 
 from farmtrace.api.cli.mirror import FETCH_THREADS  # noqa: E402
@@ -102,14 +114,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _timed_follow(tmp: Path, name: str, fetch, verifier, *, threads: int = 1) -> float:
+def _timed_follow(tmp: Path, name: str, fetch, verifier, *, threads: int = 1) -> tuple[float, int]:
+    """(seconds, entries) of one follow from empty into a new SQLite file."""
     store = SqlStore.from_url(_url(tmp / f"{name}.db"))
     try:
         t0 = time.perf_counter()
         step = Mirror(store, fetch, log_key=verifier, fetch_threads=threads).follow_once()
         seconds = time.perf_counter() - t0
         assert step.size == step.entries, step
-        return seconds
+        return seconds, step.size
     finally:
         store.close()
         for suffix in ("", "-wal", "-shm", "-writer"):
@@ -124,51 +137,50 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
         log.append_many(entries[at : at + CHUNK])
     del entries
     echo(f"  log of {size:,} entries appended")
-    audits = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        report = log.audit()
-        audits.append(size / (time.perf_counter() - t0))
-        assert report.ok
-    audit_rate = statistics.median(audits)
-    local = [size / _timed_follow(tmp, f"m{i}", in_process(log), SIGNER.verifier) for i in range(repeat)]
-    # Over HTTP: a published directory, served by another process.
+    # Over HTTP: a published directory, served by nginx (docs/tiles.md's setup) from bundles gzipped
+    # once, as a static host or CDN keeps them; by nginx compressing every answer; and by Python's
+    # http.server (HTTP/1.0, a new connection per request, no compression: earlier runs' figure).
     publish(log, tmp / "published")
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            str(tmp / "published"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    os.chmod(tmp, 0o755)  # nginx's workers read the published files
+    _gzip_full_bundles(tmp / "published")
+    modes: list[tuple[str, object, int]] = [("in process", in_process(log), 1)]
+    servers = [
+        ("nginx, bundles gzipped once", "static", (1, FETCH_THREADS)),
+        ("nginx compressing each answer (gzip level 1)", "on", (FETCH_THREADS,)),
+        ("python -m http.server, no compression", "python", (FETCH_THREADS,)),
+    ]
+    procs = []
     try:
-        time.sleep(1.0)
-        fetch = HttpTiles(f"http://127.0.0.1:{port}")
-        remote = [size / _timed_follow(tmp, f"h{i}", fetch, SIGNER.verifier) for i in range(repeat)]
-        threaded = [
-            size / _timed_follow(tmp, f"t{i}", fetch, SIGNER.verifier, threads=FETCH_THREADS)
-            for i in range(repeat)
-        ]
-        fetch.close()
+        for server_is, how, thread_counts in servers:
+            started = _start_server(tmp / "published", tmp / f"server-{how}", how)
+            if started is None:
+                echo(f"  {server_is}: nginx is not installed (Debian's nginx-light), left out")
+                continue
+            procs.append(started[0])
+            for threads in thread_counts:
+                what = f"over HTTP from {server_is}, {threads} bundle{'s' if threads > 1 else ''} at a time"
+                modes.append((what, started[1], threads))
+        # Rounds: the audit, then each mirror once; a last audit after the last round. The machine's
+        # load swings from minute to minute: taking turns keeps the baseline beside the figures.
+        audits: list[float] = []
+        runs: list[tuple[str, list[float]]] = [(what, []) for what, _, _ in modes]
+        for r in range(repeat + 1):
+            t0 = time.perf_counter()
+            report = log.audit()
+            audits.append(size / (time.perf_counter() - t0))
+            assert report.ok
+            if r == repeat:
+                break
+            for (_, source, threads), (_, rates) in zip(modes, runs, strict=True):
+                rates.append(_follow_rate(tmp, f"m{r}", source, threads))
     finally:
-        server.terminate()
-        server.wait()
-    log.close(close_store=True)
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+        log.close(close_store=True)
+    audit_rate = statistics.median(audits)
     rows = []
-    rows_of = (
-        ("in process", local),
-        ("over HTTP from a published directory", remote),
-        (f"over HTTP, {FETCH_THREADS} bundles at a time (the CLI's)", threaded),
-    )
-    for what, rates in rows_of:
+    for what, rates in runs:
         rate = statistics.median(rates)
         rows.append(
             {
@@ -183,7 +195,54 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
                 "audit_runs": audits,
             }
         )
+        echo(f"  {what}: {rate:,.0f}/s, {rate / audit_rate:.2f}× the audit's {audit_rate:,.0f}/s")
     return rows
+
+
+def _follow_rate(tmp: Path, name: str, source, threads: int) -> float:
+    """The catch-up rate (entries/s) of a new mirror reading `source` (a fetch, or a URL for
+    HttpTiles) with `threads` fetch threads."""
+    fetch = HttpTiles(source) if isinstance(source, str) else source
+    try:
+        seconds, size = _timed_follow(tmp, name, fetch, SIGNER.verifier, threads=threads)
+    finally:
+        if isinstance(source, str):
+            fetch.close()
+    return size / seconds
+
+
+def _gzip_full_bundles(root: Path) -> None:
+    """Beside each full entry bundle, its gzip (`<bundle>.gz`, for nginx's gzip_static)."""
+    for path in (root / "tile" / "entries").rglob("*"):
+        if path.is_file() and path.suffix != ".gz" and not path.parent.name.endswith(".p"):
+            path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+
+
+def _start_server(root: Path, state: Path, how: str) -> tuple[subprocess.Popen, str] | None:
+    """A server of the published `root` on a free loopback port, answering: nginx with `how` "static"
+    (gzip_static: the .gz files) or "on" (gzip on), or "python" (`python -m http.server`)."""
+    if how == "python":
+        port = _free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+    else:
+        if not os.path.exists(tiles_bench.NGINX):
+            return None
+        state.mkdir(parents=True)
+        port = _free_port()
+        config = tiles_bench.nginx_config(root, port, state)
+        if how == "static":
+            assert "    gzip on;\n" in config
+            config = config.replace("    gzip on;\n", "    gzip_static on;\n")
+        (state / "nginx.conf").write_text(config)
+        proc = subprocess.Popen([tiles_bench.NGINX, "-c", str(state / "nginx.conf"), "-p", str(state)])
+        url = f"http://127.0.0.1:{port}/log"
+    tiles_bench._wait(url, proc, how)
+    return proc, url
 
 
 def bench_restore(tmp: Path, events: int, echo) -> dict:
@@ -238,13 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--repeat", type=int, default=1, help="runs per catch-up rate (median)")
     p.add_argument("--json", default=os.path.join(_HERE, "results", "mirror.json"))
+    p.add_argument("--no-restore", action="store_true", help="run the catch-up only")
     args = p.parse_args(argv)
     echo = lambda text: print(text, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="farmtrace-mirror-bench-") as tmp:
         echo("(a) catch-up")
         results = bench_catch_up(Path(tmp), args.size, args.repeat, echo)
-        echo("(b) restore")
-        results.append(bench_restore(Path(tmp), args.restore_events, echo))
+        if not args.no_restore:
+            echo("(b) restore")
+            results.append(bench_restore(Path(tmp), args.restore_events, echo))
     echo("")
     for r in results:
         verdict = "info" if r["passed"] is None else ("PASS" if r["passed"] else "MISS")

@@ -17,7 +17,10 @@ the log's verifier key. `follow_once()` is one update, in the steps tlog-mirror 
      `package_bundles` bundles. Before a package is committed, the mirror's tree at its end is
      proven a prefix of the new checkpoint's tree (an RFC 9162 consistency proof read from the
      log's tiles, checked against the mirror's own root and the signed root), so nothing
-     unauthenticated is ever stored; the tiles stored are the mirror's own, never the fetched ones;
+     unauthenticated is ever stored; the tiles stored are the mirror's own, never the fetched ones.
+     It is a pipeline: `fetch_threads` threads fetch bundles ahead (`_Arriving`, handed out in
+     index order whatever order they arrive in), and a proven package is committed by a writer
+     thread (`_Writer`) while the next one is hashed and proven;
   4. with the last package, in the same transaction, store the checkpoint (the log-signed note) as
      the new mirror checkpoint; then add the mirror's own cosignature (cosignature/v1, if it has a
      key) and the cosignatures of `witnesses` the log served with it.
