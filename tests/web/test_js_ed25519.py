@@ -180,6 +180,61 @@ def test_where_the_engines_part_each_verdict_is_pinned(js):
     }
 
 
+# --- many at once: noble's batch equation ----------------------------------------------------------
+
+# Each batch [[pub, sig, msg], ...] -> whether the batch equation alone holds (no one-by-one retry).
+BATCH_HOLDS = """(batches) => {
+    const b = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
+    const items = (batch) => batch.map(([p, s, m]) => ({publicKey: b(p), signature: b(s), message: b(m)}));
+    return batches.map((batch) => FarmtraceCodec.ed25519BatchHolds(items(batch)));
+}"""
+# Each batch -> what verifyEd25519Many answers (the primitive verify.js calls for an event list).
+MANY = """async (batches) => {
+    const b = (h) => Uint8Array.from(h.match(/../g) || [], (x) => parseInt(x, 16));
+    const out = [];
+    for (const batch of batches) {
+        const items = batch.map(([p, s, m]) => ({publicKey: b(p), signature: b(s), message: b(m)}));
+        out.push(await FarmtraceCodec.verifyEd25519Many(items));
+    }
+    return out;
+}"""
+
+
+def test_the_batch_equation_holds_for_valid_signatures_only(js):
+    cases = _vector_cases()
+    assert js.evaluate(BATCH_HOLDS, [cases, cases * 8, cases[:2], [cases[3], cases[3]]]) == [True] * 4
+    v = VECTORS[1]  # TEST 2, between TEST 1 and TEST 3 in every batch
+    pub, sig, msg = v["public_key"], v["signature"], v["message"]
+    flipped = [[pub, _flip(sig, bit), msg] for bit in range(512)]
+    flipped += [[_flip(pub, bit), sig, msg] for bit in range(256)]
+    flipped += [[pub, sig, _flip(msg, bit)] for bit in range(len(msg) * 4)]
+    holds = js.evaluate(BATCH_HOLDS, [[cases[0], case, cases[2]] for case in flipped])
+    assert [i for i, h in enumerate(holds) if h] == []
+
+
+def test_a_failed_batch_gives_each_signature_nobles_own_verdict(js):
+    """The primitive verify.js calls: a batch holding one bad signature names exactly that one, and the
+    edge cases get noble's verdicts whether alone or among valid ones."""
+    cases = _vector_cases()
+    bad = [cases[1][0], _flip(cases[1][1], 77), cases[1][2]]
+    edges = edge_cases(js.evaluate)
+    batches = [
+        cases,
+        [*cases[:3], bad, *cases[3:]],
+        *([cases[0], case, cases[2]] for case, _, _ in edges.values()),
+    ]
+    with node(NO_ED25519, "vendor/noble.js", "codec.js") as fallback:
+        answers = fallback.evaluate(MANY, batches)
+        assert fallback.evaluate("() => FarmtraceCodec.ed25519Engine()") == "noble"
+    assert answers[0] == [True] * 5
+    assert answers[1] == [True, True, True, False, True, True]
+    assert answers[2:] == [[True, noble, True] for _, _, noble in edges.values()]
+    # With WebCrypto, the same primitive gives WebCrypto's verdicts.
+    webcrypto = js.evaluate(MANY, batches)
+    assert webcrypto[:2] == answers[:2]
+    assert webcrypto[2:] == [[True, web, True] for _, web, _ in edges.values()]
+
+
 @pytest.mark.parametrize(
     ("preludes", "engine"),
     [((), "webcrypto"), ((NO_ED25519,), "noble"), ((NO_SUBTLE,), "noble")],
@@ -200,10 +255,12 @@ def test_the_primitive_picks_an_engine_that_works(preludes, engine):
 
 
 def test_with_nothing_at_all_the_page_is_told_so():
-    with node(NO_SUBTLE, "codec.js", "verify.js") as process:
+    with node(NO_SUBTLE, "codec.js", "vmap.js", "completeness.js", "verify.js") as process:
         assert process.evaluate("() => FarmtraceVerify.supported()") is False
         assert process.evaluate("() => FarmtraceVerify.engine()") is None
-    with node(NO_ED25519, "codec.js", "verify.js") as process:  # noble.js failed to load
+    with node(
+        NO_ED25519, "codec.js", "vmap.js", "completeness.js", "verify.js"
+    ) as process:  # noble.js failed to load
         assert process.evaluate("() => FarmtraceVerify.supported()") is False
 
 
@@ -234,7 +291,8 @@ def engines():
     """One Node process per engine, each with codec.js and verify.js as the page loads them."""
     preludes = {"webcrypto": (), "no-ed25519": (NO_ED25519,), "no-subtle": (NO_SUBTLE,)}
     processes = {
-        mode: Node(*pre, "vendor/noble.js", "codec.js", "verify.js") for mode, pre in preludes.items()
+        mode: Node(*pre, "vendor/noble.js", "codec.js", "vmap.js", "completeness.js", "verify.js")
+        for mode, pre in preludes.items()
     }
     yield processes
     for process in processes.values():
