@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from farmtrace.api.demo import CABBAGE_BAG, CHILLI_BAG
+from farmtrace.client import PartyKey
+from farmtrace.client.client import CHINA_STANDARD_TIME
+from farmtrace.trace import scenario as sc
 from farmtrace.trace.journey_facts import journey_facts
 from farmtrace.trace.verify_journey import check_journey
 
@@ -158,6 +161,38 @@ def test_a_name_needs_a_proven_registration(genuine, js):
     facts = _both(journey, key, js)
     station = journey["keys"][kid]["party"]
     assert station not in facts["parties"] and facts["tests"] == []
+
+
+def test_a_buyer_that_has_not_signed_is_named_from_its_proven_registration(tmp_path, js):
+    """The market ships a 10 kg lot to the stall, which has not received it: the stall signed nothing
+    on this lot, so the journey carries one of its keys with its party.register entry, proven, and
+    its name is a fact. Without that proof (a flipped hash), it is not."""
+    app, _ = demo_app(tmp_path)
+    service = app.state.service
+    try:
+        market = PartyKey.load(tmp_path / "keys" / "market.key")
+        stall = PartyKey.load(tmp_path / "keys" / "stall.key").party
+        head = service.lot_summary("MWD-BC-02").head
+        now = app.state.clock().astimezone(CHINA_STANDARD_TIME).replace(microsecond=0).isoformat()
+        said = sc.ship(
+            [{"lot": "MWD-BC-02", "quantity": "10", "unit": "kg", "follows": [head]}], destination=stall
+        )
+        service.record(market.sign({**said, "event_time": now, "location": {"name": "马王堆"}}))
+        journey = json.loads(json.dumps(service.journey_bundle("MWD-BC-02").to_wire()))
+        key = service.log.verifier.key_string()
+    finally:
+        service.log.close()
+    signers = {e["event"]["key_id"] for e in journey["events"]}
+    (extra,) = [k for k in journey["keys"] if k not in signers]
+    assert journey["keys"][extra]["party"] == stall
+    facts = _both(journey, key, js)
+    assert facts["verified"] and facts["hands"][-1] == stall
+    assert facts["parties"][stall]["name_zh"] == "四方坪农贸市场李记蔬菜摊"
+    reg = journey["keys"][extra]["registered_in"]
+    reg["proof"][0] = base64.b64encode(bytes(32)).decode()
+    facts = _both(journey, key, js)
+    assert not facts["verified"] and stall in facts["hands"] and stall not in facts["parties"]
+    assert facts["unproven"] == []  # the key signed nothing: every event is still a fact
 
 
 # --- story 1 (tests/trace/story.py), recorded on SQLite and PostgreSQL ------------------------------

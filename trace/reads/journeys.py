@@ -8,7 +8,9 @@ journey(engine, log, code) -> Journey. Raises NotFound for an unknown lot.
   proof against `checkpoint`; `event` is the decoded event, or None when the stored bytes no
   longer decode (a verifier then reports that entry);
 - `keys`: each signing key's public key, with the ledger entry that registered it (itself proven)
-  so a verifier can see the key was put on the public record;
+  so a verifier can see the key was put on the public record; and, for each party the events name
+  whose party.register entry no signing key comes with (a buyer that has not signed yet, a party
+  signing with a key it added later), one key that entry registered, so its name is proven too;
 - `checkpoint`: the signed checkpoint all proofs lead to; `log_key`: the log's key (a page must
   embed its own copy and compare);
 - `recalls`: recall events reaching the lot (on it or on an ancestor).
@@ -19,6 +21,7 @@ journey(engine, log, code) -> Journey. Raises NotFound for an unknown lot.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,6 +185,10 @@ def journey(engine: Engine, log: Log, code: str) -> Journey:
         key_out.append(
             (kid, JourneyKey(party=k.party_id, public_key=k.public_key, registered_in=registered_in))
         )
+    key_out += _naming_keys(
+        engine, events, key_out, cp.size, lambda i: proven(i, stored.get(i) or entry_at(log, i))
+    )
+    key_out.sort(key=lambda item: item[0])
     return Journey(
         lot=code,
         product=state.product.to_wire(),
@@ -198,6 +205,43 @@ def journey(engine: Engine, log: Log, code: str) -> Journey:
         log_key=log.verifier.key_string(),
         recalls=_recalls(events),
     )
+
+
+def _naming_keys(
+    engine: Engine,
+    events: list[JourneyEvent],
+    carried: list[tuple[str, JourneyKey]],
+    size: int,
+    prove: Callable[[int], ProvenEntry],
+) -> list[tuple[str, JourneyKey]]:
+    """Issue 17 §1: a party's name is a fact only from its party.register entry, proven. For each
+    party the events name (a signer, a ship's destination, a receive's source) whose register entry
+    no key in `carried` comes with, one key that entry registered (its oldest), with the entry proven:
+    a verifier checks it as any key (step 3) and learns the party's name from the log. A key that
+    signed nothing here is harmless to every check."""
+    named: set[str] = set()
+    for e in events:
+        if e.event is None:
+            continue
+        named.add(e.event["party"])
+        detail = e.event.get("detail") or {}
+        other = {"ship": "destination", "receive": "source"}.get(e.event["kind"])
+        if other is not None and isinstance(detail.get(other), str):
+            named.add(detail[other])
+    with engine.connect() as conn:
+        rows = party_queries.keys_of(conn, named)  # oldest first, per party
+        by_id = {r.id: r for r in events_with_ids(conn, {k.added_by_event for k in rows})}
+    have = {k.registered_in.index for _, k in carried if k.registered_in is not None}
+    out, done = [], set()
+    for k in rows:
+        reg = by_id.get(k.added_by_event)
+        if reg is None or reg.kind != "party.register" or k.party_id in done or reg.index >= size:
+            continue
+        done.add(k.party_id)
+        if reg.index not in have:
+            key = JourneyKey(party=k.party_id, public_key=k.public_key, registered_in=prove(reg.index))
+            out.append((k.key_id, key))
+    return out
 
 
 def _recalls(events: list[JourneyEvent]) -> tuple[JourneyRecall, ...]:
