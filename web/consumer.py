@@ -32,7 +32,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from farmtrace.ledger.policy import format_policy
+from farmtrace.ledger.policy import Policy, format_policy
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code, gtin14
 from farmtrace.trace.service import TraceService
@@ -161,7 +161,7 @@ def _lot_page(
         "journey": journey_url,
         "logKey": log_key,
         "lang": t.lang,
-        "messages": t.catalogue("verify."),
+        "messages": _messages(t, policy),
         # The witness policy the checkpoint is held to (ledger/policy.py, static/witnessed.js), from
         # the server's configuration like the log key: never from the database.
         "witnessPolicy": format_policy(policy),
@@ -177,6 +177,30 @@ def _lot_page(
         log_key=log_key,
         journey_url=journey_url,
     )
+
+
+# The messages only a page held to witnesses can show (a page without any says so, in one line).
+_WITNESS_MESSAGES = (
+    "verify.reason.checkpoint.cosignature",
+    "verify.reason.checkpoint.unwitnessed",
+    "verify.reason.checkpoint.quorum",
+    "verify.reason.checkpoint.stale",
+    "verify.unwitnessed",
+    "verify.stale",
+    "verify.unwitnessed_detail",
+    "verify.stale_detail",
+    "verify.witnessed_at",
+)
+
+
+def _messages(t: Translator, policy: Policy) -> dict[str, str]:
+    """The page script's messages; the witness ones only when the policy asks for witnesses, as every
+    byte counts on a weak network."""
+    messages = dict(t.catalogue("verify."))
+    if not policy.required:
+        for key in _WITNESS_MESSAGES:
+            messages.pop(key, None)
+    return messages
 
 
 def _party_lookup(service: TraceService) -> Callable[[str], Mapping[str, Any] | None]:

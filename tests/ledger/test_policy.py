@@ -54,33 +54,33 @@ def test_the_spec_example_parses_and_formats_canonically():
     assert format_policy(parse_policy("  quorum\tnone  \n")) == "quorum none\n"
 
 
-@pytest.mark.parametrize(
-    ("text", "says"),
-    [
-        ("", "needs a quorum line"),
-        ("quorum none\nquorum none\n", "exactly one quorum"),
-        ("quorum X\n", "not a witness or group defined above"),
-        (f"group G 1 X\nwitness X {W[0].verifier.key_string()}\nquorum G\n", "defined above"),
-        (
-            f"witness X {W[0].verifier.key_string()}\nwitness X {W[1].verifier.key_string()}\nquorum X\n",
-            "taken",
-        ),
-        (
-            f"witness X {W[0].verifier.key_string()}\nwitness Y {W[0].verifier.key_string()}\nquorum X\n",
-            "twice",
-        ),
-        (f"witness none {W[0].verifier.key_string()}\nquorum none\n", "taken"),
-        (f"witness X {W[0].verifier.key_string()}\ngroup G 2 X\nquorum G\n", "from 1 to its 1"),
-        (f"witness X {W[0].verifier.key_string()}\ngroup G 01 X\nquorum G\n", "threshold"),
-        (f"witness X {W[0].verifier.key_string()}\ngroup G 1 X X\nquorum G\n", "listed twice"),
-        (f"witness X {W[0].verifier.key_string()}\ngroup G 1 X\ngroup H 1 X\nquorum G\n", "already a member"),
-        (f"witness X {LOG.verifier.key_string()}\nquorum X\n", "CosignatureVerifier"),
-        (f"log {W[0].verifier.key_string()}\nquorum none\n", "not a Verifier"),
-        ("quorum none\r\n", "control characters"),
-        ("witness X\nquorum none\n", "policy line 1"),
-        ("frobnicate\nquorum none\n", "expected log, witness"),
-    ],
-)
+BAD_POLICIES = [
+    ("", "needs a quorum line"),
+    ("quorum none\nquorum none\n", "exactly one quorum"),
+    ("quorum X\n", "not a witness or group defined above"),
+    (f"group G 1 X\nwitness X {W[0].verifier.key_string()}\nquorum G\n", "defined above"),
+    (
+        f"witness X {W[0].verifier.key_string()}\nwitness X {W[1].verifier.key_string()}\nquorum X\n",
+        "taken",
+    ),
+    (
+        f"witness X {W[0].verifier.key_string()}\nwitness Y {W[0].verifier.key_string()}\nquorum X\n",
+        "twice",
+    ),
+    (f"witness none {W[0].verifier.key_string()}\nquorum none\n", "taken"),
+    (f"witness X {W[0].verifier.key_string()}\ngroup G 2 X\nquorum G\n", "from 1 to its 1"),
+    (f"witness X {W[0].verifier.key_string()}\ngroup G 01 X\nquorum G\n", "threshold"),
+    (f"witness X {W[0].verifier.key_string()}\ngroup G 1 X X\nquorum G\n", "listed twice"),
+    (f"witness X {W[0].verifier.key_string()}\ngroup G 1 X\ngroup H 1 X\nquorum G\n", "already a member"),
+    (f"witness X {LOG.verifier.key_string()}\nquorum X\n", "CosignatureVerifier"),
+    (f"log {W[0].verifier.key_string()}\nquorum none\n", "not a Verifier"),
+    ("quorum none\r\n", "control characters"),
+    ("witness X\nquorum none\n", "policy line 1"),
+    ("frobnicate\nquorum none\n", "expected log, witness"),
+]
+
+
+@pytest.mark.parametrize(("text", "says"), BAD_POLICIES)
 def test_bad_policies_are_refused_naming_the_problem(text, says):
     with pytest.raises(MalformedError, match=says):
         parse_policy(text)

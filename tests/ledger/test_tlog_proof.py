@@ -148,3 +148,9 @@ def test_the_parser_raises_only_its_own_error(data):
     for candidate in (data, text[: len(data)] + data, base64.b64encode(data)):
         with contextlib.suppress(MalformedError):
             parse_tlog_proof(candidate)
+
+
+def test_the_vector_in_the_docs_is_the_file():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tlog-proof.md").read_text()
+    block = doc.split("```text\n")[2].split("```")[0]
+    assert block == VECTOR.read_text()

@@ -18,6 +18,7 @@ from farmtrace.api.app import create_app
 from farmtrace.api.demo import run_demo
 from farmtrace.api.settings import Settings
 from farmtrace.ledger.policy import check_witnessed
+from farmtrace.ledger.tlog_proof import check_tlog_proof, parse_tlog_proof
 
 from ..api.test_witness_processes import LOG, _wait, witnesses  # noqa: F401 - the fixture
 from .consumer_support import ARTIFACTS, PHONE, chromium, close_app, free_port, live_server
@@ -64,12 +65,21 @@ def test_the_page_is_witnessed_then_stale_when_the_witnesses_are_gone(witnesses,
             page.wait_for_selector(SETTLED, timeout=20_000)
             assert _state(page, "verified") == [], page.inner_text("#verify")
             line = page.inner_text(".verify-witnessed")
-            assert line == f"Last witnessed by 3 independent witnesses: {_cst(quorum_at)}"
+            assert line == f"Last witnessed {_cst(quorum_at)} by 3 independent witnesses"
             result = page.evaluate("window.farmtraceVerification")
             assert (
                 result["witnessed"]["state"] == "witnessed" and result["witnessed"]["quorumAt"] == quorum_at
             )
             page.screenshot(path=str(_artifact("witnessed")), full_page=True)
+            # Each step links its offline proof (docs/tlog-proof.md), which checks with the keys alone.
+            hrefs = page.eval_on_selector_all(
+                ".step .step-proof", "els => els.map((e) => e.getAttribute('href'))"
+            )
+            ids = [e["id"] for e in app.state.service.journey_bundle("XF-BAG-0001").to_wire()["events"]]
+            assert hrefs == [f"/events/{i}/proof.tlog-proof" for i in ids]
+            proof = parse_tlog_proof(page.request.get(url + hrefs[-1]).body())
+            checked = check_tlog_proof(proof, log_key=LOG.verifier, policy=policy, now=int(time.time()))
+            assert checked.witnessed.state == "witnessed"
 
             # The witnesses die; nothing cosigns any more, and the max age passes.
             for w in ws:
@@ -85,7 +95,7 @@ def test_the_page_is_witnessed_then_stale_when_the_witnesses_are_gone(witnesses,
             page.goto(f"{url}/l/XF-BAG-0001?lang=zh")
             page.wait_for_selector(SETTLED, timeout=20_000)
             assert _state(page, "stale") == ["checkpoint.stale"]
-            assert page.inner_text(".verify-witnessed").startswith("最近一次由 3 个独立见证方见证")
+            assert page.inner_text(".verify-witnessed") == f"最近见证：{_cst(quorum_at)}（3 个独立见证方）"
     finally:
         app.state.witnessing.stop()
         close_app(app)
@@ -103,7 +113,7 @@ def _state(page, state: str) -> list[str]:
         assert page.get_attribute("#verify", "data-state") == state
         if state == "stale":
             heading = page.inner_text("#verify h2")
-            assert heading in ("Signatures checked, but possibly out of date", "已核对签名，但记录可能过时")
+            assert heading in ("Signatures checked, possibly out of date", "签名已核对，记录可能过时")
             assert page.inner_text(".verify-detail").count("(UTC+8)") == 1
     return ours
 

@@ -124,39 +124,37 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # Current and witnessed (ledger/policy.py, web/static/witnessed.js): the page's witness policy.
     "verify.reason.checkpoint.cosignature": (
-        "独立见证方 {key} 的副签无效：该检查点不是它见证过的。",
-        "The cosignature of the independent witness {key} is invalid: it did not witness this checkpoint.",
+        "见证方 {key} 的副签无效。",
+        "The cosignature of witness {key} is invalid.",
     ),
     "verify.reason.checkpoint.unwitnessed": (
-        "账本检查点没有任何独立见证方的有效副签。",
-        "No independent witness has validly cosigned the ledger's checkpoint.",
+        "检查点没有独立见证方的有效副签。",
+        "No independent witness validly cosigned the checkpoint.",
     ),
     "verify.reason.checkpoint.quorum": (
-        "为账本检查点副签的独立见证方不足规定的人数。",
-        "Fewer independent witnesses cosigned the ledger's checkpoint than the policy requires.",
+        "副签的独立见证方少于规定人数。",
+        "Too few independent witnesses cosigned the checkpoint.",
     ),
     "verify.reason.checkpoint.stale": (
-        "账本检查点最近一次被见证的时间已超过规定期限，可能不是最新的记录。",
-        "The ledger's checkpoint was last witnessed longer ago than the policy allows: it may not be current.",
+        "检查点最近一次见证已超过期限。",
+        "The checkpoint was last witnessed too long ago.",
     ),
-    "verify.unwitnessed": ("已核对签名，但未经见证", "Signatures checked, not witnessed"),
-    "verify.stale": ("已核对签名，但记录可能过时", "Signatures checked, but possibly out of date"),
+    "verify.unwitnessed": ("签名已核对，未经见证", "Signatures checked, not witnessed"),
+    "verify.stale": ("签名已核对，记录可能过时", "Signatures checked, possibly out of date"),
     "verify.unwitnessed_detail": (
-        "记录的签名和账本证明都已核对，但账本检查点没有足够的独立见证方副签，无法确认您看到的是所有人看到的同一份账本。",
-        "The records' signatures and ledger proofs check out, but too few independent witnesses cosigned the ledger's checkpoint to confirm you see the same ledger as everyone else.",
+        "签名和证明均已核对，但独立见证方不足，无法确认您看到的账本与他人相同。",
+        "Signatures and proofs check out, but too few independent witnesses cosigned: nothing confirms you see the same ledger as others.",
     ),
     "verify.stale_detail": (
-        "记录的签名和账本证明都已核对，但账本最近一次被独立见证是在 {when}，超过了 {hours} 小时的期限：之后的记录（例如召回）可能没有显示。",
-        "The records' signatures and ledger proofs check out, but the ledger was last independently witnessed at {when}, more than {hours} hours ago: later records (a recall, say) may be missing.",
+        "签名和证明均已核对，但账本最近一次见证是 {when}，已超过 {hours} 小时：之后的记录（如召回）可能未显示。",
+        "Signatures and proofs check out, but the ledger was last witnessed at {when}, over {hours} hours ago: later records (a recall) may be missing.",
     ),
     "verify.witnessed_at": (
-        "最近一次由 {n} 个独立见证方见证：{when}",
-        "Last witnessed by {n} independent witnesses: {when}",
+        "最近见证：{when}（{n} 个独立见证方）",
+        "Last witnessed {when} by {n} independent witnesses",
     ),
-    "verify.no_witnesses": (
-        "本账本未配置独立见证方：无法确认您看到的账本与其他人看到的相同。",
-        "No independent witnesses configured: nothing confirms you see the same ledger as everyone else.",
-    ),
+    "verify.no_witnesses": ("未配置独立见证方。", "No independent witnesses configured."),
+    "verify.proof": ("离线证明", "Offline proof"),  # each step's .tlog-proof link (docs/tlog-proof.md)
     "verify.reason.key.id": (
         "签名密钥 {key} 的公钥与其编号不符。",
         "Signing key {key}: the public key does not match its id.",

@@ -211,6 +211,7 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
     "portal.ok.ship": ("已发货，等待对方收货", "Shipped; waiting for the receiver"),
     "portal.ok.sell": ("销售已登记", "Sale recorded"),
     "portal.ok.ledger": ("已写入账本第 {index} 条。", "Written to the ledger as entry {index}."),
+    "portal.ok.proof": ("下载离线证明（.tlog-proof）", "Download the offline proof (.tlog-proof)"),
     "portal.ok.labels": ("打印标签", "Print labels"),
     "portal.ok.labels_all": ("打印全部新批次标签（PDF）", "Print all new lots' labels (PDF)"),
     "portal.ok.another": ("再登记一笔", "Record another"),

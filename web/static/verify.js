@@ -459,6 +459,21 @@
       return w && w.state === "stale" ? "stale" : "unwitnessed";
     }
 
+    function proofLinks(journey) {
+      // Each step drawn from a checked event gets its offline proof: GET /events/{id}/proof.tlog-proof.
+      const ids = new Map(journey.events.map((e) => [e && e.index, e && e.id]));
+      document.querySelectorAll(".step[data-index]").forEach((el) => {
+        const id = ids.get(Number(el.dataset.index));
+        if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id) || el.querySelector(".step-proof")) return;
+        const a = document.createElement("a");
+        a.className = "step-proof small";
+        a.href = "/events/" + id + "/proof.tlog-proof";
+        a.download = "";
+        a.textContent = msg("verify.proof");
+        el.append(a);
+      });
+    }
+
     async function run() {
       show("pending", msg("verify.pending"), msg("verify.pending_detail"));
       if (!(await supported())) {
@@ -511,9 +526,10 @@
       const messages = { ...cfg.messages, ...words.messages };
       globalThis.FarmtraceFactsView.show(facts, { messages, lang: cfg.lang, state: box.dataset.state, standard: words.standard });
       window.farmtraceFacts = facts;
+      proofLinks(journey);
       box.dataset.ms = String(result.ms);
       box.dataset.engine = engine;
-      window.farmtraceVerification = { ok: result.ok, failures: result.failures, ms: result.ms, fetchMs, events: result.events, engine };
+      window.farmtraceVerification = { ok: result.ok, failures: result.failures, ms: result.ms, fetchMs, events: result.events, engine, witnessed: result.witnessed };
     }
 
     retry.addEventListener("click", run);

@@ -33,6 +33,7 @@
   async function parsePolicy(text, maxAge) {
     const witnesses = [], groups = [], names = new Set(), used = new Set();
     let quorum = null;
+    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(text)) throw new Error("a policy has no control characters but tab and newline");
     const lines = String(text).split("\n");
     for (let i = 0; i < lines.length; i++) {
       const items = lines[i].replace(/^[ \t]+|[ \t]+$/g, "").split(/[ \t]+/);
