@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidEvent
-from .model.canonical import canonical_json
+from .model.canonical import canonical_json, wire_json
 
 __all__ = [
     "INDEX_HEADER",
@@ -145,7 +145,8 @@ class LotHead:
 
     def value(self) -> bytes:
         """RFC 8785 JSON {"count", "head", "lot"}."""
-        return canonical_json({"count": self.count, "head": self.head, "lot": self.lot})
+        # ASCII keys, a small integer and strings: orjson's sorted output is RFC 8785 (model/canonical.py)
+        return wire_json({"count": self.count, "head": self.head, "lot": self.lot})
 
     @classmethod
     def parse(cls, value: bytes) -> LotHead:

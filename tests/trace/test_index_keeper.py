@@ -271,3 +271,41 @@ def test_any_batches_and_commits_give_the_reference_roots(kind, plan, tmp_path, 
                 keeper.commit_due()
         assert check_committed(service) >= 1
         check_stored_map(service)
+
+
+# --- the stored map itself ------------------------------------------------------------------------
+
+
+def test_the_stored_map_equals_the_memory_map(database_url):
+    """IndexStore as a NodeStore: bulk updates (inserts, changes, deletions) give the memory map's
+    root and nodes, and its proofs check."""
+    import random
+
+    from sqlalchemy import create_engine
+
+    from farmtrace.ledger.verifiable_map import MemoryNodes, map_root, update_map
+    from farmtrace.trace.store.index_store import create_index_tables
+
+    rng = random.Random(7)
+    keys = [rng.randbytes(32) for _ in range(1500)]
+    engine = create_engine(database_url)
+    create_index_tables(engine)
+    memory = MemoryNodes()
+    items: dict[bytes, bytes] = {}
+    for round_ in range(4):
+        changes = {k: rng.randbytes(32) for k in rng.sample(keys, 400 if round_ else 1200)}
+        changes |= {k: None for k in rng.sample(sorted(items), min(30, len(items)))}
+        with engine.begin() as conn:
+            root = update_map(IndexStore(conn), changes)
+        assert root == update_map(memory, changes)
+        items = {k: v for k, v in {**items, **changes}.items() if v is not None}
+        assert root == map_root(items)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT position, node FROM trace_index_node")).all()
+        assert {bytes(p): bytes(n) for p, n in rows} == memory.nodes
+        store = IndexStore(conn)
+        for k in rng.sample(keys, 50):
+            vh, proof = prove_key(store, k)
+            assert vh == items.get(k)
+            check_key(root, k, vh, proof)
+    engine.dispose()

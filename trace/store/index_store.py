@@ -1,6 +1,6 @@
 """The head index as stored: its map's nodes, its values and the latest index entry (SQL).
 
-`IndexStore(conn)` works inside the caller's transaction: the committer (trace/index_commit.py) uses
+`IndexStore(conn)` works inside the caller's transaction: the keeper (trace/index_keeper.py) uses
 the connection of the log's write transaction, so the nodes, the values, the head row and the index
 entry commit together or not at all, and the stored map always answers for the latest committed
 index entry (`head()`). It is a `NodeStore` of ledger/verifiable_map.py (`get_nodes`, `put_nodes`).
@@ -57,13 +57,16 @@ class IndexStore:
     # --- NodeStore ---------------------------------------------------------------------------------
 
     def get_nodes(self, positions: Iterable[bytes]) -> dict[bytes, bytes]:
+        return self._read_nodes(list(positions))
+
+    def put_nodes(self, nodes: Mapping[bytes, bytes | None]) -> None:
+        self._replace(TraceIndexNode.__table__, "position", nodes)  # type: ignore[attr-defined]
+
+    def _read_nodes(self, positions: list[bytes]) -> dict[bytes, bytes]:
         rows = self.sql.fetch_in(
             "SELECT position, node FROM trace_index_node WHERE position IN ({})", positions
         )
         return {bytes(p): bytes(n) for p, n in rows}
-
-    def put_nodes(self, nodes: Mapping[bytes, bytes | None]) -> None:
-        self._replace(TraceIndexNode.__table__, "position", nodes)  # type: ignore[attr-defined]
 
     # --- values and the head -----------------------------------------------------------------------
 
@@ -104,23 +107,30 @@ class IndexStore:
     # --- writing -----------------------------------------------------------------------------------
 
     def _replace(self, table: Any, key: str, rows: Mapping[bytes, bytes | None]) -> None:
-        """Delete the rows of `rows`' keys, then insert those whose value is not None."""
+        """Write `rows`: delete the keys whose value is None, set the others (an upsert on SQLite;
+        on PostgreSQL a delete of them all, then COPY)."""
         if not rows:
             return
-        keys = list(rows)
-        if self.sql.postgres:
-            self._execute(f"DELETE FROM {table.name} WHERE {key} = ANY(%s)", [(keys,)])
-        else:
-            self._execute(f"DELETE FROM {table.name} WHERE {key} = ?", [(k,) for k in keys])
         other = next(c.name for c in table.columns if c.name != key)
-        self.sql.insert(table, (key, other), [(k, v) for k, v in rows.items() if v is not None])
+        kept = [(k, v) for k, v in rows.items() if v is not None]
+        if self.sql.postgres:
+            self._execute(f"DELETE FROM {table.name} WHERE {key} = ANY(%s)", [(list(rows),)])
+            self.sql.insert(table, (key, other), kept)
+            return
+        gone = [(k,) for k, v in rows.items() if v is None]
+        if gone:
+            self._execute(f"DELETE FROM {table.name} WHERE {key} = ?", gone)
+        if kept:
+            sql = (
+                f"INSERT INTO {table.name} ({key}, {other}) VALUES (?, ?) "
+                f"ON CONFLICT ({key}) DO UPDATE SET {other} = excluded.{other}"
+            )
+            self._execute(sql, kept)
 
     def _execute(self, sql: str, params: list[tuple]) -> None:
+        """Run `sql` once per tuple of `params` (`executemany`) on the DB-API cursor."""
         cur = self.conn.connection.driver_connection.cursor()
         try:
-            if len(params) == 1:
-                cur.execute(sql, params[0])
-            else:
-                cur.executemany(sql, params)
+            cur.executemany(sql, params)
         finally:
             cur.close()

@@ -1,0 +1,222 @@
+"""The head index's costs (issue 17 §2): ingest with and without it, and a lot's proof at 1M lots.
+
+    cd /tmp && python /work/main/bench/index_bench.py [--events N] [--rounds R] [--lag S] [--lots N] [--json FILE]
+
+(a) **Ingest A/B.** The same signed history (bench/trace_bench.py's supply chain: registrations,
+    then chains of harvests, tests, shipments, splits, merges and sales) recorded through
+    `TraceService.record_many` in batches of 2,000 on a fresh SQLite database, alternately without
+    the index (A) and with it kept as the server keeps it (B: an `IndexKeeper` with a `--lag` of
+    2 s, its background thread running and the recorder nudging it after each batch, so the index is
+    committed several times during the run where the default 10 s lag would commit it once or not
+    at all). R rounds of A then B; each round's ratio B/A is reported, and the median. Goal: B costs
+    at most 10% (B/A ≥ 0.90). At the end of each B run the index is brought up to date and its
+    last root checked against the reference recomputation (`MemoryIndex`).
+
+(b) **Proof size at 1M lots.** A map of `--lots` lot heads (default 1,000,000) is built with
+    `update_map` in batches of 100,000 on a SQLite `IndexStore`, outside the service; 1,000 random
+    lots are proven (`prove_key`) and checked (`check_key`). Reported: siblings per proof (all, and
+    non-empty), and the bytes of the JSON proof (`MapProof.to_wire`, compact JSON), mean and p95;
+    and the build and prove times.
+
+Prints the figures and writes JSON to bench/results/index.json. Run it by path from outside the
+repository (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(_HERE)
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _ROOT]  # see trace_bench.py
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+from sqlalchemy import create_engine  # noqa: E402
+from trace_bench import (  # noqa: E402
+    CST,
+    Cast,
+    chains,
+    close_service,
+    open_service,
+    percentile,
+    prepared,
+    record_all,
+    sqlite_url,
+    warm_up_verifiers,
+)
+
+from farmtrace.ledger.verifiable_map import check_key, prove_key, update_map  # noqa: E402
+from farmtrace.trace.head_index import LotHead, decode_index_entry, is_index_entry, lot_map_key, value_hash  # noqa: E402
+from farmtrace.trace.index_keeper import IndexKeeper  # noqa: E402
+from farmtrace.trace.index_state import MemoryIndex  # noqa: E402
+from farmtrace.trace.store.index_store import IndexStore, create_index_tables  # noqa: E402
+
+
+def ingest_once(
+    tmp: str, cast: Cast, entries: list[bytes], start: datetime, *, lag: float | None, n: int
+) -> dict:
+    """Record `entries` on a fresh SQLite database; with the index kept if `lag` is not None."""
+    url = sqlite_url(f"{tmp}/ingest-{n}-{'B' if lag is not None else 'A'}.db")
+    prepared(url, cast, start - timedelta(days=1))
+    service = open_service(url)
+    keeper = None
+    try:
+        spent = [0.0, 0.0]  # seconds inside the keeper's hook: wall, CPU of its thread
+        if lag is not None:
+            keeper = IndexKeeper(service.log, clock=time.time, lag=lag)
+            keeper.started -= lag  # as a server that has run for a while: the first one is due at once
+            compute = keeper.compute
+
+            def timed(txn, size, read):
+                w, c = time.perf_counter(), time.thread_time()
+                try:
+                    return compute(txn, size, read)
+                finally:
+                    spent[0] += time.perf_counter() - w
+                    spent[1] += time.thread_time() - c
+
+            keeper.compute = timed  # type: ignore[method-assign]
+            service.recorder.after_batch = keeper.nudge
+            keeper.start()
+        cpu = time.process_time()
+        seconds, refused = record_all(service, entries)
+        cpu = time.process_time() - cpu
+        out = {"rate": len(entries) / seconds, "seconds": seconds, "refused": refused, "cpu_seconds": cpu}
+        if keeper is not None:
+            keeper.stop()
+            out["index_wall_seconds"], out["index_cpu_seconds"] = spent
+            log = service.log
+            all_entries = [e for _, e in log.read_entries(0, log.size)]
+            out["index_entries"] = sum(map(is_index_entry, all_entries))
+            last = max(i for i, e in enumerate(all_entries) if is_index_entry(e))
+            reference = MemoryIndex()
+            reference.fold(0, all_entries[:last])
+            assert decode_index_entry(all_entries[last]) == reference.entry(last), (
+                "the committed root is wrong"
+            )
+            out["last_index_entry_checked"] = last
+        return out
+    finally:
+        close_service(service)
+
+
+def bench_ingest(cfg: argparse.Namespace, tmp: str) -> dict:
+    cast = Cast.make()
+    start = datetime.now(CST).replace(microsecond=0) - timedelta(days=20)
+    entries = chains(cast, prefix="I", events=cfg.events, start=start, seed=5)
+    warm_up_verifiers()
+    rounds = []
+    for r in range(cfg.rounds):
+        a = ingest_once(tmp, cast, entries, start, lag=None, n=r)
+        b = ingest_once(tmp, cast, entries, start, lag=cfg.lag, n=r)
+        ratio, cpu_ratio = b["rate"] / a["rate"], b["cpu_seconds"] / a["cpu_seconds"]
+        rounds.append({"without": a, "with": b, "ratio": ratio, "cpu_ratio": cpu_ratio})
+        print(
+            f"  round {r + 1}: without {a['rate']:,.0f}/s ({a['cpu_seconds']:.1f} s CPU), with {b['rate']:,.0f}/s "
+            f"({b['cpu_seconds']:.1f} s CPU; {b['index_entries']} index entries, {b['index_wall_seconds']:.2f} s "
+            f"wall / {b['index_cpu_seconds']:.2f} s CPU in the hook); rate ratio {ratio:.3f}, CPU ratio {cpu_ratio:.3f}",
+            flush=True,
+        )
+    median = statistics.median(x["ratio"] for x in rounds)
+    cpu_median = statistics.median(x["cpu_ratio"] for x in rounds)
+    hook = sum(x["with"]["index_cpu_seconds"] for x in rounds) / sum(x["with"]["cpu_seconds"] for x in rounds)
+    print(
+        f"  median rate ratio with/without: {median:.3f} (goal ≥ 0.90); median CPU ratio {cpu_median:.3f}; "
+        f"the hook's share of the B runs' CPU: {hook:.3f}"
+    )
+    return {
+        "events": len(entries), "lag": cfg.lag, "rounds": rounds, "median_ratio": median,
+        "median_cpu_ratio": cpu_median, "hook_cpu_share": hook, "ok": median >= 0.90,
+    }  # fmt: skip
+
+
+def bench_proofs(cfg: argparse.Namespace, tmp: str) -> dict:
+    engine = create_engine(f"sqlite:///{tmp}/map.db")
+    create_index_tables(engine)
+    codes = [f"LOT-{i:07d}" for i in range(cfg.lots)]
+    head = "ab" * 32
+    started = time.perf_counter()
+    root = b""
+    for i in range(0, len(codes), 100_000):
+        with engine.begin() as conn:
+            batch = {lot_map_key(c): value_hash(LotHead(c, 1, head).value()) for c in codes[i : i + 100_000]}
+            root = update_map(IndexStore(conn), batch)
+        print(
+            f"  {min(i + 100_000, len(codes)):,} lots in the map, {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+    build = time.perf_counter() - started
+    rng = random.Random(17)
+    siblings, non_empty, sizes = [], [], []
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        store = IndexStore(conn)
+        for code in rng.sample(codes, 1_000):
+            key = lot_map_key(code)
+            vh, proof = prove_key(store, key)
+            check_key(root, key, vh, proof)
+            siblings.append(len(proof.siblings))
+            non_empty.append(sum(s is not None for s in proof.siblings))
+            sizes.append(len(json.dumps(proof.to_wire(), separators=(",", ":"))))
+    prove = (time.perf_counter() - started) / 1_000
+    out = {
+        "lots": cfg.lots,
+        "build_seconds": build,
+        "prove_ms_mean": prove * 1000,
+        "siblings_mean": statistics.mean(siblings),
+        "siblings_p95": percentile(siblings, 95),
+        "non_empty_mean": statistics.mean(non_empty),
+        "json_bytes_mean": statistics.mean(sizes),
+        "json_bytes_p95": percentile(sizes, 95),
+    }
+    print(
+        f"  at {cfg.lots:,} lots: siblings mean {out['siblings_mean']:.1f} / p95 {out['siblings_p95']:.0f} "
+        f"(non-empty mean {out['non_empty_mean']:.1f}); JSON proof mean {out['json_bytes_mean']:.0f} B / "
+        f"p95 {out['json_bytes_p95']:.0f} B; build {build:.0f} s, prove {prove * 1000:.2f} ms each"
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=20_000, help="events ingested per run (default 20,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="A/B rounds (default 3)")
+    parser.add_argument(
+        "--lag", type=float, default=2.0, help="the index lag of the B runs, seconds (default 2)"
+    )
+    parser.add_argument("--lots", type=int, default=1_000_000, help="lots in the proof-size map (default 1M)")
+    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-proofs", action="store_true")
+    parser.add_argument("--json", default=os.path.join(_HERE, "results", "index.json"))
+    cfg = parser.parse_args(argv)
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="farmtrace-index-bench-") as tmp:
+        if not cfg.skip_ingest:
+            print(
+                f"(a) ingest A/B, {cfg.events:,} events per run, {cfg.rounds} rounds, lag {cfg.lag} s",
+                flush=True,
+            )
+            results["ingest"] = bench_ingest(cfg, tmp)
+        if not cfg.skip_proofs:
+            print(f"(b) proof size at {cfg.lots:,} lots", flush=True)
+            results["proofs"] = bench_proofs(cfg, tmp)
+    os.makedirs(os.path.dirname(cfg.json), exist_ok=True)
+    with open(cfg.json, "w") as f:
+        json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
