@@ -343,7 +343,10 @@ class Settings:
             raise ConfigError(
                 "FARMTRACE_WITNESS_QUORUM is set but no witness is configured (FARMTRACE_WITNESSES)"
             )
-        return Policy.of_witnesses(keys, quorum=self.witness_quorum, max_age=self.witness_max_age)
+        try:
+            return Policy.of_witnesses(keys, quorum=self.witness_quorum, max_age=self.witness_max_age)
+        except LedgerError as exc:  # two witnesses' keys under one name
+            raise ConfigError(f"the witnesses cannot form a policy: {exc}") from exc
 
     def witness_endpoints(self) -> tuple[WitnessEndpoint, ...]:
         """The witnesses each new checkpoint is submitted to (FARMTRACE_WITNESSES)."""

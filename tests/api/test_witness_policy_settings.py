@@ -49,3 +49,11 @@ def test_configured_quorum_and_age():
 def test_bad_settings_are_refused_at_start_naming_the_variable(env, says):
     with pytest.raises(ConfigError, match=says):
         _settings(**env)
+
+
+def test_two_witness_keys_under_one_name_are_refused():
+    twins = [
+        CosignatureSigner.from_seed("same.example/w", bytes([n]) * 32).verifier.key_string() for n in (1, 2)
+    ]
+    with pytest.raises(ConfigError, match="cannot form a policy"):
+        _settings(WITNESS_KEYS=",".join(twins))
