@@ -60,7 +60,7 @@ def page(browser):
 
 
 def _sql(db, statement: str, *params) -> None:
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(db, timeout=30) as conn:  # the app's writers may hold the lock a moment
         assert conn.execute(statement, params).rowcount >= 1, statement
     conn.close()
 
