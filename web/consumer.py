@@ -12,7 +12,9 @@ problem handlers never answer a person. A lot whose ledger data cannot be read i
 verified. The page is rendered from `TraceService.journey_bundle(lot)` (typed; web/timeline.py);
 the browser then fetches the same journey's JSON (`Journey.to_wire()`) from GET /lots/{lot}/journey
 and checks it (static/verify.js) against the log key embedded here, which comes from the server's
-configuration, never from the database.
+configuration, never from the database. What the server renders is only its first paint, marked
+未验证 / Not yet verified: after the check the browser replaces it with the facts it proved from the
+signed entries (static/facts.js, drawn by facts-view.js; docs/journey-facts.md).
 
 Pages are small and self-contained for weak networks: one HTML document with the CSS inlined (a QR
 scan is nearly always a first visit, so a separate stylesheet would cost a round trip), one deferred

@@ -1,4 +1,7 @@
-"""The consumer page's timeline: `TraceService.journey_bundle`'s answer as lot.html shows it.
+"""The consumer page's timeline: `TraceService.journey_bundle`'s answer as lot.html shows it first.
+
+This is the server's first paint, marked "not yet verified" on the page: the browser then draws the
+facts it proved in its place (static/facts-view.js, which mirrors the formatters below).
 
     journey_view(journey, t, lookup_party=...) -> the page's view: product, origins, prices,
                                                    recall banners, warnings and one step per event
