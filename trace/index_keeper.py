@@ -20,8 +20,8 @@ grown past it). A database whose index tables are empty (new, or restored from a
 backup, which carry no index tables) rebuilds the whole index from the log at its next commit.
 
 `IndexKeeper.start()` runs `commit_due` in a background thread every `poll` seconds (the api's
-composition root starts it, as it starts the witness submitter); `TraceService` also nudges it at
-the end of each bulk ingest batch (`nudge`: queued, never waited for).
+composition root starts it, as it starts the witness submitter, and sets the write path's
+`Recorder.after_batch` to `nudge`: at the end of each ingest batch a commit is queued, never waited for).
 """
 
 from __future__ import annotations

@@ -90,3 +90,14 @@ def test_every_reader_works_on_a_log_with_index_entries(indexed):
     raw = client.get("/ledger/entries", params={"start": 0, "limit": 100})
     assert raw.status_code == 200, raw.text
     assert rp.replay(app.state.log, clock=utc_now).summary().startswith("OK:")
+
+
+def test_the_lag_setting():
+    from farmtrace.api.settings import ConfigError
+
+    assert Settings.from_env({}).index_lag == 10
+    assert Settings.from_env({"FARMTRACE_INDEX_LAG": "0"}).index_lag == 0
+    assert Settings.from_env({"FARMTRACE_INDEX_LAG": "30"}).index_lag == 30
+    for bad in ("-1", "1.5", "ten", "1e3"):
+        with pytest.raises(ConfigError, match="FARMTRACE_INDEX_LAG"):
+            Settings.from_env({"FARMTRACE_INDEX_LAG": bad})
