@@ -309,3 +309,26 @@ def test_the_stored_map_equals_the_memory_map(database_url):
             assert vh == items.get(k)
             check_key(root, k, vh, proof)
     engine.dispose()
+
+
+def test_a_restore_steps_over_index_entries(story, tmp_path):
+    """A restore rebuilds the projection from a log holding index entries (they change no table).
+    The restored database has no index tables: the next commit rebuilds the index from the log
+    (test_empty_index_tables_are_rebuilt_from_the_log)."""
+    from sqlalchemy import create_engine
+
+    from farmtrace.trace.restore import rebuild_projection
+    from farmtrace.trace.store.compare import first_divergence
+
+    service, entries = story
+    clock = Ticker()
+    keeper = IndexKeeper(service.log, clock=clock, lag=LAG)
+    for start in range(0, len(entries), 6):
+        record(service, entries[start : start + 6])
+        clock.advance()
+        keeper.commit_due()
+    assert check_committed(service) >= 3
+    target = create_engine(f"sqlite:///{tmp_path / 'restored.db'}")
+    rebuild_projection(service.log, target, clock=lambda: NOW)
+    assert first_divergence(target, service.log.engine) is None
+    target.dispose()
