@@ -1,6 +1,7 @@
 """`farmtrace verify --replay` against the raw Ed25519 verification rate of the same events on 2 cores.
 
     cd /tmp && python /work/main/bench/replay_bench.py [--events N] [--full] [--profile] [--json FILE]
+        [--ledger FILE] [--ab ROUNDS [--arms A,B]] [--cpu ROUNDS]
 
 A ledger of `--events` signed events (default 20,000, a smoke run; `--full`: 1,000,000) is generated
 and bulk-loaded with bench/trace_bench.py's generator and loader (imported, not copied: the same
@@ -20,11 +21,14 @@ Goal (issue 16): replay ≥ 0.6× the 2-core raw verify rate. `--profile` also c
 process (the verification workers are other processes) and prints the top costs.
 
 `--ab ROUNDS` (an A/B of the replay's step 3, issue 16 part 4): the replay is run ROUNDS times in
-each of two ways, alternating, each replay between two baseline measurements: "projected" (the
-product: `Recorder.project_many` into a scratch SQLite without fsync) and "appended" (the path
-before it: every entry appended again to a scratch Log through `Recorder.record_many`, the scratch
-SQLite at synchronous=FULL). The "appended" arm swaps two functions of trace/replay.py for the
-bench's own (`_appending`); everything else, the checks included, is the same code.
+each of two ways (`--arms`, default "appended,projected"), alternating, each replay between two
+baseline measurements. "projected" is the product: `Recorder.project_many` into a scratch SQLite
+without fsync (`store.compare.skip_durability`). "appended" is the path before it: every entry
+appended again to a scratch Log through `Recorder.record_many`, the scratch SQLite at
+synchronous=FULL. "scratch-cache" is the product with the scratch given a 256 MB page cache and a
+4 GiB memory map (tried in December 2026, not kept: docs/replay.md "Speed"). The other arms swap
+functions of trace/replay.py for the bench's own (`_appending`, `_cached`); everything else, the
+checks included, is the same code. `--ledger FILE` keeps the built ledger for the next run.
 
 `--cpu ROUNDS`: where the time goes, as CPU time per event (`time.process_time`, which counts every
 thread of the process and little of the other jobs on a shared machine), with verification inline
@@ -64,6 +68,7 @@ from datetime import datetime, timedelta  # noqa: E402
 
 import trace_bench as tb  # noqa: E402  (bench/trace_bench.py: the generator and loader)
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from farmtrace.ledger.log import Log  # noqa: E402
 from farmtrace.ledger.note import Signer  # noqa: E402
@@ -129,23 +134,54 @@ def _appending(run: object) -> object:
     """`run()` with trace/replay.py's step 3 done the previous way (see the module docstring)."""
 
     def arm() -> object:
-        saved = rp._reproject, rp.skip_durability
-        rp._reproject, rp.skip_durability = _reproject_appending, lambda engine: None
+        saved = rp.reproject, rp.skip_durability
+        rp.reproject, rp.skip_durability = _reproject_appending, lambda engine: None
         try:
             return run()  # type: ignore[operator]
         finally:
-            rp._reproject, rp.skip_durability = saved
+            rp.reproject, rp.skip_durability = saved
 
     return arm
 
 
-def ab(log: Log, pool: ProcessPoolExecutor, work: list, rounds: int, tmp: str) -> list[dict]:
+def _cached_scratch(engine: object) -> None:
+    """`skip_durability` plus a 256 MB page cache and a 4 GiB memory map on the scratch."""
+    skip_durability(engine)  # type: ignore[arg-type]
+
+    @event.listens_for(engine, "connect")
+    def _cache(dbapi_conn: object, _record: object) -> None:
+        dbapi_conn.execute("PRAGMA cache_size=-262144")  # type: ignore[attr-defined]
+        dbapi_conn.execute("PRAGMA mmap_size=4294967296")  # type: ignore[attr-defined]
+
+    engine.dispose()  # type: ignore[attr-defined]
+
+
+def _cached(run: object) -> object:
+    """`run()` with the replay's scratch set up by `_cached_scratch`."""
+
+    def arm() -> object:
+        saved = rp.skip_durability
+        rp.skip_durability = _cached_scratch
+        try:
+            return run()  # type: ignore[operator]
+        finally:
+            rp.skip_durability = saved
+
+    return arm
+
+
+ARMS = {"projected": lambda run: run, "appended": _appending, "scratch-cache": _cached}
+
+
+def ab(
+    log: Log, pool: ProcessPoolExecutor, work: list, rounds: int, tmp: str, arms: tuple[str, str]
+) -> list[dict]:
     """Alternate the two arms `rounds` times; each row: arm, events/s, baseline around it, ratio, load."""
     rows = []
     for r in range(rounds):
-        for name in ("appended", "projected") if r % 2 == 0 else ("projected", "appended"):
+        for name in arms if r % 2 == 0 else arms[::-1]:
             projected = lambda: replay(log, clock=utc_now, workdir=tmp)  # noqa: E731
-            run = projected if name == "projected" else _appending(projected)
+            run = ARMS[name](projected)
             before = raw_rate_on_cores(pool, work)
             report = run()
             after = raw_rate_on_cores(pool, work)
@@ -193,7 +229,7 @@ def cpu_ledger(log: Log, work: list, rounds: int, tmp: str) -> list[dict]:
                 if not appended:
                     skip_durability(store.engine)
                 recorder = Recorder.projecting(store.engine, clock=utc_now)
-                (_reproject_appending if appended else rp._reproject)(log, recorder, size, None)
+                (_reproject_appending if appended else rp.reproject)(log, recorder, size, None)
                 t = time.process_time()
                 assert first_divergence(store.engine, log.engine) is None
                 compare.append((time.process_time() - t) / size * 1e6)
@@ -238,7 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="1,000,000 events")
     parser.add_argument("--profile", action="store_true", help="cProfile the replay's process")
     parser.add_argument("--ab", type=int, metavar="ROUNDS", help="alternate the previous path and this one")
+    parser.add_argument("--arms", default="appended,projected", help="the two arms of --ab (see above)")
     parser.add_argument("--cpu", type=int, metavar="ROUNDS", help="CPU time per event, step by step")
+    parser.add_argument(
+        "--ledger",
+        help="a SQLite file to keep the ledger in: built if absent, reused (not rebuilt) if present",
+    )
     parser.add_argument("--json", default=os.path.join(_HERE, "results", "replay.json"))
     cfg = parser.parse_args(argv)
     events = cfg.events or (1_000_000 if cfg.full else 20_000)
@@ -246,10 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     tmp = tempfile.mkdtemp(prefix="farmtrace-replay-bench-")
     pool = ProcessPoolExecutor(CORES, mp_context=multiprocessing.get_context("spawn"))
     try:
-        url = tb.sqlite_url(os.path.join(tmp, "ledger.db"))
-        began = time.perf_counter()
-        built = build_ledger(url, cast, events)
-        print(f"ledger: {built:,} events in {time.perf_counter() - began:.0f} s", flush=True)
+        url = tb.sqlite_url(os.path.abspath(cfg.ledger) if cfg.ledger else os.path.join(tmp, "ledger.db"))
+        if cfg.ledger and os.path.exists(cfg.ledger):
+            print(f"ledger: reusing {cfg.ledger} (--events is ignored)", flush=True)
+        else:
+            began = time.perf_counter()
+            built = build_ledger(url, cast, events)
+            print(f"ledger: {built:,} events in {time.perf_counter() - began:.0f} s", flush=True)
         store = SqlStore.from_url(url, create=False)
         log = Log(store, tb.log_signer().verifier)  # read-only, as an auditor opens it
         size = log.size
@@ -257,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         list(pool.map(_verify_part, [work[:64]] * CORES))  # start and warm the workers, untimed
         tb.warm_up_verifiers()
         if cfg.ab or cfg.cpu:
-            rows = ab(log, pool, work, cfg.ab, tmp) if cfg.ab else cpu_ledger(log, work, cfg.cpu, tmp)
+            arms = tuple(cfg.arms.split(","))
+            if len(arms) != 2 or not set(arms) <= set(ARMS):
+                parser.error(f"--arms: two of {', '.join(ARMS)}, separated by a comma")
+            rows = ab(log, pool, work, cfg.ab, tmp, arms) if cfg.ab else cpu_ledger(log, work, cfg.cpu, tmp)  # type: ignore[arg-type]
             log.close(close_store=True)
             os.makedirs(os.path.dirname(os.path.abspath(cfg.json)), exist_ok=True)
             with open(cfg.json, "w") as f:

@@ -4,6 +4,7 @@
     cd /tmp && python /work/main/bench/tiles_bench.py --size 1000000    # the figure for the report
     ... --requests N      requests per server (default 3000)
     ... --json FILE       also write the figures as JSON
+    ... --before REF      also time the app at git revision REF ("app-before"), an A/B in one run
 
 What is built: a ledger of `--size` entries shaped like signed events (bench/ledger_bench.py's
 `make_entries`, 351-357 bytes each), appended with `Log.append_many` in chunks of 100k into SQLite,
@@ -19,6 +20,11 @@ server with `Accept-Encoding: gzip`, the two servers taking turns request by req
      bundle and compressing the bundle, without the HTTP stack and the client)
   2. nginx (Debian's nginx-light, one worker) serving the published directory at /log/ (the
      configuration of docs/tiles.md): the baseline a static server or CDN gives, reported beside it.
+
+With `--before REF`, a third server runs the app as it was at git revision REF (`git archive` of
+the repository into the bench's directory, put first on the server's PYTHONPATH as the package
+`farmtrace`), taking its turn with the other two: an A/B of the app's code on the same machine, at
+the same moment, over the same ledger.
 
 Each server gets the whole sequence once to warm up (the page cache), then is timed on it. Taking
 turns makes the two figures comparable on a shared machine, whose load swings from run to run. Wall time per request, client side. The ratio is nginx p95 ÷ app p95 (higher is better
@@ -97,12 +103,13 @@ def measure(urls: dict[str, str], paths: list[str]) -> dict[str, dict]:
     each figure sees the same machine: the load of whatever else runs on it swings a lot."""
     names = list(urls)
     times: dict[str, list[float]] = {name: [] for name in names}
-    own: list[float] = []  # the app's own time per request, from its Server-Timing header
+    own: dict[str, list[float]] = {name: [] for name in names}  # the app's own time (Server-Timing)
     clients = {name: httpx.Client(headers={"Accept-Encoding": "gzip"}, timeout=30) for name in names}
     try:
         for warm in (True, False):
             for k, path in enumerate(paths):
-                for name in names[k % 2 :] + names[: k % 2]:
+                turn = k % len(names)
+                for name in names[turn:] + names[:turn]:
                     t0 = time.perf_counter()
                     r = clients[name].get(f"{urls[name]}/{path}")
                     elapsed = (time.perf_counter() - t0) * 1000
@@ -111,13 +118,14 @@ def measure(urls: dict[str, str], paths: list[str]) -> dict[str, dict]:
                     if not warm:
                         times[name].append(elapsed)
                         if "server-timing" in r.headers:
-                            own.append(float(r.headers["server-timing"].split("dur=")[1]))
+                            own[name].append(float(r.headers["server-timing"].split("dur=")[1]))
     finally:
         for client in clients.values():
             client.close()
     out = {name: _summary(samples) for name, samples in times.items()}
-    if own:
-        out["app_server_timing"] = _summary(own)
+    for name, samples in own.items():
+        if samples:
+            out[f"{name}_server_timing"] = _summary(samples)
     return out
 
 
@@ -161,11 +169,14 @@ def _stop(proc: subprocess.Popen, sig: int) -> None:
         proc.wait()
 
 
-def start_app(data: Path) -> tuple[subprocess.Popen, str]:
-    """`farmtrace serve` (one worker) over the ledger in `data`; the process and its /log prefix."""
+def start_app(data: Path, *, code: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`farmtrace serve` (one worker) over the ledger in `data`; the process and its /log prefix.
+    `code`: a directory holding a `farmtrace` package to run instead of the installed one."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FARMTRACE_")}
     env |= {"FARMTRACE_DATA_DIR": str(data), "FARMTRACE_VERIFY_WORKERS": "0"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     proc = subprocess.Popen(
         [FARMTRACE, "serve", "--port", str(port), "--workers", "1"],
         env=env,
@@ -211,6 +222,20 @@ def start_nginx(root: Path, state: Path) -> tuple[subprocess.Popen, str] | None:
     return proc, url
 
 
+def checkout(ref: str, into: Path) -> Path:
+    """The repository at git revision `ref` as a package `farmtrace` under `into` (returned, for
+    PYTHONPATH): `git archive` of the four floors, linked as farmtrace/ledger, /trace, /web, /api
+    (the layout the editable install maps, STYLE.md)."""
+    src, pkg = into / "src", into / "pkg" / "farmtrace"
+    src.mkdir(parents=True)
+    pkg.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", _ROOT, "archive", ref], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    for floor in ("ledger", "trace", "web", "api"):
+        (pkg / floor).symlink_to(src / floor)
+    return into / "pkg"
+
+
 def publish(data: Path, out: Path) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FARMTRACE_")}
     env["FARMTRACE_DATA_DIR"] = str(data)
@@ -224,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=20_000, help="entries in the log (default 20,000)")
     p.add_argument("--requests", type=int, default=3000, help="timed requests per server (default 3000)")
     p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--before", metavar="REF", help="also time the app at this git revision (A/B)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="farmtrace-tiles-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -236,12 +262,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"farmtrace publish: {files:,} files in {published:.1f} s")
         paths = sample_paths(args.size, args.requests)
         app_proc, app_url = start_app(data)
+        before = start_app(data, code=checkout(args.before, tmp_path / "before")) if args.before else None
         started = start_nginx(out, tmp_path / "nginx")
         try:
-            urls = {"app": app_url} | ({"nginx": started[1]} if started else {})
+            urls = {"app": app_url} | ({"app-before": before[1]} if before else {})
+            urls |= {"nginx": started[1]} if started else {}
             figures = measure(urls, paths)
         finally:
             _stop(app_proc, signal.SIGTERM)
+            if before:
+                _stop(before[0], signal.SIGTERM)
             if started:
                 _stop(started[0], signal.SIGQUIT)
     app, nginx = figures["app"], figures.get("nginx")
@@ -249,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
     ratio = nginx["p95_ms"] / app["p95_ms"] if nginx else None
     print(f"{'server':<8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for name, fig in (("app", app), ("nginx", nginx), ("app own", figures.get("app_server_timing"))):
+    rows = [("app", app), ("nginx", nginx), ("app own", figures.get("app_server_timing"))]
+    if args.before:
+        rows += [("before", figures["app-before"]), ("bef. own", figures.get("app-before_server_timing"))]
+    for name, fig in rows:
         if fig:
             print(
                 f"{name:<8} {fig['p50_ms']:>8.2f} {fig['p95_ms']:>8.2f} {fig['p99_ms']:>8.2f} {fig['max_ms']:>8.2f}"
@@ -272,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                     "app": app,
                     "nginx": nginx,
                     "app_server_timing": figures.get("app_server_timing"),
+                    "before": {"ref": args.before, **figures["app-before"]} if args.before else None,
+                    "before_server_timing": figures.get("app-before_server_timing"),
                     "goal_p95_ms": GOAL_P95_MS,
                     "met": met,
                     "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": load},
