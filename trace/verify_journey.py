@@ -40,10 +40,21 @@ The checks, in the order failures are reported:
                  d. each event names a lot of that lineage                            chain.unrelated
                  e. each input on a lineage lot follows exactly [the previous event   chain.follows
                     naming that lot] (trace/model/event.py: the lot's head)
+  6. index       completeness by the head index (trace/journey_index_check.py):
+                 a. the journey carries its index section                            index.missing
+                 b. the entry is an index entry, at its own ledger index N           index.entry
+                 c. proven in the checkpoint (else, or with no checkpoint, stop)     index.inclusion
+                 d. each lineage lot's and each signing key's item is there, and     index.missing,
+                    its value (or null) is proven by the entry's map root            index.proof
+                 e. below N, each lineage lot's events are exactly the index's       chain.hidden_tail
+                    `count`, ending at its `head`
+                 f. no event after its key's revocation (by ledger index, as the     key.revoked
+                    write path refuses them: trace/rules/check.py)
+                 events at N and above: "recorded, not yet indexed" (report.index)
 
 Steps 2d and 4d are skipped when the checkpoint fails (there is no trusted root to prove against).
-What this cannot see: events after the lot's last event that the server leaves out (nothing signed
-commits to a lot's head), revocations of a key (key_revoke events are not in the journey), and the
+What this cannot see: events after the lot's last event that the server leaves out, and revocations
+of a key, both beyond the head index's latest entry (step 6 sees them below it), and the
 registrar's own signature on a key's registration (only its inclusion in the log is checked).
 
 The pieces steps 3 and 4 share (strict base64, the entry parser, the registration match, the
@@ -65,6 +76,7 @@ from farmtrace.ledger.policy import Policy, Witnessed, check_witnessed
 from .crypto import verify_ed25519
 from .errors import SignatureRefused
 from .journey_entries import ParsedEntry, decode_b64, inclusion_failure, is_index, parse_entry, registers
+from .journey_index_check import IndexOutcome, check_index
 from .model.encoding import signing_message
 from .model.ids import key_id_for
 
@@ -97,6 +109,12 @@ REASONS = (
     "chain.no_creation",
     "chain.unrelated",
     "chain.follows",
+    "index.missing",
+    "index.entry",
+    "index.inclusion",
+    "index.proof",
+    "chain.hidden_tail",
+    "key.revoked",
 )
 
 
@@ -133,6 +151,7 @@ class JourneyReport:
     size: int | None
     failures: tuple[JourneyFailure, ...]
     witnessed: Witnessed | None = None  # step 2's witness check, when a policy was given
+    index: IndexOutcome | None = None  # step 6: complete, pending (events not yet indexed), ...
 
     @property
     def ok(self) -> bool:
@@ -199,12 +218,15 @@ def check_journey(
     parsed_events = _check_events(events, keys, public, registered_at, cp, fail)
     # 5. The chain: one lineage, each lot's events linked by hash in ledger order.
     _check_chain(lot, parsed_events, fail)
+    # 6. Completeness: every event of the lineage below the head index's entry, no revoked signer.
+    index = check_index(journey, lot, parsed_events, cp, fail)
     return JourneyReport(
         lot=lot,
         events=len(events),
         size=cp.size if cp else None,
         failures=tuple(failures),
         witnessed=witnessed,
+        index=index,
     )
 
 

@@ -14,10 +14,13 @@ from .lots import LotStatusPublic, ProductPublic
 from .problems import _Public
 
 __all__ = [
+    "IndexItemPublic",
     "JourneyEventPublic",
+    "JourneyIndexPublic",
     "JourneyKeyPublic",
     "JourneyPublic",
     "JourneyRecallPublic",
+    "MapProofPublic",
     "ProvenEntryPublic",
     "journey_public",
 ]
@@ -54,6 +57,30 @@ class JourneyRecallPublic(_Public):
     instructions: str
 
 
+class MapProofPublic(_Public):
+    """A map proof of the head index (docs/index.md): sibling hashes from the deepest up, null for
+    the empty subtree, and the other key's leaf where the path ends at one."""
+
+    siblings: list[str | None]
+    other: dict[str, str] | None
+
+
+class IndexItemPublic(_Public):
+    value: dict[str, Any] | None = Field(
+        description="the head index's value for this lot or key (RFC 8785 JSON hashed into the map); null: none"
+    )
+    proof: MapProofPublic
+
+
+class JourneyIndexPublic(_Public):
+    """The latest committed head index entry, proven in the checkpoint, and the map proofs of every
+    lot of the lineage and every key that signed one of the journey's events (issue 17 §2)."""
+
+    entry: ProvenEntryPublic
+    lots: dict[str, IndexItemPublic]
+    keys: dict[str, IndexItemPublic]
+
+
 class JourneyPublic(_Public):
     """GET /lots/{code}/journey: what a browser needs to check a lot's history (verify.js reads it)."""
 
@@ -69,6 +96,9 @@ class JourneyPublic(_Public):
     size: int
     log_key: str
     recalls: list[JourneyRecallPublic]
+    index: JourneyIndexPublic | None = Field(
+        description="completeness: the head index's entry and proofs; null while the log has no index entry"
+    )
 
 
 def journey_public(journey: Journey) -> JourneyPublic:

@@ -154,7 +154,11 @@ CASES = [
         _edit_quantity,
     ),
     Case("signature bit flipped", ["signature.invalid", "inclusion.leaf"], _flip_signature),
-    Case("event dropped from the chain (the inspection)", ["chain.follows"], _drop_inspection),
+    Case(
+        "event dropped from the chain (the inspection)",
+        ["chain.follows", "chain.hidden_tail"],
+        _drop_inspection,
+    ),
     Case("proof hash flipped", ["inclusion.invalid"], _flip_proof),
     Case("leaf hash flipped", ["inclusion.leaf"], _wrong_leaf),
     Case("checkpoint signature flipped", ["checkpoint.signature"], _flip_checkpoint_signature),
@@ -169,17 +173,23 @@ CASES = [
         ["chain.order", "chain.follows", "chain.follows", "chain.follows"],
         _swap_order,
     ),
-    Case("unrelated event added", ["chain.unrelated"], _add_unrelated),
-    Case("entry replaced by garbage", ["entry.malformed", "inclusion.leaf", "chain.follows"], _garbage_entry),
+    Case("unrelated event added", ["chain.unrelated", "index.missing"], _add_unrelated),
+    Case(
+        "entry replaced by garbage",
+        ["entry.malformed", "inclusion.leaf", "chain.follows", "chain.hidden_tail"],
+        _garbage_entry,
+    ),
     Case(
         "entry with a lone surrogate (canonical to JSON.stringify, not to RFC 8785)",
-        ["entry.malformed", "inclusion.leaf", "chain.follows"],
+        ["entry.malformed", "inclusion.leaf", "chain.follows", "chain.hidden_tail"],
         _lone_surrogate,
     ),
     # XF-BAG-0002 comes from the same repack, so its lineage is complete; the bag's sale is not its.
-    Case("chain handed to a sibling lot", ["chain.unrelated"], _other_lot),
+    Case("chain handed to a sibling lot", ["chain.unrelated", "index.missing"], _other_lot),
     Case(
-        "chain handed to a lot it never made", ["chain.no_creation"] + ["chain.unrelated"] * 10, _unknown_lot
+        "chain handed to a lot it never made",
+        ["chain.no_creation"] + ["chain.unrelated"] * 10 + ["index.missing"],
+        _unknown_lot,
     ),
     Case("no events at all", ["journey.malformed"], _no_events),
 ]

@@ -99,8 +99,8 @@ def test_every_reason_has_a_message_in_both_languages():
 
 
 def test_verify_js_knows_every_reason_and_no_other():
-    source = VERIFY_JS.read_text()
-    pattern = r'"((?:journey|log_key|checkpoint|key|entry|signature|inclusion|chain)\.[a-z_]+)"'
+    source = VERIFY_JS.read_text() + (STATIC / "completeness.js").read_text()  # step 6 is there
+    pattern = r'"((?:journey|log_key|checkpoint|key|entry|signature|inclusion|chain|index)\.[a-z_]+)"'
     assert set(re.findall(pattern, source)) == set(REASONS)
 
 
@@ -158,7 +158,7 @@ def _assert_agree(case, genuine, evaluate):
 @pytest.fixture(scope="module")
 def js_node():
     """One Node process with codec.js and verify.js loaded, for every case."""
-    with node("codec.js", "verify.js") as process:
+    with node("codec.js", "vmap.js", "completeness.js", "verify.js") as process:
         yield process
 
 
@@ -179,11 +179,13 @@ def js_page():
 
         def serve(route):
             name = route.request.url.rsplit("/", 1)[-1]
-            if name in ("codec.js", "verify.js"):
+            if name in ("codec.js", "vmap.js", "completeness.js", "verify.js"):
                 route.fulfill(body=(STATIC / name).read_text(), content_type="text/javascript")
             else:
                 route.fulfill(
-                    body='<!doctype html><script src="/codec.js"></script><script src="/verify.js"></script>',
+                    body="<!doctype html>"
+                    + "".join(f'<script src="/{n}"></script>' for n in ("codec.js", "vmap.js", "completeness.js"))
+                    + '<script src="/verify.js"></script>',
                     content_type="text/html",
                 )
 

@@ -13,7 +13,10 @@ journey(engine, log, code) -> Journey. Raises NotFound for an unknown lot.
   signing with a key it added later), one key that entry registered, so its name is proven too;
 - `checkpoint`: the signed checkpoint all proofs lead to; `log_key`: the log's key (a page must
   embed its own copy and compare);
-- `recalls`: recall events reaching the lot (on it or on an ancestor).
+- `recalls`: recall events reaching the lot (on it or on an ancestor);
+- `index`: the latest committed head index entry, proven in `checkpoint`, and the map proofs of
+  every lineage lot and every key that signed an event (trace/reads/journey_index.py); None (null)
+  while the log has no index entry.
 
 `Journey.to_wire()` is the JSON the verifiers read; its shape must not change.
 """
@@ -29,12 +32,13 @@ from farmtrace.ledger.hashing import leaf_hash
 from farmtrace.ledger.log import Log
 
 from ..errors import NotFound, TraceError
-from ..model.encoding import decode_entry
+from ..model.encoding import SignedEvent, decode_entry
 from ..store import lot_queries, party_queries
 from ..store.lot_queries import LotStatus
 from ..store.queries import Engine, EventRow, events_with_ids
 from ..store.sql_state import Repository
 from .events import entry_at, stored_entries
+from .journey_index import JourneyIndex, read_index
 
 __all__ = ["Journey", "JourneyEvent", "JourneyKey", "JourneyRecall", "ProvenEntry", "journey"]
 
@@ -115,6 +119,7 @@ class Journey:
     size: int
     log_key: str
     recalls: tuple[JourneyRecall, ...]
+    index: JourneyIndex | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """GET /lots/{code}/journey: the bundle verify.js and trace/verify_journey.py check."""
@@ -138,6 +143,7 @@ class Journey:
             "size": self.size,
             "log_key": self.log_key,
             "recalls": [vars(r).copy() for r in self.recalls],
+            "index": self.index.to_wire() if self.index is not None else None,
         }
 
 
@@ -155,22 +161,22 @@ def journey(engine: Engine, log: Log, code: str) -> Journey:
         names = party_queries.party_names(conn, {m.party for m in meta.values()})
         keys = {k.key_id: k for k in party_queries.keys_of(conn, names)}
         registered = {r.id: r.index for r in events_with_ids(conn, {k.added_by_event for k in keys.values()})}
-    # Read the checkpoint after the tables: every event found above is already inside it (the
-    # tables and the ledger commit together), so no proof can point beyond the checkpoint.
-    cp = log.checkpoint()
     indexes = sorted(meta)
     stored = dict(stored_entries(log, indexes))
+    decoded = {i: _decoded(stored.get(i)) for i in indexes}
+    signers = {signed.event.key_id for signed in decoded.values() if signed is not None}
+    # The head index after the tables, the checkpoint after both: every event found above and the
+    # index entry are already inside it (the tables, the index and the ledger commit together), so
+    # no proof can point beyond the checkpoint.
+    proofs = read_index(engine, lots, signers)
+    cp = log.checkpoint()
 
     def proven(index: int, entry: bytes | None) -> ProvenEntry:
         return ProvenEntry(index=index, entry=entry, proof=tuple(log.prove_inclusion(index, cp.size)))
 
     events, used_keys = [], set()
     for index in indexes:
-        m, entry = meta[index], stored.get(index)
-        try:
-            signed = decode_entry(entry) if entry is not None else None
-        except TraceError:
-            signed = None  # served as stored: the verifier names it
+        m, entry, signed = meta[index], stored.get(index), decoded[index]
         if signed is not None:
             used_keys.add(signed.event.key_id)
         wire = signed.event.to_wire() if signed is not None else None
@@ -204,7 +210,19 @@ def journey(engine: Engine, log: Log, code: str) -> Journey:
         size=cp.size,
         log_key=log.verifier.key_string(),
         recalls=_recalls(events),
+        index=JourneyIndex(proven(proofs.head.size, entry_at(log, proofs.head.size)), proofs)
+        if proofs is not None
+        else None,
     )
+
+
+def _decoded(entry: bytes | None) -> SignedEvent | None:
+    """The signed event of a stored entry, or None if it is gone or no longer decodes (served as
+    stored: the verifier names it)."""
+    try:
+        return decode_entry(entry) if entry is not None else None
+    except TraceError:
+        return None
 
 
 def _naming_keys(

@@ -216,6 +216,53 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
         "{step}没有接上批次 {lot} 的上一条记录：中间的记录缺失或被改动过。",
         "{step} does not link to the previous record of lot {lot}: a record in between is missing or was changed.",
     ),
+    # Step 6, completeness by the head index (trace/journey_index_check.py, static/completeness.js).
+    "verify.reason.index.missing": (
+        "缺少账本索引的证明，无法确认记录是否完整（{lot}{key}）。",
+        "The ledger index's proof is missing, so the records cannot be shown to be complete ({lot}{key}).",
+    ),
+    "verify.reason.index.entry": (
+        "账本索引条目（{step}）格式不正确。",
+        "The ledger index entry ({step}) is malformed.",
+    ),
+    "verify.reason.index.inclusion": (
+        "账本索引条目（{step}）不在已签名的账本中。",
+        "The ledger index entry ({step}) is not in the signed ledger.",
+    ),
+    "verify.reason.index.proof": (
+        "账本索引对 {lot}{key} 的证明不成立。",
+        "The ledger index's proof for {lot}{key} does not hold.",
+    ),
+    "verify.reason.chain.hidden_tail": (
+        "批次 {lot} 的记录不完整：账本中有未在此显示的记录（例如召回或不合格的检测）。",
+        "The records of lot {lot} are incomplete: the ledger holds records not shown here (a recall or a failed test, for example).",
+    ),
+    "verify.reason.key.revoked": (
+        "{step}由已被吊销的密钥 {key} 签署（在吊销记录之后）。",
+        "{step} is signed by key {key} after that key was revoked.",
+    ),
+    "verify.incomplete": ("记录已核对，完整性未证明", "Records checked, completeness not proven"),
+    "verify.incomplete_detail": (
+        "这 {events} 条记录的签名都已在您的设备上核对，但服务器没有提供账本索引，无法证明没有遗漏的记录（例如召回）。",
+        "The signatures of these {events} records were checked on your device, but the server gave no ledger index, so it cannot be shown that no record (a recall, say) was left out.",
+    ),
+    "verify.index_complete": (
+        "完整：截至账本第 {size} 条记录，此产品的所有记录均已列出。",
+        "Complete: every record of this product up to ledger entry {size} is shown.",
+    ),
+    "verify.index_pending": (
+        "截至账本第 {size} 条记录完整；最新的 {n} 条记录已入账，尚未编入索引。",
+        "Complete up to ledger entry {size}; the latest {n} records are recorded but not yet indexed.",
+    ),
+    "verify.index_missing": (
+        "完整性未证明：没有账本索引。",
+        "Completeness not proven: there is no ledger index.",
+    ),
+    "verify.index_failed": ("完整性未证明。", "Completeness not proven."),
+    "verify.index_unproven": (
+        "完整性未证明：账本索引未通过核对。",
+        "Completeness not proven: the ledger index did not check out.",
+    ),
     "verify.reason.unknown": ("一项检查未通过（{reason}）。", "A check failed ({reason})."),
     # --- origin and prices ---
     "origin.title": ("产地", "Origin"),

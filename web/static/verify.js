@@ -17,6 +17,9 @@
  *                  leaf hash and RFC 9162 §2.1.3.2 inclusion proof          signature.invalid, inclusion.*
  *   5. chain       ledger order; one creator per lot; the lineage has       chain.order, chain.created_twice,
  *                  creators; events belong to it; follows = previous head   chain.no_creation, .unrelated, .follows
+ *   6. index       completeness.js (after vmap.js): the head index entry,     index.missing, index.entry,
+ *                  proven; each lineage lot's and signing key's map proof;  index.inclusion, index.proof,
+ *                  no hidden tail below it; no event after a revocation     chain.hidden_tail, key.revoked
  *
  * FarmtraceVerify.checkJourney(journey, logKey[, witness]) -> Promise<{ok, failures, events, size, witnessed, ms}>
  * On a page with <script id="ft-config">, it also fetches the journey and shows the outcome.
@@ -321,7 +324,9 @@
 
     // 5. The chain.
     checkChain(lot, parsedEvents, fail);
-    return done(events.length, cp ? Number(cp.size) : null);
+    // 6. Completeness by the head index (completeness.js); events at or past it: not yet indexed.
+    const index = await globalThis.FarmtraceCompleteness.checkIndex(j, lot, parsedEvents, cp, fail, inclusion);
+    return { ...done(events.length, cp ? Number(cp.size) : null), index };
   }
 
   function checkChain(target, events, fail) {
@@ -518,6 +523,7 @@
       } else {
         show("failed", msg("verify.failed"), msg("verify.failed_detail"), result.failures.map(describe), took);
       }
+      globalThis.FarmtraceCompleteness.show(result, box, msg); // completeness.js: its line, or its own state
       markSteps(currency ? { ...result, failures: [] } : result);
       // Issue 17 §1: the server's first paint gives way to the facts this check proved (facts.js,
       // drawn by facts-view.js); when the check failed, only what could be proven, marked as such.
