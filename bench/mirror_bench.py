@@ -114,15 +114,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _timed_follow(tmp: Path, name: str, fetch, verifier, *, threads: int = 1) -> tuple[float, int]:
-    """(seconds, entries) of one follow from empty into a new SQLite file."""
+def _timed_follow(tmp: Path, name: str, fetch, verifier, *, threads: int = 1) -> tuple[float, float, int]:
+    """(seconds, CPU seconds of this process's threads, entries) of one follow from empty into a new
+    SQLite file."""
     store = SqlStore.from_url(_url(tmp / f"{name}.db"))
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step = Mirror(store, fetch, log_key=verifier, fetch_threads=threads).follow_once()
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         assert step.size == step.entries, step
-        return seconds, step.size
+        return seconds, cpu, step.size
     finally:
         store.close()
         for suffix in ("", "-wal", "-shm", "-writer"):
@@ -162,17 +163,23 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
                 modes.append((what, started[1], threads))
         # Rounds: the audit, then each mirror once; a last audit after the last round. The machine's
         # load swings from minute to minute: taking turns keeps the baseline beside the figures.
+        # CPU time (all of this process's threads; not the server's) per entry beside each rate: the
+        # load of the machine moves it far less than the wall-clock rate.
         audits: list[float] = []
-        runs: list[tuple[str, list[float]]] = [(what, []) for what, _, _ in modes]
+        audit_cpus: list[float] = []
+        runs: list[tuple[str, list[float], list[float]]] = [(what, [], []) for what, _, _ in modes]
         for r in range(repeat + 1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = log.audit()
             audits.append(size / (time.perf_counter() - t0))
+            audit_cpus.append((time.process_time() - c0) / size * 1e6)
             assert report.ok
             if r == repeat:
                 break
-            for (_, source, threads), (_, rates) in zip(modes, runs, strict=True):
-                rates.append(_follow_rate(tmp, f"m{r}", source, threads))
+            for (_, source, threads), (_, rates, cpus) in zip(modes, runs, strict=True):
+                rate, cpu = _follow_rate(tmp, f"m{r}", source, threads)
+                rates.append(rate)
+                cpus.append(cpu)
     finally:
         for proc in procs:
             proc.terminate()
@@ -180,8 +187,9 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
         log.close(close_store=True)
     audit_rate = statistics.median(audits)
     rows = []
-    for what, rates in runs:
-        rate = statistics.median(rates)
+    audit_cpu = statistics.median(audit_cpus)
+    for what, rates, cpus in runs:
+        rate, cpu = statistics.median(rates), statistics.median(cpus)
         rows.append(
             {
                 "name": f"mirror catch-up, {size:,} entries, {what}",
@@ -193,22 +201,29 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
                 "passed": rate / audit_rate >= 0.5,
                 "runs": rates,
                 "audit_runs": audits,
+                "cpu_us_per_entry": cpu,
+                "cpu_runs": cpus,
+                "audit_cpu_us_per_entry": audit_cpu,
+                "audit_cpu_runs": audit_cpus,
             }
         )
-        echo(f"  {what}: {rate:,.0f}/s, {rate / audit_rate:.2f}× the audit's {audit_rate:,.0f}/s")
+        echo(
+            f"  {what}: {rate:,.0f}/s, {rate / audit_rate:.2f}× the audit's {audit_rate:,.0f}/s; "
+            f"CPU {cpu:.1f} µs/entry, the audit's {audit_cpu:.1f}"
+        )
     return rows
 
 
-def _follow_rate(tmp: Path, name: str, source, threads: int) -> float:
-    """The catch-up rate (entries/s) of a new mirror reading `source` (a fetch, or a URL for
-    HttpTiles) with `threads` fetch threads."""
+def _follow_rate(tmp: Path, name: str, source, threads: int) -> tuple[float, float]:
+    """The catch-up rate (entries/s) and CPU µs per entry of a new mirror reading `source` (a fetch,
+    or a URL for HttpTiles) with `threads` fetch threads."""
     fetch = HttpTiles(source) if isinstance(source, str) else source
     try:
-        seconds, size = _timed_follow(tmp, name, fetch, SIGNER.verifier, threads=threads)
+        seconds, cpu, size = _timed_follow(tmp, name, fetch, SIGNER.verifier, threads=threads)
     finally:
         if isinstance(source, str):
             fetch.close()
-    return size / seconds
+    return size / seconds, cpu / size * 1e6
 
 
 def _gzip_full_bundles(root: Path) -> None:
