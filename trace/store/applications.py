@@ -188,9 +188,17 @@ class ApplicationStore:
 
     @contextmanager
     def begin(self) -> Iterator[ApplicationRows]:
-        """Statements in one transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.begin() as conn:
-            yield ApplicationRows(conn)
+        """Statements in one transaction: committed when the block ends, rolled back if it raises.
+
+        On SQLite the transaction begins IMMEDIATE, taking the write lock before its first read: a
+        DEFERRED one that reads, then writes after another writer (the log, the head index keeper)
+        committed in between cannot upgrade its snapshot, and SQLite answers "database is locked" at
+        once instead of waiting."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield ApplicationRows(conn)
 
     @contextmanager
     def connect(self) -> Iterator[ApplicationRows]:
