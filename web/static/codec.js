@@ -28,8 +28,8 @@
  *                                     the noble batch equation alone (no one-by-one retry), for the tests
  *
  * The fallback is web/static/vendor/noble.js (globalThis.FarmtraceNoble: @noble/ed25519 and
- * @noble/hashes bundled by scripts/vendor_noble.py), loaded before this file where pages verify: it
- * serves browsers without WebCrypto Ed25519 (in-app webviews, older Safari) and pages opened outside a
+ * @noble/hashes bundled by scripts/vendor_noble.py), fetched on first need from the URL in codec.js's
+ * data-noble attribute (or loaded before this file, as the tests and other pages may): it serves browsers without WebCrypto Ed25519 (in-app webviews, older Safari) and pages opened outside a
  * secure context (no crypto.subtle at all). The engines part only on inputs no honest signer makes:
  * keys of small order or written non-canonically (noble refuses them, WebCrypto and the server accept),
  * and an R with a torsion component (noble's cofactored equation accepts it): docs/browser-ed25519.md.
@@ -129,10 +129,32 @@
   const subtle = () => (globalThis.crypto && globalThis.crypto.subtle) || null;
   const noble = () => globalThis.FarmtraceNoble || null;
 
+  // The fallback (40 kB, 12 kB gzipped) is fetched only by a browser that needs it: a page names it
+  // on codec.js's own tag, <script src="codec.js" data-noble="URL of noble.js">. Node (the tests)
+  // and a page that loads noble.js itself find globalThis.FarmtraceNoble already there.
+  const NOBLE_URL =
+    typeof document !== "undefined" && document.currentScript ? document.currentScript.dataset.noble || null : null;
+  let nobleLoading = null;
+
+  function loadNoble() {
+    if (noble() || !NOBLE_URL) return Promise.resolve(noble());
+    if (!nobleLoading) {
+      nobleLoading = new Promise((resolve) => {
+        const tag = document.createElement("script");
+        tag.src = NOBLE_URL;
+        tag.onload = () => resolve(noble());
+        tag.onerror = () => resolve(null); // offline or blocked: no fallback (ed25519Engine says so)
+        document.head.appendChild(tag);
+      });
+    }
+    return nobleLoading;
+  }
+
   async function sha256(bytes) {
     const s = subtle();
     if (s) return new Uint8Array(await s.digest("SHA-256", bytes));
-    if (noble()) return noble().sha256(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+    const lib = noble() || (await loadNoble());
+    if (lib) return lib.sha256(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
     throw new Error("no SHA-256: neither crypto.subtle nor vendor/noble.js");
   }
 
@@ -181,7 +203,7 @@
             /* no Ed25519 in this WebCrypto */
           }
         }
-        return noble() ? "noble" : null;
+        return noble() || (await loadNoble()) ? "noble" : null;
       })();
     }
     return chosen;
