@@ -85,7 +85,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     service = open_service(settings, clock=clock)
     log = service.log
     # Each new checkpoint goes to the configured witnesses in the background (docs/witness.md).
-    witnessing = Witnessing(log, settings.witness_endpoints(), clock=lambda: clock().timestamp())
+    witnessing = Witnessing(
+        log, settings.witness_endpoints(), clock=lambda: clock().timestamp(), refresh=settings.witness_refresh()
+    )
     # The head index's root is committed in the log at most FARMTRACE_INDEX_LAG s behind its tip.
     index_keeper = IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
     service.recorder.after_batch = index_keeper.nudge

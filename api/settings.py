@@ -348,6 +348,12 @@ class Settings:
         except LedgerError as exc:  # two witnesses' keys under one name
             raise ConfigError(f"the witnesses cannot form a policy: {exc}") from exc
 
+    def witness_refresh(self) -> float:
+        """How old (seconds) a witness's cosignature of the latest checkpoint may get before the log
+        sends that checkpoint again (ledger/witnessing.py): a quarter of FARMTRACE_WITNESS_MAX_AGE,
+        at least a minute and at most an hour, so a quiet log's pages never go stale."""
+        return float(max(60, min(3600, self.witness_max_age // 4)))
+
     def witness_endpoints(self) -> tuple[WitnessEndpoint, ...]:
         """The witnesses each new checkpoint is submitted to (FARMTRACE_WITNESSES)."""
         try:

@@ -33,7 +33,7 @@ from .checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, sign_chec
 from .entry_bundles import MAX_ENTRY_SIZE, check_entry_size
 from .errors import AppendError, LedgerError, MalformedError, NotFoundError
 from .hashing import EMPTY_ROOT
-from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note
+from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note, parse_signature_line
 from .sequencer import Admit, Compute, Select, Sequencer
 from .store import LogStore, StoredCheckpoint
 from .tiles import TileHashReader, TileKey
@@ -318,9 +318,32 @@ class Log:
         pairs, in order. The log's background submitter (ledger/witnessing.py) stores the answers of
         all its witnesses this way: one commit where there would be one per witness.
         """
-        lines = [self._cosignature_line(text, witness) for text, witness in cosigned]
-        self._store.add_cosignatures(lines)
-        return lines
+        checked = [(self._cosignature_line(text, witness), witness) for text, witness in cosigned]
+        lines, replaced = self._newest_per_witness(checked)
+        if replaced:
+            self._store.add_cosignatures(lines, replacing=replaced)
+        elif lines:
+            self._store.add_cosignatures(lines)
+        return [line for line, _ in checked]
+
+    def _newest_per_witness(
+        self, checked: Sequence[tuple[tuple[int, str], CosignatureVerifier]]
+    ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """One cosignature per witness on a checkpoint, the newest: the lines to store (one older than
+        the witness's stored line is dropped) and the stored lines they replace. A witness re-cosigns
+        the latest checkpoint of a quiet log (ledger/witnessing.py, `refresh`) with a newer time."""
+        lines: list[tuple[int, str]] = []
+        replaced: list[tuple[int, str]] = []
+        for (size, line), witness in checked:
+            stored = self._store.checkpoint(size)
+            theirs = [
+                old for old in (stored.cosignatures if stored else ()) if old != line and _by(old, witness)
+            ]
+            if any(_cosigned_at(old) >= _cosigned_at(line) for old in theirs):
+                continue  # the witness's stored cosignature is as new or newer: keep it
+            lines.append((size, line))
+            replaced.extend((size, old) for old in theirs)
+        return lines, replaced
 
     def _cosignature_line(self, note_text: str, witness: CosignatureVerifier) -> tuple[int, str]:
         """The (size, line) of `witness`'s cosignature in `note_text`, checked against our checkpoint."""
@@ -335,6 +358,24 @@ class Log:
         if not sigs:
             raise MalformedError(f"the note carries no cosignature by {witness.name}")
         return cp.size, _line(sigs[0])
+
+
+def _by(line: str, witness: CosignatureVerifier) -> bool:
+    """Whether the stored signature `line` is `witness`'s (its name and key id)."""
+    try:
+        sig = parse_signature_line(line)
+    except LedgerError:
+        return False
+    return (sig.name, sig.key_id) == (witness.name, witness.key_id)
+
+
+def _cosigned_at(line: str) -> int:
+    """The timestamp a cosignature/v1 line states (0 if it cannot be read)."""
+    try:
+        sig = parse_signature_line(line)
+    except LedgerError:
+        return 0
+    return CosignatureVerifier.timestamp(sig.signature) if len(sig.signature) >= 8 else 0
 
 
 def _checked_entries(entries: list[bytes]) -> list[bytes]:

@@ -51,6 +51,7 @@ __all__ = [
     "Verifier",
     "key_id",
     "open_note",
+    "parse_signature_line",
     "sign_note",
 ]
 
@@ -323,6 +324,13 @@ def _parse_signatures(block: str) -> list[NoteSignature]:
     if len(out) > MAX_SIGNATURES:
         raise MalformedError(f"a note has at most {MAX_SIGNATURES} signatures")
     return out
+
+
+def parse_signature_line(line: str) -> NoteSignature:
+    """One signature line ("— name base64", with or without its newline), unverified.
+    Raises MalformedError if it is not one."""
+    (sig,) = _parse_signatures(line if line.endswith("\n") else line + "\n")
+    return sig
 
 
 def open_note(message: str | bytes, verifiers: Sequence[Verifier]) -> Note:

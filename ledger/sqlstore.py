@@ -388,23 +388,34 @@ class SqlStore:
     def add_cosignature(self, size: int, line: str) -> None:
         self.add_cosignatures([(size, line)])
 
-    def add_cosignatures(self, lines: Sequence[tuple[int, str]]) -> None:
-        """Store (size, cosignature line) pairs in one transaction (one commit, one fsync).
+    def add_cosignatures(
+        self, lines: Sequence[tuple[int, str]], *, replacing: Sequence[tuple[int, str]] = ()
+    ) -> None:
+        """Store (size, cosignature line) pairs in one transaction (one commit, one fsync), removing
+        the `replacing` pairs in the same transaction (a witness's older line on the same checkpoint).
 
         On PostgreSQL this takes no advisory lock: the insert touches only ledger_cosignature, and
         `ON CONFLICT DO NOTHING` is safe between concurrent writers, so it never waits for an append
         nor makes one wait. SQLite has one writer per file, so there it queues like any writer.
         """
-        if not lines:
+        if not lines and not replacing:
             return
         ph = self._ph
         sql = f"INSERT INTO ledger_cosignature (size, line) VALUES ({ph}, {ph}) ON CONFLICT DO NOTHING"
+        drop = f"DELETE FROM ledger_cosignature WHERE size = {ph} AND line = {ph}"
+
+        def write(conn: Connection) -> None:
+            if replacing:
+                conn.exec_driver_sql(drop, list(replacing))
+            if lines:
+                conn.exec_driver_sql(sql, list(lines))
+
         if self.dialect == "sqlite":
             with self._locked_write() as conn:
-                conn.exec_driver_sql(sql, list(lines))
+                write(conn)
             return
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(sql, list(lines))
+            write(conn)
 
     def close(self) -> None:
         self.engine.dispose()

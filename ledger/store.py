@@ -73,7 +73,9 @@ class LogStore(Protocol):
     def checkpoints(self) -> list[StoredCheckpoint]: ...
     def checkpoints_after(self, size: int, limit: int) -> list[StoredCheckpoint]: ...
     def add_cosignature(self, size: int, line: str) -> None: ...
-    def add_cosignatures(self, lines: Sequence[tuple[int, str]]) -> None: ...
+    def add_cosignatures(
+        self, lines: Sequence[tuple[int, str]], *, replacing: Sequence[tuple[int, str]] = ()
+    ) -> None: ...
     def close(self) -> None: ...
 
 
@@ -161,11 +163,16 @@ class MemoryStore:
     def add_cosignature(self, size, line):
         self.add_cosignatures([(size, line)])
 
-    def add_cosignatures(self, lines):
+    def add_cosignatures(self, lines, *, replacing=()):
         with self._lock:
             missing = {size for size, _ in lines} - self._checkpoints.keys()
             if missing:  # all or nothing: checked before anything is stored
                 raise KeyError(f"no checkpoint of size {min(missing)}")
+            for size, line in replacing:
+                cp = self._checkpoints.get(size)
+                if cp is not None and line in cp.cosignatures:
+                    kept = tuple(x for x in cp.cosignatures if x != line)
+                    self._checkpoints[size] = StoredCheckpoint(cp.size, cp.root, cp.note, cp.signed_at, kept)
             for size, line in lines:
                 cp = self._checkpoints[size]
                 if line not in cp.cosignatures:

@@ -134,7 +134,11 @@ class Witnessing:
     of every one, and its cosignatures' writes leave the log's write lock to the appends.
     `behind_after` is how old (seconds) an uncosigned latest checkpoint may get before the witness
     counts as behind. `gather` is the longest the recorder waits for the other witnesses' answers
-    before it stores the cosignatures it has.
+    before it stores the cosignatures it has. `refresh` (seconds, None: never) is how old a
+    witness's cosignature of the latest checkpoint may get before that same checkpoint is sent
+    again: a quiet log makes no new checkpoint, and a consumer's page refuses cosignatures older
+    than its policy's max age (ledger/policy.py), so the witnesses are asked to cosign it anew; the
+    log keeps only each witness's newest line on it (`Log.add_cosignatures`).
     """
 
     def __init__(
@@ -147,6 +151,7 @@ class Witnessing:
         pace: float = 0.5,
         behind_after: float = 60.0,
         gather: float = 0.25,
+        refresh: float | None = None,
     ) -> None:
         self.log = log
         self.endpoints = tuple(endpoints)
@@ -155,6 +160,7 @@ class Witnessing:
         self._pace = pace
         self.behind_after = behind_after
         self._gather = gather
+        self.refresh = refresh
         self._status = {e.key.key_string(): WitnessStatus(e.key.name, e.url) for e in self.endpoints}
         # Reentrant: `_next` waits on `_changed` holding it and records a status (`_record`) under it.
         self._lock = threading.RLock()
@@ -226,11 +232,12 @@ class Witnessing:
             self._stop.wait(self._poll)
 
     def _next(self, endpoint: WitnessEndpoint, done: int | None) -> StoredCheckpoint | None:
-        """Wait for a latest checkpoint larger than `done` that `endpoint` has not cosigned."""
+        """Wait for a latest checkpoint larger than `done` that `endpoint` has not cosigned, or, with
+        `refresh`, one whose cosignature by `endpoint` is older than `refresh` seconds."""
         with self._changed:
             while not self._stop.is_set():
                 cp = self._latest
-                if cp is not None and (done is None or cp.size > done):
+                if cp is not None and (done is None or cp.size > done or self._due_again(endpoint, cp)):
                     if not self._note_stored(endpoint, cp):
                         self._in_flight += 1  # under the lock: the recorder waits for its answer
                         return cp
@@ -238,9 +245,23 @@ class Witnessing:
                 self._changed.wait(1.0)
         return None
 
+    def _due_again(self, endpoint: WitnessEndpoint, cp: StoredCheckpoint) -> bool:
+        """Whether `endpoint`'s cosignature of `cp` (as last recorded) is older than `refresh`."""
+        if self.refresh is None:
+            return False
+        s = self._status[endpoint.key.key_string()]
+        return (
+            s.cosigned_size == cp.size
+            and s.cosigned_at is not None
+            and self._clock() - s.cosigned_at >= self.refresh
+        )
+
     def _note_stored(self, endpoint: WitnessEndpoint, cp: StoredCheckpoint) -> bool:
-        """Whether `cp` already carries a valid cosignature of `endpoint` (another process stored it)."""
+        """Whether `cp` already carries a valid cosignature of `endpoint` (another process stored it),
+        newer than `refresh` seconds when refreshing."""
         prefix = f"\u2014 {endpoint.key.name} "
+        if self.refresh is not None:  # the stored checkpoint as it is now, not as the watcher last read it
+            cp = self.log.checkpoint_at(cp.size)
         for line in cp.cosignatures:
             if line.startswith(prefix):
                 try:
@@ -248,8 +269,10 @@ class Witnessing:
                 except LedgerError:
                     continue
                 sig = next(s for s in note.signatures if s.name == endpoint.key.name)
-                self._record(endpoint, cp.size, CosignatureVerifier.timestamp(sig.signature))
-                return True
+                at = CosignatureVerifier.timestamp(sig.signature)
+                self._record(endpoint, cp.size, at)
+                if self.refresh is None or self._clock() - at < self.refresh:
+                    return True
         return False
 
     def _record(self, endpoint: WitnessEndpoint, size: int, at: int | None, error: str | None = None) -> None:

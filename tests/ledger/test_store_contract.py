@@ -282,3 +282,29 @@ def test_sqlite_store_is_in_wal_mode(sqlite_url):
 def test_stored_checkpoint_lists_cosignatures_after_the_note():
     cp = StoredCheckpoint(1, b"r" * 32, "text\n\n— a sig\n", 0.0, ("— w sig\n",))
     assert cp.note_with_cosignatures() == "text\n\n— a sig\n— w sig\n"
+
+
+def test_a_witness_cosigning_again_replaces_its_older_line_in_one_write(store, signer):
+    from farmtrace.ledger.note import CosignatureSigner, open_note, sign_note
+
+    log = Log(store, signer)
+    log.append(b"x")
+    cp = log.checkpoint()
+    opened = open_note(cp.note, [signer.verifier])
+    key = CosignatureSigner.from_seed("w.example", bytes([3]) * 32)
+    other = CosignatureSigner.from_seed("v.example", bytes([4]) * 32).at_time(1_700_000_000)
+    log.add_cosignatures(
+        [
+            (sign_note(opened.text, s, existing=opened.signatures), s.verifier)
+            for s in (key.at_time(1_700_000_000), other)
+        ]
+    )
+    assert len(log.checkpoint_at(cp.size).cosignatures) == 2
+    newer = sign_note(opened.text, key.at_time(1_700_000_600), existing=opened.signatures)
+    ((_, line),) = log.add_cosignatures([(newer, key.verifier)])
+    kept = log.checkpoint_at(cp.size).cosignatures
+    assert len(kept) == 2 and line in kept  # w's newer line replaced its older one; v's stays
+    assert any(x.startswith("\u2014 v.example ") for x in kept)
+    store.add_cosignatures([], replacing=[(cp.size, line)])  # the store removes a pair it is given
+    assert line not in log.checkpoint_at(cp.size).cosignatures
+    log.close()

@@ -465,3 +465,63 @@ def test_the_submitter_stores_the_cosignatures_of_a_round_together():
     assert len(store.calls) < len(lines), store.calls
     assert max(len(call) for call in store.calls) == 3
     assert [s.cosigned_size for s in submitter.status()] == [15, 15, 15]
+
+
+def test_a_quiet_logs_checkpoint_is_sent_again_and_only_the_newest_cosignature_is_kept():
+    # No new checkpoint for longer than `refresh`: the submitter sends the same one again, the witness
+    # cosigns it with a newer time, and the log replaces the witness's older line with it (a page
+    # whose policy has a max age would otherwise call a quiet log stale).
+    import time
+
+    from farmtrace.ledger.note import CosignatureVerifier, parse_signature_line
+    from farmtrace.ledger.witnessing import WitnessEndpoint, Witnessing
+
+    now = [float(NOW)]
+    log = Log(MemoryStore(), LOG, clock=lambda: now[0])
+    log.append_many(_entries("quiet", 4))
+    server, url = _serve_witness(Witness(W1, [LOG.verifier], MemoryWitnessStore(), clock=lambda: now[0]))
+    submitter = Witnessing(
+        log, [WitnessEndpoint(url, W1.verifier)], poll=0.01, pace=0.01, refresh=100.0, clock=lambda: now[0]
+    )
+
+    def cosigned_at() -> list[int]:
+        return [
+            CosignatureVerifier.timestamp(parse_signature_line(line).signature)
+            for line in log.checkpoint_at(4).cosignatures
+        ]
+
+    def wait_for(times: list[int]) -> None:
+        deadline = time.monotonic() + 20
+        while cosigned_at() != times:
+            assert time.monotonic() < deadline, (cosigned_at(), submitter.status())
+            time.sleep(0.01)
+
+    submitter.start()
+    try:
+        wait_for([NOW])
+        now[0] = NOW + 50.0  # younger than `refresh`: nothing is sent
+        time.sleep(1.5)
+        assert cosigned_at() == [NOW]
+        now[0] = NOW + 150.0
+        wait_for([NOW + 150])
+        (status,) = submitter.status()
+        assert (status.cosigned_size, status.cosigned_at) == (4, NOW + 150)
+    finally:
+        submitter.stop()
+        server.shutdown()
+
+
+def test_the_log_keeps_one_cosignature_per_witness_on_a_checkpoint_the_newest():
+    log = _log(_entries("e", 3))
+    note = log.checkpoint().note
+    old = Witness(W1, [LOG.verifier], MemoryWitnessStore(), clock=lambda: float(NOW)).add_checkpoint(
+        _body(log, 0)
+    )
+    new = Witness(W1, [LOG.verifier], MemoryWitnessStore(), clock=lambda: float(NOW + 9)).add_checkpoint(
+        _body(log, 0)
+    )
+    log.add_cosignature(note + new, W1.verifier)
+    assert log.add_cosignature(note + old, W1.verifier).cosignatures == (new,)  # an older one is dropped
+    log2 = _log(_entries("e", 3))
+    log2.add_cosignature(note + old, W1.verifier)
+    assert log2.add_cosignature(note + new, W1.verifier).cosignatures == (new,)  # a newer one replaces
