@@ -35,7 +35,7 @@ from .witness import parse_listen
 
 __all__ = ["FETCH_THREADS", "database_url", "read_log_key", "register"]
 
-FETCH_THREADS = 4  # bundles fetched at a time over HTTP: 1.3x the catch-up rate of one (docs/mirror.md)
+FETCH_THREADS = 4  # kept-alive connections fetching bundles ahead, handed out in order (docs/mirror.md)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
