@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     vl.add_argument("lot")
     vl.add_argument("--key", help="the log's verifier key to pin (default: the server's /ledger/key)")
+    vl.add_argument(
+        "--policy",
+        help="a witness policy file (C2SP tlog-policy) the checkpoint must satisfy, as the page's "
+        "(default: none; the page embeds its server's)",
+    )
+    vl.add_argument(
+        "--max-age", type=int, default=None, help="with --policy: the most seconds old the quorum may be"
+    )
     vl.add_argument(
         "--lang",
         choices=["zh", "en"],
@@ -131,6 +140,22 @@ def cmd_recall(args: argparse.Namespace) -> int:
     return 0
 
 
+def _policy(path: str | None, max_age: int | None) -> Any:
+    """The witness policy of `--policy` (and `--max-age`), or None; CliError naming the problem."""
+    from farmtrace.ledger.policy import parse_policy
+
+    if path is None:
+        if max_age is not None:
+            raise CliError("--max-age needs --policy (the witnesses whose cosignatures it bounds)", status=2)
+        return None
+    try:
+        return parse_policy(Path(path).read_text(encoding="utf-8"), max_age=max_age)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read the policy: {exc.strerror or exc}") from exc
+    except LedgerError as exc:
+        raise CliError(f"{path} is not a witness policy (C2SP tlog-policy): {exc}", status=2) from exc
+
+
 def cmd_verify_lot(args: argparse.Namespace) -> int:
     """The consumer page's checks (web/static/verify.js), in Python: trace/verify_journey.py."""
     from farmtrace.client import Client
@@ -151,8 +176,9 @@ def cmd_verify_lot(args: argparse.Namespace) -> int:
         Verifier.from_key_string(key)
     except LedgerError as exc:
         raise CliError(f"--key is not a log verifier key: {exc}", status=2) from exc
+    policy = _policy(args.policy, args.max_age)
     journey = client.journey(args.lot)
-    report = check_journey(journey, log_key=key)
+    report = check_journey(journey, log_key=key, policy=policy, now=int(time.time()) if policy else None)
     print(report.summary())
     for f in report.failures:
         where = f"index {f.index}" if f.index is not None else (f"key {f.key}" if f.key else f.lot or "-")
