@@ -8,8 +8,10 @@ write transaction, after the entries of its batch before it were admitted, the h
   2. decides whether an entry is due: the log has grown past the last index entry, and that one
      was committed at least `lag` seconds ago by the keeper's clock (the first one: `lag` seconds
      after the keeper started); if not, it appends nothing;
-  3. folds the entries after the last index entry into the stored values (`fold_entries`: only the
-     lots and keys they name are recomputed) and updates the stored map (`update_map`);
+  3. folds the entries after the last index entry into the stored values (`fold_entries_fast`,
+     trace/index_fold.py, which answers as the plain `fold_entries` does: only the
+     lots and keys they name are recomputed) and updates the stored map (`update_map_batched`,
+     ledger/map_update.py: `update_map` reading the store a level at a time);
   4. writes the new head row and returns the index entry for index N = the log's size.
 
 The nodes, values, head row and entry commit in the same transaction, so the stored map always
@@ -32,12 +34,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from farmtrace.ledger.log import Log
+from farmtrace.ledger.map_update import update_map_batched
 from farmtrace.ledger.sequencer import ReadEntries
 from farmtrace.ledger.store import WriteTxn
-from farmtrace.ledger.verifiable_map import update_map
 
 from .head_index import IndexEntry, encode_index_entry, value_hash
-from .index_state import fold_entries
+from .index_fold import change_values, fold_entries_fast
 from .store.index_store import IndexHead, IndexStore, create_index_tables
 
 __all__ = ["DEFAULT_LAG", "FOLD_CHUNK", "IndexKeeper", "index_due"]
@@ -105,14 +107,14 @@ class IndexKeeper:
             return found
 
         for first in range(start, size, FOLD_CHUNK):
-            changes = fold_entries(first, read(first, min(first + FOLD_CHUNK, size)), previous)
-            pending.update(changes.values())
+            changes = fold_entries_fast(first, read(first, min(first + FOLD_CHUNK, size)), previous)
+            pending.update(change_values(changes))
             lots += changes.new_lots
             keys += changes.new_keys
         if head is not None and not pending:
             root = head.root  # only index entries since: the map is unchanged
         else:
-            root = update_map(store, {k: value_hash(v) for k, v in pending.items()})
+            root = update_map_batched(store, {k: value_hash(v) for k, v in pending.items()})
             store.put_values(pending)
         store.put_head(IndexHead(size, root, lots, keys, now))  # 4.
         return encode_index_entry(IndexEntry(size=size, root=root, lots=lots, keys=keys))

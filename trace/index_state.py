@@ -18,7 +18,9 @@ committed root with it, and tests compare the stored index with it.
 The events are read with the plain JSON parser, not the strict one (`decode_entry`): an entry in
 the log was decoded strictly when it was admitted (and the replay decodes it strictly before this
 runs), and the index needs five of its fields. Keeping the index is on the write path's budget
-(bench/index_bench.py): the fold reads each entry once and hashes each lot code once.
+(bench/index_bench.py): the fold reads each entry once and hashes each lot code once. The keeper
+runs its fast twin (trace/index_fold.py), which answers as this one does; this one is the model
+and the tests' oracle, and the replay's fold.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from farmtrace.ledger.verifiable_map import EMPTY, MemoryNodes, update_map
+from farmtrace.ledger.map_update import update_map_batched
+from farmtrace.ledger.verifiable_map import EMPTY, MemoryNodes
 
 from .head_index import IndexEntry, KeyState, LotHead, is_index_entry, key_map_key, lot_map_key, value_hash
 from .model.encoding import event_id
@@ -59,7 +62,7 @@ class IndexChanges:
         return out
 
     def map_changes(self, values: Mapping[bytes, bytes] | None = None) -> dict[bytes, bytes | None]:
-        """{map key: value hash}: what `update_map` is given."""
+        """{map key: value hash}: what `update_map_batched` is given."""
         return {k: value_hash(v) for k, v in (values if values is not None else self.values()).items()}
 
 
@@ -113,12 +116,21 @@ def fold_entries(first_index: int, entries: Iterable[bytes], previous: Previous)
         else:
             head = LotHead.parse(stored)
             counts[code] = [head.count, head.head]
-    keys = changes.keys
     for s in seen:
         for code in s.lots:
             c = counts[code]
             c[0] += 1
             c[1] = s.id
+    _fold_keys(seen, old, changes)
+    changes.lots = {code: LotHead(code, c[0], c[1]) for code, c in counts.items()}
+    return changes
+
+
+def _fold_keys(seen: Iterable[_Seen], old: Mapping[bytes, bytes], changes: IndexChanges) -> None:
+    """Put the key states `seen` (in log order) registers and revokes into `changes`; `old` holds
+    the stored state of each key revoked."""
+    keys = changes.keys
+    for s in seen:
         for key_id, party, public in _registered(s):
             keys[key_id] = KeyState(key_id, party, public, s.index, s.time)
             changes.new_keys += 1
@@ -128,8 +140,6 @@ def fold_entries(first_index: int, entries: Iterable[bytes], previous: Previous)
             keys[kid] = KeyState(
                 kid, state.party, state.public_key, state.registered, state.registered_at, s.index, s.time
             )
-    changes.lots = {code: LotHead(code, c[0], c[1]) for code, c in counts.items()}
-    return changes
 
 
 class MemoryIndex:
@@ -150,7 +160,7 @@ class MemoryIndex:
         """Apply `entries` (from `first_index`) and return the new root."""
         changes = fold_entries(first_index, entries, self.previous)
         values = changes.values()
-        self.root = update_map(self.nodes, changes.map_changes(values))
+        self.root = update_map_batched(self.nodes, changes.map_changes(values))
         self.values.update(values)
         self.lots += changes.new_lots
         self.keys += changes.new_keys
