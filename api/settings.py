@@ -34,6 +34,9 @@
     FARMTRACE_MAX_PENDING_APPLICATIONS  pending applications the desk holds at most (default 300)
     FARMTRACE_INDEX_LAG       the most seconds the head index's committed root (an index entry in the
                               log, trace/index_keeper.py) lags behind the log's tip (default 10)
+    FARMTRACE_INDEX_MAX_AGE   the most seconds a journey's index entry may be older than the newest
+                              witness cosignature of its checkpoint for the page to call the journey
+                              complete (default FARMTRACE_INDEX_LAG + 60; docs/index.md §4)
     FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
                               types ({base}/problems/…); default: the public URL (the service serves both)
 
@@ -127,6 +130,7 @@ class Settings:
     max_pending_applications: int = 300
     vocab_base: str = ""  # empty: public_url (see `vocabulary_base`)
     index_lag: int = 10  # seconds between two index entries at least (FARMTRACE_INDEX_LAG)
+    index_max_age: int | None = None  # seconds (FARMTRACE_INDEX_MAX_AGE); None: index_lag + 60
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -160,6 +164,7 @@ class Settings:
             "max_pending_applications": _limit(env, "FARMTRACE_MAX_PENDING_APPLICATIONS", 300, least=1),
             "vocab_base": _base_uri(env, "FARMTRACE_VOCAB_BASE"),
             "index_lag": _limit(env, "FARMTRACE_INDEX_LAG", 10, least=0),
+            "index_max_age": _limit(env, "FARMTRACE_INDEX_MAX_AGE", 0, least=1) or None,  # unset: 0
         }
         values.update(overrides)
         settings = cls(**values)
@@ -347,6 +352,12 @@ class Settings:
             return Policy.of_witnesses(keys, quorum=self.witness_quorum, max_age=self.witness_max_age)
         except LedgerError as exc:  # two witnesses' keys under one name
             raise ConfigError(f"the witnesses cannot form a policy: {exc}") from exc
+
+    def index_age_limit(self) -> int:
+        """The most seconds a journey's index entry may be older than its checkpoint's newest witness
+        cosignature (the page's clock without witnesses) for the page to call it the latest:
+        FARMTRACE_INDEX_MAX_AGE, by default FARMTRACE_INDEX_LAG + 60 (docs/index.md §4 step 1b)."""
+        return self.index_max_age if self.index_max_age is not None else self.index_lag + 60
 
     def witness_refresh(self) -> float:
         """How old (seconds) a witness's cosignature of the latest checkpoint may get before the log

@@ -13,7 +13,13 @@ The head index (issue 17 §2; the format is written down in docs/index.md) is a 
 The log commits the map's root in an *index entry*, sitting at ledger index `size` exactly and
 committing the state after entries [0, size):
 
-  b"farmtrace/index/v1\\n" ‖ {"keys": k, "lots": l, "root": "<std base64 of 32 bytes>", "size": N} ‖ b"\\n"
+  b"farmtrace/index/v1\\n" ‖ {"keys": k, "lots": l, "root": "<std base64 of 32 bytes>", "size": N,
+                             "time": <POSIX seconds>} ‖ b"\\n"
+
+`time` is the keeper's clock when it committed the entry (whole seconds, rounded down): a page
+refuses an index entry older than its policy allows against the checkpoint's witnesses (a server
+showing an old entry would widen the unindexed window), and the replay audit checks that the times
+never decrease and never run ahead of the witnesses' cosignatures (trace/index_audit.py).
 
 Every parser here is strict: it re-encodes what it parsed and compares the bytes, so anything not
 exactly canonical is refused with InvalidEvent (field "index" or "index.<name>").
@@ -32,7 +38,7 @@ import binascii
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InvalidEvent
@@ -54,7 +60,7 @@ __all__ = [
 INDEX_HEADER = b"farmtrace/index/v1\n"
 LOT_DOMAIN = b"farmtrace/index/v1/lot\n"
 KEY_DOMAIN = b"farmtrace/index/v1/key\n"
-MAX_INDEX_ENTRY = 256  # bytes: the header, four small fields and a newline fit in far less
+MAX_INDEX_ENTRY = 256  # bytes: the header, five small fields and a newline fit in far less
 MAX_VALUE = 1024  # bytes of a map value (a lot code and a party id are short)
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -210,12 +216,16 @@ class KeyState:
 @dataclass(frozen=True)
 class IndexEntry:
     """An index entry: at ledger index `size`, the map root of the state after entries [0, size),
-    and how many lot and key leaves the map holds."""
+    how many lot and key leaves the map holds, and `time`, when the keeper committed it (POSIX
+    seconds). Equality is that of the state committed (size, root, lots, keys): a state recomputed
+    by replaying the log (`time` 0, unknown) equals the entry that committed it; the times are
+    checked apart (trace/index_audit.py)."""
 
     size: int
     root: bytes
     lots: int
     keys: int
+    time: int = field(default=0, compare=False)
 
 
 def is_index_entry(entry: bytes) -> bool:
@@ -232,6 +242,7 @@ def encode_index_entry(entry: IndexEntry) -> bytes:
         "lots": entry.lots,
         "root": base64.b64encode(entry.root).decode(),
         "size": entry.size,
+        "time": entry.time,
     }
     return INDEX_HEADER + canonical_json(body) + b"\n"
 
@@ -244,7 +255,9 @@ def decode_index_entry(entry: bytes) -> IndexEntry:
     if not is_index_entry(entry) or not entry.endswith(b"\n") or entry.count(b"\n") != 2:
         raise _fail("", "expected two lines: farmtrace/index/v1, then the JSON object")
     body = entry[len(INDEX_HEADER) : -1]
-    obj = _object(body, {"keys", "lots", "root", "size"}, what="an index entry")
-    parsed = IndexEntry(_count(obj, "size"), _b64(obj, "root"), _count(obj, "lots"), _count(obj, "keys"))
+    obj = _object(body, {"keys", "lots", "root", "size", "time"}, what="an index entry")
+    parsed = IndexEntry(
+        _count(obj, "size"), _b64(obj, "root"), _count(obj, "lots"), _count(obj, "keys"), _count(obj, "time")
+    )
     _canonical(encode_index_entry(parsed), entry, "the index entry")
     return parsed

@@ -12,7 +12,8 @@ write transaction, after the entries of its batch before it were admitted, the h
      trace/index_fold.py, which answers as the plain `fold_entries` does: only the
      lots and keys they name are recomputed) and updates the stored map (`update_map_batched`,
      ledger/map_update.py: `update_map` reading the store a level at a time);
-  4. writes the new head row and returns the index entry for index N = the log's size.
+  4. writes the new head row and returns the index entry for index N = the log's size, stamped with
+     the keeper's clock (whole seconds, the entry's `time`).
 
 The nodes, values, head row and entry commit in the same transaction, so the stored map always
 answers for the latest committed index entry. Several processes may keep the index of one
@@ -117,7 +118,7 @@ class IndexKeeper:
             root = update_map_batched(store, {k: value_hash(v) for k, v in pending.items()})
             store.put_values(pending)
         store.put_head(IndexHead(size, root, lots, keys, now))  # 4.
-        return encode_index_entry(IndexEntry(size=size, root=root, lots=lots, keys=keys))
+        return encode_index_entry(IndexEntry(size=size, root=root, lots=lots, keys=keys, time=int(now)))
 
     # --- the background thread ---------------------------------------------------------------------
 

@@ -12,10 +12,15 @@ reported:
   a. the section is there, with its entry, lots and keys                          index.missing
      (nothing more is checked when it is not)
   b. the entry is b"farmtrace/index/v1\\n" ‖ RFC 8785 JSON {"keys", "lots",        index.entry
-     "root" (std base64 of 32 bytes), "size"} ‖ b"\\n", and `size` is its own
+     "root" (std base64 of 32 bytes), "size", "time"} ‖ b"\\n", and `size` is its own
      ledger index N (it commits the state after entries [0, N))
   c. its inclusion proof leads to the checkpoint's root                           index.inclusion
      (nothing more is checked when b or c fails, or the checkpoint did not verify)
+  c2. with an index age policy (`Freshness`): the entry is the latest, or near     index.stale
+     enough: the checkpoint's size S is N + 1 (nothing after it), or W - time <=
+     max age, W being the newest valid witness cosignature on the checkpoint (no
+     witnesses: the reader's clock); a stale entry's outcome is "stale", and the
+     checks below still run (docs/index.md §4 step 1b)
   d. for each lot of the lineage (sorted), then each key that signed an event     index.missing
      (sorted): an item is there; its value is null or a well-formed value for    index.proof
      that lot or key (a key's: the journey's public key and party), and its map
@@ -50,7 +55,7 @@ from farmtrace.ledger.verifiable_map import MapProof, check_key
 
 from .journey_entries import ParsedEntry, decode_b64, inclusion_failure, is_index
 
-__all__ = ["IndexOutcome", "check_index"]
+__all__ = ["Freshness", "IndexOutcome", "check_index"]
 
 ENTRY_HEADER = b"farmtrace/index/v1\n"
 LOT_DOMAIN = b"farmtrace/index/v1/lot\n"
@@ -66,9 +71,10 @@ Events = list[tuple[int | None, ParsedEntry]]
 @dataclass(frozen=True)
 class IndexOutcome:
     """What step 6 found: `state` is "missing" (no index section), "unproven" (its entry did not
-    parse or is not proven), "complete" (every event is indexed) or "pending" (events at ledger
-    index `size` and above, `unindexed`, are recorded but not yet indexed); with failures in the
-    report the journey is not verified whatever the state."""
+    parse or is not proven), "stale" (proven, but older than the age policy allows: a later entry
+    may exist), "complete" (every event is indexed) or "pending" (events at ledger index `size` and
+    above, `unindexed`, are recorded but not yet indexed); with failures in the report the journey
+    is not verified whatever the state."""
 
     state: str
     size: int | None = None
@@ -76,6 +82,17 @@ class IndexOutcome:
 
     def to_wire(self) -> dict[str, Any]:
         return {"state": self.state, "size": self.size, "unindexed": list(self.unindexed)}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The index age policy of step c2: an entry may be at most `max_age` seconds older than `at`
+    (POSIX seconds), the newest valid witness cosignature on the checkpoint (`witnessed`) or, with
+    none, the reader's clock."""
+
+    max_age: int
+    at: int
+    witnessed: bool
 
 
 def _whole(v: object) -> bool:
@@ -88,7 +105,7 @@ def _hash32(text: object) -> bytes | None:
 
 
 def parse_index_entry(entry: bytes) -> dict[str, Any] | None:
-    """Step b: the entry's JSON object (size, root as bytes, lots, keys), or None."""
+    """Step b: the entry's JSON object (size, root as bytes, lots, keys, time), or None."""
     if not entry.startswith(ENTRY_HEADER) or not entry.endswith(b"\n") or entry.count(b"\n") != 2:
         return None
     body = entry[len(ENTRY_HEADER) : -1]
@@ -98,9 +115,9 @@ def parse_index_entry(entry: bytes) -> dict[str, Any] | None:
             return None
     except (UnicodeDecodeError, ValueError, TypeError, RecursionError, rfc8785.CanonicalizationError):
         return None
-    if sorted(obj) != ["keys", "lots", "root", "size"]:
+    if sorted(obj) != ["keys", "lots", "root", "size", "time"]:
         return None
-    if not all(_whole(obj[k]) for k in ("keys", "lots", "size")):
+    if not all(_whole(obj[k]) for k in ("keys", "lots", "size", "time")):
         return None
     root = _hash32(obj["root"])
     return {**obj, "root": root} if root is not None else None
@@ -181,9 +198,15 @@ def lineage_of(target: str, events: Events) -> list[str]:
 
 
 def check_index(
-    journey: Mapping[str, Any], target: str, events: Events, cp: Checkpoint | None, fail: Fail
+    journey: Mapping[str, Any],
+    target: str,
+    events: Events,
+    cp: Checkpoint | None,
+    fail: Fail,
+    fresh: Freshness | None = None,
 ) -> IndexOutcome:
-    """Step 6 (module docstring) over the events that parsed (with their ledger index)."""
+    """Step 6 (module docstring) over the events that parsed (with their ledger index); step c2
+    only given `fresh`."""
     section = journey.get("index")
     # a. The section.
     if not isinstance(section, dict) or not all(
@@ -206,11 +229,28 @@ def check_index(
         fail("index.inclusion", f"the index entry at index {at} is not proven in the checkpoint", index=at)
         return IndexOutcome("unproven")
     size, root = parsed["size"], parsed["root"]
+    stale = fresh is not None and not _fresh(size, parsed["time"], cp.size, fresh, fail)
     lots, keys = _check_items(section, journey.get("keys"), target, events, root, fail)
     _check_tails(lots, size, events, fail)
     _check_revoked(keys, size, events, fail)
     unindexed = tuple(at for at, _ in events if at is not None and at >= size)
-    return IndexOutcome("pending" if unindexed else "complete", size, unindexed)
+    return IndexOutcome("stale" if stale else "pending" if unindexed else "complete", size, unindexed)
+
+
+def _fresh(size: int, time: int, cp_size: int, fresh: Freshness, fail: Fail) -> bool:
+    """Step c2: the entry at `size`, committed at `time`, is the log's last before the checkpoint,
+    or at most `fresh.max_age` seconds older than `fresh.at`."""
+    if cp_size == size + 1 or fresh.at - time <= fresh.max_age:
+        return True
+    against = "the newest witness cosignature" if fresh.witnessed else "this reader's clock (no witness)"
+    fail(
+        "index.stale",
+        f"the index entry at index {size} was committed at {time}, {fresh.at - time} s before {against} at "
+        f"{fresh.at}, more than the {fresh.max_age} s allowed, and {cp_size - size - 1} entries follow it: "
+        "a later index entry may exist, so the journey's completeness is not proven",
+        index=size,
+    )
+    return False
 
 
 def _check_items(

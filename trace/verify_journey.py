@@ -44,6 +44,9 @@ The checks, in the order failures are reported:
                  a. the journey carries its index section                            index.missing
                  b. the entry is an index entry, at its own ledger index N           index.entry
                  c. proven in the checkpoint (else, or with no checkpoint, stop)     index.inclusion
+                    with an index age policy: the entry is the log's last before     index.stale
+                    the checkpoint, or at most the max age older than the newest
+                    valid witness cosignature (no witnesses: `now`)
                  d. each lineage lot's and each signing key's item is there, and     index.missing,
                     its value (or null) is proven by the entry's map root            index.proof
                  e. below N, each lineage lot's events are exactly the index's       chain.hidden_tail
@@ -76,7 +79,7 @@ from farmtrace.ledger.policy import Policy, Witnessed, check_witnessed
 from .crypto import verify_ed25519
 from .errors import SignatureRefused
 from .journey_entries import ParsedEntry, decode_b64, inclusion_failure, is_index, parse_entry, registers
-from .journey_index_check import IndexOutcome, check_index
+from .journey_index_check import Freshness, IndexOutcome, check_index
 from .model.encoding import signing_message
 from .model.ids import key_id_for
 
@@ -112,6 +115,7 @@ REASONS = (
     "index.missing",
     "index.entry",
     "index.inclusion",
+    "index.stale",
     "index.proof",
     "chain.hidden_tail",
     "key.revoked",
@@ -171,15 +175,21 @@ def check_journey(
     log_key: str | Verifier,
     policy: Policy | None = None,
     now: int | None = None,
+    index_max_age: int | None = None,
 ) -> JourneyReport:
     """Check `journey` against the pinned `log_key` (a verifier key string or a Verifier), and, given
     a witness `policy`, its checkpoint's cosignatures at `now` (POSIX seconds; required with a policy).
+    Given `index_max_age` (seconds; `now` required), the head index's entry must be the log's last
+    before the checkpoint or at most that much older than the newest valid witness cosignature on
+    the checkpoint, or than `now` when none (docs/index.md §4 step 1b): else index.stale.
 
     Returns a JourneyReport listing every failure (see the module docstring); it never raises for
     anything in the journey. Raises MalformedError if `log_key` itself is not a valid verifier key
     (that is the caller's mistake, not the server's).
     """
     verifier = log_key if isinstance(log_key, Verifier) else Verifier.from_key_string(log_key)
+    if index_max_age is not None and now is None:
+        raise MalformedError("checking the index entry's age needs the time (now=)")
     failures: list[JourneyFailure] = []
 
     def fail(reason: str, message: str, **where: Any) -> None:
@@ -219,7 +229,7 @@ def check_journey(
     # 5. The chain: one lineage, each lot's events linked by hash in ledger order.
     _check_chain(lot, parsed_events, fail)
     # 6. Completeness: every event of the lineage below the head index's entry, no revoked signer.
-    index = check_index(journey, lot, parsed_events, cp, fail)
+    index = check_index(journey, lot, parsed_events, cp, fail, _freshness(witnessed, now, index_max_age))
     return JourneyReport(
         lot=lot,
         events=len(events),
@@ -251,6 +261,16 @@ def _check_witnessed(note: str, policy: Policy, now: int | None, fail: Callable[
             code, f"the checkpoint is not current and witnessed ({witnessed.state}; quorum reached at {when})"
         )
     return witnessed
+
+
+def _freshness(witnessed: Witnessed | None, now: int | None, max_age: int | None) -> Freshness | None:
+    """Step 6's index age policy: against the newest valid witness cosignature, else `now`."""
+    if max_age is None or now is None:
+        return None
+    stamps = [c.timestamp for c in witnessed.cosigned] if witnessed is not None else []
+    if stamps:
+        return Freshness(max_age, max(stamps), witnessed=True)
+    return Freshness(max_age, now, witnessed=False)
 
 
 def _check_keys(

@@ -168,6 +168,8 @@ def _lot_page(
         # the server's configuration like the log key: never from the database.
         "witnessPolicy": format_policy(policy),
         "witnessMaxAge": policy.max_age,
+        # The index entry's age policy (docs/index.md §4 step 1b, static/completeness.js), likewise.
+        "indexMaxAge": app_state(request).settings.index_age_limit(),
     }
     return render(
         request,

@@ -50,6 +50,10 @@ class SiteSettings(Protocol):
         """The witness policy (quorum, max age) a consumer's page holds the checkpoint to."""
         ...
 
+    def index_age_limit(self) -> int:
+        """The most seconds a journey's index entry may be older than its checkpoint's witnesses."""
+        ...
+
 
 @dataclass(eq=False)
 class AppState:

@@ -178,9 +178,12 @@ def key_map_key(key_id: str) -> bytes:
     return hashlib.sha256(b"farmtrace/index/v1/key\n" + key_id.encode("ascii")).digest()
 
 
-def index_entry(*, keys: int, lots: int, root: bytes, size: int) -> bytes:
-    body = rfc8785.dumps({"keys": keys, "lots": lots, "root": b64(root), "size": size})
+def index_entry(*, keys: int, lots: int, root: bytes, size: int, time: int) -> bytes:
+    body = rfc8785.dumps({"keys": keys, "lots": lots, "root": b64(root), "size": size, "time": time})
     return b"farmtrace/index/v1\n" + body + b"\n"
+
+
+ENTRY_TIME = 1795761000  # 2026-11-27T06:30:00Z: after the revocation the vectors' key state records
 
 
 def _public_key(seed: str) -> bytes:
@@ -229,7 +232,7 @@ def _trace_vector() -> dict:
         base64.b64decode(x["map_key"]): base64.b64decode(x["value_hash"]) for x in lot_leaves + key_leaves
     }
     root = map_root(items)
-    entry = index_entry(keys=len(keys), lots=len(lots), root=root, size=57)
+    entry = index_entry(keys=len(keys), lots=len(lots), root=root, size=57, time=ENTRY_TIME)
     store = MemoryNodes()
     update_map(store, items)
     proofs = []
@@ -244,7 +247,7 @@ def _trace_vector() -> dict:
         "lots": lot_leaves,
         "keys": key_leaves,
         "root": b64(root),
-        "index_entry": {"size": 57, "text": entry.decode("utf-8"), "bytes": b64(entry)},
+        "index_entry": {"size": 57, "time": ENTRY_TIME, "text": entry.decode("utf-8"), "bytes": b64(entry)},
         "cases": proofs,
     }
 

@@ -163,6 +163,7 @@ def test_the_index_entry_commits_the_root_of_those_leaves():
         "lots": len(TRACE["lots"]),
         "root": TRACE["root"],
         "size": entry["size"],
+        "time": entry["time"],
     }
     want = b"farmtrace/index/v1\n" + rfc8785.dumps(body) + b"\n"
     assert _b(entry["bytes"]) == want == entry["text"].encode()
@@ -192,5 +193,6 @@ def test_the_servers_codec_writes_and_reads_the_vectors_bytes():
         assert state.map_key() == head_index.key_map_key(leaf["key_id"]) == _b(leaf["map_key"])
     entry = head_index.decode_index_entry(_b(TRACE["index_entry"]["bytes"]))
     assert (entry.size, entry.root, entry.lots, entry.keys) == (57, _b(TRACE["root"]), 2, 2)
+    assert entry.time == TRACE["index_entry"]["time"]
     assert head_index.encode_index_entry(entry) == _b(TRACE["index_entry"]["bytes"])
     assert head_index.is_index_entry(_b(TRACE["index_entry"]["bytes"]))

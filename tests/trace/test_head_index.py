@@ -37,16 +37,16 @@ from .story import COOP, REGULATOR, START, key_wire, wire
 from .test_replay import _entry, story_entries
 
 ROOT = bytes(range(32))
-GOLDEN_ENTRY = b'farmtrace/index/v1\n{"keys":3,"lots":57,"root":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","size":19}\n'
+GOLDEN_ENTRY = b'farmtrace/index/v1\n{"keys":3,"lots":57,"root":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","size":19,"time":1795761000}\n'
 
 
 # --- the codec ----------------------------------------------------------------------------------
 
 
 def test_golden_entry_round_trips():
-    entry = IndexEntry(size=19, root=ROOT, lots=57, keys=3)
+    entry = IndexEntry(size=19, root=ROOT, lots=57, keys=3, time=1795761000)
     assert encode_index_entry(entry) == GOLDEN_ENTRY
-    assert decode_index_entry(GOLDEN_ENTRY) == entry
+    assert decode_index_entry(GOLDEN_ENTRY) == entry and decode_index_entry(GOLDEN_ENTRY).time == entry.time
     assert is_index_entry(GOLDEN_ENTRY) and not is_index_entry(b"farmtrace/entry/v1\n{}")
 
 
@@ -89,6 +89,11 @@ def test_golden_map_keys_and_values():
         GOLDEN_ENTRY.replace(b'"keys":3,', b""),
         GOLDEN_ENTRY.replace(b"}\n", b',"extra":1}\n'),
         GOLDEN_ENTRY.replace(b"}\n", b',"size":19}\n'),  # a repeated member
+        GOLDEN_ENTRY.replace(b',"time":1795761000', b""),  # no time
+        GOLDEN_ENTRY.replace(b'"time":1795761000', b'"time":1795761000.5'),
+        GOLDEN_ENTRY.replace(b'"time":1795761000', b'"time":"1795761000"'),
+        GOLDEN_ENTRY.replace(b'"time":1795761000', b'"time":-1'),
+        GOLDEN_ENTRY.replace(b'"time":1795761000', b'"time":9007199254740992'),  # 2^53
         GOLDEN_ENTRY.replace(b"Hh8=", b"Hh8"),  # unpadded base64
         GOLDEN_ENTRY.replace(b"Hh8=", b"Hh9="),  # non-canonical base64 (stray bits)
         GOLDEN_ENTRY.replace(b"AAECAw", b"AAEC"),  # 29 bytes
@@ -114,7 +119,7 @@ def test_every_bit_flip_is_refused_or_changes_the_entry():
             got = decode_index_entry(bytes(flipped))
         except InvalidEvent:
             continue
-        assert got != good, f"bit {i} flipped and the entry still reads the same"
+        assert (got, got.time) != (good, good.time), f"bit {i} flipped and the entry still reads the same"
 
 
 @settings(max_examples=300, deadline=None)
@@ -133,10 +138,19 @@ def test_decode_raises_only_its_own_error(data):
     st.binary(min_size=32, max_size=32),
     st.integers(0, 2**53 - 1),
     st.integers(0, 2**40),
+    st.integers(0, 2**53 - 1),
 )
-def test_any_entry_round_trips(size, root, lots, keys):
-    entry = IndexEntry(size=size, root=root, lots=lots, keys=keys)
-    assert decode_index_entry(encode_index_entry(entry)) == entry
+def test_any_entry_round_trips(size, root, lots, keys, time):
+    entry = IndexEntry(size=size, root=root, lots=lots, keys=keys, time=time)
+    back = decode_index_entry(encode_index_entry(entry))
+    assert back == entry and back.time == time
+
+
+def test_equality_is_the_state_committed_not_the_time():
+    """A state recomputed by the replay (time unknown, 0) equals the entry that committed it."""
+    committed = decode_index_entry(GOLDEN_ENTRY)
+    assert committed == IndexEntry(size=19, root=ROOT, lots=57, keys=3)
+    assert committed != IndexEntry(size=19, root=ROOT, lots=57, keys=4, time=committed.time)
 
 
 @settings(max_examples=200, deadline=None)

@@ -229,6 +229,10 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
         "账本索引条目（{step}）不在已签名的账本中。",
         "The ledger index entry ({step}) is not in the signed ledger.",
     ),
+    "verify.reason.index.stale": (
+        "账本索引（{step}）已过时，可能有更新的索引。",
+        "The ledger index ({step}) is out of date: a newer one may exist.",
+    ),
     "verify.reason.index.proof": (
         "账本索引对 {lot}{key} 的证明不成立。",
         "The ledger index's proof for {lot}{key} does not hold.",
@@ -245,6 +249,14 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     "verify.incomplete_detail": (
         "这 {events} 条记录的签名都已在您的设备上核对，但服务器没有提供账本索引，无法证明没有遗漏的记录（例如召回）。",
         "The signatures of these {events} records were checked on your device, but the server gave no ledger index, so it cannot be shown that no record (a recall, say) was left out.",
+    ),
+    "verify.incomplete_stale_detail": (
+        "这 {events} 条记录的签名已在您的设备上核对，但账本索引已过时，无法证明没有遗漏的记录（例如召回）。",
+        "The signatures of these {events} records were checked on your device, but the ledger index is out of date, so it cannot be shown that no record (a recall, say) was left out.",
+    ),
+    "verify.index_stale": (
+        "完整性未证明：账本索引已过时。",
+        "Completeness not proven: the ledger index is out of date.",
     ),
     "verify.index_complete": (
         "完整：截至账本第 {size} 条记录，此产品的所有记录均已列出。",

@@ -6,9 +6,12 @@
  * checked by vmap.js (FarmtraceMap.checkKey), loaded before this file, after codec.js.
  *
  *   a. the journey's "index" section is there, with entry, lots and keys        index.missing (stop)
- *   b. the entry is farmtrace/index/v1 ‖ RFC 8785 {keys, lots, root, size},      index.entry (stop)
+ *   b. the entry is farmtrace/index/v1 ‖ RFC 8785 {keys, lots, root, size, time}, index.entry (stop)
  *      at its own ledger index N
  *   c. its inclusion proof leads to the checkpoint's root                        index.inclusion (stop)
+ *   c2. given fresh {maxAge, at, witnessed}: the checkpoint's size is N + 1, or  index.stale
+ *      at - time <= maxAge (at: the newest valid witness cosignature, or the
+ *      reader's clock without one); the outcome's state is then "stale"
  *   d. each lineage lot (sorted), then each signing key (sorted): an item;       index.missing,
  *      a null or well-formed value proven by the entry's map root                index.proof
  *   e. below N, each proven lot's events are exactly `count`, ending at `head`   chain.hidden_tail
@@ -16,8 +19,8 @@
  *      proven absent that signed an indexed event                                index.missing
  *   Events at N and above: recorded, not yet indexed (the outcome's `unindexed`).
  *
- * FarmtraceCompleteness.checkIndex(journey, lot, parsedEvents, cp, fail, inclusion)
- *     -> Promise<{state: "missing" | "unproven" | "complete" | "pending", size, unindexed}>
+ * FarmtraceCompleteness.checkIndex(journey, lot, parsedEvents, cp, fail, inclusion[, fresh])
+ *     -> Promise<{state: "missing" | "unproven" | "stale" | "complete" | "pending", size, unindexed}>
  * FarmtraceCompleteness.show(result, box, msg): the page's completeness line and its state when the
  *     only failure is a missing index (verified, completeness not proven).
  */
@@ -44,7 +47,7 @@
   }
 
   function parseIndexEntry(entry) {
-    // Step b: {size, root (bytes), lots, keys}, or null.
+    // Step b: {size, root (bytes), lots, keys, time}, or null.
     if (!equal(entry.subarray(0, HEADER.length), HEADER) || entry[entry.length - 1] !== 10) return null;
     if (entry.filter((b) => b === 10).length !== 2) return null;
     const body = entry.subarray(HEADER.length, entry.length - 1);
@@ -55,8 +58,8 @@
     } catch (e) {
       return null;
     }
-    if (members(obj) !== "keys,lots,root,size") return null;
-    if (![obj.keys, obj.lots, obj.size].every(isIndex)) return null;
+    if (members(obj) !== "keys,lots,root,size,time") return null;
+    if (![obj.keys, obj.lots, obj.size, obj.time].every(isIndex)) return null;
     const root = hash32(obj.root);
     return root ? { ...obj, root } : null;
   }
@@ -109,7 +112,7 @@
     return lineage.sort();
   }
 
-  async function checkIndex(journey, target, events, cp, fail, inclusion) {
+  async function checkIndex(journey, target, events, cp, fail, inclusion, fresh) {
     const section = journey.index;
     // a. The section.
     if (!isObj(section) || !["entry", "lots", "keys"].every((k) => isObj(section[k]))) {
@@ -132,6 +135,9 @@
       return { state: "unproven", size: null, unindexed: [] };
     }
     const { size, root } = parsed;
+    // c2. The latest entry, or recent enough (docs/index.md §4 step 1b).
+    const stale = !!fresh && Number(cp.size) !== size + 1 && fresh.at - parsed.time > fresh.maxAge;
+    if (stale) fail("index.stale", { index: size });
     // d. The items (their proofs checked in parallel, failures reported in order).
     const M = globalThis.FarmtraceMap, keys = isObj(journey.keys) ? journey.keys : {};
     const lotCodes = lineageOf(target, events);
@@ -179,23 +185,25 @@
       }
     }
     const unindexed = events.filter(([a]) => a !== null && a >= size).map(([a]) => a);
-    return { state: unindexed.length ? "pending" : "complete", size, unindexed };
+    return { state: stale ? "stale" : unindexed.length ? "pending" : "complete", size, unindexed };
   }
 
   // --- the page ----------------------------------------------------------------------------------
 
   function show(result, box, msg) {
-    // The completeness line under the verdict; when the only failures are a missing index, the
-    // records check out but their completeness is not proven: a state of its own, never "Verified".
+    // The completeness line under the verdict; when the only failures are a missing index or a stale
+    // one, the records check out but their completeness is not proven: a state of its own, never
+    // "Verified".
     const line = box.querySelector(".verify-complete");
     const index = result.index || { state: "missing", size: null, unindexed: [] };
-    const onlyMissing = !result.ok && result.failures.every((f) => f.reason === "index.missing" && f.index === null &&
-      f.lot === null && f.key === null);
+    const onlyMissing = !result.ok && result.failures.every((f) => f.reason === "index.stale" ||
+      (f.reason === "index.missing" && f.index === null && f.lot === null && f.key === null));
     if (onlyMissing) {
       box.className = "card verify state-incomplete";
       box.dataset.state = "incomplete";
       box.querySelector("h2").textContent = msg("verify.incomplete");
-      box.querySelector(".verify-detail").textContent = msg("verify.incomplete_detail", { events: result.events });
+      const detail = index.state === "stale" ? "verify.incomplete_stale_detail" : "verify.incomplete_detail";
+      box.querySelector(".verify-detail").textContent = msg(detail, { events: result.events });
       box.querySelector(".verify-failures").hidden = true;
     }
     if (!line) return;
@@ -204,6 +212,7 @@
     line.textContent = failed ? msg("verify.index_failed")
       : index.state === "complete" ? msg("verify.index_complete", { size: index.size })
       : index.state === "pending" ? msg("verify.index_pending", { n: index.unindexed.length, size: index.size })
+      : index.state === "stale" ? msg("verify.index_stale")
       : index.state === "missing" ? msg("verify.index_missing") : msg("verify.index_unproven");
     line.hidden = false;
   }

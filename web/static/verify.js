@@ -20,8 +20,11 @@
  *   6. index       completeness.js (after vmap.js): the head index entry,     index.missing, index.entry,
  *                  proven; each lineage lot's and signing key's map proof;  index.inclusion, index.proof,
  *                  no hidden tail below it; no event after a revocation     chain.hidden_tail, key.revoked
+ *                  with an index age policy: the entry is the latest, or    index.stale
+ *                  at most maxAge older than the newest witness cosignature
  *
- * FarmtraceVerify.checkJourney(journey, logKey[, witness]) -> Promise<{ok, failures, events, size, witnessed, ms}>
+ * FarmtraceVerify.checkJourney(journey, logKey[, witness[, indexAge]])
+ *     -> Promise<{ok, failures, events, size, witnessed, index, ms}>
  * On a page with <script id="ft-config">, it also fetches the journey and shows the outcome.
  *
  * Base64, hex, UTF-8, SHA-256, RFC 8785 and Ed25519 (verifyEd25519: WebCrypto, else the vendored
@@ -218,8 +221,9 @@
 
   // --- the checks --------------------------------------------------------------------------------
 
-  async function checkJourney(journey, logKeyText, witness) {
+  async function checkJourney(journey, logKeyText, witness, indexAge) {
     // witness (optional): {policy: tlog-policy text, maxAge: seconds or null, now: POSIX seconds}.
+    // indexAge (optional): {maxAge: seconds, now: POSIX seconds}, the index entry's age policy.
     const t0 = performance.now();
     let witnessed = null; // step 2's answer from witnessed.js, when a policy is given
     const logKey = await parseLogKey(logKeyText);
@@ -325,7 +329,10 @@
     // 5. The chain.
     checkChain(lot, parsedEvents, fail);
     // 6. Completeness by the head index (completeness.js); events at or past it: not yet indexed.
-    const index = await globalThis.FarmtraceCompleteness.checkIndex(j, lot, parsedEvents, cp, fail, inclusion);
+    // Its age is measured against the newest valid witness cosignature; with none, the page's clock.
+    const stamps = witnessed ? witnessed.cosigned.map((c) => Number(c.timestamp)) : [];
+    const fresh = indexAge ? { maxAge: indexAge.maxAge, at: stamps.length ? Math.max(...stamps) : indexAge.now, witnessed: stamps.length > 0 } : undefined;
+    const index = await globalThis.FarmtraceCompleteness.checkIndex(j, lot, parsedEvents, cp, fail, inclusion, fresh);
     return { ...done(events.length, cp ? Number(cp.size) : null), index };
   }
 
@@ -509,7 +516,8 @@
       }
       const fetchMs = performance.now() - t0;
       const policy = cfg.witnessPolicy ? { policy: cfg.witnessPolicy, maxAge: cfg.witnessMaxAge, now: Math.floor(Date.now() / 1000) } : undefined;
-      const result = await checkJourney(journey, cfg.logKey, policy);
+      const indexAge = cfg.indexMaxAge != null ? { maxAge: cfg.indexMaxAge, now: Math.floor(Date.now() / 1000) } : undefined;
+      const result = await checkJourney(journey, cfg.logKey, policy, indexAge);
       const currency = witnessed(result);
       result.fetchMs = fetchMs;
       const engine = await ed25519Engine(); // which Ed25519 verified, said small in the details
