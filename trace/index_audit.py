@@ -28,14 +28,14 @@ path, so every event entry has already been decoded strictly and accepted in log
 from __future__ import annotations
 
 import base64
-import binascii
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from farmtrace.ledger.errors import MalformedError
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.note import CosignatureVerifier
+from farmtrace.ledger.note import CosignatureVerifier, parse_signature_line
 from farmtrace.ledger.store import StoredCheckpoint
 
 from .errors import TraceError
@@ -108,14 +108,11 @@ class _Cosigned:
 def _cosignature(line: str) -> tuple[str, int] | None:
     """(witness name, timestamp) of a stored cosignature line `— <name> <base64(key ID ‖ time ‖ sig)>`;
     None for a line that is not a cosignature/v1 (the log verified each line when it stored it)."""
-    parts = line.rstrip("\n").split(" ")
-    if len(parts) != 3 or parts[0] != "\u2014":
-        return None
     try:
-        raw = base64.b64decode(parts[2], validate=True)
-    except (binascii.Error, ValueError):
+        sig = parse_signature_line(line)
+    except MalformedError:
         return None
-    return (parts[1], CosignatureVerifier.timestamp(raw[4:])) if len(raw) == 4 + 8 + 64 else None
+    return (sig.name, CosignatureVerifier.timestamp(sig.signature)) if len(sig.signature) == 8 + 64 else None
 
 
 def _earliest_cosignatures(checkpoints: list[StoredCheckpoint]) -> list[_Cosigned]:
