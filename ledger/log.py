@@ -33,7 +33,7 @@ from .checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, sign_chec
 from .entry_bundles import MAX_ENTRY_SIZE, check_entry_size
 from .errors import AppendError, LedgerError, MalformedError, NotFoundError
 from .hashing import EMPTY_ROOT
-from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, open_note, parse_signature_line
+from .note import CosignatureVerifier, NoteSignature, Signer, Verifier, cosigned_at, open_note, signed_by
 from .sequencer import Admit, Compute, Select, Sequencer
 from .store import LogStore, StoredCheckpoint
 from .tiles import TileHashReader, TileKey
@@ -337,9 +337,9 @@ class Log:
         for (size, line), witness in checked:
             stored = self._store.checkpoint(size)
             theirs = [
-                old for old in (stored.cosignatures if stored else ()) if old != line and _by(old, witness)
+                old for old in (stored.cosignatures if stored else ()) if old != line and signed_by(old, witness)
             ]
-            if any(_cosigned_at(old) >= _cosigned_at(line) for old in theirs):
+            if any(cosigned_at(old) >= cosigned_at(line) for old in theirs):
                 continue  # the witness's stored cosignature is as new or newer: keep it
             lines.append((size, line))
             replaced.extend((size, old) for old in theirs)
@@ -358,24 +358,6 @@ class Log:
         if not sigs:
             raise MalformedError(f"the note carries no cosignature by {witness.name}")
         return cp.size, _line(sigs[0])
-
-
-def _by(line: str, witness: CosignatureVerifier) -> bool:
-    """Whether the stored signature `line` is `witness`'s (its name and key id)."""
-    try:
-        sig = parse_signature_line(line)
-    except LedgerError:
-        return False
-    return (sig.name, sig.key_id) == (witness.name, witness.key_id)
-
-
-def _cosigned_at(line: str) -> int:
-    """The timestamp a cosignature/v1 line states (0 if it cannot be read)."""
-    try:
-        sig = parse_signature_line(line)
-    except LedgerError:
-        return 0
-    return CosignatureVerifier.timestamp(sig.signature) if len(sig.signature) >= 8 else 0
 
 
 def _checked_entries(entries: list[bytes]) -> list[bytes]:

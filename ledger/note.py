@@ -49,10 +49,12 @@ __all__ = [
     "NoteSignature",
     "Signer",
     "Verifier",
+    "cosigned_at",
     "key_id",
     "open_note",
     "parse_signature_line",
     "sign_note",
+    "signed_by",
 ]
 
 ALG_ED25519 = 0x01
@@ -331,6 +333,24 @@ def parse_signature_line(line: str) -> NoteSignature:
     Raises MalformedError if it is not one."""
     (sig,) = _parse_signatures(line if line.endswith("\n") else line + "\n")
     return sig
+
+
+def signed_by(line: str, verifier: Verifier) -> bool:
+    """Whether the signature `line` names `verifier` (its name and key ID); the signature is not checked."""
+    try:
+        sig = parse_signature_line(line)
+    except MalformedError:
+        return False
+    return (sig.name, sig.key_id) == (verifier.name, verifier.key_id)
+
+
+def cosigned_at(line: str) -> int:
+    """The time (POSIX seconds) a cosignature/v1 line states; 0 if it cannot be read as one."""
+    try:
+        sig = parse_signature_line(line)
+    except MalformedError:
+        return 0
+    return CosignatureVerifier.timestamp(sig.signature) if len(sig.signature) >= 8 else 0
 
 
 def open_note(message: str | bytes, verifiers: Sequence[Verifier]) -> Note:
