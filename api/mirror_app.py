@@ -48,7 +48,7 @@ class _Held:
         self._mirror = mirror
         self._log: Log | None = None
 
-    def __call__(self) -> Log:
+    async def __call__(self) -> Log:  # async like get_log, which it stands in for
         if self._log is None:
             if self._mirror.held() is None:
                 raise NotFoundError("the mirror holds no checkpoint of the log yet")
