@@ -56,23 +56,27 @@ class _Update:
         self.hashes = [vh for _, vh in items]
         self.read: dict[bytes, bytes | None] = {}
         self.written: dict[bytes, bytes | None] = {}
+        self.halves: dict[bytes, tuple[bytes, bytes, int]] = {}  # internal node read -> children, split
 
     # 1. Read the paths level by level.
     def load(self) -> None:
         top = _pos(0, 0)
         self.read[top] = self.store.get_nodes([top]).get(top)
         frontier = [(0, 0, len(self.ints), top)]  # (depth, lo, hi, position) of changed subtrees
+        ints, read, halves = self.ints, self.read, self.halves
         while frontier:
             wanted: list[bytes] = []
             below = []
             for depth, lo, hi, pos in frontier:
-                node = self.read[pos]
+                node = read[pos]
                 if node is None or len(node) == 64:
                     continue  # nothing stored under an empty subtree or a leaf
-                prefix = (self.ints[lo] >> (_BITS - depth)) << 1
+                shift = _BITS - 1 - depth
+                prefix = (ints[lo] >> shift) & ~1
                 left, right = _pos(depth + 1, prefix), _pos(depth + 1, prefix | 1)
+                split = bisect_left(ints, (prefix | 1) << shift, lo, hi)
+                halves[pos] = (left, right, split)
                 wanted += (left, right)
-                split = self._split(depth, lo, hi)
                 if split > lo:
                     below.append((depth + 1, lo, split, left))
                 if split < hi:
@@ -80,14 +84,8 @@ class _Update:
             if wanted:
                 got = self.store.get_nodes(wanted)
                 for p in wanted:
-                    self.read[p] = got.get(p)
+                    read[p] = got.get(p)
             frontier = below
-
-    def _split(self, depth: int, lo: int, hi: int) -> int:
-        """The first of changes[lo:hi] (which share `depth` bits) whose bit `depth` is 1."""
-        first = self.ints[lo]
-        shift = _BITS - 1 - depth
-        return bisect_left(self.ints, ((first >> shift) | 1) << shift, lo, hi)
 
     # 2. Compute bottom-up over what was read.
     def update(self, depth: int, lo: int, hi: int, pos: bytes) -> bytes | None:
@@ -102,11 +100,10 @@ class _Update:
                 else:
                     leaves[self.keys[i]] = vh
             items = sorted(leaves.items())
-            return self._build(depth, [k for k, _ in items], [int.from_bytes(k, "big") for k, _ in items],
-                               [v for _, v in items], 0, len(items))  # fmt: skip
-        split = self._split(depth, lo, hi)
-        prefix = (self.ints[lo] >> (_BITS - depth)) << 1
-        left_pos, right_pos = _pos(depth + 1, prefix), _pos(depth + 1, prefix | 1)
+            keys = [k for k, _ in items]
+            ints = [int.from_bytes(k, "big") for k in keys]
+            return self._build(depth, keys, ints, [v for _, v in items], 0, len(items))
+        left_pos, right_pos, split = self.halves[pos]
         left = self.update(depth + 1, lo, split, left_pos) if split > lo else self.read[left_pos]
         right = self.update(depth + 1, split, hi, right_pos) if split < hi else self.read[right_pos]
         return self._join(left_pos, left, right_pos, right)
@@ -115,18 +112,29 @@ class _Update:
         self, left_pos: bytes, left: bytes | None, right_pos: bytes, right: bytes | None
     ) -> bytes | None:
         """The node above `left` and `right`; the children's positions written as they change."""
-        if left is None and right is None:
-            result = None
-        elif (left is None and len(right) == 64) or (right is None and len(left) == 64):  # type: ignore[arg-type]
-            result, left, right = left or right, None, None  # one leaf left: it moves up
+        if left is None:
+            if right is None or len(right) == 64:  # empty, or one leaf left: it moves up
+                result, right = right, None
+            else:
+                result = _sha256(b"\x01" + EMPTY + right).digest()
+        elif right is None:
+            if len(left) == 64:
+                result, left = left, None
+            else:
+                result = _sha256(b"\x01" + left + EMPTY).digest()
         else:
-            result = _sha256(b"\x01" + _hash(left) + _hash(right)).digest()
-        self._set(left_pos, left)
-        self._set(right_pos, right)
+            lh = _sha256(b"\x00" + left).digest() if len(left) == 64 else left
+            rh = _sha256(b"\x00" + right).digest() if len(right) == 64 else right
+            result = _sha256(b"\x01" + lh + rh).digest()
+        # A position never read lies under a subtree that held one key at most: empty in the store.
+        read = self.read
+        if read.get(left_pos) != left:
+            self.written[left_pos] = left
+        if read.get(right_pos) != right:
+            self.written[right_pos] = right
         return result
 
     def _set(self, pos: bytes, node: bytes | None) -> None:
-        # A position never read lies under a subtree that held one key at most: empty in the store.
         if self.read.get(pos) != node:
             self.written[pos] = node
 
@@ -135,10 +143,8 @@ class _Update:
     ) -> bytes | None:
         """The node at `depth` of a subtree holding exactly keys[lo:hi] (sorted; nothing stored
         under it before); its nodes below are written."""
-        if hi == lo:
-            return None
-        if hi - lo == 1:
-            return keys[lo] + hashes[lo]
+        if hi - lo <= 1:
+            return keys[lo] + hashes[lo] if hi > lo else None
         shift = _BITS - 1 - depth
         prefix = (ints[lo] >> shift) & ~1
         split = bisect_left(ints, (prefix | 1) << shift, lo, hi)
