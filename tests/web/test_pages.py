@@ -158,8 +158,12 @@ def test_text_a_party_entered_is_escaped(client):
     # before the verifier, which uses them), and the JSON configuration.
     tags = re.findall(r"<script[^>]*>", page)
     assert tags[-1] == '<script type="application/json" id="ft-config">'
-    served = [
-        re.fullmatch(r'<script src="/static/([a-z0-9-]+\.js)\?v=[0-9a-f]{16}" defer>', tag)
+    served = [  # codec.js names the fallback it fetches only when needed (data-noble)
+        re.fullmatch(
+            r'<script src="/static/([a-z0-9-]+\.js)\?v=[0-9a-f]{16}"'
+            r'(?: data-noble="/static/noble\.js\?v=[0-9a-f]{16}")? defer>',
+            tag,
+        )
         for tag in tags[:-1]
     ]
     names = [m.group(1) for m in served]  # AttributeError if a tag is anything else
@@ -189,14 +193,20 @@ def test_static_files_are_cached_under_their_hash(client):
 
 
 def test_pages_are_small(client):
-    # One round trip each on a weak network: the page gzipped, and its scripts (codec.js and verify.js,
-    # fetched in parallel), together under the budget the one script had.
+    # A weak network (about 400 kbit/s, 50 kB/s): the page gzipped in one round trip, and every
+    # script it names, fetched in parallel once and then cached for a year under its hash, together
+    # under 40 kB gzipped (under a second). The scripts grew with what the page proves itself (facts,
+    # witnesses, the head index): 10 kB for codec.js and verify.js alone was the budget before them.
+    # The pure-JS Ed25519 fallback (noble.js, 12 kB) is not among them: codec.js fetches it only in
+    # a browser without WebCrypto Ed25519 (tests/web/test_consumer_fallback.py counts the fetches).
     r = client.get(f"/l/{BAG}", headers={"accept-encoding": "gzip"})
     compressed = len(gzip.compress(r.content, 6))
     assert r.headers["content-encoding"] == "gzip"
-    assert compressed < 8_000, compressed
-    js = b"".join(client.get(f"/static/{name}").content for name in ("codec.js", "verify.js"))
-    assert len(gzip.compress(js, 9)) < 10_000
+    assert compressed < 8_500, compressed
+    names = re.findall(r'<script src="/static/([a-z0-9-]+\.js)\?', r.text)
+    assert "noble.js" not in names and {"codec.js", "verify.js"} <= set(names)
+    scripts = sum(len(gzip.compress(client.get(f"/static/{name}").content, 9)) for name in names)
+    assert scripts < 40_000, (scripts, names)
 
 
 def test_a_damaged_ledger_entry_is_shown_as_not_verified_never_a_stack_trace(site):
