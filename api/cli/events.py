@@ -56,6 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-age", type=int, default=None, help="with --policy: the most seconds old the quorum may be"
     )
     vl.add_argument(
+        "--index-max-age",
+        type=int,
+        default=None,
+        help="the most seconds the head index entry may be older than the newest witness cosignature "
+        "(or this machine's clock), as the page's FARMTRACE_INDEX_MAX_AGE (default: not checked)",
+    )
+    vl.add_argument(
         "--lang",
         choices=["zh", "en"],
         default=None,
@@ -178,7 +185,10 @@ def cmd_verify_lot(args: argparse.Namespace) -> int:
         raise CliError(f"--key is not a log verifier key: {exc}", status=2) from exc
     policy = _policy(args.policy, args.max_age)
     journey = client.journey(args.lot)
-    report = check_journey(journey, log_key=key, policy=policy, now=int(time.time()) if policy else None)
+    if args.index_max_age is not None and args.index_max_age < 1:
+        raise CliError("--index-max-age is a whole number of seconds, at least 1", status=2)
+    now = int(time.time()) if policy is not None or args.index_max_age is not None else None
+    report = check_journey(journey, log_key=key, policy=policy, now=now, index_max_age=args.index_max_age)
     print(report.summary())
     for f in report.failures:
         where = f"index {f.index}" if f.index is not None else (f"key {f.key}" if f.key else f.lot or "-")

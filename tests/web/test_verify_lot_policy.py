@@ -39,5 +39,14 @@ def test_verify_lot_holds_the_checkpoint_to_a_policy(tmp_path, capsys):
             assert farmtrace([*args, "--max-age", "60"]) == 2
             assert "--max-age needs --policy" in capsys.readouterr().err
             assert farmtrace([*args, "--policy", str(tmp_path / "missing.policy")]) != 0
+            # The head index's age, as the page's FARMTRACE_INDEX_MAX_AGE: checked against this
+            # machine's clock when no witness cosigned (the demo's index entry is a few seconds old,
+            # or the lot's events are all newer than it).
+            code = farmtrace([*args, "--index-max-age", "3600"])
+            out = capsys.readouterr().out.split("\n\n")[0]
+            assert "index.stale" not in out, out
+            assert code == 0, out
+            assert farmtrace([*args, "--index-max-age", "0"]) == 2
+            assert "--index-max-age" in capsys.readouterr().err
     finally:
         close_app(app)
