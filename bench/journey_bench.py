@@ -7,8 +7,9 @@ What is built, on SQLite in a temporary directory:
   1. a ledger of `--events` events (default 1,000,000) with bench/trace_bench.py's bulk loader
      (`bulk_load`: its generated supply chain, signed entries appended with `Log.append_many` and the
      projection's rows written directly, checked row for row against the write path by trace_bench);
-  2. the head index's map padded to `--lots` lot leaves (default 1,000,000) with synthetic lot heads,
-     written with `update_map` on the stored map (trace/store/index_store.py) in batches of 100,000;
+  2. `--lots` synthetic lot leaves (default 1,000,000; 0 when the ledger's own lots are enough: 1M
+     events make about 2.1M lots) written into the head index's map first, with `update_map` on the
+     stored map (trace/store/index_store.py) in batches of 100,000;
   3. then the server's own keeper (`IndexKeeper.commit_due`, lag 0) folds every event of the ledger
      into that map and appends the index entry (its root covers the padding: the proofs are genuine
      proofs against a committed root, though `verify --replay` would refuse the padded root).
