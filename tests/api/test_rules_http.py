@@ -30,7 +30,7 @@ from farmtrace.trace.model.encoding import (
 )
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.rules import RULES
-from farmtrace.trace.store.tables import TABLES
+from farmtrace.trace.store.tables import INDEX_TABLES, TABLES
 
 from ..trace.story import (
     CERTIFY,
@@ -60,9 +60,10 @@ UNREGISTERED = "91350100M000100Y43"  # a well-formed USCC nobody registered
 
 
 def snapshot(w: World) -> dict[str, Any]:
-    """Every row of every trace_* and ledger_* table (the anomaly table by count), and the ledger size."""
+    """Every row of every trace_* and ledger_* table (the anomaly table by count), and the ledger size.
+    The head index's tables too: a refused event must not reach the index either."""
     engine = w.http.app.state.service.engine  # type: ignore[attr-defined]
-    tables = {t.name: t for t in [*TABLES, *LEDGER_TABLES]}
+    tables = {t.name: t for t in [*TABLES, *INDEX_TABLES, *LEDGER_TABLES]}
     present = {n for n in inspect(engine).get_table_names() if n.startswith(("trace_", "ledger_"))}
     assert present == set(tables), "a table the snapshot does not know about"
     out_: dict[str, Any] = {"ledger size": w.size()}
