@@ -6,6 +6,7 @@
     ledger.py    keygen (note keys), checkpoint, verify, export (the ledger itself: no server)
     parties.py   party-key, register, party …
     events.py    event, trace, recall, verify-lot (through a server)
+    facts.py     the proven facts verify-lot prints after its checks (zh/en)
     witness.py   witness keygen, witness serve (a witness of its own: c2sp.org/tlog-witness)
     publish.py   publish (the log as static C2SP tlog-tiles files)
     mirror.py    mirror (follow a log through its tiles; keep, serve and cosign a verified copy)
