@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from farmtrace.trace.errors import TraceError
 from farmtrace.trace.ingest import speed
 from farmtrace.trace.model.event import Event
-from farmtrace.trace.model.values import LotRef, Product
+from farmtrace.trace.model.values import Location, LotRef, Product
 
 from .story import sample_wires
 from .test_ingest import _check, _history, _ingest, small_runs  # noqa: F401 (small_runs: a fixture)
@@ -137,6 +137,22 @@ def test_a_remembered_object_is_handed_over_parsed_and_an_extra_key_is_still_ref
     assert again.location is first.location and again == first
     assert opened.count("location") == 1  # the extra key's object only
     assert info.value.field == "location.floor"
+
+
+def test_a_remembered_object_reads_as_a_plain_obj_to_any_other_reader(tricks) -> None:
+    # Obj.obj hands a remembered object over parsed; a reader that is not the memoised class (the
+    # test oracle of old details, say) still reads it as the Obj it is, errors naming its path.
+    from farmtrace.trace.model.reader import Obj
+
+    wire = SAMPLES["sell"]
+    Event.from_wire(copy.deepcopy(wire))  # the location is now remembered
+    outer = Obj({"where": copy.deepcopy(wire["location"])}, "detail", ("where",))
+    opened = outer.obj("where", Location.KEYS)
+    assert type(opened) is speed._Parsed
+    assert opened.value == wire["location"] and opened.raw("name") == wire["location"]["name"]
+    with pytest.raises(TraceError) as info:
+        opened.raw("gln")  # absent: the path is made for the error
+    assert info.value.field == "detail.where.gln"
 
 
 def test_a_decimal_text_seen_before_is_refused_as_before_in_another_field(tricks) -> None:

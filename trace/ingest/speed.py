@@ -253,10 +253,19 @@ def _decimal(self: reader.Obj, key: str, **kw: Any) -> Decimal:
 
 
 class _Parsed(reader.Obj):
-    """A nested object the memo already holds parsed: only the memoised `_parse` reads it."""
+    """A nested object the memo already holds parsed. The memoised `_parse` takes `hit`; any other
+    reader reads it as the plain `Obj` it is (its keys are those it was opened with, checked when it
+    parsed; its path is made only if an error needs it)."""
 
-    def __init__(self, hit: Any) -> None:  # no super().__init__: its keys were checked when it parsed
+    def __init__(self, hit: Any, value: dict, parent: reader.Obj, key: str) -> None:  # keys checked before
         self.hit = hit
+        self.value = value
+        self._at = (parent, key)
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        parent, key = self._at
+        return parent.field(key)
 
 
 _BY_KEYS: dict[tuple[str, ...], type] = {}
@@ -270,7 +279,7 @@ def _obj(self: reader.Obj, key: str, keys: tuple[str, ...], *, required: bool = 
         if type(v) is dict and all(type(x) is str for x in v.values()):
             hit = _PARSED.get((cls, *v.items()))
             if hit is not None:
-                return _Parsed(hit)
+                return _Parsed(hit, v, self, key)
     return _plain_obj(self, key, keys, required=required)
 
 
