@@ -23,7 +23,7 @@
  */
 "use strict";
 (function () {
-  const { b64encode, b64decode, concat, utf8encode, jcs, sha256 } = globalThis.FarmtraceCodec;
+  const { b64encode, b64decode, concat, utf8encode, jcs, sha256, sha256Sync } = globalThis.FarmtraceCodec;
   const LEAF = Uint8Array.of(0);
   const NODE = Uint8Array.of(1);
   const EMPTY = new Uint8Array(32);
@@ -103,18 +103,18 @@
     let h;
     if (valueHash !== null) {
       if (p.other !== null) return "map.other_leaf";
-      h = await sha256(concat(LEAF, key, valueHash));
+      h = sha256Sync(concat(LEAF, key, valueHash));
     } else if (p.other === null) {
       h = EMPTY;
     } else {
       if (equal(p.other.key, key)) return "map.same_key";
       if (!samePath(p.other.key, key, depth)) return "map.off_path";
-      h = await sha256(concat(LEAF, p.other.key, p.other.valueHash));
+      h = sha256Sync(concat(LEAF, p.other.key, p.other.valueHash));
     }
     // 3. Up to the root: at depth d the key's bit d - 1 says on which side the path runs.
     for (let i = 0; i < depth; i++) {
       const s = p.siblings[i] === null ? EMPTY : p.siblings[i];
-      h = bit(key, depth - 1 - i) ? await sha256(concat(NODE, s, h)) : await sha256(concat(NODE, h, s));
+      h = bit(key, depth - 1 - i) ? sha256Sync(concat(NODE, s, h)) : sha256Sync(concat(NODE, h, s));
     }
     return root instanceof Uint8Array && equal(h, root) ? null : "map.root";
   }
