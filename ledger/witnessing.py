@@ -14,8 +14,9 @@ anything else (a refusal, a timeout, a dead witness) wait with exponential backo
 to 60 s) and try again with the then latest checkpoint.
 
 The recorder stores the cosignatures the submitters hand it (`Log.add_cosignatures`, so the served
-checkpoint carries them) in one transaction per round: it waits until no submission is in flight,
-or `gather` seconds at most, then writes everything pending. The witnesses are woken together by
+checkpoint carries them) in one transaction per round: it waits until no submission is in flight and
+every witness has answered (or failed) for the latest checkpoint, or `gather` seconds at most, then
+writes everything pending. The witnesses are woken together by
 a new checkpoint, so one round is one commit (one fsync under the log's write lock on SQLite, none
 of the advisory lock on PostgreSQL) instead of one per witness. Appending never waits for a witness:
 nothing here runs on the log's writer thread, and the only thing an append may wait for is that
@@ -168,6 +169,7 @@ class Witnessing:
         self._latest: StoredCheckpoint | None = None
         self._pending: list[_Cosigned] = []  # checked, for the recorder to store
         self._in_flight = 0  # submissions sent and not yet answered
+        self._answered: dict[str, int] = {}  # per witness: the latest size it answered for (or failed)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -301,6 +303,9 @@ class Witnessing:
                 finally:
                     with self._changed:
                         self._in_flight -= 1
+                        self._answered[endpoint.key.key_string()] = max(
+                            self._answered.get(endpoint.key.key_string(), -1), cp.size
+                        )
                         self._changed.notify_all()
                 if error is None:
                     if self._stop.wait(self._pace):
@@ -340,6 +345,7 @@ class Witnessing:
             at = CosignatureVerifier.timestamp(sig.signature)
             with self._changed:
                 self._pending.append(_Cosigned(endpoint, cp, sig.line(), at))
+                self._answered[endpoint.key.key_string()] = cp.size
                 self._changed.notify_all()
             return cp.size
         raise LedgerError("the witness kept answering 409 Conflict")
@@ -351,7 +357,7 @@ class Witnessing:
                 while not self._pending and not self._stop.is_set():
                     self._changed.wait(1.0)
                 deadline = time.monotonic() + self._gather
-                while self._in_flight and not self._stop.is_set():
+                while (self._in_flight or self._unanswered()) and not self._stop.is_set():
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
@@ -361,6 +367,14 @@ class Witnessing:
                 self._store(batch)
             elif self._stop.is_set():
                 return
+
+    def _unanswered(self) -> bool:
+        """Whether a witness has not yet answered (nor failed) for the latest checkpoint: one woken
+        later than the others is still waited for, up to `gather`, so a round stays one write."""
+        latest = self._latest
+        return latest is not None and any(
+            self._answered.get(e.key.key_string(), -1) < latest.size for e in self.endpoints
+        )
 
     def _store(self, batch: list[_Cosigned]) -> None:
         try:

@@ -463,7 +463,7 @@ def test_the_submitter_stores_the_cosignatures_of_a_round_together():
     lines = [line for call in store.calls for line in call]
     assert len(lines) == len(set(lines)) >= 9  # every witness's cosignature of every round, once
     assert len(store.calls) < len(lines), store.calls
-    assert max(len(call) for call in store.calls) == 3
+    assert max(len(call) for call in store.calls) >= 3  # a round's three together (or more rounds)
     assert [s.cosigned_size for s in submitter.status()] == [15, 15, 15]
 
 
