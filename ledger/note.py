@@ -50,6 +50,7 @@ __all__ = [
     "Signer",
     "Verifier",
     "cosigned_at",
+    "decode_b64",
     "key_id",
     "open_note",
     "parse_signature_line",
@@ -83,7 +84,8 @@ def _check_name(name: str) -> None:
     _check_utf8(name, "a key name")
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def decode_b64(text: str, what: str) -> bytes:
+    """Strict standard base64 (canonical, padded); MalformedError naming `what` otherwise."""
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -118,7 +120,7 @@ class Verifier:
         _check_name(name)
         if len(hex_id) != 8 or hex_id != hex_id.lower() or not all(c in "0123456789abcdef" for c in hex_id):
             raise MalformedError("the key ID of a verifier key must be 8 lowercase hex digits")
-        key = _b64decode(b64, "the verifier key")
+        key = decode_b64(b64, "the verifier key")
         if len(key) != 33 or key[0] != cls.alg:
             raise MalformedError(f"a {cls.__name__} key is type {cls.alg:#04x} and 32 bytes long")
         if key_id(name, key) != bytes.fromhex(hex_id):
@@ -187,7 +189,7 @@ class Signer:
         hex_id, sep2, b64 = rest.partition("+")
         if not (sep1 and sep2):
             raise MalformedError("a signer key reads PRIVATE+KEY+name+keyid+base64key")
-        raw = _b64decode(b64, "the signer key")
+        raw = decode_b64(b64, "the signer key")
         if len(raw) != 33 or raw[0] != cls.alg:
             raise MalformedError(f"a {cls.__name__} key is type {cls.alg:#04x} and 32 bytes long")
         signer = cls.from_seed(name, raw[1:])
@@ -319,7 +321,7 @@ def _parse_signatures(block: str) -> list[NoteSignature]:
         if not sep or " " in b64:
             raise MalformedError("a signature line reads '— name base64'")
         _check_name(name)
-        raw = _b64decode(b64, "a signature")
+        raw = decode_b64(b64, "a signature")
         if len(raw) < 5:
             raise MalformedError("a signature is a 4-byte key ID and at least one byte")
         out.append(NoteSignature(name, raw[:4], raw[4:]))

@@ -21,7 +21,6 @@ entry is only accepted when its leaf hash is proven to the signed root.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
 from .checkpoint import SignedCheckpoint, open_checkpoint
@@ -29,7 +28,7 @@ from .errors import MalformedError, NotFoundError
 from .hashing import HASH_SIZE, leaf_hash
 from .log import Log
 from .merkle import MAX_SIZE, check_inclusion
-from .note import MAX_NOTE_SIZE, Verifier
+from .note import MAX_NOTE_SIZE, Verifier, decode_b64
 from .policy import Policy, Witnessed, check_witnessed
 
 __all__ = [
@@ -65,16 +64,6 @@ class CheckedProof:
     entry: bytes
     checkpoint: SignedCheckpoint
     witnessed: Witnessed | None
-
-
-def _b64(text: str, what: str) -> bytes:
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedError(f"{what} is not valid base64") from exc
-    if base64.b64encode(raw).decode() != text:
-        raise MalformedError(f"{what} is not canonical base64")
-    return raw
 
 
 def format_tlog_proof(p: TlogProof) -> str:
@@ -115,13 +104,13 @@ def parse_tlog_proof(text: str | bytes) -> TlogProof:
     rest = lines[1:]
     extra = None
     if rest and rest[0].startswith("extra "):
-        extra = _b64(rest.pop(0)[len("extra ") :], "the extra data")
+        extra = decode_b64(rest.pop(0)[len("extra ") :], "the extra data")
     if not rest or not rest[0].startswith("index "):
         raise MalformedError("a tlog-proof has an index line after its header (and extra line)")
     digits = rest.pop(0)[len("index ") :]
     if not digits.isascii() or not digits.isdigit() or len(digits) > 19:
         raise MalformedError(f"the index is a decimal number, got {digits!r}")
-    proof = tuple(_b64(line, f"proof line {i + 1}") for i, line in enumerate(rest))
+    proof = tuple(decode_b64(line, f"proof line {i + 1}") for i, line in enumerate(rest))
     parsed = TlogProof(index=int(digits), proof=proof, checkpoint=note, extra=extra)
     if format_tlog_proof(parsed) != text:
         raise MalformedError("the tlog-proof is not in canonical form (leading zeros, hash sizes, ...)")
