@@ -17,7 +17,8 @@
     FARMTRACE_WITNESS_QUORUM  how many of those witnesses must cosign the checkpoint a consumer's page
                               accepts (default: a majority; ledger/policy.py, docs/witness-policy.md)
     FARMTRACE_WITNESS_MAX_AGE the most seconds old the quorum's cosignatures may be for the page to
-                              call the record current (default 86400: a day)
+                              call the record current (default 600: a recall withheld
+                              behind an older, genuine snapshot shows within ten minutes)
     FARMTRACE_BOOTSTRAP_KEY   the first regulator's public key (base64 of its 32-byte Ed25519 key, the
                               `public_key` `farmtrace party-key` prints); or
     FARMTRACE_BOOTSTRAP_KEY_FILE  a file holding it, or the JSON `farmtrace party-key` prints. While
@@ -119,7 +120,7 @@ class Settings:
     witness_keys: tuple[str, ...] = ()
     witness_urls: tuple[str, ...] = ()  # `URL VKEY` each (FARMTRACE_WITNESSES)
     witness_quorum: int | None = None  # None: a majority of the witnesses (FARMTRACE_WITNESS_QUORUM)
-    witness_max_age: int = 86400  # seconds (FARMTRACE_WITNESS_MAX_AGE)
+    witness_max_age: int = 600  # seconds (FARMTRACE_WITNESS_MAX_AGE)
     bootstrap_key: str | None = None
     bootstrap_key_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
@@ -151,7 +152,7 @@ class Settings:
                 w.strip() for w in env.get("FARMTRACE_WITNESSES", "").split(",") if w.strip()
             ),
             "witness_quorum": _count(env, "FARMTRACE_WITNESS_QUORUM"),
-            "witness_max_age": _limit(env, "FARMTRACE_WITNESS_MAX_AGE", 86400, least=1),
+            "witness_max_age": _limit(env, "FARMTRACE_WITNESS_MAX_AGE", 600, least=1),
             "bootstrap_key": env.get("FARMTRACE_BOOTSTRAP_KEY", "").strip() or None,
             "bootstrap_key_file": Path(env["FARMTRACE_BOOTSTRAP_KEY_FILE"])
             if env.get("FARMTRACE_BOOTSTRAP_KEY_FILE")

@@ -13,7 +13,13 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import Verifier
 from farmtrace.trace.model.details import STANDARD_RECALL_INSTRUCTIONS
 
+from ..settings import Settings
 from .common import CliError, client_for, with_server
+
+# The page holds a journey's index entry to its service's FARMTRACE_INDEX_MAX_AGE; verify-lot, its twin,
+# to the service's default unless told otherwise (a recall withheld behind an older index entry is
+# then caught here as on the page).
+DEFAULT_INDEX_MAX_AGE = Settings().index_age_limit()
 
 __all__ = ["register"]
 
@@ -58,9 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     vl.add_argument(
         "--index-max-age",
         type=int,
-        default=None,
+        default=DEFAULT_INDEX_MAX_AGE,
         help="the most seconds the head index entry may be older than the newest witness cosignature "
-        "(or this machine's clock), as the page's FARMTRACE_INDEX_MAX_AGE (default: not checked)",
+        "(or this machine's clock), as the page's FARMTRACE_INDEX_MAX_AGE "
+        f"(default: {DEFAULT_INDEX_MAX_AGE}, the service's own default)",
     )
     vl.add_argument(
         "--lang",
@@ -185,9 +192,9 @@ def cmd_verify_lot(args: argparse.Namespace) -> int:
         raise CliError(f"--key is not a log verifier key: {exc}", status=2) from exc
     policy = _policy(args.policy, args.max_age)
     journey = client.journey(args.lot)
-    if args.index_max_age is not None and args.index_max_age < 1:
+    if args.index_max_age < 1:
         raise CliError("--index-max-age is a whole number of seconds, at least 1", status=2)
-    now = int(time.time()) if policy is not None or args.index_max_age is not None else None
+    now = int(time.time())
     report = check_journey(journey, log_key=key, policy=policy, now=now, index_max_age=args.index_max_age)
     print(report.summary())
     for f in report.failures:

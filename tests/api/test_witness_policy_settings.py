@@ -18,11 +18,11 @@ def _settings(**env: str) -> Settings:
     return Settings.from_env({f"FARMTRACE_{k}": v for k, v in env.items()})
 
 
-def test_defaults_a_majority_and_a_day():
+def test_defaults_a_majority_and_ten_minutes():
     policy = _settings(WITNESS_KEYS=",".join(KEYS)).witness_policy()
-    assert (policy.groups[0].threshold, policy.max_age, policy.quorum) == (2, 86400, "witnesses")
+    assert (policy.groups[0].threshold, policy.max_age, policy.quorum) == (2, 600, "witnesses")
     none = _settings().witness_policy()
-    assert format_policy(none) == "quorum none\n" and none.max_age == 86400
+    assert format_policy(none) == "quorum none\n" and none.max_age == 600
 
 
 def test_configured_quorum_and_age():
