@@ -1,23 +1,21 @@
-"""What the consumer-page tests share: a demo app, a live server for Chromium, and Chromium itself.
+"""What the consumer-page tests share: a demo app and a live server for Chromium.
 
-Chromium is Debian's (/usr/bin/chromium), driven by Playwright through `executable_path`: Playwright
-never downloads a browser here. Without it, browser tests skip with the reason, unless CI is set,
-where they fail instead (STYLE.md: CI runs everything).
+The browser side (Chromium, phones, verify_page) is tests/web/browser_support.py; its names used to
+live here and are still importable from here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from farmtrace.api.app import create_app
 from farmtrace.api.demo import run_demo
@@ -27,55 +25,18 @@ from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.ledger.note import Signer
 from farmtrace.trace.index_keeper import IndexKeeper
 
-CHROMIUM = Path(os.environ.get("FARMTRACE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .browser_support import (  # noqa: F401 - their old home: other modules import them from here
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    REPO,
+    chromium,
+    require_chromium,
+    screenshot,
+)
+
 LOG_SIGNER = Signer.from_seed("farmtrace.local/log", bytes(range(32)))
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "web"
-PHONE = {
-    "viewport": {"width": 360, "height": 740},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
-
-
-def require_chromium() -> Path:
-    """Debian's Chromium, or skip (fail under CI) saying why."""
-    missing = None
-    if not CHROMIUM.exists():
-        missing = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; see scripts/setup.sh)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError as exc:
-            missing = f"the playwright package is missing: {exc}"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    return CHROMIUM
-
-
-@contextmanager
-def chromium():
-    """A headless Chromium browser (Playwright, Debian's binary)."""
-    path = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(path), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def demo_app(tmp_path: Path, *, port: int | None = None, clock=None):
@@ -131,12 +92,29 @@ def live_server(app, port: int | None = None):
         thread.join(timeout=10)
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot as a test artefact (test-artifacts/web/NAME.png, git-ignored)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+@dataclass(frozen=True)
+class Served:
+    """A demo app served over HTTP: its base URL, the app, and its data directory (db.sqlite, keys/)."""
+
+    url: str
+    app: object
+    data: Path
+
+    @property
+    def db(self) -> Path:
+        return self.data / "db.sqlite"
+
+
+@contextmanager
+def served_demo(data: Path, *, clock=None) -> Iterator[Served]:
+    """demo_app in `data`, served by live_server at the port its labels name; closed on exit."""
+    port = free_port()
+    app, _ = demo_app(data, port=port, clock=clock)
+    try:
+        with live_server(app, port) as url:
+            yield Served(url, app, data)
+    finally:
+        close_app(app)
 
 
 # Text a party typed, meant to run as script if a page forgot to escape it.

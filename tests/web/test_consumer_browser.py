@@ -13,63 +13,32 @@ from farmtrace.api.cli import main as farmtrace
 from farmtrace.client import PartyKey
 from farmtrace.client.client import CHINA_STANDARD_TIME
 
-from .consumer_support import (
-    INJECTED,
-    PHONE,
-    add_injected_lot,
-    chromium,
-    close_app,
-    demo_app,
-    edit_entry,
-    free_port,
-    live_server,
-    screenshot,
-)
+from .browser_support import screenshot, settle
+from .consumer_support import INJECTED, add_injected_lot, edit_entry, served_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BAG = "XF-BAG-0001"
 BAG_URI_PATH = "/01/06901234567892/10/XF-BAG-0001"
-SETTLED = "#verify:not([data-state=pending])"
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
+def shared(tmp_path_factory):
+    """One demo for the tests that only read it: (base URL, app, data dir)."""
+    with served_demo(tmp_path_factory.mktemp("consumer")) as served:
+        yield served.url, served.app, served.data
 
 
 @pytest.fixture
 def served(tmp_path):
-    """A demo app served over HTTP: (base URL, app, data dir). Its public URL is the server's own."""
-    port = free_port()
-    app, _ = demo_app(tmp_path, port=port)
-    with live_server(app, port) as url:
-        yield url, app, tmp_path
-    close_app(app)
-
-
-@pytest.fixture
-def phone(browser):
-    """A phone-sized browser context factory: phone(locale) -> page (no CSP bypass unless asked)."""
-    contexts = []
-
-    def make(locale: str = "zh-CN", **extra):
-        ctx = browser.new_context(**PHONE, locale=locale, **extra)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.errors = []
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
+    """A demo of the test's own, for tests that record events or edit the ledger: (base URL, app,
+    data dir). Its public URL is the server's own."""
+    with served_demo(tmp_path) as served:
+        yield served.url, served.app, served.data
 
 
 def _settle(page) -> str:
-    page.wait_for_selector(SETTLED, timeout=15_000)
-    return page.get_attribute("#verify", "data-state")
+    return settle(page, 15_000)
 
 
 def _scan(url: str, lot: str) -> str:
@@ -90,8 +59,8 @@ def _scan(url: str, lot: str) -> str:
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
-def test_scan_story_turns_verified(served, phone, locale):
-    url, _, _ = served
+def test_scan_story_turns_verified(shared, phone, locale):
+    url, _, _ = shared
     uri = _scan(url, BAG)
     assert uri == url + BAG_URI_PATH
     page = phone(locale)
@@ -208,8 +177,8 @@ def test_a_recall_upstream_shows_the_red_banner(served, phone):
         screenshot(page, f"story3-recall-banner-{lang}")
 
 
-def test_the_demo_recall_shows_on_a_descendant(served, phone):
-    url, _, _ = served
+def test_the_demo_recall_shows_on_a_descendant(shared, phone):
+    url, _, _ = shared
     for locale, title in (("zh-CN", "召回警告"), ("en-US", "Recall")):
         page = phone(locale)
         page.goto(f"{url}/l/XF-LJ-002")
@@ -241,8 +210,8 @@ def test_script_injection_is_shown_as_text_never_run(served, phone):
     screenshot(page, "injection-escaped")
 
 
-def test_unknown_lot_gets_the_friendly_404_page(served, phone):
-    url, _, _ = served
+def test_unknown_lot_gets_the_friendly_404_page(shared, phone):
+    url, _, _ = shared
     page = phone("zh-CN")
     response = page.goto(f"{url}/l/NO-SUCH-LOT")
     assert response.status == 404

@@ -23,82 +23,44 @@ import httpx
 import pytest
 
 from . import journey_cases
-from .consumer_support import (
-    CHROMIUM_ARGS,
-    PHONE,
-    chromium,
-    close_app,
-    demo_app,
-    edit_entry,
-    free_port,
-    live_server,
-    require_chromium,
-    screenshot,
-)
+from .browser_support import ENGINES as ENGINE
+from .browser_support import INSECURE_HOST, MODES, new_context, verify_page
+from .consumer_support import edit_entry, served_demo
 from .js.node import STATIC
-from .test_js_ed25519 import BOTH, NO_ED25519, NO_SUBTLE, edge_cases
+from .test_js_ed25519 import BOTH, edge_cases
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BAG = "XF-BAG-0001"
-SETTLED = "#verify:not([data-state=pending])"
-PRELUDES = {"webcrypto": None, "no-ed25519": NO_ED25519, "no-subtle": NO_SUBTLE}
-ENGINE = {"webcrypto": "webcrypto", "no-ed25519": "noble", "no-subtle": "noble"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fallback")
-    port = free_port()
-    app, _ = demo_app(tmp, port=port)
-    with live_server(app, port) as url:
-        yield url, app, tmp
-    close_app(app)
-
-
-def _context(browser, mode: str, **extra):
-    ctx = browser.new_context(**PHONE, **extra)
-    if PRELUDES[mode]:
-        ctx.add_init_script(path=PRELUDES[mode])
-    return ctx
+    with served_demo(tmp_path_factory.mktemp("fallback")) as served:
+        yield served.url, served.app, served.data
 
 
 def _verify_page(browser, mode: str, url: str, lang: str = "zh") -> dict:
     """Open the bag's page in `mode`; what the page concluded, and what it shows."""
-    ctx = _context(browser, mode, locale="zh-CN" if lang == "zh" else "en-US")
-    try:
-        page = ctx.new_page()
-        errors: list[str] = []
-        fetched: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: fetched.append(r.url.split("?")[0].rsplit("/", 1)[-1]))
-        page.goto(f"{url}/l/{BAG}?lang={lang}")
-        page.wait_for_selector(SETTLED, timeout=30_000)
-        outcome = page.evaluate("window.farmtraceVerification")
-        shown = {
-            "state": page.get_attribute("#verify", "data-state"),
-            "engine": page.get_attribute("#verify", "data-engine"),
-            "note": page.inner_text("#verify .verify-more"),
-            "subtle": page.evaluate("!!(globalThis.crypto && crypto.subtle)"),
-            "errors": errors,
-            "noble_fetched": fetched.count("noble.js"),
-        }
-        screenshot(page, f"fallback-{mode}-{lang}")
-        return {**outcome, **shown}
-    finally:
-        ctx.close()
+    return verify_page(
+        browser,
+        f"{url}/l/{BAG}?lang={lang}",
+        mode=mode,
+        locale="zh-CN" if lang == "zh" else "en-US",
+        shot=f"fallback-{mode}-{lang}",
+    )
+
+
+@pytest.fixture(scope="module")
+def baseline(browser, served):
+    """The bag's page in Chromium as it is (WebCrypto), the fallback's measure: loaded once."""
+    url, _, _ = served
+    return _verify_page(browser, "webcrypto", url)
 
 
 @pytest.mark.parametrize("mode", ["no-ed25519", "no-subtle"])
-def test_the_page_verifies_with_the_fallback_and_says_so(browser, served, mode):
+def test_the_page_verifies_with_the_fallback_and_says_so(browser, served, baseline, mode):
     url, _, _ = served
-    baseline = _verify_page(browser, "webcrypto", url)
     fallback = _verify_page(browser, mode, url)
     assert baseline["engine"] == "webcrypto" and fallback["engine"] == "noble"
     assert fallback["subtle"] is (mode != "no-subtle")
@@ -109,7 +71,7 @@ def test_the_page_verifies_with_the_fallback_and_says_so(browser, served, mode):
     assert "noble-ed25519" in fallback["note"] and "WebCrypto" in baseline["note"]
     assert fallback["errors"] == baseline["errors"] == []
     # The fallback is fetched only by the browser that needs it, once.
-    assert baseline["noble_fetched"] == 0 and fallback["noble_fetched"] == 1
+    assert baseline["fetched"].count("noble.js") == 0 and fallback["fetched"].count("noble.js") == 1
     english = _verify_page(browser, mode, url, lang="en")
     assert "JavaScript verifier (noble-ed25519)" in english["note"]
 
@@ -129,7 +91,7 @@ def test_edits_in_the_database_fail_with_the_same_codes(browser, served):
     ]
     originals = [(index, edit_entry(tmp / "db.sqlite", index, edit)) for index, edit in edits]
     try:
-        outcomes = {mode: _verify_page(browser, mode, url) for mode in PRELUDES}
+        outcomes = {mode: _verify_page(browser, mode, url) for mode in MODES}
     finally:
         for index, original in originals:
             edit_entry(tmp / "db.sqlite", index, lambda _, o=original: o)
@@ -143,15 +105,10 @@ def test_edits_in_the_database_fail_with_the_same_codes(browser, served):
 
 def test_a_page_outside_a_secure_context_verifies_with_noble(browser, served):
     """For real: http://farm.test:PORT/ is plain HTTP to a host that is not localhost, so Chromium gives
-    the page no crypto.subtle at all (the host name is mapped to 127.0.0.1 inside Chromium)."""
+    the page no crypto.subtle at all (every browser of the harness maps the name to 127.0.0.1)."""
     url, _, _ = served
     port = url.rsplit(":", 1)[1]
-    args = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP farm.test 127.0.0.1"]
-    insecure = browser.browser_type.launch(executable_path=str(require_chromium()), args=args)
-    try:
-        outcome = _verify_page(insecure, "webcrypto", f"http://farm.test:{port}")
-    finally:
-        insecure.close()
+    outcome = _verify_page(browser, "webcrypto", f"http://{INSECURE_HOST}:{port}")
     assert outcome["subtle"] is False
     assert outcome["engine"] == "noble" and outcome["ok"] is True and outcome["errors"] == []
 
@@ -192,8 +149,8 @@ def harnesses(browser):
     """One page per mode at http://localhost, loading the consumer page's scripts in its order."""
     files = _page_scripts()
     pages, contexts = {}, []
-    for mode in PRELUDES:
-        ctx = _context(browser, mode)
+    for mode in MODES:
+        ctx = new_context(browser, mode=mode)
         contexts.append(ctx)
         page = ctx.new_page()
 
@@ -228,7 +185,7 @@ def test_every_case_gets_the_same_codes_with_either_engine(case, genuine, harnes
 
 def test_chromium_boringssl_parts_from_noble_where_openssl_does(browser):
     """The edge cases of docs/browser-ed25519.md, with Chromium's own WebCrypto (BoringSSL)."""
-    ctx = _context(browser, "webcrypto")
+    ctx = new_context(browser)
     page = ctx.new_page()
     try:
         body = {

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import time
 from datetime import datetime
 
 import httpx
@@ -38,7 +37,8 @@ from farmtrace.trace.verify_journey import check_journey
 from ..trace.story import SHOP, key_id
 from ..trace.test_index_keeper import Ticker
 from ..trace.test_replay import _entry, record, service_at, story_entries
-from .consumer_support import chromium, close_app, demo_app, free_port, live_server
+from .browser_support import verify_page
+from .consumer_support import served_demo
 from .js.node import node
 
 LOT = "S-CAB-01-02"
@@ -195,52 +195,42 @@ def _last_line(journey: dict) -> str:
 
 
 @pytest.mark.browser
-def test_the_page_shows_an_old_entry_as_not_proven_complete(tmp_path):
+def test_the_page_shows_an_old_entry_as_not_proven_complete(tmp_path, browser):
     """The demo's bag, on a page whose clock runs 200 s ahead (no witnesses: the page's clock is the
     measure; max age: the default, the lag + 60 s). Its index entry is the log's last: verified. A
     recall on the bag's ancestor is recorded after it, and the server serves the new checkpoint
     with the old index entry and without the recall: not proven complete, never Verified."""
-    port = free_port()
-    app, _ = demo_app(tmp_path, port=port)
-    service = app.state.service
-    try:
-        with live_server(app, port) as url, chromium() as browser:
-            genuine = httpx.get(f"{url}/lots/{BAG}/journey").json()
-            n0 = genuine["index"]["entry"]["index"]
-            assert int(genuine["checkpoint"].split("\n")[1]) == n0 + 1
-            show = _page(browser, url, ahead=200)
-            assert show(genuine) == (
-                "verified",
-                f"Complete: every record of this product up to ledger entry {n0} is shown.",
-            )
-            recall = _record_recall(tmp_path, service)
-            later = httpx.get(f"{url}/lots/{BAG}/journey").json()
-            hidden = _old_entry(later, genuine, service.log, (recall,))
-            assert hidden["index"]["entry"]["index"] == n0 and recall > n0
-            assert show(hidden) == ("incomplete", "Completeness not proven: the ledger index is out of date.")
-    finally:
-        close_app(app)
+    with served_demo(tmp_path) as served:
+        url, service = served.url, served.app.state.service
+        genuine = httpx.get(f"{url}/lots/{BAG}/journey").json()
+        n0 = genuine["index"]["entry"]["index"]
+        assert int(genuine["checkpoint"].split("\n")[1]) == n0 + 1
+        show = _page(browser, url, ahead=200)
+        assert show(genuine) == (
+            "verified",
+            f"Complete: every record of this product up to ledger entry {n0} is shown.",
+        )
+        recall = _record_recall(tmp_path, service)
+        later = httpx.get(f"{url}/lots/{BAG}/journey").json()
+        hidden = _old_entry(later, genuine, service.log, (recall,))
+        assert hidden["index"]["entry"]["index"] == n0 and recall > n0
+        assert show(hidden) == ("incomplete", "Completeness not proven: the ledger index is out of date.")
 
 
 def _page(browser, url: str, *, ahead: int):
     def show(served: dict) -> tuple[str, str]:
-        page = browser.new_page()
-        page.clock.set_fixed_time(time.time() + ahead)
-        page.route(
-            f"{url}/lots/{BAG}/journey",
-            lambda route, _request, body=json.dumps(served): route.fulfill(
-                body=body, content_type="application/json"
-            ),
+        got = verify_page(
+            browser,
+            f"{url}/l/{BAG}?lang=en",
+            phone=False,
+            ahead=ahead,
+            answers={f"{url}/lots/{BAG}/journey": served},
+            timeout=15_000,
         )
-        page.goto(f"{url}/l/{BAG}?lang=en")
-        page.wait_for_selector("#verify:not([data-state=pending])", timeout=15_000)
-        state = page.get_attribute("#verify", "data-state")
-        line = page.inner_text(".verify-complete")
-        if state == "incomplete":
-            assert "the ledger index is out of date" in page.inner_text(".verify-detail")
-            assert page.inner_text("#verify h2") == "Records checked, completeness not proven"
-        page.close()
-        return state, line.strip()
+        if got["state"] == "incomplete":
+            assert "the ledger index is out of date" in got["detail"]
+            assert got["heading"] == "Records checked, completeness not proven"
+        return got["state"], got["complete"].strip()
 
     return show
 

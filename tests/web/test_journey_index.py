@@ -30,7 +30,8 @@ from farmtrace.trace.verify_journey import check_journey
 
 from ..trace.story import REGULATOR, SHOP, key_id
 from ..trace.test_replay import _entry, _sale, record, service_at, story_entries
-from .consumer_support import chromium, close_app, demo_app, free_port, live_server
+from .browser_support import verify_page
+from .consumer_support import close_app, demo_app, served_demo
 from .js.node import node
 
 BAG, ANCESTOR = "XF-BAG-0001", "NX-BC-1120"
@@ -252,33 +253,26 @@ def test_an_event_signed_after_its_keys_revocation(database_url, js):
 
 
 @pytest.mark.browser
-def test_the_page_shows_a_hidden_tail_the_complete_line_and_a_missing_index(tmp_path):
-    port = free_port()
-    app, _ = demo_app(tmp_path, port=port)
-    try:
-        with live_server(app, port) as url, chromium() as browser:
-            genuine = httpx.get(f"{url}/lots/{BAG}/journey").json()
-            hidden = copy.deepcopy(genuine)
-            del hidden["events"][_last_naming(hidden, BAG)]
-            unindexed = {**copy.deepcopy(genuine), "index": None}
-            for served, state, line in (
-                (genuine, "verified", "Complete: every record of this product up to ledger entry"),
-                (hidden, "failed", "Completeness not proven."),
-                (unindexed, "incomplete", "Completeness not proven: there is no ledger index."),
-            ):
-                page = browser.new_page()
-                page.route(
-                    f"{url}/lots/{BAG}/journey",
-                    lambda route, _request, body=json.dumps(served): route.fulfill(
-                        body=body, content_type="application/json"
-                    ),
-                )
-                page.goto(f"{url}/l/{BAG}?lang=en")
-                page.wait_for_selector("#verify:not([data-state=pending])", timeout=15_000)
-                assert page.get_attribute("#verify", "data-state") == state
-                assert line in page.inner_text(".verify-complete")
-                if state == "failed":
-                    assert f"The records of lot {BAG} are incomplete" in page.inner_text(".verify-failures")
-                page.close()
-    finally:
-        close_app(app)
+def test_the_page_shows_a_hidden_tail_the_complete_line_and_a_missing_index(tmp_path, browser):
+    with served_demo(tmp_path) as served:
+        url = served.url
+        genuine = httpx.get(f"{url}/lots/{BAG}/journey").json()
+        hidden = copy.deepcopy(genuine)
+        del hidden["events"][_last_naming(hidden, BAG)]
+        unindexed = {**copy.deepcopy(genuine), "index": None}
+        for journey, state, line in (
+            (genuine, "verified", "Complete: every record of this product up to ledger entry"),
+            (hidden, "failed", "Completeness not proven."),
+            (unindexed, "incomplete", "Completeness not proven: there is no ledger index."),
+        ):
+            got = verify_page(
+                browser,
+                f"{url}/l/{BAG}?lang=en",
+                phone=False,
+                answers={f"{url}/lots/{BAG}/journey": journey},
+                timeout=15_000,
+            )
+            assert got["state"] == state
+            assert line in got["complete"]
+            if state == "failed":
+                assert f"The records of lot {BAG} are incomplete" in got["failures_text"]

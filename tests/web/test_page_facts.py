@@ -17,46 +17,24 @@ import pytest
 
 from farmtrace.api.cli import main as farmtrace
 
-from .consumer_support import (
-    PHONE,
-    chromium,
-    close_app,
-    demo_app,
-    edit_entry,
-    free_port,
-    live_server,
-    screenshot,
-)
+from .browser_support import screenshot, settle
+from .consumer_support import edit_entry, served_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SETTLED = "#verify:not([data-state=pending])"
 STRAWBERRIES = {"name_zh": "有机草莓", "name_en": "Organic strawberries", "category": "水果"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
 def served(tmp_path):
-    port = free_port()
-    app, _ = demo_app(tmp_path, port=port)
-    with live_server(app, port) as url:
-        yield url, app, tmp_path / "db.sqlite"
-    close_app(app)
+    """A fresh demo per test: each edits the tables or the ledger behind the server's back."""
+    with served_demo(tmp_path) as served:
+        yield served.url, served.app, served.db
 
 
 @pytest.fixture
-def page(browser):
-    ctx = browser.new_context(**PHONE, locale="en-US")
-    p = ctx.new_page()
-    p.errors = []
-    p.on("pageerror", lambda e: p.errors.append(str(e)))
-    yield p
-    ctx.close()
+def page(phone):
+    return phone("en-US")
 
 
 def _sql(db, statement: str, *params) -> None:
@@ -68,7 +46,7 @@ def _sql(db, statement: str, *params) -> None:
 def _open(page, url: str) -> dict:
     """The page after its check, and the facts it computed (window.farmtraceFacts)."""
     page.goto(url)
-    page.wait_for_selector(SETTLED, timeout=15_000)
+    settle(page, 15_000)
     return page.evaluate("window.farmtraceFacts")
 
 
