@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -15,6 +16,7 @@ from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock, utc_now
 from farmtrace.trace.index_keeper import IndexKeeper
+from farmtrace.trace.index_process import KeeperProcess, open_sql_log
 from farmtrace.trace.ingest import verifying
 from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
@@ -89,7 +91,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         log, settings.witness_endpoints(), clock=lambda: clock().timestamp(), refresh=settings.witness_refresh()
     )
     # The head index's root is committed in the log at most FARMTRACE_INDEX_LAG s behind its tip.
-    index_keeper = IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
+    # With FARMTRACE_INDEX_KEEPER=process it runs in a process of its own, on the machine's clock.
+    index_keeper: IndexKeeper | KeeperProcess
+    if settings.index_keeper == "process" and log.signer is not None:
+        opener = partial(open_sql_log, settings.resolved_database_url, log.signer.key_string())
+        index_keeper = KeeperProcess(opener, lag=settings.index_lag)
+    else:
+        index_keeper = IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
     service.recorder.after_batch = index_keeper.nudge
 
     @asynccontextmanager

@@ -38,6 +38,8 @@
     FARMTRACE_INDEX_MAX_AGE   the most seconds a journey's index entry may be older than the newest
                               witness cosignature of its checkpoint for the page to call the journey
                               complete (default FARMTRACE_INDEX_LAG + 60; docs/index.md §4)
+    FARMTRACE_INDEX_KEEPER    thread (default: the serving process keeps the head index) or process
+                              (a process of its own, off ingest's CPU; trace/index_process.py)
     FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
                               types ({base}/problems/…); default: the public URL (the service serves both)
 
@@ -101,6 +103,13 @@ def _base_uri(env: dict[str, str], name: str) -> str:
     return text.rstrip("/")
 
 
+def _index_keeper(env: dict[str, str]) -> str:
+    text = env.get("FARMTRACE_INDEX_KEEPER", "").strip() or "thread"
+    if text not in ("thread", "process"):
+        raise ConfigError(f"FARMTRACE_INDEX_KEEPER must be thread or process, found {text!r}")
+    return text
+
+
 def _limit(env: dict[str, str], name: str, default: int, *, least: int) -> int:
     text = env.get(name, "").strip()
     if not text:
@@ -132,6 +141,7 @@ class Settings:
     vocab_base: str = ""  # empty: public_url (see `vocabulary_base`)
     index_lag: int = 10  # seconds between two index entries at least (FARMTRACE_INDEX_LAG)
     index_max_age: int | None = None  # seconds (FARMTRACE_INDEX_MAX_AGE); None: index_lag + 60
+    index_keeper: str = "thread"  # or "process" (FARMTRACE_INDEX_KEEPER)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -166,6 +176,7 @@ class Settings:
             "vocab_base": _base_uri(env, "FARMTRACE_VOCAB_BASE"),
             "index_lag": _limit(env, "FARMTRACE_INDEX_LAG", 10, least=0),
             "index_max_age": _limit(env, "FARMTRACE_INDEX_MAX_AGE", 0, least=1) or None,  # unset: 0
+            "index_keeper": _index_keeper(env),
         }
         values.update(overrides)
         settings = cls(**values)

@@ -16,17 +16,21 @@ What makes it faster (bench/README.md, "head index", has the A/B figures):
      prefix; nodes are hashed with one `hashlib.sha256(...)` call; no per-node objects.
 
 Positions, hashing and the stored node forms are verifiable_map's (its docstring is the definition).
+
+`StagedNodes(store)` is a `NodeStore` whose writes stay in memory until they are written out: the
+keeper computes most of an update outside the log's write transaction (readers of the stored map
+must keep seeing the nodes of the committed root meanwhile), and writes the staged nodes inside it.
 """
 
 from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .verifiable_map import EMPTY, KEY_SIZE, NodeStore, _check_key
 
-__all__ = ["update_map_batched"]
+__all__ = ["StagedNodes", "update_map_batched"]
 
 _BITS = KEY_SIZE * 8
 _sha256 = hashlib.sha256
@@ -151,6 +155,32 @@ class _Update:
         left = self._build(depth + 1, keys, ints, hashes, lo, split)
         right = self._build(depth + 1, keys, ints, hashes, split, hi)
         return self._join(_pos(depth + 1, prefix), left, _pos(depth + 1, prefix | 1), right)
+
+
+class StagedNodes:
+    """A `NodeStore` reading through to `store`, its writes kept in `staged` (position -> node, None:
+    deleted) and shadowing the store's nodes, until the owner writes them (`store.put_nodes(staged)`).
+    Updates applied to it one after the other leave in `staged` what they would have written in turn."""
+
+    def __init__(self, store: NodeStore, staged: Mapping[bytes, bytes | None] | None = None) -> None:
+        self.store = store
+        self.staged: dict[bytes, bytes | None] = dict(staged or {})
+
+    def get_nodes(self, positions: Iterable[bytes]) -> dict[bytes, bytes]:
+        staged, found, rest = self.staged, {}, []
+        for p in positions:
+            if p in staged:
+                node = staged[p]
+                if node is not None:
+                    found[p] = node
+            else:
+                rest.append(p)
+        if rest:
+            found.update(self.store.get_nodes(rest))
+        return found
+
+    def put_nodes(self, nodes: Mapping[bytes, bytes | None]) -> None:
+        self.staged.update(nodes)
 
 
 def update_map_batched(store: NodeStore, changes: Mapping[bytes, bytes | None]) -> bytes:

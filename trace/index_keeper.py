@@ -1,19 +1,29 @@
 """Keeping the head index: the server commits its root in the log, at a bounded lag behind the tip.
 
 An index entry at ledger index N commits the head index of entries [0, N) (trace/head_index.py).
-`IndexKeeper.commit_due` hands the log a `compute` hook (`Log.submit_computed`): inside the log's
-write transaction, after the entries of its batch before it were admitted, the hook
+`IndexKeeper.commit_due` first prepares most of the work outside the log's write lock (`prepare`, on
+a connection of its own: steps 3a-3b for the entries the log has committed), then hands the log a
+`compute` hook (`Log.submit_computed`): inside the log's write transaction, after the entries of its
+batch before it were admitted, the hook
 
   1. reads the stored index's head (trace_index_head) in that transaction;
   2. decides whether an entry is due: the log has grown past the last index entry, and that one
      was committed at least `lag` seconds ago by the keeper's clock (the first one: `lag` seconds
      after the keeper started); if not, it appends nothing;
-  3. folds the entries after the last index entry into the stored values (`fold_entries_fast`,
-     trace/index_fold.py, which answers as the plain `fold_entries` does: only the
-     lots and keys they name are recomputed) and updates the stored map (`update_map_batched`,
-     ledger/map_update.py: `update_map` reading the store a level at a time);
+  3. continues from what was prepared if it was prepared from this very head (else from the head):
+     a. folds the entries not folded yet into the values (`fold_entries_fast`, trace/index_fold.py,
+        which answers as the plain `fold_entries` does: only the lots and keys they name are
+        recomputed; a value is asked of the values changed so far, then of the stored ones);
+     b. updates the map with the values they changed (`update_map_batched`, ledger/map_update.py)
+        over the nodes staged so far (`StagedNodes`: nothing is written to the stored map while
+        readers may be reading it for the committed entry);
+     c. writes the staged nodes and the changed values;
   4. writes the new head row and returns the index entry for index N = the log's size, stamped with
      the keeper's clock (whole seconds, the entry's `time`).
+
+Under the lock there remain the entries appended since `prepare` read the log (a batch or a few),
+the map's update for them, and the rows' writes. Run in a process of its own
+(trace/index_process.py), the keeper takes the fold and the map's walk out of the ingesting process.
 
 The nodes, values, head row and entry commit in the same transaction, so the stored map always
 answers for the latest committed index entry. Several processes may keep the index of one
@@ -22,9 +32,10 @@ both found an entry due append one (the second sees the first's head row and a l
 grown past it). A database whose index tables are empty (new, or restored from a mirror or a
 backup, which carry no index tables) rebuilds the whole index from the log at its next commit.
 
-`IndexKeeper.start()` runs `commit_due` in a background thread every `poll` seconds (the api's
-composition root starts it, as it starts the witness submitter, and sets the write path's
-`Recorder.after_batch` to `nudge`: at the end of each ingest batch a commit is queued, never waited for).
+`IndexKeeper.start()` runs `commit_due` in a background thread every `poll` seconds, or when
+nudged (the api's composition root starts it, as it starts the witness submitter, and sets the write
+path's `Recorder.after_batch` to `nudge`: at the end of each ingest batch the thread is woken, never
+waited for).
 """
 
 from __future__ import annotations
@@ -33,9 +44,11 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
 
 from farmtrace.ledger.log import Log
-from farmtrace.ledger.map_update import update_map_batched
+from farmtrace.ledger.map_update import StagedNodes, update_map_batched
 from farmtrace.ledger.sequencer import ReadEntries
 from farmtrace.ledger.store import WriteTxn
 
@@ -43,12 +56,13 @@ from .head_index import IndexEntry, encode_index_entry, value_hash
 from .index_fold import change_values, fold_entries_fast
 from .store.index_store import IndexHead, IndexStore, create_index_tables
 
-__all__ = ["DEFAULT_LAG", "FOLD_CHUNK", "IndexKeeper", "index_due"]
+__all__ = ["DEFAULT_LAG", "FOLD_CHUNK", "IndexKeeper", "Prepared", "index_due"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LAG = 10.0  # seconds (FARMTRACE_INDEX_LAG)
 FOLD_CHUNK = 20_000  # entries read and folded at a time (a rebuild of a large log stays bounded)
+CLOSE_ENOUGH = 500  # entries appended while preparing that are left to the hook, under the lock
 
 
 def index_due(head: IndexHead | None, size: int, now: float, *, lag: float, since: float) -> bool:
@@ -72,6 +86,7 @@ class IndexKeeper:
         self.lag = lag
         self.started = clock()  # the first index entry is due `lag` seconds after this
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by `nudge`, and by `stop`
         self._thread: threading.Thread | None = None
         self._pending: Future | None = None
         self._lock = threading.Lock()
@@ -80,45 +95,64 @@ class IndexKeeper:
     # --- committing --------------------------------------------------------------------------------
 
     def commit_due(self) -> int | None:
-        """Append an index entry if one is due; return its index, or None. Raises what the hook raised."""
-        return self.log.submit_computed(self.compute).result()
+        """Append an index entry if one is due; return its index, or None. Raises what the hook raised.
+        The work is prepared outside the write lock (`prepare`), then finished under it (`compute`)."""
+        prepared = self.prepare()
+        if prepared is not None and self.log.size - prepared.size > CLOSE_ENOUGH:
+            prepared = self.prepare(prepared)  # what was appended while it prepared, also outside
+        return self.log.submit_computed(partial(self.compute, prepared=prepared)).result()
 
     def nudge(self) -> None:
-        """Queue `commit_due`'s hook without waiting for it, unless one is queued already. Its
-        failure is logged (the next commit tries again)."""
+        """Have a commit looked at soon, without waiting for it: wake the background thread (which
+        prepares outside the write lock), or without one queue the hook, unless one is queued
+        already. A failure is logged (the next commit tries again)."""
+        if self._thread is not None:
+            self._wake.set()
+            return
         with self._lock:
             if self._pending is not None and not self._pending.done():
                 return
             self._pending = future = self.log.submit_computed(self.compute)
         future.add_done_callback(_log_failure)
 
-    def compute(self, txn: WriteTxn, size: int, read: ReadEntries) -> bytes | None:
-        """The `Compute` hook (steps 1-4 of the module docstring)."""
+    def prepare(self, since: Prepared | None = None) -> Prepared | None:
+        """Steps 3a-3b outside the write lock, on a connection of its own: fold the entries the log
+        has committed since the last index entry (or since `since`, prepared earlier from the same
+        head) and compute the map's update, its nodes staged in memory (the stored map keeps
+        answering for the committed entry). None if no entry is due or another keeper committed
+        meanwhile (the hook then does all the work under the lock)."""
+        size = self.log.size
+        with self.log.engine.connect() as conn:
+            store = IndexStore(conn)
+            head = store.head()
+            if not index_due(head, size, self.clock(), lag=self.lag, since=self.started):
+                return None
+            if since is None or since.head != head or since.size > size:
+                since = _start(head)
+            prepared = _advance(store, since, size, _committed(self.log))
+            if store.head() != head:
+                return None  # a commit came in between: what was read may mix two maps
+        return prepared
+
+    def compute(
+        self, txn: WriteTxn, size: int, read: ReadEntries, *, prepared: Prepared | None = None
+    ) -> bytes | None:
+        """The `Compute` hook (steps 1-4 of the module docstring), continuing from `prepared` if it
+        was prepared from the stored head it finds."""
         store = IndexStore(txn.connection)
         head = store.head()  # 1.
         now = self.clock()
         if not index_due(head, size, now, lag=self.lag, since=self.started):  # 2.
             return None
-        start, lots, keys = (head.size, head.lots, head.keys) if head is not None else (0, 0, 0)
-        pending: dict[bytes, bytes] = {}  # 3. map key -> new value
-
-        def previous(map_keys):
-            found = {k: pending[k] for k in map_keys if k in pending}
-            found.update(store.values([k for k in map_keys if k not in pending]))
-            return found
-
-        for first in range(start, size, FOLD_CHUNK):
-            changes = fold_entries_fast(first, read(first, min(first + FOLD_CHUNK, size)), previous)
-            pending.update(change_values(changes))
-            lots += changes.new_lots
-            keys += changes.new_keys
-        if head is not None and not pending:
-            root = head.root  # only index entries since: the map is unchanged
-        else:
-            root = update_map_batched(store, {k: value_hash(v) for k, v in pending.items()})
-            store.put_values(pending)
-        store.put_head(IndexHead(size, root, lots, keys, now))  # 4.
-        return encode_index_entry(IndexEntry(size=size, root=root, lots=lots, keys=keys, time=int(now)))
+        if prepared is None or prepared.head != head or prepared.size > size:
+            prepared = _start(head)
+        done = _advance(store, prepared, size, read)  # 3c. the entries appended since it was prepared
+        store.put_nodes(done.nodes.staged)  # 3d.
+        store.put_values(done.values)
+        store.put_head(IndexHead(size, done.root, done.lots, done.keys, now))  # 4.
+        return encode_index_entry(
+            IndexEntry(size=size, root=done.root, lots=done.lots, keys=done.keys, time=int(now))
+        )
 
     # --- the background thread ---------------------------------------------------------------------
 
@@ -135,24 +169,87 @@ class IndexKeeper:
     def stop(self) -> None:
         """End the background thread (a commit under way finishes first)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
 
     def _run(self, every: float) -> None:
-        while not self._stop.wait(every):
+        while True:
+            self._wake.wait(every)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
-                if self._due_outside():
+                if self.due():
                     self.commit_due()
             except Exception:  # the log closed under us, or the database failed: try again later
                 log.exception("committing the head index failed")
 
-    def _due_outside(self) -> bool:
+    def due(self) -> bool:
         """A cheap look, outside the write lock, at whether `compute` would append: saves a write
         transaction per turn while nothing is due. The hook decides again under the lock."""
         with self.log.engine.connect() as conn:
             head = IndexStore(conn).head()
         return index_due(head, self.log.size, self.clock(), lag=self.lag, since=self.started)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The index folded up to `size` from the stored `head` it started at: the values changed since
+    `head` (`values`), the map's nodes staged over the store (`nodes`), its root and counts."""
+
+    head: IndexHead | None
+    size: int
+    values: dict[bytes, bytes]
+    nodes: StagedNodes | None
+    root: bytes | None  # None: not computed yet (no head, nothing folded)
+    lots: int
+    keys: int
+
+
+def _start(head: IndexHead | None) -> Prepared:
+    """Nothing folded yet beyond `head`."""
+    if head is None:
+        return Prepared(None, 0, {}, None, None, 0, 0)
+    return Prepared(head, head.size, {}, None, head.root, head.lots, head.keys)
+
+
+def _committed(log: Log) -> ReadEntries:
+    """`ReadEntries` over the log's committed entries (outside the write transaction)."""
+
+    def read(start: int, end: int) -> list[bytes]:
+        found = [e for _, e in log.read_entries(start, end)]
+        if len(found) != end - start:
+            raise RuntimeError(f"entries [{start}, {end}) are not all in the log")
+        return found
+
+    return read
+
+
+def _advance(store: IndexStore, prepared: Prepared, size: int, read: ReadEntries) -> Prepared:
+    """Step 3: fold entries [prepared.size, size) over `prepared` (values asked of what it changed,
+    then of `store`) and update its staged map with the values they change. Writes nothing."""
+    pending = dict(prepared.values)  # map key -> new value since prepared.head
+    lots, keys = prepared.lots, prepared.keys
+    fresh: dict[bytes, bytes] = {}  # changed by these entries
+
+    def previous(map_keys):
+        found = {k: fresh[k] if k in fresh else pending[k] for k in map_keys if k in fresh or k in pending}
+        found.update(store.values([k for k in map_keys if k not in found]))
+        return found
+
+    for first in range(prepared.size, size, FOLD_CHUNK):
+        changes = fold_entries_fast(first, read(first, min(first + FOLD_CHUNK, size)), previous)
+        fresh.update(change_values(changes))
+        lots += changes.new_lots
+        keys += changes.new_keys
+    nodes = StagedNodes(store, prepared.nodes.staged if prepared.nodes is not None else None)
+    root = prepared.root
+    if fresh or root is None:
+        root = update_map_batched(nodes, {k: value_hash(v) for k, v in fresh.items()})
+    pending.update(fresh)
+    return Prepared(prepared.head, max(size, prepared.size), pending, nodes, root, lots, keys)
 
 
 def _log_failure(future: Future) -> None:
