@@ -21,10 +21,10 @@ from farmtrace.ledger.policy import check_witnessed
 from farmtrace.ledger.tlog_proof import check_tlog_proof, parse_tlog_proof
 
 from ..api.test_witness_processes import LOG, _wait, witnesses  # noqa: F401 - the fixture
-from .consumer_support import ARTIFACTS, PHONE, chromium, close_app, free_port, live_server
+from .browser_support import ARTIFACTS, new_context, settle
+from .consumer_support import close_app, free_port, live_server
 
 MAX_AGE = 20
-SETTLED = "#verify:not([data-state=pending])"
 
 
 def _cst(t: int) -> str:
@@ -32,7 +32,7 @@ def _cst(t: int) -> str:
 
 
 @pytest.mark.browser
-def test_the_page_is_witnessed_then_stale_when_the_witnesses_are_gone(witnesses, tmp_path):  # noqa: F811
+def test_the_page_is_witnessed_then_stale_when_the_witnesses_are_gone(witnesses, tmp_path, browser):  # noqa: F811
     ws = witnesses
     port = free_port()
     settings = Settings.from_env(
@@ -58,11 +58,11 @@ def test_the_page_is_witnessed_then_stale_when_the_witnesses_are_gone(witnesses,
             got = check_witnessed(log.checkpoint().note_with_cosignatures(), policy, now=int(time.time()))
             return got if len(got.cosigned) == 3 else None
 
-        with live_server(app, port) as url, chromium() as browser:
-            page = browser.new_context(**PHONE).new_page()
+        with live_server(app, port) as url:
+            page = new_context(browser).new_page()
             quorum_at = _wait(witnessed, "three cosignatures on the latest checkpoint", timeout=30).quorum_at
             page.goto(f"{url}/l/XF-BAG-0001?lang=en")
-            page.wait_for_selector(SETTLED, timeout=20_000)
+            settle(page, 20_000)
             assert _state(page, "verified") == [], page.inner_text("#verify")
             line = page.inner_text(".verify-witnessed")
             assert line == f"Last witnessed {_cst(quorum_at)} by 3 independent witnesses"
@@ -81,19 +81,20 @@ def test_the_page_is_witnessed_then_stale_when_the_witnesses_are_gone(witnesses,
             checked = check_tlog_proof(proof, log_key=LOG.verifier, policy=policy, now=int(time.time()))
             assert checked.witnessed.state == "witnessed"
 
-            # The witnesses die; nothing cosigns any more, and the max age passes.
+            # The witnesses die; nothing cosigns any more, and the max age passes on the phone's clock
+            # (the page judges the age by Date.now(): the clock is set instead of waiting MAX_AGE s).
             for w in ws:
                 w.kill()
-            time.sleep(max(0.0, quorum_at + MAX_AGE + 1.5 - time.time()))
+            page.clock.set_fixed_time(max(time.time(), quorum_at + MAX_AGE + 1.5))
             page.goto(f"{url}/l/XF-BAG-0001?lang=en")
-            page.wait_for_selector(SETTLED, timeout=20_000)
+            settle(page, 20_000)
             assert _state(page, "stale") == ["checkpoint.stale"], page.inner_text("#verify")
             assert page.inner_text(".verify-witnessed") == line  # when it was last witnessed, still
             page.screenshot(path=str(_artifact("stale")), full_page=True)
 
             # In Chinese the same state reads in Chinese.
             page.goto(f"{url}/l/XF-BAG-0001?lang=zh")
-            page.wait_for_selector(SETTLED, timeout=20_000)
+            settle(page, 20_000)
             assert _state(page, "stale") == ["checkpoint.stale"]
             assert page.inner_text(".verify-witnessed") == f"最近见证：{_cst(quorum_at)}（3 个独立见证方）"
     finally:
