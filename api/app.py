@@ -80,6 +80,15 @@ def open_service(settings: Settings, *, clock: Clock = utc_now) -> TraceService:
     return service
 
 
+def _index_keeper(settings: Settings, log: Log, clock: Clock) -> IndexKeeper | KeeperProcess:
+    """The head index's keeper: in this process (a thread, on `clock`), or with
+    FARMTRACE_INDEX_KEEPER=process in a process of its own (on the machine's clock)."""
+    if settings.index_keeper == "process" and log.signer is not None:
+        opener = partial(open_sql_log, settings.resolved_database_url, log.signer.key_string())
+        return KeeperProcess(opener, lag=settings.index_lag)
+    return IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The app over `settings`. `clock` is its one source of the current time (default `utc_now`): the
     service, the audit runner, the pages and the routes all read `app.state.clock`; tests pin it."""
@@ -91,13 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         log, settings.witness_endpoints(), clock=lambda: clock().timestamp(), refresh=settings.witness_refresh()
     )
     # The head index's root is committed in the log at most FARMTRACE_INDEX_LAG s behind its tip.
-    # With FARMTRACE_INDEX_KEEPER=process it runs in a process of its own, on the machine's clock.
-    index_keeper: IndexKeeper | KeeperProcess
-    if settings.index_keeper == "process" and log.signer is not None:
-        opener = partial(open_sql_log, settings.resolved_database_url, log.signer.key_string())
-        index_keeper = KeeperProcess(opener, lag=settings.index_lag)
-    else:
-        index_keeper = IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
+    index_keeper = _index_keeper(settings, log, clock)
     service.recorder.after_batch = index_keeper.nudge
 
     @asynccontextmanager
