@@ -72,12 +72,10 @@
   }
 
   function concat(...parts) {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) n += parts[i].length;
+    const out = new Uint8Array(n);
+    for (let i = 0, at = 0; i < parts.length; at += parts[i].length, i++) out.set(parts[i], at);
     return out;
   }
 
@@ -150,11 +148,16 @@
     return nobleLoading;
   }
 
-  // SHA-256 in plain JavaScript, synchronous (FIPS 180-4), for the many short inputs of a map proof
-  // (vmap.js: 65-byte nodes, ~22 per lot, 1,400 for a 60-lot bag). Measured in Node 2026-12-07,
-  // 1,400 chained node hashes: 4-13 ms this way, 83-98 ms through crypto.subtle.digest (a promise
-  // each). The whole page's check did not resolve it at this machine's noise (bench/README.md,
-  // "Browser"). tests/web/test_js_sha256.py compares it with hashlib at every length to 300 bytes.
+  // SHA-256 in plain JavaScript, synchronous (FIPS 180-4), for the page's many hashes: the map proofs
+  // (vmap.js: 65-byte nodes, ~22 per lot, 1,400 for a 60-lot bag) and verify.js's entry ids, leaves
+  // and inclusion-proof nodes (~1,600 more for that bag). Each crypto.subtle.digest is a promise that
+  // another thread settles with a task of its own, and the proofs chain them level by level. Measured
+  // in Node 2026-12-07, 1,400 chained node hashes: 4-13 ms this way, 83-98 ms through crypto.subtle.
+  // In Chromium at 4x throttling, the 60-lot bag's whole check with every hash synchronous against
+  // the page's hashes through crypto.subtle (12 fresh loads each, alternated, load 12): p50 283 against
+  // 416 ms, main-thread CPU in the check 148 against 201 ms (bench/browser_bench.py --profile shows
+  // where). The padded block buffer is reused, so a short hash makes no garbage but its 32 bytes.
+  // tests/web/test_js_sha256.py compares it with hashlib at every length to 300 bytes and 1 MB.
   const K256 = Uint32Array.from(
     ("428a2f98 71374491 b5c0fbcf e9b5dba5 3956c25b 59f111f1 923f82a4 ab1c5ed5 d807aa98 12835b01 " +
      "243185be 550c7dc3 72be5d74 80deb1fe 9bdc06a7 c19bf174 e49b69c1 efbe4786 0fc19dc6 240ca1cc " +
@@ -165,14 +168,18 @@
      "90befffa a4506ceb bef9a3f7 c67178f2").split(" ").map((x) => parseInt(x, 16)),
   );
   const W256 = new Uint32Array(64);
+  const H0 = Uint32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
+  const H = new Uint32Array(8);
+  const PADDED = new Uint8Array(4096), PADDED_VIEW = new DataView(PADDED.buffer); // reused: no garbage per hash
 
   function sha256Sync(data) {
-    const H = Uint32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
     const n = data.length, total = ((n + 9 + 63) >> 6) << 6;
-    const buf = new Uint8Array(total);
+    const buf = total <= PADDED.length ? PADDED : new Uint8Array(total);
+    const view = buf === PADDED ? PADDED_VIEW : new DataView(buf.buffer);
+    H.set(H0);
     buf.set(data);
+    buf.fill(0, n, total);
     buf[n] = 0x80;
-    const view = new DataView(buf.buffer);
     view.setUint32(total - 8, Math.floor(n / 0x20000000)); // the length in bits, 64-bit big-endian
     view.setUint32(total - 4, (n << 3) >>> 0);
     const W = W256;

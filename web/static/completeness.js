@@ -26,7 +26,7 @@
  */
 "use strict";
 (function () {
-  const { b64decode, utf8encode, utf8decode, jcs, sha256 } = globalThis.FarmtraceCodec;
+  const { b64decode, utf8encode, utf8decode, jcs } = globalThis.FarmtraceCodec;
   const HEADER = utf8encode("farmtrace/index/v1\n");
   const HEX64 = /^[0-9a-f]{64}$/;
   const HEX16 = /^[0-9a-f]{16}$/;
@@ -90,7 +90,7 @@
     let vh = null;
     if (value !== null) {
       try {
-        vh = await sha256(utf8encode(jcs(value)));
+        vh = await globalThis.FarmtraceMap.valueHash(value);
       } catch (e) {
         return false;
       }

@@ -23,7 +23,7 @@
  */
 "use strict";
 (function () {
-  const { b64encode, b64decode, concat, utf8encode, jcs, sha256, sha256Sync } = globalThis.FarmtraceCodec;
+  const { b64decode, concat, utf8encode, jcs, sha256, sha256Sync } = globalThis.FarmtraceCodec;
   const LEAF = Uint8Array.of(0);
   const NODE = Uint8Array.of(1);
   const EMPTY = new Uint8Array(32);
@@ -31,6 +31,7 @@
   const LOT_PREFIX = utf8encode("farmtrace/index/v1/lot\n");
   const KEY_PREFIX = utf8encode("farmtrace/index/v1/key\n");
   const HEX16 = /^[0-9a-f]{16}$/;
+  const CANONICAL_LAST = "AEIMQUYcgkosw048"; // the base64 digits whose low 2 bits are 0
 
   const REASONS = Object.freeze([
     "map.malformed", // not a proof, or a key / value hash not 32 bytes
@@ -57,9 +58,12 @@
 
   function hash32(text) {
     // 32 bytes from canonical standard base64 (what b64encode writes, nothing else), else null.
-    if (typeof text !== "string" || text.length !== 44) return null;
+    // 44 characters decoding to 32 bytes end in one "="; the one before it carries the last 4 bits
+    // and 2 bits that b64encode writes 0: checking them is the round trip b64encode(bytes) === text
+    // without building the text again (1,400 of them in a 60-lot bag's proofs).
+    if (typeof text !== "string" || text.length !== 44 || !CANONICAL_LAST.includes(text[42])) return null;
     const bytes = b64decode(text);
-    return bytes !== null && bytes.length === 32 && b64encode(bytes) === text ? bytes : null;
+    return bytes !== null && bytes.length === 32 ? bytes : null;
   }
 
   function parseProof(wire) {
@@ -120,18 +124,18 @@
   }
 
   async function lotKey(code) {
-    return sha256(concat(LOT_PREFIX, utf8encode(code)));
+    return sha256Sync(concat(LOT_PREFIX, utf8encode(code)));
   }
 
   async function signingKey(keyId) {
     if (typeof keyId !== "string" || !HEX16.test(keyId)) {
       throw new Error("a key id is 16 lowercase hex digits");
     }
-    return sha256(concat(KEY_PREFIX, utf8encode(keyId)));
+    return sha256Sync(concat(KEY_PREFIX, utf8encode(keyId)));
   }
 
   async function valueHash(value) {
-    return sha256(utf8encode(jcs(value)));
+    return sha256Sync(utf8encode(jcs(value)));
   }
 
   globalThis.FarmtraceMap = Object.freeze({ REASONS, checkKey, lotKey, signingKey, valueHash });
