@@ -12,9 +12,10 @@ the log's verifier key. `follow_once()` is one update, in the steps tlog-mirror 
      checked with a consistency proof built from the log's hash tiles (ledger/verify.py
      `check_checkpoint_consistency`: a proof that does not lead to the new root proves nothing and
      is a VerificationError; one that does, from another old root, is a fork with evidence);
-  3. catch up: fetch the entry bundles from the mirror's next entry, hash them into the mirror's
-     own tree (ledger/tiles.py `Integrator`), and commit them in packages of up to
-     `package_bundles` bundles. Before a package is committed, the mirror's tree at its end is
+  3. catch up: fetch the entry bundles from the mirror's next entry, split and leaf-hash them in
+     one pass (ledger/entry_bundles_fast.py, the twin of `parse_entry_bundle` and `leaf_hash`),
+     hash them into the mirror's own tree (ledger/tiles.py `Integrator`), and commit them in
+     packages of up to `package_bundles` bundles. Before a package is committed, the mirror's tree at its end is
      proven a prefix of the new checkpoint's tree (an RFC 9162 consistency proof read from the
      log's tiles, checked against the mirror's own root and the signed root), so nothing
      unauthenticated is ever stored; the tiles stored are the mirror's own, never the fetched ones.

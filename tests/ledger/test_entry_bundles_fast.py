@@ -14,7 +14,11 @@ from farmtrace.ledger.entry_bundles import (
 from farmtrace.ledger.entry_bundles_fast import format_entry_bundle_fast, split_entry_bundles
 from farmtrace.ledger.errors import EntryTooLargeError, MalformedError, VerificationError
 from farmtrace.ledger.hashing import leaf_hash
-from farmtrace.ledger.tile_paths import ENTRIES, Tile
+from farmtrace.ledger.log import Log
+from farmtrace.ledger.mirror import Mirror
+from farmtrace.ledger.store import MemoryStore
+from farmtrace.ledger.tile_paths import ENTRIES, Tile, parse_tile_path
+from farmtrace.ledger.tile_reads import read_resource
 
 _entry_lists = st.lists(st.binary(max_size=300), min_size=1, max_size=256)
 
@@ -91,3 +95,41 @@ def test_format_long_entries_and_errors_as_the_model():
     for wrong in ([], [b"a"] * 257):
         with pytest.raises(MalformedError, match="holds 1-256 entries"):
             format_entry_bundle_fast(wrong)
+
+
+# --- in the mirror ---------------------------------------------------------------------------------
+
+
+def _fetcher(log: Log, tamper):
+    def fetch(path: str) -> bytes:
+        if path == "checkpoint":
+            return log.checkpoint().note_with_cosignatures().encode()
+        data = read_resource(log, parse_tile_path(path), size=log.checkpoint().size)
+        return tamper(path, data)
+
+    return fetch
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        (lambda data: data[:-1], "entry 255 of the bundle is 7 bytes long, but only 6 bytes follow"),
+        (lambda data: data + b"\x00", "1 bytes after its 256 entries"),
+    ],
+)
+def test_a_mirror_refuses_a_misshapen_bundle_and_stores_nothing_from_it(signer, cut, message):
+    primary = Log(MemoryStore(), signer)
+    primary.append_many([f"e {i:05}".encode() for i in range(1000)])
+    store = MemoryStore()
+    tamper = lambda path, data: cut(data) if path == "tile/entries/002" else data  # noqa: E731
+    with pytest.raises(VerificationError, match=f"entry bundle 2 does not parse: .*{message}"):
+        Mirror(store, _fetcher(primary, tamper), log_key=signer.verifier, package_bundles=2).follow_once()
+    assert store.latest_checkpoint() is None
+    assert [i for i, _ in store.iter_entries()] == list(range(512))  # the proven package before it
+    # Resumed, from a mirror checkpoint that is not a whole number of bundles: the split starts inside one.
+    mirror = Mirror(store, _fetcher(primary, lambda p, d: d), log_key=signer.verifier)
+    assert mirror.follow_once().size == 1000
+    primary.append_many([f"f {i:05}".encode() for i in range(300)])
+    assert mirror.follow_once().entries == 300
+    assert list(store.iter_entries()) == list(primary._store.iter_entries())
+    primary.close()
