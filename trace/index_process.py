@@ -145,10 +145,10 @@ def _keep(
     spent = {"commits": 0, "prepare": 0.0, "wall": 0.0, "cpu": 0.0}
     compute, prepare = keeper.compute, keeper.prepare
 
-    def timed_prepare():
+    def timed_prepare(*args):
         cpu = time.thread_time()
         try:
-            return prepare()
+            return prepare(*args)
         finally:
             spent["prepare"] += time.thread_time() - cpu
 

@@ -13,6 +13,7 @@ from functools import partial
 
 import pytest
 
+from farmtrace.trace import index_keeper
 from farmtrace.trace import replay as rp
 from farmtrace.trace.index_keeper import IndexKeeper
 
@@ -73,3 +74,25 @@ def test_nothing_is_prepared_when_no_entry_is_due(story):  # noqa: F811
     clock.advance()
     assert keeper.commit_due() == 4
     assert keeper.prepare() is None  # the log did not grow past it
+
+
+def test_a_preparation_continued_outside_the_lock(story, monkeypatch):  # noqa: F811
+    """`commit_due` prepares again, from its first preparation, what was appended meanwhile (here
+    always: CLOSE_ENOUGH below zero); `prepare(since)` from a stale `since` starts from the head."""
+    service, entries = story
+    monkeypatch.setattr(index_keeper, "CLOSE_ENOUGH", -1)
+    clock = Ticker()
+    keeper = IndexKeeper(service.log, clock=clock, lag=LAG)
+    record(service, entries[:5])
+    clock.advance()
+    first = keeper.prepare()
+    record(service, entries[5:9])
+    more = keeper.prepare(first)
+    assert more is not None and more.size == service.log.size and more.head is None
+    assert finish(keeper, more) == 9
+    record(service, entries[9:14])
+    clock.advance()
+    assert keeper.prepare(first).head is not None  # `first` is stale: started again from the head
+    assert keeper.commit_due() == 15
+    assert check_committed(service) == 2
+    check_stored_map(service)
