@@ -5,9 +5,8 @@ never downloads a browser here. Without it, browser tests skip with the reason, 
 where they fail instead (STYLE.md: CI runs everything).
 
 What a test module gets here:
-- `browser`: one Chromium per module (a pytest fixture; import it into the module). Playwright's sync
-  API marks its event loop as running between calls, so a Chromium kept for the whole session would
-  break `asyncio.run` in the suite's other modules: one per module is the widest safe scope.
+- `browser`: Chromium for the module's tests (a pytest fixture, in tests/web/conftest.py): the test
+  process's one Chromium, lent to the module (shared_chromium.py), its contexts closed after it.
 - `phone`: a fixture making phone-sized pages, each in a context of its own, closed after the test.
 - `verify_page(browser, url, ...)`: open a consumer page in a fresh context, wait for its verdict and
   return what it concluded and shows, in one round trip.
@@ -98,8 +97,23 @@ def require_chromium() -> Path:
 
 @contextmanager
 def chromium():
-    """A headless Chromium browser (Playwright, Debian's binary)."""
+    """A headless Chromium browser (Playwright, Debian's binary), lent for the block: the process's
+    one Chromium (shared_chromium.py, the fast twin), or with FARMTRACE_TEST_CHROMIUM=module one
+    launched for the block (launched_chromium, the model). Contexts opened in the block close with it."""
     path = require_chromium()
+    if os.environ.get("FARMTRACE_TEST_CHROMIUM") == "module":
+        with launched_chromium(path) as browser:
+            yield browser
+    else:
+        from .shared_chromium import lease
+
+        with lease(path, CHROMIUM_ARGS) as browser:
+            yield browser
+
+
+@contextmanager
+def launched_chromium(path: Path):
+    """Playwright's driver and a Chromium started for the block, stopped after it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
