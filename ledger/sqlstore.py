@@ -141,9 +141,9 @@ class _SqlTxn:
                     for row in rows:
                         copy.write_row(row)
             else:
-                # SQLite: 256 rows a statement (the index computed in SQL) cost 0.8 µs a row of CPU
-                # where one row a statement costs 1.2 (bench/mirror_bench.py's entries, 65,536 a
-                # transaction), and release the GIL once per 256 rows rather than per row.
+                # SQLite: 256 rows a statement (the index computed in SQL) cost 0.94-0.99 µs of CPU
+                # a row where one row a statement costs 1.33-1.43 (bench/mirror_bench.py's entries,
+                # 65,536 a transaction, 8 alternated), and release the GIL per 256 rows, not per row.
                 full = len(entries) - len(entries) % _SQLITE_ROWS
                 if full:
                     batches = (
