@@ -66,9 +66,13 @@
     return out;
   }
 
+  const HEX_DIGITS = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
   function hex(bytes) {
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    return Array.from(view, (b) => b.toString(16).padStart(2, "0")).join("");
+    let s = "";
+    for (let i = 0; i < view.length; i++) s += HEX_DIGITS[view[i]];
+    return s;
   }
 
   function concat(...parts) {
@@ -148,17 +152,12 @@
     return nobleLoading;
   }
 
-  // SHA-256 in plain JavaScript, synchronous (FIPS 180-4), for the page's many hashes: the map proofs
-  // (vmap.js: 65-byte nodes, ~22 per lot, 1,400 for a 60-lot bag) and verify.js's entry ids, leaves
-  // and inclusion-proof nodes (~1,600 more for that bag). Each crypto.subtle.digest is a promise that
-  // another thread settles with a task of its own, and the proofs chain them level by level. Measured
-  // in Node 2026-12-07, 1,400 chained node hashes: 4-13 ms this way, 83-98 ms through crypto.subtle.
-  // In Chromium at 4x throttling, the 60-lot bag's whole check with every hash synchronous against
-  // the page's hashes through crypto.subtle (12 fresh loads each, alternated, load 12): p50 283 against
-  // 416 ms, main-thread CPU in the check 148 against 201 ms (bench/browser_bench.py --profile shows
-  // where). The padded block buffer is reused, so a short hash makes no garbage but its 32 bytes.
-  // tests/web/test_js_sha256.py compares it with hashlib at every length to 300 bytes and 1 MB.
-  const K256 = Uint32Array.from(
+  // SHA-256 in plain JavaScript, synchronous (FIPS 180-4), for the page's ~3,000 hashes of a 60-lot
+  // bag: map proofs (vmap.js), entry ids, leaves and inclusion proofs (verify.js), where each
+  // crypto.subtle.digest is a promise settled by a task from another thread. Chromium, 4x, that bag's
+  // check, 12 fresh loads each alternated (load 12): p50 283 against 416 ms through crypto.subtle.
+  // tests/web/test_js_sha256.py checks it against hashlib at every length to 300 bytes and at 1 MB.
+  const K256 = Int32Array.from(
     ("428a2f98 71374491 b5c0fbcf e9b5dba5 3956c25b 59f111f1 923f82a4 ab1c5ed5 d807aa98 12835b01 " +
      "243185be 550c7dc3 72be5d74 80deb1fe 9bdc06a7 c19bf174 e49b69c1 efbe4786 0fc19dc6 240ca1cc " +
      "2de92c6f 4a7484aa 5cb0a9dc 76f988da 983e5152 a831c66d b00327c8 bf597fc7 c6e00bf3 d5a79147 " +
@@ -167,10 +166,36 @@
      "2748774c 34b0bcb5 391c0cb3 4ed8aa4a 5b9cca4f 682e6ff3 748f82ee 78a5636f 84c87814 8cc70208 " +
      "90befffa a4506ceb bef9a3f7 c67178f2").split(" ").map((x) => parseInt(x, 16)),
   );
-  const W256 = new Uint32Array(64);
-  const H0 = Uint32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
-  const H = new Uint32Array(8);
+  const W256 = new Int32Array(64); // Int32: a word read back is an int32 (Uint32Array's may not be)
+  const H0 = Int32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
+  const H = new Int32Array(8);
   const PADDED = new Uint8Array(4096), PADDED_VIEW = new DataView(PADDED.buffer); // reused: no garbage per hash
+
+  // One function per block, not a loop over the blocks inside sha256Sync: with the block loop inline,
+  // Chromium 156's mid-tier code for sha256Sync left for on-stack replacement at that loop on each long
+  // input, 370-odd deoptimisations in one check of the 60-lot bag (--js-flags=--trace-deopt), each
+  // finishing its hash in the interpreter; split so, 2 in the whole check. Check's main-thread CPU
+  // at 1x, 16 fresh loads each, alternated (load 10): p50 27.5 against 33.6 ms.
+  function compress(buf, off) {
+    // One 64-byte block at buf[off..] into H (FIPS 180-4 §6.2.2).
+    const W = W256;
+    for (let i = 0, j = off; i < 16; i++, j += 4) W[i] = (buf[j] << 24) | (buf[j + 1] << 16) | (buf[j + 2] << 8) | buf[j + 3];
+    for (let i = 16; i < 64; i++) {
+      const a = W[i - 15], b = W[i - 2];
+      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+      W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+    }
+    let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
+    for (let i = 0; i < 64; i++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K256[i] + W[i]) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+    }
+    H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
+  }
 
   function sha256Sync(data) {
     const n = data.length, total = ((n + 9 + 63) >> 6) << 6;
@@ -182,25 +207,7 @@
     buf[n] = 0x80;
     view.setUint32(total - 8, Math.floor(n / 0x20000000)); // the length in bits, 64-bit big-endian
     view.setUint32(total - 4, (n << 3) >>> 0);
-    const W = W256;
-    for (let off = 0; off < total; off += 64) {
-      for (let i = 0; i < 16; i++) W[i] = view.getUint32(off + 4 * i);
-      for (let i = 16; i < 64; i++) {
-        const a = W[i - 15], b = W[i - 2];
-        const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
-        const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-        W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
-      }
-      let a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
-      for (let i = 0; i < 64; i++) {
-        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K256[i] + W[i]) | 0;
-        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-        h = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
-      }
-      H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
-    }
+    for (let off = 0; off < total; off += 64) compress(buf, off);
     const out = new Uint8Array(32), o = new DataView(out.buffer);
     for (let i = 0; i < 8; i++) o.setUint32(4 * i, H[i]);
     return out;
