@@ -46,6 +46,7 @@ import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402
+from functools import partial  # noqa: E402
 
 from sqlalchemy import create_engine  # noqa: E402
 from trace_bench import (  # noqa: E402
@@ -53,6 +54,7 @@ from trace_bench import (  # noqa: E402
     Cast,
     chains,
     close_service,
+    log_signer,
     open_service,
     percentile,
     prepared,
@@ -65,6 +67,7 @@ from farmtrace.ledger.verifiable_map import check_key, prove_key, update_map  # 
 from farmtrace.trace import index_keeper  # noqa: E402
 from farmtrace.trace.head_index import LotHead, decode_index_entry, is_index_entry, lot_map_key, value_hash  # noqa: E402
 from farmtrace.trace.index_keeper import DEFAULT_LAG, IndexKeeper  # noqa: E402
+from farmtrace.trace.index_process import KeeperProcess, open_sql_log  # noqa: E402
 from farmtrace.trace.index_state import IndexChanges, MemoryIndex, fold_entries  # noqa: E402
 from farmtrace.trace.store.index_store import IndexStore, create_index_tables  # noqa: E402
 
@@ -82,73 +85,167 @@ def plain_hook() -> Iterator[None]:
         index_keeper.fold_entries_fast, index_keeper.change_values, index_keeper.update_map_batched = saved
 
 
+def descendants_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of every live process descended from this one, by pid (/proc):
+    the signature workers, and the keeper's process while it runs."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, cpu = {}, {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2 :].split()  # fields 3...: state, ppid, ..., utime (14), stime (15)
+        parent[int(name)], cpu[int(name)] = int(rest[1]), (int(rest[11]) + int(rest[12])) / tick
+    found, todo = {}, [os.getpid()]
+    while todo:
+        me = todo.pop()
+        for pid, ppid in parent.items():
+            if ppid == me and pid not in found:
+                found[pid] = cpu[pid]
+                todo.append(pid)
+    return found
+
+
 def ingest_once(
-    tmp: str,
-    cast: Cast,
-    entries: list[bytes],
-    start: datetime,
-    *,
-    lag: float | None,
-    n: int,
-    plain: bool = False,
-    arm: str = "",
+    tmp: str, cast: Cast, entries: list[bytes], start: datetime, *, arm: str, lag: float, n: int
 ) -> dict:
-    """Record `entries` on a fresh SQLite database (named after the round and the `arm`); with the
-    index kept if `lag` is not None (by the plain hook if `plain`). Asserts that nothing is refused."""
-    if plain:
+    """Record `entries` on a fresh SQLite database (named after the round and the arm) as `arm`:
+    A without the index, B with it kept in the ingesting process (the keeper's background thread),
+    K with it kept by a keeper process of its own (`KeeperProcess`), P as B with the plain hook.
+    Asserts that nothing is refused; with the index, checks the last committed root."""
+    if arm == "P":
         with plain_hook():
-            return ingest_once(tmp, cast, entries, start, lag=lag, n=n, arm="P")
-    url = sqlite_url(f"{tmp}/ingest-{n}-{arm or ('B' if lag is not None else 'A')}.db")
+            return _ingest_once(tmp, cast, entries, start, arm="P", lag=lag, n=n)
+    return _ingest_once(tmp, cast, entries, start, arm=arm, lag=lag, n=n)
+
+
+def _ingest_once(
+    tmp: str, cast: Cast, entries: list[bytes], start: datetime, *, arm: str, lag: float, n: int
+) -> dict:
+    url = sqlite_url(f"{tmp}/ingest-{n}-{arm}.db")
     prepared(url, cast, start - timedelta(days=1))
     service = open_service(url)
-    keeper = None
+    keeper, process = None, None
     try:
-        spent = [0.0, 0.0]  # seconds inside the keeper's hook: wall, CPU of its thread
-        if lag is not None:
+        spent = [0.0, 0.0, 0.0]  # seconds of the keeper (B): the hook's wall and CPU; prepare's CPU
+        if arm in "BP":
             keeper = IndexKeeper(service.log, clock=time.time, lag=lag)
             keeper.started -= lag  # as a server that has run for a while: the first one is due at once
             compute = keeper.compute
 
-            def timed(txn, size, read):
+            def timed(txn, size, read, **kw):
                 w, c = time.perf_counter(), time.thread_time()
                 try:
-                    return compute(txn, size, read)
+                    return compute(txn, size, read, **kw)
                 finally:
                     spent[0] += time.perf_counter() - w
                     spent[1] += time.thread_time() - c
 
-            keeper.compute = timed  # type: ignore[method-assign]
+            prepare = keeper.prepare
+
+            def timed_prepare(*args):
+                c = time.thread_time()
+                try:
+                    return prepare(*args)
+                finally:
+                    spent[2] += time.thread_time() - c
+
+            keeper.compute, keeper.prepare = timed, timed_prepare  # type: ignore[method-assign]
             service.recorder.after_batch = keeper.nudge
             keeper.start()
+        elif arm == "K":
+            create_index_tables(service.log.engine)
+            opener = partial(open_sql_log, url, log_signer().key_string())
+            process = KeeperProcess(opener, lag=lag, due_at_start=True)
+            process.start()
+            service.recorder.after_batch = process.nudge
+        workers = descendants_cpu()
         cpu = time.process_time()
         seconds, refused = record_all(service, entries)
         assert not refused, f"{refused} events refused: not a fresh database?"
         cpu = time.process_time() - cpu
-        out = {"rate": len(entries) / seconds, "seconds": seconds, "refused": refused, "cpu_seconds": cpu}
+        after = descendants_cpu()
+        keeper_pid = process._process.pid if process is not None else None
+        workers_cpu = sum(c - workers.get(pid, 0.0) for pid, c in after.items() if pid != keeper_pid)
+        out = {
+            "arm": arm, "rate": len(entries) / seconds, "seconds": seconds, "refused": refused,
+            "cpu_seconds": cpu, "workers_cpu_seconds": workers_cpu, "keeper_cpu_seconds": 0.0,
+        }  # fmt: skip
+        if arm == "A":
+            out["total_cpu_seconds"] = cpu + workers_cpu
+            return out
         if keeper is not None:
             keeper.stop()
-            out["index_wall_seconds"], out["index_cpu_seconds"] = spent
-            # Catch up: index the events the run left after its last index entry (a server does so
-            # within the lag), so that B's CPU covers indexing every event, as in a steady state.
-            keeper.lag = 0
-            catch_up = time.process_time()
-            keeper.commit_due()
-            out["catch_up_cpu_seconds"] = time.process_time() - catch_up
+            out["index_cpu_seconds"] = spent[1] + spent[2]
+            out["locked_wall_seconds"], out["locked_cpu_seconds"] = spent[0], spent[1]
+        if process is not None:
+            report = process.stop()
+            assert report is not None, "the keeper's process gave no report"
+            out["keeper_cpu_seconds"] = report.cpu_seconds
+            out["index_cpu_seconds"] = report.prepare_cpu_seconds + report.locked_cpu_seconds
+            out["locked_wall_seconds"] = report.locked_wall_seconds
+            out["locked_cpu_seconds"] = report.locked_cpu_seconds
+        # Catch up: index the events the run left after its last index entry (a server does so
+        # within the lag), so that the CPU covers indexing every event, as in a steady state. It is
+        # the keeper's work: in the ingesting process for B, in the keeper's for K.
+        catch = IndexKeeper(service.log, clock=time.time, lag=0)
+        catch_up = time.process_time()
+        catch.commit_due()
+        out["catch_up_cpu_seconds"] = time.process_time() - catch_up
+        if arm == "K":
+            out["keeper_cpu_seconds"] += out["catch_up_cpu_seconds"]
+            out["cpu_with_catch_up"] = cpu
+        else:
             out["cpu_with_catch_up"] = cpu + out["catch_up_cpu_seconds"]
-            log = service.log
-            all_entries = [e for _, e in log.read_entries(0, log.size)]
-            out["index_entries"] = sum(map(is_index_entry, all_entries))
-            last = max(i for i, e in enumerate(all_entries) if is_index_entry(e))
-            reference = MemoryIndex()
-            reference.fold(0, all_entries[:last])
-            assert decode_index_entry(all_entries[last]) == reference.entry(last), (
-                "the committed root is wrong"
-            )
-            out["last_index_entry_checked"] = last
-            out["hook_us_per_event"] = spent[1] / last * 1e6  # the run's and the catch-up's
+        out["total_cpu_seconds"] = out["cpu_with_catch_up"] + workers_cpu + out["keeper_cpu_seconds"]
+        log = service.log
+        all_entries = [e for _, e in log.read_entries(0, log.size)]
+        out["index_entries"] = sum(map(is_index_entry, all_entries))
+        last = max(i for i, e in enumerate(all_entries) if is_index_entry(e))
+        reference = MemoryIndex()
+        reference.fold(0, all_entries[:last])
+        assert decode_index_entry(all_entries[last]) == reference.entry(last), "the committed root is wrong"
+        out["last_index_entry_checked"] = last
+        # The keeper's CPU per event it folded (the run's and the catch-up's; K: its whole process).
+        kept = (
+            out["keeper_cpu_seconds"]
+            if arm == "K"
+            else out["index_cpu_seconds"] + out["catch_up_cpu_seconds"]
+        )
+        out["hook_us_per_event"] = kept / last * 1e6
         return out
     finally:
         close_service(service)
+
+
+def _line(arm: dict, base: dict) -> str:
+    x = f"  {arm['arm']}: {arm['rate']:,.0f}/s (x{arm['rate'] / base['rate']:.3f}); CPU s ingest {arm['cpu_seconds']:.1f}"
+    x += f", workers {arm['workers_cpu_seconds']:.1f}"
+    if arm["arm"] != "A":
+        x += (
+            f", keeper process {arm['keeper_cpu_seconds']:.1f}, catch-up {arm['catch_up_cpu_seconds']:.2f}; total"
+            f" {arm['total_cpu_seconds']:.1f} (x{arm['total_cpu_seconds'] / base['total_cpu_seconds']:.3f});"
+            f" ingest+catch-up x{arm['cpu_with_catch_up'] / base['cpu_seconds']:.3f}; {arm['index_entries']}"
+            f" index entries, under the write lock {arm['locked_wall_seconds']:.2f} s wall /"
+            f" {arm['locked_cpu_seconds']:.2f} s CPU,"
+            f" keeping {arm['hook_us_per_event']:.0f} us/event"
+        )
+    else:
+        x += f"; total {arm['total_cpu_seconds']:.1f}"
+    return x
+
+
+def cpu_bound(run: dict) -> float:
+    """A model, not a measurement: the seconds `run` would take on this machine's cores with nothing
+    else running, if CPU were all it waited for: the ingesting process's CPU (one process: serial;
+    with the catch-up when the keeper is in it), or all its processes' CPU over the cores, whichever
+    is longer. The rate ratio of two arms is then the inverse ratio of these."""
+    serial = run.get("cpu_with_catch_up", run["cpu_seconds"])
+    return max(serial, run["total_cpu_seconds"] / (os.cpu_count() or 1))
 
 
 def bench_ingest(cfg: argparse.Namespace, tmp: str) -> dict:
@@ -156,57 +253,33 @@ def bench_ingest(cfg: argparse.Namespace, tmp: str) -> dict:
     start = datetime.now(CST).replace(microsecond=0) - timedelta(days=20)
     entries = chains(cast, prefix="I", events=cfg.events, start=start, seed=5)
     warm_up_verifiers()
+    arms = cfg.arms + ("P" if cfg.plain and "P" not in cfg.arms else "")
     rounds = []
     for r in range(cfg.rounds):
-        a = ingest_once(tmp, cast, entries, start, lag=None, n=r)
-        b = ingest_once(tmp, cast, entries, start, lag=cfg.lag, n=r)
-        ratio, cpu_ratio = b["rate"] / a["rate"], b["cpu_seconds"] / a["cpu_seconds"]
-        full = b["cpu_with_catch_up"] / a["cpu_seconds"]
-        rounds.append(
-            {"without": a, "with": b, "ratio": ratio, "cpu_ratio": cpu_ratio, "full_cpu_ratio": full}
-        )
+        order = arms if r % 2 == 0 else arms[::-1]  # every other round in the reverse order
+        runs = {arm: ingest_once(tmp, cast, entries, start, arm=arm, lag=cfg.lag, n=r) for arm in order}
+        a = runs["A"]
+        print(f"  round {r + 1} (load average {os.getloadavg()[0]:.1f}), order {order}:", flush=True)
+        for arm in arms:
+            print("  " + _line(runs[arm], a), flush=True)
+        rounds.append(runs)
+    summary: dict = {}
+    for arm in arms[1:]:
+        summary[arm] = {
+            "rate_ratio": statistics.median(x[arm]["rate"] / x["A"]["rate"] for x in rounds),
+            "ingest_cpu_ratio": statistics.median(x[arm]["cpu_with_catch_up"] / x["A"]["cpu_seconds"] for x in rounds),
+            "total_cpu_ratio": statistics.median(x[arm]["total_cpu_seconds"] / x["A"]["total_cpu_seconds"] for x in rounds),
+            "keeping_us_per_event": statistics.median(x[arm]["hook_us_per_event"] for x in rounds),
+            "cpu_bound_rate_ratio": statistics.median(cpu_bound(x["A"]) / cpu_bound(x[arm]) for x in rounds),
+        }  # fmt: skip
+        m = summary[arm]
         print(
-            f"  round {r + 1}: without {a['rate']:,.0f}/s ({a['cpu_seconds']:.1f} s CPU), with {b['rate']:,.0f}/s "
-            f"({b['cpu_seconds']:.1f} s CPU; {b['index_entries']} index entries, {b['index_wall_seconds']:.2f} s "
-            f"wall / {b['index_cpu_seconds']:.2f} s CPU in the hook, {b['hook_us_per_event']:.0f} us/event); "
-            f"rate ratio {ratio:.3f}, CPU ratio {cpu_ratio:.3f}; with the catch-up "
-            f"({b['catch_up_cpu_seconds']:.2f} s): {full:.3f}",
-            flush=True,
+            f"  {arm}/A medians over {len(rounds)} rounds: rate x{m['rate_ratio']:.3f} (goal >= 0.90), ingesting"
+            f" process's CPU x{m['ingest_cpu_ratio']:.3f}, all processes' CPU x{m['total_cpu_ratio']:.3f},"
+            f" keeping {m['keeping_us_per_event']:.0f} us/event; CPU-bound rate on {os.cpu_count()} idle"
+            f" cores (model) x{m['cpu_bound_rate_ratio']:.3f}"
         )
-        if cfg.plain:
-            c = ingest_once(tmp, cast, entries, start, lag=cfg.lag, n=r, plain=True)
-            rounds[-1] |= {
-                "plain": c,
-                "plain_cpu_ratio": c["cpu_seconds"] / a["cpu_seconds"],
-                "plain_full_cpu_ratio": c["cpu_with_catch_up"] / a["cpu_seconds"],
-            }
-            print(
-                f"           plain hook: {c['rate']:,.0f}/s ({c['cpu_seconds']:.1f} s CPU; {c['index_entries']} "
-                f"index entries, {c['index_cpu_seconds']:.2f} s CPU in the hook, {c['hook_us_per_event']:.0f} "
-                f"us/event); CPU ratio {rounds[-1]['plain_cpu_ratio']:.3f}; with the catch-up "
-                f"({c['catch_up_cpu_seconds']:.2f} s): {rounds[-1]['plain_full_cpu_ratio']:.3f}",
-                flush=True,
-            )
-    median = statistics.median(x["ratio"] for x in rounds)
-    cpu_median = statistics.median(x["cpu_ratio"] for x in rounds)
-    full_median = statistics.median(x["full_cpu_ratio"] for x in rounds)
-    hook = sum(x["with"]["index_cpu_seconds"] for x in rounds) / sum(x["with"]["cpu_seconds"] for x in rounds)
-    # The hook's CPU per event it folded over the A run's CPU per event ingested: the steady cost,
-    # which the CPU ratio shows only when the run lasts several lags (a fast run commits once).
-    per_event = statistics.median(
-        x["with"]["hook_us_per_event"] / (x["without"]["cpu_seconds"] / len(entries) * 1e6) for x in rounds
-    )
-    print(
-        f"  median rate ratio with/without: {median:.3f} (goal ≥ 0.90); median CPU ratio {cpu_median:.3f}; "
-        f"with the catch-up {full_median:.3f} (goal ≤ 1.10); the hook's share of the B runs' CPU: "
-        f"{hook:.3f}; hook CPU per event folded / A's CPU per event: {per_event:.3f} (median)"
-    )
-    return {
-        "events": len(entries), "lag": cfg.lag, "rounds": rounds, "median_ratio": median,
-        "median_cpu_ratio": cpu_median, "hook_cpu_share": hook, "hook_per_event_over_ingest": per_event,
-        "median_full_cpu_ratio": full_median,
-        "ok": median >= 0.90,
-    }  # fmt: skip
+    return {"events": len(entries), "lag": cfg.lag, "arms": arms, "rounds": rounds, "medians": summary}
 
 
 def bench_proofs(cfg: argparse.Namespace, tmp: str) -> dict:
@@ -270,12 +343,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--lots", type=int, default=1_000_000, help="lots in the proof-size map (default 1M)")
     parser.add_argument(
-        "--plain", action="store_true", help="a third arm per round: the plain hook (before the speed work)"
+        "--arms",
+        default="ABK",
+        help="A (no index) and any of B (keeper thread in the ingesting process), K (keeper process), "
+        "P (B with the plain hook); default ABK",
+    )
+    parser.add_argument(
+        "--plain", action="store_true", help="add the arm P (the plain hook, before the speed work)"
     )
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-proofs", action="store_true")
     parser.add_argument("--json", default=os.path.join(_HERE, "results", "index.json"))
     cfg = parser.parse_args(argv)
+    if not cfg.arms.startswith("A") or set(cfg.arms) - set("ABKP"):
+        parser.error("--arms starts with A (the baseline), then any of B, K and P")
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="farmtrace-index-bench-") as tmp:
         if not cfg.skip_ingest:
