@@ -53,8 +53,9 @@
     const body = entry.subarray(HEADER.length, entry.length - 1);
     let obj;
     try {
-      obj = JSON.parse(utf8decode(body));
-      if (!isObj(obj) || !equal(utf8encode(jcs(obj)), body)) return null;
+      const text = utf8decode(body); // strict UTF-8, so the same text means the same bytes
+      obj = JSON.parse(text);
+      if (!isObj(obj) || jcs(obj) !== text) return null;
     } catch (e) {
       return null;
     }
@@ -163,12 +164,19 @@
       if (keyChecks[i] === null) signers.set(kid, section.keys[kid].value);
       else fail(keyChecks[i], { key: kid });
     });
-    // e. Below the index, each lot's events in the journey are exactly its indexed chain.
+    // e. Below the index, each lot's events in the journey are exactly its indexed chain (each
+    //    event listed once under each lot it names, in one pass over the events).
+    const named = new Map();
+    for (const [a, p] of events) {
+      if (a === null || a >= size) continue;
+      for (const code of new Set(p.event.inputs.concat(p.event.outputs).map((r) => r.lot))) {
+        if (!named.has(code)) named.set(code, []);
+        named.get(code).push([a, p.id]);
+      }
+    }
     for (const code of [...lots.keys()].sort()) {
       const value = lots.get(code);
-      const mine = events.filter(([a, p]) => a !== null && a < size &&
-        p.event.inputs.concat(p.event.outputs).some((r) => r.lot === code))
-        .map(([a, p]) => [a, p.id]).sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0));
+      const mine = (named.get(code) || []).sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0));
       const count = value !== null ? value.count : 0, head = value !== null ? value.head : null;
       const last = mine.length ? mine[mine.length - 1][1] : null;
       if (mine.length !== count || last !== head) fail("chain.hidden_tail", { lot: code });

@@ -100,8 +100,10 @@
     let obj;
     try {
       // Canonical means: what jcs writes back is the same bytes (jcs throws for a lone surrogate).
-      obj = JSON.parse(utf8decode(canonical));
-      if (!isObj(obj) || !equal(utf8encode(jcs(obj)), canonical)) return null;
+      // utf8decode is strict, so the same text means the same bytes (no re-encoding).
+      const text = utf8decode(canonical);
+      obj = JSON.parse(text);
+      if (!isObj(obj) || jcs(obj) !== text) return null;
     } catch (e) {
       return null;
     }
