@@ -18,6 +18,11 @@ state it does not expect; another Playwright started meanwhile (sync_playwright(
 its own loop, as it would anyway.
 
 FARMTRACE_TEST_CHROMIUM=module selects the plain model (one launch per lease) instead.
+
+Measured gain (ten browser modules, 167 tests, in one pytest process, the arms alternated, two
+rounds, load 8-12 from other work on two cores): 106.6 and 97.4 s summed test time with the shared
+Chromium against 180.7 and 120.3 s with one launch per module (wall 115 and 105 s against 195 and
+134 s).
 """
 
 from __future__ import annotations

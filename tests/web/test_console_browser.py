@@ -18,7 +18,7 @@ from farmtrace.client.client import CHINA_STANDARD_TIME
 
 from ..trace import test_epcis as epcis_checks
 from .console_support import ARTIFACTS, Signer, application, boxes_overlap, edit_entry, party_record
-from .consumer_support import PHONE, chromium, close_app, demo_app, free_port, live_server
+from .consumer_support import PHONE, close_app, demo_app, free_port, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,12 +37,6 @@ STORY_ONE = {
     *(f"MWD-BC-{i:02d}" for i in range(1, 51)),
     *(f"XF-BAG-{i:04d}" for i in range(1, 11)),
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 class Served:

@@ -11,18 +11,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .consumer_support import PHONE, chromium, close_app, demo_app, free_port, live_server, screenshot
+from .consumer_support import PHONE, close_app, demo_app, free_port, live_server, screenshot
 from .test_home import add_price_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from farmtrace.client import Client, PartyKey
 from farmtrace.client.client import CHINA_STANDARD_TIME
 from farmtrace.web.i18n import LANGS, MESSAGES
 
-from .consumer_support import chromium, close_app, demo_app, free_port, live_server
+from .consumer_support import close_app, demo_app, free_port, live_server
 from .portal_support import (
     approve_all,
     field_error,
@@ -41,12 +41,6 @@ def demo(tmp_path_factory):
     with live_server(app, port) as base:
         yield base, app, tmp / "keys", result["parties"]
     close_app(app)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
