@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["lease"]
+__all__ = ["lease", "stop"]
 
 
 class _Shared:
@@ -101,3 +101,11 @@ def lease(path: Path, args: list[str]) -> Iterator:
         shared.depth -= 1
         if shared.depth == 0 and shared.loop is not None:
             shared.park()
+
+
+def stop() -> None:
+    """Stop the process's Chromium and Playwright's driver, if started (tests/web/conftest.py calls
+    it when the session ends; atexit too, as a fallback)."""
+    if _SHARED.depth == 0:
+        _SHARED.stop()
+        _SHARED.park()
