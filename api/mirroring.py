@@ -37,10 +37,11 @@ class HttpTiles:
     """A tiled log's resources over HTTP(S): `fetch(path)` returns the bytes at `<url>/<path>`.
 
     It keeps its idle keep-alive connections for the next request, one per request in flight (the
-    mirror fetches bundles from a few threads at once: ledger/mirror.py). It uses the standard library's http.client, whose cost
-    per request is a quarter of httpx's (docs/mirror.md, bench/README.md). It asks for
-    `gzip, identity` (tlog-tiles: clients SHOULD accept both) and decodes gzip. A request on a
-    kept connection that the server has meanwhile closed is sent once more on a new one.
+    mirror fetches bundles from a few threads at once: ledger/mirror.py). It uses the standard
+    library's http.client, whose cost per request is a quarter of httpx's (docs/mirror.md,
+    bench/README.md). It asks for `gzip, identity` (tlog-tiles: clients SHOULD accept both) and
+    decodes gzip (`_gunzip`). A request on a kept connection that the server has meanwhile closed
+    is sent once more on a new one.
     """
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT) -> None:

@@ -15,10 +15,11 @@ the log's verifier key. `follow_once()` is one update, in the steps tlog-mirror 
   3. catch up: fetch the entry bundles from the mirror's next entry, split and leaf-hash them in
      one pass (ledger/entry_bundles_fast.py, the twin of `parse_entry_bundle` and `leaf_hash`),
      hash them into the mirror's own tree (ledger/tiles.py `Integrator`), and commit them in
-     packages of up to `package_bundles` bundles. Before a package is committed, the mirror's tree at its end is
-     proven a prefix of the new checkpoint's tree (an RFC 9162 consistency proof read from the
-     log's tiles, checked against the mirror's own root and the signed root), so nothing
-     unauthenticated is ever stored; the tiles stored are the mirror's own, never the fetched ones.
+     packages of up to `package_bundles` bundles. Before a package is committed, the mirror's
+     tree at its end is proven a prefix of the new checkpoint's tree (an RFC 9162 consistency
+     proof read from the log's tiles, checked against the mirror's own root and the signed root),
+     so nothing unauthenticated is ever stored; the tiles stored are the mirror's own, never the
+     fetched ones.
      It is a pipeline: `fetch_threads` threads fetch bundles ahead (`_Arriving`, handed out in
      index order whatever order they arrive in), and a proven package is committed by a writer
      thread (`_Writer`) while the next one is hashed and proven;
@@ -239,7 +240,8 @@ class Mirror:
             while True:
                 first = edge.size
                 package = list(islice(arriving, self._package - (first // TILE_WIDTH) % self._package))
-                entries, leaves = split_entry_bundles(package, first)  # the fast twin of the two below
+                # parse_entry_bundle and leaf_hash in one pass (their fast twin)
+                entries, leaves = split_entry_bundles(package, first)
                 edge.append(leaves)
                 self._check_prefix(edge, new, fetched)
                 last = edge.size == new.size
