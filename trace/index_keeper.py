@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 DEFAULT_LAG = 10.0  # seconds (FARMTRACE_INDEX_LAG)
 FOLD_CHUNK = 20_000  # entries read and folded at a time (a rebuild of a large log stays bounded)
 CLOSE_ENOUGH = 500  # entries appended while preparing that are left to the hook, under the lock
+PREPARE_ROUNDS = 3  # preparations at most before the hook (each folds what came during the last)
 
 
 def index_due(head: IndexHead | None, size: int, now: float, *, lag: float, since: float) -> bool:
@@ -98,8 +99,10 @@ class IndexKeeper:
         """Append an index entry if one is due; return its index, or None. Raises what the hook raised.
         The work is prepared outside the write lock (`prepare`), then finished under it (`compute`)."""
         prepared = self.prepare()
-        if prepared is not None and self.log.size - prepared.size > CLOSE_ENOUGH:
-            prepared = self.prepare(prepared)  # what was appended while it prepared, also outside
+        for _ in range(PREPARE_ROUNDS - 1):  # what was appended while it prepared, also outside
+            if prepared is None or self.log.size - prepared.size <= CLOSE_ENOUGH:
+                break
+            prepared = self.prepare(prepared)
         return self.log.submit_computed(partial(self.compute, prepared=prepared)).result()
 
     def nudge(self) -> None:

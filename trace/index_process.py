@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -161,14 +162,15 @@ def _keep(
             spent["cpu"] += time.thread_time() - cpu
 
     keeper.prepare, keeper.compute = timed_prepare, timed_compute  # type: ignore[method-assign]
+    parent = os.getppid()
     began = time.process_time()  # the keeping's CPU, not the start's (imports, opening the log)
     ready.set()
     try:
         while True:
             wake.wait(poll)
             wake.clear()
-            if stop.is_set():
-                break
+            if stop.is_set() or os.getppid() != parent:
+                break  # stopped, or the server is gone (killed): its keeper goes too
             try:
                 if keeper.due() and keeper.commit_due() is not None:
                     spent["commits"] += 1
