@@ -2,6 +2,7 @@
 
     cd /tmp && python /work/main/bench/browser_bench.py             # 30 runs per row
     cd /tmp && python /work/main/bench/browser_bench.py --runs 20 --json FILE
+    cd /tmp && python /work/main/bench/browser_bench.py --runs 20 --profile 5  # and where the time goes
 
 Issue 17's goal: in headless Chromium with 4× CPU throttling (CDP `Emulation.setCPUThrottlingRate`),
 the consumer page verifies such a bag with p95 ≤ 300 ms, with WebCrypto's Ed25519 and with the
@@ -273,7 +274,61 @@ def _proven(result: dict) -> bool:
     return not result["failures"]
 
 
-def measure(url: str, *, runs: int, events: int) -> dict:
+def _check_profile(profile: dict) -> dict[str, float]:
+    """Self time (µs) per function in a CDP CPU profile, over the samples from the first to the last
+    one with checkJourney on the stack (the check, awaits included: whatever ran in between counts)."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", [])}
+
+    def in_check(nid):
+        while nid is not None:
+            if nodes[nid]["callFrame"]["functionName"] == "checkJourney":
+                return True
+            nid = parent.get(nid)
+        return False
+
+    samples, deltas = profile["samples"], profile["timeDeltas"]
+    inside = [i for i, nid in enumerate(samples) if in_check(nid)]
+    out: dict[str, float] = {}
+    for i in range(inside[0], inside[-1]) if inside else ():
+        cf = nodes[samples[i]]["callFrame"]
+        where = cf["url"].rsplit("/", 1)[-1].split("?")[0]
+        name = (
+            f"{cf['functionName'] or '(anonymous)'} {where}:{cf['lineNumber'] + 1}"
+            if where
+            else cf["functionName"]
+        )
+        out[name] = out.get(name, 0.0) + deltas[i + 1]
+    return out
+
+
+def profile_rows(pages: dict, url: str, loads: int) -> dict:
+    """`loads` fresh loads per throttled row under the CDP sampling profiler (100 µs): where the
+    check's time goes, as ms per load by function (self time), the 20 largest."""
+    out = {}
+    for (engine, rate), (page, cdp) in pages.items():
+        if rate != THROTTLE:
+            continue
+        total: dict[str, float] = {}
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+        for _ in range(loads):
+            cdp.send("Profiler.start")
+            page.goto(f"{url}/l/{BAG}")
+            page.wait_for_selector("#verify:not([data-state=pending])", timeout=120_000)
+            for name, us in _check_profile(cdp.send("Profiler.stop")["profile"]).items():
+                total[name] = total.get(name, 0.0) + us
+        cdp.send("Profiler.disable")
+        top = sorted(total.items(), key=lambda kv: -kv[1])
+        out[f"{engine} {rate}x"] = {
+            "window_ms": round(sum(total.values()) / loads / 1000, 1),
+            "self_ms": {name: round(us / loads / 1000, 2) for name, us in top[:20]},
+        }
+    return out
+
+
+def measure(url: str, *, runs: int, events: int, profile: int = 0) -> dict:
     """`runs` fresh loads per row, rows alternating; each row its own context, page and CDP session."""
     from playwright.sync_api import sync_playwright
 
@@ -306,10 +361,12 @@ def measure(url: str, *, runs: int, events: int) -> dict:
                     samples[row]["verify"].append(result["ms"])
                     samples[row]["fetch"].append(result["fetchMs"])
                     samples[row]["warm"].append(page.evaluate(WARM))
+        profiles = profile_rows(pages, url, profile) if profile else None
         version = browser.version
         browser.close()
     return {
         "chromium": version,
+        **({"profile": profiles} if profiles else {}),
         "rows": {
             f"{engine} {rate}x": {name: _summary(values) for name, values in s.items()}
             for (engine, rate), s in samples.items()
@@ -324,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=30, help="fresh page loads per row (at least 20)")
     ap.add_argument("--json", help="write the figures, raw samples included, here too")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then N more loads per 4x row under the CDP CPU profiler: the check's self time by function",
+    )
     args = ap.parse_args(argv)
     if args.runs < 20:
         ap.error("--runs: the goal is a p95 over at least 20 runs")
@@ -358,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         server, thread, url = serve(app)
         try:
             log(f"measuring {len(ROWS)} rows × {args.runs} fresh loads, alternating, at {url}")
-            figures = measure(url, runs=args.runs, events=report.events)
+            figures = measure(url, runs=args.runs, events=report.events, profile=args.profile)
             journey_bytes = len(httpx.get(f"{url}/lots/{bag}/journey", timeout=60).content)
         finally:
             server.should_exit = True
@@ -388,7 +452,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"noble ÷ WebCrypto at {rate}x (p95): {p95[f'noble {rate}x'] / p95[f'webcrypto {rate}x']:.2f}")
     for engine in ("webcrypto", "noble"):
         print(f"{engine} {THROTTLE}x ÷ 1x (p95): {p95[f'{engine} {THROTTLE}x'] / p95[f'{engine} 1x']:.2f}")
-    print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
+    for name, prof in figures.get("profile", {}).items():
+        print(
+            f"\n{name}, profiled ({args.profile} loads): {prof['window_ms']} ms a load from the check's first sample to its last"
+        )
+        for fn, ms in prof["self_ms"].items():
+            print(f"  {ms:8.2f} ms  {fn}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}, {platform.platform()}"
+    )
     print(f"browser: Chromium {figures['chromium']}, 360×740 at device scale factor 2, headless")
     if args.json:
         Path(args.json).write_text(

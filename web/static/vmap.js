@@ -23,7 +23,7 @@
  */
 "use strict";
 (function () {
-  const { b64decode, concat, utf8encode, jcs, sha256, sha256Sync } = globalThis.FarmtraceCodec;
+  const { b64decode, concat, utf8encode, jcs, sha256Sync } = globalThis.FarmtraceCodec;
   const LEAF = Uint8Array.of(0);
   const NODE = Uint8Array.of(1);
   const EMPTY = new Uint8Array(32);
