@@ -4,17 +4,22 @@
 
 (a) **Ingest A/B.** The same signed history (bench/trace_bench.py's supply chain: registrations,
     then chains of harvests, tests, shipments, splits, merges and sales) recorded through
-    `TraceService.record_many` in batches of 2,000 on a fresh SQLite database, alternately without
-    the index (A) and with it kept as the server keeps it (B: an `IndexKeeper` with `--lag`, by
-    default the product's FARMTRACE_INDEX_LAG default of 10 s, its background thread running and the
-    recorder nudging it after each batch; the first entry is due at once, as on a server that has
-    run for a while). R rounds of A then B (then P with `--plain`: B with the plain hook, before the
-    speed work); each round's ratios B/A are reported, and the medians. Goal: B costs at most 10%.
-    Wall rates on a loaded machine are noise; the CPU of the ingesting process resolves. A fast run
-    commits few index entries and leaves most events unindexed, so at the end of each B run the
-    index is brought up to date (the catch-up, timed: a server does it within the lag) and "with the
-    catch-up" is the CPU of ingesting and indexing every event over A's; the last root is checked
-    against the reference recomputation (`MemoryIndex`).
+    `TraceService.record_many` in batches of 2,000 on a fresh SQLite database per run, as the arms
+    (`--arms`, default ABK): A without the index; B with it kept as the server keeps it by default
+    (an `IndexKeeper` with `--lag`, by default FARMTRACE_INDEX_LAG's 10 s, its background thread in
+    the ingesting process, nudged after each batch); K with it kept by a keeper process of its own
+    (`KeeperProcess`, FARMTRACE_INDEX_KEEPER=process); P (`--plain`) as B with the plain hook, before
+    the speed work. The first index entry is due at once, as on a server that has run for a while.
+    R rounds, every other one in the reverse order; per round and arm, the wall rate and its ratio
+    to A's, and the CPU of every process involved: the ingesting one (`process_time`), the signature
+    workers (from /proc, before and after the run) and the keeper's process (its own report). A fast
+    run commits few index entries and leaves most events unindexed, so at the end of each B/K/P run
+    the index is brought up to date (the catch-up, timed: a server does it within the lag; counted
+    as the keeper's CPU), and the last root is checked against the reference (`MemoryIndex`).
+    Reported per arm, medians over the rounds: the rate ratio (the issue's metric; goal >= 0.90), the
+    ingesting process's CPU with the catch-up over A's, all processes' CPU over A's, the keeping's
+    CPU per event, the time the keeper held the log's write lock, and a CPU-bound rate ratio (a
+    model: `cpu_bound`). On a loaded machine the wall rates are noise; the CPU figures are steadier.
 
 (b) **Proof size at 1M lots.** A map of `--lots` lot heads (default 1,000,000) is built with
     `update_map` in batches of 100,000 on a SQLite `IndexStore`, outside the service; 1,000 random
