@@ -81,10 +81,11 @@ def create_mirror_app(mirror: Mirror, follower: Follower) -> FastAPI:
         return JSONResponse(body, status_code=body["status"], media_type="application/problem+json")
 
     @app.get("/log/checkpoints", response_class=Response)
-    def checkpoints(after: int = -1) -> Response:
+    async def checkpoints(after: int = -1) -> Response:
         """A page of the held checkpoints larger than `after` (ledger/checkpoint_list.py CHECKPOINT_PAGE)."""
-        held()  # 404 before the first checkpoint
-        data = format_checkpoint_list(mirror.store.checkpoints_after(after, CHECKPOINT_PAGE))
+        await held()  # 404 before the first checkpoint
+        page = await run_in_threadpool(mirror.store.checkpoints_after, after, CHECKPOINT_PAGE)
+        data = format_checkpoint_list(page)
         return Response(data, media_type=LIST, headers={"Cache-Control": "public, max-age=5"})
 
     @app.post("/add-checkpoint", response_class=Response)

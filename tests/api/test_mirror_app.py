@@ -112,3 +112,18 @@ def _get(client: TestClient, path: str) -> bytes:
         raise NotFoundError(path)
     assert r.status_code == 200, r.text
     return r.content
+
+
+def test_a_mirror_holding_nothing_yet_answers_404_for_its_tiles_and_checkpoints():
+    """Before the first checkpoint is held, the read routes say so (404), not an empty list."""
+
+    def unreachable(path: str) -> bytes:
+        raise OSError("the primary is unreachable")
+
+    mirror = Mirror(MemoryStore(), unreachable, log_key=LOG.verifier, cosigner=MIRROR_KEY, clock=lambda: 1)
+    follower = Follower(mirror, interval=30.0)
+    with TestClient(create_mirror_app(mirror, follower)) as client:
+        for path in ("/log/checkpoints", "/log/checkpoint", "/log/tile/0/000"):
+            r = client.get(path)
+            assert r.status_code == 404, (path, r.status_code, r.text)
+            assert "holds no checkpoint" in r.text, path
