@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -38,3 +39,18 @@ def test_every_length_up_to_300_bytes_and_a_megabyte(js):
 @given(st.lists(st.binary(max_size=200), min_size=1, max_size=20))
 def test_random_inputs(js, inputs):
     assert js.evaluate(SYNC, [_b64(x) for x in inputs]) == [_b64(hashlib.sha256(x).digest()) for x in inputs]
+
+
+PARTS = (
+    "(parts) => FarmtraceCodec.b64encode(FarmtraceCodec.sha256Sync(...parts.map(FarmtraceCodec.b64decode)))"
+)
+
+
+def test_parts_hash_as_their_concatenation(js):
+    # verify.js and vmap.js hash (LEAF, entry) and (NODE, left, right) without concatenating first.
+    data = bytes(range(256)) * 20  # past the 4 kB buffer the short hashes reuse
+    for cuts in [(), (0,), (1,), (1, 33), (64, 65), (55, 56, 119), (4095, 4100), (len(data),)]:
+        bounds = [0, *cuts, len(data)]
+        parts = [data[a:b] for a, b in itertools.pairwise(bounds)]
+        assert js.evaluate(PARTS, [_b64(p) for p in parts]) == _b64(hashlib.sha256(data).digest()), cuts
+    assert js.evaluate(PARTS, []) == _b64(hashlib.sha256(b"").digest())

@@ -11,6 +11,7 @@
  *   utf8decode(bytes) -> text         strict UTF-8: throws TypeError on an invalid sequence; a BOM is kept
  *   jcs(value) -> text                RFC 8785 canonical JSON (Python's rfc8785.dumps); throws Error
  *   sha256(bytes) -> Promise<bytes>   SHA-256: WebCrypto, else the vendored pure-JS one
+ *   sha256Sync(...bytes) -> bytes     SHA-256 of the parts' concatenation, in plain JS, synchronous
  *   verifyEd25519(pub, sig, msg) -> Promise<boolean>
  *                                     RFC 8032 Ed25519 verification, the one primitive every check
  *                                     calls: WebCrypto where the browser has Ed25519, else the vendored
@@ -152,11 +153,9 @@
     return nobleLoading;
   }
 
-  // SHA-256 in plain JavaScript, synchronous (FIPS 180-4), for the page's ~3,000 hashes of a 60-lot
-  // bag: map proofs (vmap.js), entry ids, leaves and inclusion proofs (verify.js), where each
-  // crypto.subtle.digest is a promise settled by a task from another thread. Chromium, 4x, that bag's
-  // check, 12 fresh loads each alternated (load 12): p50 283 against 416 ms through crypto.subtle.
-  // tests/web/test_js_sha256.py checks it against hashlib at every length to 300 bytes and at 1 MB.
+  // SHA-256 in plain JS (FIPS 180-4) for a 60-lot bag's ~3,000 hashes (ids, leaves, proofs): at 4x,
+  // that bag's check p50 283 ms against 416 through a crypto.subtle promise each (12 loads each,
+  // alternated, load 12). tests/web/test_js_sha256.py: against hashlib, every length to 300, 1 MB.
   const K256 = Int32Array.from(
     ("428a2f98 71374491 b5c0fbcf e9b5dba5 3956c25b 59f111f1 923f82a4 ab1c5ed5 d807aa98 12835b01 " +
      "243185be 550c7dc3 72be5d74 80deb1fe 9bdc06a7 c19bf174 e49b69c1 efbe4786 0fc19dc6 240ca1cc " +
@@ -171,11 +170,9 @@
   const H = new Int32Array(8);
   const PADDED = new Uint8Array(4096), PADDED_VIEW = new DataView(PADDED.buffer); // reused: no garbage per hash
 
-  // One function per block, not a loop over the blocks inside sha256Sync: with the block loop inline,
-  // Chromium 156's mid-tier code for sha256Sync left for on-stack replacement at that loop on each long
-  // input, 370-odd deoptimisations in one check of the 60-lot bag (--js-flags=--trace-deopt), each
-  // finishing its hash in the interpreter; split so, 2 in the whole check. Check's main-thread CPU
-  // at 1x, 16 fresh loads each, alternated (load 10): p50 27.5 against 33.6 ms.
+  // A call per block: with the block loop inline, Chromium 156's Maglev code left for on-stack
+  // replacement on each long input (370-odd deopts in one 60-lot check, --js-flags=--trace-deopt; 2
+  // once split). Check's main-thread CPU at 1x, 16 loads each alternated: p50 27.5 against 33.6 ms.
   function compress(buf, off) {
     // One 64-byte block at buf[off..] into H (FIPS 180-4 §6.2.2).
     const W = W256;
@@ -197,12 +194,15 @@
     H[0] += a; H[1] += b; H[2] += c; H[3] += d; H[4] += e; H[5] += f; H[6] += g; H[7] += h;
   }
 
-  function sha256Sync(data) {
-    const n = data.length, total = ((n + 9 + 63) >> 6) << 6;
+  function sha256Sync(...parts) {
+    // Parts, so that sha256Sync(LEAF, entry) copies the entry once (4x: check 105 vs 115 ms p50).
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) n += parts[i].length;
+    const total = ((n + 9 + 63) >> 6) << 6;
     const buf = total <= PADDED.length ? PADDED : new Uint8Array(total);
     const view = buf === PADDED ? PADDED_VIEW : new DataView(buf.buffer);
     H.set(H0);
-    buf.set(data);
+    for (let i = 0, at = 0; i < parts.length; at += parts[i].length, i++) buf.set(parts[i], at);
     buf.fill(0, n, total);
     buf[n] = 0x80;
     view.setUint32(total - 8, Math.floor(n / 0x20000000)); // the length in bits, 64-bit big-endian

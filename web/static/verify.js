@@ -60,8 +60,8 @@
   // Synchronous SHA-256 (codec.js's sha256Sync, its measured gain beside it): ids, leaves and proof
   // nodes are some 1,600 hashes for a 60-lot bag, each a task round trip through crypto.subtle.
   const LEAF = Uint8Array.of(0), NODE = Uint8Array.of(1);
-  const leafHash = (entry) => sha256Sync(concat(LEAF, entry)); // RFC 9162 §2.1.1
-  const nodeHash = (l, r) => sha256Sync(concat(NODE, l, r));
+  const leafHash = (entry) => sha256Sync(LEAF, entry); // RFC 9162 §2.1.1
+  const nodeHash = (l, r) => sha256Sync(NODE, l, r);
   const isObj = (x) => x !== null && typeof x === "object" && !Array.isArray(x);
   const isIndex = (x) => typeof x === "number" && Number.isInteger(x) && x >= 0 && x < 2 ** 53;
   const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);

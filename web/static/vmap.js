@@ -107,18 +107,18 @@
     let h;
     if (valueHash !== null) {
       if (p.other !== null) return "map.other_leaf";
-      h = sha256Sync(concat(LEAF, key, valueHash));
+      h = sha256Sync(LEAF, key, valueHash);
     } else if (p.other === null) {
       h = EMPTY;
     } else {
       if (equal(p.other.key, key)) return "map.same_key";
       if (!samePath(p.other.key, key, depth)) return "map.off_path";
-      h = sha256Sync(concat(LEAF, p.other.key, p.other.valueHash));
+      h = sha256Sync(LEAF, p.other.key, p.other.valueHash);
     }
     // 3. Up to the root: at depth d the key's bit d - 1 says on which side the path runs.
     for (let i = 0; i < depth; i++) {
       const s = p.siblings[i] === null ? EMPTY : p.siblings[i];
-      h = bit(key, depth - 1 - i) ? sha256Sync(concat(NODE, s, h)) : sha256Sync(concat(NODE, h, s));
+      h = bit(key, depth - 1 - i) ? sha256Sync(NODE, s, h) : sha256Sync(NODE, h, s);
     }
     return root instanceof Uint8Array && equal(h, root) ? null : "map.root";
   }
