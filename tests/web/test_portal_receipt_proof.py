@@ -11,7 +11,7 @@ from farmtrace.trace.model.encoding import decode_entry
 
 from .consumer_support import LOG_SIGNER
 from .portal_support import open_form, sign_in_with_key_file, submit
-from .test_portal_browser import browser, demo, phones  # noqa: F401 - the fixtures
+from .test_portal_browser import demo, phones  # noqa: F401 - the fixtures (browser: conftest)
 
 
 @pytest.mark.browser
