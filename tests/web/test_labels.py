@@ -295,7 +295,7 @@ def test_realistic_label_uris_stay_at_version_4_or_lower(capsys):
     assert [uri for version, _, uri in rows if version > 4] == []
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)  # QR encoding twice; a loaded CI machine took 646 ms once
 @given(lot=lots, gtin=st.none() | gtins)
 def test_segmentation_is_never_worse_than_qrcodes_own(lot, gtin):
     uri = label_uri(lot, base=BASE, gtin=gtin)
