@@ -40,12 +40,14 @@ class HttpTiles:
     mirror fetches bundles from a few threads at once: ledger/mirror.py). It uses the standard
     library's http.client, whose cost per request is a quarter of httpx's (docs/mirror.md,
     bench/README.md). It asks for `gzip, identity` (tlog-tiles: clients SHOULD accept both) and
-    decodes gzip (`_gunzip`). A request on a kept connection that the server has meanwhile closed
+    decodes gzip (`_gunzip`); with `gzip=False`, for `identity` only (a mirror beside its source,
+    where the CPU of inflating costs more than the bandwidth saved). A request on a kept connection that the server has meanwhile closed
     is sent once more on a new one.
     """
 
-    def __init__(self, url: str, *, timeout: float = TIMEOUT) -> None:
+    def __init__(self, url: str, *, timeout: float = TIMEOUT, gzip: bool = True) -> None:
         self.url = url.rstrip("/")
+        self._headers = _HEADERS if gzip else _IDENTITY
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise LedgerError(f"{url!r} is not an http(s) URL")
@@ -61,7 +63,7 @@ class HttpTiles:
         for attempt in (1, 2):
             conn = self._connection(fresh=attempt == 2)
             try:
-                conn.request("GET", target, headers=_HEADERS)
+                conn.request("GET", target, headers=self._headers)
                 answer = conn.getresponse()
                 body = answer.read()
             except (http.client.HTTPException, OSError) as exc:
@@ -125,6 +127,7 @@ def _gunzip(body: bytes) -> bytes:
 # A kept-alive connection the server closed between two requests fails in one of these ways.
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.BadStatusLine)
 _HEADERS = {"Accept-Encoding": "gzip, identity"}
+_IDENTITY = {"Accept-Encoding": "identity"}
 
 
 @dataclass(frozen=True)

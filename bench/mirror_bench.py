@@ -144,7 +144,7 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
     publish(log, tmp / "published")
     os.chmod(tmp, 0o755)  # nginx's workers read the published files
     _gzip_full_bundles(tmp / "published")
-    modes: list[tuple[str, object, int]] = [("in process", in_process(log), 1)]
+    modes: list[tuple[str, object, int, bool]] = [("in process", in_process(log), 1, True)]
     servers = [
         ("nginx, bundles gzipped once", "static", (1, FETCH_THREADS)),
         ("nginx compressing each answer (gzip level 1)", "on", (FETCH_THREADS,)),
@@ -160,14 +160,18 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
             procs.append(started[0])
             for threads in thread_counts:
                 what = f"over HTTP from {server_is}, {threads} bundle{'s' if threads > 1 else ''} at a time"
-                modes.append((what, started[1], threads))
+                modes.append((what, started[1], threads, True))
+            if how == "static":  # `--no-gzip --fetch-threads 1`: a mirror beside its source
+                for threads in (1, FETCH_THREADS):
+                    what = f"over HTTP from nginx, uncompressed (--no-gzip), {threads} at a time"
+                    modes.append((what, started[1], threads, False))
         # Rounds: the audit, then each mirror once; a last audit after the last round. The machine's
         # load swings from minute to minute: taking turns keeps the baseline beside the figures.
         # CPU time (all of this process's threads; not the server's) per entry beside each rate: the
         # load of the machine moves it far less than the wall-clock rate.
         audits: list[float] = []
         audit_cpus: list[float] = []
-        runs: list[tuple[str, list[float], list[float]]] = [(what, [], []) for what, _, _ in modes]
+        runs: list[tuple[str, list[float], list[float]]] = [(what, [], []) for what, *_ in modes]
         for r in range(repeat + 1):
             t0, c0 = time.perf_counter(), time.process_time()
             report = log.audit()
@@ -176,8 +180,8 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
             assert report.ok
             if r == repeat:
                 break
-            for (_, source, threads), (_, rates, cpus) in zip(modes, runs, strict=True):
-                rate, cpu = _follow_rate(tmp, f"m{r}", source, threads)
+            for (_, source, threads, gzip), (_, rates, cpus) in zip(modes, runs, strict=True):
+                rate, cpu = _follow_rate(tmp, f"m{r}", source, threads, gzip=gzip)
                 rates.append(rate)
                 cpus.append(cpu)
     finally:
@@ -214,10 +218,10 @@ def bench_catch_up(tmp: Path, size: int, repeat: int, echo) -> list[dict]:
     return rows
 
 
-def _follow_rate(tmp: Path, name: str, source, threads: int) -> tuple[float, float]:
+def _follow_rate(tmp: Path, name: str, source, threads: int, *, gzip: bool = True) -> tuple[float, float]:
     """The catch-up rate (entries/s) and CPU µs per entry of a new mirror reading `source` (a fetch,
-    or a URL for HttpTiles) with `threads` fetch threads."""
-    fetch = HttpTiles(source) if isinstance(source, str) else source
+    or a URL for HttpTiles, asking for gzip or not) with `threads` fetch threads."""
+    fetch = HttpTiles(source, gzip=gzip) if isinstance(source, str) else source
     try:
         seconds, cpu, size = _timed_follow(tmp, name, fetch, SIGNER.verifier, threads=threads)
     finally:

@@ -33,7 +33,7 @@ from farmtrace.trace.clock import utc_now
 from .common import CliError, end_on_sigterm
 from .witness import parse_listen
 
-__all__ = ["FETCH_THREADS", "database_url", "read_log_key", "register"]
+__all__ = ["FETCH_THREADS", "add_fetch_options", "database_url", "fetcher", "read_log_key", "register"]
 
 FETCH_THREADS = 4  # kept-alive connections fetching bundles ahead, handed out in order (docs/mirror.md)
 
@@ -56,7 +56,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--witness-key", action="append", default=[], help="a witness key whose cosignatures to keep"
     )
     p.add_argument("--once", action="store_true", help="follow once, print the size, and exit")
+    add_fetch_options(p)
     p.set_defaults(func=cmd_mirror)
+
+
+def add_fetch_options(p: argparse.ArgumentParser) -> None:
+    """--fetch-threads and --no-gzip: how bundles are fetched (mirror and restore)."""
+    p.add_argument(
+        "--fetch-threads",
+        type=int,
+        default=FETCH_THREADS,
+        help="bundles fetched at once, each on a kept-alive connection (1-16, default %(default)s: "
+        "hides the round trips of a distant source; 1 costs the least CPU next to it)",
+    )
+    p.add_argument(
+        "--no-gzip",
+        action="store_true",
+        help="ask for bundles uncompressed (a source on the same network: inflating costs more CPU "
+        "than the bandwidth saves)",
+    )
+
+
+def fetcher(args: argparse.Namespace):
+    """The HttpTiles of --from, --no-gzip; CliError for --fetch-threads out of range."""
+    from ..mirroring import HttpTiles
+
+    if not 1 <= args.fetch_threads <= 16:
+        raise CliError(f"--fetch-threads is 1 to 16, found {args.fetch_threads}", status=2)
+    try:
+        return HttpTiles(args.source, gzip=not args.no_gzip)
+    except LedgerError as exc:
+        raise CliError(f"--from: {exc}", status=2) from exc
 
 
 def database_url(db: str) -> str:
@@ -97,15 +127,15 @@ def _print(step: MirrorStep) -> None:
 
 
 def cmd_mirror(args: argparse.Namespace) -> int:
-    from ..mirroring import Follower, HttpTiles
+    from ..mirroring import Follower
 
     log_key = read_log_key(args.log_key)
     cosigner = _cosigner(args.key)
     witnesses = [read_log_key(k) for k in args.witness_key]
     if not 0.05 <= args.interval <= 86_400:
         raise CliError("--interval is 0.05 to 86400 seconds", status=2)
+    fetch = fetcher(args)
     store = SqlStore.from_url(database_url(args.db))
-    fetch = HttpTiles(args.source)
     clock = lambda: utc_now().timestamp()  # noqa: E731 - the one clock, read as POSIX seconds
     mirror = Mirror(
         store,
@@ -114,7 +144,7 @@ def cmd_mirror(args: argparse.Namespace) -> int:
         cosigner=cosigner,
         witnesses=witnesses,
         clock=clock,
-        fetch_threads=FETCH_THREADS,
+        fetch_threads=args.fetch_threads,
     )
     evidence_file = _evidence_path(args.db)
 

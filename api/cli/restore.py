@@ -50,7 +50,7 @@ from farmtrace.trace.store.transfer import (
 )
 
 from .common import CliError, load_settings, open_existing_log
-from .mirror import FETCH_THREADS, database_url
+from .mirror import add_fetch_options, database_url, fetcher
 
 __all__ = ["register"]
 
@@ -65,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--log-key", required=True, help="the log's private key file (PRIVATE+KEY+…)")
     r.add_argument("--backup", help="an off-ledger backup file (farmtrace backup) to load too")
     r.add_argument("--backup-key", help="the backup key file (with --backup)")
+    add_fetch_options(r)
     r.set_defaults(func=cmd_restore)
     b = sub.add_parser("backup", help="seal the off-ledger tables into an encrypted backup file")
     b.add_argument("action", nargs="?", choices=["keygen"], help="keygen: make a backup key instead")
@@ -146,10 +147,9 @@ def _open_backup(args: argparse.Namespace, origin: str) -> BackupContents | None
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from ..mirroring import HttpTiles
-
     started = time.monotonic()
     signer = _log_signer(args.log_key)
+    fetch = fetcher(args)  # a bad --from or --fetch-threads, before anything is built
     backup = _open_backup(args, signer.name)  # 1. refuse a bad backup before building anything
     url = database_url(args.db)
     sqlite = "://" not in args.db
@@ -159,13 +159,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     build_url = database_url(f"{args.db}.partial") if sqlite else url
     existing = None if sqlite else table_names(url)
     store = SqlStore.from_url(build_url)
-    fetch = HttpTiles(args.source)
     try:
         if not sqlite and store.latest_checkpoint() is not None:
             raise CliError(f"{args.db} already holds a ledger: restore builds a new database", status=2)
         # 2. The ledger: entries and tiles, proven against the source's checkpoint; past checkpoints.
         clock = lambda: utc_now().timestamp()  # noqa: E731 - the one clock, as POSIX seconds
-        mirror = Mirror(store, fetch, log_key=signer.verifier, clock=clock, fetch_threads=FETCH_THREADS)
+        mirror = Mirror(store, fetch, log_key=signer.verifier, clock=clock, fetch_threads=args.fetch_threads)
         step = mirror.follow_once()
         try:
             past = mirror.keep_checkpoints(read_checkpoint_pages(fetch, log_key=signer.verifier))
