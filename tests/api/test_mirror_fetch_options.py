@@ -16,14 +16,13 @@ from farmtrace.api.mirroring import HttpTiles
 from farmtrace.ledger.note import CosignatureSigner, Signer
 
 BODY = b"an entry bundle's bytes " * 100
+SEEN: list[str] = []  # the Accept-Encoding of each request the server answered
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    seen: list[str] = []
-
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         accept = self.headers.get("Accept-Encoding", "")
-        _Handler.seen.append(accept)
+        SEEN.append(accept)
         body, extra = BODY, {}
         if "gzip" in accept:
             body, extra = gzip.compress(BODY, mtime=0), {"Content-Encoding": "gzip"}
@@ -42,7 +41,7 @@ def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    _Handler.seen = []
+    SEEN.clear()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/log"
     httpd.shutdown()
     httpd.server_close()
@@ -51,7 +50,7 @@ def server():
 def test_gzip_is_asked_for_and_inflated_by_default_and_not_asked_for_without_it(server):
     assert HttpTiles(server)("tile/entries/000") == BODY
     assert HttpTiles(server, gzip=False)("tile/entries/000") == BODY
-    assert _Handler.seen == ["gzip, identity", "identity"]
+    assert SEEN == ["gzip, identity", "identity"]
 
 
 @pytest.mark.parametrize("threads", ["0", "17", "-1"])
