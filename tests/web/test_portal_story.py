@@ -19,6 +19,7 @@ import pytest
 
 from farmtrace.trace.model.encoding import decode_entry
 
+from .browser_support import settle
 from .consumer_support import chromium, close_app, free_port, live_server
 from .portal_support import approve_all, genesis_app, new_phone, open_form, shot, submit, uscc
 
@@ -257,7 +258,9 @@ def _story(base: str, browser, regulator) -> None:
         ctx, consumer = new_phone(browser)
         contexts.append(ctx)
         consumer.goto(uri)
-        consumer.wait_for_selector("#verify[data-state=verified]", timeout=30_000)
+        state = settle(consumer, 60_000)
+        outcome = consumer.evaluate("window.farmtraceVerification")
+        assert state == "verified", outcome  # the failures name the check that did not hold
         steps = consumer.locator(".timeline .step").count()
         assert steps == 10  # harvest, inspect, certify, ship, receive, split, ship, receive, repack, sell
         shot(consumer, "story-10-consumer-verified")
