@@ -22,7 +22,7 @@
     model: `cpu_bound`). On a loaded machine the wall rates are noise; the CPU figures are steadier.
 
 (b) **Proof size at 1M lots.** A map of `--lots` lot heads (default 1,000,000) is built with
-    `update_map` in batches of 100,000 on a SQLite `IndexStore`, outside the service; 1,000 random
+    `update_map` in batches of 100,000 on SQLite node rows (`MapNodes`), outside the service; 1,000 random
     lots are proven (`prove_key`) and checked (`check_key`). Reported: siblings per proof (all, and
     non-empty), and the bytes of the JSON proof (`MapProof.to_wire`, compact JSON), mean and p95;
     and the build and prove times.
@@ -74,7 +74,8 @@ from farmtrace.trace.head_index import LotHead, decode_index_entry, is_index_ent
 from farmtrace.trace.index_keeper import DEFAULT_LAG, IndexKeeper  # noqa: E402
 from farmtrace.trace.index_process import KeeperProcess, open_sql_log  # noqa: E402
 from farmtrace.trace.index_state import IndexChanges, MemoryIndex, fold_entries  # noqa: E402
-from farmtrace.trace.store.index_store import IndexStore, create_index_tables  # noqa: E402
+from farmtrace.trace.store.index_store import create_index_tables  # noqa: E402
+from farmtrace.trace.store.map_nodes import MapNodes, node_engine  # noqa: E402
 
 
 @contextmanager
@@ -159,7 +160,17 @@ def _ingest_once(
                 finally:
                     spent[2] += time.thread_time() - c
 
+            store_prepared = keeper.store_prepared
+
+            def timed_write(prepared):  # the prepared nodes' rows, outside the lock: with prepare
+                c = time.thread_time()
+                try:
+                    return store_prepared(prepared)
+                finally:
+                    spent[2] += time.thread_time() - c
+
             keeper.compute, keeper.prepare = timed, timed_prepare  # type: ignore[method-assign]
+            keeper.store_prepared = timed_write  # type: ignore[method-assign]
             service.recorder.after_batch = keeper.nudge
             keeper.start()
         elif arm == "K":
@@ -294,10 +305,11 @@ def bench_proofs(cfg: argparse.Namespace, tmp: str) -> dict:
     head = "ab" * 32
     started = time.perf_counter()
     root = b""
+    nodes = node_engine(engine)  # the map's rows, at one version (trace/store/map_nodes.py)
     for i in range(0, len(codes), 100_000):
-        with engine.begin() as conn:
+        with nodes.begin() as conn:
             batch = {lot_map_key(c): value_hash(LotHead(c, 1, head).value()) for c in codes[i : i + 100_000]}
-            root = update_map(IndexStore(conn), batch)
+            root = update_map(MapNodes(conn, bound=1, write=True), batch)
         print(
             f"  {min(i + 100_000, len(codes)):,} lots in the map, {time.perf_counter() - started:.0f} s",
             flush=True,
@@ -306,8 +318,8 @@ def bench_proofs(cfg: argparse.Namespace, tmp: str) -> dict:
     rng = random.Random(17)
     siblings, non_empty, sizes = [], [], []
     started = time.perf_counter()
-    with engine.connect() as conn:
-        store = IndexStore(conn)
+    with nodes.connect() as conn:
+        store = MapNodes(conn, bound=1)
         for code in rng.sample(codes, 1_000):
             key = lot_map_key(code)
             vh, proof = prove_key(store, key)

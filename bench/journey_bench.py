@@ -50,15 +50,20 @@ from farmtrace.api.schemas.journeys import journey_public  # noqa: E402
 from farmtrace.ledger.verifiable_map import update_map  # noqa: E402
 from farmtrace.trace.index_keeper import IndexKeeper  # noqa: E402
 from farmtrace.trace.reads import journeys  # noqa: E402
-from farmtrace.trace.store.index_store import IndexStore, create_index_tables  # noqa: E402
+from farmtrace.trace.store.index_store import IndexHead, IndexStore, create_index_tables  # noqa: E402
+from farmtrace.trace.store.map_nodes import MapNodes, node_engine  # noqa: E402
 from farmtrace.trace.verify_journey import check_journey  # noqa: E402
 
 BATCH = 100_000
 
 
 def pad_map(service, lots: int, echo) -> float:
-    """Write `lots` synthetic lot leaves into the stored map; return the seconds it took."""
+    """Write `lots` synthetic lot leaves into the stored map, as rows at version 0 under a head row
+    of size 0 (so the keeper's first commit folds the log on top of them, not from an empty map);
+    return the seconds it took."""
     create_index_tables(service.engine)
+    nodes = node_engine(service.engine)
+    root = b""
     t0 = time.perf_counter()
     for first in range(0, lots, BATCH):
         changes = {
@@ -67,9 +72,11 @@ def pad_map(service, lots: int, echo) -> float:
             ).digest()
             for i in range(first, min(first + BATCH, lots))
         }
-        with service.engine.begin() as conn:
-            update_map(IndexStore(conn), changes)
+        with nodes.begin() as conn:
+            root = update_map(MapNodes(conn, bound=0, write=True), changes)
         echo(f"  map padded: {min(first + BATCH, lots):,} lot leaves ({time.perf_counter() - t0:.0f} s)")
+    with service.engine.begin() as conn:
+        IndexStore(conn).put_head(IndexHead(size=0, root=root, lots=lots, keys=0, committed_at=0.0))
     return time.perf_counter() - t0
 
 

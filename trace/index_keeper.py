@@ -15,18 +15,22 @@ batch before it were admitted, the hook
         which answers as the plain `fold_entries` does: only the lots and keys they name are
         recomputed; a value is asked of the values changed so far, then of the stored ones);
      b. updates the map with the values they changed (`update_map_batched`, ledger/map_update.py)
-        over the nodes staged so far (`StagedNodes`: nothing is written to the stored map while
-        readers may be reading it for the committed entry);
-     c. writes the staged nodes and the changed values;
+        over the nodes staged so far (`StagedNodes` over the stored map read at the head's size);
+     c. writes the nodes changed since the prepared ones were written, as rows at version N
+        (trace/store/map_nodes.py), and the changed values;
   4. writes the new head row and returns the index entry for index N = the log's size, stamped with
      the keeper's clock (whole seconds, the entry's `time`).
 
-Under the lock there remain the entries appended since `prepare` read the log (a batch or a few),
-the map's update for them, and the rows' writes. Run in a process of its own
+`commit_due` writes the prepared nodes before it hands the log the hook: as rows at the prepared
+size, on a connection of their own (on SQLite, to a file of their own), which readers of the
+committed entry do not read (they read versions up to its size; map_nodes.py says why that is
+sound). Under the lock there remain the entries appended since `prepare` read the log (a batch or a
+few), the map's update for them, the nodes and values they changed and the head row. After the
+commit, rows the new ones supersede are deleted (`map_nodes.collect`). Run in a process of its own
 (trace/index_process.py), the keeper takes the fold and the map's walk out of the ingesting process.
 
-The nodes, values, head row and entry commit in the same transaction, so the stored map always
-answers for the latest committed index entry. Several processes may keep the index of one
+The values, head row and entry commit in the same transaction, and the entry's nodes are written
+before it, so the stored map always answers for the latest committed index entry. Several processes may keep the index of one
 database: the log's write lock orders their hooks, and step 2 runs under it, so two keepers that
 both found an entry due append one (the second sees the first's head row and a log that has not
 grown past it). A database whose index tables are empty (new, or restored from a mirror or a
@@ -44,17 +48,20 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.map_update import StagedNodes, update_map_batched
 from farmtrace.ledger.sequencer import ReadEntries
 from farmtrace.ledger.store import WriteTxn
+from farmtrace.ledger.verifiable_map import NodeStore
 
 from .head_index import IndexEntry, encode_index_entry, value_hash
 from .index_fold import change_values, fold_entries_fast
 from .store.index_store import IndexHead, IndexStore, create_index_tables
+from .store.map_nodes import MapNodes, clear_nodes, collect, node_engine, write_nodes
 
 __all__ = ["DEFAULT_LAG", "FOLD_CHUNK", "IndexKeeper", "Prepared", "index_due"]
 
@@ -92,6 +99,8 @@ class IndexKeeper:
         self._pending: Future | None = None
         self._lock = threading.Lock()
         create_index_tables(log.engine)
+        self.nodes = node_engine(log.engine)
+        self._written: dict[int, dict[int, list[bytes]]] = {}  # by entry: {version: positions}
 
     # --- committing --------------------------------------------------------------------------------
 
@@ -103,7 +112,26 @@ class IndexKeeper:
             if prepared is None or self.log.size - prepared.size <= CLOSE_ENOUGH:
                 break
             prepared = self.prepare(prepared)
-        return self.log.submit_computed(partial(self.compute, prepared=prepared)).result()
+        if prepared is not None:
+            prepared = self.store_prepared(prepared)
+        index = self.log.submit_computed(partial(self.compute, prepared=prepared)).result()
+        written = self._written.pop(index, None) if index is not None else None
+        self._written.clear()  # entries another path committed, or none
+        if written:
+            with self.nodes.begin() as conn:
+                collect(conn, written)
+        return index
+
+    def store_prepared(self, prepared: Prepared) -> Prepared:
+        """Write the prepared nodes as rows at the prepared size (outside the write lock; readers of
+        the committed entry read versions up to its size only). Not for a first build: with no
+        head row the hook clears the rows first (they may be another log's)."""
+        if prepared.head is None or prepared.nodes is None or not prepared.nodes.staged:
+            return prepared
+        staged = dict(prepared.nodes.staged)
+        with self.nodes.begin() as conn:
+            write_nodes(conn, staged, prepared.size)
+        return replace(prepared, written=staged, written_at=prepared.size)
 
     def nudge(self) -> None:
         """Have a commit looked at soon, without waiting for it: wake the background thread (which
@@ -125,14 +153,14 @@ class IndexKeeper:
         answering for the committed entry). None if no entry is due or another keeper committed
         meanwhile (the hook then does all the work under the lock)."""
         size = self.log.size
-        with self.log.engine.connect() as conn:
+        with self.log.engine.connect() as conn, self.nodes.connect() as nconn:
             store = IndexStore(conn)
             head = store.head()
             if not index_due(head, size, self.clock(), lag=self.lag, since=self.started):
                 return None
             if since is None or since.head != head or since.size > size:
                 since = _start(head)
-            prepared = _advance(store, since, size, _committed(self.log))
+            prepared = _advance(store, _stored_map(nconn, head), since, size, _committed(self.log))
             if store.head() != head:
                 return None  # a commit came in between: what was read may mix two maps
         return prepared
@@ -149,10 +177,23 @@ class IndexKeeper:
             return None
         if prepared is None or prepared.head != head or prepared.size > size:
             prepared = _start(head)
-        done = _advance(store, prepared, size, read)  # 3c. the entries appended since it was prepared
-        store.put_nodes(done.nodes.staged)  # 3d.
+        # The node rows: in the log's transaction where they share its database file (SQLite in
+        # memory), else on a connection of their own (they are true states whether or not the entry
+        # commits: map_nodes.py).
+        shared = self.nodes is self.log.engine
+        with _nullcontext(txn.connection) if shared else self.nodes.begin() as nconn:
+            if head is None:
+                clear_nodes(nconn)  # a first build: rows there may be another log's
+            done = _advance(store, _stored_map(nconn, head), prepared, size, read)  # 3a-3b.
+            kept = prepared.written
+            fresh = {p: n for p, n in done.nodes.staged.items() if p not in kept or kept[p] != n}
+            write_nodes(nconn, fresh, size)  # 3c.
         store.put_values(done.values)
         store.put_head(IndexHead(size, done.root, done.lots, done.keys, now))  # 4.
+        written = {size: list(fresh)}
+        if prepared.written_at is not None:
+            written[prepared.written_at] = [p for p in kept if p not in fresh]
+        self._written[size] = written
         return encode_index_entry(
             IndexEntry(size=size, root=done.root, lots=done.lots, keys=done.keys, time=int(now))
         )
@@ -209,6 +250,8 @@ class Prepared:
     root: bytes | None  # None: not computed yet (no head, nothing folded)
     lots: int
     keys: int
+    written: dict[bytes, bytes | None] = field(default_factory=dict)  # staged nodes already stored
+    written_at: int | None = None  # the version they were stored at
 
 
 def _start(head: IndexHead | None) -> Prepared:
@@ -216,6 +259,16 @@ def _start(head: IndexHead | None) -> Prepared:
     if head is None:
         return Prepared(None, 0, {}, None, None, 0, 0)
     return Prepared(head, head.size, {}, None, head.root, head.lots, head.keys)
+
+
+def _stored_map(conn, head: IndexHead | None) -> MapNodes:
+    """The stored map of the committed entry `head` (none: an empty map, whatever rows are there)."""
+    return MapNodes(conn, bound=head.size if head is not None else -1)
+
+
+@contextmanager
+def _nullcontext(conn):
+    yield conn
 
 
 def _committed(log: Log) -> ReadEntries:
@@ -230,9 +283,12 @@ def _committed(log: Log) -> ReadEntries:
     return read
 
 
-def _advance(store: IndexStore, prepared: Prepared, size: int, read: ReadEntries) -> Prepared:
-    """Step 3: fold entries [prepared.size, size) over `prepared` (values asked of what it changed,
-    then of `store`) and update its staged map with the values they change. Writes nothing."""
+def _advance(
+    store: IndexStore, stored: NodeStore, prepared: Prepared, size: int, read: ReadEntries
+) -> Prepared:
+    """Steps 3a-3b: fold entries [prepared.size, size) over `prepared` (values asked of what it
+    changed, then of `store`) and update its staged map over `stored` with the values they change.
+    Writes nothing."""
     pending = dict(prepared.values)  # map key -> new value since prepared.head
     lots, keys = prepared.lots, prepared.keys
     fresh: dict[bytes, bytes] = {}  # changed by these entries
@@ -247,12 +303,14 @@ def _advance(store: IndexStore, prepared: Prepared, size: int, read: ReadEntries
         fresh.update(change_values(changes))
         lots += changes.new_lots
         keys += changes.new_keys
-    nodes = StagedNodes(store, prepared.nodes.staged if prepared.nodes is not None else None)
+    nodes = StagedNodes(stored, prepared.nodes.staged if prepared.nodes is not None else None)
     root = prepared.root
     if fresh or root is None:
         root = update_map_batched(nodes, {k: value_hash(v) for k, v in fresh.items()})
     pending.update(fresh)
-    return Prepared(prepared.head, max(size, prepared.size), pending, nodes, root, lots, keys)
+    return replace(
+        prepared, size=max(size, prepared.size), values=pending, nodes=nodes, root=root, lots=lots, keys=keys
+    )
 
 
 def _log_failure(future: Future) -> None:

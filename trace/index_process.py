@@ -161,7 +161,17 @@ def _keep(
             spent["wall"] += time.perf_counter() - wall
             spent["cpu"] += time.thread_time() - cpu
 
+    store_prepared = keeper.store_prepared
+
+    def timed_write(prepared):  # the prepared nodes' rows: outside the lock too, counted with prepare
+        cpu = time.thread_time()
+        try:
+            return store_prepared(prepared)
+        finally:
+            spent["prepare"] += time.thread_time() - cpu
+
     keeper.prepare, keeper.compute = timed_prepare, timed_compute  # type: ignore[method-assign]
+    keeper.store_prepared = timed_write  # type: ignore[method-assign]
     parent = os.getppid()
     began = time.process_time()  # the keeping's CPU, not the start's (imports, opening the log)
     ready.set()

@@ -38,6 +38,7 @@ from farmtrace.trace.index_audit import IndexRootMismatch, check_index_roots
 from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.service import TraceService
 from farmtrace.trace.store.index_store import IndexStore
+from farmtrace.trace.store.map_nodes import MapNodes, node_engine
 
 from ..conftest import fresh_schema
 from .test_head_index import key_history, reference_entry, reference_values
@@ -80,13 +81,14 @@ def check_stored_map(service: TraceService) -> None:
     last = max(i for i, e in enumerate(entries) if is_index_entry(e))
     committed = decode_index_entry(entries[last])
     values, _, _ = reference_values(entries[:last])
-    with service.log.engine.connect() as conn:
+    with service.log.engine.connect() as conn, node_engine(service.log.engine).connect() as nconn:
         store = IndexStore(conn)
         head = store.head()
         assert head is not None and (head.size, head.root) == (committed.size, committed.root)
         assert store.values(values) == values
+        nodes = MapNodes(nconn, bound=head.size)
         for key, value in values.items():
-            vh, proof = prove_key(store, key)
+            vh, proof = prove_key(nodes, key)
             assert vh == value_hash(value)
             check_key(committed.root, key, vh, proof)
 
@@ -180,12 +182,14 @@ def test_replay_names_a_root_committed_over_a_tampered_node(story):
     first = keeper.commit_due()
     # The operator edits the stored nodes (every subtree hash, every leaf's value hash); the next
     # commit builds on them and commits a wrong root.
-    with service.log.engine.begin() as conn:
-        store = IndexStore(conn)
-        rows = conn.execute(text("SELECT position, node FROM trace_index_node")).all()
-        store.put_nodes(
-            {bytes(p): b"\x01" * 32 if len(n) == 32 else bytes(n)[:32] + b"\x02" * 32 for p, n in rows}
-        )
+    with node_engine(service.log.engine).begin() as conn:
+        rows = conn.execute(text("SELECT position, version, node FROM trace_index_map_node")).all()
+        for p, v, n in rows:
+            forged = b"\x01" * 32 if len(n) == 32 else bytes(n)[:32] + b"\x02" * 32
+            conn.execute(
+                text("UPDATE trace_index_map_node SET node = :n WHERE position = :p AND version = :v"),
+                {"n": forged, "p": bytes(p), "v": v},
+            )
     record(service, entries[8:])
     clock.advance()
     wrong = keeper.commit_due()
@@ -277,8 +281,8 @@ def test_any_batches_and_commits_give_the_reference_roots(kind, plan, tmp_path, 
 
 
 def test_the_stored_map_equals_the_memory_map(database_url):
-    """IndexStore as a NodeStore: bulk updates (inserts, changes, deletions) give the memory map's
-    root and nodes, and its proofs check."""
+    """The stored map as a NodeStore (MapNodes, written a version per round): bulk updates (inserts,
+    changes, deletions) give the memory map's root and nodes at every version, and its proofs check."""
     import random
 
     from sqlalchemy import create_engine
@@ -290,24 +294,34 @@ def test_the_stored_map_equals_the_memory_map(database_url):
     keys = [rng.randbytes(32) for _ in range(1500)]
     engine = create_engine(database_url)
     create_index_tables(engine)
+    nodes_at = node_engine(engine)
     memory = MemoryNodes()
     items: dict[bytes, bytes] = {}
+    history = []
     for round_ in range(4):
         changes = {k: rng.randbytes(32) for k in rng.sample(keys, 400 if round_ else 1200)}
         changes |= {k: None for k in rng.sample(sorted(items), min(30, len(items)))}
-        with engine.begin() as conn:
-            root = update_map(IndexStore(conn), changes)
+        with nodes_at.begin() as conn:
+            root = update_map(MapNodes(conn, bound=round_ + 1, write=True), changes)
         assert root == update_map(memory, changes)
         items = {k: v for k, v in {**items, **changes}.items() if v is not None}
         assert root == map_root(items)
-    with engine.connect() as conn:
-        rows = conn.execute(text("SELECT position, node FROM trace_index_node")).all()
-        assert {bytes(p): bytes(n) for p, n in rows} == memory.nodes
-        store = IndexStore(conn)
-        for k in rng.sample(keys, 50):
-            vh, proof = prove_key(store, k)
-            assert vh == items.get(k)
-            check_key(root, k, vh, proof)
+        history.append((root, dict(memory.nodes), dict(items)))
+    with nodes_at.connect() as conn:
+        for version, (root, nodes, held) in enumerate(history, start=1):  # every version still reads
+            rows = conn.execute(text("SELECT position, version, node FROM trace_index_map_node")).all()
+            latest = {}
+            for p, v, n in sorted(rows, key=lambda r: r[1]):
+                if v <= version:
+                    latest[bytes(p)] = bytes(n)
+            assert {p: n for p, n in latest.items() if n} == nodes
+            store = MapNodes(conn, bound=version)
+            for k in rng.sample(keys, 30):
+                vh, proof = prove_key(store, k)
+                assert vh == held.get(k)
+                check_key(root, k, vh, proof)
+        with pytest.raises(TypeError):
+            MapNodes(conn, bound=4).put_nodes({})
     engine.dispose()
 
 

@@ -9,11 +9,13 @@ every event of every lineage lot below the entry's index (no hidden tail) and ea
 
     read_index(engine, lots, key_ids) -> IndexProofs | None   (None: no index entry committed yet)
 
-Consistency: the stored map (trace/store/index_store.py) always answers for the latest committed
-index entry, its head row naming that entry; the keeper rewrites nodes, values and head in the
-log's write transaction. A reader sees no snapshot across statements (SQLite in autocommit reads,
-PostgreSQL at READ COMMITTED), so `read_index` reads the head, then the values and proofs, then the
-head again, and starts over when a commit came in between (at most `RETRIES` times). The caller
+Consistency: the stored values (trace/store/index_store.py) always answer for the latest committed
+index entry, its head row naming that entry; the keeper rewrites values and head in the log's write
+transaction, and writes the entry's map nodes before it as rows that readers take up to the head's
+size (trace/store/map_nodes.py). A reader sees no snapshot across statements (SQLite in autocommit
+reads, PostgreSQL at READ COMMITTED), and rows a newer entry superseded are deleted after it
+commits, so `read_index` reads the head, then the values and proofs, then the head again, and
+starts over when a commit came in between (at most `RETRIES` times). The caller
 reads the checkpoint afterwards: the entry at `size` commits with a checkpoint of a larger size, so
 the checkpoint read later always holds it.
 
@@ -36,6 +38,7 @@ from farmtrace.ledger.verifiable_map import PROVE_LEVELS, MapProof, position, pr
 from ..head_index import key_map_key, lot_map_key
 from ..store.index_presence import has_index_tables
 from ..store.index_store import IndexHead, IndexStore
+from ..store.map_nodes import MapNodes, node_engine
 from ..store.queries import Engine
 
 if TYPE_CHECKING:
@@ -92,7 +95,7 @@ class _Prefetched:
     """The stored map's nodes on the first `PROVE_LEVELS` levels of the paths of `keys`, and their
     siblings, read in one query (chunked) instead of one per proof; deeper reads go to the store."""
 
-    def __init__(self, store: IndexStore, keys: Iterable[bytes]) -> None:
+    def __init__(self, store: MapNodes, keys: Iterable[bytes]) -> None:
         wanted = set()
         for key in keys:
             for depth in range(PROVE_LEVELS + 1):
@@ -125,15 +128,16 @@ def read_index(engine: Engine, lots: Iterable[str], key_ids: Iterable[str]) -> I
     codes, kids = sorted(set(lots)), sorted(set(key_ids))
     if not has_index_tables(engine):
         return None  # this database never kept an index
+    nodes_at = node_engine(engine)
     for _ in range(RETRIES):
-        with engine.connect() as conn:
+        with engine.connect() as conn, nodes_at.connect() as nconn:
             store = IndexStore(conn)
             head = store.head()
             if head is None:
                 return None
             wanted = {lot_map_key(c): c for c in codes} | {key_map_key(k): k for k in kids}
             values = store.values(wanted)
-            nodes = _Prefetched(store, wanted)
+            nodes = _Prefetched(MapNodes(nconn, bound=head.size), wanted)
             items = {mk: IndexItem(values.get(mk), prove_key(nodes, mk)[1]) for mk in wanted}
             if store.head() != head:
                 continue  # an index entry was committed while we read: start over

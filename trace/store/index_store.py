@@ -1,16 +1,22 @@
-"""The head index as stored: its map's nodes, its values and the latest index entry (SQL).
+"""The head index as stored: its values and the latest index entry (SQL); its map's nodes are
+versioned rows of their own (trace/store/map_nodes.py).
 
 `IndexStore(conn)` works inside the caller's transaction: the keeper (trace/index_keeper.py) uses
-the connection of the log's write transaction, so the nodes, the values, the head row and the index
-entry commit together or not at all, and the stored map always answers for the latest committed
-index entry (`head()`). It is a `NodeStore` of ledger/verifiable_map.py (`get_nodes`, `put_nodes`).
+the connection of the log's write transaction, so the values, the head row and the index entry
+commit together or not at all, and the stored values always answer for the latest committed index
+entry (`head()`); the map's nodes for it are the rows of versions up to `head().size`.
 
-Tables (trace/store/tables.py, `INDEX_TABLES`; created by `create_index_tables`):
+Tables (trace/store/tables.py, `INDEX_TABLES`; created by `create_index_tables`, which also creates
+the node rows' table where `map_nodes.node_engine` puts it):
 
-  trace_index_node   position -> node     (32-byte subtree hash, or 64-byte leaf: key ‖ value hash)
   trace_index_value  map key  -> value    (RFC 8785 JSON of a lot head or a key state)
   trace_index_head   one row: size, root, lots, keys of the latest index entry, and committed_at
                      (POSIX seconds on the server's clock) for the lag
+
+A database kept before the nodes had versions holds them in `trace_index_node`: the table is dropped
+and the head row and values deleted, so the next commit rebuilds the index from the log. So are they
+when the head row names a non-empty map and there is no node row at all (on SQLite, the `-map` file
+beside the database was lost).
 
 Reads and writes go through the DB-API cursor (store/driver.py): lists of keys are read in chunks
 (one array parameter on PostgreSQL), rows written with COPY on PostgreSQL and `executemany` on SQLite.
@@ -26,14 +32,28 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from .driver import Driver
-from .tables import INDEX_TABLES, TraceIndexHead, TraceIndexNode, TraceIndexValue
+from .map_nodes import has_nodes, has_unversioned_nodes, node_engine
+from .tables import INDEX_TABLES, TraceIndexHead, TraceIndexValue
 
 __all__ = ["IndexHead", "IndexStore", "create_index_tables"]
 
 
-def create_index_tables(engine: Engine | Connection) -> None:
-    """Create the head index's tables where they do not exist yet."""
+def create_index_tables(engine: Engine) -> None:
+    """Create the head index's tables where they do not exist yet (the node rows' table included,
+    `map_nodes.node_engine`); forget an index kept before node rows had versions (module docstring)."""
     SQLModel.metadata.create_all(engine, tables=INDEX_TABLES)
+    if has_unversioned_nodes(engine):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE trace_index_node")
+            IndexStore(conn).clear()
+    with node_engine(engine).connect() as nconn:
+        lost = not has_nodes(nconn)
+    if lost:  # the node rows are gone (SQLite: the -map file was deleted): rebuild from the log
+        with engine.begin() as conn:
+            store = IndexStore(conn)
+            head = store.head()
+            if head is not None and head.lots + head.keys > 0:
+                store.clear()
 
 
 @dataclass(frozen=True)
@@ -53,20 +73,6 @@ class IndexStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sql = Driver(conn)
-
-    # --- NodeStore ---------------------------------------------------------------------------------
-
-    def get_nodes(self, positions: Iterable[bytes]) -> dict[bytes, bytes]:
-        return self._read_nodes(list(positions))
-
-    def put_nodes(self, nodes: Mapping[bytes, bytes | None]) -> None:
-        self._replace(TraceIndexNode.__table__, "position", nodes)  # type: ignore[attr-defined]
-
-    def _read_nodes(self, positions: list[bytes]) -> dict[bytes, bytes]:
-        rows = self.sql.fetch_in(
-            "SELECT position, node FROM trace_index_node WHERE position IN ({})", positions
-        )
-        return {bytes(p): bytes(n) for p, n in rows}
 
     # --- values and the head -----------------------------------------------------------------------
 
@@ -100,8 +106,9 @@ class IndexStore:
         )
 
     def clear(self) -> None:
-        """Forget the whole index (it is rebuilt from the log by the next commit)."""
-        for table in ("trace_index_node", "trace_index_value", "trace_index_head"):
+        """Forget the whole index: with no head row, the next commit clears the node rows and
+        rebuilds the index from the log."""
+        for table in ("trace_index_value", "trace_index_head"):
             self._execute(f"DELETE FROM {table}", [()])
 
     # --- writing -----------------------------------------------------------------------------------

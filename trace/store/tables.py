@@ -20,6 +20,7 @@ from ..clock import to_utc_text  # the tables' time format lives with the clock;
 
 __all__ = [
     "INDEX_TABLES",
+    "NODE_TABLES",
     "TABLES",
     "AuditRun",
     "TraceAnomaly",
@@ -30,7 +31,7 @@ __all__ = [
     "TraceEventLot",
     "TraceHolding",
     "TraceIndexHead",
-    "TraceIndexNode",
+    "TraceIndexMapNode",
     "TraceIndexValue",
     "TraceLot",
     "TraceLotParent",
@@ -238,13 +239,15 @@ TABLES = [
 ]
 
 
-class TraceIndexNode(SQLModel, table=True):
-    """A node of the head index's map (ledger/verifiable_map.py): 32 bytes (a subtree's hash) or 64
-    (a leaf: key ‖ value hash), by position. Written by trace/store/index_store.py, with the index
-    entry that commits them; not in `TABLES` (the replay recomputes the index in memory)."""
+class TraceIndexMapNode(SQLModel, table=True):
+    """A node of the head index's map (ledger/verifiable_map.py) as it is in the index of entries
+    [0, version): 32 bytes (a subtree's hash), 64 (a leaf: key ‖ value hash) or none (b"": empty).
+    Written by trace/store/map_nodes.py, outside the log's write lock; on SQLite in a file of its own;
+    not in `TABLES` (the replay recomputes the index in memory)."""
 
-    __tablename__ = "trace_index_node"
+    __tablename__ = "trace_index_map_node"
     position: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    version: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     node: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -268,7 +271,8 @@ class TraceIndexHead(SQLModel, table=True):
     committed_at: float
 
 
-INDEX_TABLES = [m.__table__ for m in (TraceIndexNode, TraceIndexValue, TraceIndexHead)]  # type: ignore[attr-defined]
+INDEX_TABLES = [m.__table__ for m in (TraceIndexValue, TraceIndexHead)]  # type: ignore[attr-defined]
+NODE_TABLES = [TraceIndexMapNode.__table__]  # type: ignore[attr-defined]
 
 
 class AuditRun(SQLModel, table=True):
