@@ -51,7 +51,7 @@ from farmtrace.ledger.verifiable_map import update_map  # noqa: E402
 from farmtrace.trace.index_keeper import IndexKeeper  # noqa: E402
 from farmtrace.trace.reads import journeys  # noqa: E402
 from farmtrace.trace.store.index_store import IndexHead, IndexStore, create_index_tables  # noqa: E402
-from farmtrace.trace.store.map_nodes import MapNodes, node_engine  # noqa: E402
+from farmtrace.trace.store.map_rows import MapNodes, node_engine  # noqa: E402
 from farmtrace.trace.verify_journey import check_journey  # noqa: E402
 
 BATCH = 100_000

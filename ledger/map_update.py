@@ -165,6 +165,7 @@ class StagedNodes:
     def __init__(self, store: NodeStore, staged: Mapping[bytes, bytes | None] | None = None) -> None:
         self.store = store
         self.staged: dict[bytes, bytes | None] = dict(staged or {})
+        self.last_put: Mapping[bytes, bytes | None] = {}  # what the last put_nodes wrote
 
     def get_nodes(self, positions: Iterable[bytes]) -> dict[bytes, bytes]:
         staged, found, rest = self.staged, {}, []
@@ -181,6 +182,7 @@ class StagedNodes:
 
     def put_nodes(self, nodes: Mapping[bytes, bytes | None]) -> None:
         self.staged.update(nodes)
+        self.last_put = nodes
 
 
 def update_map_batched(store: NodeStore, changes: Mapping[bytes, bytes | None]) -> bytes:

@@ -16,24 +16,24 @@ batch before it were admitted, the hook
         recomputed; a value is asked of the values changed so far, then of the stored ones);
      b. updates the map with the values they changed (`update_map_batched`, ledger/map_update.py)
         over the nodes staged so far (`StagedNodes` over the stored map read at the head's size);
-     c. writes the nodes changed since the prepared ones were written, as rows at version N
-        (trace/store/map_nodes.py), and the changed values;
+     c. writes the nodes and values changed since the prepared ones were written, as rows at
+        version N (trace/store/map_rows.py);
   4. writes the new head row and returns the index entry for index N = the log's size, stamped with
      the keeper's clock (whole seconds, the entry's `time`).
 
-`commit_due` writes the prepared nodes before it hands the log the hook: as rows at the prepared
-size, on a connection of their own (on SQLite, to a file of their own), which readers of the
-committed entry do not read (they read versions up to its size; map_nodes.py says why that is
+`commit_due` writes the prepared nodes and values before it hands the log the hook: as rows at the
+prepared size, on a connection of their own (on SQLite, to a file of their own), which readers of
+the committed entry do not read (they read versions up to its size; map_rows.py says why that is
 sound). Under the lock there remain the entries appended since `prepare` read the log (a batch or a
 few), the map's update for them, the nodes and values they changed and the head row. After the
-commit, rows the new ones supersede are deleted (`map_nodes.collect`). Run in a process of its own
+commit, rows the new ones supersede are deleted (`map_rows.collect`). Run in a process of its own
 (trace/index_process.py), the keeper takes the fold and the map's walk out of the ingesting process.
 
-The values, head row and entry commit in the same transaction, and the entry's nodes are written
-before it, so the stored map always answers for the latest committed index entry. Several processes may keep the index of one
-database: the log's write lock orders their hooks, and step 2 runs under it, so two keepers that
-both found an entry due append one (the second sees the first's head row and a log that has not
-grown past it). A database whose index tables are empty (new, or restored from a mirror or a
+The head row and the entry commit in the same transaction, and the entry's rows are written before
+it, so the stored index always answers for the latest committed index entry. Several processes may
+keep the index of one database: the log's write lock orders their hooks, and step 2 runs under it,
+so two keepers that both found an entry due append one (the second sees the first's head row and a
+log that has not grown past it). A database with no head row (new, or restored from a mirror or a
 backup, which carry no index tables) rebuilds the whole index from the log at its next commit.
 
 `IndexKeeper.start()` runs `commit_due` in a background thread every `poll` seconds, or when
@@ -46,22 +46,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.map_update import StagedNodes, update_map_batched
 from farmtrace.ledger.sequencer import ReadEntries
 from farmtrace.ledger.store import WriteTxn
-from farmtrace.ledger.verifiable_map import NodeStore
 
 from .head_index import IndexEntry, encode_index_entry, value_hash
 from .index_fold import change_values, fold_entries_fast
 from .store.index_store import IndexHead, IndexStore, create_index_tables
-from .store.map_nodes import MapNodes, clear_nodes, collect, node_engine, write_nodes
+from .store.map_rows import (
+    NODES,
+    VALUES,
+    MapNodes,
+    clear_rows,
+    collect,
+    node_engine,
+    read_values,
+    write_nodes,
+    write_values,
+)
+from .store.queries import Connection
 
 __all__ = ["DEFAULT_LAG", "FOLD_CHUNK", "IndexKeeper", "Prepared", "index_due"]
 
@@ -70,7 +81,7 @@ log = logging.getLogger(__name__)
 DEFAULT_LAG = 10.0  # seconds (FARMTRACE_INDEX_LAG)
 FOLD_CHUNK = 20_000  # entries read and folded at a time (a rebuild of a large log stays bounded)
 CLOSE_ENOUGH = 500  # entries appended while preparing that are left to the hook, under the lock
-PREPARE_ROUNDS = 3  # preparations at most before the hook (each folds what came during the last)
+PREPARE_ROUNDS = 8  # preparations at most before the hook (each folds what came during the last)
 
 
 def index_due(head: IndexHead | None, size: int, now: float, *, lag: float, since: float) -> bool:
@@ -100,7 +111,7 @@ class IndexKeeper:
         self._lock = threading.Lock()
         create_index_tables(log.engine)
         self.nodes = node_engine(log.engine)
-        self._written: dict[int, dict[int, list[bytes]]] = {}  # by entry: {version: positions}
+        self._written: dict[int, dict[str, dict[int, list[bytes]]]] = {}  # entry: table: version: keys
 
     # --- committing --------------------------------------------------------------------------------
 
@@ -119,19 +130,21 @@ class IndexKeeper:
         self._written.clear()  # entries another path committed, or none
         if written:
             with self.nodes.begin() as conn:
-                collect(conn, written)
+                for table, keys in written.items():
+                    collect(conn, table, keys)
         return index
 
     def store_prepared(self, prepared: Prepared) -> Prepared:
-        """Write the prepared nodes as rows at the prepared size (outside the write lock; readers of
-        the committed entry read versions up to its size only). Not for a first build: with no
-        head row the hook clears the rows first (they may be another log's)."""
+        """Write the prepared nodes and values as rows at the prepared size (outside the write lock;
+        readers of the committed entry read versions up to its size only). Not for a first build:
+        with no head row the hook clears the rows first (they may be another log's)."""
         if prepared.head is None or prepared.nodes is None or not prepared.nodes.staged:
             return prepared
-        staged = dict(prepared.nodes.staged)
+        staged, values = dict(prepared.nodes.staged), dict(prepared.values)
         with self.nodes.begin() as conn:
             write_nodes(conn, staged, prepared.size)
-        return replace(prepared, written=staged, written_at=prepared.size)
+            write_values(conn, values, prepared.size)
+        return replace(prepared, written=staged, written_values=values, written_at=prepared.size)
 
     def nudge(self) -> None:
         """Have a commit looked at soon, without waiting for it: wake the background thread (which
@@ -153,17 +166,22 @@ class IndexKeeper:
         answering for the committed entry). None if no entry is due or another keeper committed
         meanwhile (the hook then does all the work under the lock)."""
         size = self.log.size
-        with self.log.engine.connect() as conn, self.nodes.connect() as nconn:
-            store = IndexStore(conn)
-            head = store.head()
-            if not index_due(head, size, self.clock(), lag=self.lag, since=self.started):
-                return None
-            if since is None or since.head != head or since.size > size:
-                since = _start(head)
-            prepared = _advance(store, _stored_map(nconn, head), since, size, _committed(self.log))
-            if store.head() != head:
-                return None  # a commit came in between: what was read may mix two maps
+        head = self._head()
+        if not index_due(head, size, self.clock(), lag=self.lag, since=self.started):
+            return None
+        if since is None or since.head != head or since.size > size:
+            since = _start(head)
+        # No transaction on the log's database stays open while it folds: a long read snapshot
+        # would keep SQLite from checkpointing its write-ahead log, and every append would slow.
+        with self.nodes.connect() as nconn:
+            prepared = _advance(nconn, head, since, size, _committed(self.log))
+        if self._head() != head:
+            return None  # a commit came in between: what was read may mix two maps
         return prepared
+
+    def _head(self) -> IndexHead | None:
+        with self.log.engine.connect() as conn:
+            return IndexStore(conn).head()
 
     def compute(
         self, txn: WriteTxn, size: int, read: ReadEntries, *, prepared: Prepared | None = None
@@ -179,21 +197,23 @@ class IndexKeeper:
             prepared = _start(head)
         # The node rows: in the log's transaction where they share its database file (SQLite in
         # memory), else on a connection of their own (they are true states whether or not the entry
-        # commits: map_nodes.py).
+        # commits: map_rows.py).
         shared = self.nodes is self.log.engine
         with _nullcontext(txn.connection) if shared else self.nodes.begin() as nconn:
             if head is None:
-                clear_nodes(nconn)  # a first build: rows there may be another log's
-            done = _advance(store, _stored_map(nconn, head), prepared, size, read)  # 3a-3b.
-            kept = prepared.written
-            fresh = {p: n for p, n in done.nodes.staged.items() if p not in kept or kept[p] != n}
+                clear_rows(nconn)  # a first build: rows there may be another log's
+            done = _advance(nconn, head, prepared, size, read)  # 3a-3b.
+            if prepared.written_at is None:  # nothing stored yet: every staged node and value
+                fresh, fresh_values = done.nodes.staged, done.values
+            else:  # the rest was stored at the prepared size: what the entries since changed
+                fresh, fresh_values = done.latest
             write_nodes(nconn, fresh, size)  # 3c.
-        store.put_values(done.values)
+            write_values(nconn, fresh_values, size)
         store.put_head(IndexHead(size, done.root, done.lots, done.keys, now))  # 4.
-        written = {size: list(fresh)}
-        if prepared.written_at is not None:
-            written[prepared.written_at] = [p for p in kept if p not in fresh]
-        self._written[size] = written
+        self._written[size] = {
+            NODES: _versions(size, fresh, prepared.written_at, prepared.written),
+            VALUES: _versions(size, fresh_values, prepared.written_at, prepared.written_values),
+        }
         return encode_index_entry(
             IndexEntry(size=size, root=done.root, lots=done.lots, keys=done.keys, time=int(now))
         )
@@ -233,9 +253,7 @@ class IndexKeeper:
     def due(self) -> bool:
         """A cheap look, outside the write lock, at whether `compute` would append: saves a write
         transaction per turn while nothing is due. The hook decides again under the lock."""
-        with self.log.engine.connect() as conn:
-            head = IndexStore(conn).head()
-        return index_due(head, self.log.size, self.clock(), lag=self.lag, since=self.started)
+        return index_due(self._head(), self.log.size, self.clock(), lag=self.lag, since=self.started)
 
 
 @dataclass(frozen=True)
@@ -251,7 +269,9 @@ class Prepared:
     lots: int
     keys: int
     written: dict[bytes, bytes | None] = field(default_factory=dict)  # staged nodes already stored
+    written_values: dict[bytes, bytes] = field(default_factory=dict)  # changed values already stored
     written_at: int | None = None  # the version they were stored at
+    latest: tuple[dict[bytes, bytes | None], dict[bytes, bytes]] = ({}, {})  # nodes, values: last advance
 
 
 def _start(head: IndexHead | None) -> Prepared:
@@ -261,9 +281,21 @@ def _start(head: IndexHead | None) -> Prepared:
     return Prepared(head, head.size, {}, None, head.root, head.lots, head.keys)
 
 
-def _stored_map(conn, head: IndexHead | None) -> MapNodes:
-    """The stored map of the committed entry `head` (none: an empty map, whatever rows are there)."""
-    return MapNodes(conn, bound=head.size if head is not None else -1)
+def _bound(head: IndexHead | None) -> int:
+    """The rows' version bound of the committed entry `head` (none: -1, an empty index, whatever
+    rows are there)."""
+    return head.size if head is not None else -1
+
+
+def _versions(
+    size: int, fresh: Mapping[bytes, Any], at: int | None, stored: Mapping[bytes, Any]
+) -> dict[int, list[bytes]]:
+    """{version: keys} of the rows written for the entry at `size`: `fresh` at `size`, the rest of
+    `stored` at `at` (for `collect`)."""
+    out = {size: list(fresh)}
+    if at is not None:
+        out[at] = [k for k in stored if k not in fresh]
+    return out
 
 
 @contextmanager
@@ -284,18 +316,19 @@ def _committed(log: Log) -> ReadEntries:
 
 
 def _advance(
-    store: IndexStore, stored: NodeStore, prepared: Prepared, size: int, read: ReadEntries
+    nconn: Connection, head: IndexHead | None, prepared: Prepared, size: int, read: ReadEntries
 ) -> Prepared:
     """Steps 3a-3b: fold entries [prepared.size, size) over `prepared` (values asked of what it
-    changed, then of `store`) and update its staged map over `stored` with the values they change.
-    Writes nothing."""
+    changed, then of the stored rows of `head`, on `nconn`) and update its staged map over the
+    stored one with the values they change. Writes nothing."""
+    bound = _bound(head)
     pending = dict(prepared.values)  # map key -> new value since prepared.head
     lots, keys = prepared.lots, prepared.keys
     fresh: dict[bytes, bytes] = {}  # changed by these entries
 
     def previous(map_keys):
         found = {k: fresh[k] if k in fresh else pending[k] for k in map_keys if k in fresh or k in pending}
-        found.update(store.values([k for k in map_keys if k not in found]))
+        found.update(read_values(nconn, [k for k in map_keys if k not in found], bound))
         return found
 
     for first in range(prepared.size, size, FOLD_CHUNK):
@@ -303,13 +336,23 @@ def _advance(
         fresh.update(change_values(changes))
         lots += changes.new_lots
         keys += changes.new_keys
-    nodes = StagedNodes(stored, prepared.nodes.staged if prepared.nodes is not None else None)
+    staged = prepared.nodes.staged if prepared.nodes is not None else None
+    nodes = StagedNodes(MapNodes(nconn, bound=bound), staged)
     root = prepared.root
     if fresh or root is None:
         root = update_map_batched(nodes, {k: value_hash(v) for k, v in fresh.items()})
     pending.update(fresh)
+    # What this advance changed: all the rows to write under the lock when the rest was stored.
+    latest = (dict(nodes.last_put) if fresh else {}), fresh
     return replace(
-        prepared, size=max(size, prepared.size), values=pending, nodes=nodes, root=root, lots=lots, keys=keys
+        prepared,
+        size=max(size, prepared.size),
+        values=pending,
+        nodes=nodes,
+        root=root,
+        lots=lots,
+        keys=keys,
+        latest=latest,
     )
 
 

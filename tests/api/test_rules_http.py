@@ -30,7 +30,7 @@ from farmtrace.trace.model.encoding import (
 )
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.rules import RULES
-from farmtrace.trace.store.map_nodes import node_engine
+from farmtrace.trace.store.map_rows import node_engine
 from farmtrace.trace.store.tables import INDEX_TABLES, NODE_TABLES, TABLES
 
 from ..trace.story import (

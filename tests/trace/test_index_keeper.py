@@ -38,7 +38,7 @@ from farmtrace.trace.index_audit import IndexRootMismatch, check_index_roots
 from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.service import TraceService
 from farmtrace.trace.store.index_store import IndexStore
-from farmtrace.trace.store.map_nodes import MapNodes, node_engine
+from farmtrace.trace.store.map_rows import MapNodes, node_engine, read_values
 
 from ..conftest import fresh_schema
 from .test_head_index import key_history, reference_entry, reference_values
@@ -85,7 +85,7 @@ def check_stored_map(service: TraceService) -> None:
         store = IndexStore(conn)
         head = store.head()
         assert head is not None and (head.size, head.root) == (committed.size, committed.root)
-        assert store.values(values) == values
+        assert read_values(nconn, values, head.size) == values
         nodes = MapNodes(nconn, bound=head.size)
         for key, value in values.items():
             vh, proof = prove_key(nodes, key)

@@ -1,4 +1,4 @@
-"""The head index's node rows carry versions (trace/store/map_nodes.py), on SQLite and PostgreSQL.
+"""The head index's node rows carry versions (trace/store/map_rows.py), on SQLite and PostgreSQL.
 
 The keeper writes the nodes it prepared before it takes the log's write lock. Tested here: readers
 of the committed entry do not see them; rows left by a keeper that gave up mislead nobody later;
@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect, text
 from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.service import TraceService
 from farmtrace.trace.store.index_store import IndexStore, create_index_tables
-from farmtrace.trace.store.map_nodes import TABLE, node_engine
+from farmtrace.trace.store.map_rows import NODES, VALUES, node_engine
 
 from .test_head_index import key_history
 from .test_index_keeper import LAG, Ticker, check_committed, check_stored_map, second_service
@@ -30,12 +30,9 @@ def story(database_url) -> Iterator[tuple[TraceService, list[bytes]]]:
         yield service, key_history()
 
 
-def rows(service) -> list[tuple[bytes, int, bytes]]:
+def rows(service, table: str = NODES) -> list[tuple[bytes, int, bytes]]:
     with node_engine(service.log.engine).connect() as conn:
-        return [
-            (bytes(p), v, bytes(n))
-            for p, v, n in conn.execute(text(f"SELECT position, version, node FROM {TABLE}"))
-        ]
+        return [(bytes(k), v, bytes(d)) for k, v, d in conn.execute(text(f"SELECT * FROM {table}"))]
 
 
 def head_size(service) -> int:
@@ -96,11 +93,12 @@ def test_superseded_rows_are_deleted_after_a_commit(story):
         clock.advance()
         keeper.commit_due()
     size = head_size(service)
-    below: dict[bytes, int] = {}
-    for p, v, _ in rows(service):
-        if v <= size:
-            below[p] = below.get(p, 0) + 1
-    assert below and max(below.values()) == 1  # one row per position for the committed entry
+    for table in (NODES, VALUES):  # one row per position, and per map key, for the committed entry
+        below: dict[bytes, int] = {}
+        for p, v, _ in rows(service, table):
+            if v <= size:
+                below[p] = below.get(p, 0) + 1
+        assert below and max(below.values()) == 1, table
     check_stored_map(service)
 
 
@@ -112,7 +110,7 @@ def test_a_first_build_clears_rows_of_another_log(story):
     junk = [(bytes([d >> 8, d & 255]) + bytes(32), v, b"\x07" * 32) for d in range(0, 40) for v in (1, 5, 9)]
     with node_engine(service.log.engine).begin() as conn:
         conn.execute(
-            text(f"INSERT INTO {TABLE} (position, version, node) VALUES (:p, :v, :n)"),
+            text(f"INSERT INTO {NODES} (position, version, node) VALUES (:p, :v, :n)"),
             [{"p": p, "v": v, "n": n} for p, v, n in junk],
         )
     clock.advance()
@@ -153,7 +151,7 @@ def test_on_sqlite_the_rows_live_in_a_file_of_their_own(tmp_path):
     create_index_tables(engine)
     nodes = node_engine(engine)
     assert nodes is not engine and Path(nodes.url.database) == tmp_path / "db.sqlite-map"
-    assert inspect(nodes).has_table(TABLE) and not inspect(engine).has_table(TABLE)
+    assert inspect(nodes).has_table(NODES) and not inspect(engine).has_table(NODES)
     assert node_engine(engine) is nodes  # one per engine
     memory = create_engine("sqlite://")
     create_index_tables(memory)
@@ -171,7 +169,7 @@ def test_lost_node_rows_are_rebuilt_when_a_keeper_starts(story):
     clock.advance()
     IndexKeeper(service.log, clock=clock, lag=LAG).commit_due()
     with node_engine(service.log.engine).begin() as conn:
-        conn.execute(text(f"DELETE FROM {TABLE}"))
+        conn.execute(text(f"DELETE FROM {NODES}"))
     keeper = IndexKeeper(service.log, clock=clock, lag=LAG)
     with service.log.engine.connect() as conn:
         assert IndexStore(conn).head() is None

@@ -9,15 +9,14 @@ every event of every lineage lot below the entry's index (no hidden tail) and ea
 
     read_index(engine, lots, key_ids) -> IndexProofs | None   (None: no index entry committed yet)
 
-Consistency: the stored values (trace/store/index_store.py) always answer for the latest committed
-index entry, its head row naming that entry; the keeper rewrites values and head in the log's write
-transaction, and writes the entry's map nodes before it as rows that readers take up to the head's
-size (trace/store/map_nodes.py). A reader sees no snapshot across statements (SQLite in autocommit
-reads, PostgreSQL at READ COMMITTED), and rows a newer entry superseded are deleted after it
-commits, so `read_index` reads the head, then the values and proofs, then the head again, and
-starts over when a commit came in between (at most `RETRIES` times). The caller
-reads the checkpoint afterwards: the entry at `size` commits with a checkpoint of a larger size, so
-the checkpoint read later always holds it.
+Consistency: the head row (trace/store/index_store.py) names the latest committed index entry; the
+keeper writes it in the log's write transaction, and the entry's map nodes and values before it, as
+rows that readers take up to the head's size (trace/store/map_rows.py). A reader sees no snapshot
+across statements (SQLite in autocommit reads, PostgreSQL at READ COMMITTED), and rows a newer entry
+superseded are deleted after it commits, so `read_index` reads the head, then the values and proofs,
+then the head again, and starts over when a commit came in between (at most `RETRIES` times). The
+caller reads the checkpoint afterwards: the entry at `size` commits with a checkpoint of a larger
+size, so the checkpoint read later always holds it.
 
 Wire form (`JourneyIndex.to_wire`, in the journey under "index"; null while there is no entry):
 
@@ -38,7 +37,7 @@ from farmtrace.ledger.verifiable_map import PROVE_LEVELS, MapProof, position, pr
 from ..head_index import key_map_key, lot_map_key
 from ..store.index_presence import has_index_tables
 from ..store.index_store import IndexHead, IndexStore
-from ..store.map_nodes import MapNodes, node_engine
+from ..store.map_rows import MapNodes, node_engine, read_values
 from ..store.queries import Engine
 
 if TYPE_CHECKING:
@@ -136,7 +135,7 @@ def read_index(engine: Engine, lots: Iterable[str], key_ids: Iterable[str]) -> I
             if head is None:
                 return None
             wanted = {lot_map_key(c): c for c in codes} | {key_map_key(k): k for k in kids}
-            values = store.values(wanted)
+            values = read_values(nconn, wanted, head.size)
             nodes = _Prefetched(MapNodes(nconn, bound=head.size), wanted)
             items = {mk: IndexItem(values.get(mk), prove_key(nodes, mk)[1]) for mk in wanted}
             if store.head() != head:

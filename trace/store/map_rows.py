@@ -1,39 +1,46 @@
-"""The head index's map nodes as stored: versioned rows, written outside the log's write lock.
+"""The head index's map as stored: its nodes and values as versioned rows, written outside the
+log's write lock.
 
-Each row holds the node of one position of the map (ledger/verifiable_map.py) **as it is in the
-index of entries [0, version)**: `(position, version) -> node` (a 32-byte subtree hash, a 64-byte
-leaf, or b"" for "empty at this version"). A reader of the index entry at `size` takes, for each
-position, the row with the largest version <= size (`MapNodes(conn, bound=size)`).
+Each row holds what one key of the map's storage was **in the index of entries [0, version)**:
+
+  trace_index_map_node   (position, version) -> node   a 32-byte subtree hash, a 64-byte leaf, or
+                                                       b"" (empty at this version)
+  trace_index_map_value  (map key, version)  -> value  the RFC 8785 bytes of a lot head or key state
+
+A reader of the index entry at `size` takes, for each position or map key, the row with the largest
+version <= size (`MapNodes(conn, bound=size)`, `read_values(conn, keys, size)`).
 
 Why rows carry versions (docs/index-operations.md, "Where the map lives"): the keeper writes the
-nodes it prepared *before* it takes the log's write lock, while readers are still reading the map of
+nodes and values it prepared *before* it takes the log's write lock, while readers are still reading
 the committed index entry; a reader bounded by the committed size never sees them. Under the lock
-only the nodes changed by the last few entries are written. That is sound because
+only what the last few entries changed is written. That is sound because
 
-  1. every row is a *true* state: the node of its position in the index of [0, version), which is
-     a function of the log alone (two keepers, or a keeper that crashed or gave up, write the same
-     bytes for the same (position, version));
+  1. every row is a *true* state: what its key was in the index of [0, version), a function of the
+     log alone (two keepers, or a keeper that crashed or gave up, write the same bytes for the same
+     key and version);
   2. a keeper that commits the entry at N from the head at H wrote, at some version in (H, N], every
-     position whose node differs between H and N;
-  3. a position's node never returns to an earlier content: the head index never removes a key and
-     every new value of a key is new (a lot head counts its events, a key state names the entries
-     that registered and revoked it), so a subtree's leaves never return to an earlier set.
+     key whose row differs between H and N;
+  3. nothing returns to an earlier content: the head index never removes a key and every new value
+     of a key is new (a lot head counts its events, a key state names the entries that registered
+     and revoked it), so neither a value nor a subtree's set of leaves ever repeats.
 
-By induction on committed entries, the largest version <= N of a position is then a row written at
-or after its last change before N. Rows superseded below the committed head are deleted after each
+By induction on committed entries, the largest version <= N of a key is then a row written at or
+after its last change before N. Rows superseded below the committed head are deleted after each
 commit (`collect`), rows left by a keeper that gave up stay harmlessly (1.) until superseded.
 
 Where the rows live: on PostgreSQL in the service's database, written on a connection of their own;
 on SQLite in a file of their own beside the database (`<database>-map`), because SQLite has one
 writer per file and the log's appends must not wait for the keeper's writes. `node_engine(engine)`
-gives the engine of the rows for the service's engine. The file is derived from the database: a
-head row that names no index entry (a new or restored database) clears it first (the keeper).
+gives the engine of the rows for the service's engine. The head row (trace/store/index_store.py)
+stays in the service's database, committed with the index entry. A first build (no head row: a new
+or restored database) clears the rows first (the keeper), since they may be another log's.
 
     MapNodes(conn, bound=N)                 a NodeStore read at the index entry N (writes refused)
     MapNodes(conn, bound=N, write=True)     ... whose writes are rows at version N (tools, tests)
-    write_nodes(conn, nodes, version)       rows at `version` (None: empty), in the caller's txn
-    collect(conn, written)                  delete the versions below those written for positions
-    clear_nodes(conn)                       delete every row
+    read_values(conn, keys, N)              the values at the index entry N
+    write_nodes / write_values(conn, rows, version)   rows at `version`, in the caller's txn
+    collect(conn, NODES | VALUES, written)  delete the versions below those written, per key
+    clear_rows(conn)                        delete every row
 """
 
 from __future__ import annotations
@@ -51,18 +58,27 @@ from farmtrace.ledger.sqlstore import make_engine
 from .tables import NODE_TABLES
 
 __all__ = [
+    "NODES",
+    "VALUES",
     "MapNodes",
-    "clear_nodes",
+    "clear_rows",
     "collect",
     "create_node_tables",
     "has_nodes",
-    "has_unversioned_nodes",
+    "has_unversioned_rows",
     "node_engine",
+    "read_values",
     "write_nodes",
+    "write_values",
 ]
 
-TABLE = "trace_index_map_node"
+NODES = "trace_index_map_node"  # position, version -> node
+VALUES = "trace_index_map_value"  # map key, version -> value
+_KEY = {NODES: "position", VALUES: "map_key"}
+_DATA = {NODES: "node", VALUES: "value"}
 CHUNK = 250  # rows per statement on SQLite (three parameters each, well under its limit)
+IN_CHUNK = 500  # keys per IN (...) list
+UNVERSIONED = ("trace_index_node", "trace_index_value")  # the tables of before versions
 _ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
@@ -85,19 +101,20 @@ def node_engine(engine: Engine) -> Engine:
 
 
 def create_node_tables(engine: Engine | Connection) -> None:
-    """Create the node rows' table where it does not exist (and drop the unversioned table of
-    databases kept before versions, trace_index_node: its map is rebuilt from the log)."""
+    """Create the node and value rows' tables where they do not exist."""
     SQLModel.metadata.create_all(engine, tables=NODE_TABLES)
 
 
-def has_unversioned_nodes(engine: Engine) -> bool:
-    """True if `engine`'s database still has the node table of before versions (trace_index_node)."""
-    return inspect(engine).has_table("trace_index_node")
+def has_unversioned_rows(engine: Engine) -> bool:
+    """True if `engine`'s database still has a table of the index kept before versions
+    (trace_index_node, trace_index_value)."""
+    tables = set(inspect(engine).get_table_names())
+    return bool(tables & set(UNVERSIONED))
 
 
 def has_nodes(conn: Connection) -> bool:
     """True if there is at least one node row."""
-    return conn.exec_driver_sql(f"SELECT 1 FROM {TABLE} LIMIT 1").first() is not None
+    return conn.exec_driver_sql(f"SELECT 1 FROM {NODES} LIMIT 1").first() is not None
 
 
 class MapNodes:
@@ -108,39 +125,9 @@ class MapNodes:
         self.conn = conn
         self.bound = bound
         self.write = write
-        self.postgres = conn.dialect.name == "postgresql"
 
     def get_nodes(self, positions: Iterable[bytes]) -> dict[bytes, bytes]:
-        positions = list(positions)
-        if not positions:
-            return {}
-        cur = self.conn.connection.driver_connection.cursor()
-        rows: list[tuple] = []
-        try:
-            if self.postgres:
-                cur.execute(
-                    f"SELECT position, version, node FROM {TABLE} WHERE position = ANY(%s) AND version <= %s",
-                    (positions, self.bound),
-                )
-                rows = cur.fetchall()
-            else:
-                for i in range(0, len(positions), 500):
-                    chunk = positions[i : i + 500]
-                    cur.execute(
-                        f"SELECT position, version, node FROM {TABLE} "
-                        f"WHERE position IN ({','.join('?' * len(chunk))}) AND version <= ?",
-                        (*chunk, self.bound),
-                    )
-                    rows += cur.fetchall()
-        finally:
-            cur.close()
-        best: dict[bytes, tuple[int, bytes]] = {}
-        for p, v, n in rows:
-            p = bytes(p)
-            seen = best.get(p)
-            if seen is None or v > seen[0]:
-                best[p] = (v, bytes(n))
-        return {p: n for p, (_, n) in best.items() if n}
+        return _read(self.conn, NODES, positions, self.bound)
 
     def put_nodes(self, nodes: Mapping[bytes, bytes | None]) -> None:
         if not self.write:
@@ -150,29 +137,104 @@ class MapNodes:
         write_nodes(self.conn, nodes, self.bound, replace=True)
 
 
+def read_values(conn: Connection, map_keys: Iterable[bytes], bound: int) -> dict[bytes, bytes]:
+    """{map key: value bytes} of those of `map_keys` the index of the entry at `bound` holds."""
+    return _read(conn, VALUES, map_keys, bound)
+
+
 def write_nodes(
     conn: Connection, nodes: Mapping[bytes, bytes | None], version: int, *, replace: bool = False
 ) -> None:
     """Write `nodes` (position -> node, None: empty) as rows at `version`, in `conn`'s transaction.
     A row already there at that version holds the same bytes (the module docstring, 1.) and stays;
     with `replace` it is overwritten (a map built in steps at one version, `MapNodes(write=True)`)."""
-    if not nodes:
+    _write(conn, NODES, nodes, version, replace=replace)
+
+
+def write_values(conn: Connection, values: Mapping[bytes, bytes], version: int) -> None:
+    """Write `values` (map key -> value bytes) as rows at `version`, in `conn`'s transaction."""
+    _write(conn, VALUES, values, version, replace=False)
+
+
+def collect(conn: Connection, table: str, written: Mapping[int, Iterable[bytes]]) -> None:
+    """Delete the rows of `table` (NODES or VALUES) that `written` supersede: for each version and
+    the keys written at it, the rows of those keys at lower versions (call it once the entry they
+    belong to committed)."""
+    key = _KEY[table]
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        for version, keys in written.items():
+            keys = list(keys)
+            if conn.dialect.name == "postgresql":
+                cur.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s) AND version < %s", (keys, version))
+                continue
+            for i in range(0, len(keys), IN_CHUNK):
+                chunk = keys[i : i + IN_CHUNK]
+                cur.execute(
+                    f"DELETE FROM {table} WHERE {key} IN ({','.join('?' * len(chunk))}) AND version < ?",
+                    (*chunk, version),
+                )
+    finally:
+        cur.close()
+
+
+def _read(conn: Connection, table: str, keys: Iterable[bytes], bound: int) -> dict[bytes, bytes]:
+    """For each of `keys`, the data of its row with the largest version <= `bound`, if not empty."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    key, data = _KEY[table], _DATA[table]
+    cur = conn.connection.driver_connection.cursor()
+    rows: list[tuple] = []
+    try:
+        if conn.dialect.name == "postgresql":
+            cur.execute(
+                f"SELECT {key}, version, {data} FROM {table} WHERE {key} = ANY(%s) AND version <= %s",
+                (keys, bound),
+            )
+            rows = cur.fetchall()
+        else:
+            for i in range(0, len(keys), IN_CHUNK):
+                chunk = keys[i : i + IN_CHUNK]
+                cur.execute(
+                    f"SELECT {key}, version, {data} FROM {table} "
+                    f"WHERE {key} IN ({','.join('?' * len(chunk))}) AND version <= ?",
+                    (*chunk, bound),
+                )
+                rows += cur.fetchall()
+    finally:
+        cur.close()
+    best: dict[bytes, tuple[int, bytes]] = {}
+    for k, v, d in rows:
+        k = bytes(k)
+        seen = best.get(k)
+        if seen is None or v > seen[0]:
+            best[k] = (v, bytes(d))
+    return {k: d for k, (_, d) in best.items() if d}
+
+
+def _write(
+    conn: Connection, table: str, rows: Mapping[bytes, bytes | None], version: int, *, replace: bool
+) -> None:
+    if not rows:
         return
+    key, data = _KEY[table], _DATA[table]
     cur = conn.connection.driver_connection.cursor()
     try:
         if conn.dialect.name == "postgresql":
-            conflict = "(position, version) DO UPDATE SET node = excluded.node" if replace else "DO NOTHING"
+            conflict = f"({key}, version) DO UPDATE SET {data} = excluded.{data}" if replace else "DO NOTHING"
             cur.execute(
-                f"INSERT INTO {TABLE} (position, version, node) "
-                f"SELECT p, %s, n FROM unnest(%s::bytea[], %s::bytea[]) AS t(p, n) ON CONFLICT {conflict}",
-                (version, list(nodes), [n or b"" for n in nodes.values()]),
+                f"INSERT INTO {table} ({key}, version, {data}) "
+                f"SELECT k, %s, d FROM unnest(%s::bytea[], %s::bytea[]) AS t(k, d) ON CONFLICT {conflict}",
+                (version, list(rows), [d or b"" for d in rows.values()]),
             )
             return
-        rows = [(p, version, n or b"") for p, n in nodes.items()]
-        for i in range(0, len(rows), CHUNK):
-            chunk = rows[i : i + CHUNK]
+        flat = [(k, version, d or b"") for k, d in rows.items()]
+        verb = "REPLACE" if replace else "IGNORE"
+        for i in range(0, len(flat), CHUNK):
+            chunk = flat[i : i + CHUNK]
             cur.execute(
-                f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO {TABLE} (position, version, node) VALUES "
+                f"INSERT OR {verb} INTO {table} ({key}, version, {data}) VALUES "
                 + ",".join(["(?,?,?)"] * len(chunk)),
                 [x for row in chunk for x in row],
             )
@@ -180,28 +242,7 @@ def write_nodes(
         cur.close()
 
 
-def collect(conn: Connection, written: Mapping[int, Iterable[bytes]]) -> None:
-    """Delete the rows that `written` supersede: for each version and the positions written at it,
-    the rows of those positions at lower versions (call it once the entry they belong to committed)."""
-    cur = conn.connection.driver_connection.cursor()
-    try:
-        for version, positions in written.items():
-            positions = list(positions)
-            if conn.dialect.name == "postgresql":
-                cur.execute(
-                    f"DELETE FROM {TABLE} WHERE position = ANY(%s) AND version < %s", (positions, version)
-                )
-                continue
-            for i in range(0, len(positions), 500):
-                chunk = positions[i : i + 500]
-                cur.execute(
-                    f"DELETE FROM {TABLE} WHERE position IN ({','.join('?' * len(chunk))}) AND version < ?",
-                    (*chunk, version),
-                )
-    finally:
-        cur.close()
-
-
-def clear_nodes(conn: Connection) -> None:
-    """Delete every node row (the map is rebuilt from the log by the next commit)."""
-    conn.exec_driver_sql(f"DELETE FROM {TABLE}")
+def clear_rows(conn: Connection) -> None:
+    """Delete every node and value row (the index is rebuilt from the log by the next commit)."""
+    conn.exec_driver_sql(f"DELETE FROM {NODES}")
+    conn.exec_driver_sql(f"DELETE FROM {VALUES}")

@@ -32,7 +32,7 @@ __all__ = [
     "TraceHolding",
     "TraceIndexHead",
     "TraceIndexMapNode",
-    "TraceIndexValue",
+    "TraceIndexMapValue",
     "TraceLot",
     "TraceLotParent",
     "TraceParty",
@@ -242,7 +242,7 @@ TABLES = [
 class TraceIndexMapNode(SQLModel, table=True):
     """A node of the head index's map (ledger/verifiable_map.py) as it is in the index of entries
     [0, version): 32 bytes (a subtree's hash), 64 (a leaf: key ‖ value hash) or none (b"": empty).
-    Written by trace/store/map_nodes.py, outside the log's write lock; on SQLite in a file of its own;
+    Written by trace/store/map_rows.py, outside the log's write lock; on SQLite in a file of its own;
     not in `TABLES` (the replay recomputes the index in memory)."""
 
     __tablename__ = "trace_index_map_node"
@@ -251,11 +251,13 @@ class TraceIndexMapNode(SQLModel, table=True):
     node: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-class TraceIndexValue(SQLModel, table=True):
-    """The value bytes (RFC 8785 JSON, trace/head_index.py) of each key of the head index's map."""
+class TraceIndexMapValue(SQLModel, table=True):
+    """The value bytes (RFC 8785 JSON, trace/head_index.py) of a key of the head index's map as it is
+    in the index of entries [0, version); written and stored as `TraceIndexMapNode`."""
 
-    __tablename__ = "trace_index_value"
+    __tablename__ = "trace_index_map_value"
     map_key: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    version: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -271,8 +273,8 @@ class TraceIndexHead(SQLModel, table=True):
     committed_at: float
 
 
-INDEX_TABLES = [m.__table__ for m in (TraceIndexValue, TraceIndexHead)]  # type: ignore[attr-defined]
-NODE_TABLES = [TraceIndexMapNode.__table__]  # type: ignore[attr-defined]
+INDEX_TABLES = [TraceIndexHead.__table__]  # type: ignore[attr-defined]
+NODE_TABLES = [m.__table__ for m in (TraceIndexMapNode, TraceIndexMapValue)]  # type: ignore[attr-defined]
 
 
 class AuditRun(SQLModel, table=True):
