@@ -21,8 +21,9 @@ batch before it were admitted, the hook
   4. writes the new head row and returns the index entry for index N = the log's size, stamped with
      the keeper's clock (whole seconds, the entry's `time`).
 
-`commit_due` writes the prepared nodes and values before it hands the log the hook: as rows at the
-prepared size, on a connection of their own (on SQLite, to a file of their own), which readers of
+`commit_due` writes the prepared nodes and values before it hands the log the hook (given a limit,
+the hook declines when more than CLOSE_ENOUGH entries came in since, and `commit_due` prepares
+those too and tries again, COMMIT_TRIES times at most): as rows at the prepared size, on a connection of their own (on SQLite, to a file of their own), which readers of
 the committed entry do not read (they read versions up to its size; map_rows.py says why that is
 sound). Under the lock there remain the entries appended since `prepare` read the log (a batch or a
 few), the map's update for them, the nodes and values they changed and the head row. After the
@@ -46,12 +47,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
 
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.map_update import StagedNodes, update_map_batched
@@ -82,6 +82,7 @@ DEFAULT_LAG = 10.0  # seconds (FARMTRACE_INDEX_LAG)
 FOLD_CHUNK = 20_000  # entries read and folded at a time (a rebuild of a large log stays bounded)
 CLOSE_ENOUGH = 500  # entries appended while preparing that are left to the hook, under the lock
 PREPARE_ROUNDS = 8  # preparations at most before the hook (each folds what came during the last)
+COMMIT_TRIES = 4  # hooks declined at most for more than CLOSE_ENOUGH new entries, then it folds them
 
 
 def index_due(head: IndexHead | None, size: int, now: float, *, lag: float, since: float) -> bool:
@@ -112,20 +113,30 @@ class IndexKeeper:
         create_index_tables(log.engine)
         self.nodes = node_engine(log.engine)
         self._written: dict[int, dict[str, dict[int, list[bytes]]]] = {}  # entry: table: version: keys
+        self._too_far = False  # the last hook declined: more than CLOSE_ENOUGH entries since prepared
 
     # --- committing --------------------------------------------------------------------------------
 
     def commit_due(self) -> int | None:
         """Append an index entry if one is due; return its index, or None. Raises what the hook raised.
         The work is prepared outside the write lock (`prepare`), then finished under it (`compute`)."""
-        prepared = self.prepare()
-        for _ in range(PREPARE_ROUNDS - 1):  # what was appended while it prepared, also outside
-            if prepared is None or self.log.size - prepared.size <= CLOSE_ENOUGH:
-                break
+        prepared: Prepared | None = None
+        for attempt in range(COMMIT_TRIES):
             prepared = self.prepare(prepared)
-        if prepared is not None:
-            prepared = self.store_prepared(prepared)
-        index = self.log.submit_computed(partial(self.compute, prepared=prepared)).result()
+            for _ in range(PREPARE_ROUNDS - 1):  # what was appended while it prepared, also outside
+                if prepared is None or self.log.size - prepared.size <= CLOSE_ENOUGH:
+                    break
+                prepared = self.prepare(prepared)
+            if prepared is not None:
+                prepared = self.store_prepared(prepared)
+            # The hook declines (returns None, `_too_far` set) when more than CLOSE_ENOUGH entries
+            # came in since it prepared, so that they are folded here rather than under the lock;
+            # the last try folds whatever there is.
+            limit = CLOSE_ENOUGH if prepared is not None and attempt < COMMIT_TRIES - 1 else None
+            self._too_far = False
+            index = self.log.submit_computed(partial(self.compute, prepared=prepared, limit=limit)).result()
+            if index is not None or not self._too_far:
+                break
         written = self._written.pop(index, None) if index is not None else None
         self._written.clear()  # entries another path committed, or none
         if written:
@@ -135,16 +146,20 @@ class IndexKeeper:
         return index
 
     def store_prepared(self, prepared: Prepared) -> Prepared:
-        """Write the prepared nodes and values as rows at the prepared size (outside the write lock;
-        readers of the committed entry read versions up to its size only). Not for a first build:
-        with no head row the hook clears the rows first (they may be another log's)."""
-        if prepared.head is None or prepared.nodes is None or not prepared.nodes.staged:
+        """Write the nodes and values prepared since the last store as rows at the prepared size
+        (outside the write lock; readers of the committed entry read versions up to its size only).
+        Not for a first build: with no head row the hook clears the rows first (they may be another
+        log's)."""
+        if prepared.head is None or not (prepared.unstored_nodes or prepared.unstored_values):
             return prepared
-        staged, values = dict(prepared.nodes.staged), dict(prepared.values)
         with self.nodes.begin() as conn:
-            write_nodes(conn, staged, prepared.size)
-            write_values(conn, values, prepared.size)
-        return replace(prepared, written=staged, written_values=values, written_at=prepared.size)
+            write_nodes(conn, prepared.unstored_nodes, prepared.size)
+            write_values(conn, prepared.unstored_values, prepared.size)
+        stored = {
+            **prepared.stored,
+            prepared.size: (list(prepared.unstored_nodes), list(prepared.unstored_values)),
+        }
+        return replace(prepared, unstored_nodes={}, unstored_values={}, stored=stored)
 
     def nudge(self) -> None:
         """Have a commit looked at soon, without waiting for it: wake the background thread (which
@@ -184,10 +199,17 @@ class IndexKeeper:
             return IndexStore(conn).head()
 
     def compute(
-        self, txn: WriteTxn, size: int, read: ReadEntries, *, prepared: Prepared | None = None
+        self,
+        txn: WriteTxn,
+        size: int,
+        read: ReadEntries,
+        *,
+        prepared: Prepared | None = None,
+        limit: int | None = None,
     ) -> bytes | None:
         """The `Compute` hook (steps 1-4 of the module docstring), continuing from `prepared` if it
-        was prepared from the stored head it finds."""
+        was prepared from the stored head it finds. With `limit`, it appends nothing (and sets
+        `_too_far`) if more than `limit` entries came in since `prepared`."""
         store = IndexStore(txn.connection)
         head = store.head()  # 1.
         now = self.clock()
@@ -195,6 +217,9 @@ class IndexKeeper:
             return None
         if prepared is None or prepared.head != head or prepared.size > size:
             prepared = _start(head)
+        elif limit is not None and size - prepared.size > limit:
+            self._too_far = True
+            return None
         # The node rows: in the log's transaction where they share its database file (SQLite in
         # memory), else on a connection of their own (they are true states whether or not the entry
         # commits: map_rows.py).
@@ -203,16 +228,15 @@ class IndexKeeper:
             if head is None:
                 clear_rows(nconn)  # a first build: rows there may be another log's
             done = _advance(nconn, head, prepared, size, read)  # 3a-3b.
-            if prepared.written_at is None:  # nothing stored yet: every staged node and value
-                fresh, fresh_values = done.nodes.staged, done.values
-            else:  # the rest was stored at the prepared size: what the entries since changed
-                fresh, fresh_values = done.latest
-            write_nodes(nconn, fresh, size)  # 3c.
-            write_values(nconn, fresh_values, size)
+            write_nodes(nconn, done.unstored_nodes, size)  # 3c. what was not stored before
+            write_values(nconn, done.unstored_values, size)
         store.put_head(IndexHead(size, done.root, done.lots, done.keys, now))  # 4.
+        versions = dict(done.stored)  # {version: (positions, map keys)}; the prepared size may be N
+        kept_nodes, kept_values = versions.get(size, ([], []))
+        versions[size] = ([*kept_nodes, *done.unstored_nodes], [*kept_values, *done.unstored_values])
         self._written[size] = {
-            NODES: _versions(size, fresh, prepared.written_at, prepared.written),
-            VALUES: _versions(size, fresh_values, prepared.written_at, prepared.written_values),
+            NODES: {v: keys for v, (keys, _) in versions.items()},
+            VALUES: {v: keys for v, (_, keys) in versions.items()},
         }
         return encode_index_entry(
             IndexEntry(size=size, root=done.root, lots=done.lots, keys=done.keys, time=int(now))
@@ -268,10 +292,11 @@ class Prepared:
     root: bytes | None  # None: not computed yet (no head, nothing folded)
     lots: int
     keys: int
-    written: dict[bytes, bytes | None] = field(default_factory=dict)  # staged nodes already stored
-    written_values: dict[bytes, bytes] = field(default_factory=dict)  # changed values already stored
-    written_at: int | None = None  # the version they were stored at
-    latest: tuple[dict[bytes, bytes | None], dict[bytes, bytes]] = ({}, {})  # nodes, values: last advance
+    # Staged nodes and changed values not stored as rows yet (all of them until the first store),
+    # and what was stored: {version: (node positions, value keys)}, for `collect`.
+    unstored_nodes: dict[bytes, bytes | None] = field(default_factory=dict)
+    unstored_values: dict[bytes, bytes] = field(default_factory=dict)
+    stored: dict[int, tuple[list[bytes], list[bytes]]] = field(default_factory=dict)
 
 
 def _start(head: IndexHead | None) -> Prepared:
@@ -285,17 +310,6 @@ def _bound(head: IndexHead | None) -> int:
     """The rows' version bound of the committed entry `head` (none: -1, an empty index, whatever
     rows are there)."""
     return head.size if head is not None else -1
-
-
-def _versions(
-    size: int, fresh: Mapping[bytes, Any], at: int | None, stored: Mapping[bytes, Any]
-) -> dict[int, list[bytes]]:
-    """{version: keys} of the rows written for the entry at `size`: `fresh` at `size`, the rest of
-    `stored` at `at` (for `collect`)."""
-    out = {size: list(fresh)}
-    if at is not None:
-        out[at] = [k for k in stored if k not in fresh]
-    return out
 
 
 @contextmanager
@@ -342,8 +356,8 @@ def _advance(
     if fresh or root is None:
         root = update_map_batched(nodes, {k: value_hash(v) for k, v in fresh.items()})
     pending.update(fresh)
-    # What this advance changed: all the rows to write under the lock when the rest was stored.
-    latest = (dict(nodes.last_put) if fresh else {}), fresh
+    unstored_nodes = {**prepared.unstored_nodes, **(nodes.last_put if fresh else {})}
+    unstored_values = {**prepared.unstored_values, **fresh}
     return replace(
         prepared,
         size=max(size, prepared.size),
@@ -352,7 +366,8 @@ def _advance(
         root=root,
         lots=lots,
         keys=keys,
-        latest=latest,
+        unstored_nodes=unstored_nodes,
+        unstored_values=unstored_values,
     )
 
 

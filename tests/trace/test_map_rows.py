@@ -9,6 +9,7 @@ index kept before versions is rebuilt; on SQLite the rows live in a file of thei
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,9 @@ def test_prepared_rows_are_not_read_at_the_committed_entry(story):
     clock.advance()
     prepared = keeper.prepare()
     assert prepared is not None and prepared.nodes is not None and prepared.nodes.staged
-    written = keeper.store_prepared(prepared)
-    assert written.written_at == service.log.size and written.written == prepared.nodes.staged
+    stored = keeper.store_prepared(prepared)
+    assert list(stored.stored) == [service.log.size] and not stored.unstored_nodes
+    assert set(stored.stored[service.log.size][0]) == set(prepared.nodes.staged)
     assert max(v for _, v, _ in rows(service)) == service.log.size  # there, above the head ...
     check_stored_map(service)  # ... and every proof at the committed entry still checks
     # The hook continues from them and writes only what changed since.
@@ -82,6 +84,31 @@ def test_rows_of_a_keeper_that_gave_up_mislead_no_later_commit(story, database_u
             keeper.commit_due()
             check_stored_map(service)
     assert check_committed(service) >= 3
+
+
+def test_a_hook_declines_when_too_much_came_in_since_it_prepared(story):
+    """Entries appended after the preparation are folded outside the lock first: the hook with a
+    limit appends nothing, the next preparation stores only what is new, and the commit is right."""
+    service, entries = story
+    clock = Ticker()
+    keeper = IndexKeeper(service.log, clock=clock, lag=LAG)
+    record(service, entries[:6])
+    clock.advance()
+    keeper.commit_due()
+    record(service, entries[6:12])
+    clock.advance()
+    first = keeper.store_prepared(keeper.prepare())
+    record(service, entries[12:])  # more than the limit below
+    declined = service.log.submit_computed(partial(keeper.compute, prepared=first, limit=1)).result()
+    assert declined is None and keeper._too_far
+    second = keeper.store_prepared(keeper.prepare(first))
+    assert sorted(second.stored) == [first.size, second.size] and first.size < second.size
+    assert keeper._head().size < first.size  # nothing committed yet; readers still at the old entry
+    check_stored_map(service)
+    index = service.log.submit_computed(partial(keeper.compute, prepared=second, limit=1)).result()
+    assert index == service.log.size - 1
+    assert check_committed(service) == 2
+    check_stored_map(service)
 
 
 def test_superseded_rows_are_deleted_after_a_commit(story):
