@@ -15,6 +15,8 @@ into one line on stderr and an exit status.
                                                           follow, keep, serve and cosign a log's copy (docs/mirror.md)
     farmtrace restore --from URL --db NEWDB --log-key KEYFILE [--backup FILE --backup-key KEYFILE]
                                                           build a working service from a mirror
+    farmtrace gateway --key PARTY.key --platform URL [--db PATH] [--listen HOST:PORT]
+                                                          a party's EPCIS 2.0 capture interface (docs/epcis-mapping.md)
     farmtrace backup --out FILE --backup-key KEYFILE      seal the off-ledger tables (also: backup keygen --out KEYFILE)
     farmtrace demo                                        fill an empty database with the Changsha demo
     farmtrace party-key PARTY_ID --out FILE               make a party's Ed25519 signing key
@@ -56,13 +58,13 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.trace.errors import TraceError
 
 from ..settings import ConfigError
-from . import events, ledger, mirror, parties, publish, restore, server, witness
+from . import events, gateway, ledger, mirror, parties, publish, restore, server, witness
 from .common import CliError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Each module adds its subcommands to the parser, in this order (the order of `farmtrace --help`).
-COMMANDS = (server, parties, events, ledger, witness, publish, mirror, restore)
+COMMANDS = (server, parties, events, ledger, witness, publish, mirror, restore, gateway)
 
 
 def build_parser() -> argparse.ArgumentParser:

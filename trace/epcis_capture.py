@@ -1,0 +1,306 @@
+"""Capture GS1 EPCIS 2.0 events as farmtrace events: the inverse of the export in `epcis.py`.
+
+`capture_document(doc, party=, base=)` reads an EPCISDocument and returns, for each event of its
+eventList in order, either the farmtrace wire form it means (unsigned: no `key_id`, and inputs
+without `follows`, which the signer fills from the lots' heads) or the reason it cannot be
+represented. Nothing is dropped: a field this module does not map is a refusal naming that field,
+never ignored. The mapping, both ways, is written down in docs/epcis-mapping.md:
+
+    type / action / bizStep (CBV 2.0)                      kind       detail from
+    ObjectEvent ADD commissioning                          harvest    ilmd farmtrace:origin (else the place)
+    ObjectEvent OBSERVE inspecting + farmtrace:inspection  inspect    farmtrace:inspection
+    ObjectEvent OBSERVE inspecting + farmtrace:certificate certify    farmtrace:certificate
+    ObjectEvent OBSERVE shipping                           ship       destinationList (owning_party)
+    ObjectEvent OBSERVE receiving                          receive    farmtrace:receipt
+    ObjectEvent OBSERVE retail_selling | {ns}wholesale_selling  sell  farmtrace:price
+    ObjectEvent OBSERVE holding, disposition recalled      recall     farmtrace:recall
+    ObjectEvent DELETE destroying                          destroy    farmtrace:destruction
+    TransformationEvent                                    transform  farmtrace:transformType, else
+                                                                      commissioning -> process, n->1 merge,
+                                                                      1->n split, 1->1 repack
+
+Lots come from quantity lists' `epcClass`: `urn:farmtrace:lot:{lot}`, an LGTIN EPC URN
+(`urn:epc:class:lgtin:{company prefix}.{item ref}.{lot}`) or a GS1 Digital Link with AI 01 and AI 10
+on any domain (parsed by biip). Serialised identifiers (`epcList`, `inputEPCList`, ...), class
+patterns and quantities of classes without a lot are refused: farmtrace traces lots.
+Event times are kept to the second (the event model's precision): sub-second digits are cut, and
+the time is written in the event's `eventTimeZoneOffset`. `recordTime`, `eventID` and
+`farmtrace:eventId` are read but not carried: the ledger records its own time and the signed event
+has its own id. AggregationEvent, AssociationEvent and TransactionEvent have no farmtrace kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .epcis import namespace
+from .epcis_values import (
+    cbv_value,
+    documents,
+    event_time,
+    input_ref,
+    location,
+    lot_of_class,
+    outputs,
+    party_list,
+    quantities,
+    quote_text,
+    sensors,
+)
+from .errors import InvalidEvent
+from .model.event import Event
+from .model.reader import type_name
+
+__all__ = [
+    "MAX_CAPTURE_EVENTS",
+    "Captured",
+    "capture_document",
+    "capture_event",
+    "lot_of_class",
+]  # lot_of_class: from epcis_values, for the resolver
+
+MAX_CAPTURE_EVENTS = 500  # events in one capture document (the gateway's GS1-EPCIS-Capture-Limit)
+
+_SERIAL = ("epcList", "inputEPCList", "outputEPCList", "childEPCs", "parentID")
+_COMMON = ("type", "eventID", "eventTime", "eventTimeZoneOffset", "recordTime", "bizStep", "disposition",
+           "readPoint", "bizLocation", "bizTransactionList", "sensorElementList", "ilmd",
+           "farmtrace:eventId", "farmtrace:party", "farmtrace:location", "farmtrace:price")  # fmt: skip
+_OBJECT = (*_COMMON, "action", "quantityList", "persistentDisposition", "sourceList", "destinationList",
+           "certificationInfo", "farmtrace:inspection", "farmtrace:certificate", "farmtrace:receipt",
+           "farmtrace:recall", "farmtrace:destruction")  # fmt: skip
+_TRANSFORM = (*_COMMON, "inputQuantityList", "outputQuantityList", "farmtrace:transformType")
+_PLACEHOLDER_ID = "0" * 64  # stands in for `follows` and `key_id` while the wire form is checked
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One event of a capture document: its place, its EPCIS eventID, and a wire form or a refusal."""
+
+    index: int
+    epcis_id: str | None
+    wire: dict[str, Any] | None = None
+    refusal: InvalidEvent | None = None
+
+
+def capture_document(doc: object, *, party: str, base: str) -> list[Captured]:
+    """Map every event of an EPCISDocument (`capture_event`), in order; refusals are kept, not raised.
+
+    Raises InvalidEvent for the document itself: not an EPCISDocument, schemaVersion not 2.0, no
+    eventList, more than MAX_CAPTURE_EVENTS events.
+    """
+    if not isinstance(doc, dict):
+        raise InvalidEvent("document", f"expected an EPCISDocument object, found {type_name(doc)}")
+    if doc.get("type") != "EPCISDocument":
+        raise InvalidEvent("type", f"expected EPCISDocument, found {str(doc.get('type'))[:40]!r}")
+    if doc.get("schemaVersion") != "2.0":
+        raise InvalidEvent("schemaVersion", f"expected 2.0, found {str(doc.get('schemaVersion'))[:20]!r}")
+    body = doc.get("epcisBody")
+    events = body.get("eventList") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not events:
+        raise InvalidEvent("epcisBody.eventList", "expected a non-empty list of events")
+    if len(events) > MAX_CAPTURE_EVENTS:
+        raise InvalidEvent("epcisBody.eventList", f"at most {MAX_CAPTURE_EVENTS} events, found {len(events)}")
+    out = []
+    for i, event in enumerate(events):
+        epcis_id = event.get("eventID") if isinstance(event, dict) else None
+        epcis_id = epcis_id if isinstance(epcis_id, str) else None
+        try:
+            out.append(Captured(i, epcis_id, wire=capture_event(event, party=party, base=base)))
+        except InvalidEvent as exc:
+            out.append(Captured(i, epcis_id, refusal=exc))
+    return out
+
+
+def capture_event(obj: object, *, party: str, base: str) -> dict[str, Any]:
+    """Return the farmtrace wire form of one EPCIS event, unsigned (no key_id; inputs without follows).
+
+    `party` is the signing party: an event whose `farmtrace:party` names another is refused. `base`
+    is the platform's vocabulary base URI (the wholesale sale's bizStep is `{base}/ns#…`). Raises
+    InvalidEvent whose `field` is the EPCIS field that cannot be represented.
+    """
+    if not isinstance(obj, dict):
+        raise InvalidEvent("event", f"expected an object, found {type_name(obj)}")
+    kind_type = obj.get("type")
+    for key in _SERIAL:
+        if key in obj:
+            raise InvalidEvent(
+                key, "serialised items are not representable: farmtrace traces lots (quantityList)"
+            )
+    if kind_type not in ("ObjectEvent", "TransformationEvent"):
+        raise InvalidEvent("type", f"{str(kind_type)[:40]} has no farmtrace event kind; ObjectEvent and "
+                           "TransformationEvent have (an aggregation packs lots, it does not change them)")  # fmt: skip
+    allowed = _OBJECT if kind_type == "ObjectEvent" else _TRANSFORM
+    for key in obj:
+        if key not in allowed:
+            raise InvalidEvent(
+                str(key), "farmtrace has no field for it, and does not drop it: not representable"
+            )
+    claimed = obj.get("farmtrace:party", party)
+    if claimed != party:
+        raise InvalidEvent("farmtrace:party", f"the event is {claimed!r}'s; this gateway signs for {party}")
+    wire: dict[str, Any] = {"event_time": event_time(obj), "party": party, "location": location(obj)}
+    if kind_type == "TransformationEvent":
+        _transform(obj, wire)
+    else:
+        _object(obj, wire, namespace(base))
+    if "farmtrace:price" in obj:
+        wire["price"] = obj["farmtrace:price"]
+    readings = sensors(obj.get("sensorElementList"))
+    if readings:
+        wire["sensors"] = readings
+    papers = documents(obj.get("bizTransactionList"), wire)
+    if papers:
+        wire["documents"] = papers
+    _check(wire)
+    return wire
+
+
+def _ext(obj: dict[str, Any], name: str, why: str) -> Any:
+    key = f"farmtrace:{name}"
+    if key not in obj:
+        raise InvalidEvent(key, f"missing: {why}; EPCIS has no standard field for it")
+    return obj[key]
+
+
+def _object(obj: dict[str, Any], wire: dict[str, Any], ns: str) -> None:
+    step, disposition = cbv_value(obj, "bizStep"), cbv_value(obj, "disposition", required=False)
+    action = obj.get("action")
+    want_action = {"commissioning": "ADD", "destroying": "DELETE"}.get(step or "", "OBSERVE")
+    if action != want_action:
+        raise InvalidEvent(
+            "action", f"bizStep {step} is captured with action {want_action}, found {action!r}"
+        )
+    refs = quantities(obj, "quantityList")
+    persistent: str | None = None
+    if step == "commissioning":
+        kind, wire["outputs"], wire["inputs"] = "harvest", outputs(obj, refs), []
+        origin = obj.get("ilmd", {}).get("farmtrace:origin") if isinstance(obj.get("ilmd"), dict) else None
+        detail: dict[str, Any] = {"origin": origin if origin is not None else wire["location"]}
+        expected = "active"
+    else:
+        wire["inputs"], wire["outputs"] = [input_ref(r) for r in refs], []
+        if "ilmd" in obj:
+            raise InvalidEvent(
+                "ilmd", f"instance/lot master data belongs to the event that creates a lot, not to {step}"
+            )
+        kind, detail, expected = _observed(obj, step or "", ns, wire)
+        persistent = expected if expected in ("recalled", "non_conformant") else None
+    if disposition is not None and disposition != expected:
+        raise InvalidEvent("disposition", f"a farmtrace {kind} event is {expected}, found {disposition}")
+    given = obj.get("persistentDisposition")
+    if given is not None and given != ({"set": [persistent]} if persistent else None):
+        raise InvalidEvent("persistentDisposition", f"expected {{'set': [{persistent!r}]}} or none, found {given!r}"
+                           if persistent else "a farmtrace event sets no persistent disposition here")  # fmt: skip
+    if "certificationInfo" in obj and kind != "certify":
+        raise InvalidEvent("certificationInfo", f"a {kind} event carries no certificate")
+    for key in ("sourceList", "destinationList"):
+        if key in obj and kind not in ("ship", "receive"):
+            raise InvalidEvent(key, f"a {kind} event has no {key}")
+    wire["kind"], wire["detail"] = kind, detail
+
+
+def _observed(
+    obj: dict[str, Any], step: str, ns: str, wire: dict[str, Any]
+) -> tuple[str, dict[str, Any], str]:
+    """(kind, detail, disposition) of an OBSERVE or DELETE ObjectEvent with bizStep `step`."""
+    party = wire["party"]
+    if step == "inspecting" and "farmtrace:certificate" in obj:
+        detail = obj["farmtrace:certificate"]
+        uri = (
+            f"urn:farmtrace:certificate:{quote_text(detail.get('certificate_no'))}"
+            if isinstance(detail, dict)
+            else None
+        )
+        if obj.get("certificationInfo", uri) != uri:
+            raise InvalidEvent("certificationInfo", f"expected {uri} (farmtrace:certificate's number)")
+        return "certify", detail, "conformant"
+    if step == "inspecting":
+        detail = _ext(
+            obj, "inspection", "an inspection's analyte, method, value, limit, unit, result and report"
+        )
+        result = detail.get("result") if isinstance(detail, dict) else None
+        return "inspect", detail, "conformant" if result == "pass" else "non_conformant"
+    if step == "shipping":
+        party_list(obj, "sourceList", "source", party, required=False)
+        return "ship", {"destination": party_list(obj, "destinationList", "destination", None)}, "in_transit"
+    if step == "receiving":
+        detail = _ext(obj, "receipt", "the receipt's ship event and market-entry check (入市查验)")
+        source = detail.get("source") if isinstance(detail, dict) else None
+        party_list(obj, "sourceList", "source", source, required=False)
+        party_list(obj, "destinationList", "destination", party, required=False)
+        accepted = isinstance(detail, dict) and detail.get("entry_check", {}).get("result") == "accepted"
+        return "receive", detail, "in_progress" if accepted else "returned"
+    if step in ("retail_selling", ns + "wholesale_selling"):
+        stage = "retail" if step == "retail_selling" else "wholesale"
+        price = _ext(obj, "price", "a sale states its price")
+        if not isinstance(price, dict) or price.get("stage") != stage:
+            raise InvalidEvent("farmtrace:price.stage", f"bizStep {step} is a sale at stage {stage}")
+        return "sell", {}, "retail_sold" if stage == "retail" else ns + "sold"
+    if step == "holding" and cbv_value(obj, "disposition", required=False) == "recalled":
+        return "recall", _ext(obj, "recall", "a recall's reason and instructions"), "recalled"
+    if step == "destroying":
+        return "destroy", _ext(obj, "destruction", "why the lot was destroyed"), "destroyed"
+    raise InvalidEvent("bizStep", f"{step[:80]} has no farmtrace event kind (captured: commissioning, inspecting, "
+                       "shipping, receiving, retail_selling, wholesale_selling, holding + recalled, destroying)")  # fmt: skip
+
+
+def _transform(obj: dict[str, Any], wire: dict[str, Any]) -> None:
+    step = cbv_value(obj, "bizStep")
+    ins, outs = quantities(obj, "inputQuantityList"), quantities(obj, "outputQuantityList")
+    if step not in ("repackaging", "commissioning"):
+        raise InvalidEvent(
+            "bizStep", f"a transformation is captured with repackaging or commissioning, found {step}"
+        )
+    if obj.get("disposition", "active") != "active":
+        raise InvalidEvent(
+            "disposition", f"a farmtrace transform's outputs are active, found {obj['disposition']!r}"
+        )
+    given = obj.get("farmtrace:transformType")
+    if step == "commissioning":
+        inferred = "process"
+    else:
+        inferred = "merge" if len(ins) > 1 else "split" if len(outs) > 1 else "repack"
+    kind = given if given is not None else inferred
+    if (kind == "process") != (step == "commissioning"):
+        raise InvalidEvent("farmtrace:transformType", f"{kind!r} does not go with bizStep {step}")
+    wire.update(
+        kind="transform",
+        inputs=[input_ref(r) for r in ins],
+        outputs=outputs(obj, outs),
+        detail={"type": kind},
+    )
+
+
+def _check(wire: dict[str, Any]) -> None:
+    """Parse the wire form as the event model does, with placeholders for what the signer adds."""
+    probe = {**wire, "key_id": _PLACEHOLDER_ID[:16]}
+    probe["inputs"] = [{**r, "follows": [_PLACEHOLDER_ID]} for r in wire["inputs"]]
+    try:
+        Event.from_wire(probe)
+    except InvalidEvent as exc:
+        top = exc.field.split(".")[0].split("[")[0]
+        source = _DETAILS.get(wire.get("kind", ""), "event") if top == "detail" else _FIELDS.get(top, "event")
+        raise InvalidEvent(source, f"farmtrace's {exc.field}: {exc.message}") from exc
+
+
+# Which EPCIS field a farmtrace field came from, to name it in a refusal.
+_FIELDS: dict[str, str] = {
+    "event_time": "eventTime",
+    "location": "farmtrace:location",
+    "inputs": "quantityList",
+    "outputs": "quantityList",
+    "price": "farmtrace:price",
+    "sensors": "sensorElementList",
+    "documents": "bizTransactionList",
+}
+_DETAILS = {
+    "harvest": "ilmd.farmtrace:origin",
+    "inspect": "farmtrace:inspection",
+    "certify": "farmtrace:certificate",
+    "ship": "destinationList",
+    "receive": "farmtrace:receipt",
+    "recall": "farmtrace:recall",
+    "destroy": "farmtrace:destruction",
+    "transform": "farmtrace:transformType",
+}
