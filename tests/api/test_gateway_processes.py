@@ -1,0 +1,223 @@
+"""EPCIS 2.0 capture through a party's own gateway, between separate processes (issue 18 §1).
+
+A platform (`farmtrace serve`, the demo's ledger) and the cooperative's `farmtrace gateway` (the
+demo's coop key, its own SQLite file) run as subprocesses on loopback; the test speaks HTTP to both.
+- A harvest the platform exported (GET /lots/{code}/epcis), renamed to a new lot and re-timed, goes
+  in through the gateway; the job succeeds and the platform exports the same event back.
+- A platform refusal (mass balance) is the job's error naming the event (index and eventID) with
+  the platform's problem; the event before it in the same document is recorded (`proceed`).
+- An event that cannot be represented stops the whole document under `rollback`: nothing is sent.
+- Resubmitting the same document, or the same events in another document, finds the same job and
+  records nothing twice.
+- The official GS1 examples (tests/vectors/epcis/) are not representable (serialised EPCs, sensor
+  metadata): every event is refused with its index, eventID and field.
+- The capture interface's errors: 415, 400 (not JSON, not an EPCISDocument, a bad header), 404, and
+  OPTIONS's GS1 headers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from farmtrace.api.demo import PARTIES
+from farmtrace.trace.clock import CST
+
+from ..conftest import STANDARDS
+from .test_mirror_processes import _Process, _run
+from .test_witness_processes import _free_port
+
+# Set by the export; not the event's content (the ledger's own time and id).
+_NOT_CARRIED = ("eventID", "recordTime", "farmtrace:eventId")
+MARKET = PARTIES["market"][0]
+
+
+@pytest.fixture(scope="module")
+def processes(tmp_path_factory) -> Any:
+    tmp = tmp_path_factory.mktemp("gateway")
+    data = tmp / "platform"
+    env = {**os.environ, "FARMTRACE_DATA_DIR": str(data), "FARMTRACE_VERIFY_WORKERS": "0"}
+    env.pop("FARMTRACE_DATABASE_URL", None)
+    assert _run("demo", env=env).returncode == 0
+    port, gport = _free_port(), _free_port()
+    platform = _Process(["serve", "--port", str(port)], env, port, tmp / "platform.out")
+    gateway_argv = ["gateway", "--key", str(data / "demo-keys" / "coop.key"), "--platform", platform.url]
+    gateway_argv += ["--db", str(tmp / "gateway.db"), "--listen", f"127.0.0.1:{gport}"]
+    gateway = _Process(gateway_argv, env, gport, tmp / "gateway.out")
+    try:
+        platform.wait_ready("/ledger/checkpoint")
+        gateway.wait_ready("/capture")
+        yield platform, gateway, tmp
+    finally:
+        gateway.kill()
+        platform.kill()
+
+
+def _now() -> str:
+    return (datetime.now(CST) - timedelta(minutes=1)).replace(microsecond=0).isoformat()
+
+
+def _harvest_as(platform: _Process, lot: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The platform's export of the demo's cabbage harvest, as a harvest of a new `lot`, now."""
+    doc = httpx.get(f"{platform.url}/lots/NX-BC-1120/epcis", timeout=10).json()
+    [event] = [e for e in doc["epcisBody"]["eventList"] if e["bizStep"] == "commissioning"]
+    event = json.loads(json.dumps(event, ensure_ascii=False).replace("NX-BC-1120", lot))
+    event["eventTime"] = _now()
+    event["eventID"] = f"urn:example:event:{lot}"  # the sender's own id: the job names it
+    for key in ("recordTime", "farmtrace:eventId"):
+        event.pop(key)
+    return doc, event
+
+
+def _document(doc: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**doc, "epcisBody": {"eventList": events}}
+
+
+def _capture(gateway: _Process, doc: Any, **headers: str) -> httpx.Response:
+    body = doc if isinstance(doc, bytes) else json.dumps(doc, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", **headers}
+    return httpx.post(f"{gateway.url}/capture", content=body, headers=headers, timeout=60)
+
+
+def _job(gateway: _Process, answer: httpx.Response) -> dict[str, Any]:
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["GS1-EPCIS-Version"] == "2.0.0"
+    return httpx.get(gateway.url + answer.headers["Location"], timeout=10).json()
+
+
+def _size(platform: _Process) -> int:
+    return int(httpx.get(f"{platform.url}/ledger/checkpoint", timeout=10).text.splitlines()[1])
+
+
+def test_a_harvest_goes_in_and_comes_back_out_equivalent(processes) -> None:
+    platform, gateway, _ = processes
+    doc, event = _harvest_as(platform, "NX-BC-9001")
+    job = _job(gateway, _capture(gateway, _document(doc, [event])))
+    assert job["running"] is False and job["success"] is True and job["errors"] == []
+    assert job["captureErrorBehaviour"] == "rollback"
+    [outcome] = job["farmtrace:events"]
+    assert outcome["status"] == "recorded" and outcome["eventID"] == event["eventID"]
+    back = httpx.get(f"{platform.url}/lots/NX-BC-9001/epcis", timeout=10).json()["epcisBody"]["eventList"]
+    assert len(back) == 1 and back[0]["farmtrace:eventId"] == outcome["eventId"]
+    assert {k: v for k, v in back[0].items() if k not in _NOT_CARRIED} == {
+        k: v for k, v in event.items() if k not in _NOT_CARRIED
+    }
+
+
+def test_a_platform_refusal_names_the_event_and_the_rule(processes) -> None:
+    platform, gateway, _ = processes
+    doc, harvest = _harvest_as(platform, "NX-BC-9002")
+    ship = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:6f1f0f43-6d46-4b0e-9c55-000000009002",
+        "eventTime": _now(),
+        "eventTimeZoneOffset": "+08:00",
+        "action": "OBSERVE",
+        "quantityList": [{"epcClass": "urn:farmtrace:lot:NX-BC-9002", "quantity": 800, "uom": "KGM"}],
+        "bizStep": "shipping",
+        "disposition": "in_transit",
+        "readPoint": {"id": "geo:28.25,112.55"},
+        "destinationList": [{"type": "owning_party", "destination": f"urn:farmtrace:party:{MARKET}"}],
+    }
+    job = _job(
+        gateway,
+        _capture(gateway, _document(doc, [harvest, ship]), **{"GS1-Capture-Error-Behaviour": "proceed"}),
+    )
+    assert job["success"] is False and job["captureErrorBehaviour"] == "proceed"
+    first, second = job["farmtrace:events"]
+    assert first["status"] == "recorded" and second["status"] == "refused"
+    [error] = job["errors"]
+    assert error["eventIndex"] == 1 and error["eventID"] == ship["eventID"]
+    assert error["detail"].startswith(f"event 1 ({ship['eventID']}): ")
+    assert error["platformProblem"]["status"] == error["status"] >= 400
+    assert "rule" in error, error  # the platform's rule: mass balance or custody, whichever judged first
+    lot = httpx.get(f"{platform.url}/lots/NX-BC-9002", timeout=10).json()
+    assert [(e["id"], e["role"]) for e in lot["events"]] == [(first["eventId"], "output")]
+
+
+def test_an_unrepresentable_event_sends_nothing_under_rollback(processes) -> None:
+    platform, gateway, _ = processes
+    doc, harvest = _harvest_as(platform, "NX-BC-9003")
+    odd = {**copy.deepcopy(harvest), "epcList": ["urn:epc:id:sgtin:0614141.107346.2017"]}
+    size = _size(platform)
+    job = _job(gateway, _capture(gateway, _document(doc, [harvest, odd])))
+    assert job["success"] is False
+    assert [o["status"] for o in job["farmtrace:events"]] == ["not_sent", "refused"]
+    [error] = job["errors"]
+    assert error["type"] == "epcisException:ValidationException" and error["field"] == "epcList"
+    assert error["detail"].startswith(f"event 1 ({odd['eventID']}): epcList: serialised items")
+    assert _size(platform) == size
+    assert httpx.get(f"{platform.url}/lots/NX-BC-9003", timeout=10).status_code == 404
+
+
+def test_a_resubmitted_document_is_idempotent(processes) -> None:
+    platform, gateway, _ = processes
+    doc, event = _harvest_as(platform, "NX-BC-9004")
+    first = _capture(gateway, _document(doc, [event]))
+    job = _job(gateway, first)
+    assert job["success"] is True
+    size = _size(platform)
+    again = _capture(gateway, _document(doc, [event]))  # the same bytes
+    assert again.status_code == 202 and again.headers["Location"] == first.headers["Location"]
+    rewrapped = {**_document(doc, [event]), "creationDate": "2030-01-01T00:00:00.000+00:00"}
+    third = _capture(gateway, rewrapped)  # the same events in another document
+    assert third.headers["Location"] == first.headers["Location"]
+    assert _job(gateway, third) == job
+    assert _size(platform) == size
+    events = httpx.get(f"{platform.url}/lots/NX-BC-9004", timeout=10).json()["events"]
+    assert len(events) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("Example_9.6.1-ObjectEvent.jsonld", ["epcList", "epcList"]),
+        ("Example_9.6.4-TransformationEvent.jsonld", ["inputEPCList"]),
+        ("SensorDataExample1.jsonld", None),
+    ],
+)
+def test_the_official_examples_are_refused_with_reasons(
+    processes, name: str, fields: list[str] | None
+) -> None:
+    platform, gateway, _ = processes
+    raw = (STANDARDS / "epcis" / name).read_bytes()
+    doc = json.loads(raw)
+    size = _size(platform)
+    job = _job(gateway, _capture(gateway, raw))
+    events = doc["epcisBody"]["eventList"]
+    assert job["success"] is False and len(job["errors"]) == len(events)
+    for i, (error, event) in enumerate(zip(job["errors"], events, strict=True)):
+        assert error["eventIndex"] == i and error["eventID"] == event["eventID"]
+        assert error["detail"].startswith(f"event {i} ({event['eventID']}): {error['field']}: ")
+    if fields is not None:
+        assert [e["field"] for e in job["errors"]] == fields
+    assert _size(platform) == size
+
+
+def test_the_capture_interface_answers_its_documented_errors(processes) -> None:
+    _, gateway, tmp = processes
+    options = httpx.options(f"{gateway.url}/capture", timeout=10)
+    assert options.status_code == 204
+    assert options.headers["GS1-EPCIS-Capture-Limit"] == "500"
+    assert "rollback" in options.headers["GS1-Capture-Error-Behaviour"]
+    wrong = httpx.post(
+        f"{gateway.url}/capture", content=b"<xml/>", headers={"Content-Type": "application/xml"}
+    )
+    assert wrong.status_code == 415 and wrong.headers["content-type"] == "application/problem+json"
+    assert _capture(gateway, b"{not json").json()["type"] == "epcisException:ValidationException"
+    bad = _capture(gateway, {"type": "EPCISDocument", "schemaVersion": "1.2", "epcisBody": {"eventList": []}})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("schemaVersion: expected 2.0")
+    header = _capture(gateway, {}, **{"GS1-Capture-Error-Behaviour": "maybe"})
+    assert header.status_code == 400 and "rollback or proceed" in header.json()["detail"]
+    missing = httpx.get(f"{gateway.url}/capture/id-unknown", timeout=10)
+    assert missing.status_code == 404 and missing.json()["type"] == "epcisException:NoSuchResourceException"
+    listed = httpx.get(f"{gateway.url}/capture", params={"perPage": 1}, timeout=10)
+    assert listed.status_code == 200 and len(listed.json()) == 1 and 'rel="next"' in listed.headers["Link"]
+    assert Path(tmp / "gateway.db").exists()
