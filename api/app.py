@@ -24,6 +24,7 @@ from farmtrace.web import consumer as web_consumer
 from farmtrace.web import home as web_home
 from farmtrace.web import labels as web_labels
 from farmtrace.web import portal as web_portal
+from farmtrace.web import resolver as web_resolver
 from farmtrace.web.state import AppState
 
 from .docs import install_docs
@@ -155,6 +156,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(vocabulary_routes.router)
     install_docs(app)
     # The web floor's routers (pages, labels) are mounted below, one line each.
+    app.include_router(web_resolver.router)  # /01/...: the GS1 Digital Link resolver (docs/resolver.md)
     app.include_router(web_consumer.router)
     app.include_router(web_home.router)
     app.include_router(web_labels.router)

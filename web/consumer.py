@@ -1,8 +1,8 @@
 """The consumer's page: what a QR label opens, in Simplified Chinese (default) or English.
 
     GET /l/{lot}                   the lot's page (the short form, for lots without a GTIN)
-    GET /01/{gtin}/10/{lot}        the same page by GS1 Digital Link; the GTIN (8, 12, 13 or 14 digits)
-                                   must be the lot's product's, padded to 14 digits, else 404
+    GET /01/{gtin}/10/{lot}        the same page by GS1 Digital Link, through the GS1-conformant
+                                   resolver (web/resolver.py: linkType, linksets, 400 for a bad GTIN)
     GET /l?code=LOT                the lookup form's target: 303 to /l/LOT
     GET /static/{name}             verify.js and page.css; a year's cache when ?v= is the content hash
 
@@ -46,7 +46,7 @@ from .render import STARTED, Surface, names, render, translator, unit_name
 from .state import app_state
 from .timeline import journey_view
 
-__all__ = ["SURFACE", "router"]
+__all__ = ["SURFACE", "lot_page", "not_found_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,27 +71,13 @@ def lookup(request: Request, code: str = "", lang: str | None = None) -> Respons
     t = translator(request, lang)
     code = code.strip()
     if not code:
-        return _not_found(request, t, t("notfound.malformed"), code="")
+        return not_found_page(request, t, t("notfound.malformed"), code="")
     return RedirectResponse(f"/l/{quote(code, safe='')}?lang={t.lang}", status_code=303)
 
 
 @router.get("/l/{lot:path}")
-def lot_page(lot: str, request: Request, service: ServiceDep, lang: str | None = None) -> Response:
-    return _lot_page(request, service, translator(request, lang), lot, gtin=None)
-
-
-@router.get("/01/{gtin}/10/{lot:path}")
-def digital_link_page(
-    gtin: str, lot: str, request: Request, service: ServiceDep, lang: str | None = None
-) -> Response:
-    return _lot_page(request, service, translator(request, lang), lot, gtin=gtin)
-
-
-@router.get("/01/{rest:path}")
-def digital_link_malformed(rest: str, request: Request, lang: str | None = None) -> Response:
-    """A GS1 Digital Link we cannot read (no /10/ lot, other qualifiers): the friendly 404."""
-    t = translator(request, lang)
-    return _not_found(request, t, t("notfound.malformed"), code="")
+def short_link_page(lot: str, request: Request, service: ServiceDep, lang: str | None = None) -> Response:
+    return lot_page(request, service, translator(request, lang), lot, gtin=None)
 
 
 @router.get("/static/{name}")
@@ -122,23 +108,25 @@ def _accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "").lower()
 
 
-def _not_found(request: Request, t: Translator, message: str, *, code: str) -> Response:
+def not_found_page(request: Request, t: Translator, message: str, *, code: str) -> Response:
+    """The friendly HTML 404 (also web/resolver.py's, for a Digital Link it cannot resolve)."""
     return render(request, t, "notfound.html", surface=SURFACE, status=404, message=message, code=code)
 
 
-def _lot_page(
+def lot_page(
     request: Request, service: TraceService, t: Translator, lot: str, *, gtin: str | None
 ) -> Response:
+    """The lot's page (`gtin`: the Digital Link's, which must be the lot's product's, else 404)."""
     request.scope[STARTED] = time.perf_counter()
     try:
         check_lot_code(lot)
         wanted_gtin = gtin14(gtin) if gtin is not None else None
     except InvalidEvent:
-        return _not_found(request, t, t("notfound.malformed"), code=lot if len(lot) <= 20 else "")
+        return not_found_page(request, t, t("notfound.malformed"), code=lot if len(lot) <= 20 else "")
     try:
         journey = service.journey_bundle(lot)
     except NotFound:
-        return _not_found(request, t, t("notfound.unknown", code=lot), code=lot)
+        return not_found_page(request, t, t("notfound.unknown", code=lot), code=lot)
     except Exception:
         # The ledger's data for this lot cannot be read (an entry edited into garbage, a row deleted:
         # whatever the journey raises). A consumer is told the product cannot be verified, never
@@ -148,7 +136,7 @@ def _lot_page(
     else:
         product_gtin = journey.product.get("gtin")
         if wanted_gtin is not None and (product_gtin is None or gtin14(product_gtin) != wanted_gtin):
-            return _not_found(request, t, t("notfound.gtin", gtin=gtin, code=lot), code=lot)
+            return not_found_page(request, t, t("notfound.gtin", gtin=gtin, code=lot), code=lot)
         if any(item.event is None for item in journey.events):
             # An entry no longer decodes (or is gone): the journey carries it as stored, and the
             # browser's check names it; the page shows the product as unverifiable.

@@ -429,6 +429,42 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "notfound.form_label": ("输入标签上的批次号", "Type the lot code from the label"),
     "notfound.form_submit": ("查询", "Look up"),
+    # --- the GS1 Digital Link resolver (web/resolver.py) ---
+    "resolver.bad_title": ("商品条码无效", "Not a valid product barcode"),
+    "resolver.gtin_digits": (
+        "商品条码「{gtin}」只能由数字组成。",
+        "GTIN “{gtin}” must be digits only.",
+    ),
+    "resolver.gtin_length": (
+        "商品条码「{gtin}」应为 8、12、13 或 14 位数字，这里是 {n} 位。",
+        "GTIN “{gtin}” must have 8, 12, 13 or 14 digits; it has {n}.",
+    ),
+    "resolver.gtin_check": (
+        "商品条码「{gtin}」的校验位应为 {want}，这里是 {found}。",
+        "The check digit of GTIN “{gtin}” should be {want}, not {found}.",
+    ),
+    "resolver.lot_syntax": (
+        "批次号「{lot}」不是有效的 GS1 批号（1 到 20 个 GS1 允许的字符）。",
+        "“{lot}” is not a GS1 batch/lot number (1 to 20 characters of the GS1 character set).",
+    ),
+    "resolver.path": (
+        "这不是有效的 GS1 数字链接：商品条码后应跟 /10/ 和批次号。",
+        "This is not a valid GS1 Digital Link: the GTIN must be followed by /10/ and a lot code.",
+    ),
+    "resolver.hint_digits": (
+        "请核对条码下方的数字是否输入完整。",
+        "Check that the digits under the barcode were typed in full.",
+    ),
+    "resolver.no_link_title": ("没有这类信息", "No such information"),
+    "resolver.no_link": (
+        "批次 {lot} 没有「{link_type}」类型的链接。",
+        "Lot {lot} has no link of type “{link_type}”.",
+    ),
+    "resolver.link_page": ("产品追溯页", "Product trace page"),
+    "resolver.link_epcis": ("本批次的 EPCIS 2.0 事件", "This lot's EPCIS 2.0 events"),
+    "resolver.link_journey": ("可验证的流转记录", "The verifiable journey"),
+    "resolver.link_certificate": ("承诺达标合格证 {number}", "Compliance certificate {number}"),
+    "resolver.link_recall": ("召回状态", "Recall status"),
     # --- footer ---
     "footer.how_title": ("如何验证", "How this is checked"),
     "footer.how": (
