@@ -29,6 +29,7 @@ __all__ = [
     "cbv_value",
     "decimal_text",
     "derived_transactions",
+    "digital_link",
     "documents",
     "event_time",
     "input_ref",
@@ -90,11 +91,7 @@ def lot_of_class(uri: object, *, field: str) -> tuple[str, str | None]:
         digits = item[0] + prefix + item[1:]
         return unquote(lot), digits + gs1_check_digit(digits)
     if uri.startswith(("https://", "http://")):
-        try:
-            link = GS1DigitalLinkURI.parse(uri)
-        except Exception as exc:  # biip raises its ParseError (and ValueError for some inputs)
-            raise InvalidEvent(field, f"not a GS1 Digital Link: {exc}") from exc
-        ais = {e.ai.ai: e.value for e in link.element_strings}
+        ais = digital_link(uri, field=field)
         if "01" not in ais or "10" not in ais or "21" in ais:
             raise InvalidEvent(
                 field, f"a lot is named by a Digital Link with AI 01 and AI 10 (no 21): {uri[:80]}"
@@ -103,6 +100,20 @@ def lot_of_class(uri: object, *, field: str) -> tuple[str, str | None]:
     raise InvalidEvent(
         field, f"not a lot class (urn:farmtrace:lot, LGTIN URN or Digital Link with AI 10): {uri[:80]}"
     )
+
+
+def digital_link(uri: str, *, field: str) -> dict[str, str]:
+    """The element strings of a GS1 Digital Link URI, {AI: value}, parsed by biip with their check
+    digits checked (GTIN, GLN). Raises InvalidEvent(field) naming what biip found wrong."""
+    try:
+        link = GS1DigitalLinkURI.parse(uri)
+    except Exception as exc:  # biip raises its ParseError (a ValueError) for what it cannot read
+        raise InvalidEvent(field, f"not a GS1 Digital Link: {exc}") from exc
+    for element in link.element_strings:
+        error = element.gtin_error or element.gln_error
+        if error:
+            raise InvalidEvent(field, f"not a GS1 Digital Link: {error}")
+    return {e.ai.ai: e.value for e in link.element_strings}
 
 
 @dataclass(frozen=True)
@@ -233,10 +244,7 @@ def location(obj: dict[str, Any]) -> dict[str, Any]:
         digits = m.group(1) + m.group(2)
         location["gln"] = digits + gs1_check_digit(digits)
     elif uri.startswith(("https://", "http://")) and "/414/" in uri:
-        try:
-            ais = {e.ai.ai: e.value for e in GS1DigitalLinkURI.parse(uri).element_strings}
-        except Exception as exc:  # biip's ParseError
-            raise InvalidEvent(f"{key}.id", f"not a GS1 Digital Link: {exc}") from exc
+        ais = digital_link(uri, field=f"{key}.id")
         if set(ais) != {"414"}:
             raise InvalidEvent(f"{key}.id", "only a plain GLN (AI 414 alone) is a farmtrace place")
         location["gln"] = ais["414"]

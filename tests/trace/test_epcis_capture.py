@@ -1,0 +1,213 @@
+"""EPCIS 2.0 capture (trace/epcis_capture.py): the export's inverse, and its refusals.
+
+Round trips: every event of a whole history (story 1 and every other kind), exported by
+trace/epcis.py and captured again, gives back its wire form (less what the signer adds: key_id and
+the inputs' follows). Where the export loses something (a quantity in jin is exported in KGM; a
+document with a URL keeps only the URL), the capture gives what the export kept, and these tests
+pin exactly that. Refusals name the EPCIS field; foreign identifiers (LGTIN URNs, Digital Links on
+other domains, SGLNs, CBV URIs) are read as the standards write them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from typing import Any
+
+import pytest
+from biip.gtin import Gtin
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from farmtrace.trace.epcis import epcis_document, to_epcis_event
+from farmtrace.trace.epcis_capture import capture_document, capture_event, lot_of_class
+from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.model.kinds import PARTY_KINDS
+
+from ..conftest import STANDARDS
+from .story import COOP, MARKET, sample_wires
+from .test_epcis import BASE, CREATED, NS, _full_history
+
+
+def _unsigned(event: Event) -> dict[str, Any]:
+    """The wire form less what the signer adds (key_id, and the inputs' follows)."""
+    wire = event.to_wire()
+    wire.pop("key_id")
+    wire["inputs"] = [{k: v for k, v in r.items() if k != "follows"} for r in wire["inputs"]]
+    return wire
+
+
+def test_a_whole_history_round_trips_through_export_and_capture() -> None:
+    lg = _full_history()
+    pairs = [(e, i) for e, i in lg.log if e.kind not in PARTY_KINDS]
+    doc = epcis_document(pairs, created=CREATED, recorded={i: CREATED for _, i in pairs}, base=BASE)
+    kinds = set()
+    for (event, _), item in zip(pairs, doc["epcisBody"]["eventList"], strict=True):
+        [captured] = capture_document(
+            {**doc, "epcisBody": {"eventList": [item]}}, party=event.party, base=BASE
+        )
+        assert captured.refusal is None, (event.kind, captured.refusal)
+        assert captured.wire == _unsigned(event)
+        assert captured.epcis_id == item["eventID"]
+        kinds.add(event.kind)
+    assert kinds == {
+        "harvest",
+        "inspect",
+        "certify",
+        "transform",
+        "ship",
+        "receive",
+        "sell",
+        "recall",
+        "destroy",
+    }
+
+
+@pytest.mark.parametrize("name", [n for n, w in sample_wires().items() if w["kind"] not in PARTY_KINDS])
+def test_every_kind_round_trips_but_what_the_export_loses(name: str) -> None:
+    event = Event.from_wire(sample_wires()[name])
+    item = to_epcis_event(event, event_id="ab" * 32, recorded_at=CREATED, base=BASE)
+    got = capture_event(item, party=event.party, base=BASE)
+    want = _unsigned(event)
+    if name == "harvest":  # 200 jin is exported as 100 KGM; a document with a URL keeps only the URL
+        assert want["outputs"][1]["quantity"] == "200" and want["outputs"][1]["unit"] == "jin"
+        want["outputs"][1].update(quantity="100", unit="kg")
+        url = "https://coop.example/pr/1"
+        assert want["documents"] == [{"type": "planting_record", "id": "PR-001", "url": url}]
+        want["documents"] = [{"type": "document", "id": url, "url": url}]
+    assert got == want
+
+
+def _harvest() -> dict[str, Any]:
+    event = Event.from_wire(sample_wires()["harvest"])
+    return to_epcis_event(event, event_id="ab" * 32, recorded_at=None, base=BASE)  # type: ignore[return-value]
+
+
+def _refusal(item: Any, party: str = COOP) -> InvalidEvent:
+    with pytest.raises(InvalidEvent) as caught:
+        capture_event(item, party=party, base=BASE)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"epcList": ["urn:epc:id:sgtin:0614141.107346.2017"]}, "epcList", "serialised items"),
+        ({"type": "AggregationEvent"}, "type", "AggregationEvent has no farmtrace event kind"),
+        ({"type": "AssociationEvent"}, "type", "AssociationEvent has no farmtrace event kind"),
+        ({"example:myField": "x"}, "example:myField", "not representable"),
+        ({"bizStep": "storing"}, "action", "OBSERVE"),
+        ({"action": "OBSERVE"}, "action", "bizStep commissioning is captured with action ADD"),
+        ({"disposition": "in_transit"}, "disposition", "a farmtrace harvest event is active"),
+        ({"farmtrace:party": MARKET}, "farmtrace:party", "this gateway signs for"),
+        ({"eventTime": "yesterday"}, "eventTime", "not an RFC 3339 date-time"),
+        ({"eventTimeZoneOffset": "+15:00"}, "eventTimeZoneOffset", "+08:00"),
+        ({"ilmd": {}}, "ilmd.farmtrace:products", "a new lot needs its product"),
+        ({"certificationInfo": "urn:x"}, "certificationInfo", "a harvest event carries no certificate"),
+        ({"farmtrace:price": {"amount": "-1"}}, "farmtrace:price", "farmtrace's price"),
+    ],
+)
+def test_refusals_name_the_field(change: dict[str, Any], field: str, words: str) -> None:
+    item = {**_harvest(), **change}
+    exc = _refusal(item)
+    assert exc.field == field and words in exc.message, (exc.field, exc.message)
+
+
+def test_quantities_lots_and_units_are_refused_with_their_place() -> None:
+    item = _harvest()
+    bad = copy.deepcopy(item)
+    bad["quantityList"][1]["uom"] = "LTR"
+    assert _refusal(bad).field == "quantityList[1].uom"
+    bad = copy.deepcopy(item)
+    bad["quantityList"][0]["quantity"] = "500"
+    assert _refusal(bad).field == "quantityList[0].quantity"
+    bad = copy.deepcopy(item)
+    bad["quantityList"][0]["epcClass"] = "urn:epc:idpat:sgtin:4012345.066666.*"
+    assert _refusal(bad).field == "quantityList[0].epcClass"
+    bad = copy.deepcopy(item)
+    bad["quantityList"][1]["epcClass"] = "https://id.gs1.org/01/06901234567892/10/OTHER"
+    exc = _refusal(bad)
+    assert exc.field == "ilmd.farmtrace:products.OTHER" and "missing" in exc.message
+
+
+def test_foreign_identifiers_as_the_standards_write_them() -> None:
+    # EPC Tag Data Standard LGTIN URN: company prefix 0614141, item reference 812345 (indicator 8).
+    assert lot_of_class("urn:epc:class:lgtin:0614141.812345.ABC%2F1", field="f") == (
+        "ABC/1",
+        "80614141123458",
+    )
+    # A Digital Link on the party's own domain (parsed by biip), with extra AIs refused if serial.
+    assert lot_of_class("https://brand.example/01/06901234567892/10/L1", field="f") == (
+        "L1",
+        "06901234567892",
+    )
+    with pytest.raises(InvalidEvent, match="no 21"):
+        lot_of_class("https://id.gs1.org/01/06901234567892/10/L1/21/7", field="f")
+    with pytest.raises(InvalidEvent, match="check digit"):
+        lot_of_class("https://id.gs1.org/01/06901234567893/10/L1", field="f")
+    # An LGTIN URN has no check digit: the computed one is what biip, independently, accepts.
+    for urn in ("urn:epc:class:lgtin:0614141.812345.L1", "urn:epc:class:lgtin:690123456.0789.L1"):
+        gtin = lot_of_class(urn, field="f")[1]
+        assert gtin is not None and Gtin.parse(gtin).value == gtin
+    item = {
+        **_harvest(),
+        "bizStep": "https://ref.gs1.org/cbv/BizStep-commissioning",
+        "disposition": "urn:epcglobal:cbv:disp:active",
+        "readPoint": {"id": "urn:epc:id:sgln:0614141.07346.0"},
+        "eventTime": "2026-11-19T22:00:00.750Z",
+    }
+    for key in ("farmtrace:location", "bizLocation"):
+        item.pop(key, None)
+    wire = capture_event(item, party=COOP, base=BASE)
+    assert wire["location"] == {"name": "urn:epc:id:sgln:0614141.07346.0", "gln": "0614141073467"}
+    assert wire["event_time"] == "2026-11-20T06:00:00+08:00"  # in the event's offset, to the second
+    item["readPoint"] = {"id": "urn:epc:id:sgln:0614141.07346.1234"}
+    assert _refusal(item).field == "readPoint.id"
+
+
+def test_a_sale_at_wholesale_uses_the_platforms_vocabulary() -> None:
+    event = Event.from_wire(sample_wires()["sell"])
+    item = to_epcis_event(event, event_id="ab" * 32, recorded_at=None, base=BASE)
+    assert item is not None
+    item = {**item, "bizStep": NS + "wholesale_selling"}
+    exc = _refusal(item, party=event.party)
+    assert exc.field == "farmtrace:price.stage" and "wholesale" in exc.message
+    other = {**item, "bizStep": "https://elsewhere.example/ns#wholesale_selling"}
+    assert _refusal(other, party=event.party).field == "bizStep"
+
+
+def test_document_level_problems_raise_and_event_problems_are_kept() -> None:
+    with pytest.raises(InvalidEvent, match="schemaVersion"):
+        capture_document({"type": "EPCISDocument", "schemaVersion": "1.2"}, party=COOP, base=BASE)
+    with pytest.raises(InvalidEvent, match="eventList"):
+        capture_document(
+            {"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {}}, party=COOP, base=BASE
+        )
+    doc = json.loads((STANDARDS / "epcis" / "Example_9.6.1-ObjectEvent.jsonld").read_text(encoding="utf-8"))
+    captured = capture_document(doc, party=COOP, base=BASE)
+    assert [(c.index, c.wire, c.refusal.field if c.refusal else None) for c in captured] == [
+        (0, None, "epcList"),
+        (1, None, "epcList"),
+    ]
+    assert [c.epcis_id for c in captured] == [e["eventID"] for e in doc["epcisBody"]["eventList"]]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(_harvest())), _JSON, max_size=4))
+def test_capture_raises_only_its_own_error(change: dict[str, Any]) -> None:
+    with contextlib.suppress(InvalidEvent):  # anything else fails the test
+        capture_event({**_harvest(), **change}, party=COOP, base=BASE)
+
+
+def test_an_event_time_without_an_offset_is_refused() -> None:
+    exc = _refusal({**_harvest(), "eventTime": "2026-11-20T06:00:00"})
+    assert exc.field == "eventTime" and "explicit offset" in exc.message
