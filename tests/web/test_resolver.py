@@ -292,3 +292,61 @@ def test_the_recall_status_reflects_a_recall_recorded_over_http(site):
     assert client.get(_path(target["href"])).json() == status
     assert client.get(f"/lots/{bag}/recallstatus", headers={"accept": "application/json"}).json() == status
     assert "召回" in client.get(f"/01/{GTIN}/10/{bag}").text
+
+
+def test_a_type_the_lot_lacks_is_404_and_two_certificates_are_300(site):
+    """A new lot harvested over HTTP has no certificate: gs1:certificationInfo is 404. With two
+    certificates, nothing in the request chooses one: 300, listing both as a linkset (§2.6.3)."""
+    client, tmp = site
+    coop = PartyKey.load(tmp / "keys" / "coop.key")
+    lot = "NX-RES-0001"
+    link = f"/01/{GTIN}/10/{lot}"
+
+    def post(wire: dict) -> str:
+        wire = {"inputs": [], "outputs": [], **wire}
+        wire["event_time"] = datetime.now(CHINA_STANDARD_TIME).isoformat(timespec="seconds")
+        r = client.post("/events", json={"entry": base64.b64encode(coop.sign(wire)).decode()})
+        assert r.status_code == 201, r.text
+        return r.json()["event_id"]
+
+    product = {"name_zh": "宁乡包菜", "name_en": "Ningxiang cabbage", "gtin": GTIN}
+    post(
+        {
+            "kind": "harvest",
+            "location": {"name": "金洲镇 3 号蔬菜基地"},
+            "outputs": [{"lot": lot, "quantity": "40", "unit": "kg", "product": product}],
+            "detail": {"origin": {"name": "金洲镇 3 号蔬菜基地"}},
+        }
+    )
+    assert (
+        GS1 + "certificationInfo" not in _linkset(client, lot, params={"linkType": "linkset"})["linkset"][0]
+    )
+    r = client.get(link, params={"linkType": "gs1:certificationInfo"}, follow_redirects=False)
+    assert r.status_code == 404 and "gs1:certificationInfo" in r.text
+
+    numbers = ["HGZ-430124-20261207-101", "HGZ-430124-20261207-102"]
+    for number in numbers:
+        head = client.get(f"/lots/{lot}").json()["head"]
+        post(
+            {
+                "kind": "certify",
+                "location": {"name": "金洲镇 3 号蔬菜基地"},
+                "inputs": [{"lot": lot, "quantity": "40", "unit": "kg", "follows": [head]}],
+                "detail": {
+                    "certificate_no": number,
+                    "product_name": "宁乡包菜",
+                    "origin": "湖南省长沙市宁乡市",
+                    "commitments": ["no_banned_substances", "withdrawal_period_observed"],
+                    "contact": "刘建国",
+                },
+            }
+        )
+    r = client.get(link, params={"linkType": "gs1:certificationInfo"}, follow_redirects=False)
+    assert r.status_code == 300 and r.headers["content-type"] == LINKSET
+    jsonschema.validate(r.json(), SCHEMA)
+    (context,) = r.json()["linkset"]
+    assert set(context) == {"anchor", "itemDescription", GS1 + "certificationInfo"}
+    certificates = context[GS1 + "certificationInfo"]
+    assert sorted(re.search(r"HGZ-[0-9-]+", c["title"]).group(0) for c in certificates) == numbers
+    for c in certificates:
+        assert client.get(_path(c["href"])).status_code == 200
