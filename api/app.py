@@ -33,6 +33,7 @@ from .limits import BodyLimit
 from .methods import HeadAsGet
 from .routes import checkpoints as checkpoint_routes
 from .routes import console as console_routes
+from .routes import epcis_query as epcis_query_routes
 from .routes import ledger as ledger_routes
 from .routes import tiles as tiles_routes
 from .routes import trace as trace_routes
@@ -154,6 +155,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(trace_routes.router)
     app.include_router(vocabulary_routes.router)
+    app.include_router(epcis_query_routes.router)  # /epcis: the EPCIS 2.0 query interface (docs/epcis-query.md)
     install_docs(app)
     # The web floor's routers (pages, labels) are mounted below, one line each.
     app.include_router(web_resolver.router)  # /01/...: the GS1 Digital Link resolver (docs/resolver.md)

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from farmtrace.ledger import errors as le
 from farmtrace.trace import errors as te
+from farmtrace.trace.reads import epcis_query as eq
 
 __all__ = [
     "PROBLEM_TYPES",
@@ -151,6 +152,36 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Too many applications from this address, or pending at the desk; `Retry-After` says when to try again.",
         "来自该地址的申请过多，或待处理的申请已满；响应头 `Retry-After` 给出可重试的时间。",
     ),
+    # The EPCIS 2.0 query interface's exceptions (api/routes/epcis_query.py): their problems' `type`
+    # is the EPCIS name the official OpenAPI lists (`epcisException:QueryParameterException`, ...).
+    "epcis-query-parameter": ProblemType(
+        400,
+        "EPCIS query parameter refused",
+        "EPCIS 查询参数无效",
+        "An EPCIS query parameter is unknown, unsupported or malformed; `field` names it.",
+        "EPCIS 查询参数未知、不受支持或格式错误，`field` 指出是哪一个。",
+    ),
+    "epcis-no-such-resource": ProblemType(
+        404,
+        "No such EPCIS resource",
+        "没有该 EPCIS 资源",
+        "No such EPCIS event, event type or named query.",
+        "没有该 EPCIS 事件、事件类型或命名查询。",
+    ),
+    "epcis-resource-exists": ProblemType(
+        409,
+        "EPCIS resource already exists",
+        "EPCIS 资源已存在",
+        "A named query with this name exists already.",
+        "同名的命名查询已存在。",
+    ),
+    "epcis-query-too-large": ProblemType(
+        413,
+        "EPCIS query too large",
+        "EPCIS 查询结果过大",
+        "More events match than the query's maxEventCount allows, or than the service tests for one query.",
+        "匹配的事件多于查询的 maxEventCount 上限，或多于服务为单个查询检验的数量。",
+    ),
     "internal-error": ProblemType(
         500,
         "Internal error",
@@ -169,6 +200,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
 
 # (error class, problem type slug): the first matching row wins.
 STATUS_TABLE: list[tuple[type[Exception], str]] = [
+    (eq.QueryParameterException, "epcis-query-parameter"),
+    (eq.NoSuchResourceException, "epcis-no-such-resource"),
+    (eq.ResourceAlreadyExistsException, "epcis-resource-exists"),
+    (eq.QueryTooLargeException, "epcis-query-too-large"),
     (te.InvalidEvent, "invalid-event"),
     (te.SignatureRefused, "signature-refused"),
     (te.Forbidden, "forbidden"),
@@ -238,6 +273,8 @@ def problem_body(exc: Exception) -> dict:
             for name in ("field", "rule"):
                 if getattr(exc, name, None) is not None:
                     body[name] = getattr(exc, name)
+            if getattr(exc, "epcis_exception", None) is not None:  # the EPCIS OpenAPI's problem types
+                body["type"] = f"epcisException:{exc.epcis_exception}"
             return body
     raise exc
 

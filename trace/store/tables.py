@@ -27,6 +27,8 @@ __all__ = [
     "TraceApplication",
     "TraceCertificate",
     "TraceDisposal",
+    "TraceEpcisEventId",
+    "TraceEpcisQuery",
     "TraceEvent",
     "TraceEventLot",
     "TraceHolding",
@@ -275,6 +277,31 @@ class TraceIndexHead(SQLModel, table=True):
 
 INDEX_TABLES = [TraceIndexHead.__table__]  # type: ignore[attr-defined]
 NODE_TABLES = [m.__table__ for m in (TraceIndexMapNode, TraceIndexMapValue)]  # type: ignore[attr-defined]
+
+
+class TraceEpcisQuery(SQLModel, table=True):
+    """An EPCIS 2.0 named query (REST binding `POST /queries`): its name, its parameters as canonical
+    JSON, who created it and when. Off the ledger and not in `TABLES`: written and created only by
+    trace/store/epcis_queries.py."""
+
+    __tablename__ = "trace_epcis_query"
+    name: str = Field(primary_key=True)
+    query: str = Field(sa_column=Column(Text, nullable=False))
+    created_by: str
+    created_at: str
+
+
+class TraceEpcisEventId(SQLModel, table=True):
+    """The CBV 2.0 event hash ID (CBV 2.0 §8.9) of each exported event, under one vocabulary
+    base (the hash covers the `farmtrace:` extension fields, whose namespace is the base's), so
+    `GET /epcis/events/{eventID}` finds the event. A cache of the ledger, filled in ledger order when
+    a lookup needs it; not in `TABLES`: written and created only by trace/store/epcis_queries.py."""
+
+    __tablename__ = "trace_epcis_event_id"
+    __table_args__ = (Index("ix_trace_epcis_event_id_index", "base", "ledger_index"),)
+    base: str = Field(primary_key=True)
+    event_hash: str = Field(primary_key=True)  # the whole ni:///sha-256;…?ver=CBV2.0 URI
+    ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class AuditRun(SQLModel, table=True):

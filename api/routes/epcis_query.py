@@ -1,0 +1,231 @@
+"""The EPCIS 2.0 REST query interface, read-only (the official OpenAPI's query paths, under /epcis).
+
+    GET    /epcis                              the top-level resources
+    GET    /epcis/events                       events matching the query parameters (docs/epcis-query.md)
+    GET    /epcis/events/{eventID}             one event (its EPCIS eventID, percent-encoded, or farmtrace id)
+    GET    /epcis/eventTypes                   the event types the query interface takes
+    GET    /epcis/eventTypes/{type}            its sub-resources (events)
+    GET    /epcis/eventTypes/{type}/events     as /epcis/events with eventType={type}
+    GET    /epcis/queries                      every named query
+    POST   /epcis/queries                      create one: {"name", "query"} (a party; 201, 409 if taken)
+    GET    /epcis/queries/{name}               its definition
+    DELETE /epcis/queries/{name}               delete it (its creator or a regulator; 204)
+    GET    /epcis/queries/{name}/events        its events
+
+Answers are EPCISQueryDocuments with `GS1-EPCIS-Version`, `GS1-CBV-Version` and `GS1-Extensions`;
+a page with more after it has `Link: <…?perPage=N&nextPageToken=…>; rel="next"`. Errors are
+problem+json with the EPCIS exception types (`epcisException:QueryParameterException` 400,
+`NoSuchResourceException` 404, `ResourceAlreadyExistsException` 409, `QueryTooLargeException` 413;
+api/errors.py). Everything here is what the public `/lots/{code}/epcis` already publishes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from farmtrace.trace.epcis import namespace
+from farmtrace.trace.reads import epcis_results as results
+from farmtrace.trace.reads.epcis_query import (
+    EVENT_TYPES,
+    QueryParameterException,
+    format_query,
+    parse_count,
+    parse_query,
+)
+from farmtrace.web.auth import authenticate
+
+from ..deps import ClockDep, ServiceDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/epcis", tags=["EPCIS 2.0 query"])
+
+_PER_PAGE = 30  # when the request names no perPage
+_PAGING = ("perPage", "nextPageToken")
+QueryName = Annotated[str, Path(max_length=100)]
+
+
+def _headers(request: Request) -> dict[str, str]:
+    ns = namespace(request.app.state.settings.vocabulary_base)
+    return {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0", "GS1-Extensions": f"farmtrace={ns}"}
+
+
+def _json(request: Request, body: Any, status: int = 200, **headers: str) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={**_headers(request), **headers})
+
+
+def _token_key(request: Request) -> bytes:
+    # One key per app (process): page tokens are tamper-evident, and a restart expires them.
+    state = request.app.state
+    if not hasattr(state, "epcis_token_key"):
+        state.epcis_token_key = secrets.token_bytes(32)
+    return state.epcis_token_key
+
+
+def _params(request: Request) -> tuple[dict[str, str], dict[str, str]]:
+    """(query parameters, paging parameters); a parameter given twice is refused."""
+    query: dict[str, str] = {}
+    paging: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        into = paging if name in _PAGING else query
+        if name in into:
+            raise QueryParameterException(name, "given more than once (lists are pipe-delimited: a|b)")
+        into[name] = value
+    return query, paging
+
+
+def _per_page(paging: dict[str, str]) -> int:
+    return parse_count("perPage", paging["perPage"]) if "perPage" in paging else _PER_PAGE
+
+
+def _events(
+    request: Request, service: ServiceDep, clock: ClockDep, *, name: str | None, fixed: dict[str, Any]
+) -> JSONResponse:
+    """A page of events: of `fixed` (a named query's or a path's parameters) and the request's."""
+    params, paging = _params(request)
+    key = _token_key(request)
+    if "nextPageToken" in paging:
+        state = results.parse_page_token(paging["nextPageToken"], key)
+        if state.name != name or (params and parse_query({**fixed, **params}) != state.query):
+            raise QueryParameterException("nextPageToken", "the token belongs to another query")
+    else:
+        if name is not None and params:
+            raise QueryParameterException(next(iter(params)), "a named query's parameters are fixed")
+        clash = sorted(set(fixed) & set(params))
+        if clash:
+            raise QueryParameterException(clash[0], "fixed by the path")
+        query = parse_query({**fixed, **params})
+        state = results.PageState(query, left=query.eventCountLimit, name=name)
+    created = clock()
+    base = request.app.state.settings.vocabulary_base
+    per_page = _per_page(paging)
+    page = results.find_events(
+        service.engine, service.log, state, base=base, created=created, per_page=per_page
+    )
+    body = {
+        "@context": page.context,
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": created.isoformat(timespec="milliseconds"),
+        "epcisBody": {
+            "queryResults": {
+                "queryName": name or "SimpleEventQuery",
+                "resultsBody": {"eventList": page.events},
+            }
+        },
+    }
+    headers = {}
+    if page.next is not None:
+        token = results.format_page_token(page.next, key)
+        url = request.url.replace(
+            query=f"perPage={min(per_page, results.MAX_PER_PAGE)}&nextPageToken={token}"
+        )
+        headers["Link"] = f'<{url}>; rel="next"'
+    return _json(request, body, **headers)
+
+
+@router.get("")
+def top_level(request: Request) -> JSONResponse:
+    return _json(
+        request,
+        {
+            "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+            "type": "Collection",
+            "member": ["eventTypes", "events", "queries"],
+        },
+    )
+
+
+@router.get("/events")
+def get_events(request: Request, service: ServiceDep, clock: ClockDep) -> JSONResponse:
+    return _events(request, service, clock, name=None, fixed={})
+
+
+@router.get("/events/{event_id:path}")
+def get_event(
+    event_id: Annotated[str, Path(max_length=300)], request: Request, service: ServiceDep, clock: ClockDep
+) -> JSONResponse:
+    base = request.app.state.settings.vocabulary_base
+    context, event = results.event_by_id(service.engine, service.log, event_id, base=base, created=clock())
+    return _json(request, {"@context": context, **event})
+
+
+@router.get("/eventTypes")
+def get_event_types(request: Request) -> JSONResponse:
+    return _json(request, list(EVENT_TYPES))
+
+
+@router.get("/eventTypes/{event_type}")
+def get_event_type(event_type: Annotated[str, Path(max_length=40)], request: Request) -> JSONResponse:
+    _event_type(event_type)
+    return _json(
+        request,
+        {
+            "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+            "type": "Collection",
+            "member": ["events"],
+        },
+    )
+
+
+@router.get("/eventTypes/{event_type}/events")
+def get_events_of_type(
+    event_type: Annotated[str, Path(max_length=40)], request: Request, service: ServiceDep, clock: ClockDep
+) -> JSONResponse:
+    _event_type(event_type)
+    return _events(request, service, clock, name=None, fixed={"eventType": event_type})
+
+
+def _event_type(event_type: str) -> None:
+    if event_type not in EVENT_TYPES:
+        raise results.NoSuchResourceException("event type", event_type)
+
+
+def _definition(found: results.NamedQuery) -> dict[str, Any]:
+    return {"name": found.name, "query": format_query(found.query)}
+
+
+@router.get("/queries")
+def list_queries(request: Request, service: ServiceDep) -> JSONResponse:
+    return _json(request, [_definition(q) for q in results.named_queries(service.engine)])
+
+
+@router.post("/queries", status_code=201)
+def create_query(
+    request: Request, service: ServiceDep, clock: ClockDep, body: Annotated[dict[str, Any], Body()]
+) -> Response:
+    party = authenticate(request)
+    name, query = body.get("name"), body.get("query")
+    extra = sorted(set(body) - {"name", "query"})
+    if extra:
+        raise QueryParameterException(extra[0], "not a member of a query definition (name, query)")
+    if not isinstance(name, str):
+        raise QueryParameterException("name", "expected a string")
+    if not isinstance(query, dict):
+        raise QueryParameterException("query", "expected a JSON object of query parameters")
+    found = results.create_named_query(service.engine, name, query, party=party.id, at=clock())
+    location = f"/epcis/queries/{quote(found.name, safe='')}"
+    return Response(status_code=201, headers={**_headers(request), "Location": location})
+
+
+@router.get("/queries/{name}")
+def get_query(name: QueryName, request: Request, service: ServiceDep) -> JSONResponse:
+    return _json(request, _definition(results.named_query(service.engine, name)))
+
+
+@router.delete("/queries/{name}", status_code=204)
+def delete_query(name: QueryName, request: Request, service: ServiceDep) -> Response:
+    party = authenticate(request)
+    results.delete_named_query(service.engine, name, party=party.id, regulator="regulator" in party.roles)
+    return Response(status_code=204, headers=_headers(request))
+
+
+@router.get("/queries/{name}/events")
+def get_query_events(name: QueryName, request: Request, service: ServiceDep, clock: ClockDep) -> JSONResponse:
+    found = results.named_query(service.engine, name)
+    return _events(request, service, clock, name=found.name, fixed=format_query(found.query))
