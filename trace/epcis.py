@@ -36,9 +36,12 @@ disposition "recalled", set as a persistent disposition so it sticks to the lot.
 CBV has no wholesale sale either; rather than misuse retail_selling, wholesale sales use our own
 vocabulary URIs (the schema allows any URI outside the CBV namespaces).
 
-eventID: `ni:///sha-256;{base64url of the event id}` (RFC 6920 named information): it names the
-SHA-256 of our canonical event bytes. It deliberately lacks the `?ver=CBV2.0` parameter, which
-would claim it is the CBV 2.0 event hash computed over the EPCIS event itself.
+eventID: the CBV 2.0 event hash ID of the exported event, `ni:///sha-256;{hex}?ver=CBV2.0`
+(CBV 2.0 §8.9, `epcis_hash.event_hash_id`), so that every system that sees the event computes the
+same ID from its content. farmtrace's own identity of the event, the SHA-256 of the signed event's
+canonical bytes, travels as `farmtrace:eventId` (hex); it is a user extension field, so the CBV
+hash covers it too, and two signed events never share a hash ID. (Until this change eventID was
+`event_uri(event id)`, the RFC 6920 form of that SHA-256; lookups still accept it.)
 
 Quantities: kg KGM, g GRM, t TNE, jin KGM (converted: 1 jin = 0.5 kg), piece H87, box XBX, bag XBG
 (UN/CEFACT Recommendation 20 and 21 codes). Locations: a GLN becomes `https://id.gs1.org/414/{gln}`
@@ -59,6 +62,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from .epcis_hash import event_hash_id
 from .model.details import (
     CertifyDetail,
     DestroyDetail,
@@ -165,7 +169,10 @@ def party_uri(party_id: str) -> str:
 
 
 def event_uri(event_id: str) -> str:
-    """Return the RFC 6920 ni URI of an event id (64 hex digits)."""
+    """Return the RFC 6920 ni URI of a farmtrace event id (64 hex digits), without `?ver`.
+
+    This was the exported eventID before the CBV 2.0 event hash ID replaced it; lookups accept it.
+    """
     digest = base64.urlsafe_b64encode(bytes.fromhex(event_id)).rstrip(b"=").decode("ascii")
     return f"ni:///sha-256;{digest}"
 
@@ -270,7 +277,7 @@ def to_epcis_event(
 
     out: dict[str, Any] = {
         "type": "TransformationEvent" if kind == "transform" else "ObjectEvent",
-        "eventID": event_uri(event_id),
+        "eventID": "",  # set last: the CBV 2.0 event hash ID of everything below
         "eventTime": event.event_time,
         "eventTimeZoneOffset": _offset(event),
     }
@@ -329,6 +336,7 @@ def to_epcis_event(
             DestroyDetail: "destruction",
         }[type(detail)]
         out[f"farmtrace:{name}"] = detail.to_wire()
+    out["eventID"] = event_hash_id(out, prefixes={"farmtrace": namespace(base)})
     return out
 
 

@@ -11,6 +11,7 @@ import pytest
 from farmtrace.api.demo import PARTIES, run_demo
 from farmtrace.client import PartyKey
 from farmtrace.trace.epcis import EPCIS_CONTEXT, lot_class
+from farmtrace.trace.epcis_hash import check_event_hash
 
 from ..trace import test_epcis as epcis_checks
 
@@ -56,6 +57,34 @@ def test_one_lot_has_one_identifier_in_every_document(client, demo):
     for name, doc in docs.items():
         assert _classes(doc, BAG) == {BAG_CLASS}, name
         assert epcis_checks._errors(doc) == [], name
+
+
+def test_one_event_has_one_hash_id_in_every_document(client, demo):
+    # eventID is the CBV 2.0 event hash ID: the event's own document, its lot's and the regulator's
+    # export give it the same one, and it is the hash of what each document shows.
+    _, keys = demo
+    journey = client.get(f"/lots/{BAG}/journey").json()
+    sale = next(e for e in journey["events"] if e["kind"] == "sell")
+    at = datetime.fromisoformat(sale["event"]["event_time"])
+    docs = [
+        client.get(f"/events/{sale['id']}/epcis").json(),
+        client.get(f"/lots/{BAG}/epcis").json(),
+        client.get(
+            "/exports/events.jsonld",
+            params={"since": at.isoformat(), "until": (at + timedelta(seconds=1)).isoformat()},
+            headers={"Authorization": f"FarmTrace {keys['regulator'].token()}"},
+        ).json(),
+    ]
+    prefixes = {"farmtrace": "http://127.0.0.1:8000/ns#"}
+    found = set()
+    for doc in docs:
+        events = doc["epcisBody"]["eventList"]
+        for event in events:
+            check_event_hash(event, event["eventID"], prefixes=prefixes)
+        found |= {e["eventID"] for e in events if e["farmtrace:eventId"] == sale["id"]}
+    assert len(found) == 1
+    lot_ids = [e["eventID"] for e in docs[1]["epcisBody"]["eventList"]]
+    assert len(set(lot_ids)) == len(lot_ids) == len(journey["events"])
 
 
 def test_record_time_is_when_the_ledger_recorded_the_event(client, demo):

@@ -168,7 +168,9 @@ def test_mapping_details() -> None:
     assert harvest["action"] == "ADD"
     assert harvest["eventTimeZoneOffset"] == "+08:00"
     assert harvest["recordTime"] == "2026-11-21T09:00:00.000+00:00"
-    assert harvest["eventID"] == "ni:///sha-256;AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    # eventID is the CBV 2.0 event hash ID (tests/trace/test_epcis_hash.py); farmtrace's id rides along.
+    assert re.fullmatch(r"ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0", harvest["eventID"])
+    assert harvest["farmtrace:eventId"] == "00" * 32
     # 200 jin of a GTIN product: an LGTIN class, 100 KGM.
     assert harvest["quantityList"] == [
         {"epcClass": "urn:farmtrace:lot:NX-CAB-001", "quantity": 500, "uom": "KGM"},
