@@ -413,6 +413,13 @@ def test_times_are_utc_milliseconds_rounded_half_up() -> None:
         assert pre_hash_string(event | {"eventTime": written}).startswith(
             f"eventType=ObjectEventeventTime={canonical}"
         )
+    # The oracle rounds half to even and fails at the end of a second (docs/standards.md, item 5).
+    assert hash_generator._fix_time_stamp_format("2026-11-20T00:30:00.0005Z") == "2026-11-20T00:30:00.000Z"
+    assert pre_hash_string(event | {"eventTime": "2026-11-20T00:30:00.0005Z"}).startswith(
+        "eventType=ObjectEventeventTime=2026-11-20T00:30:00.001Z"
+    )
+    with pytest.raises(ValueError, match="microsecond"):
+        hash_generator._fix_time_stamp_format("2026-12-31T23:59:59.9995Z")
     with pytest.raises(InvalidEvent, match="ISO 8601"):
         pre_hash_string(event | {"eventTime": "2026-11-20 08:30"})
     with pytest.raises(InvalidEvent, match="event type"):
