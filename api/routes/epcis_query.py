@@ -2,7 +2,8 @@
 
     GET    /epcis                              the top-level resources
     GET    /epcis/events                       events matching the query parameters (docs/epcis-query.md)
-    GET    /epcis/events/{eventID}             one event (its EPCIS eventID, percent-encoded, or farmtrace id)
+    GET    /epcis/events/{eventID}             one event, as a one-page EPCISQueryDocument (its EPCIS
+                                               eventID percent-encoded, or its farmtrace id)
     GET    /epcis/eventTypes                   the event types the query interface takes
     GET    /epcis/eventTypes/{type}            its sub-resources (events)
     GET    /epcis/eventTypes/{type}/events     as /epcis/events with eventType={type}
@@ -22,6 +23,7 @@ api/errors.py). Everything here is what the public `/lots/{code}/epcis` already 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -107,18 +109,7 @@ def _events(
     page = results.find_events(
         service.engine, service.log, state, base=base, created=created, per_page=per_page
     )
-    body = {
-        "@context": page.context,
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": created.isoformat(timespec="milliseconds"),
-        "epcisBody": {
-            "queryResults": {
-                "queryName": name or "SimpleEventQuery",
-                "resultsBody": {"eventList": page.events},
-            }
-        },
-    }
+    body = _document(page.context, page.events, name=name, created=created)
     headers = {}
     if page.next is not None:
         token = results.format_page_token(page.next, key)
@@ -127,6 +118,21 @@ def _events(
         )
         headers["Link"] = f'<{url}>; rel="next"'
     return _json(request, body, **headers)
+
+
+def _document(
+    context: list[Any], events: list[dict[str, Any]], *, name: str | None, created: datetime
+) -> dict:
+    """The EPCISQueryDocument of these events (of `name`'s query; ad hoc queries are SimpleEventQuery)."""
+    return {
+        "@context": context,
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": created.isoformat(timespec="milliseconds"),
+        "epcisBody": {
+            "queryResults": {"queryName": name or "SimpleEventQuery", "resultsBody": {"eventList": events}}
+        },
+    }
 
 
 @router.get("")
@@ -151,8 +157,9 @@ def get_event(
     event_id: Annotated[str, Path(max_length=300)], request: Request, service: ServiceDep, clock: ClockDep
 ) -> JSONResponse:
     base = request.app.state.settings.vocabulary_base
-    context, event = results.event_by_id(service.engine, service.log, event_id, base=base, created=clock())
-    return _json(request, {"@context": context, **event})
+    created = clock()
+    context, event = results.event_by_id(service.engine, service.log, event_id, base=base, created=created)
+    return _json(request, _document(context, [event], name=None, created=created))  # a single page
 
 
 @router.get("/eventTypes")
