@@ -1,6 +1,7 @@
 """A party's EPCIS 2.0 gateway: the standard capture interface, run on the party's own premises.
 
     OPTIONS /capture                  what the capture interface takes (GS1-* headers, 204)
+    OPTIONS /capture/{captureID}      the job's GS1-* headers (204), or 404
     POST    /capture                  an EPCISDocument: 202, `Location: /capture/{captureID}`
     GET     /capture                  the capture jobs, oldest first (perPage, nextPageToken)
     GET     /capture/{captureID}      one capture job (the OpenAPI's CaptureJob)
@@ -35,6 +36,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farmtrace.client import Client, ClientError, PartyKey
 from farmtrace.trace.clock import utc_now
@@ -298,10 +300,12 @@ def create_gateway_app(
 
     @app.get("/capture")
     def list_jobs(perPage: int = PAGE, nextPageToken: str | None = None) -> Response:
-        if not 1 <= perPage <= MAX_PAGE:
+        # The binding lets a server cap perPage ("a global upper limit ... the client cannot override").
+        if perPage < 1:
             return _answer(
-                400, "ValidationException", "Invalid perPage", f"perPage is 1 to {MAX_PAGE}, found {perPage}"
+                400, "ValidationException", "Invalid perPage", f"perPage is at least 1, found {perPage}"
             )
+        perPage = min(perPage, MAX_PAGE)
         if nextPageToken is not None and not nextPageToken.isdigit():
             return _answer(
                 400, "ValidationException", "Invalid nextPageToken", "use the token a Link header gave"
@@ -311,6 +315,23 @@ def create_gateway_app(
         if len(page) == perPage:
             headers["Link"] = f'</capture?perPage={perPage}&nextPageToken={page[-1].seq}>; rel="next"'
         return JSONResponse([_job_body(j) for j in page], headers=headers)
+
+    @app.options("/capture/{captureID}")
+    def discover_job(captureID: str) -> Response:
+        if jobs.find(captureID) is None:
+            return _answer(
+                404, "NoSuchResourceException", "No such capture job", f"no capture job {captureID[:80]!r}"
+            )
+        return Response(status_code=204, headers={"Allow": "OPTIONS, GET", **common})
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_problem(request: Request, exc: StarletteHTTPException) -> Response:
+        # Routing's own answers (an unknown path, a method a path lacks) as problems too.
+        kind = {404: "NoSuchResourceException", 405: "MethodNotAllowedException"}.get(
+            exc.status_code, "ImplementationException"
+        )
+        return _answer(exc.status_code, kind, str(exc.detail), f"{request.method} {request.url.path}: {exc.detail}",
+                       dict(exc.headers or {}))  # fmt: skip
 
     @app.get("/capture/{captureID}")
     def get_job(captureID: str) -> Response:
