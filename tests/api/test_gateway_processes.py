@@ -221,6 +221,61 @@ def test_the_capture_interface_answers_its_documented_errors(processes) -> None:
     assert Path(tmp / "gateway.db").exists()
 
 
+def test_a_job_the_platform_missed_is_sent_again_when_resubmitted(tmp_path) -> None:
+    """The platform is down when the document comes: the job keeps its signed entry (503 errors);
+    the platform comes up; the same document sends that entry, once."""
+    data = tmp_path / "platform"
+    env = {**os.environ, "FARMTRACE_DATA_DIR": str(data), "FARMTRACE_VERIFY_WORKERS": "0"}
+    env.pop("FARMTRACE_DATABASE_URL", None)
+    assert _run("demo", env=env).returncode == 0
+    port, gport = _free_port(), _free_port()
+    argv = [
+        "gateway",
+        "--key",
+        str(data / "demo-keys" / "coop.key"),
+        "--platform",
+        f"http://127.0.0.1:{port}",
+    ]
+    gateway = _Process([*argv, "--db", str(tmp_path / "g.db"), "--listen", f"127.0.0.1:{gport}"], env, gport,
+                       tmp_path / "gateway.out")  # fmt: skip
+    platform = None
+    harvest = {
+        "type": "ObjectEvent",
+        "eventID": "urn:example:event:late-harvest",
+        "eventTime": _now(),
+        "eventTimeZoneOffset": "+08:00",
+        "action": "ADD",
+        "bizStep": "https://ref.gs1.org/cbv/BizStep-commissioning",
+        "quantityList": [{"epcClass": "urn:farmtrace:lot:NX-BC-9101", "quantity": 100, "uom": "KGM"}],
+        "readPoint": {"id": "geo:28.2458,112.5512"},
+        "ilmd": {"farmtrace:products": {"NX-BC-9101": {"name_zh": "包菜"}}},
+    }
+    doc = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+           "schemaVersion": "2.0", "creationDate": "2026-12-01T00:00:00Z", "epcisBody": {"eventList": [harvest]}}  # fmt: skip
+    try:
+        gateway.wait_ready("/capture")
+        first = _capture(gateway, doc)
+        job = _job(gateway, first)
+        assert job["success"] is False and [o["status"] for o in job["farmtrace:events"]] == ["not_sent"]
+        [error] = job["errors"]
+        assert error["status"] == 503 and error["type"] == "epcisException:ImplementationException"
+        assert error["detail"].startswith("event 0 (urn:example:event:late-harvest): the platform")
+        platform = _Process(["serve", "--port", str(port)], env, port, tmp_path / "platform.out")
+        platform.wait_ready("/ledger/checkpoint")
+        again = _capture(gateway, doc)
+        assert again.headers["Location"] == first.headers["Location"]
+        job = _job(gateway, again)
+        assert job["success"] is True and job["errors"] == []
+        size = _size(platform)
+        assert _job(gateway, _capture(gateway, doc)) == job and _size(platform) == size
+        events = httpx.get(f"{platform.url}/lots/NX-BC-9101", timeout=10).json()["events"]
+        assert [e["id"] for e in events] == [job["farmtrace:events"][0]["eventId"]]
+    finally:
+        gateway.kill()
+        if platform is not None:
+            platform.kill()
+
+
 @pytest.mark.slow
 def test_schemathesis_finds_the_capture_interface_as_the_official_openapi_says(processes) -> None:
     """A bounded schemathesis run of the capture operations of the EPCIS 2.0 REST binding's own
