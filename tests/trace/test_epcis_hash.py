@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from epcis_event_hash_generator import dl_normaliser, hash_generator, json_to_py
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from farmtrace.trace.epcis import EPCIS_CONTEXT, context_document, context_url, epcis_document, to_epcis_event
 from farmtrace.trace.epcis_hash import (
@@ -451,3 +453,42 @@ def test_the_export_keeps_farmtraces_own_id_beside_the_hash_id() -> None:
     # farmtrace's id is an extension field, so it is hashed: two signed events, two hash IDs.
     assert one["eventID"] != two["eventID"]
     check_event_hash(one, one["eventID"], prefixes=PREFIXES)
+
+
+# --- Any input: only our own error ---------------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+_FIELDS = st.sampled_from(
+    ["eventTime", "quantityList", "bizTransactionList", "sensorElementList", "readPoint"]
+)
+_FIELDS |= st.sampled_from(
+    ["persistentDisposition", "ilmd", "epcList", "farmtrace:x", "bizStep", "sourceList"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.dictionaries(_FIELDS, _JSON, max_size=6))
+def test_any_json_event_hashes_or_raises_invalid_event(fields: dict[str, Any]) -> None:
+    event = {"type": "ObjectEvent", **fields}
+    try:
+        first = event_hash_id(event, prefixes=PREFIXES)
+    except InvalidEvent as exc:
+        assert exc.field in ("eventTime", "time", "startTime", "endTime")
+        return
+    assert _ID.fullmatch(first) and event_hash_id(copy.deepcopy(event), prefixes=PREFIXES) == first
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.from_regex(r"(urn:epc:(id|class|idpat):[a-z]{3,6}:|https://x\.cn/)[ -~]{0,40}"),
+    )
+)
+def test_canonical_gs1_uri_returns_a_digital_link_or_none(text: str) -> None:
+    found = canonical_gs1_uri(text)
+    assert found is None or found.startswith("https://id.gs1.org/")
