@@ -226,10 +226,12 @@ def _observed(
         return "ship", {"destination": party_list(obj, "destinationList", "destination", None)}, "in_transit"
     if step == "receiving":
         detail = _ext(obj, "receipt", "the receipt's ship event and market-entry check (入市查验)")
-        source = detail.get("source") if isinstance(detail, dict) else None
+        fields = detail if isinstance(detail, dict) else {}
+        source = fields.get("source") if isinstance(fields.get("source"), str) else None
         party_list(obj, "sourceList", "source", source, required=False)
         party_list(obj, "destinationList", "destination", party, required=False)
-        accepted = isinstance(detail, dict) and detail.get("entry_check", {}).get("result") == "accepted"
+        check = fields.get("entry_check")
+        accepted = isinstance(check, dict) and check.get("result") == "accepted"
         return "receive", detail, "in_progress" if accepted else "returned"
     if step in ("retail_selling", ns + "wholesale_selling"):
         stage = "retail" if step == "retail_selling" else "wholesale"

@@ -136,7 +136,7 @@ def quantities(obj: dict[str, Any], key: str) -> list[Quantity]:
             raise InvalidEvent(f, "expected {epcClass, quantity, uom}")
         lot, gtin = lot_of_class(item.get("epcClass"), field=f + ".epcClass")
         uom = item.get("uom", "H87")  # CBV: no uom means a count of instances
-        if uom not in _UOM:
+        if not isinstance(uom, str) or uom not in _UOM:
             raise InvalidEvent(f + ".uom", f"expected one of {', '.join(_UOM)}, found {str(uom)[:20]!r}")
         out.append(
             Quantity(f, lot, gtin, decimal_text(item.get("quantity"), field=f + ".quantity"), _UOM[uom])
@@ -228,11 +228,12 @@ def location(obj: dict[str, Any]) -> dict[str, Any]:
     }
     if not places:
         raise InvalidEvent("readPoint", "missing: a farmtrace event says where it happened")
+    for key, uri in places.items():
+        if not isinstance(uri, str):
+            raise InvalidEvent(f"{key}.id", "expected a location URI")
     if len(set(places.values())) > 1:
         raise InvalidEvent("bizLocation", "differs from readPoint: a farmtrace event has one place")
     key, uri = next(iter(places.items()))
-    if not isinstance(uri, str):
-        raise InvalidEvent(f"{key}.id", "expected a location URI")
     location: dict[str, Any] = {"name": uri}
     if uri.startswith("geo:"):
         location["geo"] = uri.removeprefix("geo:")
@@ -335,11 +336,11 @@ def sensors(items: object) -> list[dict[str, Any]]:
             if not isinstance(report, dict) or set(report) != {"type", "time", "value", "uom"}:
                 raise InvalidEvent(g, "expected exactly {type, time, value, uom}")
             kind = str(report["type"]).removeprefix("gs1:")
-            if (kind, report["uom"]) not in _SENSORS:
+            if (kind, str(report["uom"])) not in _SENSORS:
                 raise InvalidEvent(
                     g + ".type", "farmtrace records Temperature in CEL and RelativeHumidity in P1"
                 )
-            name, unit = _SENSORS[(kind, report["uom"])]
+            name, unit = _SENSORS[(kind, str(report["uom"]))]
             value = decimal_text(report["value"], field=g + ".value")
             out.append(
                 {

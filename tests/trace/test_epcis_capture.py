@@ -201,11 +201,44 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(sorted(_harvest())), _JSON, max_size=4))
-def test_capture_raises_only_its_own_error(change: dict[str, Any]) -> None:
+def _exported(name: str) -> dict[str, Any]:
+    event = Event.from_wire(sample_wires()[name])
+    return to_epcis_event(event, event_id="ab" * 32, recorded_at=None, base=BASE)  # type: ignore[return-value]
+
+
+_KINDS = [n for n, w in sample_wires().items() if w["kind"] not in PARTY_KINDS]
+_EXPORTED = {name: _exported(name) for name in _KINDS}
+_KEYS = sorted({k for item in _EXPORTED.values() for k in item} | {"farmtrace:transformType", "ilmd"})
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(_KINDS), st.dictionaries(st.sampled_from(_KEYS), _JSON, max_size=4))
+def test_capture_raises_only_its_own_error(name: str, change: dict[str, Any]) -> None:
+    party = sample_wires()[name]["party"]
     with contextlib.suppress(InvalidEvent):  # anything else fails the test
-        capture_event({**_harvest(), **change}, party=COOP, base=BASE)
+        capture_event({**_EXPORTED[name], **change}, party=party, base=BASE)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_KINDS), st.data())
+def test_nested_values_raise_only_its_own_error(name: str, data: st.DataObject) -> None:
+    item = copy.deepcopy(_EXPORTED[name])
+    # Replace one value somewhere inside the event (a quantity, a detail's field, a list item).
+    paths = list(_paths(item))
+    path = data.draw(st.sampled_from(paths))
+    target = item
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = data.draw(_JSON)
+    with contextlib.suppress(InvalidEvent):
+        capture_event(item, party=sample_wires()[name]["party"], base=BASE)
+
+
+def _paths(value: Any, prefix: tuple = ()) -> Any:
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        yield (*prefix, key)
+        yield from _paths(child, (*prefix, key))
 
 
 def test_an_event_time_without_an_offset_is_refused() -> None:
