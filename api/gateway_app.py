@@ -283,7 +283,8 @@ def create_gateway_app(
             doc = json.loads(body)
         except (ValueError, RecursionError) as exc:
             return _answer(400, "ValidationException", "Not JSON", f"the body is not JSON: {exc}")
-        events = doc.get("epcisBody", {}).get("eventList") if isinstance(doc, dict) else None
+        envelope = doc.get("epcisBody") if isinstance(doc, dict) else None
+        events = envelope.get("eventList") if isinstance(envelope, dict) else None
         if isinstance(events, list) and len(events) > MAX_CAPTURE_EVENTS:
             return _answer(413, "CaptureLimitExceededException", "Too many events",
                            f"at most {MAX_CAPTURE_EVENTS} events, found {len(events)}", _limits())  # fmt: skip

@@ -212,10 +212,13 @@ def test_the_capture_interface_answers_its_documented_errors(processes) -> None:
     assert _capture(gateway, b"{not json").json()["type"] == "epcisException:ValidationException"
     bad = _capture(gateway, {"type": "EPCISDocument", "schemaVersion": "1.2", "epcisBody": {"eventList": []}})
     assert bad.status_code == 400 and bad.json()["detail"].startswith("schemaVersion: expected 2.0")
+    for odd in ([], {"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": []}, b'{"a": Infinity}'):
+        assert _capture(gateway, odd).status_code == 400, odd
     header = _capture(gateway, {}, **{"GS1-Capture-Error-Behaviour": "maybe"})
     assert header.status_code == 400 and "rollback or proceed" in header.json()["detail"]
     missing = httpx.get(f"{gateway.url}/capture/id-unknown", timeout=10)
     assert missing.status_code == 404 and missing.json()["type"] == "epcisException:NoSuchResourceException"
+    _job(gateway, _capture(gateway, (STANDARDS / "epcis" / "Example_9.6.1-ObjectEvent.jsonld").read_bytes()))
     listed = httpx.get(f"{gateway.url}/capture", params={"perPage": 1}, timeout=10)
     assert listed.status_code == 200 and len(listed.json()) == 1 and 'rel="next"' in listed.headers["Link"]
     assert Path(tmp / "gateway.db").exists()
