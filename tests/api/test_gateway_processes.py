@@ -224,6 +224,16 @@ def test_the_capture_interface_answers_its_documented_errors(processes) -> None:
     assert Path(tmp / "gateway.db").exists()
 
 
+def test_the_gateway_command_refuses_bad_options(tmp_path) -> None:
+    key = tmp_path / "missing.key"
+    bad = _run("gateway", "--key", str(key), "--platform", "ftp://platform.example")
+    assert bad.returncode == 2 and "--platform is an http(s) URL" in bad.stderr
+    missing = _run("gateway", "--key", str(key), "--platform", "http://127.0.0.1:9")
+    assert missing.returncode == 1 and f"{key}: cannot read the key file" in missing.stderr
+    listen = _run("gateway", "--key", str(key), "--platform", "http://127.0.0.1:9", "--listen", "nowhere")
+    assert listen.returncode == 2 and "--listen is HOST:PORT" in listen.stderr
+
+
 def test_a_job_the_platform_missed_is_sent_again_when_resubmitted(tmp_path) -> None:
     """The platform is down when the document comes: the job keeps its signed entry (503 errors);
     the platform comes up; the same document sends that entry, once."""
