@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farmtrace.client import Client, ClientError, PartyKey
 from farmtrace.trace.clock import utc_now
-from farmtrace.trace.epcis_capture import MAX_CAPTURE_EVENTS, Captured, capture_document
+from farmtrace.trace.epcis_capture import MAX_CAPTURE_EVENTS, Captured, capture_document, needs_ship_event
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.model.encoding import decode_entry
 from farmtrace.trace.store.capture_jobs import CaptureJob, CaptureJobs, events_digest
@@ -112,11 +112,18 @@ class Gateway:
         for c in captured:
             if c.wire is None:
                 continue
-            inputs = [
-                {**r, "follows": [heads[r["lot"]]]} if r["lot"] in heads else r for r in c.wire["inputs"]
+            wire = dict(c.wire)
+            wire["inputs"] = [
+                {**r, "follows": [heads[r["lot"]]]} if r["lot"] in heads else r for r in wire["inputs"]
             ]
             try:
-                entry = self.client.entry({**c.wire, "inputs": inputs})
+                if needs_ship_event(wire):  # a receipt in standard fields: the shipment is the lot's head
+                    lot = wire["inputs"][0]["lot"]
+                    wire["detail"] = {
+                        **wire["detail"],
+                        "ship_event": heads.get(lot) or self.client.lot(lot)["head"],
+                    }
+                entry = self.client.entry(wire)
             except httpx.TransportError as exc:
                 raise PlatformUnavailable(f"{self.settings.platform}: {exc or type(exc).__name__}") from exc
             except ClientError as exc:  # a lot the platform does not know
@@ -267,37 +274,7 @@ def create_gateway_app(
 
     @app.post("/capture")
     async def capture(request: Request) -> Response:
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype not in _MEDIA:
-            return _answer(415, "UnsupportedMediaTypeException", "Unsupported media type",
-                           f"send the EPCISDocument as {' or '.join(_MEDIA)}, not {ctype or 'no type'}")  # fmt: skip
-        body = await request.body()
-        if len(body) > MAX_CAPTURE_BYTES:
-            return _answer(413, "CaptureLimitExceededException", "Capture payload too large",
-                           f"at most {MAX_CAPTURE_BYTES} bytes, found {len(body)}", _limits())  # fmt: skip
-        behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback")
-        if behaviour not in BEHAVIOURS:
-            return _answer(400, "ValidationException", "Invalid header",
-                           f"GS1-Capture-Error-Behaviour is rollback or proceed, found {behaviour[:40]!r}")  # fmt: skip
-        try:
-            doc = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            return _answer(400, "ValidationException", "Not JSON", f"the body is not JSON: {exc}")
-        envelope = doc.get("epcisBody") if isinstance(doc, dict) else None
-        events = envelope.get("eventList") if isinstance(envelope, dict) else None
-        if isinstance(events, list) and len(events) > MAX_CAPTURE_EVENTS:
-            return _answer(413, "CaptureLimitExceededException", "Too many events",
-                           f"at most {MAX_CAPTURE_EVENTS} events, found {len(events)}", _limits())  # fmt: skip
-        try:
-            job = await run_in_threadpool(gateway.capture, doc, behaviour=behaviour)
-        except InvalidEvent as exc:
-            return _answer(
-                400, "ValidationException", "Invalid EPCIS document", f"{exc.field}: {exc.message}"
-            )
-        except PlatformUnavailable as exc:
-            return _answer(503, "ImplementationException", "Platform unavailable",
-                           f"{exc}; nothing was recorded, send the document again")  # fmt: skip
-        return Response(status_code=202, headers={**common, "Location": f"/capture/{job.capture_id}"})
+        return await _capture(request, gateway, common)
 
     @app.get("/capture")
     def list_jobs(perPage: int = PAGE, nextPageToken: str | None = None) -> Response:
@@ -344,3 +321,37 @@ def create_gateway_app(
         return JSONResponse(_job_body(job), headers=common)
 
     return app
+
+
+async def _capture(request: Request, gateway: Gateway, common: dict[str, str]) -> Response:
+    """POST /capture: the request's checks in the binding's order (media type, size, header, JSON,
+    event count), then the job; 202 names it."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in _MEDIA:
+        return _answer(415, "UnsupportedMediaTypeException", "Unsupported media type",
+                       f"send the EPCISDocument as {' or '.join(_MEDIA)}, not {ctype or 'no type'}")  # fmt: skip
+    body = await request.body()
+    if len(body) > MAX_CAPTURE_BYTES:
+        return _answer(413, "CaptureLimitExceededException", "Capture payload too large",
+                       f"at most {MAX_CAPTURE_BYTES} bytes, found {len(body)}", _limits())  # fmt: skip
+    behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback")
+    if behaviour not in BEHAVIOURS:
+        return _answer(400, "ValidationException", "Invalid header",
+                       f"GS1-Capture-Error-Behaviour is rollback or proceed, found {behaviour[:40]!r}")  # fmt: skip
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        return _answer(400, "ValidationException", "Not JSON", f"the body is not JSON: {exc}")
+    envelope = doc.get("epcisBody") if isinstance(doc, dict) else None
+    events = envelope.get("eventList") if isinstance(envelope, dict) else None
+    if isinstance(events, list) and len(events) > MAX_CAPTURE_EVENTS:
+        return _answer(413, "CaptureLimitExceededException", "Too many events",
+                       f"at most {MAX_CAPTURE_EVENTS} events, found {len(events)}", _limits())  # fmt: skip
+    try:
+        job = await run_in_threadpool(gateway.capture, doc, behaviour=behaviour)
+    except InvalidEvent as exc:
+        return _answer(400, "ValidationException", "Invalid EPCIS document", f"{exc.field}: {exc.message}")
+    except PlatformUnavailable as exc:
+        return _answer(503, "ImplementationException", "Platform unavailable",
+                       f"{exc}; nothing was recorded, send the document again")  # fmt: skip
+    return Response(status_code=202, headers={**common, "Location": f"/capture/{job.capture_id}"})

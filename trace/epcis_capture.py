@@ -11,7 +11,8 @@ never ignored. The mapping, both ways, is written down in docs/epcis-mapping.md:
     ObjectEvent OBSERVE inspecting + farmtrace:inspection  inspect    farmtrace:inspection
     ObjectEvent OBSERVE inspecting + farmtrace:certificate certify    farmtrace:certificate
     ObjectEvent OBSERVE shipping                           ship       destinationList (owning_party)
-    ObjectEvent OBSERVE receiving                          receive    farmtrace:receipt
+    ObjectEvent OBSERVE receiving                          receive    farmtrace:receipt, else sourceList,
+                                                                      disposition, a cert bizTransaction
     ObjectEvent OBSERVE retail_selling | {ns}wholesale_selling  sell  farmtrace:price
     ObjectEvent OBSERVE holding, disposition recalled      recall     farmtrace:recall
     ObjectEvent DELETE destroying                          destroy    farmtrace:destruction
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from .epcis import namespace
 from .epcis_values import (
@@ -224,8 +226,10 @@ def _observed(
     if step == "shipping":
         party_list(obj, "sourceList", "source", party, required=False)
         return "ship", {"destination": party_list(obj, "destinationList", "destination", None)}, "in_transit"
+    if step == "receiving" and "farmtrace:receipt" not in obj:
+        return _receipt(obj, party)
     if step == "receiving":
-        detail = _ext(obj, "receipt", "the receipt's ship event and market-entry check (入市查验)")
+        detail = obj["farmtrace:receipt"]
         fields = detail if isinstance(detail, dict) else {}
         source = fields.get("source") if isinstance(fields.get("source"), str) else None
         party_list(obj, "sourceList", "source", source, required=False)
@@ -245,6 +249,34 @@ def _observed(
         return "destroy", _ext(obj, "destruction", "why the lot was destroyed"), "destroyed"
     raise InvalidEvent("bizStep", f"{step[:80]} has no farmtrace event kind (captured: commissioning, inspecting, "
                        "shipping, receiving, retail_selling, wholesale_selling, holding + recalled, destroying)")  # fmt: skip
+
+
+def _receipt(obj: dict[str, Any], party: str) -> tuple[str, dict[str, Any], str]:
+    """A receipt told in standard fields only: the source from `sourceList`, the entry check's
+    result from the disposition (in_progress: accepted, returned: rejected), the 合格证 checked from
+    a `cert` bizTransaction `urn:farmtrace:certificate:{number}`. The ship event is left for the
+    signer (`needs_ship_event`): the lot's head on the platform, the shipment to this party."""
+    source = party_list(obj, "sourceList", "source", None)
+    party_list(obj, "destinationList", "destination", party, required=False)
+    disposition = cbv_value(obj, "disposition", required=False) or "in_progress"
+    if disposition not in ("in_progress", "returned"):
+        raise InvalidEvent(
+            "disposition", f"a receipt is in_progress (accepted) or returned (rejected), found {disposition}"
+        )
+    check: dict[str, Any] = {"result": "accepted" if disposition == "in_progress" else "rejected"}
+    prefix = "urn:farmtrace:certificate:"
+    certs = [t.get("bizTransaction") for t in obj.get("bizTransactionList") or [] if isinstance(t, dict)
+             and cbv_value(t, "type", required=False) == "cert" and str(t.get("bizTransaction")).startswith(prefix)]  # fmt: skip
+    if len(certs) > 1:
+        raise InvalidEvent("bizTransactionList", "a receipt's entry check names one 合格证, found several")
+    if certs:
+        check["certificate_no"] = unquote(str(certs[0]).removeprefix(prefix))
+    return "receive", {"source": source, "entry_check": check}, disposition
+
+
+def needs_ship_event(wire: dict[str, Any]) -> bool:
+    """Whether `wire` is a receipt whose ship event the signer fills in (see `_receipt`)."""
+    return wire.get("kind") == "receive" and "ship_event" not in wire.get("detail", {})
 
 
 def _transform(obj: dict[str, Any], wire: dict[str, Any]) -> None:
@@ -278,6 +310,8 @@ def _check(wire: dict[str, Any]) -> None:
     """Parse the wire form as the event model does, with placeholders for what the signer adds."""
     probe = {**wire, "key_id": _PLACEHOLDER_ID[:16]}
     probe["inputs"] = [{**r, "follows": [_PLACEHOLDER_ID]} for r in wire["inputs"]]
+    if needs_ship_event(wire):
+        probe["detail"] = {**wire["detail"], "ship_event": _PLACEHOLDER_ID}
     try:
         Event.from_wire(probe)
     except InvalidEvent as exc:

@@ -234,6 +234,61 @@ def test_the_gateway_command_refuses_bad_options(tmp_path) -> None:
     assert listen.returncode == 2 and "--listen is HOST:PORT" in listen.stderr
 
 
+def test_a_shipment_told_by_the_coop_and_received_by_the_market_in_standard_fields(processes) -> None:
+    """The coop's gateway records a harvest, its 合格证 and a shipment to the market; the market's
+    own gateway (its key, its database) records the receipt from standard fields alone: sourceList,
+    disposition and a `cert` bizTransaction. The platform finds the receipt's ship event itself."""
+    platform, coop, tmp = processes
+    doc, harvest = _harvest_as(platform, "NX-BC-9201")
+    exported = httpx.get(f"{platform.url}/lots/NX-BC-1120/epcis", timeout=10).json()["epcisBody"]["eventList"]
+    [certify] = [e for e in exported if "farmtrace:certificate" in e]
+    number = certify["farmtrace:certificate"]["certificate_no"]
+    text = json.dumps(certify, ensure_ascii=False).replace("NX-BC-1120", "NX-BC-9201")
+    certify = json.loads(text.replace(number, "HGZ-T-9201"))
+    certify.update(eventTime=_now(), eventID="urn:example:event:certify-9201")
+    for key in ("recordTime", "farmtrace:eventId"):
+        certify.pop(key)
+    where = {"id": "geo:28.2458,112.5512"}
+    lot = [{"epcClass": "urn:farmtrace:lot:NX-BC-9201", "quantity": 500, "uom": "KGM"}]
+    ship = {"type": "ObjectEvent", "eventTime": _now(), "eventTimeZoneOffset": "+08:00", "action": "OBSERVE",
+            "quantityList": lot, "bizStep": "shipping", "readPoint": where,
+            "destinationList": [{"type": "owning_party", "destination": f"urn:farmtrace:party:{MARKET}"}]}  # fmt: skip
+    job = _job(coop, _capture(coop, _document(doc, [harvest, certify, ship])))
+    assert job["success"] is True, job["errors"]
+    shipped = job["farmtrace:events"][2]["eventId"]
+    gport = _free_port()
+    argv = [
+        "gateway",
+        "--key",
+        str(tmp / "platform" / "demo-keys" / "market.key"),
+        "--platform",
+        platform.url,
+    ]
+    market = _Process([*argv, "--db", str(tmp / "market-gateway.db"), "--listen", f"127.0.0.1:{gport}"],
+                      {**os.environ}, gport, tmp / "market-gateway.out")  # fmt: skip
+    try:
+        market.wait_ready("/capture")
+        receipt = {"type": "ObjectEvent", "eventID": "urn:example:event:receive-9201", "eventTime": _now(),
+                   "eventTimeZoneOffset": "+08:00", "action": "OBSERVE", "quantityList": lot,
+                   "bizStep": "urn:epcglobal:cbv:bizstep:receiving", "disposition": "in_progress",
+                   "readPoint": {"id": "geo:28.19,113.03"},
+                   "sourceList": [{"type": "owning_party", "source": f"urn:farmtrace:party:{PARTIES['coop'][0]}"}],
+                   "bizTransactionList": [{"type": "cert", "bizTransaction": "urn:farmtrace:certificate:HGZ-T-9201"}]}  # fmt: skip
+        job = _job(market, _capture(market, _document(doc, [receipt])))
+        assert job["success"] is True, job["errors"]
+    finally:
+        market.kill()
+    back = httpx.get(f"{platform.url}/lots/NX-BC-9201/epcis", timeout=10).json()["epcisBody"]["eventList"]
+    received = back[-1]
+    assert received["bizStep"] == "receiving" and received["disposition"] == "in_progress"
+    assert received["farmtrace:party"] == MARKET
+    assert received["farmtrace:receipt"]["ship_event"] == shipped
+    assert received["farmtrace:receipt"]["entry_check"] == {
+        "result": "accepted",
+        "certificate_no": "HGZ-T-9201",
+    }
+
+
 def test_a_job_the_platform_missed_is_sent_again_when_resubmitted(tmp_path) -> None:
     """The platform is down when the document comes: the job keeps its signed entry (503 errors);
     the platform comes up; the same document sends that entry, once."""

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from farmtrace.trace.epcis import epcis_document, to_epcis_event
-from farmtrace.trace.epcis_capture import capture_document, capture_event, lot_of_class
+from farmtrace.trace.epcis_capture import capture_document, capture_event, lot_of_class, needs_ship_event
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.model.kinds import PARTY_KINDS
@@ -244,3 +244,24 @@ def _paths(value: Any, prefix: tuple = ()) -> Any:
 def test_an_event_time_without_an_offset_is_refused() -> None:
     exc = _refusal({**_harvest(), "eventTime": "2026-11-20T06:00:00"})
     assert exc.field == "eventTime" and "explicit offset" in exc.message
+
+
+def test_a_receipt_in_standard_fields_leaves_the_ship_event_to_the_signer() -> None:
+    exported = _EXPORTED["receive"]
+    party = sample_wires()["receive"]["party"]
+    item = {k: v for k, v in exported.items() if k != "farmtrace:receipt"}
+    wire = capture_event(item, party=party, base=BASE)
+    assert needs_ship_event(wire) and not needs_ship_event(capture_event(exported, party=party, base=BASE))
+    assert wire["detail"] == {
+        "source": COOP,
+        "entry_check": {"result": "accepted", "certificate_no": "HGZ-1"},
+    }
+    assert "documents" not in wire  # the cert transaction is the entry check's, not a document
+    returned = capture_event(
+        {**item, "disposition": "returned", "bizTransactionList": []}, party=party, base=BASE
+    )
+    assert returned["detail"]["entry_check"] == {"result": "rejected"}
+    assert _refusal({**item, "disposition": "in_transit"}, party=party).field == "disposition"
+    two = item["bizTransactionList"] + [{"type": "cert", "bizTransaction": "urn:farmtrace:certificate:HGZ-2"}]
+    assert _refusal({**item, "bizTransactionList": two}, party=party).field == "bizTransactionList"
+    assert _refusal({k: v for k, v in item.items() if k != "sourceList"}, party=party).field == "sourceList"
