@@ -33,6 +33,7 @@ has its own id. AggregationEvent, AssociationEvent and TransactionEvent have no 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -95,7 +96,8 @@ def capture_document(doc: object, *, party: str, base: str) -> list[Captured]:
         raise InvalidEvent("document", f"expected an EPCISDocument object, found {type_name(doc)}")
     if doc.get("type") != "EPCISDocument":
         raise InvalidEvent("type", f"expected EPCISDocument, found {str(doc.get('type'))[:40]!r}")
-    if doc.get("schemaVersion") != "2.0":
+    version = doc.get("schemaVersion")
+    if not (isinstance(version, str) and re.fullmatch(r"2\.0(?:\.0)*", version)):  # "2.0", "2.0.0"
         raise InvalidEvent("schemaVersion", f"expected 2.0, found {str(doc.get('schemaVersion'))[:20]!r}")
     body = doc.get("epcisBody")
     events = body.get("eventList") if isinstance(body, dict) else None

@@ -179,13 +179,15 @@ def test_a_sale_at_wholesale_uses_the_platforms_vocabulary() -> None:
 
 
 def test_document_level_problems_raise_and_event_problems_are_kept() -> None:
-    with pytest.raises(InvalidEvent, match="schemaVersion"):
-        capture_document({"type": "EPCISDocument", "schemaVersion": "1.2"}, party=COOP, base=BASE)
+    for version in ("1.2", "2.1", "2", 2.0):
+        with pytest.raises(InvalidEvent, match="schemaVersion"):
+            capture_document({"type": "EPCISDocument", "schemaVersion": version}, party=COOP, base=BASE)
     with pytest.raises(InvalidEvent, match="eventList"):
         capture_document(
             {"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {}}, party=COOP, base=BASE
         )
     doc = json.loads((STANDARDS / "epcis" / "Example_9.6.1-ObjectEvent.jsonld").read_text(encoding="utf-8"))
+    assert len(capture_document({**doc, "schemaVersion": "2.0.0"}, party=COOP, base=BASE)) == 2
     captured = capture_document(doc, party=COOP, base=BASE)
     assert [(c.index, c.wire, c.refusal.field if c.refusal else None) for c in captured] == [
         (0, None, "epcList"),
