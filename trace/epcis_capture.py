@@ -32,8 +32,8 @@ has its own id. AggregationEvent, AssociationEvent and TransactionEvent have no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
