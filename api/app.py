@@ -15,6 +15,7 @@ from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock, utc_now
+from farmtrace.trace.epcis_subscriptions import Notifier
 from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.index_process import KeeperProcess, open_sql_log
 from farmtrace.trace.ingest import verifying
@@ -91,6 +92,7 @@ def _index_keeper(settings: Settings, log: Log, clock: Clock) -> IndexKeeper | K
     return IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
 
 
+# size: the composition root builds every worker of the app and starts and stops it in one lifespan
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The app over `settings`. `clock` is its one source of the current time (default `utc_now`): the
     service, the audit runner, the pages and the routes all read `app.state.clock`; tests pin it."""
@@ -104,13 +106,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The head index's root is committed in the log at most FARMTRACE_INDEX_LAG s behind its tip.
     index_keeper = _index_keeper(settings, log, clock)
     service.recorder.after_batch = index_keeper.nudge
+    notifier = Notifier(service.engine, log, base=settings.vocabulary_base, clock=clock)  # EPCIS webhooks
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if witnessing.endpoints:
             witnessing.start()
         index_keeper.start()
+        notifier.start()
         yield
+        notifier.stop()
         index_keeper.stop()
         witnessing.stop()
         # Let a running audit record its verdict before the store closes under it.

@@ -12,6 +12,11 @@
     GET    /epcis/queries/{name}               its definition
     DELETE /epcis/queries/{name}               delete it (its creator or a regulator; 204)
     GET    /epcis/queries/{name}/events        its events
+    POST   /epcis/queries/{name}/subscriptions a webhook: {"dest", "signatureToken"?, "stream": true,
+                                               "initialRecordTime"?} (a party; 201, Location)
+    GET    /epcis/queries/{name}/subscriptions the query's subscriptions, with their delivery state
+    GET    /epcis/queries/{name}/subscriptions/{id}   one subscription
+    DELETE /epcis/queries/{name}/subscriptions/{id}   delete it (its creator or a regulator; 204)
 
 Answers are EPCISQueryDocuments with `GS1-EPCIS-Version`, `GS1-CBV-Version` and `GS1-Extensions`;
 a page with more after it has `Link: <…?perPage=N&nextPageToken=…>; rel="next"`. Errors are
@@ -30,6 +35,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
 
+from farmtrace.trace import epcis_subscriptions as subs
 from farmtrace.trace.epcis import namespace
 from farmtrace.trace.reads import epcis_results as results
 from farmtrace.trace.reads.epcis_query import (
@@ -50,6 +56,7 @@ router = APIRouter(prefix="/epcis", tags=["EPCIS 2.0 query"])
 _PER_PAGE = 30  # when the request names no perPage
 _PAGING = ("perPage", "nextPageToken")
 QueryName = Annotated[str, Path(max_length=100)]
+SubscriptionId = Annotated[str, Path(max_length=64)]
 
 
 def _headers(request: Request) -> dict[str, str]:
@@ -236,3 +243,42 @@ def delete_query(name: QueryName, request: Request, service: ServiceDep) -> Resp
 def get_query_events(name: QueryName, request: Request, service: ServiceDep, clock: ClockDep) -> JSONResponse:
     found = results.named_query(service.engine, name)
     return _events(request, service, clock, name=found.name, fixed=format_query(found.query))
+
+
+@router.post("/queries/{name}/subscriptions", status_code=201)
+def create_subscription(
+    name: QueryName,
+    request: Request,
+    service: ServiceDep,
+    clock: ClockDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> JSONResponse:
+    party = authenticate(request)
+    made = subs.subscribe(
+        service.engine, name, body, party=party.id, at=clock(), new_id=secrets.token_hex(16)
+    )
+    location = f"/epcis/queries/{quote(name, safe='')}/subscriptions/{made.row.id}"
+    return _json(request, made.to_wire(), 201, Location=location)
+
+
+@router.get("/queries/{name}/subscriptions")
+def list_subscriptions(name: QueryName, request: Request, service: ServiceDep) -> JSONResponse:
+    return _json(request, [s.to_wire() for s in subs.subscriptions(service.engine, name)])
+
+
+@router.get("/queries/{name}/subscriptions/{subscription_id}")
+def get_subscription(
+    name: QueryName, subscription_id: SubscriptionId, request: Request, service: ServiceDep
+) -> JSONResponse:
+    return _json(request, subs.subscription(service.engine, name, subscription_id).to_wire())
+
+
+@router.delete("/queries/{name}/subscriptions/{subscription_id}", status_code=204)
+def delete_subscription(
+    name: QueryName, subscription_id: SubscriptionId, request: Request, service: ServiceDep
+) -> Response:
+    party = authenticate(request)
+    subs.unsubscribe(
+        service.engine, name, subscription_id, party=party.id, regulator="regulator" in party.roles
+    )
+    return Response(status_code=204, headers=_headers(request))

@@ -52,6 +52,7 @@ def _path_values(client, keys) -> dict[str, str]:
         "rest": "06901234567892/10/XF-BAG-0001",  # /01/{GTIN}/10/{lot}, the consumer page
         "kind": "harvest",  # /portal/{kind}: a form
         "event_type": "ObjectEvent",  # /epcis/eventTypes/{event_type}: the EPCIS 2.0 query interface
+        "subscription_id": "0",  # /epcis/queries/{name}/subscriptions/{subscription_id}: none (404)
         "path": "0/000.p/1",  # /log/tile/{path}: the first hash of the first tile (docs/tiles.md)
     }
 

@@ -38,6 +38,7 @@ from ..errors import Forbidden
 from ..model.encoding import decode_entry
 from ..model.kinds import KINDS, PARTY_KINDS
 from ..store import epcis_queries as sql
+from ..store import epcis_subscriptions as sub_sql
 from ..store.queries import Engine
 from ..store.sql_state import Repository
 from .epcis_query import (
@@ -92,11 +93,14 @@ class PageState:
 
 @dataclass(frozen=True)
 class ResultPage:
-    """One page: the JSON-LD @context, the EPCIS events, and the state of the next page (None: last)."""
+    """One page: the JSON-LD @context, the EPCIS events, the state of the next page (None: last),
+    and the position a next page would start after (the last event returned, or tested; None if
+    none was)."""
 
     context: list[Any]
     events: list[dict[str, Any]]
     next: PageState | None
+    cursor: sql.Candidate | None = None
 
 
 @dataclass(frozen=True)
@@ -187,10 +191,18 @@ def _index_filter(query: EventQuery) -> dict[str, Any] | None:
 
 
 def find_events(
-    engine: Engine, log: Log, state: PageState, *, base: str, created: datetime, per_page: int
+    engine: Engine,
+    log: Log,
+    state: PageState,
+    *,
+    base: str,
+    created: datetime,
+    per_page: int,
+    before_index: int | None = None,
 ) -> ResultPage:
     """The next page of `state`'s query: at most `per_page` (capped at MAX_PER_PAGE) events after
-    its cursor, in the query's order (by default ledger order, which is recordTime order).
+    its cursor, in the query's order (by default ledger order, which is recordTime order); with
+    `before_index`, only events at ledger indexes below it.
 
     Raises QueryTooLargeException if the query sets `maxEventCount` and more events match, or more
     than the service will test to count them (only on the first page: later pages continue it).
@@ -201,6 +213,7 @@ def find_events(
     where = _index_filter(query)
     if where is None:
         return empty
+    where["before_index"] = before_index
     if query.maxEventCount is not None and state.after is None:
         found, _, done = _scan(
             engine, log, query, where, None, query.maxEventCount + 1, _SCAN_TO_COUNT, base, created
@@ -222,7 +235,7 @@ def find_events(
         cursor = found[want - 1][1]  # the next page starts after the last event returned
     nxt = replace(state, after=cursor, left=left) if more and left != 0 else None
     context = empty.context if not events else found[0][2]
-    return ResultPage(context, events, nxt)
+    return ResultPage(context, events, nxt, cursor)
 
 
 def _scan(engine, log, query, where, after, want, budget, base, created):
@@ -367,12 +380,14 @@ def named_queries(engine: Engine) -> list[NamedQuery]:
 
 
 def delete_named_query(engine: Engine, name: str, *, party: str, regulator: bool) -> None:
-    """Delete the named query `name`: its creator or a regulator may. Raises NoSuchResourceException
-    or Forbidden."""
+    """Delete the named query `name` and its subscriptions: its creator or a regulator may. Raises
+    NoSuchResourceException or Forbidden."""
     found = named_query(engine, name)
     if found.created_by != party and not regulator:
         raise Forbidden(
             f"only the party that created the named query {name!r}, or a regulator, may delete it"
         )
+    sub_sql.create_subscription_table(engine)
     with engine.begin() as conn:
         sql.delete_query(conn, name)
+        sub_sql.delete_subscriptions_of(conn, name)  # they go with their query

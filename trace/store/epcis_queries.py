@@ -77,12 +77,13 @@ def candidate_rows(
     descending: bool,
     after: Candidate | None,
     limit: int,
+    before_index: int | None = None,
 ) -> list[Candidate]:
     """Up to `limit` candidates strictly after `after`, in ledger order, or by (event time, ledger
     index) with `by_time`; newest first with `descending`.
 
     `kinds`: only events of these kinds (None: any). `since_utc`/`until_utc`: event time in
-    [since, until). `lots`: role ("input", "output" or "any") -> lot codes; an event qualifies if it
+    [since, until). `before_index`: only ledger indexes below it. `lots`: role ("input", "output" or "any") -> lot codes; an event qualifies if it
     names one of them in that role, for any of the roles given (None: no lot condition).
     """
     q = select(_event.c.ledger_index, _event.c.at_utc)
@@ -92,6 +93,8 @@ def candidate_rows(
         q = q.where(_event.c.at_utc >= since_utc)
     if until_utc is not None:
         q = q.where(_event.c.at_utc < until_utc)
+    if before_index is not None:
+        q = q.where(_event.c.ledger_index < before_index)
     if lots is not None:
         named = []
         for role, codes in sorted(lots.items()):

@@ -29,6 +29,7 @@ __all__ = [
     "TraceDisposal",
     "TraceEpcisEventId",
     "TraceEpcisQuery",
+    "TraceEpcisSubscription",
     "TraceEvent",
     "TraceEventLot",
     "TraceHolding",
@@ -302,6 +303,28 @@ class TraceEpcisEventId(SQLModel, table=True):
     base: str = Field(primary_key=True)
     event_hash: str = Field(primary_key=True)  # the whole ni:///sha-256;…?ver=CBV2.0 URI
     ledger_index: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class TraceEpcisSubscription(SQLModel, table=True):
+    """A webhook subscription to an EPCIS named query (REST binding `POST /queries/{name}/subscriptions`,
+    stream only): where to send, the client's signature token, and its delivery state (`after`: the
+    last ledger index delivered or passed). Off the ledger and not in `TABLES`: written and created
+    only by trace/store/epcis_subscriptions.py."""
+
+    __tablename__ = "trace_epcis_subscription"
+    id: str = Field(primary_key=True)
+    query_name: str = Field(index=True)
+    dest: str = Field(sa_column=Column(Text, nullable=False))
+    signature_token: str | None = Field(default=None, sa_column=Column(Text))
+    initial_record_time: str | None = None
+    created_by: str
+    created_at: str
+    after: int | None = Field(default=None, sa_column=Column(BigInteger))
+    delivered: int = 0
+    last_notified_at: str | None = None
+    attempts: int = 0  # failed deliveries in a row
+    next_attempt_at: float = 0.0  # POSIX seconds; not before this
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class AuditRun(SQLModel, table=True):

@@ -1,0 +1,232 @@
+"""EPCIS webhook subscriptions (trace/epcis_subscriptions.py): the app's notifier thread POSTs a named
+query's new events over real loopback HTTP to a subscriber running here, signed, with retries."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from farmtrace.api.demo import PARTIES, run_demo
+from farmtrace.client import Client, PartyKey
+from farmtrace.trace.epcis import lot_class
+
+from ..trace import test_epcis as epcis_checks
+
+BAG = "XF-BAG-0001"
+BAG_CLASS = lot_class(BAG, "6901234567892")
+TOKEN = "13df38d8275b13f05704629e5f1cf3d45d6132d5"
+
+
+class Subscriber:
+    """An HTTP server on loopback that records each POST and answers the statuses it is given, then 200."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = list(statuses)
+        self.seen: list[tuple[int, dict[str, str], bytes]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = owner.statuses.pop(0) if owner.statuses else 200
+                owner.seen.append((status, dict(self.headers), body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/epcis-callback"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 40.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len([s for s, _, _ in self.seen if s == 200]) < count:
+            assert time.monotonic() < deadline, f"{len(self.seen)} POSTs seen, {count} accepted ones awaited"
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def subscriber_factory():
+    made: list[Subscriber] = []
+
+    def make(statuses: list[int]) -> Subscriber:
+        made.append(Subscriber(statuses))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def demo(client, tmp_path):
+    run_demo(client.app.state.service, tmp_path / "keys")
+    return {name: PartyKey.load(tmp_path / "keys" / f"{name}.key") for name in PARTIES}
+
+
+def _auth(key: PartyKey) -> dict[str, str]:
+    return {"Authorization": f"FarmTrace {key.token()}"}
+
+
+def _query(client, keys, name: str = "bag") -> None:
+    definition = {"name": name, "query": {"MATCH_anyEPCClass": [BAG_CLASS]}}
+    assert client.post("/epcis/queries", json=definition, headers=_auth(keys["market"])).status_code == 201
+
+
+def _events(body: bytes) -> list[dict]:
+    return json.loads(body)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+
+
+def _recall_bag(client, keys) -> dict:
+    lot = client.get(f"/lots/{BAG}").json()
+    wire = {
+        "kind": "recall",
+        "event_time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "location": {"name": "长沙市市场监督管理局"},
+        "inputs": [{"lot": BAG, "quantity": lot["quantity"], "unit": lot["unit"]}],
+        "detail": {"reason": "抽检发现克百威超标 / carbofuran above the limit", "instructions": "立即下架"},
+    }
+    return Client(key=keys["regulator"], http=client).record(wire)
+
+
+def test_a_recall_of_a_watched_lot_reaches_the_subscriber_signed_after_retries(
+    client, demo, subscriber_factory
+):
+    keys = demo
+    sub = subscriber_factory([500, 503])
+    _query(client, keys)
+    made = client.post(
+        "/epcis/queries/bag/subscriptions",
+        json={"dest": sub.url, "signatureToken": TOKEN, "stream": True},
+        headers=_auth(keys["shop"]),
+    )
+    assert made.status_code == 201, made.text
+    wire = made.json()
+    sid = wire["subscriptionID"]
+    assert made.headers["Location"] == f"/epcis/queries/bag/subscriptions/{sid}"
+    assert wire["dest"] == sub.url and wire["stream"] is True and wire["signed"] is True
+    assert TOKEN not in made.text  # the token is never shown again
+    # 1. The bag's past events are not sent (stream: only what is recorded from now on).
+    _recall_bag(client, keys)
+    # 2. The subscriber refuses twice; the state shows it; the third try (after 2 s, then 4 s) lands.
+    sub.wait_for(1)
+    statuses = [s for s, _, _ in sub.seen]
+    assert statuses == [500, 503, 200]
+    state = client.get(f"/epcis/queries/bag/subscriptions/{sid}").json()
+    assert state["delivered"] == 1 and state["attempts"] == 0 and "lastNotifiedAt" in state
+    for _, headers, body in sub.seen:
+        expected = "sha256=" + hmac.new(TOKEN.encode(), body, hashlib.sha256).hexdigest()
+        assert headers["GS1-Signature"] == expected
+        assert headers["Content-Type"] == "application/json" and headers["GS1-EPCIS-Version"] == "2.0.0"
+    doc = json.loads(sub.seen[-1][2])
+    assert epcis_checks._errors(doc) == []
+    results = doc["epcisBody"]["queryResults"]
+    assert results["queryName"] == "bag" and results["subscriptionID"] == sid
+    recalls = client.get("/epcis/events", params={"MATCH_anyEPCClass": BAG_CLASS, "EQ_bizStep": "holding"})
+    assert _events(sub.seen[-1][2]) == recalls.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    (event,) = _events(sub.seen[-1][2])
+    assert event["disposition"] == "recalled"
+    # 3. Nothing is sent twice.
+    time.sleep(2.5)
+    assert len(sub.seen) == 3
+
+
+def test_the_failures_are_visible_while_retrying(client, demo, subscriber_factory):
+    keys = demo
+    sub = subscriber_factory([500] * 50)
+    _query(client, keys)
+    made = client.post(
+        "/epcis/queries/bag/subscriptions",
+        json={"dest": sub.url, "stream": True},
+        headers=_auth(keys["shop"]),
+    ).json()
+    _recall_bag(client, keys)
+    deadline = time.monotonic() + 30
+    while True:
+        state = client.get(f"/epcis/queries/bag/subscriptions/{made['subscriptionID']}").json()
+        if state["attempts"] >= 1:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert state["delivered"] == 0 and "answered 500" in state["lastError"] and "nextAttemptAt" in state
+    assert "GS1-Signature" not in sub.seen[0][1]  # no token, no signature
+
+
+def test_initial_record_time_sends_the_past_too(client, demo, subscriber_factory):
+    keys = demo
+    sub = subscriber_factory([])
+    _query(client, keys)
+    body = {"dest": sub.url, "stream": True, "initialRecordTime": "2000-01-01T00:00:00Z"}
+    assert (
+        client.post("/epcis/queries/bag/subscriptions", json=body, headers=_auth(keys["shop"])).status_code
+        == 201
+    )
+    sub.wait_for(1)
+    past = client.get("/epcis/events", params={"MATCH_anyEPCClass": BAG_CLASS, "perPage": "1000"}).json()
+    expected = past["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert len(expected) == 2 and _events(sub.seen[0][2]) == expected  # every event of the bag so far
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"dest": "http://127.0.0.1:9/x"}, "stream"),
+        ({"dest": "http://127.0.0.1:9/x", "stream": False}, "stream"),
+        ({"dest": "http://127.0.0.1:9/x", "schedule": {"hour": "1"}}, "schedule"),
+        ({"dest": "ftp://example.org/x", "stream": True}, "dest"),
+        ({"dest": "not a url", "stream": True}, "dest"),
+        ({"stream": True}, "dest"),
+        ({"dest": "http://127.0.0.1:9/x", "stream": True, "secret": "x"}, "secret"),
+        ({"dest": "http://127.0.0.1:9/x", "stream": True, "signatureToken": ""}, "signatureToken"),
+        ({"dest": "http://127.0.0.1:9/x", "stream": True, "initialRecordTime": "yesterday"}, "GE_recordTime"),
+    ],
+)
+def test_bad_subscriptions_are_refused_by_name_and_nothing_is_stored(client, demo, body, field):
+    keys = demo
+    _query(client, keys)
+    r = client.post("/epcis/queries/bag/subscriptions", json=body, headers=_auth(keys["shop"]))
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == "epcisException:QueryParameterException" and r.json()["field"] == field
+    assert client.get("/epcis/queries/bag/subscriptions").json() == []
+
+
+def test_who_may_subscribe_and_unsubscribe(client, demo):
+    keys = demo
+    body = {"dest": "http://127.0.0.1:9/x", "stream": True}
+    assert (
+        client.post("/epcis/queries/none/subscriptions", json=body, headers=_auth(keys["shop"])).status_code
+        == 404
+    )
+    _query(client, keys)
+    assert client.post("/epcis/queries/bag/subscriptions", json=body).status_code == 403
+    sid = client.post("/epcis/queries/bag/subscriptions", json=body, headers=_auth(keys["shop"])).json()[
+        "subscriptionID"
+    ]
+    listed = client.get("/epcis/queries/bag/subscriptions").json()
+    assert [s["subscriptionID"] for s in listed] == [sid]
+    path = f"/epcis/queries/bag/subscriptions/{sid}"
+    assert client.delete(path, headers=_auth(keys["market"])).status_code == 403  # not its maker
+    assert client.delete(path, headers=_auth(keys["shop"])).status_code == 204
+    r = client.get(path)
+    assert r.status_code == 404 and r.json()["type"] == "epcisException:NoSuchResourceException"
+    # Deleting the named query deletes its subscriptions.
+    client.post("/epcis/queries/bag/subscriptions", json=body, headers=_auth(keys["shop"]))
+    assert client.delete("/epcis/queries/bag", headers=_auth(keys["market"])).status_code == 204
+    _query(client, keys)
+    assert client.get("/epcis/queries/bag/subscriptions").json() == []
