@@ -40,7 +40,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farmtrace.client import Client, ClientError, PartyKey
 from farmtrace.trace.clock import utc_now
-from farmtrace.trace.epcis_capture import MAX_CAPTURE_EVENTS, Captured, capture_document, needs_ship_event
+from farmtrace.trace.epcis_capture import (
+    MAX_CAPTURE_EVENTS,
+    Captured,
+    capture_document,
+    document_events,
+    needs_ship_event,
+)
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.model.encoding import decode_entry
 from farmtrace.trace.store.capture_jobs import CaptureJob, CaptureJobs, events_digest
@@ -84,7 +90,7 @@ class Gateway:
         stored) and PlatformUnavailable if signing needed the platform and it could not be reached."""
         captured = capture_document(doc, party=self.settings.key.party, base=self.settings.base)
         try:
-            digest = events_digest(doc["epcisBody"]["eventList"])
+            digest = events_digest(document_events(doc))
         except ValueError as exc:
             raise InvalidEvent("epcisBody.eventList", str(exc)) from exc
         with self._lock:
@@ -342,11 +348,13 @@ async def _capture(request: Request, gateway: Gateway, common: dict[str, str]) -
         doc = json.loads(body)
     except (ValueError, RecursionError) as exc:
         return _answer(400, "ValidationException", "Not JSON", f"the body is not JSON: {exc}")
-    envelope = doc.get("epcisBody") if isinstance(doc, dict) else None
-    events = envelope.get("eventList") if isinstance(envelope, dict) else None
-    if isinstance(events, list) and len(events) > MAX_CAPTURE_EVENTS:
+    try:
+        count = len(document_events(doc))
+    except InvalidEvent as exc:
+        return _answer(400, "ValidationException", "Invalid EPCIS document", f"{exc.field}: {exc.message}")
+    if count > MAX_CAPTURE_EVENTS:
         return _answer(413, "CaptureLimitExceededException", "Too many events",
-                       f"at most {MAX_CAPTURE_EVENTS} events, found {len(events)}", _limits())  # fmt: skip
+                       f"at most {MAX_CAPTURE_EVENTS} events, found {count}", _limits())  # fmt: skip
     try:
         job = await run_in_threadpool(gateway.capture, doc, behaviour=behaviour)
     except InvalidEvent as exc:

@@ -60,7 +60,9 @@ __all__ = [
     "Captured",
     "capture_document",
     "capture_event",
+    "document_events",
     "lot_of_class",
+    "needs_ship_event",
 ]  # lot_of_class: from epcis_values, for the resolver
 
 MAX_CAPTURE_EVENTS = 500  # events in one capture document (the gateway's GS1-EPCIS-Capture-Limit)
@@ -86,25 +88,39 @@ class Captured:
     refusal: InvalidEvent | None = None
 
 
-def capture_document(doc: object, *, party: str, base: str) -> list[Captured]:
-    """Map every event of an EPCISDocument (`capture_event`), in order; refusals are kept, not raised.
+def document_events(doc: object) -> list[Any]:
+    """The events of an EPCISDocument (`epcisBody.eventList`) or of an EPCISQueryDocument
+    (`epcisBody.queryResults.resultsBody.eventList`), which the REST binding's capture also takes.
 
-    Raises InvalidEvent for the document itself: not an EPCISDocument, schemaVersion not 2.0, no
-    eventList, more than MAX_CAPTURE_EVENTS events.
+    Raises InvalidEvent for the document itself: another type, schemaVersion not 2.0, no events.
     """
     if not isinstance(doc, dict):
         raise InvalidEvent("document", f"expected an EPCISDocument object, found {type_name(doc)}")
-    if doc.get("type") != "EPCISDocument":
-        raise InvalidEvent("type", f"expected EPCISDocument, found {str(doc.get('type'))[:40]!r}")
+    kind = doc.get("type")
+    if kind not in ("EPCISDocument", "EPCISQueryDocument"):
+        raise InvalidEvent("type", f"expected EPCISDocument or EPCISQueryDocument, found {str(kind)[:40]!r}")
     version = doc.get("schemaVersion")
     if not (isinstance(version, str) and re.fullmatch(r"2\.0(?:\.0)*", version)):  # "2.0", "2.0.0"
-        raise InvalidEvent("schemaVersion", f"expected 2.0, found {str(doc.get('schemaVersion'))[:20]!r}")
-    body = doc.get("epcisBody")
-    events = body.get("eventList") if isinstance(body, dict) else None
+        raise InvalidEvent("schemaVersion", f"expected 2.0, found {str(version)[:20]!r}")
+    where = (
+        ["epcisBody", "eventList"]
+        if kind == "EPCISDocument"
+        else ["epcisBody", "queryResults", "resultsBody", "eventList"]
+    )
+    events: Any = doc
+    for key in where:
+        events = events.get(key) if isinstance(events, dict) else None
     if not isinstance(events, list) or not events:
-        raise InvalidEvent("epcisBody.eventList", "expected a non-empty list of events")
+        raise InvalidEvent(".".join(where), "expected a non-empty list of events")
+    return events
+
+
+def capture_document(doc: object, *, party: str, base: str) -> list[Captured]:
+    """Map every event of a capture document (`document_events`, `capture_event`), in order;
+    refusals are kept, not raised. Raises InvalidEvent for the document itself."""
+    events = document_events(doc)
     if len(events) > MAX_CAPTURE_EVENTS:
-        raise InvalidEvent("epcisBody.eventList", f"at most {MAX_CAPTURE_EVENTS} events, found {len(events)}")
+        raise InvalidEvent("eventList", f"at most {MAX_CAPTURE_EVENTS} events, found {len(events)}")
     out = []
     for i, event in enumerate(events):
         epcis_id = event.get("eventID") if isinstance(event, dict) else None

@@ -214,6 +214,10 @@ def test_the_capture_interface_answers_its_documented_errors(processes) -> None:
     assert bad.status_code == 400 and bad.json()["detail"].startswith("schemaVersion: expected 2.0")
     for odd in ([], {"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": []}, b'{"a": Infinity}'):
         assert _capture(gateway, odd).status_code == 400, odd
+    many = _capture(
+        gateway, {"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {"eventList": [{}] * 501}}
+    )
+    assert many.status_code == 413 and many.headers["GS1-EPCIS-Capture-Limit"] == "500"
     header = _capture(gateway, {}, **{"GS1-Capture-Error-Behaviour": "maybe"})
     assert header.status_code == 400 and "rollback or proceed" in header.json()["detail"]
     missing = httpx.get(f"{gateway.url}/capture/id-unknown", timeout=10)

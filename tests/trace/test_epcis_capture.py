@@ -188,6 +188,16 @@ def test_document_level_problems_raise_and_event_problems_are_kept() -> None:
         )
     doc = json.loads((STANDARDS / "epcis" / "Example_9.6.1-ObjectEvent.jsonld").read_text(encoding="utf-8"))
     assert len(capture_document({**doc, "schemaVersion": "2.0.0"}, party=COOP, base=BASE)) == 2
+    query = {
+        **doc,
+        "type": "EPCISQueryDocument",
+        "epcisBody": {"queryResults": {"resultsBody": doc["epcisBody"]}},
+    }
+    assert len(capture_document(query, party=COOP, base=BASE)) == 2
+    with pytest.raises(InvalidEvent, match=r"epcisBody\.queryResults\.resultsBody\.eventList"):
+        capture_document({**query, "epcisBody": doc["epcisBody"]}, party=COOP, base=BASE)
+    with pytest.raises(InvalidEvent, match="at most 500 events"):
+        capture_document({**doc, "epcisBody": {"eventList": [{}] * 501}}, party=COOP, base=BASE)
     captured = capture_document(doc, party=COOP, base=BASE)
     assert [(c.index, c.wire, c.refusal.field if c.refusal else None) for c in captured] == [
         (0, None, "epcList"),
