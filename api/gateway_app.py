@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -340,6 +341,10 @@ async def _capture(request: Request, gateway: Gateway, common: dict[str, str]) -
     if len(body) > MAX_CAPTURE_BYTES:
         return _answer(413, "CaptureLimitExceededException", "Capture payload too large",
                        f"at most {MAX_CAPTURE_BYTES} bytes, found {len(body)}", _limits())  # fmt: skip
+    asked = request.headers.get("GS1-EPCIS-Version")
+    if asked is not None and not re.fullmatch(r"2\.0(?:\.[0-9]+)*", asked.strip()):
+        return _answer(406, "NotAcceptableException", "Unsupported EPCIS version",
+                       f"this gateway speaks EPCIS {EPCIS_VERSION}, not {asked[:20]!r}")  # fmt: skip
     behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback")
     if behaviour not in BEHAVIOURS:
         return _answer(400, "ValidationException", "Invalid header",

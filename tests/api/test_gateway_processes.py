@@ -218,6 +218,8 @@ def test_the_capture_interface_answers_its_documented_errors(processes) -> None:
         gateway, {"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {"eventList": [{}] * 501}}
     )
     assert many.status_code == 413 and many.headers["GS1-EPCIS-Capture-Limit"] == "500"
+    old = _capture(gateway, {}, **{"GS1-EPCIS-Version": "1.2"})
+    assert old.status_code == 406 and old.json()["type"] == "epcisException:NotAcceptableException"
     header = _capture(gateway, {}, **{"GS1-Capture-Error-Behaviour": "maybe"})
     assert header.status_code == 400 and "rollback or proceed" in header.json()["detail"]
     missing = httpx.get(f"{gateway.url}/capture/id-unknown", timeout=10)
