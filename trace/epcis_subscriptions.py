@@ -157,16 +157,18 @@ def subscribe(
 def subscriptions(engine: Engine, query_name: str) -> list[Subscription]:
     """The subscriptions of named query `query_name`. Raises NoSuchResourceException."""
     results.named_query(engine, query_name)
-    sql.create_subscription_table(engine)
+    if not sql.has_subscription_table(engine):
+        return []
     with engine.connect() as conn:
         return [Subscription(r) for r in sql.subscriptions_of(conn, query_name)]
 
 
 def subscription(engine: Engine, query_name: str, sub_id: str) -> Subscription:
     """One subscription. Raises NoSuchResourceException."""
-    sql.create_subscription_table(engine)
-    with engine.connect() as conn:
-        row = sql.subscription(conn, query_name, sub_id)
+    row = None
+    if sql.has_subscription_table(engine):
+        with engine.connect() as conn:
+            row = sql.subscription(conn, query_name, sub_id)
     if row is None:
         raise NoSuchResourceException("subscription", f"{query_name}/{sub_id}")
     return Subscription(row)

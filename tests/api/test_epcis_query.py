@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import inspect
 
 from farmtrace.api.demo import PARTIES, run_demo
 from farmtrace.client import PartyKey
@@ -383,3 +384,17 @@ def test_named_queries(client, demo):
         client.delete("/epcis/queries/shipments-of-the-bag", headers=_auth(keys["regulator"])).status_code
         == 204
     )
+
+
+def test_reading_makes_no_tables(client):
+    """The query interface is read-only: on a ledger where nobody made a named query or a
+    subscription, reading them answers empty or 404 and adds nothing to the schema."""
+    engine = client.app.state.service.engine
+    before = set(inspect(engine).get_table_names())
+    assert client.get("/epcis/queries").json() == []
+    _problem(client.get("/epcis/queries/q"), 404, "NoSuchResourceException")
+    _problem(client.get("/epcis/queries/q/events"), 404, "NoSuchResourceException")
+    _problem(client.get("/epcis/queries/q/subscriptions"), 404, "NoSuchResourceException")
+    _problem(client.get("/epcis/queries/q/subscriptions/s"), 404, "NoSuchResourceException")
+    assert _events(_get(client, "/epcis/events")) == []
+    assert set(inspect(engine).get_table_names()) == before

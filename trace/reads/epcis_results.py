@@ -363,7 +363,8 @@ def create_named_query(
 
 def named_query(engine: Engine, name: str) -> NamedQuery:
     """The named query `name`. Raises NoSuchResourceException."""
-    sql.create_query_table(engine)
+    if not sql.has_query_table(engine):
+        raise NoSuchResourceException("named query", name)
     with engine.connect() as conn:
         row = sql.named_query(conn, name)
     if row is None:
@@ -373,7 +374,8 @@ def named_query(engine: Engine, name: str) -> NamedQuery:
 
 def named_queries(engine: Engine) -> list[NamedQuery]:
     """Every named query, by name."""
-    sql.create_query_table(engine)
+    if not sql.has_query_table(engine):
+        return []
     with engine.connect() as conn:
         rows = sql.named_queries(conn)
     return [NamedQuery(r.name, parse_query(orjson.loads(r.query)), r.created_by, r.created_at) for r in rows]
@@ -387,7 +389,8 @@ def delete_named_query(engine: Engine, name: str, *, party: str, regulator: bool
         raise Forbidden(
             f"only the party that created the named query {name!r}, or a regulator, may delete it"
         )
-    sub_sql.create_subscription_table(engine)
+    subscribed = sub_sql.has_subscription_table(engine)
     with engine.begin() as conn:
         sql.delete_query(conn, name)
-        sub_sql.delete_subscriptions_of(conn, name)  # they go with their query
+        if subscribed:
+            sub_sql.delete_subscriptions_of(conn, name)  # they go with their query

@@ -2,6 +2,7 @@
 
 candidate_rows(conn, ...)        -> [Candidate]   events that may match, in the query's order, after a cursor
 create_query_table(engine)       -> None          creates `trace_epcis_query` if it is missing
+has_query_table(engine)          -> bool          whether it exists (reads make no tables)
 add_query(conn, row)             -> bool          False if the name is taken (nothing written)
 named_query(conn, name)          -> QueryRow | None
 named_queries(conn)              -> [QueryRow]    by name
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select
+from sqlalchemy import and_, delete, exists, func, insert, inspect, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
@@ -36,6 +37,7 @@ __all__ = [
     "candidate_rows",
     "create_query_table",
     "delete_query",
+    "has_query_table",
     "hashed_up_to",
     "index_of_event_id",
     "named_queries",
@@ -119,6 +121,11 @@ def candidate_rows(
 def create_query_table(engine: Engine) -> None:
     """Create the named queries' table and the event hash IDs' table if they do not exist yet."""
     SQLModel.metadata.create_all(engine, tables=[_query, _event_id])
+
+
+def has_query_table(engine: Engine) -> bool:
+    """Whether the named queries' table exists (the first named query makes it)."""
+    return inspect(engine).has_table(_query.name)
 
 
 def add_query(conn: Connection, row: QueryRow) -> bool:
