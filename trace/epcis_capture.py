@@ -67,6 +67,14 @@ __all__ = [
 
 MAX_CAPTURE_EVENTS = 500  # events in one capture document (the gateway's GS1-EPCIS-Capture-Limit)
 
+# The detail extensions of the ObjectEvent kinds, and the kind each belongs to.
+_DETAIL_EXTENSIONS = {
+    "farmtrace:inspection": "inspect",
+    "farmtrace:certificate": "certify",
+    "farmtrace:receipt": "receive",
+    "farmtrace:recall": "recall",
+    "farmtrace:destruction": "destroy",
+}
 _SERIAL = ("epcList", "inputEPCList", "outputEPCList", "childEPCs", "parentID")
 _COMMON = ("type", "eventID", "eventTime", "eventTimeZoneOffset", "recordTime", "bizStep", "disposition",
            "readPoint", "bizLocation", "bizTransactionList", "sensorElementList", "ilmd",
@@ -217,6 +225,9 @@ def _object(obj: dict[str, Any], wire: dict[str, Any], ns: str) -> None:
     for key in ("sourceList", "destinationList"):
         if key in obj and kind not in ("ship", "receive"):
             raise InvalidEvent(key, f"a {kind} event has no {key}")
+    for key, owner in _DETAIL_EXTENSIONS.items():  # another kind's detail would be dropped
+        if key in obj and owner != kind:
+            raise InvalidEvent(key, f"a {kind} event carries no {key}")
     wire["kind"], wire["detail"] = kind, detail
 
 
@@ -316,6 +327,11 @@ def _transform(obj: dict[str, Any], wire: dict[str, Any]) -> None:
     kind = given if given is not None else inferred
     if (kind == "process") != (step == "commissioning"):
         raise InvalidEvent("farmtrace:transformType", f"{kind!r} does not go with bizStep {step}")
+    ilmd = obj.get("ilmd")
+    if isinstance(ilmd, dict) and "farmtrace:origin" in ilmd:
+        raise InvalidEvent(
+            "ilmd.farmtrace:origin", "a transform's new lots come from its inputs, not from a field"
+        )
     wire.update(
         kind="transform",
         inputs=[input_ref(r) for r in ins],

@@ -107,12 +107,24 @@ def _refusal(item: Any, party: str = COOP) -> InvalidEvent:
         ({"ilmd": {}}, "ilmd.farmtrace:products", "a new lot needs its product"),
         ({"certificationInfo": "urn:x"}, "certificationInfo", "a harvest event carries no certificate"),
         ({"farmtrace:price": {"amount": "-1"}}, "farmtrace:price", "farmtrace's price"),
+        (
+            {"farmtrace:recall": {"reason": "x", "instructions": "y"}},
+            "farmtrace:recall",
+            "a harvest event carries no",
+        ),
     ],
 )
 def test_refusals_name_the_field(change: dict[str, Any], field: str, words: str) -> None:
     item = {**_harvest(), **change}
     exc = _refusal(item)
     assert exc.field == field and words in exc.message, (exc.field, exc.message)
+
+
+def test_a_transform_refuses_an_origin_it_would_drop() -> None:
+    item = copy.deepcopy(_EXPORTED["transform"])
+    item["ilmd"]["farmtrace:origin"] = {"name": "somewhere"}
+    exc = _refusal(item, party=sample_wires()["transform"]["party"])
+    assert exc.field == "ilmd.farmtrace:origin"
 
 
 def test_quantities_lots_and_units_are_refused_with_their_place() -> None:
