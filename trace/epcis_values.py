@@ -219,37 +219,61 @@ def event_time(obj: dict[str, Any]) -> str:
 
 
 def location(obj: dict[str, Any]) -> dict[str, Any]:
-    if "farmtrace:location" in obj:
-        return obj["farmtrace:location"]
+    """The event's place: `farmtrace:location` if present (then a readPoint or bizLocation must name
+    its GLN or geo, as the export writes them), else the one place `readPoint`/`bizLocation` name."""
     places = {
         k: obj[k].get("id") if isinstance(obj[k], dict) else None
         for k in ("readPoint", "bizLocation")
         if k in obj
     }
-    if not places:
-        raise InvalidEvent("readPoint", "missing: a farmtrace event says where it happened")
     for key, uri in places.items():
         if not isinstance(uri, str):
             raise InvalidEvent(f"{key}.id", "expected a location URI")
     if len(set(places.values())) > 1:
         raise InvalidEvent("bizLocation", "differs from readPoint: a farmtrace event has one place")
-    key, uri = next(iter(places.items()))
-    location: dict[str, Any] = {"name": uri}
+    derived = _place(*next(iter(places.items()))) if places else None
+    if "farmtrace:location" in obj:
+        given = obj["farmtrace:location"]
+        if derived is not None and isinstance(given, dict):
+            want = (
+                ("gln", given["gln"])
+                if given.get("gln")
+                else ("geo", given.get("geo"))
+                if given.get("geo")
+                else None
+            )
+            if want is None or derived.get(want[0]) != want[1]:
+                key = next(iter(places))
+                raise InvalidEvent(
+                    f"{key}.id", "names another place than farmtrace:location (its GLN, else its geo)"
+                )
+        return given
+    if derived is None:
+        raise InvalidEvent("readPoint", "missing: a farmtrace event says where it happened")
+    return derived
+
+
+def _place(key: str, uri: str) -> dict[str, Any]:
+    """A place from a location URI: a GLN (SGLN URN without extension, or a Digital Link with AI 414
+    alone) or "lat,lon" (geo:); the URI itself is its name."""
+    place: dict[str, Any] = {"name": uri}
     if uri.startswith("geo:"):
-        location["geo"] = uri.removeprefix("geo:")
-        return location
+        place["geo"] = uri.removeprefix("geo:")
+        return place
     m = _SGLN.fullmatch(uri)
     if m is not None:
         if len(m.group(1)) + len(m.group(2)) != 12 or m.group(3) != "0":
-            raise InvalidEvent(f"{key}.id", f"only an SGLN without extension (…​.0) is a GLN: {uri[:80]}")
+            raise InvalidEvent(
+                f"{key}.id", f"only an SGLN without extension (ending .0) is a GLN: {uri[:80]}"
+            )
         digits = m.group(1) + m.group(2)
-        location["gln"] = digits + gs1_check_digit(digits)
+        place["gln"] = digits + gs1_check_digit(digits)
     elif uri.startswith(("https://", "http://")) and "/414/" in uri:
         ais = digital_link(uri, field=f"{key}.id")
         if set(ais) != {"414"}:
             raise InvalidEvent(f"{key}.id", "only a plain GLN (AI 414 alone) is a farmtrace place")
-        location["gln"] = ais["414"]
-    return location
+        place["gln"] = ais["414"]
+    return place
 
 
 def party_list(
