@@ -10,8 +10,9 @@ A subscription streams (`"stream": true`): every event recorded after it was mad
 `initialRecordTime`, recorded at or after that time) that matches its named query is sent, in
 ledger order, as an EPCISQueryDocument with the query's name and the subscription's id, at most
 `BATCH` events a POST. Only events a checkpoint already holds are sent, so each has its recordTime.
-A recall is an event like any other: a subscription whose query names a lot (`MATCH_anyEPCClass`)
-receives the lot's recall as it receives its other events.
+A subscription whose query names lots (`MATCH_*EPCClass`) also receives every recall of those lots
+or of any lot they were made from, whatever the query's other conditions: a recall reaches every
+lot made from the recalled one, and the subscriber holds the watched lot.
 
 Signature: with a `signatureToken`, each POST carries `GS1-Signature: sha256=<hex>`, the lowercase
 hex HMAC-SHA256 of the exact body bytes keyed with the token's UTF-8 bytes (the binding leaves the
@@ -43,11 +44,13 @@ from farmtrace.ledger.log import Log
 
 from .clock import to_utc_text
 from .errors import Forbidden
+from .reads import epcis_named_queries as named_queries
 from .reads import epcis_results as results
-from .reads.epcis_query import NoSuchResourceException, QueryParameterException
+from .reads.epcis_query import EventQuery, NoSuchResourceException, QueryParameterException
 from .store import epcis_subscriptions as sql
 from .store.epcis_queries import Candidate
 from .store.queries import Engine
+from .store.sql_state import Repository
 
 __all__ = [
     "BATCH",
@@ -118,7 +121,7 @@ def subscribe(
 ) -> Subscription:
     """Subscribe to named query `query_name`. Raises NoSuchResourceException (no such query) or
     QueryParameterException naming the bad member (nothing is stored)."""
-    results.named_query(engine, query_name)
+    named_queries.named_query(engine, query_name)
     extra = sorted(set(body) - _KEYS)
     if extra:
         raise QueryParameterException(extra[0], "not a member of a query subscription")
@@ -156,7 +159,7 @@ def subscribe(
 
 def subscriptions(engine: Engine, query_name: str) -> list[Subscription]:
     """The subscriptions of named query `query_name`. Raises NoSuchResourceException."""
-    results.named_query(engine, query_name)
+    named_queries.named_query(engine, query_name)
     if not sql.has_subscription_table(engine):
         return []
     with engine.connect() as conn:
@@ -200,16 +203,16 @@ def deliver_due(engine: Engine, log: Log, *, base: str, now: datetime, post: Pos
     done = 0
     for row in due:
         try:
-            named = results.named_query(engine, row.query_name)
+            found = named_queries.named_query(engine, row.query_name)
         except NoSuchResourceException:
             continue  # deleted meanwhile (its subscriptions go with it)
         query = replace(
-            named.query, orderBy=None, orderDirection=None, eventCountLimit=None, maxEventCount=None
+            found.query, orderBy=None, orderDirection=None, eventCountLimit=None, maxEventCount=None
         )
         if row.initial_record_time is not None:
             query = replace(query, GE_recordTime=datetime.fromisoformat(row.initial_record_time))
         after = None if row.after is None else Candidate(row.after, "")
-        state = results.PageState(query, after=after, name=row.query_name)
+        state = results.PageState(query, after=after, name=row.query_name, recalls_of=_lineage(engine, query))
         page = results.find_events(
             engine, log, state, base=base, created=now, per_page=BATCH, before_index=held
         )
@@ -220,6 +223,21 @@ def deliver_due(engine: Engine, log: Log, *, base: str, now: datetime, post: Pos
             continue
         done += _send(engine, row, page, now=now, post=post)
     return done
+
+
+def _lineage(engine: Engine, query: EventQuery) -> frozenset[str]:
+    """The lots the query names (MATCH_*EPCClass) and every lot they were made from: a recall of any
+    of them reaches the subscriber, whatever the query's other conditions."""
+    watched = results.lot_codes(
+        uri
+        for name in ("MATCH_epcClass", "MATCH_inputEPCClass", "MATCH_outputEPCClass", "MATCH_anyEPCClass")
+        for uri in getattr(query, name)
+    )
+    if not watched:
+        return frozenset()
+    with engine.connect() as conn:
+        repo = Repository(conn)
+        return frozenset(watched.union(*(repo.ancestors(code) for code in watched)))
 
 
 def _send(

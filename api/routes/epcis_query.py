@@ -37,6 +37,7 @@ from fastapi.responses import JSONResponse, Response
 
 from farmtrace.trace import epcis_subscriptions as subs
 from farmtrace.trace.epcis import namespace
+from farmtrace.trace.reads import epcis_named_queries as named
 from farmtrace.trace.reads import epcis_results as results
 from farmtrace.trace.reads.epcis_query import (
     EVENT_TYPES,
@@ -200,13 +201,13 @@ def _event_type(event_type: str) -> None:
         raise results.NoSuchResourceException("event type", event_type)
 
 
-def _definition(found: results.NamedQuery) -> dict[str, Any]:
+def _definition(found: named.NamedQuery) -> dict[str, Any]:
     return {"name": found.name, "query": format_query(found.query)}
 
 
 @router.get("/queries")
 def list_queries(request: Request, service: ServiceDep) -> JSONResponse:
-    return _json(request, [_definition(q) for q in results.named_queries(service.engine)])
+    return _json(request, [_definition(q) for q in named.named_queries(service.engine)])
 
 
 @router.post("/queries", status_code=201)
@@ -222,26 +223,26 @@ def create_query(
         raise QueryParameterException("name", "expected a string")
     if not isinstance(query, dict):
         raise QueryParameterException("query", "expected a JSON object of query parameters")
-    found = results.create_named_query(service.engine, name, query, party=party.id, at=clock())
+    found = named.create_named_query(service.engine, name, query, party=party.id, at=clock())
     location = f"/epcis/queries/{quote(found.name, safe='')}"
     return Response(status_code=201, headers={**_headers(request), "Location": location})
 
 
 @router.get("/queries/{name}")
 def get_query(name: QueryName, request: Request, service: ServiceDep) -> JSONResponse:
-    return _json(request, _definition(results.named_query(service.engine, name)))
+    return _json(request, _definition(named.named_query(service.engine, name)))
 
 
 @router.delete("/queries/{name}", status_code=204)
 def delete_query(name: QueryName, request: Request, service: ServiceDep) -> Response:
     party = authenticate(request)
-    results.delete_named_query(service.engine, name, party=party.id, regulator="regulator" in party.roles)
+    named.delete_named_query(service.engine, name, party=party.id, regulator="regulator" in party.roles)
     return Response(status_code=204, headers=_headers(request))
 
 
 @router.get("/queries/{name}/events")
 def get_query_events(name: QueryName, request: Request, service: ServiceDep, clock: ClockDep) -> JSONResponse:
-    found = results.named_query(service.engine, name)
+    found = named.named_query(service.engine, name)
     return _events(request, service, clock, name=found.name, fixed=format_query(found.query))
 
 

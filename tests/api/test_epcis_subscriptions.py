@@ -279,3 +279,40 @@ def test_answers_follow_the_official_openapi(client, demo):
             body["epcisBody"]["queryResults"]["resultsBody"]["eventList"] = []
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
         assert errors == [], (answer.request.url, errors)
+
+
+def test_a_recall_of_the_lot_a_watched_lot_was_made_from_reaches_the_subscriber(
+    client, demo, subscriber_factory
+):
+    """The recall event names the recalled lot only; the bag packed from it is recalled with it, so
+    a subscriber watching the bag (and asking only for its sales) is told."""
+    keys = demo
+    sub = subscriber_factory([])
+    definition = {
+        "name": "bag-sales",
+        "query": {"MATCH_anyEPCClass": [BAG_CLASS], "EQ_bizStep": ["retail_selling"]},
+    }
+    assert client.post("/epcis/queries", json=definition, headers=_auth(keys["market"])).status_code == 201
+    body = {"dest": sub.url, "stream": True}
+    assert (
+        client.post(
+            "/epcis/queries/bag-sales/subscriptions", json=body, headers=_auth(keys["shop"])
+        ).status_code
+        == 201
+    )
+    graph = client.get(f"/lots/{BAG}/trace", params={"direction": "back"}).json()
+    parents = sorted((n for n in graph["nodes"] if n["lot"] != BAG), key=lambda n: n["lot"])
+    assert parents, graph
+    parent = parents[0]
+    wire = {
+        "kind": "recall",
+        "event_time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "location": {"name": "长沙市市场监督管理局"},
+        "inputs": [{"lot": parent["lot"], "quantity": parent["quantity"], "unit": parent["unit"]}],
+        "detail": {"reason": "抽检发现克百威超标 / carbofuran above the limit", "instructions": "立即下架"},
+    }
+    Client(key=keys["regulator"], http=client).record(wire)
+    sub.wait_for(1)
+    (event,) = _events(sub.seen[0][2])
+    assert event["disposition"] == "recalled" and BAG_CLASS not in json.dumps(event)
+    assert parent["lot"].replace("/", "%2F") in json.dumps(event)

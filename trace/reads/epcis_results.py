@@ -3,7 +3,8 @@
 find_events(engine, log, query, *, base, created, per_page, token_key, ...) -> ResultPage
 parse_page_token(token, key) / format_page_token(state, key)                  -> PageState / str
 event_by_id(engine, log, event_id, *, base, created)                        -> (context, event)
-create_named_query / named_query / named_queries / delete_named_query       (trace/store/epcis_queries.py)
+
+Named queries are in trace/reads/epcis_named_queries.py.
 
 What a page holds is built from the stored signed entries, as `/lots/{code}/epcis` is
 (trace/reads/events.py `epcis`); the projection tables only find the candidates
@@ -23,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,11 +36,9 @@ from farmtrace.ledger.log import Log
 
 from ..clock import to_utc_text
 from ..epcis import event_uri
-from ..errors import Forbidden
 from ..model.encoding import decode_entry
 from ..model.kinds import KINDS, PARTY_KINDS
 from ..store import epcis_queries as sql
-from ..store import epcis_subscriptions as sub_sql
 from ..store.queries import Engine
 from ..store.sql_state import Repository
 from .epcis_query import (
@@ -46,7 +46,6 @@ from .epcis_query import (
     NoSuchResourceException,
     QueryParameterException,
     QueryTooLargeException,
-    ResourceAlreadyExistsException,
     format_query,
     matches,
     parse_query,
@@ -55,16 +54,12 @@ from .events import epcis, stored_entries
 
 __all__ = [
     "MAX_PER_PAGE",
-    "NamedQuery",
     "PageState",
     "ResultPage",
-    "create_named_query",
-    "delete_named_query",
     "event_by_id",
     "find_events",
     "format_page_token",
-    "named_queries",
-    "named_query",
+    "lot_codes",
     "parse_page_token",
 ]
 
@@ -77,18 +72,19 @@ _KINDS_OF_TYPE = {
     "TransformationEvent": ("transform",),
     "ObjectEvent": tuple(k for k in _SUPPLY_KINDS if k != "transform"),
 }
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
 @dataclass(frozen=True)
 class PageState:
     """Where a paged answer stands: its query, its cursor, the events still allowed (eventCountLimit)
-    and the named query it belongs to, if any."""
+    and the named query it belongs to, if any. `recalls_of`: lot codes whose recall events match
+    whatever the query's conditions (a subscription's watched lots and the lots they came from)."""
 
     query: EventQuery
     after: sql.Candidate | None = None
     left: int | None = None
     name: str | None = None
+    recalls_of: frozenset[str] = frozenset()  # lots whose recalls match too (subscriptions; not in tokens)
 
 
 @dataclass(frozen=True)
@@ -101,14 +97,6 @@ class ResultPage:
     events: list[dict[str, Any]]
     next: PageState | None
     cursor: sql.Candidate | None = None
-
-
-@dataclass(frozen=True)
-class NamedQuery:
-    name: str
-    query: EventQuery
-    created_by: str
-    created_at: str
 
 
 def format_page_token(state: PageState, key: bytes) -> str:
@@ -149,7 +137,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _lots(uris: tuple[str, ...]) -> set[str]:
+def lot_codes(uris: Iterable[str]) -> set[str]:
     """The lot codes of those class URIs that are farmtrace's (trace/epcis.py `lot_class`)."""
     out = set()
     for uri in uris:
@@ -177,7 +165,7 @@ def _index_filter(query: EventQuery) -> dict[str, Any] | None:
     for name in ("MATCH_epcClass", "MATCH_inputEPCClass", "MATCH_outputEPCClass", "MATCH_anyEPCClass"):
         uris = getattr(query, name)
         if uris:
-            codes = _lots(uris)
+            codes = lot_codes(uris)
             if not codes:
                 return None
             lots = codes if lots is None else lots  # any one condition narrows: the matcher does the rest
@@ -214,9 +202,12 @@ def find_events(
     if where is None:
         return empty
     where["before_index"] = before_index
+    if state.recalls_of and where["lots"] is not None:  # the recalls must be candidates too
+        where["kinds"] = where["kinds"] | {"recall"}
+        where["lots"] = {"any": where["lots"]["any"] | state.recalls_of}
     if query.maxEventCount is not None and state.after is None:
         found, _, done = _scan(
-            engine, log, query, where, None, query.maxEventCount + 1, _SCAN_TO_COUNT, base, created
+            engine, log, state, where, None, query.maxEventCount + 1, _SCAN_TO_COUNT, base, created
         )
         if len(found) > query.maxEventCount:
             raise QueryTooLargeException(f"more than maxEventCount={query.maxEventCount} events match")
@@ -226,7 +217,7 @@ def find_events(
     if want == 0:
         return empty
     found, cursor, done = _scan(
-        engine, log, query, where, state.after, want + 1, _SCAN_PER_PAGE, base, created
+        engine, log, state, where, state.after, want + 1, _SCAN_PER_PAGE, base, created
     )
     events = [e for e, _, _ in found[:want]]
     left = None if state.left is None else state.left - len(events)
@@ -238,9 +229,10 @@ def find_events(
     return ResultPage(context, events, nxt, cursor)
 
 
-def _scan(engine, log, query, where, after, want, budget, base, created):
-    """Up to `want` matches after `after`, testing at most `budget` candidates. Returns
+def _scan(engine, log, state, where, after, want, budget, base, created):
+    """Up to `want` matches of `state` after `after`, testing at most `budget` candidates. Returns
     ([(event, candidate, context)], the last candidate tested, whether the candidates ran out)."""
+    query = state.query
     by_time = query.orderBy == "eventTime"
     descending = query.orderBy is not None and query.orderDirection != "ASC"  # §8.2.7.1: DESC by default
     found: list[tuple[dict[str, Any], sql.Candidate, list[Any]]] = []
@@ -260,11 +252,18 @@ def _scan(engine, log, query, where, after, want, budget, base, created):
         context, events = _build(engine, log, rows, base=base, created=created)
         for row, event in zip(rows, events, strict=True):
             after, tested = row, tested + 1
-            if matches(query, event):
+            if matches(query, event) or (state.recalls_of and _recall_of(event, state.recalls_of)):
                 found.append((event, row, context))
                 if len(found) == want:
                     return found, after, False
     return found, after, False
+
+
+def _recall_of(event: dict[str, Any], lots: frozenset[str]) -> bool:
+    """Whether `event` is a recall (trace/epcis.py: holding, recalled) of one of `lots`."""
+    if event.get("bizStep") != "holding" or event.get("disposition") != "recalled":
+        return False
+    return bool(lot_codes(q["epcClass"] for q in event.get("quantityList", [])) & lots)
 
 
 def _build(engine: Engine, log: Log, rows: list[sql.Candidate], *, base: str, created: datetime):
@@ -337,60 +336,3 @@ def event_by_id(engine: Engine, log: Log, event_id: str, *, base: str, created: 
     if event_id not in (signed.id, event_uri(signed.id), event.get("eventID")):
         raise NoSuchResourceException("event", event_id)
     return doc["@context"], event
-
-
-def _check_name(name: str) -> None:
-    if not 1 <= len(name) <= 100 or not set(name) <= _NAME_CHARS:
-        raise QueryParameterException("name", "expected 1-100 characters of A-Z, a-z, 0-9, '-', '_' or '.'")
-
-
-def create_named_query(
-    engine: Engine, name: str, params: dict[str, Any], *, party: str, at: datetime
-) -> NamedQuery:
-    """Store a named query. Raises QueryParameterException (bad name or parameters, nothing stored)
-    or ResourceAlreadyExistsException (the name is taken)."""
-    _check_name(name)
-    query = parse_query(params)
-    sql.create_query_table(engine)
-    row = sql.QueryRow(
-        name, orjson.dumps(format_query(query), option=orjson.OPT_SORT_KEYS).decode(), party, to_utc_text(at)
-    )
-    with engine.begin() as conn:
-        if not sql.add_query(conn, row):
-            raise ResourceAlreadyExistsException(f"a named query {name!r} exists already")
-    return NamedQuery(name, query, party, row.created_at)
-
-
-def named_query(engine: Engine, name: str) -> NamedQuery:
-    """The named query `name`. Raises NoSuchResourceException."""
-    if not sql.has_query_table(engine):
-        raise NoSuchResourceException("named query", name)
-    with engine.connect() as conn:
-        row = sql.named_query(conn, name)
-    if row is None:
-        raise NoSuchResourceException("named query", name)
-    return NamedQuery(row.name, parse_query(orjson.loads(row.query)), row.created_by, row.created_at)
-
-
-def named_queries(engine: Engine) -> list[NamedQuery]:
-    """Every named query, by name."""
-    if not sql.has_query_table(engine):
-        return []
-    with engine.connect() as conn:
-        rows = sql.named_queries(conn)
-    return [NamedQuery(r.name, parse_query(orjson.loads(r.query)), r.created_by, r.created_at) for r in rows]
-
-
-def delete_named_query(engine: Engine, name: str, *, party: str, regulator: bool) -> None:
-    """Delete the named query `name` and its subscriptions: its creator or a regulator may. Raises
-    NoSuchResourceException or Forbidden."""
-    found = named_query(engine, name)
-    if found.created_by != party and not regulator:
-        raise Forbidden(
-            f"only the party that created the named query {name!r}, or a regulator, may delete it"
-        )
-    subscribed = sub_sql.has_subscription_table(engine)
-    with engine.begin() as conn:
-        sql.delete_query(conn, name)
-        if subscribed:
-            sub_sql.delete_subscriptions_of(conn, name)  # they go with their query
