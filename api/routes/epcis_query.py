@@ -28,6 +28,7 @@ api/errors.py). Everything here is what the public `/lots/{code}/epcis` already 
 from __future__ import annotations
 
 import secrets
+import threading
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -55,6 +56,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/epcis", tags=["EPCIS 2.0 query"])
 
 _PER_PAGE = 30  # when the request names no perPage
+_KEY_LOCK = threading.Lock()
 _PAGING = ("perPage", "nextPageToken")
 QueryName = Annotated[str, Path(max_length=100)]
 SubscriptionId = Annotated[str, Path(max_length=64)]
@@ -70,11 +72,13 @@ def _json(request: Request, body: Any, status: int = 200, **headers: str) -> JSO
 
 
 def _token_key(request: Request) -> bytes:
-    # One key per app (process): page tokens are tamper-evident, and a restart expires them.
+    # One key per app (process): page tokens are tamper-evident, and a restart expires them. Made
+    # under a lock: two first requests at once must not issue tokens under two keys.
     state = request.app.state
-    if not hasattr(state, "epcis_token_key"):
-        state.epcis_token_key = secrets.token_bytes(32)
-    return state.epcis_token_key
+    with _KEY_LOCK:
+        if not hasattr(state, "epcis_token_key"):
+            state.epcis_token_key = secrets.token_bytes(32)
+        return state.epcis_token_key
 
 
 def _params(request: Request) -> tuple[dict[str, str], dict[str, str]]:

@@ -132,7 +132,7 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    if not text or len(text) > 8192 or not text.isascii():
+    if not text or len(text) > 65536 or not text.isascii():
         raise ValueError("length")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
