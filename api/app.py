@@ -106,7 +106,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The head index's root is committed in the log at most FARMTRACE_INDEX_LAG s behind its tip.
     index_keeper = _index_keeper(settings, log, clock)
     service.recorder.after_batch = index_keeper.nudge
-    notifier = Notifier(service.engine, log, base=settings.vocabulary_base, clock=clock)  # EPCIS webhooks
+    notifier = Notifier(  # EPCIS webhooks
+        service.engine, log, base=settings.vocabulary_base, clock=clock, allow_private=settings.webhook_private
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

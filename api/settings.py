@@ -38,10 +38,14 @@
     FARMTRACE_INDEX_MAX_AGE   the most seconds a journey's index entry may be older than the newest
                               witness cosignature of its checkpoint for the page to call the journey
                               complete (default FARMTRACE_INDEX_LAG + 60; docs/index.md §4)
-    FARMTRACE_INDEX_KEEPER    thread (default: the serving process keeps the head index) or process
-                              (a process of its own, off ingest's CPU; trace/index_process.py)
+    FARMTRACE_INDEX_KEEPER    process (a process of its own, off ingest's CPU; trace/index_process.py;
+                              the default under `farmtrace serve`) or thread (the serving process keeps
+                              the head index; the default of an app made in process, e.g. in tests)
     FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
                               types ({base}/problems/…); default: the public URL (the service serves both)
+    FARMTRACE_WEBHOOK_PRIVATE 1 lets EPCIS subscriptions deliver to loopback, private and link-local
+                              addresses (default 0: refused, so that a party cannot aim the service at
+                              the operator's own network)
 
 Outside development, a missing or placeholder log key is refused rather than generated; for an
 existing ledger it is refused everywhere (a new key would sign another log).
@@ -103,6 +107,13 @@ def _base_uri(env: dict[str, str], name: str) -> str:
     return text.rstrip("/")
 
 
+def _switch(env: dict[str, str], name: str) -> bool:
+    text = env.get(name, "").strip()
+    if text not in ("", "0", "1"):
+        raise ConfigError(f"{name} must be 0 or 1, found {text!r}")
+    return text == "1"
+
+
 def _index_keeper(env: dict[str, str]) -> str:
     text = env.get("FARMTRACE_INDEX_KEEPER", "").strip() or "thread"
     if text not in ("thread", "process"):
@@ -142,6 +153,7 @@ class Settings:
     index_lag: int = 10  # seconds between two index entries at least (FARMTRACE_INDEX_LAG)
     index_max_age: int | None = None  # seconds (FARMTRACE_INDEX_MAX_AGE); None: index_lag + 60
     index_keeper: str = "thread"  # or "process" (FARMTRACE_INDEX_KEEPER)
+    webhook_private: bool = False  # EPCIS subscriptions may deliver to private addresses
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -177,6 +189,7 @@ class Settings:
             "index_lag": _limit(env, "FARMTRACE_INDEX_LAG", 10, least=0),
             "index_max_age": _limit(env, "FARMTRACE_INDEX_MAX_AGE", 0, least=1) or None,  # unset: 0
             "index_keeper": _index_keeper(env),
+            "webhook_private": _switch(env, "FARMTRACE_WEBHOOK_PRIVATE"),
         }
         values.update(overrides)
         settings = cls(**values)

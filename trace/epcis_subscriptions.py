@@ -18,6 +18,14 @@ Signature: with a `signatureToken`, each POST carries `GS1-Signature: sha256=<he
 hex HMAC-SHA256 of the exact body bytes keyed with the token's UTF-8 bytes (the binding leaves the
 scheme to the implementation and names HMAC-SHA256 as one). The subscriber recomputes and compares.
 
+Destinations: unless the operator allows it (FARMTRACE_WEBHOOK_PRIVATE=1), a `dest` whose host is,
+or resolves to, a loopback, private, link-local, multicast, reserved or unspecified address is
+refused: at subscription (a literal address, or a name that resolves so; 400 naming `dest`) and at
+each delivery (the name is resolved again, so a name re-pointed inward later fails too). Otherwise
+any registered party could make the service POST into the operator's own network. A name resolved
+at delivery may still change between the check and httpx's own lookup (DNS rebinding); an operator
+who must rule that out puts the service behind an egress proxy.
+
 Delivery: any 2xx answer within `TIMEOUT` seconds delivers the batch; anything else is a failure,
 retried after 2, 4, 8, … seconds (at most `MAX_DELAY`), without limit; the state (`attempts`,
 `last_error`, `next_attempt_at`, `delivered`, `last_notified_at`) is what `GET` on the subscription
@@ -29,7 +37,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -56,9 +66,12 @@ __all__ = [
     "BATCH",
     "MAX_DELAY",
     "TIMEOUT",
+    "DestinationRefused",
     "Notifier",
     "Subscription",
+    "check_destination",
     "deliver_due",
+    "resolve_host",
     "sign_body",
     "subscribe",
     "subscription",
@@ -107,20 +120,76 @@ class Subscription:
         return out
 
 
-def _check_dest(dest: Any) -> str:
+def _check_dest(dest: Any, *, allow_private: bool, resolve: Resolve) -> str:
     if not isinstance(dest, str) or len(dest) > 2000:
         raise QueryParameterException("dest", "expected an http or https URL")
     parts = urlsplit(dest)
     if parts.scheme not in ("http", "https") or not parts.hostname or dest != dest.strip():
         raise QueryParameterException("dest", f"expected an http or https URL with a host, found {dest!r}")
+    if not allow_private:
+        try:
+            check_destination(dest, resolve=resolve)
+        except DestinationRefused as exc:
+            raise QueryParameterException("dest", str(exc)) from exc
     return dest
 
 
+class DestinationRefused(ValueError):
+    """A webhook destination inside the operator's network (module docstring, "Destinations")."""
+
+
+Resolve = Callable[[str], list[str]]  # a host name -> its addresses
+
+
+def resolve_host(host: str) -> list[str]:
+    """The addresses `host` resolves to ([] if it does not resolve)."""
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+    except (socket.gaierror, UnicodeError):
+        return []
+
+
+def check_destination(url: str, *, resolve: Resolve = resolve_host) -> None:
+    """None if `url`'s host is a public address or resolves only to public ones; raises
+    DestinationRefused naming the address otherwise (a name that does not resolve passes here:
+    its delivery fails, and is retried, until it does)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        addresses = resolve(host)
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone id is not an address
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_multicast
+            or address.is_reserved
+            or address.is_unspecified
+        ):
+            raise DestinationRefused(
+                f"{host} is {address}, an address inside the operator's network (loopback, private or "
+                "link-local); the service does not deliver there unless FARMTRACE_WEBHOOK_PRIVATE=1"
+            )
+
+
 def subscribe(
-    engine: Engine, query_name: str, body: dict[str, Any], *, party: str, at: datetime, new_id: str
+    engine: Engine,
+    query_name: str,
+    body: dict[str, Any],
+    *,
+    party: str,
+    at: datetime,
+    new_id: str,
+    allow_private: bool = False,
+    resolve: Resolve = resolve_host,
 ) -> Subscription:
     """Subscribe to named query `query_name`. Raises NoSuchResourceException (no such query) or
-    QueryParameterException naming the bad member (nothing is stored)."""
+    QueryParameterException naming the bad member (nothing is stored); `dest` must be public unless
+    `allow_private` (module docstring, "Destinations")."""
     named_queries.named_query(engine, query_name)
     extra = sorted(set(body) - _KEYS)
     if extra:
@@ -131,7 +200,7 @@ def subscribe(
         raise QueryParameterException(
             "stream", 'expected "stream": true (the binding asks for it explicitly)'
         )
-    dest = _check_dest(body.get("dest"))
+    dest = _check_dest(body.get("dest"), allow_private=allow_private, resolve=resolve)
     token = body.get("signatureToken")
     if token is not None and (not isinstance(token, str) or not 1 <= len(token) <= 500):
         raise QueryParameterException("signatureToken", "expected a string of 1 to 500 characters")
@@ -283,6 +352,11 @@ def _send(
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
+    check_destination(url)  # resolved again at each delivery: a name may have been re-pointed inward
+    _post_anywhere(url, body, headers)
+
+
+def _post_anywhere(url: str, body: bytes, headers: dict[str, str]) -> None:
     answer = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT, follow_redirects=False)
     if not 200 <= answer.status_code < 300:
         raise RuntimeError(f"{url} answered {answer.status_code}")
@@ -299,11 +373,13 @@ class Notifier:
         base: str,
         clock: Callable[[], datetime],
         interval: float = 1.0,
-        post: Post = _post,
+        allow_private: bool = False,
+        post: Post | None = None,
     ) -> None:
         self.engine, self.log, self.base, self.clock = engine, log, base, clock
         self._ready = False  # the subscriptions' table exists (made by the first subscription)
-        self.interval, self.post = interval, post
+        self.interval = interval
+        self.post = post if post is not None else (_post_anywhere if allow_private else _post)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -260,7 +260,13 @@ def create_subscription(
 ) -> JSONResponse:
     party = authenticate(request)
     made = subs.subscribe(
-        service.engine, name, body, party=party.id, at=clock(), new_id=secrets.token_hex(16)
+        service.engine,
+        name,
+        body,
+        party=party.id,
+        at=clock(),
+        new_id=secrets.token_hex(16),
+        allow_private=request.app.state.settings.webhook_private,
     )
     location = f"/epcis/queries/{quote(name, safe='')}/subscriptions/{made.row.id}"
     return _json(request, made.to_wire(), 201, Location=location)

@@ -3,6 +3,7 @@ query's new events over real loopback HTTP to a subscriber running here, signed,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -13,10 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from jsonschema import Draft7Validator
 
+from farmtrace.api.app import create_app
 from farmtrace.api.demo import PARTIES, run_demo
 from farmtrace.client import Client, PartyKey
+from farmtrace.trace import epcis_subscriptions as subs
 from farmtrace.trace.epcis import lot_class
 
 from ..conftest import STANDARDS
@@ -74,6 +78,12 @@ def subscriber_factory():
     yield make
     for s in made:
         s.close()
+
+
+@pytest.fixture
+def settings(settings):
+    """The subscribers here listen on loopback: the operator allows private destinations."""
+    return dataclasses.replace(settings, webhook_private=True)
 
 
 @pytest.fixture
@@ -316,3 +326,55 @@ def test_a_recall_of_the_lot_a_watched_lot_was_made_from_reaches_the_subscriber(
     (event,) = _events(sub.seen[0][2])
     assert event["disposition"] == "recalled" and BAG_CLASS not in json.dumps(event)
     assert parent["lot"].replace("/", "%2F") in json.dumps(event)
+
+
+# --- destinations inside the operator's network (trace/epcis_subscriptions.py, "Destinations") ---
+
+
+@pytest.mark.parametrize(
+    "dest",
+    [
+        "http://127.0.0.1:9/x",
+        "http://localhost:9/x",
+        "http://10.1.2.3/x",
+        "http://192.168.0.7/x",
+        "http://169.254.169.254/latest/meta-data",  # a cloud's metadata service
+        "http://[::1]:9/x",
+        "http://[::ffff:127.0.0.1]/x",
+        "http://0.0.0.0/x",
+    ],
+)
+def test_a_destination_inside_the_operators_network_is_refused_by_default(dest, settings, tmp_path):
+    """Without FARMTRACE_WEBHOOK_PRIVATE=1 a party cannot aim the service's POSTs inward: 400 naming
+    dest, nothing stored."""
+    app = create_app(dataclasses.replace(settings, webhook_private=False))
+    with TestClient(app) as client:
+        run_demo(client.app.state.service, tmp_path / "keys")
+        keys = {name: PartyKey.load(tmp_path / "keys" / f"{name}.key") for name in PARTIES}
+        _query(client, keys)
+        answer = client.post(
+            "/epcis/queries/bag/subscriptions", json={"dest": dest, "stream": True}, headers=_auth(keys["shop"])
+        )
+        assert answer.status_code == 400, answer.text
+        problem = answer.json()
+        assert problem["field"] == "dest" and "FARMTRACE_WEBHOOK_PRIVATE" in problem["detail"]
+        assert client.get("/epcis/queries/bag/subscriptions").json() == []
+
+
+def test_names_are_resolved_and_checked_at_subscription_and_at_each_delivery():
+    names = {
+        "hooks.example.cn": ["10.0.0.5"],
+        "mixed.example.cn": ["8.8.4.4", "fe80::1%eth0"],  # one inward address is enough to refuse
+        "public.example.cn": ["8.8.4.4", "2606:4700:4700::1111"],
+    }
+    resolve = names.__getitem__
+    with pytest.raises(subs.DestinationRefused, match=r"10\.0\.0\.5"):
+        subs.check_destination("https://hooks.example.cn/epcis", resolve=resolve)
+    with pytest.raises(subs.DestinationRefused, match="fe80::1"):
+        subs.check_destination("https://mixed.example.cn/epcis", resolve=resolve)
+    subs.check_destination("https://public.example.cn/epcis", resolve=resolve)
+    subs.check_destination("https://8.8.8.8/epcis", resolve=resolve)  # a literal public address
+    subs.check_destination("https://nowhere.example.cn/epcis", resolve=lambda host: [])  # fails later
+    # The delivery itself checks again: a name re-pointed inward after the subscription is not posted to.
+    with pytest.raises(subs.DestinationRefused):
+        subs._post("http://127.0.0.1:9/x", b"{}", {})

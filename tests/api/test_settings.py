@@ -65,3 +65,14 @@ def test_a_missing_log_key_names_where_it_was_looked_for(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="--key") as found:
         settings.log_verifier()
     assert str((tmp_path / "log.pub").resolve()) in str(found.value)
+
+
+@pytest.mark.parametrize(("text", "want"), [("", False), ("0", False), ("1", True), (" 1 ", True)])
+def test_webhook_private(text, want) -> None:
+    assert Settings.from_env({"FARMTRACE_WEBHOOK_PRIVATE": text}).webhook_private is want
+
+
+@pytest.mark.parametrize("text", ["yes", "true", "2", "-1"])
+def test_a_bad_webhook_private_names_the_variable(text) -> None:
+    with pytest.raises(ConfigError, match="FARMTRACE_WEBHOOK_PRIVATE must be 0 or 1"):
+        Settings.from_env({"FARMTRACE_WEBHOOK_PRIVATE": text})

@@ -9,8 +9,8 @@ and the tables kept off the ledger into and out of a backup.
     drop_tables_made_since(url, names)  drop every other table: what a failed restore created
 
 `OFF_LEDGER` is what no replay can rebuild (trace/store/tables.py): parties' private contact
-details, the registration desk's applications, anomalies (refused attempts) and the regulator's
-audit runs. Values are what the drivers give for the columns' types: text, integers, floats,
+details, the registration desk's applications, anomalies (refused attempts), the regulator's
+audit runs, and EPCIS named queries and subscriptions (with their delivery state). Values are what the drivers give for the columns' types: text, integers, floats,
 booleans and None (none of these tables has a binary column).
 """
 
@@ -26,7 +26,14 @@ from sqlmodel import SQLModel
 
 from ..errors import InvalidEvent
 from .compare import PROJECTION
-from .tables import AuditRun, TraceAnomaly, TraceApplication, TracePartyPrivate
+from .tables import (
+    AuditRun,
+    TraceAnomaly,
+    TraceApplication,
+    TraceEpcisQuery,
+    TraceEpcisSubscription,
+    TracePartyPrivate,
+)
 
 __all__ = [
     "OFF_LEDGER",
@@ -40,7 +47,14 @@ __all__ = [
 
 OFF_LEDGER: tuple[Table, ...] = tuple(
     m.__table__
-    for m in (TracePartyPrivate, TraceApplication, TraceAnomaly, AuditRun)  # type: ignore[attr-defined]
+    for m in (  # type: ignore[attr-defined]
+        TracePartyPrivate,
+        TraceApplication,
+        TraceAnomaly,
+        AuditRun,
+        TraceEpcisQuery,
+        TraceEpcisSubscription,
+    )
 )
 _CHUNK = 5_000
 
