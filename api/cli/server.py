@@ -44,6 +44,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The environment carries it to each service worker (Settings.from_env in app_from_env).
     if not os.environ.get("FARMTRACE_PUBLIC_URL", "").strip():
         os.environ["FARMTRACE_PUBLIC_URL"] = bound_public_url(args.host, args.port)
+    # A server keeps the head index in a process of its own unless told otherwise: in a thread it
+    # shares the ingesting process's CPU (bench/README.md, "Issue 17 §2": 0.73x the ingest rate
+    # without the index in a thread, 0.94x in a process, 200,000 events at the default lag).
+    if not os.environ.get("FARMTRACE_INDEX_KEEPER", "").strip():
+        os.environ["FARMTRACE_INDEX_KEEPER"] = "process"
     settings = load_settings()
     warning = public_url_warning(settings.public_url, host=args.host, port=args.port)
     if warning:
