@@ -75,8 +75,9 @@ def pad_map(service, lots: int, echo) -> float:
         with nodes.begin() as conn:
             root = update_map(MapNodes(conn, bound=0, write=True), changes)
         echo(f"  map padded: {min(first + BATCH, lots):,} lot leaves ({time.perf_counter() - t0:.0f} s)")
-    with service.engine.begin() as conn:
-        IndexStore(conn).put_head(IndexHead(size=0, root=root, lots=lots, keys=0, committed_at=0.0))
+    if lots:
+        with service.engine.begin() as conn:
+            IndexStore(conn).put_head(IndexHead(size=0, root=root, lots=lots, keys=0, committed_at=0.0))
     return time.perf_counter() - t0
 
 

@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -61,6 +59,7 @@ from .store import epcis_subscriptions as sql
 from .store.epcis_queries import Candidate
 from .store.queries import Engine
 from .store.sql_state import Repository
+from .webhook_destinations import DestinationRefused, Resolve, check_destination, resolve_host
 
 __all__ = [
     "BATCH",
@@ -132,48 +131,6 @@ def _check_dest(dest: Any, *, allow_private: bool, resolve: Resolve) -> str:
         except DestinationRefused as exc:
             raise QueryParameterException("dest", str(exc)) from exc
     return dest
-
-
-class DestinationRefused(ValueError):
-    """A webhook destination inside the operator's network (module docstring, "Destinations")."""
-
-
-Resolve = Callable[[str], list[str]]  # a host name -> its addresses
-
-
-def resolve_host(host: str) -> list[str]:
-    """The addresses `host` resolves to ([] if it does not resolve)."""
-    try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
-    except (socket.gaierror, UnicodeError):
-        return []
-
-
-def check_destination(url: str, *, resolve: Resolve = resolve_host) -> None:
-    """None if `url`'s host is a public address or resolves only to public ones; raises
-    DestinationRefused naming the address otherwise (a name that does not resolve passes here:
-    its delivery fails, and is retried, until it does)."""
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        addresses = resolve(host)
-    for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone id is not an address
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_multicast
-            or address.is_reserved
-            or address.is_unspecified
-        ):
-            raise DestinationRefused(
-                f"{host} is {address}, an address inside the operator's network (loopback, private or "
-                "link-local); the service does not deliver there unless FARMTRACE_WEBHOOK_PRIVATE=1"
-            )
 
 
 def subscribe(
