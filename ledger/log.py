@@ -107,6 +107,9 @@ class Log:
 
         For entries that must describe exactly the log before them (a commitment to a state derived
         from entries [0, size)): no other writer can append between the computation and the entry.
+        The computation opens a write transaction of its own, after the entries queued before it have
+        committed, so the entries it reads are all committed (requests queued after it may share its
+        transaction).
         """
         if self._closed:
             raise AppendError("the log is closed")

@@ -117,8 +117,9 @@ class Sequencer:
                 self._thread.start()
 
     def _run(self) -> None:
+        carried: _Request | None = None  # a computed request that starts the next transaction
         while True:
-            first = self._queue.get()
+            first, carried = (carried, None) if carried is not None else (self._queue.get(), None)
             if first is None:
                 return
             batch, count, stop = [first], len(first.entries), False
@@ -130,10 +131,18 @@ class Sequencer:
                 if req is None:
                     stop = True
                     break
+                if req.compute is not None:
+                    # A computed entry opens a transaction of its own, after the entries queued
+                    # before it have committed: what it derives from entries [0, size) then never
+                    # rests on entries that a failed transaction could take back.
+                    carried = req
+                    break
                 batch.append(req)
                 count += len(req.entries)
             self._commit(batch)
             if stop:
+                if carried is not None:
+                    self._commit([carried])
                 return
 
     def _commit(self, batch: list[_Request]) -> None:

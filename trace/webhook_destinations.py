@@ -17,7 +17,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from urllib.parse import urlsplit
+
+import httpx
 
 __all__ = ["DestinationRefused", "Resolve", "check_destination", "resolve_host"]
 
@@ -41,7 +42,7 @@ def check_destination(url: str, *, resolve: Resolve = resolve_host) -> None:
     """None if `url`'s host is a public address or resolves only to public ones; raises
     DestinationRefused naming the address otherwise (a name that does not resolve passes here:
     its delivery fails, and is retried, until it does)."""
-    host = urlsplit(url).hostname or ""
+    host = _connected_host(url)
     try:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:
@@ -50,15 +51,20 @@ def check_destination(url: str, *, resolve: Resolve = resolve_host) -> None:
         address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone id is not an address
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_multicast
-            or address.is_reserved
-            or address.is_unspecified
-        ):
+        # Not globally reachable: loopback, private, link-local, shared (100.64/10: carrier-grade
+        # NAT, and some clouds' metadata, e.g. 100.100.100.200), reserved, unspecified, or multicast.
+        if not address.is_global or address.is_multicast:
             raise DestinationRefused(
-                f"{host} is {address}, an address inside the operator's network (loopback, private or "
-                "link-local); the service does not deliver there unless FARMTRACE_WEBHOOK_PRIVATE=1"
+                f"{host} is {address}, an address inside the operator's network (loopback, private, "
+                "link-local or shared); the service does not deliver there unless FARMTRACE_WEBHOOK_PRIVATE=1"
             )
+
+
+def _connected_host(url: str) -> str:
+    """The host name as httpx will look it up and connect to it: its IDNA 2008 ASCII form (Python's
+    socket module would encode a Unicode name by IDNA 2003 rules, which map e.g. "ß" to "ss": another
+    name, possibly pointing elsewhere)."""
+    try:
+        return httpx.URL(url).raw_host.decode("ascii").strip("[]")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise DestinationRefused(f"{url!r} has no host httpx can connect to: {exc}") from exc

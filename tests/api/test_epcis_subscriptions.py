@@ -342,6 +342,9 @@ def test_a_recall_of_the_lot_a_watched_lot_was_made_from_reaches_the_subscriber(
         "http://[::1]:9/x",
         "http://[::ffff:127.0.0.1]/x",
         "http://0.0.0.0/x",
+        "http://100.100.100.200/latest/meta-data",  # shared address space: a cloud's metadata too
+        "http://127.1/x",  # short and decimal spellings of 127.0.0.1, as a resolver reads them
+        "http://2130706433/x",
     ],
 )
 def test_a_destination_inside_the_operators_network_is_refused_by_default(dest, settings, tmp_path):
@@ -375,6 +378,11 @@ def test_names_are_resolved_and_checked_at_subscription_and_at_each_delivery():
     subs.check_destination("https://public.example.cn/epcis", resolve=resolve)
     subs.check_destination("https://8.8.8.8/epcis", resolve=resolve)  # a literal public address
     subs.check_destination("https://nowhere.example.cn/epcis", resolve=lambda host: [])  # fails later
+    # A Unicode name is checked as httpx will connect to it (IDNA 2008: "ß" stays, as xn--zca), not
+    # as the socket module would encode it (IDNA 2003: "ss", another name).
+    idna = {"xn--zca.example.cn": ["169.254.169.254"], "ss.example.cn": ["8.8.8.8"]}
+    with pytest.raises(subs.DestinationRefused, match="169.254.169.254"):
+        subs.check_destination("http://ß.example.cn/x", resolve=idna.__getitem__)
     # The delivery itself checks again: a name re-pointed inward after the subscription is not posted to.
     with pytest.raises(subs.DestinationRefused):
         subs._post("http://127.0.0.1:9/x", b"{}", {})

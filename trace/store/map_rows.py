@@ -17,7 +17,10 @@ only what the last few entries changed is written. That is sound because
 
   1. every row is a *true* state: what its key was in the index of [0, version), a function of the
      log alone (two keepers, or a keeper that crashed or gave up, write the same bytes for the same
-     key and version);
+     key and version). Rows are derived from committed entries only: `prepare` reads outside the
+     write transaction, and the hook's transaction is one of its own, opened after the entries
+     queued before it committed (ledger/sequencer.py), so no failed transaction can take back an
+     entry a row describes;
   2. a keeper that commits the entry at N from the head at H wrote, at some version in (H, N], every
      key whose row differs between H and N;
   3. nothing returns to an earlier content: the head index never removes a key and every new value
