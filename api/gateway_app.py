@@ -91,13 +91,17 @@ class Gateway:
         stored) and PlatformUnavailable if signing needed the platform and it could not be reached."""
         captured = capture_document(doc, party=self.settings.key.party, base=self.settings.base)
         try:
-            digest = events_digest(document_events(doc))
+            digest = events_digest(document_events(doc), behaviour)
         except ValueError as exc:
             raise InvalidEvent("epcisBody.eventList", str(exc)) from exc
         with self._lock:
             job = self.jobs.find_digest(digest)
-            if job is not None:
-                return self._send(job) if job.retry else job
+            if job is not None and job.retry:
+                return self._send(job)  # the same signed entries again: the platform keeps one of each
+            if job is not None and (job.running or not job.recorded_nothing()):
+                return job  # idempotent: being sent, or (some of) its events are on the ledger
+            # New, or a job that recorded nothing (e.g. refused under rollback): run it (again).
+            fresh = job is None
             job = CaptureJob(f"id{digest[:32]}", digest, behaviour, created_at=self._now())
             job.results = [_outcome(c) for c in captured]
             job.entries = [None] * len(captured)
@@ -106,7 +110,14 @@ class Gateway:
                 refused = self._sign(job, captured) or refused
             if refused and behaviour == "rollback":
                 return self._finish(job)
-            return self._send(job)
+            # Stored with its signed entries before they are sent: after a crash mid-send, the
+            # resubmission sends these same entries (which the platform records once), never newly
+            # signed ones; another gateway process on this database that took the job first wins.
+            job.retry = True
+            stored = self.jobs.claim(job) if fresh else self.jobs.save(job)
+            if stored is None:
+                return self.jobs.find_digest(digest) or job
+            return self._send(stored)
 
     def _now(self) -> str:
         return self.clock().isoformat(timespec="seconds").replace("+00:00", "Z")

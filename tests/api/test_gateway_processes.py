@@ -176,6 +176,42 @@ def test_a_resubmitted_document_is_idempotent(processes) -> None:
     assert len(events) == 1
 
 
+def test_a_job_that_recorded_nothing_runs_again_when_resubmitted(processes) -> None:
+    """A shipment of a lot the platform does not know yet is refused (rollback: nothing recorded);
+    once the harvest is recorded, the same document again runs the job again: now the platform judges
+    the shipment on the lot it knows (and refuses it for want of a pass or certificate, 准出). The
+    same events under another error behaviour are another job."""
+    platform, gateway, _ = processes
+    doc, harvest = _harvest_as(platform, "NX-BC-9005")
+    ship = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:6f1f0f43-6d46-4b0e-9c55-000000009005",
+        "eventTime": _now(),
+        "eventTimeZoneOffset": "+08:00",
+        "action": "OBSERVE",
+        "quantityList": [{"epcClass": "urn:farmtrace:lot:NX-BC-9005", "quantity": 100, "uom": "KGM"}],
+        "bizStep": "shipping",
+        "disposition": "in_transit",
+        "readPoint": {"id": "geo:28.25,112.55"},
+        "destinationList": [{"type": "owning_party", "destination": f"urn:farmtrace:party:{MARKET}"}],
+    }
+    first = _capture(gateway, _document(doc, [ship]))
+    refused = _job(gateway, first)
+    assert refused["success"] is False and [o["status"] for o in refused["farmtrace:events"]] == ["refused"]
+    assert _job(gateway, _capture(gateway, _document(doc, [harvest])))["success"] is True
+    again = _capture(gateway, _document(doc, [ship]))
+    assert again.headers["Location"] == first.headers["Location"]
+    rerun = _job(gateway, again)
+    assert rerun["captureID"] == refused["captureID"] and rerun["createdAt"] >= refused["createdAt"]
+    assert "origin_exit" not in refused["errors"][0]["detail"]  # first: the lot was unknown
+    assert rerun["errors"][0]["rule"] == "origin_exit", rerun["errors"]  # then: judged on the lot
+    proceed = _capture(gateway, _document(doc, [ship]), **{"GS1-Capture-Error-Behaviour": "proceed"})
+    assert proceed.headers["Location"] != first.headers["Location"]
+    assert _job(gateway, proceed)["captureErrorBehaviour"] == "proceed"
+    events = httpx.get(f"{platform.url}/lots/NX-BC-9005", timeout=10).json()["events"]
+    assert len(events) == 1  # the harvest only
+
+
 @pytest.mark.parametrize(
     ("name", "fields"),
     [

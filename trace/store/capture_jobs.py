@@ -6,8 +6,10 @@ gateway sent for it. The table lives in its own SQLAlchemy metadata (`GatewayMod
 the platform's `create_all` never creates it and the gateway creates nothing else.
 
 Contract:
-- A job is identified by the SHA-256 of its events (`events_digest`): the same events sent again
-  MUST find the same job (`find_digest`), so a resubmission signs and records nothing twice.
+- A job is identified by the SHA-256 of its events and error behaviour (`events_digest`): the same
+  events sent again MUST find the same job (`find_digest`), so a resubmission signs and records
+  nothing twice. `claim` stores a new job before its events are sent, or answers None if another
+  process stored one of the same digest first.
 - `save` MUST write the whole job in one transaction: a job is never half-stored.
 - `page(after=, limit=)` lists jobs in the order they were created; `after` is the `seq` of the last
   job of the previous page (the capture list's nextPageToken).
@@ -24,6 +26,7 @@ from typing import Any
 import rfc8785
 from sqlalchemy import Column, Integer, MetaData, Text, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 __all__ = ["CaptureJob", "CaptureJobRow", "CaptureJobs", "GatewayModel", "events_digest"]
@@ -74,18 +77,23 @@ class CaptureJob:
     entries: list[str | None] = field(default_factory=list)
     seq: int | None = None
 
+    def recorded_nothing(self) -> bool:
+        """True if none of the job's events reached the ledger (its resubmission runs it again)."""
+        return all(r["status"] != "recorded" for r in self.results)
+
     def errors(self) -> list[dict[str, Any]]:
         """The problems of the job's events, in event order (the CaptureJob schema's `errors`)."""
         return [r["error"] for r in self.results if "error" in r]
 
 
-def events_digest(events: list[Any]) -> str:
-    """The SHA-256 (hex) of a document's eventList in RFC 8785 canonical JSON: the job's identity.
+def events_digest(events: list[Any], behaviour: str) -> str:
+    """The SHA-256 (hex) of a document's eventList in RFC 8785 canonical JSON and the capture's
+    error behaviour (rollback or proceed): the job's identity.
 
     Raises ValueError if the events hold what canonical JSON cannot write (e.g. a float NaN).
     """
     try:
-        return hashlib.sha256(rfc8785.dumps(events)).hexdigest()
+        return hashlib.sha256(rfc8785.dumps({"behaviour": behaviour, "eventList": events})).hexdigest()
     except (rfc8785.CanonicalizationError, TypeError) as exc:
         raise ValueError(f"the events cannot be written as canonical JSON: {exc}") from exc
 
@@ -115,6 +123,14 @@ class CaptureJobs:
         with Session(self.engine) as s:
             row = s.exec(select(CaptureJobRow).where(CaptureJobRow.digest == digest)).first()
             return None if row is None else _job(row)
+
+    def claim(self, job: CaptureJob) -> CaptureJob | None:
+        """Store the new `job` before its events are sent; None if a job of the same digest is
+        already stored (another gateway process on this database took it first)."""
+        try:
+            return self.save(job)
+        except IntegrityError:
+            return None
 
     def save(self, job: CaptureJob) -> CaptureJob:
         """Insert or replace `job` (by capture_id) in one transaction; return it with its `seq`."""
