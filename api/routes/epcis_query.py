@@ -27,6 +27,7 @@ api/errors.py). Everything here is what the public `/lots/{code}/epcis` already 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 from datetime import datetime
@@ -72,12 +73,19 @@ def _json(request: Request, body: Any, status: int = 200, **headers: str) -> JSO
 
 
 def _token_key(request: Request) -> bytes:
-    # One key per app (process): page tokens are tamper-evident, and a restart expires them. Made
-    # under a lock: two first requests at once must not issue tokens under two keys.
+    # Page tokens are tamper-evident under a key every service process of this log shares (derived
+    # from the log's signer key, which each worker of `serve --workers N` holds), so a load balancer
+    # may send the next page to another worker. A service without the signer (read-only) makes a
+    # key of its own. Made under a lock: two first requests at once must not use two keys.
     state = request.app.state
     with _KEY_LOCK:
         if not hasattr(state, "epcis_token_key"):
-            state.epcis_token_key = secrets.token_bytes(32)
+            signer = state.service.log.signer
+            state.epcis_token_key = (
+                hashlib.sha256(b"farmtrace/epcis/page-token/v1\n" + signer.key_string().encode()).digest()
+                if signer is not None
+                else secrets.token_bytes(32)
+            )
         return state.epcis_token_key
 
 
@@ -105,7 +113,12 @@ def _events(
     key = _token_key(request)
     if "nextPageToken" in paging:
         state = results.parse_page_token(paging["nextPageToken"], key)
-        if state.name != name or (params and parse_query({**fixed, **params}) != state.query):
+        if (
+            state.name != name
+            or (params and parse_query({**fixed, **params}) != state.query)
+            # a path's own parameters (eventType) must be the token's too
+            or (fixed and parse_query({**format_query(state.query), **fixed}) != state.query)
+        ):
             raise QueryParameterException("nextPageToken", "the token belongs to another query")
     else:
         if name is not None and params:

@@ -12,8 +12,10 @@ from datetime import datetime
 from urllib.parse import quote
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
+from farmtrace.api.app import create_app
 from farmtrace.api.demo import PARTIES, run_demo
 from farmtrace.client import PartyKey
 from farmtrace.trace.epcis import lot_class
@@ -300,6 +302,30 @@ def test_page_tokens_are_tamper_evident_and_bound_to_their_query(client, demo):
     assert again.status_code == 200 and len(_events(again.json())) == 2
     other = client.get("/epcis/events", params={"EQ_bizStep": "shipping", "nextPageToken": token})
     _problem(other, 400, "QueryParameterException", "nextPageToken")
+    # A path's own parameters are the token's too: this token is not one for TransformationEvents'.
+    path = client.get("/epcis/eventTypes/TransformationEvent/events", params={"nextPageToken": token})
+    _problem(path, 400, "QueryParameterException", "nextPageToken")
+    typed = client.get("/epcis/eventTypes/ObjectEvent/events", params={"perPage": "2"})
+    link = typed.headers["Link"]
+    own = link[link.index("nextPageToken=") + len("nextPageToken=") : link.index(">")]
+    assert client.get("/epcis/eventTypes/ObjectEvent/events", params={"nextPageToken": own}).status_code == 200
+    _problem(
+        client.get("/epcis/eventTypes/TransformationEvent/events", params={"nextPageToken": own}),
+        400,
+        "QueryParameterException",
+        "nextPageToken",
+    )
+
+
+def test_another_worker_of_the_same_log_takes_the_next_page(client, demo, settings):
+    """`serve --workers N`: the token key comes from the log's key, which every worker holds, so a
+    load balancer may send the next page anywhere."""
+    r = client.get("/epcis/events", params={"perPage": "2"})
+    link = r.headers["Link"]
+    token = link[link.index("nextPageToken=") + len("nextPageToken=") : link.index(">")]
+    with TestClient(create_app(settings)) as other:
+        page = other.get("/epcis/events", params={"perPage": "2", "nextPageToken": token})
+        assert page.status_code == 200 and len(_events(page.json())) == 2
 
 
 def test_one_event_by_its_event_id(client, demo):
