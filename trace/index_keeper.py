@@ -21,11 +21,11 @@ batch before it were admitted, the hook
   4. writes the new head row and returns the index entry for index N = the log's size, stamped with
      the keeper's clock (whole seconds, the entry's `time`).
 
-`commit_due` writes the prepared nodes and values before it hands the log the hook (given a limit,
-the hook declines when more than CLOSE_ENOUGH entries came in since, and `commit_due` prepares
-those too and tries again, COMMIT_TRIES times at most): as rows at the prepared size, on a connection of their own (on SQLite, to a file of their own), which readers of
+`commit_due` writes the prepared nodes and values before it hands the log the hook: as rows at the
+prepared size, on a connection of their own (on SQLite, to a file of their own), which readers of
 the committed entry do not read (they read versions up to its size; map_rows.py says why that is
-sound). Under the lock there remain the entries appended since `prepare` read the log (a batch or a
+sound). Given a limit, the hook declines when more than CLOSE_ENOUGH entries came in since, and
+`commit_due` prepares those too and tries again, COMMIT_TRIES times at most. Under the lock there remain the entries appended since `prepare` read the log (a batch or a
 few), the map's update for them, the nodes and values they changed and the head row. After the
 commit, rows the new ones supersede are deleted (`map_rows.collect`). Run in a process of its own
 (trace/index_process.py), the keeper takes the fold and the map's walk out of the ingesting process.
