@@ -25,8 +25,9 @@ batch before it were admitted, the hook
 prepared size, on a connection of their own (on SQLite, to a file of their own), which readers of
 the committed entry do not read (they read versions up to its size; map_rows.py says why that is
 sound). Given a limit, the hook declines when more than CLOSE_ENOUGH entries came in since, and
-`commit_due` prepares those too and tries again, COMMIT_TRIES times at most. Under the lock there remain the entries appended since `prepare` read the log (a batch or a
-few), the map's update for them, the nodes and values they changed and the head row. After the
+`commit_due` prepares those too and tries again, COMMIT_TRIES times at most. Under the lock there
+remain the entries appended since `prepare` read the log (a few hundred at most, but for the last
+try), the map's update for them, the nodes and values they changed and the head row. After the
 commit, rows the new ones supersede are deleted (`map_rows.collect`). Run in a process of its own
 (trace/index_process.py), the keeper takes the fold and the map's walk out of the ingesting process.
 
