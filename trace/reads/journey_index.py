@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -129,7 +130,9 @@ def read_index(engine: Engine, lots: Iterable[str], key_ids: Iterable[str]) -> I
         return None  # this database never kept an index
     nodes_at = node_engine(engine)
     for _ in range(RETRIES):
-        with engine.connect() as conn, nodes_at.connect() as nconn:
+        with engine.connect() as conn, ExitStack() as stack:
+            # The rows on the same connection where they share the database (PostgreSQL).
+            nconn = conn if nodes_at is engine else stack.enter_context(nodes_at.connect())
             store = IndexStore(conn)
             head = store.head()
             if head is None:
