@@ -137,10 +137,25 @@ def _outcome(cls: type, wire: Any) -> tuple[Any, ...]:
     return ("parsed", value)
 
 
+# Optional fields declared after the oracle was written (the national platform's codes,
+# docs/national-platform.md): no sample holds them, so on every form drawn here they are None, and
+# the oracle's verdicts hold for the rest; tests/trace/test_national_codes.py tests them.
+ADDED = {"LotOut": {"tracing_code"}, "PartyRecord": {"subject_code"}}
+
+
 def _plain(x: Any) -> Any:
-    """A value as nested builtins, fields by name (so field order and class identity do not count)."""
+    """A value as nested builtins, fields by name (so field order and class identity do not count);
+    an ADDED field left None is not counted."""
     if dataclasses.is_dataclass(x):
-        return (type(x).__name__, {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)})
+        added = ADDED.get(type(x).__name__, set())
+        return (
+            type(x).__name__,
+            {
+                f.name: _plain(getattr(x, f.name))
+                for f in dataclasses.fields(x)
+                if not (f.name in added and getattr(x, f.name) is None)
+            },
+        )
     if isinstance(x, tuple):
         return tuple(_plain(v) for v in x)
     return (type(x).__name__, x)
@@ -224,8 +239,9 @@ def test_every_sample_parses_and_round_trips(name: str) -> None:
 def test_every_class_keeps_its_fields_and_wire_keys() -> None:
     for name in [*DETAIL_TYPES_NAMES, *VALUE_NAMES]:
         new_cls, old_cls = getattr(details, name, None) or getattr(values, name), getattr(old_details, name)
-        assert {f.name for f in dataclasses.fields(new_cls)} == {f.name for f in dataclasses.fields(old_cls)}
-        assert set(new_cls.KEYS) == set(old_cls.KEYS), name
+        added = ADDED.get(name, set())
+        assert {f.name for f in dataclasses.fields(new_cls)} - added == {f.name for f in dataclasses.fields(old_cls)}
+        assert set(new_cls.KEYS) - added == set(old_cls.KEYS), name
 
 
 DETAIL_TYPES_NAMES = sorted({cls.__name__ for cls in DETAIL_TYPES.values()} | {"EntryCheck"})

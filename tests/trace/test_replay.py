@@ -100,7 +100,11 @@ def run_replay(service: TraceService, **kw) -> rp.ReplayReport:
 
 @pytest.fixture
 def ledger(database_url) -> Iterator[tuple[TraceService, Ledger]]:
-    lg, entries = story_entries()
+    lg = story_one()
+    # One lot with the national platform's 追溯码, so that trace_national_code has a row to edit.
+    coded = {**out("NX-CAB-009", "5"), "tracing_code": "110105202611200001"}
+    lg.record("harvest", COOP, outputs=[coded], detail={"origin": {"name": "宁乡市 3号地块"}})
+    entries = [_genesis(), *(_entry(e) for e, _ in lg.log)]
     with service_at(database_url) as service:
         record(service, entries)
         yield service, lg
@@ -126,6 +130,7 @@ CHANGES = {
     "trace_transit": ("received", "1"),
     "trace_disposal": ("quantity", "0.5"),
     "trace_certificate": ("lot", "NX-FORGED"),
+    "trace_national_code": ("event_id", "f" * 64),
     "trace_event": ("price_amount", "0.01"),
     "trace_event_lot": ("quantity", "12345"),
 }

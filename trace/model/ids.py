@@ -24,6 +24,7 @@ __all__ = [
     "check_gtin",
     "check_key_id",
     "check_lot_code",
+    "check_national_code",
     "check_party_id",
     "check_resident_id",
     "check_uscc",
@@ -59,6 +60,11 @@ _FARMER = re.compile(r"F[0-9]{6}-[0-9]{6}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
 _DIGITS = re.compile(r"[0-9]+")
+# The national platform's codes (国家农产品质量安全追溯管理信息平台): a party's 主体码, a lot's 追溯码.
+# Their exact formats are not published where we could read them (docs/national-platform.md): the
+# shape accepted is the one every code its guides show fits, digits and capital letters, 8 to 40 of
+# them, so that one code has one spelling (no spaces, dashes or lower case to normalise away).
+_NATIONAL_CODE = re.compile(r"[0-9A-Z]{8,40}")
 
 
 def _need_str(code: object, field: str) -> str:
@@ -243,6 +249,18 @@ def gtin14(gtin: str) -> str:
 def check_gln(gln: str, *, field: str = "gln") -> None:
     """Check a 13-digit GS1 Global Location Number and its check digit. Raises InvalidEvent(field)."""
     _check_gs1(gln, (13,), "GLN", field)
+
+
+def check_national_code(code: str, *, field: str = "code") -> None:
+    """Check a national platform code (a 主体码 or a 追溯码): 8 to 40 digits and capital letters A-Z.
+
+    Raises InvalidEvent(field) naming the accepted shape.
+    """
+    code = _need_str(code, field)
+    if not _NATIONAL_CODE.fullmatch(code):
+        raise InvalidEvent(
+            field, f"expected a national platform code, 8 to 40 digits or capital letters A-Z, found {code[:60]!r}"
+        )
 
 
 def check_event_id(value: str, *, field: str = "event") -> None:

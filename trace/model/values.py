@@ -15,7 +15,15 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import InvalidEvent
-from .ids import check_event_id, check_gln, check_gtin, check_key_id, key_id_for, party_id_type
+from .ids import (
+    check_event_id,
+    check_gln,
+    check_gtin,
+    check_key_id,
+    check_national_code,
+    key_id_for,
+    party_id_type,
+)
 from .reader import (
     GEO,
     HEX64,
@@ -161,12 +169,15 @@ class LotRef:
 @wire_form
 @dataclass(frozen=True)
 class LotOut:
-    """An output: a new lot `lot` of `quantity` `unit` of `product`."""
+    """An output: a new lot `lot` of `quantity` `unit` of `product`, optionally with the national
+    platform's 追溯码 for it (`tracing_code`, `ids.check_national_code`; added after version 1's
+    first events, absent from them, so their bytes are unchanged)."""
 
     lot: str = lot_code_field()
     quantity: Decimal = decimal_field()  # noqa: RUF009
     unit: str = unit_field()
     product: Product = value_field(Product)  # noqa: RUF009
+    tracing_code: str | None = checked_field(check_national_code, optional=True)
 
 
 @wire_form
@@ -216,7 +227,9 @@ class PartyRecord:
     """A party as the public ledger knows it.
 
     No phone numbers or resident IDs: `contact_commitment` is the SHA-256 commitment (64 hex) to the
-    private contact details the registration desk keeps off the ledger.
+    private contact details the registration desk keeps off the ledger. `subject_code` is the
+    national platform's 主体码 for the party, where it has one (`ids.check_national_code`; optional
+    and absent from older records, whose bytes it leaves unchanged).
     """
 
     id: str = party_id_field(first=True)
@@ -232,6 +245,7 @@ class PartyRecord:
     )  # fmt: skip
     contact_commitment: str = checked_field(_check_commitment, first=True)
     name_en: str | None = text_field(max_len=200, optional=True)
+    subject_code: str | None = checked_field(check_national_code, optional=True)
 
 
 def parse_party_record(obj: object, *, field: str = "record") -> PartyRecord:

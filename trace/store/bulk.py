@@ -39,6 +39,7 @@ from .rows import (
     EVENT_LOT_COLUMNS,
     LOT_COLUMNS,
     LOT_FLAGS,
+    NATIONAL_CODE_COLUMNS,
     TRANSIT_COLUMNS,
     anomaly_row,
     event_lot_rows,
@@ -47,6 +48,7 @@ from .rows import (
     lot_row,
     lot_state,
     stored_names,
+    tracing_code_rows,
     transit_row,
     transit_state,
 )
@@ -59,6 +61,7 @@ from .tables import (
     TraceHolding,
     TraceLot,
     TraceLotParent,
+    TraceNationalCode,
     TraceTransit,
 )
 
@@ -73,6 +76,7 @@ _event = TraceEvent.__table__
 _event_lot = TraceEventLot.__table__
 _anomaly = TraceAnomaly.__table__
 _certificate = TraceCertificate.__table__
+_national_code = TraceNationalCode.__table__
 _TABLES = {"holding": _holding, "disposal": _disposal}  # the quantities `_upsert` writes
 
 
@@ -110,6 +114,7 @@ class BatchState(MemoryState):
         }
         self._rows: dict[str, list[tuple]] = {
             "parent": [], "event": [], "event_lot": [], "anomaly": [], "certificate": [],
+            "national_code": [],
         }  # fmt: skip
 
     def reset(self) -> None:
@@ -371,6 +376,7 @@ class BatchState(MemoryState):
             event_row(event, event_id, at=at, ledger_index=ledger_index, product_name=product)
         )
         self._rows["event_lot"] += event_lot_rows(event, event_id, ledger_index=ledger_index)
+        self._rows["national_code"] += tracing_code_rows(event, event_id)
 
     def add_anomaly(self, signed: SignedEvent, exc: RuleViolation, *, at: datetime) -> None:
         """Keep a refused attempt for regulators (written by `flush`, with the run)."""
@@ -422,6 +428,7 @@ class BatchState(MemoryState):
         sql.insert(_event_lot, EVENT_LOT_COLUMNS, self._rows["event_lot"])
         sql.insert(_anomaly, ANOMALY_COLUMNS, self._rows["anomaly"])
         sql.insert(_certificate, ("certificate_no", "lot"), self._rows["certificate"])
+        sql.insert(_national_code, NATIONAL_CODE_COLUMNS, self._rows["national_code"])
         for rows in self._rows.values():
             rows.clear()
         for keys in changed.values():

@@ -41,6 +41,7 @@ from .tables import (
     TraceHolding,
     TraceLot,
     TraceLotParent,
+    TraceNationalCode,
     TraceParty,
     TracePartyKey,
     TraceTransit,
@@ -69,6 +70,7 @@ PROJECTION: tuple[Table, ...] = tuple(
         TraceTransit,
         TraceDisposal,
         TraceCertificate,
+        TraceNationalCode,
         TraceEvent,
         TraceEventLot,
     )

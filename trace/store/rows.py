@@ -9,6 +9,7 @@ write, and the functions that turn domain state into a row in that order, are de
     EVENT_COLUMNS      event_row(event, …)
     EVENT_LOT_COLUMNS  event_lot_rows(event, …)
     ANOMALY_COLUMNS    anomaly_row(signed, exc, at=…)
+    NATIONAL_CODE_COLUMNS  subject_code_rows(record, …), tracing_code_rows(event, …)
                        key_state(public_key, active_from, revoked_at)
 
 Column lists hold the tables' column *keys* (the names Python uses: `table.c[key]`); `stored_names`
@@ -33,7 +34,7 @@ from ..clock import parse_utc, to_utc_text
 from ..errors import RuleViolation
 from ..model.encoding import SignedEvent
 from ..model.event import Event
-from ..model.values import Product
+from ..model.values import PartyRecord, Product
 from ..rules.view import KeyState, LotState, Transit
 
 T = TypeVar("T")
@@ -45,6 +46,7 @@ __all__ = [
     "IN_CHUNK",
     "LOT_COLUMNS",
     "LOT_FLAGS",
+    "NATIONAL_CODE_COLUMNS",
     "TRANSIT_COLUMNS",
     "anomaly_row",
     "event_lot_rows",
@@ -57,6 +59,8 @@ __all__ = [
     "product_json",
     "row_values",
     "stored_names",
+    "subject_code_rows",
+    "tracing_code_rows",
     "transit_row",
     "transit_state",
 ]
@@ -99,6 +103,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 EVENT_LOT_COLUMNS = ("event_id", "lot", "role", "quantity", "unit", "ledger_index")
 ANOMALY_COLUMNS = ("at_utc", "party", "kind", "rule", "field", "message", "lots", "event_id", "event")
+NATIONAL_CODE_COLUMNS = ("code", "scheme", "holder", "event_id")
 
 
 # --- state -> row --------------------------------------------------------------------------------------
@@ -142,6 +147,16 @@ def event_lot_rows(event: Event, event_id: str, *, ledger_index: int) -> list[tu
     rows = [(event_id, r.lot, "input", str(r.quantity), r.unit, ledger_index) for r in event.inputs]
     rows += [(event_id, o.lot, "output", str(o.quantity), o.unit, ledger_index) for o in event.outputs]
     return rows
+
+
+def subject_code_rows(record: PartyRecord, event_id: str) -> list[tuple]:
+    """A registered party's trace_national_code row (NATIONAL_CODE_COLUMNS): its 主体码, if any."""
+    return [] if record.subject_code is None else [(record.subject_code, "subject", record.id, event_id)]
+
+
+def tracing_code_rows(event: Event, event_id: str) -> list[tuple]:
+    """An accepted event's trace_national_code rows (NATIONAL_CODE_COLUMNS): each output's 追溯码."""
+    return [(o.tracing_code, "tracing", o.lot, event_id) for o in event.outputs if o.tracing_code is not None]
 
 
 def anomaly_row(signed: SignedEvent, exc: RuleViolation, *, at: datetime) -> tuple:

@@ -43,6 +43,7 @@ from .rows import (
     EVENT_COLUMNS,
     EVENT_LOT_COLUMNS,
     LOT_COLUMNS,
+    NATIONAL_CODE_COLUMNS,
     TRANSIT_COLUMNS,
     event_lot_rows,
     event_row,
@@ -51,6 +52,8 @@ from .rows import (
     lot_row,
     lot_state,
     row_values,
+    subject_code_rows,
+    tracing_code_rows,
     transit_row,
     transit_state,
 )
@@ -62,6 +65,7 @@ from .tables import (
     TraceHolding,
     TraceLot,
     TraceLotParent,
+    TraceNationalCode,
     TraceParty,
     TracePartyKey,
     TraceTransit,
@@ -79,6 +83,7 @@ _event_lot = TraceEventLot.__table__
 _party = TraceParty.__table__
 _key = TracePartyKey.__table__
 _certificate = TraceCertificate.__table__
+_national_code = TraceNationalCode.__table__
 
 # Descendants and ancestors by recursive query: one round trip however deep the lineage is.
 _DESCENDANTS = text(
@@ -343,6 +348,11 @@ class Repository:
         lots = event_lot_rows(event, event_id, ledger_index=ledger_index)
         if lots:
             self.conn.execute(insert(_event_lot), [row_values(EVENT_LOT_COLUMNS, r) for r in lots])
+        self._add_national_codes(tracing_code_rows(event, event_id))
+
+    def _add_national_codes(self, rows: list[tuple]) -> None:
+        if rows:
+            self.conn.execute(insert(_national_code), [row_values(NATIONAL_CODE_COLUMNS, r) for r in rows])
 
     def register(self, record: PartyRecord, *, at: datetime, event_id: str) -> None:
         """Insert a party and its keys (used by party.register effects and by the genesis event)."""
@@ -376,6 +386,7 @@ class Repository:
                 for k in record.keys
             ],
         )
+        self._add_national_codes(subject_code_rows(record, event_id))
 
     # --- reads for the lot pages ---------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ __all__ = [
     "TraceIndexMapValue",
     "TraceLot",
     "TraceLotParent",
+    "TraceNationalCode",
     "TraceParty",
     "TracePartyKey",
     "TracePartyPrivate",
@@ -145,6 +146,19 @@ class TraceCertificate(SQLModel, table=True):
     lot: str = Field(primary_key=True)
 
 
+class TraceNationalCode(SQLModel, table=True):
+    """A national platform code a signed record gives (docs/national-platform.md): a party's 主体码
+    (`scheme` "subject", from its party.register record) or a lot's 追溯码 ("tracing", from the event
+    that created the lot). `holder` is the party id or lot code; `event_id` the event that gave it."""
+
+    __tablename__ = "trace_national_code"
+    __table_args__ = (Index("ix_trace_national_code_holder", "holder"),)
+    code: str = Field(primary_key=True)
+    scheme: str = Field(primary_key=True)
+    holder: str = Field(primary_key=True)
+    event_id: str
+
+
 class TraceEvent(SQLModel, table=True):
     """One accepted event: where it is in the ledger, and columns for queries (the bytes are in the ledger)."""
 
@@ -234,6 +248,7 @@ TABLES = [
         TraceTransit,
         TraceDisposal,
         TraceCertificate,
+        TraceNationalCode,
         TraceEvent,
         TraceEventLot,
         TraceAnomaly,
