@@ -26,6 +26,7 @@ into one line on stderr and an exit status.
     farmtrace party key-revoke ID KEY_ID --reason R --key REG.key
     farmtrace party suspend ID --reason R --key REG.key   (also: party key, party register)
     farmtrace event FILE… --key PARTY.key                 sign and record events (one upload; an event or a list per file)
+    farmtrace import FILE --key PARTY.key [--lang L]      record a spreadsheet record book (台账, CSV/XLSX), one event a row
     farmtrace trace LOT [--direction back|forward|both]   trace a lot through the server
     farmtrace recall LOT --key REGULATOR.key --reason …   recall a lot and print who is affected
     farmtrace verify-lot LOT [--key VKEY]                 check a lot's journey as the consumer page does
@@ -58,13 +59,13 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.trace.errors import TraceError
 
 from ..settings import ConfigError
-from . import events, gateway, ledger, mirror, parties, publish, restore, server, witness
+from . import events, gateway, ledger, mirror, parties, publish, restore, server, sheets, witness
 from .common import CliError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Each module adds its subcommands to the parser, in this order (the order of `farmtrace --help`).
-COMMANDS = (server, parties, events, ledger, witness, publish, mirror, restore, gateway)
+COMMANDS = (server, parties, events, sheets, ledger, witness, publish, mirror, restore, gateway)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ scripts (through `Translator.catalogue(prefix)`, embedded in the page as JSON) �
 
 `MESSAGES` is the union of the page families' catalogues, each a plain dict in its own module —
 common.py (chrome, consumer page, home page, units, prices), console.py ("console.*"), portal.py
-("portal.*") — merged once here: importing a module registers nothing, and a key defined twice, or
+("portal.*"), sheets.py ("sheet.*") — merged once here: importing a module registers nothing, and a key defined twice, or
 a message missing a language, fails at import.
 
 Placeholders are `{name}`, the same in both languages (tests/web check this); a message is plain
@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from .common import COMMON_MESSAGES
 from .console import CONSOLE_MESSAGES
 from .portal import PORTAL_MESSAGES
+from .sheets import SHEET_MESSAGES
 
 __all__ = ["DEFAULT_LANG", "HTML_LANG", "LANGS", "MESSAGES", "Translator", "merge_catalogues", "negotiate"]
 
@@ -50,7 +51,9 @@ def merge_catalogues(*catalogues: Mapping[str, tuple[str, str]]) -> dict[str, tu
 
 
 # key: (Simplified Chinese, English)
-MESSAGES: Mapping[str, tuple[str, str]] = merge_catalogues(COMMON_MESSAGES, CONSOLE_MESSAGES, PORTAL_MESSAGES)
+MESSAGES: Mapping[str, tuple[str, str]] = merge_catalogues(
+    COMMON_MESSAGES, CONSOLE_MESSAGES, PORTAL_MESSAGES, SHEET_MESSAGES
+)
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _LANG_RANGE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+)\s*)?$")
