@@ -26,6 +26,7 @@ from farmtrace.web import home as web_home
 from farmtrace.web import labels as web_labels
 from farmtrace.web import portal as web_portal
 from farmtrace.web import resolver as web_resolver
+from farmtrace.web.portal import offline as web_portal_offline
 from farmtrace.web.portal import sheets as web_portal_sheets
 from farmtrace.web.state import AppState
 
@@ -172,6 +173,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(web_labels.router)
     app.include_router(web_console.router)
     app.include_router(web_portal_sheets.router)  # before the portal: /portal/import is no event form
+    app.include_router(web_portal_offline.router)  # before the portal: /portal/sw.js, /portal/outbox are no forms
     app.include_router(web_portal.router)
     app.include_router(trace_routes.lot_router)  # last: /lots/{code:path} would match the routes above
     # HEAD on every GET route; outside gzip, so a HEAD's Content-Length is its GET's.

@@ -91,8 +91,12 @@ def asset_url(name: str) -> str:
     return f"/static/{name}?v={ASSETS[name].digest}"
 
 
-def content_security_policy(*, linked_styles: bool) -> str:
-    """Scripts only from this origin; the inline PAGE_CSS by hash (and, if asked, our stylesheets)."""
+def content_security_policy(*, linked_styles: bool, manifest: bool = False) -> str:
+    """Scripts only from this origin; the inline PAGE_CSS by hash (and, if asked, our stylesheets).
+
+    `manifest`: the page links a web app manifest from this origin (the portal, web/portal/offline.py);
+    its service worker needs nothing more (worker-src falls back to script-src 'self').
+    """
     css_hash = base64.b64encode(hashlib.sha256(PAGE_CSS.encode()).digest()).decode()
     styles = f"'self' 'sha256-{css_hash}'" if linked_styles else f"'sha256-{css_hash}'"
     return "; ".join(
@@ -105,5 +109,6 @@ def content_security_policy(*, linked_styles: bool) -> str:
             "form-action 'self'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
+            *(["manifest-src 'self'"] if manifest else []),
         ]
     )

@@ -75,7 +75,7 @@ ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is reg
 # linked stylesheet, cached across the many pages a party opens in a day.
 _ASSET_URLS = {name: asset_url(name) for name in ("portal.css", "portal.js", "signing.js")}
 SURFACE = Surface(
-    csp=content_security_policy(linked_styles=True),
+    csp=content_security_policy(linked_styles=True, manifest=True),
     cache_control="no-store",  # a party's own holdings: never from a shared cache
     vary="Accept-Language, Cookie",
 )
@@ -102,6 +102,8 @@ _SCRIPT_MESSAGES = (
     "portal.lot_info",
     "portal.nav.",
     "portal.lots.chain",
+    "portal.offline.",  # the outbox and pages saved offline (static/portal-outbox.js)
+    "portal.page.outbox",
     "unit.",
 )
 

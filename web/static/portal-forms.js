@@ -58,6 +58,9 @@
   }
 
   async function head(code, known, ctx) {
+    // An event in the outbox on this lot, not yet in the page: the new event follows it.
+    const local = P.localHead ? P.localHead(code) : null;
+    if (local && !ctx.fresh) return local;
     if (known && !ctx.fresh) return known;
     const lot = await fetchLot(code);
     if (!lot) throw new CheckError("inputs", "lot_unknown");
@@ -260,12 +263,19 @@
     const code = input.value.trim();
     delete input.dataset.for;
     if (!LOT_CODE.test(code)) throw new CheckError("inputs[0].lot", "lot_code");
-    const lot = await fetchLot(code);
+    const lot = await fetchLot(code).catch((e) => {
+      // No network: a lot made by an event in this device's outbox is known here (portal-outbox.js).
+      const local = P.localLot ? P.localLot(code) : null;
+      if (local) return { head: local.head, unit: local.unit, quantity: local.quantity, product: local.product };
+      if (e instanceof TypeError) throw new CheckError("inputs[0].lot", "offline_lookup");
+      throw e;
+    });
     if (!lot) {
       info.textContent = "";
       throw new CheckError("inputs[0].lot", "lot_unknown");
     }
-    Object.assign(input.dataset, { for: code, head: lot.head, unit: lot.unit });
+    const local = P.localHead ? P.localHead(code) : null; // an outbox event on it comes first
+    Object.assign(input.dataset, { for: code, head: local || lot.head, unit: lot.unit });
     const name = (cfg.lang === "en" && lot.product.name_en) || lot.product.name_zh;
     info.textContent = msg("lot_info", { product: name, quantity: lot.quantity, unit: unitText(lot.unit) });
     if (!value(form, "quantity")) setValue(form, "quantity", lot.quantity);

@@ -228,6 +228,7 @@
     show,
     showCheck,
     showProblem,
+    problemText,
     busy,
     enable,
     guarded,

@@ -5,6 +5,8 @@
 // network failure re-sends the *same* entry (the server answers a duplicate with its first receipt),
 // so a lost answer never records an event twice. When the server says a lot moved on since the page
 // loaded (rule "follows"), the event is built again on the lot's new head and signed once more.
+// Every signed event is first kept in the outbox (portal-outbox.js, portal-queue.js): with no answer
+// it stays there, the form says so, and the queue sends it when the network returns.
 "use strict";
 
 (() => {
@@ -43,6 +45,10 @@
         form._pending = { snapshot, signed };
         result = await send(key, signed);
       }
+      if (result.queued) {
+        P.showQueued(form, result.item); // kept on this device, sent when the network returns
+        return;
+      }
       if (result.network) {
         show(form, null, msg("problem.network"), "");
         return;
@@ -55,6 +61,7 @@
       done(form, result.body, signed);
     } catch (err) {
       if (err instanceof CheckError) showCheck(form, err);
+      else if (err instanceof TypeError && navigator.onLine === false) show(form, null, msg("problem.network"), "");
       else show(form, null, msg("problem.browser"), String(err && err.message ? err.message : err));
     } finally {
       if (!form.classList.contains("recorded")) busy(form, false);
@@ -62,6 +69,8 @@
   }
 
   async function send(key, signed) {
+    // Kept in the outbox (portal-outbox.js) until the server answers; without it, sent once.
+    if (P.deliver) return P.deliver(key, signed);
     try {
       return await S.post(key, "/events", { entry: signed.entry });
     } catch (e) {

@@ -151,6 +151,9 @@ const FarmtraceSigning = (() => {
       fetch("/ledger/key").then(async (r) => {
         if (!r.ok) throw new Error("cannot read the log key: HTTP " + r.status);
         return (await r.text()).trim().split("+")[0];
+      }).catch((e) => {
+        originPromise = null; // asked again next time: the network may be back (static/portal-queue.js)
+        throw e;
       });
     return originPromise;
   }
