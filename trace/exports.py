@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 
 from .model.event import Event
 
-__all__ = ["COLUMNS", "FORMULA_TRIGGERS", "neutralise", "rows", "write_csv", "write_xlsx"]
+__all__ = ["COLUMNS", "FORMULA_TRIGGERS", "Columns", "neutralise", "rows", "write_csv", "write_xlsx"]
 
 # (key, English header, Chinese header)
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -148,24 +148,36 @@ def rows(
     return out
 
 
-def _headers(lang: str) -> list[str]:
-    return [zh if lang == "zh" else en for _, en, zh in COLUMNS]
+Columns = tuple[tuple[str, str, str], ...]
 
 
-def write_csv(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") -> None:
+def _headers(lang: str, columns: Columns = COLUMNS) -> list[str]:
+    return [zh if lang == "zh" else en for _, en, zh in columns]
+
+
+def write_csv(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh", columns: Columns = COLUMNS) -> None:
+    """CSV of `data` (rows by column key) under `columns`' headers in `lang` (zh or en)."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
     w = csv.writer(text)
-    w.writerow(_headers(lang))
+    w.writerow(_headers(lang, columns))
     for row in data:
-        w.writerow([_cell(key, row.get(key, "")) for key, _, _ in COLUMNS])
+        w.writerow([_cell(key, row.get(key, "")) for key, _, _ in columns])
     text.flush()
     text.detach()
 
 
-def write_xlsx(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") -> None:
+def write_xlsx(
+    data: list[dict[str, Any]],
+    out: BinaryIO,
+    *,
+    lang: str = "zh",
+    columns: Columns = COLUMNS,
+    sheet: str = "事件 Events",
+    table_name: str = "Events",
+) -> None:
     """An Excel workbook, written as a stream (openpyxl's write-only mode: 90 days of a city's events
     in seconds, not minutes): a bold, frozen header and an Excel table, whose header has a sort and
-    filter button on every column."""
+    filter button on every column. `columns`, `sheet` and `table_name` default to the events export's."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -174,9 +186,9 @@ def write_xlsx(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") -
     from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("事件 Events")
-    headers = _headers(lang)
-    for i, (key, _, _) in enumerate(COLUMNS, start=1):
+    ws = wb.create_sheet(sheet)
+    headers = _headers(lang, columns)
+    for i, (key, _, _) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = 24 if key in ("event_id", "detail") else 14
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
@@ -186,7 +198,7 @@ def write_xlsx(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") -
         cell.font = bold
         head.append(cell)
     ws.append(head)
-    keys = [key for key, _, _ in COLUMNS]
+    keys = [key for key, _, _ in columns]
     numeric = [i for i, key in enumerate(keys) if key in ("quantity", "price", "ledger_index")]
     for row in data:
         values: list[Any] = [_cell(key, row.get(key, "")) for key in keys]
@@ -201,8 +213,8 @@ def write_xlsx(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh") -
                 values[i] = cell
         ws.append(values)
     # A write-only sheet cannot infer a table's columns: name them (they must equal the header cells).
-    ref = f"A1:{get_column_letter(len(COLUMNS))}{max(len(data) + 1, 2)}"
-    table = Table(displayName="Events", ref=ref)
+    ref = f"A1:{get_column_letter(len(columns))}{max(len(data) + 1, 2)}"
+    table = Table(displayName=table_name, ref=ref)
     table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(headers, start=1)]
     table.autoFilter = AutoFilter(ref=ref)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)

@@ -1,0 +1,137 @@
+"""The national platform's codes in the event model, and one party's 来源/去向 flows.
+
+A 追溯码 (LotOut.tracing_code) and a 主体码 (PartyRecord.subject_code) are optional fields of
+encoding version 1: absent, an event's bytes are what they always were (tests/trace/test_encoding.py's
+golden vector is unchanged); present, they are signed like every other field. The vector below was
+written by hand from RFC 8785's rules (keys sorted by code unit: "tracing_code" between "quantity"
+and "unit"), not produced by the encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import pytest
+
+from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.model.encoding import decode_event, encode_event, event_id
+from farmtrace.trace.model.event import Event
+from farmtrace.trace.model.ids import check_national_code
+from farmtrace.trace.model.values import parse_party_record
+from farmtrace.trace.stock_flows import FLOW_COLUMNS, flow_rows, flow_subjects, stock_flows
+
+from .story import COOP, MARKET, REGULATOR, SHOP, party_wire, story_one
+from .test_encoding import GOLDEN_CANONICAL, GOLDEN_WIRE
+
+CODED_WIRE = {
+    **GOLDEN_WIRE,
+    "outputs": [{**GOLDEN_WIRE["outputs"][0], "tracing_code": "43012420261120000001"}],
+}
+CODED_CANONICAL = (
+    '{"detail":{"origin":{"name":"3号地"}},"event_time":"2026-11-20T08:30:00+08:00","inputs":[],'
+    '"key_id":"21fe31dfa154a261","kind":"harvest","location":{"name":"宁乡合作社"},'
+    '"outputs":[{"lot":"NX-001","product":{"name_zh":"包菜"},"quantity":"500",'
+    '"tracing_code":"43012420261120000001","unit":"kg"}],'
+    '"party":"91350100M000100Y43","v":1}'
+).encode()
+CODED_ID = "01c52ef927262c46c46837fb8d6e4b55ad2e33490f9f84a4163cb449553939e2"
+
+
+def test_a_tracing_code_is_signed_as_written_and_its_absence_changes_nothing():
+    event = Event.from_wire(CODED_WIRE)
+    assert event.outputs[0].tracing_code == "43012420261120000001"
+    assert encode_event(event) == CODED_CANONICAL
+    assert event_id(CODED_CANONICAL) == CODED_ID == hashlib.sha256(CODED_CANONICAL).hexdigest()
+    assert decode_event(CODED_CANONICAL) == event
+    plain = Event.from_wire(GOLDEN_WIRE)
+    assert plain.outputs[0].tracing_code is None and encode_event(plain) == GOLDEN_CANONICAL
+
+
+def test_a_subject_code_rides_on_the_party_record():
+    wire = {**party_wire(COOP), "subject_code": "430124000000123456"}
+    record = parse_party_record(wire)
+    assert record.subject_code == "430124000000123456" and record.to_wire() == wire
+    assert parse_party_record(party_wire(COOP)).subject_code is None
+    assert "subject_code" not in parse_party_record(party_wire(COOP)).to_wire()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["1234567", "1" * 41, "43012420261120ab", "4301 24202611", "4301-24202611", "４３０１２４２０２６", "", 43012420, None],
+)
+def test_codes_of_the_wrong_shape_are_refused_naming_the_field(bad):
+    with pytest.raises(InvalidEvent) as caught:
+        Event.from_wire({**CODED_WIRE, "outputs": [{**CODED_WIRE["outputs"][0], "tracing_code": bad}]})
+    assert caught.value.field == "outputs[0].tracing_code"
+    with pytest.raises(InvalidEvent) as caught:
+        parse_party_record({**party_wire(COOP), "subject_code": bad}, field="detail.party")
+    assert caught.value.field == "detail.party.subject_code"
+
+
+@pytest.mark.parametrize("good", ["12345678", "1" * 40, "A1B2C3D4", "430124000000123456"])
+def test_codes_of_the_accepted_shape(good):
+    check_national_code(good, field="code")
+
+
+# --- flows ------------------------------------------------------------------------------------------
+
+
+def _events():
+    lg = story_one()
+    return [(event, eid, i) for i, (event, eid) in enumerate(lg.log)], lg
+
+
+def test_the_market_takes_in_from_the_coop_splits_and_ships_on():
+    events, lg = _events()
+    lots, parties = flow_subjects(events, MARKET)
+    assert "NX-CAB-001" in lots and {MARKET, COOP, SHOP} <= parties
+    flows = stock_flows(
+        events,
+        MARKET,
+        names={COOP: "合作社", SHOP: "超市"},
+        subject_codes={MARKET: "430100000000000003", COOP: "430124000000000001"},
+        tracing_codes={"NX-CAB-001": "43012420261120000001"},
+        products={"NX-CAB-001": "包菜"},
+    )
+    received = [f for f in flows if f.business == "receive"]
+    first = received[0]
+    assert (first.direction, first.lot, first.quantity, first.counterparty) == ("in", "NX-CAB-001", Decimal(500), COOP)
+    assert (first.counterparty_name, first.counterparty_code, first.tracing_code) == (
+        "合作社", "430124000000000001", "43012420261120000001",
+    )  # fmt: skip
+    assert first.related_event == lg.ids["ship"] and first.event_id == lg.ids["receive"]
+    assert first.certificate_no and first.subject_code == "430100000000000003"
+    split_out = [f for f in flows if f.business == "split" and f.direction == "out"]
+    split_in = [f for f in flows if f.business == "split" and f.direction == "in"]
+    assert [f.lot for f in split_out] == ["NX-CAB-001"] and len(split_in) == 50
+    assert split_out[0].related_lots == tuple(f.lot for f in split_in)
+    assert all(f.related_lots == ("NX-CAB-001",) for f in split_in)
+    shipped = [f for f in flows if f.business == "ship"]
+    assert shipped and all(f.direction == "out" and f.counterparty for f in shipped)
+    assert [f.ledger_index for f in flows] == sorted(f.ledger_index for f in flows)
+    assert not [f for f in flows if f.party != MARKET]
+
+
+def test_a_destroy_counts_for_the_holder_not_the_regulator_who_recorded_it():
+    _, lg = _events()
+    lot, quantity = next((code, q) for (code, party), q in sorted(lg.state.holdings.items()) if party == SHOP and q > 0)
+    lg.record(
+        "destroy", REGULATOR, inputs=[lg.inp(lot, str(quantity))], detail={"reason": "抽检不合格", "holder": SHOP}
+    )
+    destroy = lg.log[-1]
+    events = [(destroy[0], destroy[1], 99)]
+    out = stock_flows(events, SHOP, names={}, subject_codes={}, tracing_codes={}, products={})
+    assert [(f.direction, f.business, f.lot) for f in out] == [("out", "destroy", lot)]
+    assert stock_flows(events, REGULATOR, names={}, subject_codes={}, tracing_codes={}, products={}) == []
+
+
+def test_rows_carry_every_column_in_both_languages():
+    events, _ = _events()
+    flows = stock_flows(events, COOP, names={}, subject_codes={}, tracing_codes={}, products={})
+    zh, en = flow_rows(flows, lang="zh"), flow_rows(flows, lang="en")
+    keys = [key for key, _, _ in FLOW_COLUMNS]
+    assert all(list(row) == keys for row in zh + en)
+    harvest = [(z, e) for z, e in zip(zh, en, strict=True) if e["business"] == "Production"]
+    assert harvest and harvest[0][0]["business"] == "生产" and harvest[0][0]["direction"] == "入库"
+    assert harvest[0][1]["place"] and harvest[0][1]["counterparty"] == ""
