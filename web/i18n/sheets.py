@@ -57,6 +57,7 @@ SHEET_MESSAGES: dict[str, tuple[str, str]] = {
     "sheet.problem.rule": ("{reason}", "{reason}"),
     "sheet.row_whole": ("整行", "whole row"),
     # --- the portal's import page ---
+    "portal.nav.import": ("导入台账", "Import records"),
     "sheet.page.title": ("导入台账", "Import a record book"),
     "sheet.page.lead": (
         "把电子台账（CSV 或 Excel）中的采收、检测、合格证、发货、收货、销售记录一次导入。每一行成为一条记录，在本机用您的密钥签名后提交。同一个文件重复导入不会重复记录。",

@@ -66,7 +66,7 @@ FORMS: dict[str, frozenset[str]] = {
     kind: ROLES_FOR[kind] or frozenset()
     for kind in ("harvest", "inspect", "certify", "receive", "transform", "ship", "sell")
 }
-NAV = ("lots", "harvest", "inspect", "certify", "receive", "transform", "ship", "sell")
+NAV = ("lots", "harvest", "inspect", "certify", "receive", "transform", "ship", "sell", "import")
 UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece")
 ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
 
@@ -156,7 +156,7 @@ def _nav(party: dict[str, Any], t: Translator) -> list[dict[str, str]]:
     return [
         {"page": name, "href": url(f"/portal/{name}", t), "text": t(f"portal.nav.{name}")}
         for name in NAV
-        if name == "lots" or roles & FORMS[name]
+        if name in ("lots", "import") or roles & FORMS[name]  # import: web/portal/sheets.py
     ]
 
 
