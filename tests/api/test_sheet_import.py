@@ -228,3 +228,14 @@ def test_header_problems_and_a_gb18030_csv(world: World) -> None:
     r = world.http.post("/portal/import/drafts", content=b"\x00\x01binary", headers=world.token(COOP))
     assert r.status_code == 400 and r.json()["field"] == "file"
     assert world.http.post("/portal/import/drafts", content=coop_book()).status_code == 403
+
+
+def test_every_message_the_import_script_names_exists() -> None:
+    import re
+    from pathlib import Path
+
+    from farmtrace.web.i18n import MESSAGES
+
+    script = (Path(__file__).parents[2] / "web" / "static" / "sheet-import.js").read_text()
+    keys = re.findall(r'msg\("([a-z_.]+)"[,)]', script)
+    assert len(keys) > 10 and all(k in MESSAGES for k in keys), [k for k in keys if k not in MESSAGES]

@@ -3,7 +3,7 @@
 Simplified Chinese first, English second, the same {placeholders} in both. "sheet.problem.<code>" is
 one message per `RowProblem.code` of trace/sheet_files.py and trace/sheet_drafts.py (the
 ledger's own refusals reuse "portal.rule.<rule>"); "sheet.page.*" and "sheet.ui.*" are the portal's
-import page (web/templates/portal/import.html, static/portal-import.js) and the CLI's words.
+import page (web/templates/portal/import.html, static/sheet-import.js) and the CLI's words.
 """
 
 from __future__ import annotations

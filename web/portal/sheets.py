@@ -6,7 +6,7 @@
 
 The server reads the file and drafts one unsigned event per row (trace/sheet_drafts.py, the same
 function `farmtrace import` runs on the party's machine); it signs nothing and never holds a key.
-The browser (static/portal-import.js) signs each draft with the key in IndexedDB, sends them to
+The browser (static/sheet-import.js) signs each draft with the key in IndexedDB, sends them to
 POST /events/batch in parts, with a progress bar, and lists every refused row by row and column, with
 the rule and the reason in the page's language. A draft's `event_id` is the id its signed event must
 have; the page checks it, so the server cannot have it sign anything else than what it shows.
