@@ -12,10 +12,20 @@ from fastapi import Depends, Request
 
 from farmtrace.ledger.log import Log
 from farmtrace.web.auth import require_regulator
-from farmtrace.web.deps import ClockDep, PartyDep, RegulatorDep, ServiceDep, StateDep, get_clock, get_service
+from farmtrace.web.deps import (
+    AudienceDep,
+    ClockDep,
+    PartyDep,
+    RegulatorDep,
+    ServiceDep,
+    StateDep,
+    get_clock,
+    get_service,
+)
 from farmtrace.web.state import app_state
 
 __all__ = [
+    "AudienceDep",
     "ClockDep",
     "LogDep",
     "PartyDep",

@@ -143,11 +143,17 @@ class Client:
 
     # --- reading -----------------------------------------------------------------------------------
 
+    def _reader(self) -> dict[str, str]:
+        """The client's credentials if it has a key: a lot's holders are shown to its trading partners
+        and regulators only (docs/visibility.md); without a key the client reads as the public."""
+        return self._auth() if self.key is not None else {}
+
     def lot(self, code: str) -> dict[str, Any]:
-        return self._check(self.http.get(f"/lots/{code}"))
+        return self._check(self.http.get(f"/lots/{code}", headers=self._reader()))
 
     def trace(self, code: str, direction: str = "both") -> dict[str, Any]:
-        return self._check(self.http.get(f"/lots/{code}/trace", params={"direction": direction}))
+        params = {"direction": direction}
+        return self._check(self.http.get(f"/lots/{code}/trace", params=params, headers=self._reader()))
 
     def journey(self, code: str) -> dict[str, Any]:
         return self._check(self.http.get(f"/lots/{code}/journey"))

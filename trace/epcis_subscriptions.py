@@ -50,6 +50,7 @@ import orjson
 
 from farmtrace.ledger.log import Log
 
+from .audience import Audience, audience_of
 from .clock import to_utc_text
 from .errors import Forbidden
 from .reads import epcis_named_queries as named_queries
@@ -240,7 +241,14 @@ def deliver_due(engine: Engine, log: Log, *, base: str, now: datetime, post: Pos
         after = None if row.after is None else Candidate(row.after, "")
         state = results.PageState(query, after=after, name=row.query_name, recalls_of=_lineage(engine, query))
         page = results.find_events(
-            engine, log, state, base=base, created=now, per_page=BATCH, before_index=held
+            engine,
+            log,
+            state,
+            base=base,
+            created=now,
+            per_page=BATCH,
+            audience=_audience(engine, row.created_by),
+            before_index=held,
         )
         if not page.events:
             if page.cursor is not None and page.cursor.index != row.after:
@@ -249,6 +257,13 @@ def deliver_due(engine: Engine, log: Log, *, base: str, now: datetime, post: Pos
             continue
         done += _send(engine, row, page, now=now, post=post)
     return done
+
+
+def _audience(engine: Engine, party_id: str) -> Audience:
+    """What the subscription's maker is shown now (trace/audience.py): its roles as they stand at each
+    delivery, so a party suspended, or a regulator no longer one, is sent no more than the public."""
+    with engine.connect() as conn:
+        return audience_of(Repository(conn).party(party_id))
 
 
 def _lineage(engine: Engine, query: EventQuery) -> frozenset[str]:

@@ -5,6 +5,7 @@ read is a one-line delegate to the module of trace/reads/ that answers it, with 
 (frozen dataclasses):
 
     reads/lots.py      lot_summary, trace_graph          reads/recalls.py   recall_report
+                       lot_for, trace_for (as an audience is shown them: audience.py)
     reads/journeys.py  journey_bundle                    reads/parties.py   parties, party, anomalies, party_names
     reads/portal.py    holdings, incoming, shipments_from
     reads/reports.py   prices, priced_products, product_names_en, lot_products, recent_recalls, entry_event
@@ -22,6 +23,7 @@ from typing import Any
 
 from farmtrace.ledger.log import Log
 
+from .audience import Audience, Custody, visible_lot, visible_trace
 from .auth import check_token
 from .clock import Clock, utc_now
 from .errors import TraceError
@@ -108,6 +110,21 @@ class TraceService:
 
     def trace_graph(self, code: str, *, direction: str = "both") -> lot_reads.TraceGraph:
         return lot_reads.trace(self.engine, code, direction=direction)
+
+    def lot_for(self, code: str, audience: Audience) -> lot_reads.LotSummary:
+        """The lot as `audience` is shown it (trace/audience.py): its facts, and the holders it may see."""
+        summary = lot_reads.lot(self.engine, code)
+        if audience.regulator:
+            return visible_lot(summary, audience, Custody())
+        return visible_lot(summary, audience, Custody.of_shipments(lot_reads.shipments(self.engine, [code])))
+
+    def trace_for(self, code: str, audience: Audience, *, direction: str = "both") -> lot_reads.TraceGraph:
+        """The lineage graph as `audience` is shown it (trace/audience.py)."""
+        graph = lot_reads.trace(self.engine, code, direction=direction)
+        if audience.regulator:
+            return visible_trace(graph, audience, Custody())
+        custody = Custody.of_shipments(lot_reads.shipments(self.engine, [n.lot for n in graph.nodes]))
+        return visible_trace(graph, audience, custody)
 
     def recall_report(self, code: str) -> recall_reads.RecallReach:
         return recall_reads.recall_report(self.engine, code)

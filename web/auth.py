@@ -9,6 +9,9 @@ can never act for a signed-in party. The server holds no session state and no se
     authenticate(request, role=) the party (with the role), or raises Forbidden
     current_party(request)       the signed-in party, or None (pages that offer a sign-in instead)
     require_regulator(request)   the regulator making the request, or raises NotRegulator
+    reader_audience(request)     who reads (trace/audience.py): the public without credentials; a
+                                 request whose credentials do not authenticate is refused (Forbidden)
+                                 rather than shown the public's view as if nothing were wrong
 
 `require_regulator` is the one regulator gate, used as a dependency (web/deps.py `RegulatorDep`) by
 the JSON routes and the console alike: the JSON API answers its NotRegulator (a Forbidden) with 403
@@ -21,12 +24,20 @@ from typing import Literal
 
 from fastapi import Request
 
+from farmtrace.trace.audience import PUBLIC, Audience, audience_of
 from farmtrace.trace.errors import Forbidden
 from farmtrace.trace.rules import PartyState
 
 from .state import app_state
 
-__all__ = ["NotRegulator", "authenticate", "current_party", "request_token", "require_regulator"]
+__all__ = [
+    "NotRegulator",
+    "authenticate",
+    "current_party",
+    "reader_audience",
+    "request_token",
+    "require_regulator",
+]
 
 REGULATOR = "regulator"
 
@@ -81,6 +92,15 @@ def current_party(request: Request) -> PartyState | None:
         return authenticate(request)
     except Forbidden:
         return None
+
+
+def reader_audience(request: Request) -> Audience:
+    """Who is reading (trace/audience.py): the public if the request carries no credentials, else the
+    party they authenticate (a regulator's audience with that role). Raises Forbidden for credentials
+    that do not authenticate: a reader whose token expired is told, not silently shown less."""
+    if request_token(request) is None:
+        return PUBLIC
+    return audience_of(authenticate(request))
 
 
 def require_regulator(request: Request) -> PartyState:

@@ -5,6 +5,7 @@
     ClockDep      the app's one clock: routes read the current time only from it
     WitnessingDep the log's submitter to its witnesses (ledger/witnessing.py), for their status
     PartyDep      the signed-in party, or None (pages that offer a sign-in instead of refusing)
+    AudienceDep   who is reading: the public, a party or a regulator (trace/audience.py)
     RegulatorDep  the regulator making the request; anyone else: NotRegulator (web/auth.py), which
                   the JSON API answers with 403 problem+json and the console with its 403 page
 
@@ -18,14 +19,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from farmtrace.ledger.witnessing import Witnessing
+from farmtrace.trace.audience import Audience
 from farmtrace.trace.clock import Clock
 from farmtrace.trace.rules import PartyState
 from farmtrace.trace.service import TraceService
 
-from .auth import current_party, require_regulator
+from .auth import current_party, reader_audience, require_regulator
 from .state import AppState, app_state
 
 __all__ = [
+    "AudienceDep",
     "ClockDep",
     "PartyDep",
     "RegulatorDep",
@@ -59,3 +62,4 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 WitnessingDep = Annotated[Witnessing, Depends(get_witnessing)]
 PartyDep = Annotated[PartyState | None, Depends(current_party)]
 RegulatorDep = Annotated[PartyState, Depends(require_regulator)]
+AudienceDep = Annotated[Audience, Depends(reader_audience)]

@@ -39,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("lot")
     t.add_argument("--direction", choices=["back", "forward", "both"], default="both")
+    t.add_argument(
+        "--key",
+        help="read as this party (its trading partners' holdings) or regulator (all); "
+        "without it, as the public, who is shown no holders (docs/visibility.md)",
+    )
     t.set_defaults(func=cmd_trace)
     rc = with_server(sub.add_parser("recall", help="recall a lot (regulator) and list every affected holder"))
     rc.add_argument("lot")
@@ -116,7 +121,7 @@ def cmd_event(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    graph = client_for(args, key=False).trace(args.lot, args.direction)
+    graph = client_for(args, key=args.key is not None).trace(args.lot, args.direction)
     for node in graph["nodes"]:
         flags = [k for k, v in node["status"].items() if v and k != "cleared"]
         held = ", ".join(f"{h['name'] or h['party']} {h['quantity']} {node['unit']}" for h in node["holders"])
@@ -125,6 +130,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
             f"  by {node['created_by_name'] or node['created_by']}"
             + (f"  [{', '.join(flags)}]" if flags else "")
             + (f"  held: {held}" if held else "")
+            + ("" if node["holders_complete"] else "  (other holders not shown)")
         )
     for edge in graph["edges"]:
         print(f"   edge  {edge['from']} -> {edge['to']}  {edge['quantity'] or ''}")

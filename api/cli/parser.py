@@ -27,7 +27,7 @@ into one line on stderr and an exit status.
     farmtrace party suspend ID --reason R --key REG.key   (also: party key, party register)
     farmtrace event FILE… --key PARTY.key                 sign and record events (one upload; an event or a list per file)
     farmtrace import FILE --key PARTY.key [--lang L]      record a spreadsheet record book (台账, CSV/XLSX), one event a row
-    farmtrace trace LOT [--direction back|forward|both]   trace a lot through the server
+    farmtrace trace LOT [--direction D] [--key PARTY.key] trace a lot through the server (holders: by audience)
     farmtrace recall LOT --key REGULATOR.key --reason …   recall a lot and print who is affected
     farmtrace verify-lot LOT [--key VKEY]                 check a lot's journey as the consumer page does
 Commands that talk to a server take --server URL (default http://127.0.0.1:8000, or FARMTRACE_SERVER).

@@ -22,7 +22,9 @@ Answers are EPCISQueryDocuments with `GS1-EPCIS-Version`, `GS1-CBV-Version` and 
 a page with more after it has `Link: <…?perPage=N&nextPageToken=…>; rel="next"`. Errors are
 problem+json with the EPCIS exception types (`epcisException:QueryParameterException` 400,
 `NoSuchResourceException` 404, `ResourceAlreadyExistsException` 409, `QueryTooLargeException` 413;
-api/errors.py). Everything here is what the public `/lots/{code}/epcis` already publishes.
+api/errors.py). What a reader is shown follows trace/audience.py, as `/lots/{code}/epcis` does: a
+shipment or a receipt only to a regulator or a party it names (docs/visibility.md). A subscription
+is sent what the party that made it would be shown.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from farmtrace.trace import epcis_subscriptions as subs
+from farmtrace.trace.audience import CUSTODY_ONLY, sees_epcis_event
 from farmtrace.trace.epcis import namespace
+from farmtrace.trace.errors import Forbidden
 from farmtrace.trace.reads import epcis_named_queries as named
 from farmtrace.trace.reads import epcis_results as results
 from farmtrace.trace.reads.epcis_query import (
@@ -48,7 +52,7 @@ from farmtrace.trace.reads.epcis_query import (
     parse_count,
     parse_query,
 )
-from farmtrace.web.auth import authenticate
+from farmtrace.web.auth import authenticate, reader_audience
 
 from ..deps import ClockDep, ServiceDep
 
@@ -132,7 +136,13 @@ def _events(
     base = request.app.state.settings.vocabulary_base
     per_page = _per_page(paging)
     page = results.find_events(
-        service.engine, service.log, state, base=base, created=created, per_page=per_page
+        service.engine,
+        service.log,
+        state,
+        base=base,
+        created=created,
+        per_page=per_page,
+        audience=reader_audience(request),
     )
     body = _document(page.context, page.events, name=name, created=created)
     headers = {}
@@ -184,6 +194,8 @@ def get_event(
     base = request.app.state.settings.vocabulary_base
     created = clock()
     context, event = results.event_by_id(service.engine, service.log, event_id, base=base, created=created)
+    if not sees_epcis_event(reader_audience(request), event):
+        raise Forbidden(CUSTODY_ONLY)
     return _json(request, _document(context, [event], name=None, created=created))  # a single page
 
 

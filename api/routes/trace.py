@@ -33,14 +33,15 @@ from farmtrace.ledger.entry_bundles import check_entry_size
 from farmtrace.ledger.errors import EntryTooLargeError
 from farmtrace.ledger.tlog_proof import MEDIA_TYPE as TLOG_PROOF_TYPE
 from farmtrace.ledger.tlog_proof import format_tlog_proof, prove_entry
+from farmtrace.trace.audience import CUSTODY_ONLY, sees_epcis_event
 from farmtrace.trace.clock import bounded_time
-from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
+from farmtrace.trace.errors import Forbidden, InvalidEvent, NotFound, TraceError
 from farmtrace.trace.model.encoding import decode_entry
 from farmtrace.trace.model.ids import check_lot_code
 from farmtrace.trace.model.kinds import PARTY_KINDS
 from farmtrace.trace.service import Receipt
 
-from ..deps import ClockDep, RegulatorDep, ServiceDep
+from ..deps import AudienceDep, ClockDep, RegulatorDep, ServiceDep
 from ..errors import problem, problem_body
 from ..schemas import (
     AnomalyPublic,
@@ -211,13 +212,15 @@ def get_event_proof(event_id: EventId, service: ServiceDep) -> Response:
 
 @router.get("/events/{event_id}/epcis")
 def get_event_epcis(
-    event_id: EventId, request: Request, service: ServiceDep, clock: ClockDep
+    event_id: EventId, request: Request, service: ServiceDep, clock: ClockDep, audience: AudienceDep
 ) -> JSONResponse:
     signed, index = service.signed_event(event_id)
     if signed.event.kind in PARTY_KINDS:
         raise InvalidEvent("event_id", "party administration events have no EPCIS form")
     base = request.app.state.settings.vocabulary_base
     doc = service.epcis([(signed.event, signed.id, index)], created=clock(), base=base)
+    if not all(sees_epcis_event(audience, e) for e in doc["epcisBody"]["eventList"]):
+        raise Forbidden(CUSTODY_ONLY)
     return JSONResponse(doc, media_type="application/ld+json")
 
 
@@ -225,9 +228,10 @@ def get_event_epcis(
 def get_trace(
     code: LotCode,
     service: ServiceDep,
+    audience: AudienceDep,
     direction: Annotated[str, Query(pattern="^(back|forward|both)$")] = "both",
 ) -> TraceGraphPublic:
-    return trace_graph_public(service.trace_graph(code, direction=direction))
+    return trace_graph_public(service.trace_for(code, audience, direction=direction))
 
 
 @router.get("/lots/{code:path}/journey", response_model=JourneyPublic, response_model_exclude_unset=True)
@@ -236,13 +240,19 @@ def get_journey(code: LotCode, service: ServiceDep) -> JourneyPublic:
 
 
 @router.get("/lots/{code:path}/epcis")
-def get_lot_epcis(code: LotCode, request: Request, service: ServiceDep, clock: ClockDep) -> JSONResponse:
+def get_lot_epcis(
+    code: LotCode, request: Request, service: ServiceDep, clock: ClockDep, audience: AudienceDep
+) -> JSONResponse:
+    """The lot's history as EPCIS events: of its shipments and receipts, those this reader is shown
+    (trace/audience.py); the whole signed history stays at .../journey, for verification."""
     events = []
     for e in service.journey_bundle(code).events:
         signed = decode_entry(e.proven.entry)  # as stored; a damaged entry is refused (TraceError)
         events.append((signed.event, signed.id, e.proven.index))
     base = request.app.state.settings.vocabulary_base
     doc = service.epcis(events, created=clock(), base=base)
+    body = doc["epcisBody"]
+    body["eventList"] = [e for e in body["eventList"] if sees_epcis_event(audience, e)]
     return JSONResponse(doc, media_type="application/ld+json")
 
 
@@ -282,5 +292,5 @@ lot_router = APIRouter(tags=["trace"])
 
 
 @lot_router.get("/lots/{code:path}", response_model=LotPublic, response_model_exclude_unset=True)
-def get_lot(code: LotCode, service: ServiceDep) -> LotPublic:
-    return lot_public(service.lot_summary(code))
+def get_lot(code: LotCode, service: ServiceDep, audience: AudienceDep) -> LotPublic:
+    return lot_public(service.lot_for(code, audience))

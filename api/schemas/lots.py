@@ -71,8 +71,10 @@ class LotPublic(_Public):
     status: LotStatusPublic
     parents: list[str]
     children: list[str]
-    holders: dict[str, str] = Field(description="party id -> quantity held")
+    holders: dict[str, str] = Field(description="party id -> quantity held, of the holders this reader is shown")
+    holders_complete: bool = Field(description="false if some holders are not shown to this reader")
     events: list[LotEventPublic]
+    audience: str = Field(description="whose view this is: public, party or regulator (docs/visibility.md)")
 
 
 class HolderPublic(_Public):
@@ -95,6 +97,7 @@ class TraceNodePublic(_Public):
     origin: bool = Field(description="true if the lot was made from no other lot")
     status: LotStatusPublic
     holders: list[HolderPublic]
+    holders_complete: bool = Field(description="false if some holders are not shown to this reader")
     direction: str = Field(description="self, back (an ancestor) or forward (a descendant)")
 
 
@@ -114,6 +117,7 @@ class TraceGraphPublic(_Public):
     nodes: list[TraceNodePublic]
     edges: list[TraceEdgePublic]
     origins: list[str]
+    audience: str = Field(description="whose view this is: public, party or regulator (docs/visibility.md)")
 
 
 class AffectedLotPublic(_Public):

@@ -16,7 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from farmtrace.api.cli.common import load_party_key
 from farmtrace.api.demo import PARTIES
+from farmtrace.client import Client
 
 FARMTRACE = str(Path(sys.executable).with_name("farmtrace"))
 NEW_FARM = "F430124-000999"
@@ -156,8 +158,15 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
     receipt = json.loads(out)
     assert set(receipt) == {"event_id", "index", "size", "duplicate"}
     assert receipt["duplicate"] is False and receipt["index"] == receipt["size"] - 1
-    lot = httpx.get(f"{cli.server}/lots/LJ-CAB-0001").json()
-    assert lot["created_by"] == NEW_FARM and lot["holders"] == {NEW_FARM: "120"}
+    seen = httpx.get(f"{cli.server}/lots/LJ-CAB-0001").json()  # as the public: no holders
+    assert seen["holders"] == {} and seen["holders_complete"] is False and seen["audience"] == "public"
+    lot = Client(cli.server, key=load_party_key(str(key_file))).lot("LJ-CAB-0001")  # as the farm
+    assert lot["created_by"] == NEW_FARM and lot["holders"] == {NEW_FARM: "120"} and lot["audience"] == "party"
+    # `farmtrace trace` reads as the public without --key, as the party with it (docs/visibility.md).
+    shown = cli.run("trace", "LJ-CAB-0001").stdout
+    assert "held:" not in shown and "(other holders not shown)" in shown
+    shown = cli.run("trace", "LJ-CAB-0001", "--key", str(key_file)).stdout
+    assert "held: " in shown and "120 kg" in shown and "not shown" not in shown
 
     # Refusals are exit status 1 with the server's reason: the same lot code again, by the same farm
     # (another quantity, so it is another event even within the same second, not a resubmission).
@@ -206,7 +215,7 @@ def test_trace_recall_register_event_and_verify(cli: Cli) -> None:
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert [set(x) for x in lines] == [{"event_id", "index", "size", "duplicate"}] * 3
     assert [x["index"] for x in lines] == [lines[0]["index"] + k for k in range(3)]
-    lot = httpx.get(f"{cli.server}/lots/LJ-CAB-0002-B").json()
+    lot = Client(cli.server, key=load_party_key(str(key_file))).lot("LJ-CAB-0002-B")
     assert lot["holders"] == {NEW_FARM: "30"} and lot["head"] == lines[2]["event_id"]
     # Refused events are listed in order; the exit status is 1 and stderr names the first.
     # (Other quantities: other events than the recorded ones even within the same second.)

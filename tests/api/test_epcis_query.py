@@ -18,7 +18,7 @@ from sqlalchemy import inspect
 from farmtrace.api.app import create_app
 from farmtrace.api.demo import PARTIES, run_demo
 from farmtrace.client import PartyKey
-from farmtrace.trace.epcis import lot_class
+from farmtrace.trace.epcis import lot_class, party_uri
 from farmtrace.trace.model.encoding import decode_entry
 
 from ..conftest import STANDARDS
@@ -31,8 +31,12 @@ OPENAPI = json.loads((STANDARDS / "epcis" / "epcis-rest-openapi.json").read_text
 
 @pytest.fixture
 def demo(client, tmp_path):
+    """The demo's ledger and its parties' keys. The client reads as the regulator, who is shown every
+    event (docs/visibility.md): the filters below are checked against the full list."""
     run_demo(client.app.state.service, tmp_path / "keys")
-    return {name: PartyKey.load(tmp_path / "keys" / f"{name}.key") for name in PARTIES}
+    keys = {name: PartyKey.load(tmp_path / "keys" / f"{name}.key") for name in PARTIES}
+    client.headers.update(_auth(keys["regulator"]))
+    return keys
 
 
 def _auth(key: PartyKey) -> dict[str, str]:
@@ -328,6 +332,39 @@ def test_another_worker_of_the_same_log_takes_the_next_page(client, demo, settin
         assert page.status_code == 200 and len(_events(page.json())) == 2
 
 
+def test_each_audience_is_shown_its_own_shipments_and_receipts(client, demo):
+    """docs/visibility.md: the public is shown no shipment or receipt, a party those it signed or is
+    named in, a regulator all; a page skips the others as if they did not match, and one such event
+    asked for by its ID is a 403."""
+    everything = _all(client)
+    custody = [e for e in everything if e.get("sourceList") or e.get("destinationList")]
+    assert {e["bizStep"] for e in custody} == {"shipping", "receiving"}
+    del client.headers["Authorization"]
+    public = _all(client)
+    assert public == [e for e in everything if e not in custody]
+    paged, _ = _walk(client, "/epcis/events", perPage="3", EQ_bizStep="shipping|receiving")
+    assert paged == []
+    hidden = custody[0]
+    r = client.get("/epcis/events/" + quote(hidden["eventID"], safe=""))
+    assert r.status_code == 403 and "shown to its parties and to regulators" in r.json()["detail"]
+    seen: dict[str, int] = {}
+    for name, key in demo.items():
+        client.headers.update(_auth(key))
+        mine = _events(_get(client, "/epcis/events", perPage="1000", EQ_bizStep="shipping|receiving"))
+        expected = [
+            e
+            for e in custody
+            if e["farmtrace:party"] == key.party
+            or party_uri(key.party) in [x["source"] for x in e["sourceList"]]
+            or party_uri(key.party) in [x["destination"] for x in e["destinationList"]]
+        ]
+        assert mine == (custody if name == "regulator" else expected), name
+        seen[name] = len(mine)
+        del client.headers["Authorization"]
+    # The market trades in every shipment of the demo; the farm and the shop see only their own.
+    assert seen["market"] == len(custody) and 0 < seen["shop"] < len(custody)
+
+
 def test_one_event_by_its_event_id(client, demo):
     everything = _all(client)
     for e in (everything[0], everything[-1]):
@@ -368,6 +405,7 @@ def test_named_queries(client, demo):
         "query": {"EQ_bizStep": ["retail_selling"], "MATCH_anyEPCClass": [BAG_CLASS]},
     }
     # 1. Creating needs a party's credentials; reading does not.
+    del client.headers["Authorization"]  # the demo fixture's regulator
     anonymous = client.post("/epcis/queries", json=definition)
     assert anonymous.status_code == 403 and anonymous.json()["type"].endswith("/problems/forbidden")
     made = client.post("/epcis/queries", json=definition, headers=_auth(keys["market"]))

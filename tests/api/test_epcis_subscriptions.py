@@ -195,6 +195,34 @@ def test_initial_record_time_sends_the_past_too(client, demo, subscriber_factory
     assert len(expected) == 2 and _events(sub.seen[0][2]) == expected  # every event of the bag so far
 
 
+def test_a_subscriber_is_sent_what_its_maker_is_shown(client, demo, subscriber_factory):
+    """docs/visibility.md: a subscription made by a party is sent the shipments and receipts that party
+    signed or is named in, as its own query would answer; one made by a regulator, every one."""
+    keys = demo
+    definition = {"name": "trade", "query": {"EQ_bizStep": ["shipping", "receiving"]}}
+    assert client.post("/epcis/queries", json=definition, headers=_auth(keys["market"])).status_code == 201
+    body = {"dest": "", "stream": True, "initialRecordTime": "2000-01-01T00:00:00Z"}
+    seen = {}
+    for name in ("shop", "regulator"):
+        sub = subscriber_factory([])
+        made = client.post(
+            "/epcis/queries/trade/subscriptions", json={**body, "dest": sub.url}, headers=_auth(keys[name])
+        )
+        assert made.status_code == 201, made.text
+        sub.wait_for(1)  # one batch holds them all (the demo has far fewer than BATCH)
+        sent = [e for _, _, b in sub.seen for e in _events(b)]
+        asked = client.get(
+            "/epcis/queries/trade/events", params={"perPage": "1000"}, headers=_auth(keys[name])
+        )
+        assert sent == asked.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"], name
+        seen[name] = sent
+    assert 0 < len(seen["shop"]) < len(seen["regulator"])
+    shop = f"urn:farmtrace:party:{keys['shop'].party}"
+    for event in seen["shop"]:
+        named = [x["source"] for x in event["sourceList"]]
+        assert shop in named + [x["destination"] for x in event["destinationList"]]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

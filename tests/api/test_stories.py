@@ -137,8 +137,9 @@ class World:
     def token(self, party: str) -> dict[str, str]:
         return {"Authorization": f"FarmTrace {self.keys[party].token()}"}
 
-    def lot(self, code: str) -> dict[str, Any]:
-        r = self.http.get(f"/lots/{code}")
+    def lot(self, code: str, *, reader: str | None = REGULATOR) -> dict[str, Any]:
+        """GET /lots/{code} as `reader` (a regulator by default: every holder; None: the public)."""
+        r = self.http.get(f"/lots/{code}", headers=self.token(reader) if reader else {})
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -373,11 +374,22 @@ def test_story_one_field_to_bag_verified(client) -> None:
     assert nodes[BAG_1]["direction"] == "self" and nodes[BAG_1]["holders"] == []
     edges = {(e["from"], e["to"]): e["quantity"] for e in graph["edges"]}
     assert edges == {(HARVEST, SPLITS[0]): "10 kg", (SPLITS[0], BAG_1): "1 kg"}
-    # ... and forward from the harvest: every split and every bag, with the shop's stock.
-    graph = client.get(f"/lots/{HARVEST}/trace", params={"direction": "forward"}).json()
-    assert len(graph["nodes"]) == 1 + 50 + 10 and graph["origins"] == [HARVEST]
-    holders = {h["party"] for n in graph["nodes"] for h in n["holders"]}
-    assert holders == {MARKET, SHOP}
+    # ... and forward from the harvest: every split and every bag, with the holders each reader is
+    # shown (docs/visibility.md). A regulator: the market's stock and the shop's. The public: no one.
+    def forward_holders(reader: str | None) -> set[str]:
+        headers = w.token(reader) if reader else {}
+        graph = client.get(f"/lots/{HARVEST}/trace", params={"direction": "forward"}, headers=headers).json()
+        assert len(graph["nodes"]) == 1 + 50 + 10 and graph["origins"] == [HARVEST]
+        assert graph["audience"] == ("public" if reader is None else "regulator" if reader == REGULATOR else "party")
+        return {h["party"] for n in graph["nodes"] for h in n["holders"]}
+
+    assert forward_holders(REGULATOR) == {MARKET, SHOP}
+    assert forward_holders(None) == set()
+    # The market sees its own stock, not what the shop made of its bag lot; the shop sees its own
+    # bags; the cooperative, whose harvest the market split up, sees neither.
+    assert forward_holders(MARKET) == {MARKET}
+    assert forward_holders(SHOP) == {SHOP}
+    assert forward_holders(COOP) == set()
 
     # The journey: every event of the bag and the lots it came from, in order, each hash-linked,
     # complete by the head index (committed here rather than FARMTRACE_INDEX_LAG seconds later).
@@ -421,13 +433,26 @@ def test_story_one_field_to_bag_verified(client) -> None:
         assert registration.kind == "party.register" and registration.party == REGULATOR
         assert any(x.key_id == kid for x in registration.detail.party.keys)  # type: ignore[attr-defined]
 
-    # EPCIS 2.0 export of the bag's history validates against GS1's JSON Schema.
-    r = client.get(f"/lots/{BAG_1}/epcis")
-    assert r.status_code == 200 and r.headers["content-type"] == "application/ld+json"
-    doc = r.json()
-    assert epcis_errors(doc) == []
-    assert len(doc["epcisBody"]["eventList"]) == len(chain)
-    assert doc["epcisBody"]["eventList"][-1]["bizStep"] == "retail_selling"
+    # EPCIS 2.0 export of the bag's history validates against GS1's JSON Schema. A regulator is
+    # shown every event; the public every one but the shipments and receipts (docs/visibility.md);
+    # the shop, besides, the shipment to it and its own receipt, not the cooperative's to the market.
+    def epcis_steps(reader: str | None) -> list[str]:
+        r = client.get(f"/lots/{BAG_1}/epcis", headers=w.token(reader) if reader else {})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/ld+json"
+        doc = r.json()
+        assert epcis_errors(doc) == []
+        return [e["bizStep"] for e in doc["epcisBody"]["eventList"]]
+
+    everything = epcis_steps(REGULATOR)
+    assert len(everything) == len(chain) and everything[-1] == "retail_selling"
+    custody = {"shipping", "receiving"}
+    assert epcis_steps(None) == [s for s in everything if s not in custody]
+    assert sorted(epcis_steps(SHOP)) == sorted([s for s in everything if s not in custody] + list(custody))
+    r = client.get(f"/events/{w.ids['ship']}/epcis")  # the cooperative's shipment: its parties' only
+    assert r.status_code == 403 and "shown to its parties and to regulators" in r.json()["detail"]
+    assert client.get(f"/events/{w.ids['ship']}/epcis", headers=w.token(MARKET)).status_code == 200
+    assert client.get(f"/events/{w.ids['ship']}/epcis", headers=w.token(SHOP)).status_code == 403
+    assert client.get(f"/events/{w.ids['ship']}", headers=w.token(SHOP)).status_code == 200  # the log is public
 
 
 def test_story_one_epcis_validator_is_not_vacuous(client) -> None:

@@ -1,6 +1,6 @@
 """Answers of the EPCIS 2.0 query interface: pages of events, page tokens, one event, named queries.
 
-find_events(engine, log, query, *, base, created, per_page, token_key, ...) -> ResultPage
+find_events(engine, log, query, *, base, created, per_page, audience, ...) -> ResultPage
 parse_page_token(token, key) / format_page_token(state, key)                  -> PageState / str
 event_by_id(engine, log, event_id, *, base, created)                        -> (context, event)
 
@@ -9,8 +9,8 @@ Named queries are in trace/reads/epcis_named_queries.py.
 What a page holds is built from the stored signed entries, as `/lots/{code}/epcis` is
 (trace/reads/events.py `epcis`); the projection tables only find the candidates
 (`epcis_queries.candidate_rows`), and `epcis_query.matches` then tests the EPCIS event itself, so an
-answer never depends on a projection being exact. Visibility: these are the events the public
-`/lots/{code}/epcis` already publishes; per-audience views would filter here, after `matches`.
+answer never depends on a projection being exact. Visibility (trace/audience.py): a shipment or a
+receipt is a match only for a regulator or a party it names; every other event, for anyone.
 
 A page token is `base64url(JSON state) "." base64url(HMAC-SHA256(key, JSON state))`: the query, the
 cursor (the last event returned: ledger index and event time) and, with `eventCountLimit`, how many
@@ -34,6 +34,7 @@ import orjson
 
 from farmtrace.ledger.log import Log
 
+from ..audience import Audience, sees_epcis_event
 from ..clock import to_utc_text
 from ..epcis import event_uri
 from ..model.encoding import decode_entry
@@ -186,11 +187,15 @@ def find_events(
     base: str,
     created: datetime,
     per_page: int,
+    audience: Audience,
     before_index: int | None = None,
 ) -> ResultPage:
     """The next page of `state`'s query: at most `per_page` (capped at MAX_PER_PAGE) events after
     its cursor, in the query's order (by default ledger order, which is recordTime order); with
     `before_index`, only events at ledger indexes below it.
+
+    Only events `audience` is shown count as matches (trace/audience.py: another party's shipments
+    and receipts are skipped, as if they did not match).
 
     Raises QueryTooLargeException if the query sets `maxEventCount` and more events match, or more
     than the service will test to count them (only on the first page: later pages continue it).
@@ -207,7 +212,7 @@ def find_events(
         where["lots"] = {"any": where["lots"]["any"] | state.recalls_of}
     if query.maxEventCount is not None and state.after is None:
         found, _, done = _scan(
-            engine, log, state, where, None, query.maxEventCount + 1, _SCAN_TO_COUNT, base, created
+            engine, log, state, where, None, query.maxEventCount + 1, _SCAN_TO_COUNT, base, created, audience
         )
         if len(found) > query.maxEventCount:
             raise QueryTooLargeException(f"more than maxEventCount={query.maxEventCount} events match")
@@ -217,7 +222,7 @@ def find_events(
     if want == 0:
         return empty
     found, cursor, done = _scan(
-        engine, log, state, where, state.after, want + 1, _SCAN_PER_PAGE, base, created
+        engine, log, state, where, state.after, want + 1, _SCAN_PER_PAGE, base, created, audience
     )
     events = [e for e, _, _ in found[:want]]
     left = None if state.left is None else state.left - len(events)
@@ -229,7 +234,7 @@ def find_events(
     return ResultPage(context, events, nxt, cursor)
 
 
-def _scan(engine, log, state, where, after, want, budget, base, created):
+def _scan(engine, log, state, where, after, want, budget, base, created, audience):
     """Up to `want` matches of `state` after `after`, testing at most `budget` candidates. Returns
     ([(event, candidate, context)], the last candidate tested, whether the candidates ran out)."""
     query = state.query
@@ -252,6 +257,8 @@ def _scan(engine, log, state, where, after, want, budget, base, created):
         context, events = _build(engine, log, rows, base=base, created=created)
         for row, event in zip(rows, events, strict=True):
             after, tested = row, tested + 1
+            if not sees_epcis_event(audience, event):
+                continue
             if matches(query, event) or (state.recalls_of and _recall_of(event, state.recalls_of)):
                 found.append((event, row, context))
                 if len(found) == want:

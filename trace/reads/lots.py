@@ -2,14 +2,17 @@
 
 lot(engine, code)                      -> LotSummary    product, quantity, flags, parents, children, holders, events
 trace(engine, code, direction=)        -> TraceGraph    every ancestor (back), descendant (forward), or both
+shipments(engine, codes)               -> [(lot, source, destination)]   who shipped these lots to whom
 
-Each raises NotFound for an unknown lot. Quantities are decimal texts. Each answer's `to_wire()` is
+`lot` and `trace` answer everything the indexes hold (a regulator's view); trace/audience.py cuts
+them down to what another reader is shown, with `shipments`. Each raises NotFound for an unknown lot. Quantities are decimal texts. Each answer's `to_wire()` is
 its JSON form (GET /lots/{code}, .../trace), key for key and in the same order; the API validates it
 against its `XPublic` model (api/schemas/lots.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,7 @@ __all__ = [
     "TraceGraph",
     "TraceNode",
     "lot",
+    "shipments",
     "trace",
 ]
 
@@ -58,6 +62,8 @@ class LotSummary:
     children: tuple[str, ...]
     holders: tuple[tuple[str, str], ...]
     events: tuple[LotEvent, ...]
+    holders_complete: bool = True  # False: some holders are not shown to this reader (trace/audience.py)
+    audience: str = "regulator"  # whose view this is: public, party or regulator
 
     def to_wire(self) -> dict[str, Any]:
         """GET /lots/{code}."""
@@ -73,7 +79,9 @@ class LotSummary:
             "parents": list(self.parents),
             "children": list(self.children),
             "holders": dict(self.holders),
+            "holders_complete": self.holders_complete,
             "events": [{"id": e.id, "index": e.index, "role": e.role} for e in self.events],
+            "audience": self.audience,
         }
 
 
@@ -102,6 +110,7 @@ class TraceNode:
     status: LotStatus
     holders: tuple[Holder, ...]
     direction: str
+    holders_complete: bool = True  # False: some holders are not shown to this reader (trace/audience.py)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -116,6 +125,7 @@ class TraceNode:
             "origin": self.origin,
             "status": self.status.to_wire(),
             "holders": [{"party": h.party, "name": h.name, "quantity": h.quantity} for h in self.holders],
+            "holders_complete": self.holders_complete,
             "direction": self.direction,
         }
 
@@ -138,6 +148,7 @@ class TraceGraph:
     nodes: tuple[TraceNode, ...]
     edges: tuple[TraceEdge, ...]
     origins: tuple[str, ...]
+    audience: str = "regulator"  # whose view this is: public, party or regulator
 
     def to_wire(self) -> dict[str, Any]:
         """GET /lots/{code}/trace."""
@@ -147,6 +158,7 @@ class TraceGraph:
             "nodes": [n.to_wire() for n in self.nodes],
             "edges": [{"from": e.parent, "to": e.child, "quantity": e.quantity} for e in self.edges],
             "origins": list(self.origins),
+            "audience": self.audience,
         }
 
 
@@ -223,3 +235,9 @@ def trace(engine: Engine, code: str, *, direction: str = "both") -> TraceGraph:
         edges=tuple(TraceEdge(parent=p, child=c, quantity=quantities.get((p, c))) for p, c in edges),
         origins=tuple(sorted(n.lot for n in nodes if n.origin and n.direction != "forward")),
     )
+
+
+def shipments(engine: Engine, codes: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(lot, source, destination) of every shipment of these lots: who traded each with whom."""
+    with engine.connect() as conn:
+        return [(t.lot, t.source, t.destination) for t in q.transits_of(conn, codes)]
