@@ -576,6 +576,8 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
     "portal.cert.origin": ("产地", "Origin"),
     "portal.cert.date": ("开具日期", "Date issued"),
     "portal.cert.lot": ("批次号", "Lot"),
+    "portal.cert.subject_code": ("主体码", "Subject code (national platform)"),
+    "portal.cert.tracing_code": ("追溯码", "Tracing code (national platform)"),
     "portal.cert.promise": ("我承诺对生产销售的食用农产品：", "I commit, for the produce I sell:"),
     "portal.cert.basis": ("承诺依据：", "On the basis of:"),
     "portal.cert.checked": ("（已勾选）", "(ticked)"),

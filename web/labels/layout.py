@@ -1,7 +1,8 @@
 """What a label says and where: one layout in millimetres that every renderer draws.
 
-The label: the QR code on top; under it the product's Chinese name, the lot code, and who made the
-lot (for a lot repacked or split from another, the packer and the farm it came from). Text is
+The label: the QR code on top; under it the product's Chinese name, the lot code, the national
+platform's 追溯码 where the event that created the lot gives one, and who made the lot (for a lot
+repacked or split from another, the packer and the farm it came from). Text is
 measured with the WenQuanYi Zen Hei font (Debian fonts-wqy-zenhei), which the PNG and PDF embed;
 without it `FontMissing` says which package to install. A size out of bounds raises
 `farmtrace.trace.errors.InvalidEvent` naming the field ("size_mm").
@@ -18,6 +19,7 @@ from pathlib import Path
 from PIL import ImageFont
 
 from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.reads.national import tracing_codes
 from farmtrace.trace.service import TraceService
 
 from .qr import qr_matrix
@@ -102,13 +104,15 @@ def _char_em(char: str) -> float:
 @dataclass(frozen=True)
 class Label:
     """What a label shows. `packer` is set when the lot was made from other lots (split, repack)
-    by someone other than `producer`, the party that grew or harvested what is in it."""
+    by someone other than `producer`, the party that grew or harvested what is in it;
+    `tracing_code` is the lot's 追溯码 (national platform), where its creating event gives one."""
 
     uri: str
     product: str
     lot: str
     producer: str
     packer: str | None = None
+    tracing_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,8 @@ def layout_label(label: Label, *, size_mm: float = DEFAULT_SIZE_MM) -> LabelLayo
     qr_x, qr_y = (size_mm - box) / 2, margin
     # (text, size, smallest size, most lines): the product name first and largest.
     items = [(label.product, 3.4 * s, 2.6 * s, 2), ("批次 " + label.lot, 2.8 * s, 2.0 * s, 2)]
+    if label.tracing_code:
+        items.append(("追溯码 " + label.tracing_code, 2.5 * s, 2.0 * s, 2))
     if label.packer:
         items.append(("分装：" + label.packer, 2.5 * s, 2.1 * s, 2))
     items.append(("生产者：" + label.producer, 2.5 * s, 2.1 * s, 2))
@@ -240,7 +246,7 @@ def layout_label(label: Label, *, size_mm: float = DEFAULT_SIZE_MM) -> LabelLayo
 
 
 def label_for(service: TraceService, code: str, *, base: str) -> Label:
-    """The label of lot `code`: its URI on `base`, product name (Chinese), and who made it.
+    """The label of lot `code`: its URI on `base`, product name (Chinese), 追溯码 if any, and who made it.
 
     A lot made from other lots names its maker as the packer and the maker(s) of its origin lots
     (the harvests it came from) as the producer: "A 等3家" when several farms went into it.
@@ -257,10 +263,13 @@ def label_for(service: TraceService, code: str, *, base: str) -> Label:
         name = node.created_by_name or node.created_by
         if origin != code and name not in farms:
             farms.append(name)
+    tracing = tracing_codes(service.engine, [code]).get(code)
     if not farms or farms == [maker]:
-        return Label(uri=uri, product=product["name_zh"], lot=code, producer=maker)
+        return Label(uri=uri, product=product["name_zh"], lot=code, producer=maker, tracing_code=tracing)
     producer = farms[0] if len(farms) == 1 else f"{farms[0]} 等{len(farms)}家"
-    return Label(uri=uri, product=product["name_zh"], lot=code, producer=producer, packer=maker)
+    return Label(
+        uri=uri, product=product["name_zh"], lot=code, producer=producer, packer=maker, tracing_code=tracing
+    )
 
 
 def sheet_labels(service: TraceService, code: str, *, base: str, copies: int = 1) -> list[Label]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from farmtrace.trace.errors import NotFound
 from farmtrace.trace.model.details import CertifyDetail, InspectDetail
+from farmtrace.trace.reads import national
 from farmtrace.trace.reads.portal import Holding
 from farmtrace.trace.service import TraceService
 
@@ -96,6 +97,9 @@ def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:
     ref = event.inputs[0]
     lot = service.lot_summary(ref.lot)
     party = service.party(event.party)
+    # The national platform's codes, from the signed records that give them (docs/national-platform.md).
+    subject = national.subject_codes(service.engine, [event.party]).get(event.party)
+    tracing = national.tracing_codes(service.engine, [ref.lot]).get(ref.lot)
     return {
         "event": event_id,
         "index": index,
@@ -111,7 +115,9 @@ def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:
         "party_id": event.party,
         "party_name": party.name_zh,
         "party_name_en": party.name_en,
+        "subject_code": subject,
         "lot": ref.lot,
+        "tracing_code": tracing,
         "gtin": lot.product.get("gtin"),
         "status": lot.status,
     }
