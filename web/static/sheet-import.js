@@ -182,6 +182,7 @@
         say(msg("sheet.ui.sending", { done, total }));
       }
       say(msg("sheet.ui.done", { new: fresh, duplicate, refused: refused + new Set(answer.problems.map((p) => p.row)).size }));
+      button.hidden = true; // recorded: choosing a file again starts over
       form.dataset.done = "1";
     } catch (err) {
       say(err instanceof TypeError ? msg("sheet.ui.network") : String(err && err.message ? err.message : err));
