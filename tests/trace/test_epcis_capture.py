@@ -159,6 +159,14 @@ def test_foreign_identifiers_as_the_standards_write_them() -> None:
         lot_of_class("https://id.gs1.org/01/06901234567892/10/L1/21/7", field="f")
     with pytest.raises(InvalidEvent, match="check digit"):
         lot_of_class("https://id.gs1.org/01/06901234567893/10/L1", field="f")
+    # Dates as data attributes (AI 17 expiry, AI 13 packaging date) are read and checked by biip:
+    # a valid one names the same lot, an impossible month is refused, naming the AI.
+    assert lot_of_class("https://id.gs1.org/01/06901234567892/10/L1?17=261231&13=261201", field="f") == (
+        "L1",
+        "06901234567892",
+    )
+    with pytest.raises(InvalidEvent, match=r"\(17\)"):
+        lot_of_class("https://id.gs1.org/01/06901234567892/10/L1?17=261331", field="f")
     # An LGTIN URN has no check digit: the computed one is what biip, independently, accepts.
     for urn in ("urn:epc:class:lgtin:0614141.812345.L1", "urn:epc:class:lgtin:690123456.0789.L1"):
         gtin = lot_of_class(urn, field="f")[1]
