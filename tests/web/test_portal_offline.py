@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from farmtrace.web.i18n import LANGS, MESSAGES
+from farmtrace.web.portal import offline
 
 from .consumer_support import close_app, demo_app, free_port, live_server
 from .portal_support import new_phone, open_form, shot, sign_in_with_key_file
@@ -141,7 +142,8 @@ def test_three_events_recorded_offline_land_once_when_the_network_returns(demo, 
 
         ctx.set_offline(False)  # the "online" event sends the queue at once
         page.wait_for_function(
-            "() => document.querySelectorAll('[data-state-list=recorded] li[data-id]').length === 3"
+            "() => document.querySelectorAll('[data-state-list=recorded] li[data-id]').length === 3",
+            timeout=45_000,  # a first try as the network comes back may still fail: one backoff more
         )
         assert _outbox_counts(page) == {"waiting": 0, "refused": 0, "recorded": 3}
         shot(page, "offline-outbox-recorded-en")
@@ -225,5 +227,41 @@ def test_a_refusal_stays_in_the_outbox_with_the_servers_reason(demo, browser, la
         # Not sent again by itself: a round later, still refused, still one.
         page.evaluate("() => FarmtracePortal.flushQueue(true)")
         assert _outbox_counts(page) == {"waiting": 0, "refused": 1, "recorded": 0}
+    finally:
+        ctx.close()
+
+
+def test_a_new_worker_replaces_the_old_caches_and_keeps_the_saved_pages(demo, browser, monkeypatch):
+    """A new build (another VERSION) installs, deletes the old build's caches, and has saved again
+    the pages the old one held, so the portal still opens offline after an update."""
+    base, _, keys, _ = demo
+    ctx, page = new_phone(browser)
+    try:
+        sign_in_with_key_file(page, base, keys / "coop.key")
+        _controlled(page)
+        open_form(page, base, "harvest")
+        _wait(lambda: _saved(page, "/portal/harvest?lang=zh"), what="the form saved")
+        old = page.evaluate("() => caches.keys()")
+        assert len(old) == 2 and all(n.startswith("farmtrace-portal-") for n in old)
+
+        script = offline.worker_script()
+        monkeypatch.setattr(
+            offline, "worker_script", lambda: script.replace(b'VERSION = "', b'VERSION = "b2', 1)
+        )
+        page.evaluate("async () => (await navigator.serviceWorker.getRegistration('/portal')).update()")
+        _wait(
+            lambda: all("-b2" in n for n in page.evaluate("() => caches.keys()")), what="old caches deleted"
+        )
+        new = page.evaluate("() => caches.keys()")
+        assert sorted(new) == sorted(
+            n.replace("-files-", "-files-b2").replace("-pages-", "-pages-b2") for n in old
+        )
+        assert _saved(page, "/portal/harvest?lang=zh")
+
+        ctx.set_offline(True)
+        page.goto(f"{base}/portal/harvest?lang=zh")
+        page.wait_for_selector(".offline-note")
+        page.wait_for_selector("html[data-portal-ready]", state="attached")
+        assert page.errors == []
     finally:
         ctx.close()

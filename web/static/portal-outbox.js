@@ -1,5 +1,6 @@
-// farmtrace portal, part 6 of 7: offline — the service worker, pages saved on this device, and the
-// outbox of events signed here that wait for the server's answer (static/portal-queue.js).
+// farmtrace portal, its offline part (after portal-enroll.js, before portal.js): the service worker,
+// pages saved on this device, and the outbox of events signed here that wait for the server's answer
+// (static/portal-queue.js keeps them; docs/offline-capture.md).
 //
 // - Registers the worker (/portal/sw.js, scope /portal) and, while online and signed in, asks it to
 //   save the pages of the party's menu, so they open with no network later.
@@ -134,6 +135,8 @@
     schedule();
     if (next.state === "waiting") {
       requestSync();
+      // Ask that the browser keep this site's storage under pressure (it may say no).
+      if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => null);
       return { ok: false, queued: true, item: next };
     }
     if (next.state === "recorded") return { ok: true, status: 200, body: next.receipt };

@@ -10,6 +10,8 @@
 //   portal-forms.js    the event forms: what a form holds -> the wire event (trace/model/event.py)
 //   portal-record.js   an event signed, sent and answered; the forms' live helpers
 //   portal-enroll.js   who this browser is: the sign-in page, enrolment, a new key
+//   portal-outbox.js   offline: the service worker, saved pages, the outbox (portal-queue.js, loaded
+//                      after signing.js, keeps what waits)
 //   portal.js          this file: start
 //
 // Every event is signed with the key this browser holds (signing.js) and POSTed to /events; a
