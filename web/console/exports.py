@@ -4,6 +4,9 @@
     GET /console/exports/range    ?since=&until=&fmt=  303 to /exports/events.{fmt} (the days whole, in CST)
     GET /console/exports/lot      ?code=&fmt=          303 to the lot's export; jsonld: the EPCIS
                                                        document of the whole trace, here
+    GET /console/exports/flows    ?party=&since=&until=&fmt=   303 to the party's 来源/去向 record,
+                                                       /exports/parties/{id}/flows.{fmt} (csv, xlsx;
+                                                       docs/national-platform.md)
 
 A bad form answers 400 (404 for an unknown lot) with the form and the reason.
 """
@@ -20,7 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.clock import cst_day, cst_range
 from farmtrace.trace.errors import InvalidEvent, NotFound
-from farmtrace.trace.model.ids import check_lot_code
+from farmtrace.trace.model.ids import check_lot_code, check_party_id
 from farmtrace.trace.rules import PartyState
 
 from ..deps import ClockDep, RegulatorDep, StateDep
@@ -105,6 +108,44 @@ def export_lot(
     return RedirectResponse(f"/lots/{quote(code, safe='/')}/export.{fmt}?lang={t.lang}", status_code=303)
 
 
+@router.get("/console/exports/flows")
+def export_flows(
+    request: Request,
+    state: StateDep,
+    regulator: RegulatorDep,
+    lang: str | None = None,
+    party: str = "",
+    since: str = "",
+    until: str = "",
+    fmt: str = "csv",
+) -> Response:
+    t = translator(request, lang)
+    party = party.strip()
+    start, end, errors = form_days(since, until, t)
+    if not errors and (start is None or end is None):
+        errors.append(t("console.exports.need_range"))
+    elif start and end and end < start:
+        errors.append(t("console.exports.bad_order"))
+    elif start and end and (end - start).days >= MAX_DAYS:
+        errors.append(t("console.exports.too_long"))
+    if fmt not in ("csv", "xlsx"):
+        errors.append(t("console.exports.bad_format"))
+    status = 400
+    try:
+        check_party_id(party)
+        state.service.party(party)
+    except (InvalidEvent, NotFound):
+        errors.append(t("console.exports.unknown_party", party=party[:40]))
+        status = 404 if len(errors) == 1 else 400
+    if errors:
+        f = {"party": party, "since": since, "until": until}
+        return _exports(request, t, regulator, today=cst_day(state.clock()), errors=errors, f=f, status=status)
+    assert start is not None and end is not None
+    first, last = cst_range(start, end)
+    query = urlencode({"since": first.isoformat(), "until": last.isoformat(), "lang": t.lang})
+    return RedirectResponse(f"/exports/parties/{party}/flows.{fmt}?{query}", status_code=303)
+
+
 def _exports(
     request: Request,
     t: Translator,
@@ -140,6 +181,7 @@ def _exports(
             "since": f.get("since", (today - timedelta(days=89)).isoformat()),
             "until": f.get("until", today.isoformat()),
             "code": f.get("code", ""),
+            "party": f.get("party", ""),
         },
     )
 

@@ -1,6 +1,8 @@
 """The console's lots: look one up, and see its trace, its recall report and the recall button.
 
-    GET /console/lots             look a lot up (?code= redirects to its page)
+    GET /console/lots             look a lot up (?code= redirects to its page); a national platform
+                                  code (追溯码, 主体码) that is no lot code lists what carries it, or
+                                  redirects to the one lot that does
     GET /console/lots/{code}      the lot's trace as a graph (?direction=both|back|forward), with
                                   quantities and holders; its recall report; one-click recall
 
@@ -19,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code
+from farmtrace.trace.reads import national
 from farmtrace.trace.reads.lots import TraceGraph
 from farmtrace.trace.reads.recalls import RecallReach
 
@@ -39,12 +42,14 @@ DIRECTIONS = ("both", "back", "forward")
 
 @router.get("/console/lots")
 def lot_lookup(
-    request: Request, regulator: RegulatorDep, lang: str | None = None, code: str = ""
+    request: Request, service: ServiceDep, regulator: RegulatorDep, lang: str | None = None, code: str = ""
 ) -> Response:
     t = translator(request, lang)
     code = code.strip()
-    if code:
-        return RedirectResponse(url(f"/console/lots/{quote(code, safe='')}", t), status_code=303)
+    match = _national_match(service, code) if code else None
+    target = code if match is None else match.lots[0].code if len(match.lots) == 1 and not match.parties else ""
+    if target:
+        return RedirectResponse(url(f"/console/lots/{quote(target, safe='')}", t), status_code=303)
     return render(
         request,
         t,
@@ -53,7 +58,23 @@ def lot_lookup(
         regulator=regulator,
         nav="lots",
         error=None,
+        match=match,
     )
+
+
+def _national_match(service: ServiceDep, code: str) -> national.CodeMatch | None:
+    """What carries national platform code `code`, unless `code` is a lot's own code (a lot code may
+    have a national code's shape) or nothing carries it."""
+    try:
+        check_lot_code(code)
+        service.lot_summary(code)
+        return None
+    except (InvalidEvent, NotFound):
+        pass
+    try:
+        return national.find_code(service.engine, code)
+    except (InvalidEvent, NotFound):
+        return None
 
 
 @router.get("/console/lots/{code:path}")
