@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from farmtrace.api.demo import PARTIES
+from farmtrace.client import PartyKey
 from farmtrace.trace.clock import CST
 
 from ..conftest import STANDARDS
@@ -91,6 +92,13 @@ def _job(gateway: _Process, answer: httpx.Response) -> dict[str, Any]:
     assert answer.status_code == 202, answer.text
     assert answer.headers["GS1-EPCIS-Version"] == "2.0.0"
     return httpx.get(gateway.url + answer.headers["Location"], timeout=10).json()
+
+
+def _reader(platform: _Process, tmp: Path, name: str) -> dict[str, str]:
+    """Credentials of the demo party `name` (its key file) for reads at `platform`."""
+    origin = httpx.get(f"{platform.url}/ledger/key", timeout=10).text.strip().split("+", 1)[0]
+    key = PartyKey.load(tmp / "platform" / "demo-keys" / f"{name}.key")
+    return {"Authorization": f"FarmTrace {key.token(origin=origin)}"}
 
 
 def _size(platform: _Process) -> int:
@@ -320,8 +328,10 @@ def test_a_shipment_told_by_the_coop_and_received_by_the_market_in_standard_fiel
         assert job["success"] is True, job["errors"]
     finally:
         market.kill()
-    back = httpx.get(f"{platform.url}/lots/NX-BC-9201/epcis", timeout=10).json()["epcisBody"]["eventList"]
-    received = back[-1]
+    # The receipt is custody: shown to its parties (here the market) and regulators (docs/visibility.md).
+    as_market = _reader(platform, tmp, "market")
+    back = httpx.get(f"{platform.url}/lots/NX-BC-9201/epcis", headers=as_market, timeout=10).json()
+    received = back["epcisBody"]["eventList"][-1]
     assert received["bizStep"] == "receiving" and received["disposition"] == "in_progress"
     assert received["farmtrace:party"] == MARKET
     assert received["farmtrace:receipt"]["ship_event"] == shipped
