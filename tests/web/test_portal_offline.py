@@ -130,7 +130,13 @@ def test_three_events_recorded_offline_land_once_when_the_network_returns(demo, 
         page.locator("#event-form button[type=submit]").click()
         page.locator(".form-ok[data-queued]").wait_for()
 
+        # A page never saved opens the outbox, saying so.
+        page.goto(f"{base}/portal/labels/{lots[0]}?lang=zh")
+        assert page.locator(".offline-note").first.inner_text() == _text("portal.offline.miss", "zh")
+        page.wait_for_selector("#outbox[data-state=ready]")
+
         # Reloaded offline: still there, still waiting.
+        page.goto(f"{base}/portal/certify?lang=zh")
         page.reload()
         page.wait_for_selector("#outbox-bar:not([hidden])")
         assert page.locator("#outbox-bar").get_attribute("data-waiting") == "3"

@@ -67,7 +67,7 @@ OFFLINE_MESSAGES: dict[str, tuple[str, str]] = {
     "portal.offline.refused": ("被拒绝", "Refused"),
     "portal.offline.none": ("没有。", "None."),
     "portal.offline.signed_at": ("本机签名于 {time}", "Signed on this device at {time}"),
-    "portal.offline.tries": ("已尝试 {n} 次；下次尝试：{time}", "Tried {n} times; next try: {time}"),
+    "portal.offline.tries": ("已尝试次数：{n}；下次尝试：{time}", "Tries so far: {n}; next try: {time}"),
     "portal.offline.not_tried": ("等待网络后发送", "To be sent when the network is there"),
     "portal.offline.last_error": ("上次失败：{why}", "Last failure: {why}"),
     "portal.offline.no_answer": ("没有收到服务器的答复", "no answer from the server"),

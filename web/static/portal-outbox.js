@@ -207,8 +207,10 @@
     bar.hidden = !parts.length;
     bar.dataset.waiting = c.waiting;
     bar.dataset.refused = c.refused;
-    bar.textContent = parts.join(" · ") + (parts.length ? " · " : "");
-    if (parts.length && cfg.page !== "outbox") bar.append(Object.assign(el("a", "", msg("offline.bar_link")), { href: url("/portal/outbox") }));
+    bar.textContent = parts.join(" · ");
+    if (parts.length && cfg.page !== "outbox") {
+      bar.append(" · ", Object.assign(el("a", "", msg("offline.bar_link")), { href: url("/portal/outbox") }));
+    }
   }
 
   function productName(s) {
@@ -333,7 +335,8 @@
   async function start() {
     register();
     if (cachedAt) {
-      note(msg("offline.cached", { time: when(Date.parse(cachedAt)) }));
+      // The outbox page is read from this device: only the server's pages can be out of date.
+      if (cfg.page !== "outbox") note(msg("offline.cached", { time: when(Date.parse(cachedAt)) }));
       freshSuggestions();
     }
     if (root.dataset.offlineMiss) note(msg("offline.miss"));

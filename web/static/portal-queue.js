@@ -108,7 +108,8 @@ const FarmtraceQueue = (() => {
       outputs: (event.outputs || []).map((o) => ({ lot: o.lot, quantity: o.quantity, unit: o.unit, product: o.product || {} })),
       quantity: first.quantity || null,
       unit: first.unit || null,
-      product: { name_zh: product.name_zh || null, name_en: product.name_en || null },
+      // A certificate names its product in its detail; other events on their lots.
+      product: { name_zh: product.name_zh || (event.detail && event.detail.product_name) || null, name_en: product.name_en || null },
       detail: event.detail || {},
     };
   }
