@@ -13,6 +13,8 @@ import hashlib
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.model.encoding import decode_event, encode_event, event_id
@@ -135,3 +137,15 @@ def test_rows_carry_every_column_in_both_languages():
     harvest = [(z, e) for z, e in zip(zh, en, strict=True) if e["business"] == "Production"]
     assert harvest and harvest[0][0]["business"] == "生产" and harvest[0][0]["direction"] == "入库"
     assert harvest[0][1]["place"] and harvest[0][1]["counterparty"] == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=50), st.from_regex(r"[0-9A-Z]{6,42}", fullmatch=True), st.integers(), st.none()))
+def test_the_code_check_raises_only_its_own_error_and_accepts_exactly_the_shape(value):
+    shaped = isinstance(value, str) and 8 <= len(value) <= 40 and all(c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ" for c in value)
+    try:
+        check_national_code(value, field="code")
+    except InvalidEvent as exc:
+        assert not shaped and exc.field == "code"
+    else:
+        assert shaped
