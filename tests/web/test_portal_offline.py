@@ -271,3 +271,35 @@ def test_a_new_worker_replaces_the_old_caches_and_keeps_the_saved_pages(demo, br
         assert page.errors == []
     finally:
         ctx.close()
+
+
+def test_the_worker_sends_the_queue_with_no_page_open(demo, browser):
+    """With no portal page open, the worker sends the queue itself (static/sw.js): Chromium fires the
+    Background Sync registered when the event was kept as the network returns, and the test runs the
+    same round in the worker too (which finds the lock taken when the browser's round is under way:
+    either way the worker loads the key, signs a token and sends, and the event lands once)."""
+    base, app, keys, _ = demo
+    ctx, page = new_phone(browser)
+    try:
+        sign_in_with_key_file(page, base, keys / "coop.key")
+        _controlled(page)
+        open_form(page, base, "harvest")
+        size = _ledger_size(base)
+        ctx.set_offline(True)
+        _harvest(page, "H-SYNC-0001", "宁乡萝卜", "20")
+        page.close()  # no page left to send it
+        ctx.set_offline(False)
+        worker = ctx.service_workers[0]
+        result = worker.evaluate(
+            """async () => {
+            const key = await FarmtraceSigning.load();
+            const r = await FarmtraceQueue.flush({ key, force: true });
+            return r && { sent: r.sent, recorded: r.recorded.map((i) => i.summary.lots), waiting: r.waiting };
+        }"""
+        )
+        if result is not None:  # None: the browser's own sync round held the lock; it sends it
+            assert result == {"sent": 1, "recorded": [["H-SYNC-0001"]], "waiting": 0}
+        _wait(lambda: _ledger_size(base) == size + 1, what="the worker's round")
+        assert [e.kind for e, _, _ in app.state.service.trace_events("H-SYNC-0001")] == ["harvest"]
+    finally:
+        ctx.close()
