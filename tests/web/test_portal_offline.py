@@ -303,3 +303,47 @@ def test_the_worker_sends_the_queue_with_no_page_open(demo, browser):
         assert [e.kind for e, _, _ in app.state.service.trace_events("H-SYNC-0001")] == ["harvest"]
     finally:
         ctx.close()
+
+
+CACHED = """async () => {
+    const out = [];
+    for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        for (const req of await cache.keys()) {
+            const r = await cache.match(req);
+            out.push({ cache: name, path: new URL(req.url).pathname, method: req.method,
+                       party: r.headers.get("x-farmtrace-party") });
+        }
+    }
+    return out;
+}"""
+
+
+def test_pages_saved_for_one_party_are_never_shown_to_another(demo, browser):
+    """Two parties on one phone, one after the other: the second's key never opens the first's pages
+    offline (they are deleted when its key is in the browser), and no API answer or POST is cached."""
+    base, _, keys, parties = demo
+    ctx, page = new_phone(browser)
+    try:
+        sign_in_with_key_file(page, base, keys / "coop.key")
+        _controlled(page)
+        open_form(page, base, "harvest")
+        _wait(lambda: _saved(page, "/portal/harvest?lang=zh"), what="the form saved")
+        entries = page.evaluate(CACHED)
+        assert {e["method"] for e in entries} == {"GET"}
+        assert all(e["path"].startswith(("/static/", "/portal")) for e in entries), entries
+        assert {e["party"] for e in entries if e["cache"].startswith("farmtrace-portal-pages-")} <= {
+            "",
+            parties["coop"],
+        }
+
+        # The coop's key leaves this phone (and the tab forgets its last automatic sign-in); the market's comes.
+        page.evaluate("async () => { await FarmtraceSigning.forget(); sessionStorage.clear(); }")
+        sign_in_with_key_file(page, base, keys / "market.key")
+        _wait(lambda: not _saved(page, "/portal/harvest?lang=zh"), what="the coop's pages deleted")
+        ctx.set_offline(True)
+        page.goto(f"{base}/portal/harvest?lang=zh")
+        assert page.locator(".offline-note").first.inner_text() == _text("portal.offline.miss", "zh")
+        assert parties["coop"] not in page.content()
+    finally:
+        ctx.close()
