@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -64,11 +64,13 @@ class LotHistory(Protocol):
 
 @dataclass(frozen=True)
 class Draft:
-    """A row's event, unsigned: `wire` (Event.to_wire(), with party and key_id) and its id."""
+    """A row's event, unsigned: `wire` (Event.to_wire(), with party and key_id), its id, and its
+    canonical bytes (`encode_event`'s: what the party signs; the id is their SHA-256)."""
 
     row: int
     event_id: str
     wire: dict[str, Any]
+    canonical: bytes = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,11 @@ def draft_sheet(
             for lot in _lots_named(row):
                 refused.setdefault(lot, row.number)
             continue
-        wire = event.to_wire()
-        eid = event_id(encode_event(event))
+        canonical = encode_event(event)
+        eid = event_id(canonical)
         for lot in lots:
             heads[lot] = eid
-        drafts.append(Draft(row.number, eid, wire))
+        drafts.append(Draft(row.number, eid, event.to_wire(), canonical))
     if on_row is not None and sheet.rows:
         on_row(len(sheet.rows))
     return Drafts(tuple(drafts), tuple(problems))

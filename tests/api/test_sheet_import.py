@@ -20,7 +20,7 @@ from farmtrace.client.lot_history import ServerLots
 from farmtrace.trace.sheet_drafts import draft_sheet
 from farmtrace.trace.sheet_files import read_sheet, template_csv, template_xlsx
 from farmtrace.web.i18n import Translator
-from farmtrace.web.portal.sheets import refusal_view
+from farmtrace.web.sheet_problems import refusal_view
 
 from ..trace.story import COOP, CST, MARKET, NAMES
 from .test_stories import World

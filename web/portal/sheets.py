@@ -11,12 +11,11 @@ POST /events/batch in parts, with a progress bar, and lists every refused row by
 the rule and the reason in the page's language. A draft's `event_id` is the id its signed event must
 have; the page checks it, so the server cannot have it sign anything else than what it shows.
 
-`problem_view` and `refusal_view` word a refused row for the page and for the CLI alike.
+A refused row is worded by web/sheet_problems.py, for the page and for the CLI alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,17 +24,16 @@ from fastapi.responses import RedirectResponse, Response
 from farmtrace.trace.errors import Forbidden, NotFound
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.service import TraceService
-from farmtrace.trace.sheet_columns import COLUMN_BY_KEY
-from farmtrace.trace.sheet_drafts import column_for_field, draft_sheet
-from farmtrace.trace.sheet_files import RowProblem, read_sheet, template_csv, template_xlsx
+from farmtrace.trace.sheet_drafts import draft_sheet
+from farmtrace.trace.sheet_files import read_sheet, template_csv, template_xlsx
 
 from ..auth import authenticate, current_party, request_token
-from ..i18n import Translator
 from ..render import translator, url
+from ..sheet_problems import field_columns, problem_view
 from ..state import app_state
 from .routes import _party_view, _render
 
-__all__ = ["ServiceLots", "problem_view", "refusal_view", "router"]
+__all__ = ["ServiceLots", "router"]
 
 router = APIRouter(prefix="/portal/import", include_in_schema=False)
 
@@ -64,49 +62,6 @@ class ServiceLots:
             if any(r.lot == lot for r in logged.event.inputs)
             or any(o.lot == lot for o in logged.event.outputs)
         ]
-
-
-def _header(t: Translator, column: str, headers: dict[str, str]) -> str:
-    if not column:
-        return t("sheet.row_whole")
-    return headers.get(column) or COLUMN_BY_KEY[column].header(t.lang)
-
-
-def problem_view(t: Translator, p: RowProblem, headers: dict[str, str]) -> dict[str, Any]:
-    """A refused row in `t`'s language: row, column (key and the header as the sheet names it), rule,
-    message; the English `detail` and the event `field`, if any, under it."""
-    key = f"sheet.problem.{p.code}"
-    message = t(key, **p.params) if p.code != "rule" else t(f"portal.rule.{p.rule}")
-    return {
-        "row": p.row,
-        "column": p.column,
-        "header": _header(t, p.column, headers),
-        "rule": p.rule,
-        "message": message,
-        "detail": p.detail,
-        "field": p.field,
-    }
-
-
-def refusal_view(
-    t: Translator, row: int, kind: str, problem: dict[str, Any], headers: dict[str, str]
-) -> dict:
-    """The ledger's refusal of a row's event (a problem+json of POST /events/batch), as `problem_view`."""
-    rule = problem.get("rule") or "invalid"
-    field = problem.get("field")
-    detail = str(problem.get("detail") or problem.get("title") or "")
-    p = RowProblem(row, column_for_field(kind, field), rule, "rule" if rule in _RULES else "invalid", detail,
-                   {"detail": detail}, field)  # fmt: skip
-    return problem_view(t, p, headers)
-
-
-def _rules() -> frozenset[str]:
-    from farmtrace.trace.rules import RULES
-
-    return frozenset(RULES)
-
-
-_RULES = _rules()
 
 
 @router.get("")
@@ -165,31 +120,7 @@ async def drafts(request: Request, lang: str | None = None) -> dict[str, Any]:
         "rows": len(sheet.rows),
         "headers": sheet.headers,
         "ignored": list(sheet.ignored),
-        "drafts": [asdict(d) for d in result.drafts],
+        "drafts": [{"row": d.row, "event_id": d.event_id, "wire": d.wire} for d in result.drafts],
         "problems": [problem_view(t, p, sheet.headers) for p in result.problems],
         "field_columns": field_columns([d.wire for d in result.drafts]),
     }
-
-
-def field_columns(wires: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """For each kind among `wires`: every field path of its events ("inputs[0].quantity",
-    "inputs[0]", "inputs", ...) -> the column that fills it (`column_for_field`), so the page names
-    the column of a refusal's field without a copy of that function."""
-    out: dict[str, dict[str, str]] = {}
-    for wire in wires:
-        seen = out.setdefault(wire["kind"], {})
-        for path in _paths(wire, ""):
-            if path not in seen:
-                seen[path] = column_for_field(wire["kind"], path)
-    return out
-
-
-def _paths(value: Any, prefix: str) -> list[str]:
-    paths = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            paths += _paths(inner, f"{prefix}.{key}" if prefix else key)
-    elif isinstance(value, list):
-        for i, inner in enumerate(value):
-            paths += _paths(inner, f"{prefix}[{i}]")
-    return paths
