@@ -106,6 +106,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "destruction": ("why and how a lot was destroyed", "销毁原因和方式"),
     "origin": ("a harvest's place of origin (in ilmd)", "采收的产地（在 ilmd 中）"),
     "products": ("each output lot's product, keyed by lot code (in ilmd)", "各产出批次的产品，以批次码为键（在 ilmd 中）"),
+    "tracingCodes": ("each output lot's national 追溯码, keyed by lot code (in ilmd)", "各产出批次的国家平台追溯码，以批次码为键（在 ilmd 中）"),
     "eventId": ("the SHA-256 of the signed event's canonical bytes (hex)", "已签名事件规范字节的 SHA-256（十六进制）"),
     "party": ("the id of the party that signed the event", "签署该事件的主体编号"),
     "transformType": ("split, merge, repack or process", "分装、合并、改包装或加工"),
@@ -153,6 +154,7 @@ def context_document(base: str) -> dict[str, Any]:
     for name in _OBJECT_TERMS:
         terms[f"farmtrace:{name}"]["@context"] = scoped
     terms["farmtrace:products"].update({"@container": "@index", "@context": scoped})
+    terms["farmtrace:tracingCodes"]["@container"] = "@index"
     return {"@context": terms}
 
 
@@ -246,6 +248,9 @@ def _ilmd(event: Event) -> dict[str, Any]:
     ilmd: dict[str, Any] = {"farmtrace:products": {o.lot: o.product.to_wire() for o in event.outputs}}
     if isinstance(event.detail, HarvestDetail):
         ilmd["farmtrace:origin"] = event.detail.origin.to_wire()
+    codes = {o.lot: o.tracing_code for o in event.outputs if o.tracing_code is not None}
+    if codes:  # absent without codes: such events export as before
+        ilmd["farmtrace:tracingCodes"] = codes
     return ilmd
 
 

@@ -20,7 +20,7 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 
 from .epcis import party_uri
 from .errors import InvalidEvent
-from .model.ids import gs1_check_digit
+from .model.ids import check_national_code, gs1_check_digit
 from .model.reader import type_name
 from .model.units import format_decimal
 
@@ -164,9 +164,16 @@ def outputs(obj: dict[str, Any], refs: list[Quantity]) -> list[dict[str, Any]]:
         raise InvalidEvent(
             "ilmd.farmtrace:products", "a new lot needs its product (name_zh, gtin, ...) keyed by lot"
         )
-    extra = set(ilmd) - {"farmtrace:products", "farmtrace:origin"}
+    extra = set(ilmd) - {"farmtrace:products", "farmtrace:origin", "farmtrace:tracingCodes"}
     if extra:
         raise InvalidEvent(f"ilmd.{sorted(extra)[0]}", "farmtrace has no field for it: not representable")
+    codes = ilmd.get("farmtrace:tracingCodes", {})
+    if "farmtrace:tracingCodes" in ilmd and (
+        not isinstance(codes, dict) or not codes or set(codes) - {q.lot for q in refs}
+    ):
+        raise InvalidEvent(
+            "ilmd.farmtrace:tracingCodes", "a non-empty object of 追溯码 keyed by lot codes of the event's new lots"
+        )
     out = []
     for q in refs:
         product = products.get(q.lot)
@@ -176,7 +183,11 @@ def outputs(obj: dict[str, Any], refs: list[Quantity]) -> list[dict[str, Any]]:
             raise InvalidEvent(q.field + ".epcClass", f"GTIN {q.gtin} is not the product's {product['gtin']}")
         if q.gtin is not None and product.get("gtin") is None:
             raise InvalidEvent(q.field + ".epcClass", f"names GTIN {q.gtin}, but the lot's product has none")
-        out.append({"lot": q.lot, "quantity": q.quantity, "unit": q.unit, "product": product})
+        line = {"lot": q.lot, "quantity": q.quantity, "unit": q.unit, "product": product}
+        if q.lot in codes:
+            check_national_code(codes[q.lot], field=f"ilmd.farmtrace:tracingCodes.{q.lot}")
+            line["tracing_code"] = codes[q.lot]
+        out.append(line)
     if set(products) - {q.lot for q in refs}:
         raise InvalidEvent("ilmd.farmtrace:products", "names a lot that is not among the event's new lots")
     return out

@@ -16,6 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from farmtrace.trace.epcis import to_epcis_event
+from farmtrace.trace.epcis_capture import capture_event
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.model.encoding import decode_event, encode_event, event_id
 from farmtrace.trace.model.event import Event
@@ -23,8 +25,9 @@ from farmtrace.trace.model.ids import check_national_code
 from farmtrace.trace.model.values import parse_party_record
 from farmtrace.trace.stock_flows import FLOW_COLUMNS, flow_rows, flow_subjects, stock_flows
 
-from .story import COOP, MARKET, REGULATOR, SHOP, party_wire, story_one
+from .story import COOP, MARKET, REGULATOR, SHOP, party_wire, sample_wires, story_one
 from .test_encoding import GOLDEN_CANONICAL, GOLDEN_WIRE
+from .test_epcis import BASE, CREATED
 
 CODED_WIRE = {
     **GOLDEN_WIRE,
@@ -149,3 +152,41 @@ def test_the_code_check_raises_only_its_own_error_and_accepts_exactly_the_shape(
         assert not shaped and exc.field == "code"
     else:
         assert shaped
+
+
+# --- EPCIS: the 追溯码 travels in ilmd and comes back ---------------------------------------------------
+
+
+def _coded_harvest() -> Event:
+    wire = sample_wires()["harvest"]
+    outputs = [{**wire["outputs"][0], "tracing_code": "43012420261120000001"}, *wire["outputs"][1:]]
+    return Event.from_wire({**wire, "outputs": outputs})
+
+
+def test_a_tracing_code_round_trips_through_epcis_export_and_capture():
+    event = _coded_harvest()
+    item = to_epcis_event(event, event_id="ab" * 32, recorded_at=CREATED, base=BASE)
+    assert item["ilmd"]["farmtrace:tracingCodes"] == {event.outputs[0].lot: "43012420261120000001"}
+    got = capture_event(item, party=event.party, base=BASE)
+    assert got["outputs"][0]["tracing_code"] == "43012420261120000001"
+    assert "tracing_code" not in got["outputs"][1]
+    plain = Event.from_wire(sample_wires()["harvest"])
+    assert "farmtrace:tracingCodes" not in to_epcis_event(plain, event_id="ab" * 32, recorded_at=CREATED, base=BASE)["ilmd"]
+
+
+@pytest.mark.parametrize("codes", [{}, [], "x", {"NO-SUCH-LOT": "43012420261120000001"}])
+def test_epcis_tracing_codes_of_the_wrong_form_are_refused(codes):
+    item = to_epcis_event(_coded_harvest(), event_id="ab" * 32, recorded_at=CREATED, base=BASE)
+    item["ilmd"]["farmtrace:tracingCodes"] = codes
+    with pytest.raises(InvalidEvent) as caught:
+        capture_event(item, party=COOP, base=BASE)
+    assert caught.value.field == "ilmd.farmtrace:tracingCodes"
+
+
+def test_an_epcis_tracing_code_of_the_wrong_shape_is_refused_naming_it():
+    item = to_epcis_event(_coded_harvest(), event_id="ab" * 32, recorded_at=CREATED, base=BASE)
+    lot = next(iter(item["ilmd"]["farmtrace:tracingCodes"]))
+    item["ilmd"]["farmtrace:tracingCodes"] = {lot: "lower-case"}
+    with pytest.raises(InvalidEvent) as caught:
+        capture_event(item, party=COOP, base=BASE)
+    assert caught.value.field == f"ilmd.farmtrace:tracingCodes.{lot}"
