@@ -47,11 +47,13 @@ from farmtrace.trace.reads import epcis_named_queries as named
 from farmtrace.trace.reads import epcis_results as results
 from farmtrace.trace.reads.epcis_query import (
     EVENT_TYPES,
+    NoSuchResourceException,
     QueryParameterException,
     format_query,
     parse_count,
     parse_query,
 )
+from farmtrace.trace.rules import PartyState
 from farmtrace.web.auth import authenticate, reader_audience
 
 from ..deps import ClockDep, ServiceDep
@@ -297,16 +299,30 @@ def create_subscription(
     return _json(request, made.to_wire(), 201, Location=location)
 
 
+def _own(party: PartyState, made_by: str) -> bool:
+    """Whether `party` may read a subscription `made_by` made: its own, or any for a regulator. A
+    subscription names its maker's endpoint and its delivery errors: nobody else's business."""
+    return made_by == party.id or "regulator" in party.roles
+
+
 @router.get("/queries/{name}/subscriptions")
 def list_subscriptions(name: QueryName, request: Request, service: ServiceDep) -> JSONResponse:
-    return _json(request, [s.to_wire() for s in subs.subscriptions(service.engine, name)])
+    """The subscriptions to `name` the signed-in party made (a regulator: all of them)."""
+    party = authenticate(request)
+    found = subs.subscriptions(service.engine, name)
+    return _json(request, [s.to_wire() for s in found if _own(party, s.row.created_by)])
 
 
 @router.get("/queries/{name}/subscriptions/{subscription_id}")
 def get_subscription(
     name: QueryName, subscription_id: SubscriptionId, request: Request, service: ServiceDep
 ) -> JSONResponse:
-    return _json(request, subs.subscription(service.engine, name, subscription_id).to_wire())
+    """A subscription, to the party that made it or a regulator; to anyone else, as if there were none."""
+    party = authenticate(request)
+    found = subs.subscription(service.engine, name, subscription_id)
+    if not _own(party, found.row.created_by):
+        raise NoSuchResourceException("subscription", subscription_id)
+    return _json(request, found.to_wire())
 
 
 @router.delete("/queries/{name}/subscriptions/{subscription_id}", status_code=204)

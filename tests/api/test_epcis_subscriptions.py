@@ -140,7 +140,7 @@ def test_a_recall_of_a_watched_lot_reaches_the_subscriber_signed_after_retries(
     sub.wait_for(1)
     statuses = [s for s, _, _ in sub.seen]
     assert statuses == [500, 503, 200]
-    state = client.get(f"/epcis/queries/bag/subscriptions/{sid}").json()
+    state = client.get(f"/epcis/queries/bag/subscriptions/{sid}", headers=_auth(keys["shop"])).json()
     assert state["delivered"] == 1 and state["attempts"] == 0 and "lastNotifiedAt" in state
     for _, headers, body in sub.seen:
         expected = "sha256=" + hmac.new(TOKEN.encode(), body, hashlib.sha256).hexdigest()
@@ -171,7 +171,8 @@ def test_the_failures_are_visible_while_retrying(client, demo, subscriber_factor
     _recall_bag(client, keys)
     deadline = time.monotonic() + 30
     while True:
-        state = client.get(f"/epcis/queries/bag/subscriptions/{made['subscriptionID']}").json()
+        path = f"/epcis/queries/bag/subscriptions/{made['subscriptionID']}"
+        state = client.get(path, headers=_auth(keys["shop"])).json()
         if state["attempts"] >= 1:
             break
         assert time.monotonic() < deadline
@@ -243,7 +244,7 @@ def test_bad_subscriptions_are_refused_by_name_and_nothing_is_stored(client, dem
     r = client.post("/epcis/queries/bag/subscriptions", json=body, headers=_auth(keys["shop"]))
     assert r.status_code == 400, r.text
     assert r.json()["type"] == "epcisException:QueryParameterException" and r.json()["field"] == field
-    assert client.get("/epcis/queries/bag/subscriptions").json() == []
+    assert client.get("/epcis/queries/bag/subscriptions", headers=_auth(keys["regulator"])).json() == []
 
 
 def test_who_may_subscribe_and_unsubscribe(client, demo):
@@ -258,18 +259,27 @@ def test_who_may_subscribe_and_unsubscribe(client, demo):
     sid = client.post("/epcis/queries/bag/subscriptions", json=body, headers=_auth(keys["shop"])).json()[
         "subscriptionID"
     ]
-    listed = client.get("/epcis/queries/bag/subscriptions").json()
-    assert [s["subscriptionID"] for s in listed] == [sid]
+    # A subscription names its maker's endpoint: its maker and regulators read it; others, nothing.
+    def listed(reader: str | None) -> Any:
+        r = client.get("/epcis/queries/bag/subscriptions", headers=_auth(keys[reader]) if reader else {})
+        return r.status_code if r.status_code != 200 else [s["subscriptionID"] for s in r.json()]
+
+    assert listed("shop") == [sid] and listed("regulator") == [sid] and listed("market") == []
+    assert listed(None) == 403
     path = f"/epcis/queries/bag/subscriptions/{sid}"
+    assert client.get(path, headers=_auth(keys["regulator"])).json()["dest"] == body["dest"]
+    r = client.get(path, headers=_auth(keys["market"]))
+    assert r.status_code == 404 and r.json()["type"] == "epcisException:NoSuchResourceException"
+    assert client.get(path).status_code == 403
     assert client.delete(path, headers=_auth(keys["market"])).status_code == 403  # not its maker
     assert client.delete(path, headers=_auth(keys["shop"])).status_code == 204
-    r = client.get(path)
+    r = client.get(path, headers=_auth(keys["shop"]))
     assert r.status_code == 404 and r.json()["type"] == "epcisException:NoSuchResourceException"
     # Deleting the named query deletes its subscriptions.
     client.post("/epcis/queries/bag/subscriptions", json=body, headers=_auth(keys["shop"]))
     assert client.delete("/epcis/queries/bag", headers=_auth(keys["market"])).status_code == 204
     _query(client, keys)
-    assert client.get("/epcis/queries/bag/subscriptions").json() == []
+    assert client.get("/epcis/queries/bag/subscriptions", headers=_auth(keys["regulator"])).json() == []
 
 
 def _openapi_validator(schema: dict) -> Any:
@@ -389,7 +399,8 @@ def test_a_destination_inside_the_operators_network_is_refused_by_default(dest, 
         assert answer.status_code == 400, answer.text
         problem = answer.json()
         assert problem["field"] == "dest" and "FARMTRACE_WEBHOOK_PRIVATE" in problem["detail"]
-        assert client.get("/epcis/queries/bag/subscriptions").json() == []
+        regulator = _auth(keys["regulator"])
+        assert client.get("/epcis/queries/bag/subscriptions", headers=regulator).json() == []
 
 
 def test_names_are_resolved_and_checked_at_subscription_and_at_each_delivery():
