@@ -39,6 +39,7 @@ from .errors import InvalidEvent
 from .model.details import COMMITMENTS, ShipDetail
 from .model.encoding import encode_event, event_id
 from .model.event import Event
+from .model.ids import check_lot_code
 from .model.units import format_decimal
 from .sheet_columns import COLUMN_BY_KEY, COLUMNS, word, words_of
 from .sheet_files import RowProblem, Sheet, SheetRow
@@ -166,6 +167,11 @@ def _wire(row: SheetRow, *, party: str, key_id: str, location: dict[str, str]) -
     if problems:
         raise _Refused(problems)
     get = cells.get
+    try:
+        check_lot_code(cells["lot"])  # before the ledger is asked about it
+    except InvalidEvent as exc:
+        raise _Refused([RowProblem(row.number, "lot", "invalid", "invalid", exc.message, {"detail": exc.message},
+                                   "inputs[0].lot")]) from None  # fmt: skip
     unit = _word(row, "unit")
     lot = {"lot": cells["lot"], "quantity": _number(row, "quantity"), "unit": unit}
     place = {"name": cells["place"]} if "place" in cells else dict(location)
