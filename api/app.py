@@ -35,6 +35,7 @@ from .errors import install_error_handlers
 from .limits import BodyLimit
 from .methods import HeadAsGet
 from .routes import checkpoints as checkpoint_routes
+from .routes import compliance as compliance_routes
 from .routes import console as console_routes
 from .routes import epcis_query as epcis_query_routes
 from .routes import ledger as ledger_routes
@@ -164,6 +165,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(checkpoint_routes.router)  # /log/checkpoints: every signed checkpoint (docs/mirror.md)
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(national_routes.router)  # /national-codes, a party's 来源/去向 export (docs/national-platform.md)
+    app.include_router(compliance_routes.router)  # parties' compliance records (docs/compliance-record.md)
     app.include_router(trace_routes.router)
     app.include_router(vocabulary_routes.router)
     app.include_router(epcis_query_routes.router)  # /epcis: the EPCIS 2.0 query interface (docs/epcis-query.md)

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from farmtrace.ledger import errors as le
 from farmtrace.trace import errors as te
+from farmtrace.trace.compliance import ComplianceDivergence
 from farmtrace.trace.reads import epcis_query as eq
 
 __all__ = [
@@ -209,6 +210,7 @@ STATUS_TABLE: list[tuple[type[Exception], str]] = [
     (te.Forbidden, "forbidden"),
     (te.NotFound, "not-found"),
     (te.RuleViolation, "rule-violation"),
+    (ComplianceDivergence, "inconsistent"),  # the tables contradict the signed log
     (te.TraceError, "refused"),
     (le.NotFoundError, "not-found"),
     (le.EntryTooLargeError, "entry-too-large"),

@@ -525,4 +525,54 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "console.js.audit_started": ("审计已开始。", "The audit has started."),
     "console.js.progress": ("{done} / {total} 条记录", "{done} of {total} entries"),
     "console.js.audit_done": ("审计完成，正在刷新…", "The audit is done; refreshing…"),
+    # --- compliance records (web/console/compliance.py) ---
+    "console.nav.compliance": ("征信", "Compliance"),
+    "console.compliance.title": ("主体征信记录", "Compliance records"),
+    "console.compliance.party_title": ("征信记录：{name}", "Compliance record: {name}"),
+    "console.compliance.parties": ("{n} 个主体", "{n} parties"),
+    "console.compliance.explain": (
+        "每条记录都取自签名账本（截至第 {size} 条）：检测不合格计入被检批次的生产方，召回计入被召回批次的生产方，"
+        "入市查验拒收计入发货方，暂停资格计入被暂停的主体。被拒绝的提交不在账本中，由平台另行保存。",
+        "Every record is read from the signed log (its first {size} entries): a failed test counts against "
+        "the party that made the tested lot, a recall against the maker of the recalled lot, a rejection at "
+        "market entry against the shipper, a suspension against the suspended party. Refused attempts are "
+        "not in the log; the platform keeps them beside it.",
+    ),
+    "console.compliance.public_rule": (
+        "公众只能看到账本中各类记录的数量，以及检测不合格、召回和暂停资格的明细；入市查验拒收只计数"
+        "（明细涉及谁向谁发货），被拒绝的提交不公开（账本无法证明）。",
+        "The public sees how many of each on-ledger kind there are, and the failed tests, recalls and "
+        "suspensions themselves; rejections at market entry are counted only (they say who shipped to "
+        "whom), and refused attempts are not shown (the log cannot prove them).",
+    ),
+    "console.compliance.party": ("主体", "Party"),
+    "console.compliance.public_total": ("公众可见", "Public"),
+    "console.compliance.export": (
+        "导出全部主体的记录，供城市公共信用信息平台使用；每行注明其证据。",
+        "Export every party's record for the city's credit platform; each row cites its evidence.",
+    ),
+    "console.compliance.category.failed_test": ("检测不合格", "Failed tests"),
+    "console.compliance.category.recall": ("产品召回", "Recalls"),
+    "console.compliance.category.entry_rejected": ("入市查验拒收", "Rejected at market entry"),
+    "console.compliance.category.suspension": ("暂停资格", "Suspensions"),
+    "console.compliance.category.refused": ("被拒绝的提交", "Refused attempts"),
+    "console.compliance.back": ("全部主体", "All parties"),
+    "console.compliance.summary": ("汇总", "Summary"),
+    "console.compliance.view_regulator": ("监管部门所见", "Regulators see"),
+    "console.compliance.view_public": ("公众所见", "The public sees"),
+    "console.compliance.items": ("{n} 条记录", "{n} items"),
+    "console.compliance.when": ("时间", "When"),
+    "console.compliance.record": ("类型", "Record"),
+    "console.compliance.lot": ("批次", "Lot"),
+    "console.compliance.recorded_by": ("记录方", "Recorded by"),
+    "console.compliance.reason": ("原因/结果", "Reason or result"),
+    "console.compliance.evidence": ("证据", "Evidence"),
+    "console.compliance.public": ("公众", "Public"),
+    "console.compliance.event": ("签名事件 · 账本第 {index} 条", "Signed event · ledger entry {index}"),
+    "console.compliance.refusal": ("拒绝记录 {n}", "Refused attempt {n}"),
+    "console.compliance.off_ledger": ("不在账本中", "not in the log"),
+    "console.compliance.shown": ("公开", "Shown"),
+    "console.compliance.hidden": ("不公开", "Not shown"),
+    "console.compliance.none": ("该主体没有任何记录。", "This party's record is clean."),
+    "console.compliance.size": ("依据账本前 {size} 条记录生成。", "Derived from the log's first {size} entries."),
 }
