@@ -113,6 +113,11 @@ CHILLI = {"name_zh": "宁乡朝天椒", "name_en": "Ningxiang bird's-eye chilli"
 CHILLI_BAG = CHILLI
 RADISH = {"name_zh": "白萝卜", "name_en": "White radish", "category": "蔬菜"}
 
+# The national platform's codes (docs/national-platform.md): the cooperative's 主体码, on its signed
+# registration record, and the 追溯码 of its first cabbage, on the harvest that creates the lot.
+SUBJECT_CODES = {"coop": "430124000000100013"}
+TRACING_CODES = {"NX-BC-1120": "43012420261120000001"}
+
 RECALL_REASON = "市级抽检检出禁用农药甲拌磷超标"
 RECALL_INSTRUCTIONS_ZH = STANDARD_RECALL_INSTRUCTIONS[0]
 
@@ -173,6 +178,8 @@ class Scenario:
         _, _, name_en, roles, _ = PARTIES[name]
         commitment = contact_commitment(self.private[name], self.salts[name])
         party = self.actors[name].record(roles=roles, contact_commitment=commitment, name_en=name_en)
+        if name in SUBJECT_CODES:
+            party["subject_code"] = SUBJECT_CODES[name]
         # The first regulator registers itself (the genesis entry); the regulator registers the rest.
         self.record("regulator", sc.register(party), genesis=name == "regulator")
         # The registration desk keeps the contact details off the public ledger.
@@ -182,9 +189,10 @@ class Scenario:
 
     def harvest(self, who: str, lot: str, qty: str, product: dict, plot: str, price: str) -> str:
         origin = {"name": plot, "address": PARTIES[who][4]}
-        return self.record(
-            who, sc.harvest([sc.out(lot, qty, product)], origin=origin, price=sc.price(price, "production"))
-        )
+        out = sc.out(lot, qty, product)
+        if lot in TRACING_CODES:
+            out["tracing_code"] = TRACING_CODES[lot]
+        return self.record(who, sc.harvest([out], origin=origin, price=sc.price(price, "production")))
 
     def inspect(self, lot: str, qty: str, serial: int, *, value: str = "12.5", result: str = "pass") -> str:
         """Test `lot` in the lab; the report is numbered KJ-<the test's date>-<serial>. Return the event id."""

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from openpyxl import load_workbook
 
-from farmtrace.api.demo import PARTIES, run_demo
+from farmtrace.api.demo import PARTIES, SUBJECT_CODES, TRACING_CODES, run_demo
 from farmtrace.client import Client, PartyKey
 from farmtrace.trace import scenario as sc
 from farmtrace.trace.model.canonical import wire_json
@@ -204,3 +204,17 @@ def test_the_flows_export_is_for_regulators_and_checks_its_input(client, demo):
     assert r.status_code == 404
     r = client.get("/exports/parties/not-a-party/flows.csv", params=span, headers=h)
     assert r.status_code == 400 and r.json()["field"] == "party_id"
+
+
+def test_the_demo_carries_the_coops_subject_code_and_its_cabbages_tracing_code(client, demo):
+    parties = client.get(f"/national-codes/{SUBJECT_CODES['coop']}").json()["parties"]
+    assert [p["id"] for p in parties] == [PARTIES["coop"][0]]
+    lots = client.get(f"/national-codes/{TRACING_CODES['NX-BC-1120']}").json()["lots"]
+    assert [(lot["code"], lot["created_by"]) for lot in lots] == [("NX-BC-1120", PARTIES["coop"][0])]
+    rows = _csv(
+        client.get(
+            f"/exports/parties/{PARTIES['market'][0]}/flows.csv", params=_range(), headers=_auth(demo["regulator"])
+        ).content
+    )
+    received = next(x for x in rows if x["批次号"] == "NX-BC-1120" and x["业务类型"] == "收货")
+    assert (received["追溯码"], received["来源/去向主体码"]) == (TRACING_CODES["NX-BC-1120"], SUBJECT_CODES["coop"])

@@ -86,7 +86,7 @@ def test_the_label_says_the_tracing_code_under_the_lot(app):
     for size_mm in (30, 40, 120):
         texts = [line.text for line in layout_label(label, size_mm=size_mm).lines]
         assert texts[:3] == ["宁乡包菜", f"批次 {LOT}", f"追溯码 {TRACING}"]
-    assert label_for(app.state.service, "NX-BC-1120", base=BASE).tracing_code is None  # none given: none printed
+    assert label_for(app.state.service, "ZJ-LJ-1119", base=BASE).tracing_code is None  # none given: none printed
 
 
 def test_svg_and_png_labels_print_the_code_and_still_scan(client):
@@ -97,7 +97,7 @@ def test_svg_and_png_labels_print_the_code_and_still_scan(client):
     assert f"追溯码 {TRACING}" in texts
     png = client.get(f"/lots/{LOT}/label.png")
     assert _decode_one(Image.open(io.BytesIO(png.content))).text == label_uri(LOT, base=BASE)
-    plain = client.get("/lots/NX-BC-1120/label.svg").text
+    plain = client.get("/lots/ZJ-LJ-1119/label.svg").text
     assert "追溯码" not in plain
 
 
@@ -119,7 +119,7 @@ def test_the_certificate_prints_the_subject_and_tracing_codes(client, app, lang,
 
 
 def test_a_certificate_without_codes_prints_no_empty_rows(client, app):
-    events = app.state.service.trace_events("NX-BC-1120")
+    events = app.state.service.trace_events("ZJ-LJ-1119")
     certify = next(e.id for e in events if e.event.kind == "certify")
     page = client.get(f"/portal/certificate/{certify}?lang=zh").text
     assert "主体码" not in page and "追溯码" not in page
