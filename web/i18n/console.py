@@ -531,7 +531,7 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "console.compliance.party_title": ("征信记录：{name}", "Compliance record: {name}"),
     "console.compliance.parties": ("{n} 个主体", "{n} parties"),
     "console.compliance.explain": (
-        "每条记录都取自签名账本（截至第 {size} 条）：检测不合格计入被检批次的生产方，召回计入被召回批次的生产方，"
+        "每条记录都取自签名账本（前 {size} 条记录）：检测不合格计入被检批次的生产方，召回计入被召回批次的生产方，"
         "入市查验拒收计入发货方，暂停资格计入被暂停的主体。被拒绝的提交不在账本中，由平台另行保存。",
         "Every record is read from the signed log (its first {size} entries): a failed test counts against "
         "the party that made the tested lot, a recall against the maker of the recalled lot, a rejection at "
