@@ -25,6 +25,7 @@ from farmtrace.web import consumer as web_consumer
 from farmtrace.web import home as web_home
 from farmtrace.web import labels as web_labels
 from farmtrace.web import portal as web_portal
+from farmtrace.web import prices as web_prices
 from farmtrace.web import resolver as web_resolver
 from farmtrace.web.portal import offline as web_portal_offline
 from farmtrace.web.portal import sheets as web_portal_sheets
@@ -34,6 +35,7 @@ from .docs import install_docs
 from .errors import install_error_handlers
 from .limits import BodyLimit
 from .methods import HeadAsGet
+from .routes import alerts as alert_routes
 from .routes import checkpoints as checkpoint_routes
 from .routes import compliance as compliance_routes
 from .routes import console as console_routes
@@ -166,6 +168,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(console_routes.router)  # before trace: /parties/applications is not a party id
     app.include_router(national_routes.router)  # /national-codes, a party's 来源/去向 export (docs/national-platform.md)
     app.include_router(compliance_routes.router)  # parties' compliance records (docs/compliance-record.md)
+    app.include_router(alert_routes.router)  # /alerts: signals on accepted events (docs/alerts.md)
     app.include_router(trace_routes.router)
     app.include_router(vocabulary_routes.router)
     app.include_router(epcis_query_routes.router)  # /epcis: the EPCIS 2.0 query interface (docs/epcis-query.md)
@@ -174,6 +177,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(web_resolver.router)  # /01/...: the GS1 Digital Link resolver (docs/resolver.md)
     app.include_router(web_consumer.router)
     app.include_router(web_home.router)
+    app.include_router(web_prices.router)  # /market-prices: the public price page
     app.include_router(web_labels.router)
     app.include_router(web_console.router)
     app.include_router(web_portal_sheets.router)  # before the portal: /portal/import is no event form

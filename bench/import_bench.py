@@ -1,6 +1,6 @@
 """Record-book import: `farmtrace import` of a 10,000-row CSV against `farmtrace event` of the same events.
 
-    cd /tmp && python /work/main/bench/import_bench.py [--rows 10000] [--json FILE]
+    cd /tmp && python /work/main/bench/import_bench.py [--rows 10000] [--rounds 2] [--browser] [--json FILE]
 
 Two fresh services (`farmtrace init`, then `farmtrace serve`, each its own process tree on SQLite, as
 deployed) hold the same cooperative and market, registered with fixed keys, so that the
@@ -16,6 +16,10 @@ Timed, wall clock, each a separate process as a user runs it:
 - **event**: `farmtrace event events.json --key coop.key` on service B, where events.json is the JSON
   list of the very events the import recorded (the drafts), which `Client.record_many` signs and
   posts in requests of 5,000: the path the issue timed at 3,000 events in 3 s.
+
+With --browser, a third service and Chromium (headless) time the portal's import page on the same
+file: from choosing it to the drafts shown (the server reads and drafts), and from "Sign and record"
+to done (the browser signs each event with WebCrypto and posts parts of 500).
 
 Then, in this process, the import's own phases on the same file: reading the CSV, drafting (each row's
 event parsed and encoded once), signing (the drafts' canonical bytes). The event ids of
@@ -156,13 +160,48 @@ def book_rows(rows: int, start: datetime) -> list[list[str]]:
     return out
 
 
+CHROMIUM = os.environ.get("FARMTRACE_CHROMIUM", "/usr/bin/chromium")
+
+
+def portal_import(service: Service, key_file: Path, book: Path, rows: int) -> tuple[float, float]:
+    """The portal's import page in Chromium (headless, as a phone): the key file imported once, then
+    the book chosen (time until the drafts are shown) and "Sign and record" (time until done)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+            page.set_default_timeout(600_000)
+            page.goto(f"{service.url}/portal?lang=zh")
+            page.locator("#no-key summary").first.click()
+            page.set_input_files("#f-keyfile", str(key_file))
+            page.wait_for_url("**/portal/lots**")
+            page.goto(f"{service.url}/portal/import?lang=zh")
+            page.wait_for_selector("html[data-import-ready]", state="attached")
+            began = time.perf_counter()
+            page.set_input_files("#f-sheet", str(book))
+            page.wait_for_selector("#sheet-record:not([hidden])")
+            t_drafts = time.perf_counter() - began
+            began = time.perf_counter()
+            page.click("#sheet-record")
+            page.wait_for_selector("#sheet-form[data-done]", state="attached")
+            t_record = time.perf_counter() - began
+            done = page.inner_text("#sheet-status")
+            assert done == f"完成：新记录 {rows} 行，此前已记录 0 行，未被接受 0 行。", done
+        finally:
+            browser.close()
+    return t_drafts, t_record
+
+
 def one_round(cfg: argparse.Namespace, keys: dict[str, PartyKey], *, event_first: bool) -> dict[str, float]:
     """Two fresh services; the import (twice) on A and `farmtrace event` on B, in the order asked."""
     with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
         root = Path(tmp)
         a, b = Service(root, "a"), Service(root, "b")
+        c = Service(root, "c") if cfg.browser else None
         try:
-            for s in (a, b):
+            for s in (a, b, c) if c else (a, b):
                 s.register(keys)
             start = datetime.now(CST).replace(microsecond=0) + timedelta(seconds=2)
             book = root / "book.csv"
@@ -217,17 +256,23 @@ def one_round(cfg: argparse.Namespace, keys: dict[str, PartyKey], *, event_first
             for d in drafts.drafts:
                 keys[COOP].sign_canonical(d.canonical)
             t_sign = time.perf_counter() - began
+            times = {"import_s": t_import, "import_again_s": t_again, "event_s": t_event, "read_s": t_read,
+                     "draft_s": t_draft, "sign_s": t_sign}  # fmt: skip
+            if c is not None:
+                times["portal_drafts_s"], times["portal_record_s"] = portal_import(
+                    c, key_file, book, cfg.rows
+                )
         finally:
-            a.stop()
-            b.stop()
-    return {"import_s": t_import, "import_again_s": t_again, "event_s": t_event, "read_s": t_read,
-            "draft_s": t_draft, "sign_s": t_sign}  # fmt: skip
+            for s in (a, b, c) if c else (a, b):
+                s.stop()
+    return times
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=10_000)
     p.add_argument("--rounds", type=int, default=2, help="rounds, alternating which command runs first")
+    p.add_argument("--browser", action="store_true", help="also the portal's import page in Chromium")
     p.add_argument("--json", default=str(RESULTS / "import.json"))
     cfg = p.parse_args()
     keys = {pid: PartyKey.from_seed(pid, seed(f"bench/import/{pid}")) for pid in (COOP, MARKET)}
@@ -240,7 +285,9 @@ def main() -> None:
         ("read_s", "  import phase: read the CSV (in process)"),
         ("draft_s", "  import phase: draft every row"),
         ("sign_s", "  import phase: sign every event"),
-    )
+        *((("portal_drafts_s", "portal: file chosen -> drafts shown"),
+           ("portal_record_s", "portal: sign and record (browser)")) if cfg.browser else ()),
+    )  # fmt: skip
     print(
         f"\n{rows} rows ({rows // 3} lots: harvest, certificate, shipment), SQLite, farmtrace serve, loopback"
     )

@@ -78,6 +78,7 @@ SHEET_MESSAGES: dict[str, tuple[str, str]] = {
     "sheet.ui.bar_draft": ("读取各行", "drafting"),
     "sheet.ui.bar_sign": ("签名", "signing"),
     "sheet.ui.bar_record": ("提交记录", "recording"),
+    "sheet.ui.progress": ("导入进度", "Import progress"),
     "sheet.ui.reading": ("正在读取文件…", "Reading the file…"),
     "sheet.ui.read": (
         "共 {rows} 行：{ready} 行可以记录，{refused} 行有问题。",
