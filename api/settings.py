@@ -46,6 +46,12 @@
     FARMTRACE_WEBHOOK_PRIVATE 1 lets EPCIS subscriptions deliver to loopback, private and link-local
                               addresses (default 0: refused, so that a party cannot aim the service at
                               the operator's own network)
+    FARMTRACE_PRICE_WINDOW_DAYS  price alerts: the whole CST days before a price's own day its
+                              baseline is taken from (default 30; trace/price_watch.py, docs/alerts.md)
+    FARMTRACE_PRICE_MIN_SAMPLES  the fewest prices in that window a price is judged against (default 10)
+    FARMTRACE_PRICE_THRESHOLD the robust score (|price − median| / scale) above which a price is an
+                              alert (default 5)
+    FARMTRACE_PRICE_FLOOR     the scale's least value, as a fraction of the median (default 0.10)
 
 Outside development, a missing or placeholder log key is refused rather than generated; for an
 existing ledger it is refused everywhere (a new key would sign another log).
@@ -60,6 +66,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,6 +74,8 @@ from farmtrace.ledger.errors import LedgerError
 from farmtrace.ledger.note import CosignatureVerifier, Signer, Verifier
 from farmtrace.ledger.policy import Policy
 from farmtrace.ledger.witnessing import WitnessEndpoint
+from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.price_watch import PriceWatch
 
 __all__ = ["ConfigError", "Settings", "bound_public_url", "public_url_warning"]
 
@@ -121,6 +130,13 @@ def _index_keeper(env: dict[str, str]) -> str:
     return text
 
 
+def _is_decimal(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except InvalidOperation:
+        return False
+
+
 def _limit(env: dict[str, str], name: str, default: int, *, least: int) -> int:
     text = env.get(name, "").strip()
     if not text:
@@ -154,6 +170,12 @@ class Settings:
     index_max_age: int | None = None  # seconds (FARMTRACE_INDEX_MAX_AGE); None: index_lag + 60
     index_keeper: str = "thread"  # or "process" (FARMTRACE_INDEX_KEEPER)
     webhook_private: bool = False  # EPCIS subscriptions may deliver to private addresses
+    # Price alerts (trace/price_watch.py, docs/alerts.md): the baseline's window in days, the fewest
+    # prices it judges from, the robust score that alerts, the scale's floor as a fraction of the median.
+    price_window_days: int = 30  # FARMTRACE_PRICE_WINDOW_DAYS
+    price_min_samples: int = 10  # FARMTRACE_PRICE_MIN_SAMPLES
+    price_threshold: str = "5"  # FARMTRACE_PRICE_THRESHOLD
+    price_floor: str = "0.10"  # FARMTRACE_PRICE_FLOOR
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -190,11 +212,16 @@ class Settings:
             "index_max_age": _limit(env, "FARMTRACE_INDEX_MAX_AGE", 0, least=1) or None,  # unset: 0
             "index_keeper": _index_keeper(env),
             "webhook_private": _switch(env, "FARMTRACE_WEBHOOK_PRIVATE"),
+            "price_window_days": _limit(env, "FARMTRACE_PRICE_WINDOW_DAYS", 30, least=1),
+            "price_min_samples": _limit(env, "FARMTRACE_PRICE_MIN_SAMPLES", 10, least=3),
+            "price_threshold": env.get("FARMTRACE_PRICE_THRESHOLD", "").strip() or "5",
+            "price_floor": env.get("FARMTRACE_PRICE_FLOOR", "").strip() or "0.10",
         }
         values.update(overrides)
         settings = cls(**values)
         settings.witness_endpoints()  # a bad FARMTRACE_WITNESSES is refused at start, naming it
         settings.witness_policy()  # so is a quorum the witnesses cannot meet
+        settings.price_watch()  # and a price alert setting out of its range
         if not settings.development and settings.log_origin == DEFAULT_LOG_ORIGIN:
             # Regulator tokens are bound to the origin: two deployments sharing the default would
             # accept each other's.
@@ -377,6 +404,31 @@ class Settings:
             return Policy.of_witnesses(keys, quorum=self.witness_quorum, max_age=self.witness_max_age)
         except LedgerError as exc:  # two witnesses' keys under one name
             raise ConfigError(f"the witnesses cannot form a policy: {exc}") from exc
+
+    def price_watch(self) -> PriceWatch:
+        """How prices are watched for alerts (trace/price_watch.py). Raises ConfigError naming the
+        variable whose value is not a number in its range."""
+        names = {
+            "window_days": "FARMTRACE_PRICE_WINDOW_DAYS",
+            "min_samples": "FARMTRACE_PRICE_MIN_SAMPLES",
+            "threshold": "FARMTRACE_PRICE_THRESHOLD",
+            "floor": "FARMTRACE_PRICE_FLOOR",
+        }
+        try:
+            threshold, floor = Decimal(self.price_threshold), Decimal(self.price_floor)
+        except InvalidOperation:
+            bad = "threshold" if not _is_decimal(self.price_threshold) else "floor"
+            found = getattr(self, "price_" + bad)
+            raise ConfigError(f"{names[bad]} must be a number, found {found!r}") from None
+        try:
+            return PriceWatch(
+                window_days=self.price_window_days,
+                min_samples=self.price_min_samples,
+                threshold=threshold,
+                floor=floor,
+            )
+        except InvalidEvent as exc:
+            raise ConfigError(f"{names[exc.field]}: {exc.message}") from None
 
     def index_age_limit(self) -> int:
         """The most seconds a journey's index entry may be older than its checkpoint's newest witness

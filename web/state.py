@@ -24,6 +24,7 @@ from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock
+from farmtrace.trace.price_watch import PriceWatch
 from farmtrace.trace.service import TraceService
 
 __all__ = ["AppState", "SiteSettings", "app_state"]
@@ -52,6 +53,10 @@ class SiteSettings(Protocol):
 
     def index_age_limit(self) -> int:
         """The most seconds a journey's index entry may be older than its checkpoint's witnesses."""
+        ...
+
+    def price_watch(self) -> PriceWatch:
+        """How prices are watched for alerts (trace/price_watch.py)."""
         ...
 
 

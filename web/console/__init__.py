@@ -8,6 +8,8 @@
     GET /console/anomalies          refused attempts, filtered by rule, party and date range
     GET /console/prices             prices by stage for a product over time, as a chart
     GET /console/compliance         parties' compliance records (公共征信), and one in full with its evidence
+    GET /console/alerts             accepted events that look wrong: prices, cold-chain readings (alerts.py)
+    GET /console/thresholds         the cold-chain thresholds: in force, every version, set a new one
     GET /console/exports            exports of a date range or a lot's trace: EPCIS, CSV, XLSX
     GET /console/exports/range      ?since=&until=&fmt=  303 to /exports/events.{fmt} (dates are CST days)
     GET /console/exports/lot        ?code=&fmt=          303 to the lot's export
@@ -27,6 +29,7 @@ inline script, no style attribute.
     health.py    ledger_health() (also GET /ledger/health's) and GET /console
     parties.py   sign-in and the parties' registry        lots.py     lookup and a lot's trace
     reports.py   anomalies and prices                     exports.py  the export forms
+    alerts.py    alerts and cold-chain thresholds
     graph.py     the trace's layout and SVG                compliance.py  parties' compliance records
 """
 
@@ -34,10 +37,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import compliance, exports, health, lots, parties, reports
+from . import alerts, compliance, exports, health, lots, parties, reports
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-for _module in (health, parties, lots, reports, compliance, exports):
+for _module in (health, parties, lots, reports, compliance, alerts, exports):
     router.include_router(_module.router)

@@ -6,7 +6,8 @@ scripts (through `Translator.catalogue(prefix)`, embedded in the page as JSON) �
 
 `MESSAGES` is the union of the page families' catalogues, each a plain dict in its own module —
 common.py (chrome, consumer page, home page, units, prices), console.py ("console.*"), portal.py
-("portal.*"), offline.py (the offline portal's "portal.offline.*"), sheets.py ("sheet.*") — merged once here: importing a
+("portal.*"), offline.py (the offline portal's "portal.offline.*"), sheets.py ("sheet.*"), alerts.py
+("alerts.*", "market.*", "coldchain.*") — merged once here: importing a
 module registers nothing, and a key defined twice, or a message missing a language, fails at import.
 
 Placeholders are `{name}`, the same in both languages (tests/web check this); a message is plain
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .alerts import ALERT_MESSAGES
 from .common import COMMON_MESSAGES
 from .console import CONSOLE_MESSAGES
 from .offline import OFFLINE_MESSAGES
@@ -53,7 +55,7 @@ def merge_catalogues(*catalogues: Mapping[str, tuple[str, str]]) -> dict[str, tu
 
 # key: (Simplified Chinese, English)
 MESSAGES: Mapping[str, tuple[str, str]] = merge_catalogues(
-    COMMON_MESSAGES, CONSOLE_MESSAGES, PORTAL_MESSAGES, OFFLINE_MESSAGES, SHEET_MESSAGES
+    COMMON_MESSAGES, CONSOLE_MESSAGES, PORTAL_MESSAGES, OFFLINE_MESSAGES, SHEET_MESSAGES, ALERT_MESSAGES
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

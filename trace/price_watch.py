@@ -1,0 +1,103 @@
+"""Price watch: a price far outside its product's recent range at its stage, judged robustly.
+
+    PriceWatch(window_days=30, min_samples=10, threshold=5.0, floor=0.10)   the settings
+    price_baseline(amounts, *, watch) -> Baseline | None                    None: too few to judge
+    price_score(amount, baseline) -> Decimal                                how far out, in robust units
+    comparable(amount, unit) -> (amount, unit)                              per kg for every mass unit
+
+The baseline of a price is the median and the median absolute deviation (MAD) of the same product's
+prices at the same stage, in the same footing (CNY per kg for every mass unit; a counted unit only
+with itself), over the `window_days` whole China Standard Time days before the price's own day.
+Its own day is left out, so a burst of bad prices on one day cannot become its own baseline.
+
+The score is |price − median| / scale, where scale = max(1.4826 × MAD, floor × median): 1.4826 × MAD
+estimates the standard deviation of normally distributed prices (and, unlike it, is not moved by a
+few wild ones); the floor keeps a market whose prices never change (MAD 0) from calling every fen
+of difference infinite. A price scores above `threshold` is an alert. With the defaults (threshold
+5, floor 10 %) a price is flagged at the earliest when it is half as much again as, or half, the
+median, and a 30-fold jump scores about 290. With fewer than `min_samples` prices in the window
+nothing is judged: a new product has no range yet.
+
+Everything here is pure arithmetic over `Decimal`s: the alert scanner (trace/alerts.py) brings the
+prices, and these functions never read a clock or a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .errors import InvalidEvent
+from .model.units import MASS_UNITS
+
+__all__ = ["MAD_TO_SIGMA", "Baseline", "PriceWatch", "comparable", "price_baseline", "price_score"]
+
+MAD_TO_SIGMA = Decimal("1.4826")  # 1 / Φ⁻¹(3/4): MAD × this estimates σ of a normal sample
+_FEN = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PriceWatch:
+    """How prices are watched (FARMTRACE_PRICE_WINDOW_DAYS, _MIN_SAMPLES, _THRESHOLD, _FLOOR).
+
+    Raises InvalidEvent naming the setting when one is out of its range.
+    """
+
+    window_days: int = 30
+    min_samples: int = 10
+    threshold: Decimal = Decimal(5)
+    floor: Decimal = Decimal("0.10")
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.window_days <= 366:
+            raise InvalidEvent("window_days", f"expected 1 to 366 days, found {self.window_days}")
+        if not 3 <= self.min_samples <= 100_000:
+            raise InvalidEvent("min_samples", f"expected 3 to 100000 prices, found {self.min_samples}")
+        if not Decimal(1) <= self.threshold <= Decimal(1000):
+            raise InvalidEvent("threshold", f"expected 1 to 1000, found {self.threshold}")
+        if not Decimal("0.001") <= self.floor <= Decimal(1):
+            raise InvalidEvent("floor", f"expected 0.001 to 1 (a fraction of the median), found {self.floor}")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The recent range a price is judged against: `count` prices, their median and MAD (CNY per
+    `unit`, to the fen), and the scale a score divides by."""
+
+    count: int
+    median: Decimal
+    mad: Decimal
+    scale: Decimal
+
+
+def comparable(amount: Decimal, unit: str) -> tuple[Decimal, str]:
+    """The price in CNY per kg if `unit` is a mass unit (3 yuan per 市斤 is 6 per kg), else as it is."""
+    factor = MASS_UNITS.get(unit)
+    if factor is None:
+        return amount, unit
+    return amount / factor, "kg"
+
+
+def _median(values: Sequence[Decimal]) -> Decimal:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def price_baseline(amounts: Sequence[Decimal], *, watch: PriceWatch) -> Baseline | None:
+    """The baseline of these prices (one product, stage and footing, over one window), or None when
+    there are fewer than `watch.min_samples` of them."""
+    if len(amounts) < watch.min_samples:
+        return None
+    median = _median(amounts)
+    mad = _median([abs(a - median) for a in amounts])
+    scale = max(MAD_TO_SIGMA * mad, watch.floor * median)
+    if scale <= 0:  # every price 0: any price at all is news, but not in these units
+        scale = _FEN
+    return Baseline(count=len(amounts), median=median.quantize(_FEN), mad=mad.quantize(_FEN), scale=scale)
+
+
+def price_score(amount: Decimal, baseline: Baseline) -> Decimal:
+    """|amount − median| / scale, to two places: how many robust standard deviations out it is."""
+    return (abs(amount - baseline.median) / baseline.scale).quantize(_FEN)
