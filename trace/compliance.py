@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from .audience import Audience
 from .errors import TraceError
+from .head_index import is_index_entry
 from .model.details import InspectDetail, PartySuspendDetail, RecallDetail, ReceiveDetail
 from .model.encoding import SignedEvent, decode_entry
 
@@ -175,11 +176,13 @@ def items_of(index: int, signed: SignedEvent, maker_of: Callable[[str], str | No
 
 def fold_items(entries: Iterable[tuple[int, bytes]]) -> list[ComplianceItem]:
     """Every on-ledger item of a log, from its entries (index, entry bytes) in log order: the record
-    as anyone holding the log can recompute it. A lot's maker is the signer of the first entry that
+    as anyone holding the log can recompute it. Head index entries are skipped. A lot's maker is the signer of the first entry that
     outputs it. Raises InvalidEvent for an entry that does not decode."""
     makers: dict[str, str] = {}
     items: list[ComplianceItem] = []
     for index, entry in entries:
+        if is_index_entry(entry):  # the head index's own entries (trace/head_index.py) carry no event
+            continue
         signed = decode_entry(entry)
         items += items_of(index, signed, makers.get)
         for out in signed.event.outputs:

@@ -5,6 +5,7 @@ replay audit."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,8 @@ from farmtrace.api.demo import PARTIES, run_demo
 from farmtrace.client import PartyKey
 from farmtrace.trace import replay as rp
 from farmtrace.trace.compliance import ComplianceDivergence, fold_items
+from farmtrace.trace.head_index import is_index_entry
+from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.reads.compliance import check_records
 
 COOP, MARKET, FARM = (PARTIES[n][0] for n in ("coop", "market", "farm"))
@@ -65,6 +68,11 @@ def _replay(client) -> None:
 
 
 def test_the_record_recomputed_from_the_log_equals_the_served_one(client, demo):
+    # A head index entry among the events (trace/head_index.py): the fold passes over it.
+    assert IndexKeeper(client.app.state.log, clock=time.time, lag=0).commit_due() is not None
+    assert is_index_entry(
+        client.app.state.log.read_entries(client.app.state.log.size - 1, client.app.state.log.size)[0][1]
+    )
     for party, *_ in PARTIES.values():
         assert _served(client, demo, party) == _from_log(client, party)
     assert [x[0] for x in _from_log(client, COOP)] == ["failed_test"]
