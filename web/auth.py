@@ -30,6 +30,8 @@ from farmtrace.trace.rules import PartyState
 
 from .state import app_state
 
+READ_CREDENTIALS = "farmtrace_read_credentials"  # api/reader_caching.py reads it from request.state
+
 __all__ = [
     "NotRegulator",
     "authenticate",
@@ -64,13 +66,18 @@ class NotRegulator(Forbidden):
 
 
 def request_token(request: Request) -> str | None:
-    """The party token of a request: the Authorization header, or for reads the ft_token cookie."""
+    """The party token of a request: the Authorization header, or for reads the ft_token cookie.
+
+    It records in `request.state` that the answer depends on the credentials, and whether any came,
+    so the answer is marked for caches (api/reader_caching.py)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    found: str | None = None
     if scheme.lower() == "farmtrace" and token.strip():
-        return token.strip()
-    if request.method in ("GET", "HEAD"):
-        return request.cookies.get("ft_token") or None
-    return None
+        found = token.strip()
+    elif request.method in ("GET", "HEAD"):
+        found = request.cookies.get("ft_token") or None
+    setattr(request.state, READ_CREDENTIALS, found is not None)
+    return found
 
 
 def _needs(role: str | None) -> str:

@@ -21,12 +21,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from farmtrace.trace.applications import Busy
+from farmtrace.trace.audience import Audience
 from farmtrace.trace.clock import bounded_time
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.exports import rows, write_csv, write_xlsx
 from farmtrace.web.console import health as console_health
 
-from ..deps import RegulatorDep, ServiceDep, StateDep
+from ..deps import AudienceDep, RegulatorDep, ServiceDep, StateDep
 from ..errors import problem
 from ..schemas import (
     ApplicationPublic,
@@ -58,7 +59,7 @@ def _aware(name: str, t: datetime | None) -> datetime | None:
 
 
 @router.get("/ledger/health", response_model=LedgerHealthPublic, response_model_exclude_unset=True)
-def ledger_health(state: StateDep) -> dict[str, Any]:
+def ledger_health(state: StateDep, audience: AudienceDep) -> dict[str, Any]:
     """The latest checkpoint opened with the log's key and the trusted witnesses, and the audits."""
     h = console_health.ledger_health(state.log, witnesses=state.settings.witnesses())
     return {
@@ -74,7 +75,7 @@ def ledger_health(state: StateDep) -> dict[str, Any]:
             witness_status_public(w)
             for w in console_health.witness_status(state.witnessing, now=state.clock())
         ],
-        "audit": state.audit_job.status(),
+        "audit": audit_shown(state.audit_job.status(), audience),
     }
 
 
@@ -87,8 +88,28 @@ def start_audit(state: StateDep, regulator: RegulatorDep, replay: bool = False) 
 
 
 @router.get("/ledger/audit", response_model=AuditStatusPublic, response_model_exclude_unset=True)
-def audit_status(state: StateDep) -> dict[str, Any]:
-    return state.audit_job.status()
+def audit_status(state: StateDep, audience: AudienceDep) -> dict[str, Any]:
+    return audit_shown(state.audit_job.status(), audience)
+
+
+REGULATORS_ONLY = "details are shown to regulators"
+
+
+def audit_shown(status: dict[str, Any], audience: Audience) -> dict[str, Any]:
+    """The audit status as `audience` is shown it. Anyone sees whether an audit passed, how far it
+    got and at which entry each failure is; only a regulator reads the failures' words, which can
+    quote a projection row the replay found wrong (a holding: custody, docs/visibility.md)."""
+    if audience.regulator:
+        return status
+    shown = {}
+    for key, run in status.items():
+        if run is not None and run["ok"] is False:
+            failures = [{**f, "message": REGULATORS_ONLY} for f in run["failures"]]
+            at = ", ".join(str(f["index"]) for f in run["failures"] if f.get("index") is not None)
+            summary = f"FAILED{f' at entry {at}' if at else ''}: {REGULATORS_ONLY}"
+            run = {**run, "summary": summary, "failures": failures}
+        shown[key] = run
+    return shown
 
 
 @router.get("/prices", response_model=list[PriceRowPublic], response_model_exclude_unset=True)
