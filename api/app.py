@@ -35,6 +35,7 @@ from .docs import install_docs
 from .errors import install_error_handlers
 from .limits import BodyLimit
 from .methods import HeadAsGet
+from .reader_caching import ReaderCaching
 from .routes import alerts as alert_routes
 from .routes import checkpoints as checkpoint_routes
 from .routes import compliance as compliance_routes
@@ -184,6 +185,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(web_portal_offline.router)  # before the portal: /portal/sw.js, /portal/outbox are no forms
     app.include_router(web_portal.router)
     app.include_router(trace_routes.lot_router)  # last: /lots/{code:path} would match the routes above
+    app.add_middleware(ReaderCaching)  # answers that depend on the reader: Vary, and private when signed in
     # HEAD on every GET route; outside gzip, so a HEAD's Content-Length is its GET's.
     app.add_middleware(HeadAsGet)
     install_openapi(app)  # after every route and middleware: it documents their error answers
