@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .errors import InvalidEvent
 from .model.values import SENSOR_UNITS, Sensor
@@ -75,6 +76,21 @@ class ThresholdVersion:
     threshold: Threshold
     set_by: str
     set_at: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """{"id", "category", "measure", "low", "high", "minutes", "set_by", "set_at"}: bounds as
+        decimal text or None (GET /alerts/thresholds, the consumer page's configuration)."""
+        t = self.threshold
+        return {
+            "id": self.id,
+            "category": t.category,
+            "measure": t.measure,
+            "low": str(t.low) if t.low is not None else None,
+            "high": str(t.high) if t.high is not None else None,
+            "minutes": t.minutes,
+            "set_by": self.set_by,
+            "set_at": self.set_at,
+        }
 
 
 @dataclass(frozen=True)

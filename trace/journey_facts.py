@@ -152,6 +152,7 @@ def journey_facts(journey: Mapping[str, Any], report: JourneyReport) -> dict[str
         "tests": [],
         "certificates": [],
         "prices": [],
+        "readings": [],
         "recalls": [],
         "hands": [],
         "parties": {},
@@ -225,6 +226,9 @@ def _add_event(facts: dict[str, Any], at: int, ev: dict[str, Any], lineage: set[
         facts["status"]["rejected"] = True
     if isinstance(ev.get("price"), dict):
         facts["prices"].append({"index": at, "party": party, "kind": kind, "price": ev["price"]})
+    if isinstance(ev.get("sensors"), list) and ev["sensors"]:
+        # The cold chain's readings, as signed (docs/alerts.md): the page judges them by the threshold.
+        facts["readings"].append({"index": at, "party": party, "kind": kind, "time": time, "sensors": ev["sensors"]})
     facts["steps"].append(
         {
             "index": at,

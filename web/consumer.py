@@ -40,6 +40,7 @@ from farmtrace.trace.model.ids import check_lot_code, gtin14
 from farmtrace.trace.service import TraceService
 
 from .assets import ASSETS, content_security_policy
+from .console.alerts import alerts_of
 from .deps import ServiceDep
 from .i18n import Translator
 from .render import STARTED, Surface, names, render, translator, unit_name
@@ -158,6 +159,9 @@ def lot_page(
         "witnessMaxAge": policy.max_age,
         # The index entry's age policy (docs/index.md §4 step 1b, static/completeness.js), likewise.
         "indexMaxAge": app_state(request).settings.index_age_limit(),
+        # The cold-chain thresholds, every version (configuration, not signed): the page judges the
+        # lineage's signed readings by the one in force at each event's time (docs/alerts.md).
+        "coldChain": [v.to_wire() for v in alerts_of(app_state(request)).history()],
     }
     return render(
         request,

@@ -130,6 +130,7 @@ def price_page(
             title=title,
             product_name=shown[product],
             unit=unit,
+            per_unit=t("home.prices.y_axis", unit=unit),
             left_out=series.left_out,
             rows=[_row(s, t) for s in spreads(series)],
         )

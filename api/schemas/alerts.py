@@ -63,8 +63,4 @@ def alert_public(a: Alert) -> AlertPublic:
 
 
 def threshold_public(v: ThresholdVersion) -> ThresholdPublic:
-    t = v.threshold
-    return ThresholdPublic(
-        id=v.id, category=t.category, measure=t.measure, low=str(t.low) if t.low is not None else None,
-        high=str(t.high) if t.high is not None else None, minutes=t.minutes, set_by=v.set_by, set_at=v.set_at,
-    )  # fmt: skip
+    return ThresholdPublic(**v.to_wire())

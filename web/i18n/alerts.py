@@ -1,5 +1,6 @@
 """Messages of the alerts (the console's alerts and thresholds pages, "alerts.*"), the public price
-page ("market.*") and the consumer page's cold-chain readings ("coldchain.*"): key -> (zh, en)."""
+page ("market.*") and the consumer page's cold-chain readings ("facts.cold.*", drawn by static/facts-view.js
+from words-zh.js / words-en.js): key -> (zh, en)."""
 
 from __future__ import annotations
 
@@ -123,4 +124,37 @@ ALERT_MESSAGES: dict[str, tuple[str, str]] = {
         "days must be a whole number of days from {low} to {high}, found “{value}”.",
     ),
     "market.unknown": ("没有 “{product}” 的价格记录。", "No prices are recorded for “{product}”."),
+    # --- the consumer page's cold chain (facts-view.js) -----------------------------------------------
+    "facts.cold.title": ("冷链温湿度记录", "Cold-chain readings"),
+    "facts.cold.measure.temperature": ("温度", "Temperature"),
+    "facts.cold.measure.humidity": ("湿度", "Humidity"),
+    "facts.cold.unit.temperature": ("°C", "°C"),
+    "facts.cold.unit.humidity": ("%RH", "%RH"),
+    "facts.cold.in": ("✓ 在范围内", "✓ in range"),
+    "facts.cold.out": ("✗ 超出范围", "✗ out of range"),
+    "facts.cold.no_rule": ("未设阈值", "no threshold"),
+    "facts.cold.open": ("不限", "no bound"),
+    "facts.cold.all_in": ("全部 {n} 个读数都在阈值范围内。", "All {n} readings stayed within the threshold."),
+    "facts.cold.some_out": (
+        "{total} 个读数中有 {n} 个超出阈值。",
+        "{n} of {total} readings were outside the threshold.",
+    ),
+    "facts.cold.none_judged": (
+        "产品类别“{category}”没有设定冷链阈值，读数仅供参考。",
+        "No cold-chain threshold is set for the category “{category}”: the readings are shown as recorded.",
+    ),
+    "facts.cold.applied": ("所用阈值：", "Thresholds applied:"),
+    "facts.cold.rule": (
+        "{category}·{measure}：{low} 至 {high}（阈值 #{id}，{set_by} 于 {set_at} 设定）",
+        "{category}, {measure}: {low} to {high} (threshold #{id}, set by {set_by} on {set_at})",
+    ),
+    "facts.cold.rule_default": (
+        "{category}·{measure}：{low} 至 {high}（阈值 #{id}，平台默认值）",
+        "{category}, {measure}: {low} to {high} (threshold #{id}, the platform's default)",
+    ),
+    "facts.cold.config": (
+        "读数来自已验证的签名记录；阈值是监管部门的配置，不在账本上，按每条记录当时有效的版本判断。",
+        "The readings come from the verified, signed records; the thresholds are the regulator's "
+        "configuration, not on the ledger, and each record is judged by the version in force at its time.",
+    ),
 }

@@ -1,6 +1,6 @@
 /* farmtrace: the consumer page's verified facts, drawn in place of the server's first paint.
  *
- * FarmtraceFactsView.show(facts, {messages, lang, state, standard}) replaces every part of lot.html the
+ * FarmtraceFactsView.show(facts, {messages, lang, state, standard, thresholds}) replaces every part of lot.html the
  * server painted (marked data-server and labelled "not yet verified": recall banners, warnings, the
  * product card, origins, prices, the journey) with what `facts` (facts.js's factsOf) proves:
  *   - state "verified": every check passed; the facts are shown as verified;
@@ -9,6 +9,8 @@
  *   - "failed": only what could be proven, under a notice saying so; a step whose event is not proven
  *     keeps the server's text, struck through and marked ✗, never as a fact.
  * A recall or a failed test among the proven events is a warning whatever the server said.
+ * The lineage's cold-chain readings (signed `sensors`) are judged by `thresholds`, the server's
+ * configuration (GET /alerts/thresholds?all=true), and the page says which threshold it applied.
  *
  * It mirrors web/timeline.py (the server's rendering of the same events), reading only `facts`. Every
  * text goes in with textContent: nothing a party typed is ever parsed as markup. `messages` are the
@@ -92,6 +94,7 @@
     const after = [];
     facts.origins.forEach((o, i) => after.push(mark(originCard(o, i + 1))));
     after.push(mark(priceCard()));
+    if (facts.readings.length) after.push(mark(coldChainCard()));
     after.push(mark(journeyCard()));
     let at = box.nextSibling;
     for (const n of after) main.insertBefore(n, at);
@@ -158,6 +161,62 @@
       return el("section", { class: "card prices", "aria-labelledby": "prices-title" },
         el("h2", { id: "prices-title" }, msg("prices.title")),
         items.length ? el("ol", { class: "price-list" }, items) : el("p", { class: "small" }, msg("prices.none")));
+    }
+
+    function coldChainCard() {
+      // The signed readings of the lineage's events, each judged by the threshold in force at its
+      // event's time for the product's category (configuration the page names: trace/cold_chain.py).
+      const category = (facts.product && facts.product.category) || "";
+      const rules = (opts.thresholds || []).filter((v) => v.category === category);
+      const ruleAt = (measure, time) => {
+        const at = Date.parse(time);
+        let found = null;
+        for (const v of rules) {
+          if (v.measure !== measure || !(Date.parse(v.set_at) <= at)) continue;
+          if (!found || Date.parse(v.set_at) > Date.parse(found.set_at) || (v.set_at === found.set_at && v.id > found.id)) found = v;
+        }
+        return found;
+      };
+      const bound = (v, u) => (v === null || v === undefined ? msg("facts.cold.open") : v + " " + u);
+      const used = new Map();
+      let out = 0, judged = 0;
+      const items = [];
+      for (const r of facts.readings) {
+        for (const x of r.sensors) {
+          if (!x || typeof x !== "object") continue;
+          const u = has("facts.cold.unit." + x.type) ? msg("facts.cold.unit." + x.type) : String(x.unit || "");
+          const rule = ruleAt(x.type, r.time);
+          let verdict = el("span", { class: "badge", "data-verdict": "none" }, msg("facts.cold.no_rule"));
+          if (rule) {
+            used.set(rule.id, rule);
+            judged += 1;
+            const v = Number(x.value);
+            const ok = (rule.low === null || v >= Number(rule.low)) && (rule.high === null || v <= Number(rule.high));
+            if (!ok) out += 1;
+            verdict = el("span", { class: "badge " + (ok ? "pass" : "fail"), "data-verdict": ok ? "in" : "out" },
+              msg(ok ? "facts.cold.in" : "facts.cold.out"));
+          }
+          items.push(el("li", { "data-reading": x.type },
+            el("strong", {}, msg("facts.cold.measure." + x.type) + " " + x.value + " " + u), " ", verdict,
+            el("span", { class: "small" }, " " + String(x.time || "").replace("T", " ").slice(0, 16) + " · " + party(r.party))));
+        }
+      }
+      const summary = !judged ? msg("facts.cold.none_judged", { category: category || "–" })
+        : out ? msg("facts.cold.some_out", { n: out, total: judged }) : msg("facts.cold.all_in", { n: judged });
+      const applied = [...used.values()].map((v) => {
+        const u = has("facts.cold.unit." + v.measure) ? msg("facts.cold.unit." + v.measure) : "";
+        const which = v.set_by === "farmtrace" ? "facts.cold.rule_default" : "facts.cold.rule"; // the platform's default
+        return el("li", { class: "small", "data-rule": v.id }, msg(which, {
+          category: v.category, measure: msg("facts.cold.measure." + v.measure), low: bound(v.low, u), high: bound(v.high, u),
+          minutes: v.minutes, id: v.id, set_by: v.set_by, set_at: String(v.set_at).slice(0, 10) }));
+      });
+      return el("section", { class: "card cold-chain", "aria-labelledby": "cold-title", "data-cold": out ? "out" : "in" },
+        el("h2", { id: "cold-title" }, msg("facts.cold.title")),
+        el("p", { class: out ? "warn" : "" }, summary),
+        el("ol", { class: "price-list" }, items),
+        applied.length ? el("p", { class: "small" }, msg("facts.cold.applied")) : null,
+        applied.length ? el("ul", {}, applied) : null,
+        el("p", { class: "small" }, msg("facts.cold.config")));
     }
 
     function journeyCard() {

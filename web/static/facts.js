@@ -126,6 +126,7 @@
       tests: [],
       certificates: [],
       prices: [],
+      readings: [],
       recalls: [],
       hands: [],
       parties: {},
@@ -165,6 +166,9 @@
         facts.status.rejected = true;
       }
       if (isObj(ev.price)) facts.prices.push({ index: at, party: ev.party, kind: ev.kind, price: ev.price });
+      if (Array.isArray(ev.sensors) && ev.sensors.length) {
+        facts.readings.push({ index: at, party: ev.party, kind: ev.kind, time: get(ev, "event_time"), sensors: ev.sensors });
+      }
       facts.steps.push({ index: at, kind: ev.kind, party: ev.party, time: get(ev, "event_time"),
         location: get(ev, "location"), inputs: refs(ev.inputs, null), outputs: refs(ev.outputs, null), detail,
         price: get(ev, "price") });

@@ -543,7 +543,8 @@
       const facts = globalThis.FarmtraceFacts.factsOf(journey, result);
       const words = globalThis.FarmtraceWords; // words-zh.js / words-en.js (web/assets.py)
       const messages = { ...cfg.messages, ...words.messages };
-      globalThis.FarmtraceFactsView.show(facts, { messages, lang: cfg.lang, state: box.dataset.state, standard: words.standard });
+      globalThis.FarmtraceFactsView.show(facts, { messages, lang: cfg.lang, state: box.dataset.state, standard: words.standard,
+        thresholds: cfg.coldChain || [] });
       window.farmtraceFacts = facts;
       proofLinks(journey);
       box.dataset.ms = String(result.ms);
