@@ -322,6 +322,9 @@ def check_extensions_survive(doc: dict[str, Any], expanded: list[dict[str, Any]]
                     for lot, product in value.items():
                         check_survives(product, [{k: v for k, v in by_lot[lot].items() if k != "@index"}], ns, key)
                         seen |= {f"{term}.{k}" for k in product}
+                elif term == "tracingCodes":  # an index map: lot code -> 追溯码 (docs/national-platform.md)
+                    assert {(c["@index"], c["@value"]) for c in n[ns + term]} == set(value.items())
+                    seen.add(term)
                 elif isinstance(value, dict):
                     check_survives(value, n[ns + term], ns, key)
                     seen |= {f"{term}.{k}" for k in value}

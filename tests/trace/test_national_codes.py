@@ -10,13 +10,14 @@ and "unit"), not produced by the encoder.
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from farmtrace.trace.epcis import to_epcis_event
+from farmtrace.trace.epcis import EPCIS_CONTEXT, context_document, context_url, epcis_document, to_epcis_event
 from farmtrace.trace.epcis_capture import capture_event
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.model.encoding import decode_event, encode_event, event_id
@@ -27,7 +28,7 @@ from farmtrace.trace.stock_flows import FLOW_COLUMNS, flow_rows, flow_subjects, 
 
 from .story import COOP, MARKET, REGULATOR, SHOP, party_wire, sample_wires, story_one
 from .test_encoding import GOLDEN_CANONICAL, GOLDEN_WIRE
-from .test_epcis import BASE, CREATED
+from .test_epcis import BASE, CREATED, EPCIS_CONTEXT_FILE, NS, check_extensions_survive, expand
 
 CODED_WIRE = {
     **GOLDEN_WIRE,
@@ -190,3 +191,13 @@ def test_an_epcis_tracing_code_of_the_wrong_shape_is_refused_naming_it():
     with pytest.raises(InvalidEvent) as caught:
         capture_event(item, party=COOP, base=BASE)
     assert caught.value.field == f"ilmd.farmtrace:tracingCodes.{lot}"
+
+
+def test_tracing_codes_survive_json_ld_expansion():
+    event = _coded_harvest()
+    doc = epcis_document([(event, "ab" * 32)], created=CREATED, recorded={"ab" * 32: CREATED}, base=BASE)
+    contexts = {
+        EPCIS_CONTEXT: json.loads(EPCIS_CONTEXT_FILE.read_text(encoding="utf-8")),
+        context_url(BASE): context_document(BASE),
+    }
+    assert "tracingCodes" in check_extensions_survive(doc, expand(doc, contexts), NS)
