@@ -122,8 +122,8 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         409,
         "Inconsistent log",
         "日志不一致",
-        "The log's stored state contradicts a checkpoint it signed; the detail carries the evidence.",
-        "日志的存储状态与其签署的检查点相矛盾，详情中附有证据。",
+        "The log's stored state contradicts a checkpoint it signed, or an index table contradicts the signed entries; the detail carries the evidence.",
+        "日志的存储状态与其签署的检查点相矛盾，或索引表与已签名的条目不符，详情中附有证据。",
     ),
     "entry-too-large": ProblemType(
         413,

@@ -63,7 +63,9 @@ def get_compliance(
 
 @router.get("/compliance/refusals/{anomaly_id}", response_model=AnomalyPublic, responses=problems(403, 404))
 def get_refusal(
-    anomaly_id: Annotated[int, Path(ge=1, le=2**62)], service: ServiceDep, audience: AudienceDep
+    anomaly_id: Annotated[int, Path(ge=1, le=2**31 - 1)],  # trace_anomaly.id is a 32-bit INTEGER
+    service: ServiceDep,
+    audience: AudienceDep,
 ) -> AnomalyPublic:
     """A refused attempt as the platform stored it: who sent it, the rule and field that refused it,
     and the event as sent (it is not in the log)."""

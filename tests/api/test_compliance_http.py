@@ -131,6 +131,8 @@ def test_a_party_sees_its_own_record_in_full_and_anothers_as_the_public(client, 
     assert (stored["party"], stored["kind"], stored["lots"]) == (COOP, "ship", ["NX-XBC-1120"])
     assert stored["message"] == refused["reason"]
     assert client.get("/compliance/refusals/99999", headers=_auth(demo["regulator"])).status_code == 404
+    r = client.get(f"/compliance/refusals/{2**31}", headers=_auth(demo["regulator"]))  # past the id column
+    assert r.status_code == 400 and r.json()["field"] == "anomaly_id"
 
 
 def test_a_regulator_sees_every_record_in_full(client, demo):
