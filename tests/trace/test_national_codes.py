@@ -19,16 +19,20 @@ from hypothesis import strategies as st
 
 from farmtrace.trace.epcis import EPCIS_CONTEXT, context_document, context_url, epcis_document, to_epcis_event
 from farmtrace.trace.epcis_capture import capture_event
-from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.errors import InvalidEvent, TraceError
+from farmtrace.trace.ingest import runs
 from farmtrace.trace.model.encoding import decode_event, encode_event, event_id
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.model.ids import check_national_code
 from farmtrace.trace.model.values import parse_party_record
 from farmtrace.trace.stock_flows import FLOW_COLUMNS, flow_rows, flow_subjects, stock_flows
+from farmtrace.trace.store.bulk import BatchState
 
 from .story import COOP, MARKET, REGULATOR, SHOP, party_wire, sample_wires, story_one
+from .story import out as sc_out
 from .test_encoding import GOLDEN_CANONICAL, GOLDEN_WIRE
 from .test_epcis import BASE, CREATED, EPCIS_CONTEXT_FILE, NS, check_extensions_survive, expand
+from .test_replay import _entry, _genesis, record, service_at
 
 CODED_WIRE = {
     **GOLDEN_WIRE,
@@ -201,3 +205,48 @@ def test_tracing_codes_survive_json_ld_expansion():
         context_url(BASE): context_document(BASE),
     }
     assert "tracingCodes" in check_extensions_survive(doc, expand(doc, contexts), NS)
+
+
+# --- both appliers write the same index rows --------------------------------------------------------
+
+NEW_FARM = "93430124MA4L009772"
+
+
+def _coded_history() -> list[bytes]:
+    """Story 1 to the market's receipt, then a farm registered with its 主体码, its harvest with a
+    追溯码 and the market's split whose packs carry theirs: signed entries after the genesis."""
+    lg = story_one(until="receive")
+    record = {**party_wire(NEW_FARM, roles=["producer"]), "subject_code": "430124000000000977"}
+    lg.record("party.register", REGULATOR, detail={"party": record})
+    out = {**sc_out("GM-1", "30"), "tracing_code": "43012420261120000977"}
+    lg.record("harvest", NEW_FARM, outputs=[out], detail={"origin": {"name": "9号地"}})
+    packs = [{**sc_out(f"M-GM-{i}", "100"), "tracing_code": f"4301002026112000{i:04d}"} for i in range(1, 6)]
+    lg.record("transform", MARKET, inputs=[lg.inp("NX-CAB-001", "500")], outputs=packs, detail={"type": "split"})
+    return [_genesis(), *(_entry(e) for e, _ in lg.log)]
+
+
+def _national_rows(url: str, entries: list[bytes]) -> list[tuple]:
+    with service_at(url) as service:
+        record(service, entries)
+        with service.engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.exec_driver_sql("SELECT * FROM trace_national_code"))
+
+
+def test_the_bulk_and_the_reference_applier_write_the_same_code_rows(tmp_path, monkeypatch):
+    entries = _coded_history()
+    bulk = _national_rows(f"sqlite:///{tmp_path / 'bulk.db'}", entries)
+    monkeypatch.setenv("FARMTRACE_INGEST_STRICT", "0")
+
+    def broken(self, *args, **kw):
+        raise TraceError("the overlay is off: every run falls back to Repository")
+
+    monkeypatch.setattr(BatchState, "apply_effects", broken)
+    before = runs.fallbacks()
+    reference = _national_rows(f"sqlite:///{tmp_path / 'reference.db'}", entries)
+    assert runs.fallbacks() > before
+    assert bulk == reference
+    assert {(code, scheme, holder) for code, scheme, holder, _ in bulk} == {
+        ("430124000000000977", "subject", NEW_FARM),
+        ("43012420261120000977", "tracing", "GM-1"),
+        *{(f"4301002026112000{i:04d}", "tracing", f"M-GM-{i}") for i in range(1, 6)},
+    }
