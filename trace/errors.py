@@ -7,6 +7,8 @@
     ├── NotFound           no such party, lot, event or shipment; `.what` and `.key`
     ├── Forbidden          the caller may not do this (used above the pure core)
     ├── LineageCycle       a lot is its own ancestor; `.path` is the cycle (never true of a sound ledger)
+    ├── ComplianceDivergence  the tables behind a compliance record contradict the signed log
+    │                      (trace/compliance.py; `.expected`, `.found`, `.index`)
     └── ReplayFailure      the replay audit failed (trace/replay.py, which defines it and its subclasses
         ├── LedgerAuditFailed, WitnessMismatch (LogBehindWitness, ForkedFromWitness)
         ├── EntryRefused, ProjectionDivergence   each names the entry, witness or row it is about)
