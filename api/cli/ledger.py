@@ -158,6 +158,21 @@ def _replay(args: argparse.Namespace, key) -> int:
             print(file=sys.stderr)
     print(f"log {log.origin}: {report.summary()}")
     print(f"  {report.entries_replayed / max(report.seconds, 1e-9):,.0f} entries/s, {report.seconds:.2f} s")
+    return _check_compliance(log)
+
+
+def _check_compliance(log) -> int:
+    """After the replay: the parties' compliance records, recomputed from the entries alone, must be
+    the ones the service serves (trace/reads/compliance.py `check_records`, docs/compliance-record.md)."""
+    from farmtrace.trace.compliance import ComplianceDivergence
+    from farmtrace.trace.reads.compliance import check_records
+
+    try:
+        check_records(log.engine, log)
+    except ComplianceDivergence as exc:
+        print(f"log {log.origin}: FAILED: compliance records: {exc}")
+        return 1
+    print("  compliance records: recomputed from the entries, equal to the served ones")
     return 0
 
 
