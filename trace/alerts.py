@@ -133,8 +133,8 @@ class Alerts:
 
     def __init__(self, log: Log, engine: Engine, *, watch: PriceWatch) -> None:
         self.log, self.engine, self.watch = log, engine, watch
+        self.store = store.alert_engine(engine)  # where the alert tables are (trace/store/alerts.py)
         self._lock = threading.Lock()
-        store.create_alert_tables(engine)
 
     @classmethod
     def of(cls, log: Log, engine: Engine, *, watch: PriceWatch) -> Alerts:
@@ -158,7 +158,7 @@ class Alerts:
     ) -> list[Alert]:
         """The alerts (after a refresh), newest in ledger order first, filtered by what is given."""
         self.refresh()
-        with self.engine.connect() as conn:
+        with self.store.connect() as conn:
             rows = store.alert_rows(
                 conn,
                 signal=signal,
@@ -171,7 +171,7 @@ class Alerts:
 
     def history(self) -> list[ThresholdVersion]:
         """Every version of every cold-chain threshold, oldest first."""
-        with self.engine.connect() as conn:
+        with self.store.connect() as conn:
             return store.threshold_versions(conn)
 
     def thresholds(self, at: datetime) -> list[ThresholdVersion]:
@@ -184,7 +184,7 @@ class Alerts:
 
     def set_threshold(self, threshold: Threshold, *, regulator: str, at: datetime) -> ThresholdVersion:
         """Keep `threshold` as a new version set by `regulator` at `at`: it judges events from `at` on."""
-        with self.engine.begin() as conn:
+        with self.store.begin() as conn:
             rule_id = store.add_threshold(conn, threshold, set_by=regulator, set_at=to_utc_text(at))
         return ThresholdVersion(id=rule_id, threshold=threshold, set_by=regulator, set_at=to_utc_text(at))
 
@@ -193,7 +193,7 @@ class Alerts:
     def refresh(self) -> int:
         """Scan the log from the mark to its current size; returns how many alerts were added."""
         with self._lock:
-            with self.engine.connect() as conn:
+            with self.store.connect() as conn:
                 mark = store.alert_mark(conn)
                 versions = store.threshold_versions(conn)
             size = self.log.size
@@ -201,9 +201,9 @@ class Alerts:
             while mark < size:
                 hi = min(size, mark + CHUNK)
                 rows = self._price_alerts(mark, hi) + self._reading_alerts(mark, hi, versions)
-                with self.engine.begin() as conn:
+                with self.store.begin() as conn:
+                    store.set_alert_mark(conn, hi)  # first: it takes the write lock at once
                     store.insert_alerts(conn, rows)
-                    store.set_alert_mark(conn, hi)
                 added += len(rows)
                 mark = hi
             return added

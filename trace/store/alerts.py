@@ -10,6 +10,12 @@ threshold versions and the settings. They are not written by the write path (ale
 slow a capture) and so are not in `tables.TABLES`, nor compared by the replay audit row by row: the
 scan creates them itself (`create_alert_tables`), as the audit runs' table is.
 
+Where they live: on PostgreSQL in the service's database; on SQLite in a file of their own beside
+the database (`<database>-alerts`, `alert_engine`), because SQLite has one writer per file and the
+log's appends must not wait for the scan's writes (as the head index's map rows, map_rows.py). The
+scan reads trace_event, trace_event_lot and trace_lot from the service's database (`priced_rows`,
+`event_lots`, `lot_products` take its connection) and writes only here.
+
 `TraceThreshold` is configuration, off the ledger: each change by a regulator is a new row with the
 regulator's party id and the time, never an update, so the history of who set what stays. A new
 table starts with `cold_chain.DEFAULT_THRESHOLDS`, set by "farmtrace" at the epoch.
@@ -17,14 +23,18 @@ table starts with `cold_chain.DEFAULT_THRESHOLDS`, set by "farmtrace" at the epo
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
+
+from farmtrace.ledger.sqlstore import make_engine
 
 from ..cold_chain import DEFAULT_THRESHOLDS, Threshold, ThresholdVersion
 from .rows import in_chunks
@@ -38,6 +48,7 @@ __all__ = [
     "TraceAlertMark",
     "TraceThreshold",
     "add_threshold",
+    "alert_engine",
     "alert_mark",
     "alert_rows",
     "create_alert_tables",
@@ -127,6 +138,28 @@ class AlertRow:
     evidence: str
 
 
+_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def alert_engine(engine: Engine) -> Engine:
+    """The engine of the alert tables for the service's `engine` (the module docstring), with its
+    tables made (`create_alert_tables`)."""
+    found = _ENGINES.get(engine)
+    if found is None:
+        found = engine
+        database = engine.url.database
+        if (
+            engine.dialect.name == "sqlite"
+            and database
+            and database != ":memory:"
+            and "mode=memory" not in str(engine.url)
+        ):
+            found = make_engine(f"sqlite:///{Path(database).with_name(Path(database).name + '-alerts')}")
+        create_alert_tables(found)
+        _ENGINES[engine] = found
+    return found
+
+
 def create_alert_tables(engine: Engine) -> None:
     """Create the alert tables that do not exist yet; give an empty threshold table the defaults."""
     SQLModel.metadata.create_all(engine, tables=_ALERT_TABLES)
@@ -145,11 +178,12 @@ def alert_mark(conn: Connection) -> int:
 
 def set_alert_mark(conn: Connection, next_index: int) -> None:
     """Move the mark forward to `next_index` (never back: two scanning processes may race)."""
-    now = conn.execute(select(_mark.c.next_index).where(_mark.c.name == "scan")).scalar()
-    if now is None:
+    # The update first: on SQLite it takes the write lock at once, with no read to upgrade from.
+    q = _mark.update().where(_mark.c.name == "scan", _mark.c.next_index < next_index)
+    if conn.execute(q.values(next_index=next_index)).rowcount:
+        return
+    if conn.execute(select(_mark.c.next_index).where(_mark.c.name == "scan")).scalar() is None:
         conn.execute(_mark.insert().values(name="scan", next_index=next_index))
-    elif next_index > now:
-        conn.execute(_mark.update().where(_mark.c.name == "scan").values(next_index=next_index))
 
 
 _PRICED = (

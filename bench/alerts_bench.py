@@ -1,0 +1,258 @@
+"""Alerts over 90 days of a city (issue 20 §1-§2): what finding them costs, and that capture does not
+pay for it.
+
+    cd /tmp && python /work/main/bench/alerts_bench.py --quick      # under a minute (a thin city)
+    cd /tmp && python /work/main/bench/alerts_bench.py              # 90 days at a quarter of the volume
+    ... --days N --scale F --workers W --json FILE
+
+The city is tests/web/console_support.py's `build_city` (58 parties; harvests, tests, certificates,
+shipments, market entry, splits, wholesale and retail sales, every event signed and recorded through
+`TraceService.record_many`), with one thing added for this bench: every shipment carries its lorry's
+logger readings (four temperatures over three hours, 2-7 °C; about one shipment in 60 runs hot, up
+to 41 °C), added to the signed event itself, so alerts have readings to judge; and about one sale
+in 400 is keyed in at 30 times its price, so price alerts have something to find (the report gives
+how many of those were found, and how many other prices were flagged).
+
+What is measured, on SQLite, one run each:
+
+(a) **ingest, alerting off**: build the city into an empty database; events per second. (a) and
+    (b) are run in turns, twice each by default (--rounds), and each side's best run is reported:
+    the machine is shared, and a single pair is at the mercy of whoever else runs.
+(b) **ingest, alerting on**: the same city into another empty database while a thread keeps the
+    alerts current the whole time (`Alerts.refresh()` back to back, as a console left open on the
+    alerts page would, only harder); events per second. Alerts are found after capture by a scan of
+    the log (trace/alerts.py): the write path does not change, so (b) shows what the concurrent
+    scan costs capture through the shared CPU and database, nothing more.
+(c) **a full scan**: drop the alert tables' rows and scan the whole log again; seconds, and entries
+    per second, with the alerts found by signal.
+(d) **an idle refresh**: a refresh with nothing new (what every alerts page pays); milliseconds.
+
+Prints one table and writes JSON to bench/results/alerts.json (or --json FILE).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _ROOT]
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from sqlalchemy import delete  # noqa: E402
+
+from farmtrace.api.app import create_app  # noqa: E402
+from farmtrace.api.settings import Settings  # noqa: E402
+from farmtrace.ledger.note import Signer as LogSigner  # noqa: E402
+from farmtrace.trace.alerts import Alerts  # noqa: E402
+from farmtrace.trace.model.units import format_decimal  # noqa: E402
+from farmtrace.trace.store import alerts as alert_store  # noqa: E402
+
+LOG_SIGNER = LogSigner.from_seed("farmtrace.local/log", bytes(range(32)))
+
+
+def _load_support():
+    """tests/web/console_support.py, by path (it imports only the standard library and farmtrace)."""
+    path = Path(_ROOT) / "tests" / "web" / "console_support.py"
+    spec = importlib.util.spec_from_file_location("farmtrace_console_support", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _with_readings(support, injected: list[str]) -> None:
+    """Make every shipment of the city carry its logger's readings, and about one sale in 400 carry
+    30 times its price (its lot is added to `injected`); see the module docstring."""
+    add = support._City.add
+
+    def add_with_readings(self, p, said, at, *, refused=None):
+        if said["kind"] == "ship" and "sensors" not in said:
+            rng = random.Random(at + said["inputs"][0]["lot"])
+            start = datetime.fromisoformat(at)
+            hot = rng.random() < 1 / 60
+            values = [rng.uniform(2, 7) for _ in range(4)]
+            if hot:
+                values[1:3] = [rng.uniform(31, 41), rng.uniform(31, 41)]
+            said = {**said, "sensors": [
+                {"type": "temperature", "value": f"{v:.1f}".rstrip("0").rstrip(".") or "0", "unit": "Cel",
+                 "time": (start + timedelta(minutes=60 * i)).isoformat()}
+                for i, v in enumerate(values)
+            ]}  # fmt: skip
+        if said["kind"] == "sell" and "price" in said and refused is None:
+            rng = random.Random(at + said["inputs"][0]["lot"] + "price")
+            if rng.random() < 1 / 400:  # a sale keyed in at 30 times its price
+                amount = Decimal(said["price"]["amount"]) * 30
+                said = {**said, "price": {**said["price"], "amount": format_decimal(amount)}}
+                injected.append(said["inputs"][0]["lot"])
+        return add(self, p, said, at, refused=refused)
+
+    support._City.add = add_with_readings
+
+
+def _app(data: Path):
+    settings = Settings.from_env(
+        {}, data_dir=data, database_url=f"sqlite:///{data / 'db.sqlite'}", log_key=LOG_SIGNER.key_string()
+    )
+    return create_app(settings)
+
+
+def _alerts(app) -> Alerts:
+    return Alerts.of(app.state.log, app.state.service.engine, watch=app.state.settings.price_watch())
+
+
+def ingest(support, data: Path, *, days: int, scale: float, workers: int, alerting: bool) -> dict:
+    """Build the city into `data`; with `alerting`, a thread refreshes the alerts all along."""
+    if data.exists():
+        shutil.rmtree(data)
+    data.mkdir(parents=True)
+    app = _app(data)
+    stop = threading.Event()
+    refreshes = [0]
+
+    def keep_current() -> None:
+        alerts = _alerts(app)
+        while not stop.is_set():
+            alerts.refresh()
+            refreshes[0] += 1
+
+    scanner = threading.Thread(target=keep_current, daemon=True) if alerting else None
+    started = time.perf_counter()
+    if scanner:
+        scanner.start()
+    stats = support.build_city(app.state.service, days=days, scale=scale, workers=workers)
+    took = time.perf_counter() - started
+    stop.set()
+    if scanner:
+        scanner.join()
+    return {
+        "alerting": alerting,
+        "events": stats.events,
+        "seconds": round(took, 2),
+        "events_per_s": round(stats.events / took),
+        "refreshes": refreshes[0],
+        "app": app,
+    }
+
+
+def full_scan(app) -> dict:
+    """Forget every alert and scan the whole log again; then an idle refresh."""
+    alerts = _alerts(app)
+    with alert_store.alert_engine(app.state.service.engine).begin() as conn:
+        conn.execute(delete(alert_store.TraceAlert.__table__))
+        conn.execute(delete(alert_store.TraceAlertMark.__table__))
+    size = app.state.log.size
+    started = time.perf_counter()
+    added = alerts.refresh()
+    took = time.perf_counter() - started
+    idle = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        alerts.refresh()
+        idle.append(time.perf_counter() - t0)
+    by_signal: dict[str, int] = {}
+    for a in alerts.list(limit=100_000):
+        by_signal[a.signal] = by_signal.get(a.signal, 0) + 1
+    return {
+        "entries": size,
+        "seconds": round(took, 3),
+        "entries_per_s": round(size / took),
+        "alerts": added,
+        "by_signal": by_signal,
+        "idle_refresh_ms": round(sorted(idle)[len(idle) // 2] * 1000, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a thin city (scale 0.03): under a minute")
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument(
+        "--scale", type=float, default=None, help="the city's volume (default 0.25; --quick 0.03)"
+    )
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2, help="off/on runs in turns; the best of each counts")
+    ap.add_argument("--json", default=str(Path(_ROOT) / "bench" / "results" / "alerts.json"))
+    cfg = ap.parse_args(argv)
+    scale = cfg.scale if cfg.scale is not None else (0.03 if cfg.quick else 0.25)
+    support = _load_support()
+    injected: list[str] = []
+    _with_readings(support, injected)
+    tmp = Path(tempfile.mkdtemp(prefix="farmtrace-alerts-bench-"))
+    try:
+        print(f"city: {cfg.days} days at scale {scale}, {cfg.workers} workers, SQLite in {tmp}", flush=True)
+        # Off and on in turns, `rounds` times; each side's best run counts (the machine is shared).
+        runs: dict[bool, list[dict]] = {False: [], True: []}
+        app = None
+        for n in range(cfg.rounds):
+            for alerting in (False, True):
+                injected.clear()
+                run = ingest(support, tmp / f"{n}-{alerting}", days=cfg.days, scale=scale, workers=cfg.workers,
+                             alerting=alerting)  # fmt: skip
+                made = run.pop("app")
+                if app is not None:
+                    app.state.log.close(close_store=True)
+                app = made
+                runs[alerting].append(run)
+                side = "on " if alerting else "off"
+                print(
+                    f"  round {n + 1}, alerting {side}: {run['events']:,} events in {run['seconds']} s",
+                    flush=True,
+                )
+        off = max(runs[False], key=lambda r: r["events_per_s"])
+        on = max(runs[True], key=lambda r: r["events_per_s"])
+        scan = full_scan(app)
+        found = {a.lot for a in _alerts(app).list(signal="price", limit=100_000)}
+        scan["price_injected"] = len(injected)
+        scan["price_injected_found"] = len(found & set(injected))
+        scan["price_other_flagged"] = len(found - set(injected))
+        app.state.log.close(close_store=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    ratio = on["events_per_s"] / off["events_per_s"]
+    rows = [
+        ("(a) ingest, alerting off", f"{off['events_per_s']:,} events/s", f"{off['events']:,} events, {off['seconds']} s"),
+        ("(b) ingest, alerting on", f"{on['events_per_s']:,} events/s",
+         f"{ratio:.2f}x of (a); {on['refreshes']:,} refreshes during it"),
+        ("(c) full scan", f"{scan['entries_per_s']:,} entries/s",
+         f"{scan['entries']:,} entries in {scan['seconds']} s; alerts {scan['by_signal']}"),
+        ("(d) idle refresh", f"{scan['idle_refresh_ms']} ms", "median of 5"),
+        ("price alerts", f"{scan['price_injected_found']} / {scan['price_injected']}",
+         f"30-fold prices found; {scan['price_other_flagged']} other prices flagged"),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    print()
+    for name, figure, note in rows:
+        print(f"{name:<{width}}  {figure:>20}  {note}")
+    out = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "city": {"days": cfg.days, "scale": scale, "workers": cfg.workers},
+        "ingest_off": off,
+        "ingest_on": on,
+        "on_over_off": round(ratio, 3),
+        "full_scan": scan,
+    }
+    Path(cfg.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(cfg.json).write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {cfg.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
