@@ -39,15 +39,15 @@ def candidate_events(conn: Connection) -> list[tuple[int, str]]:
     """(ledger index, event id) of every event that may put an item on a record, by index: the
     inspections, recalls and receipts of lots flagged failed, recalled or rejected (a superset: a
     passing test of a failed lot is among them), and every party.suspend event."""
-    flagged = or_(_lot.c.failed.is_(True), _lot.c.recalled.is_(True), _lot.c.rejected.is_(True))
+    flagged = select(_lot.c.code).where(
+        or_(_lot.c.failed.is_(True), _lot.c.recalled.is_(True), _lot.c.rejected.is_(True))
+    )
+    # The flagged lots as a subquery, so that SQLite looks their events up by the (lot, seq) index
+    # instead of scanning trace_event_lot: 2 ms instead of 30 on a city's 23,000 entries.
     on_lots = (
         select(_event.c.ledger_index, _event.c.id)
-        .select_from(
-            _lot.join(_event_lot, _event_lot.c.lot == _lot.c.code).join(
-                _event, _event.c.id == _event_lot.c.event_id
-            )
-        )
-        .where(flagged, _event_lot.c.role == "input", _event.c.kind.in_(_LOT_KINDS))
+        .select_from(_event_lot.join(_event, _event.c.id == _event_lot.c.event_id))
+        .where(_event_lot.c.lot.in_(flagged), _event_lot.c.role == "input", _event.c.kind.in_(_LOT_KINDS))
     )
     suspensions = select(_event.c.ledger_index, _event.c.id).where(_event.c.kind == "party.suspend")
     rows = conn.execute(union(on_lots, suspensions)).all()
