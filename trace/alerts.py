@@ -30,10 +30,9 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from farmtrace.ledger.log import Log
@@ -43,7 +42,7 @@ from .cold_chain import MEASURES, Threshold, ThresholdVersion, excursions, rule_
 from .errors import TraceError
 from .head_index import is_index_entry
 from .model.encoding import decode_entry
-from .price_watch import Baseline, PriceWatch, comparable, price_baseline, price_score
+from .price_watch import PriceWatch, PriceWindow, comparable, price_score
 from .store import alerts as store
 from .store.queries import Engine
 
@@ -135,6 +134,9 @@ class Alerts:
         self.log, self.engine, self.watch = log, engine, watch
         self.store = store.alert_engine(engine)  # where the alert tables are (trace/store/alerts.py)
         self._lock = threading.Lock()
+        # The prices of the window, kept between scans (price_watch.PriceWindow): valid for a scan
+        # that starts at `_window_next` and judges no day whose window starts before `_window_since`.
+        self._window, self._window_next, self._window_since = PriceWindow(watch), -1, date.max
 
     @classmethod
     def of(cls, log: Log, engine: Engine, *, watch: PriceWatch) -> Alerts:
@@ -208,45 +210,31 @@ class Alerts:
                 mark = hi
             return added
 
+    def _add_price(self, p: store.PricedRow) -> None:
+        amount, unit = comparable(p.amount, p.unit)
+        self._window.add((p.product, p.stage, unit), cst_day(parse_utc(p.at_utc)), p.index, amount)
+
     def _price_alerts(self, lo: int, hi: int) -> list[dict]:
         """The price alerts of the priced events at ledger indexes [lo, hi)."""
         w = self.watch
         with self.engine.connect() as conn:
             new = store.priced_rows(conn, lo=lo, hi=hi)
-            if not new:
-                return []
             days = [cst_day(parse_utc(p.at_utc)) for p in new]
-            history = store.priced_rows(
-                conn,
-                since_utc=to_utc_text(cst_midnight(min(days) - timedelta(days=w.window_days))),
-                until_utc=to_utc_text(cst_midnight(max(days))),
-                products={p.product for p in new},
-            )
-            # (product, stage, footing) -> CST day -> [(ledger index, comparable amount)]
-            by_day: dict[tuple[str, str, str], dict[object, list[tuple[int, Decimal]]]] = {}
-            for h in history:
-                amount, unit = comparable(h.amount, h.unit)
-                by_day.setdefault((h.product, h.stage, unit), {}).setdefault(
-                    cst_day(parse_utc(h.at_utc)), []
-                ).append((h.index, amount))
+            since = min(days) - timedelta(days=w.window_days) if days else None
+            if self._window_next != lo or (since is not None and since < self._window_since):
+                # Not where the last scan stopped (a new process, a rescan, a late price): read the
+                # window's prices again.
+                self._window, self._window_since = PriceWindow(w), since or date.max
+                if since is not None:
+                    for h in store.priced_rows(conn, since_utc=to_utc_text(cst_midnight(since)), hi=lo):
+                        self._add_price(h)
+            for p in new:
+                self._add_price(p)
+            self._window_next = hi
             found = []
-            cache: dict[tuple, tuple[list[int], list[Decimal]]] = {}
-            baselines: dict[tuple, Baseline | None] = {}
             for p, day in zip(new, days, strict=True):
                 amount, unit = comparable(p.amount, p.unit)
-                group = (p.product, p.stage, unit)
-                if (group, day) not in cache:
-                    window = sorted(
-                        pt
-                        for d in range(1, w.window_days + 1)
-                        for pt in by_day.get(group, {}).get(day - timedelta(days=d), [])
-                    )
-                    cache[(group, day)] = ([i for i, _ in window], [a for _, a in window])
-                indexes, amounts = cache[(group, day)]
-                k = bisect_left(indexes, p.index)  # only prices the log holds before this one
-                if (group, day, k) not in baselines:
-                    baselines[(group, day, k)] = price_baseline(amounts[:k], watch=w)
-                baseline = baselines[(group, day, k)]
+                baseline = self._window.baseline((p.product, p.stage, unit), day, before=p.index)
                 if baseline is None:
                     continue
                 score = price_score(amount, baseline)
@@ -266,6 +254,11 @@ class Alerts:
                     until_day=(day - timedelta(days=1)).isoformat(),
                 )
                 found.append((p, amount, unit, evidence))
+            if days:  # after judging: forget what no later scan needs (a late price reads again)
+                oldest = max(days) - timedelta(days=2 * w.window_days)
+                if oldest > self._window_since:
+                    self._window.prune(oldest)
+                    self._window_since = oldest
             lots = store.event_lots(conn, [p.index for p, *_ in found])
         return [
             _row(

@@ -2,6 +2,7 @@
 
     PriceWatch(window_days=30, min_samples=10, threshold=5.0, floor=0.10)   the settings
     price_baseline(amounts, *, watch) -> Baseline | None                    None: too few to judge
+    PriceWindow(watch).add(group, day, index, amount) / .baseline(group, day, before=)   kept in memory
     price_score(amount, baseline) -> Decimal                                how far out, in robust units
     comparable(amount, unit) -> (amount, unit)                              per kg for every mass unit
 
@@ -24,14 +25,24 @@ prices, and these functions never read a clock or a table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from .errors import InvalidEvent
 from .model.units import MASS_UNITS
 
-__all__ = ["MAD_TO_SIGMA", "Baseline", "PriceWatch", "comparable", "price_baseline", "price_score"]
+__all__ = [
+    "MAD_TO_SIGMA",
+    "Baseline",
+    "PriceWatch",
+    "PriceWindow",
+    "comparable",
+    "price_baseline",
+    "price_score",
+]
 
 MAD_TO_SIGMA = Decimal("1.4826")  # 1 / Φ⁻¹(3/4): MAD × this estimates σ of a normal sample
 _FEN = Decimal("0.01")
@@ -101,3 +112,50 @@ def price_baseline(amounts: Sequence[Decimal], *, watch: PriceWatch) -> Baseline
 def price_score(amount: Decimal, baseline: Baseline) -> Decimal:
     """|amount − median| / scale, to two places: how many robust standard deviations out it is."""
     return (abs(amount - baseline.median) / baseline.scale).quantize(_FEN)
+
+
+class PriceWindow:
+    """Recorded prices by group (product, stage, footing) and CST day, kept so that a scan that
+    goes on where the last one stopped does not read the window's prices again.
+
+    `baseline(group, day, before=i)` is the baseline of the group's prices on the `window_days`
+    days before `day` whose ledger index is below `i` (prices the log held before the judged one).
+    Each group's sorted window is cached per day until the group gains a price.
+    """
+
+    def __init__(self, watch: PriceWatch) -> None:
+        self.watch = watch
+        self._days: dict[Hashable, dict[date, list[tuple[int, Decimal]]]] = {}
+        self._version: dict[Hashable, int] = {}
+        self._windows: dict[tuple[Hashable, date], tuple[int, list[int], list[Decimal], dict]] = {}
+
+    def add(self, group: Hashable, day: date, index: int, amount: Decimal) -> None:
+        self._days.setdefault(group, {}).setdefault(day, []).append((index, amount))
+        self._version[group] = self._version.get(group, 0) + 1
+
+    def prune(self, before: date) -> None:
+        """Forget the days before `before` (no baseline asked for later needs them)."""
+        for days in self._days.values():
+            for d in [d for d in days if d < before]:
+                del days[d]
+        self._windows = {
+            k: v for k, v in self._windows.items() if k[1] - timedelta(days=self.watch.window_days) >= before
+        }
+
+    def baseline(self, group: Hashable, day: date, *, before: int) -> Baseline | None:
+        version = self._version.get(group, 0)
+        cached = self._windows.get((group, day))
+        if cached is None or cached[0] != version:
+            days = self._days.get(group, {})
+            points = sorted(
+                pt
+                for d in range(1, self.watch.window_days + 1)
+                for pt in days.get(day - timedelta(days=d), [])
+            )
+            cached = (version, [i for i, _ in points], [a for _, a in points], {})
+            self._windows[(group, day)] = cached
+        _, indexes, amounts, known = cached
+        k = bisect_left(indexes, before)
+        if k not in known:
+            known[k] = price_baseline(amounts[:k], watch=self.watch)
+        return known[k]

@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 
 from farmtrace.client import PartyKey
 from farmtrace.trace.clock import CST
+from farmtrace.trace.model.values import Document, Sensor
+from farmtrace.trace.sensor_series import check_series, compact_series, format_series
 
 from ..clock_support import PINNED_AT, PinnedClock
 from ..web.consumer_support import close_app, demo_app
@@ -191,3 +193,33 @@ def test_the_public_price_page_shows_stages_and_spreads(site):
     bad = client.get("/market-prices?days=1000")
     assert bad.status_code == 400 and "days" in bad.text
     assert client.get("/market-prices?product=nothing").status_code == 404
+
+
+def test_a_logger_series_is_signed_as_a_sample_and_a_digest_and_its_hot_spell_is_an_alert(site):
+    client, _, keys, *_ = site
+    start = (NOW - timedelta(days=1)).astimezone(CST).replace(microsecond=0)
+    series = []
+    for i in range(288):  # a day at 5-minute steps; 40 minutes at 12 °C from the tenth hour
+        at = (start + timedelta(minutes=5 * i)).isoformat()
+        series.append(
+            Sensor(type="temperature", value=Decimal(12 if 120 <= i < 128 else 4), unit="Cel", time=at)
+        )
+    compact = compact_series(series)
+    assert len(compact.sensors) == 100  # MAX_LIST: the event model is unchanged
+    wire = {
+        "kind": "harvest",
+        "event_time": (start + timedelta(days=1, minutes=-30)).isoformat(),
+        "location": {"name": "试验基地"},
+        "outputs": [{"lot": "TG-SERIES", "quantity": "100", "unit": "kg", "product": GREENS}],
+        "detail": {"origin": {"name": "1 号田"}},
+        "sensors": [r.to_wire() for r in compact.sensors],
+        "documents": [d.to_wire() for d in compact.documents],
+    }
+    receipt = _record(client, keys["coop"], wire)
+    signed = client.get(f"/events/{receipt['event_id']}").json()
+    document = Document(**signed["event"]["documents"][0])
+    assert check_series(format_series(series), document) is None  # the full series is the one signed
+    hot = [a for a in client.get("/alerts?signal=temperature", headers=_auth(keys["regulator"])).json()
+           if a["event_id"] == receipt["event_id"]]  # fmt: skip
+    assert len(hot) == 1 and hot[0]["value"] == "12" and hot[0]["lot"] == "TG-SERIES"
+    assert hot[0]["evidence"]["lasted"] >= 40  # measured to the next sampled reading back in range
