@@ -212,3 +212,10 @@ def test_the_export_is_for_regulators_and_checks_its_input(client, demo):
     assert r.status_code == 404
     assert client.get("/exports/compliance.pdf", headers=h).status_code in (400, 404, 422)
     assert client.get("/exports/compliance.csv", params={"lang": "fr"}, headers=h).status_code in (400, 422)
+
+
+def test_a_suspended_partys_credentials_are_refused_and_it_reads_the_public_summary(client, demo):
+    r = client.get(f"/parties/{STALL}/compliance", headers=_auth(demo["stall"]))
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    public = _record(client, STALL)
+    assert public["audience"] == "public" and [i["category"] for i in public["items"]] == ["suspension"]
