@@ -97,3 +97,10 @@ def test_a_clean_record_an_unknown_party_and_a_malformed_id(site):
     assert client.get("/console/compliance/F430124-999999", headers=h).status_code == 404
     r = client.get("/console/compliance/not-a-party!", headers=h)
     assert r.status_code == 400 and "party_id" in r.text
+
+
+def test_the_parties_page_links_each_party_to_its_record(site):
+    client, keys, parties = site
+    page = client.get("/console/parties", params={"lang": "en"}, headers=_cookie(keys["regulator"])).text
+    for party in parties.values():
+        assert f'href="/console/compliance/{party}?lang=en" data-compliance>Open its compliance record<' in page

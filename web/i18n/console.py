@@ -557,6 +557,7 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "console.compliance.category.suspension": ("暂停资格", "Suspensions"),
     "console.compliance.category.refused": ("被拒绝的提交", "Refused attempts"),
     "console.compliance.back": ("全部主体", "All parties"),
+    "console.compliance.open": ("查看征信记录", "Open its compliance record"),
     "console.compliance.summary": ("汇总", "Summary"),
     "console.compliance.view_regulator": ("监管部门所见", "Regulators see"),
     "console.compliance.view_public": ("公众所见", "The public sees"),
