@@ -82,11 +82,11 @@
     });
   }
 
-  // The pages a signed-in party may open next: its menu, the sign-in page and the outbox.
+  // The pages a signed-in party may open next: this one (on a first visit the worker is not yet
+  // there to save it), its menu, the sign-in page and the outbox. Once the worker is active.
   function warm() {
-    const urls = $$(document, ".pnav ul a").map((a) => a.href);
-    urls.push(url("/portal"), url("/portal/outbox"));
-    tellWorker({ type: "warm", urls });
+    const urls = [location.href, ...$$(document, ".pnav ul a").map((a) => a.href), url("/portal"), url("/portal/outbox")];
+    navigator.serviceWorker.ready.then(() => tellWorker({ type: "warm", urls }));
   }
 
   // --- the queue: read, drawn, sent ------------------------------------------------------------------
@@ -351,7 +351,7 @@
     offerLocalLots();
     if (!key) return;
     tellWorker({ type: "party", party: key.party });
-    if (navigator.onLine !== false && !cachedAt && cfg.party === key.party) warm();
+    if ("serviceWorker" in navigator && navigator.onLine !== false && !cachedAt && cfg.party === key.party) warm();
     window.addEventListener("online", () => flush(true));
     window.addEventListener("offline", drawBar);
     flush(false);
