@@ -47,6 +47,7 @@ def test_a_suspension_shows_on_the_record_with_its_evidence_and_exports(served, 
 
     # The coop's record in full, exported for the credit platform with every row citing its evidence.
     page.goto(f"{served.url}/console/compliance/{coop}")
+    shot(page, "compliance-party-desktop")
     assert [page.locator("tr[data-category]").nth(i).get_attribute("data-category") for i in range(2)] == [
         "failed_test",
         "refused",

@@ -87,6 +87,9 @@ def test_a_partys_items_cite_their_evidence_and_say_what_the_public_sees(site):
     assert f"/exports/compliance.csv?lang=en&amp;party={coop}" in page
     zh = client.get(f"/console/compliance/{coop}", headers=_cookie(keys["regulator"])).text
     assert "检测不合格" in zh and "不在账本中" in zh and "签名事件 · 账本第" in zh
+    # The refusal in the reader's words (the rule's name and meaning); the rules' English sentence
+    # stays as evidence, marked as English.
+    assert "封存批次流转" in zh and '<span class="small code" lang="en">lot NX-XBC-1120 failed' in zh
 
 
 def test_a_clean_record_an_unknown_party_and_a_malformed_id(site):

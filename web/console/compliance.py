@@ -75,8 +75,13 @@ def compliance_page(
 
 
 def _item_row(item: ComplianceItem, names: dict[str, str], t: Translator) -> dict[str, Any]:
+    # A refusal's reference is "rule" or "rule (field)"; its message is the rules' English sentence,
+    # so the page says what the rule means in the reader's words, as the anomalies page does.
+    rule = item.reference.partition(" ")[0] if item.category == "refused" else ""
     return {
         **asdict(item),
+        "rule_name": t(f"console.rule.{rule}") if t.has(f"console.rule.{rule}") else rule,
+        "explained": t(f"console.rule_detail.{rule}") if t.has(f"console.rule_detail.{rule}") else None,
         "category_name": t(f"console.compliance.category.{item.category}"),
         "when": cst_text(item.at),
         "recorded_by_name": names.get(item.recorded_by, item.recorded_by),
