@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         again = {(a.event_id, a.signal) for a in _alerts(app).list(limit=100_000)}
         scan["incremental_equals_full"] = incremental == again
         found = {a.lot for a in _alerts(app).list(signal="price", limit=100_000)}
-        scan["price_injected"] = len(injected)
+        scan["price_injected"] = len(set(injected))
         scan["price_injected_found"] = len(found & set(injected))
         scan["price_other_flagged"] = len(found - set(injected))
         app.state.log.close(close_store=True)

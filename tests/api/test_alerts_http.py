@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import statistics
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 
+from farmtrace.api.app import create_app
+from farmtrace.api.demo import run_demo
 from farmtrace.client import PartyKey
 from farmtrace.trace.clock import CST
 from farmtrace.trace.model.values import Document, Sensor
@@ -223,3 +225,28 @@ def test_a_logger_series_is_signed_as_a_sample_and_a_digest_and_its_hot_spell_is
            if a["event_id"] == receipt["event_id"]]  # fmt: skip
     assert len(hot) == 1 and hot[0]["value"] == "12" and hot[0]["lot"] == "TG-SERIES"
     assert hot[0]["evidence"]["lasted"] >= 40  # measured to the next sampled reading back in range
+
+
+def test_alerts_on_sqlite_and_postgresql(settings, tmp_path):
+    """The scan, its tables (on SQLite a file of their own) and a threshold change, on each database."""
+    app = create_app(settings)
+    run_demo(app.state.service, tmp_path / "keys")  # its parties registered three days ago
+    coop, regulator = (PartyKey.load(tmp_path / "keys" / f"{n}.key") for n in ("coop", "regulator"))
+    now = datetime.now(CST)
+    with TestClient(app) as client:
+        for i in range(12):
+            day = now.date() - timedelta(days=1 + i % 2)
+            _harvest(client, coop, f"PG-{i:02d}", datetime(day.year, day.month, day.day, 8, i, tzinfo=CST),
+                     AMOUNTS[i % 6])  # fmt: skip
+        at = now - timedelta(minutes=20)
+        jump = _harvest(client, coop, "PG-JUMP", at, "70", sensors=[
+            {"type": "temperature", "value": "35", "unit": "Cel", "time": at.replace(microsecond=0).isoformat()}
+        ])  # fmt: skip
+        headers = {"Authorization": f"FarmTrace {regulator.token()}"}
+        found = {(a["signal"], a["lot"]) for a in client.get("/alerts", headers=headers).json()}
+        assert found == {("price", "PG-JUMP"), ("temperature", "PG-JUMP")}, jump
+        r = client.post("/alerts/thresholds", headers=headers,
+                        json={"category": "叶菜", "measure": "humidity", "low": "80", "minutes": 30})  # fmt: skip
+        assert r.status_code == 201 and r.json()["high"] is None
+        assert client.get("/alerts?signal=price", headers=headers).json()[0]["evidence"]["count"] == 12
+    close_app(app)
