@@ -120,41 +120,42 @@ class PriceWindow:
 
     `baseline(group, day, before=i)` is the baseline of the group's prices on the `window_days`
     days before `day` whose ledger index is below `i` (prices the log held before the judged one).
-    Each group's sorted window is cached per day until the group gains a price.
+    Each group's sorted window is kept per day until a price is added to one of its days: a price
+    of today's leaves today's window (the days before) as it was.
     """
 
     def __init__(self, watch: PriceWatch) -> None:
         self.watch = watch
         self._days: dict[Hashable, dict[date, list[tuple[int, Decimal]]]] = {}
-        self._version: dict[Hashable, int] = {}
-        self._windows: dict[tuple[Hashable, date], tuple[int, list[int], list[Decimal], dict]] = {}
+        self._windows: dict[Hashable, dict[date, tuple[list[int], list[Decimal], dict]]] = {}
 
     def add(self, group: Hashable, day: date, index: int, amount: Decimal) -> None:
         self._days.setdefault(group, {}).setdefault(day, []).append((index, amount))
-        self._version[group] = self._version.get(group, 0) + 1
+        windows = self._windows.get(group, {})
+        for d in [d for d in windows if 0 < (d - day).days <= self.watch.window_days]:
+            del windows[d]  # its window holds `day`
 
     def prune(self, before: date) -> None:
         """Forget the days before `before` (no baseline asked for later needs them)."""
         for days in self._days.values():
             for d in [d for d in days if d < before]:
                 del days[d]
-        self._windows = {
-            k: v for k, v in self._windows.items() if k[1] - timedelta(days=self.watch.window_days) >= before
-        }
+        for windows in self._windows.values():
+            for d in [d for d in windows if d - timedelta(days=self.watch.window_days) < before]:
+                del windows[d]
 
     def baseline(self, group: Hashable, day: date, *, before: int) -> Baseline | None:
-        version = self._version.get(group, 0)
-        cached = self._windows.get((group, day))
-        if cached is None or cached[0] != version:
+        windows = self._windows.setdefault(group, {})
+        cached = windows.get(day)
+        if cached is None:
             days = self._days.get(group, {})
             points = sorted(
                 pt
                 for d in range(1, self.watch.window_days + 1)
                 for pt in days.get(day - timedelta(days=d), [])
             )
-            cached = (version, [i for i, _ in points], [a for _, a in points], {})
-            self._windows[(group, day)] = cached
-        _, indexes, amounts, known = cached
+            cached = windows[day] = ([i for i, _ in points], [a for _, a in points], {})
+        indexes, amounts, known = cached
         k = bisect_left(indexes, before)
         if k not in known:
             known[k] = price_baseline(amounts[:k], watch=self.watch)
