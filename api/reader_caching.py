@@ -10,8 +10,9 @@ cookie-authenticated answer and serving it to the public.
 `ReaderCaching` (ASGI middleware) marks every answer whose route looked at the request's
 credentials (web/auth.py `request_token` records that it did, in `request.state`):
 - `Vary: Authorization, Cookie`, added to the answer's own `Vary`: the same URL answers each reader;
-- `Cache-Control: private, no-store` when the request carried credentials: a regulator's or a
-  party's view is kept by no cache at all (the public's answer keeps its own `Cache-Control`).
+- `Cache-Control: private, no-store` when the request carried credentials, unless the answer is
+  already `no-store` (the portal's and console's pages): a regulator's or a party's view is kept by
+  no cache at all (the public's answer keeps its own `Cache-Control`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ class ReaderCaching:
                 for name in _VARY:
                     if name.lower() not in have:
                         headers.append("Vary", name)
-                if sent:
-                    headers["Cache-Control"] = "private, no-store"
+                if sent and "no-store" not in headers.get("cache-control", ""):
+                    headers["Cache-Control"] = "private, no-store"  # (a page's own no-store stays)
             await send(message)
 
         await self.app(scope, receive, marked)
