@@ -31,6 +31,7 @@ from farmtrace.trace.reads.journeys import Journey, JourneyEvent, JourneyRecall
 from farmtrace.trace.reads.lots import LotStatus
 
 from .i18n import Translator
+from .journey_path import JourneyPath, journey_path
 from .render import instructions, names, unit_name
 
 __all__ = ["STAGES", "journey_view"]
@@ -63,6 +64,7 @@ class _Journey:
     parties: dict[str, dict[str, Any]]
     party_name: Callable[..., str]
     variety: str | None
+    path: JourneyPath  # the transfers off the path to the page's lot: shown without their counterparty
     origins: list[dict[str, Any]] = field(default_factory=list)
     went_lots: list[str] = field(default_factory=list)  # lots made from the page's own lot
     went_to: list[str] = field(default_factory=list)  # parties the page's own lot was shipped to
@@ -75,6 +77,7 @@ class _Step:
     ev: dict[str, Any]
     detail: dict[str, Any]
     who: str
+    on_path: bool  # False for a ship or receive off the path to the page's lot (web/journey_path.py)
     ins: list[dict[str, Any]]  # the event's inputs on this lot's lineage (else all of them)
     outs: list[dict[str, Any]]  # likewise its outputs
     lines: list[str] = field(default_factory=list)
@@ -142,6 +145,9 @@ def _certify(j: _Journey, s: _Step) -> None:
 def _ship(j: _Journey, s: _Step) -> None:
     if not s.first_in:
         return
+    if not s.on_path:
+        s.lines.append(j.t("detail.ship_unnamed", **_qty(s.first_in, j.t)))
+        return
     destination = j.party_name(s.detail.get("destination", ""))
     s.lines.append(j.t("detail.ship", party=destination, **_qty(s.first_in, j.t)))
     if s.first_in["lot"] == j.lot and destination not in j.went_to:
@@ -152,7 +158,12 @@ def _receive(j: _Journey, s: _Step) -> None:
     t = j.t
     if not s.first_in:
         return
-    s.lines.append(t("detail.receive", party=j.party_name(s.detail.get("source", "")), **_qty(s.first_in, t)))
+    if s.on_path:
+        s.lines.append(
+            t("detail.receive", party=j.party_name(s.detail.get("source", "")), **_qty(s.first_in, t))
+        )
+    else:
+        s.lines.append(t("detail.receive_unnamed", **_qty(s.first_in, t)))
     check = s.detail.get("entry_check", {})
     text = t("detail.entry_accepted" if check.get("result") == "accepted" else "detail.entry_rejected")
     if check.get("certificate_no"):
@@ -252,6 +263,10 @@ def journey_view(
         parties=parties,
         party_name=party_name,
         variety=journey.product.get("variety"),
+        path=journey_path(
+            journey.lot,
+            [{**item.event, "index": item.proven.index} for item in journey.events if item.event is not None],
+        ),
     )
     prices: list[dict[str, Any]] = []
     steps = [_step(j, n, item, prices) for n, item in enumerate(journey.events, start=1)]
@@ -284,7 +299,8 @@ def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]])
     s = _Step(
         ev=ev,
         detail=detail,
-        who=j.party_name(ev["party"], item.party_name),
+        who=_signer(j, item),
+        on_path=j.path.on_path(item.proven.index),
         ins=[r for r in ev.get("inputs", []) if r["lot"] in j.lineage] or ev.get("inputs", []),
         outs=[o for o in ev.get("outputs", []) if o["lot"] in j.lineage] or ev.get("outputs", []),
     )
@@ -313,8 +329,8 @@ def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]])
     stage = _stage(ev, record.get("roles", []))
     # The place, unless it is just the party's own name (in either language).
     place = ev.get("location", {}).get("name")
-    if place in (s.who, record.get("name_zh"), record.get("name_en")):
-        place = None
+    if place in (s.who, record.get("name_zh"), record.get("name_en")) or not s.on_path:
+        place = None  # off the path, the place would name the premises of a party the page does not
     return {
         "n": n,
         "index": item.proven.index,
@@ -332,6 +348,18 @@ def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]])
         "badge": s.badge,
         "price": price_text,
     }
+
+
+def _signer(j: _Journey, item: JourneyEvent) -> str:
+    """Who signed the event, as the page names them. Off the path, a receipt's signer is "another
+    buyer", and a shipper the path does not name (a buyer of the lot reselling it) "another seller"."""
+    ev, index = item.event or {}, item.proven.index
+    if not j.path.on_path(index):
+        if ev.get("kind") == "receive":
+            return j.t("journey.another_buyer")
+        if not j.path.may_name(index, ev["party"]):
+            return j.t("journey.another_seller")
+    return j.party_name(ev["party"], item.party_name)
 
 
 def _recalls(j: _Journey, recalls: tuple[JourneyRecall, ...]) -> list[dict[str, Any]]:

@@ -300,6 +300,8 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     "journey.title": ("流转记录", "Journey"),
     "journey.empty": ("暂无记录。", "No records yet."),
     "journey.by": ("记录方：{party}", "Recorded by {party}"),
+    "journey.another_buyer": ("其他买方", "another buyer"),
+    "journey.another_seller": ("其他卖方", "another seller"),
     "journey.at": ("地点：{place}", "at {place}"),
     "journey.lot": ("批次 {lot}", "lot {lot}"),
     "stage.production": ("产地", "Farm"),
@@ -351,6 +353,9 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     "commit.internal_quality_control": ("内部质量控制合格", "Internal quality control: pass"),
     "detail.ship": ("发往{party}，{quantity} {unit}", "{quantity} {unit} to {party}"),
     "detail.receive": ("从{party}收货 {quantity} {unit}", "{quantity} {unit} received from {party}"),
+    # A transfer off the path to the page's lot: shown, without its counterparty (web/journey_path.py).
+    "detail.ship_unnamed": ("发往其他买方，{quantity} {unit}", "{quantity} {unit} to another buyer"),
+    "detail.receive_unnamed": ("其他买方收货 {quantity} {unit}", "{quantity} {unit} received by another buyer"),
     "detail.entry_accepted": ("入市查验：通过", "Market entry check: accepted"),
     "detail.entry_rejected": ("入市查验：拒收", "Market entry check: refused"),
     "detail.entry_certificate": ("查验合格证 {number}", "certificate {number} checked"),

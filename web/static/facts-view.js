@@ -12,6 +12,9 @@
  * The lineage's cold-chain readings (signed `sensors`) are judged by `thresholds`, the server's
  * configuration (GET /alerts/thresholds?all=true), and the page says which threshold it applied.
  *
+ * A ship or receive off the path to the page's lot (journey-path.js, twin of web/journey_path.py) is
+ * shown without its counterparty, as timeline.py shows it.
+ *
  * It mirrors web/timeline.py (the server's rendering of the same events), reading only `facts`. Every
  * text goes in with textContent: nothing a party typed is ever parsed as markup. `messages` are the
  * page's words in its language (web/i18n/common.py), from words-zh.js / words-en.js (web/assets.py)
@@ -51,6 +54,14 @@
       return [zh, en && en !== zh ? en : null];
     };
     const party = (pid) => (facts.parties[pid] && names(facts.parties[pid])[0]) || pid || "";
+    // The transfers off the path to the page's lot, and whom each may name (timeline.py's _signer).
+    const path = globalThis.FarmtracePath.pathOf(facts.lot, facts.steps);
+    const onPath = (index) => !own(path.off_path, String(index));
+    const signer = (index, kind, pid) => {
+      if (onPath(index)) return party(pid);
+      if (kind === "receive") return msg("journey.another_buyer");
+      return path.off_path[String(index)].includes(pid) ? party(pid) : msg("journey.another_seller");
+    };
     const unit = (u) => (has("unit." + u) ? msg("unit." + u) : u);
     const qty = (r) => ({ quantity: r.quantity, unit: unit(r.unit) });
     const list = (items, most = 5) => {
@@ -107,7 +118,7 @@
         for (const s of facts.steps) {
           const consumed = s.inputs.some((x) => x.lot === facts.lot);
           if (s.kind === "transform" && consumed) for (const o of s.outputs) if (!lots.includes(o.lot)) lots.push(o.lot);
-          if (s.kind === "ship" && s.inputs.length && s.inputs[0].lot === facts.lot) {
+          if (s.kind === "ship" && s.inputs.length && s.inputs[0].lot === facts.lot && onPath(s.index)) {
             const p = party(s.detail.destination);
             if (!to.includes(p)) to.push(p);
           }
@@ -156,7 +167,7 @@
         const stage = STAGES.includes(p.price.stage) ? msg("price." + p.price.stage) : "";
         return el("li", { class: "stage-" + p.price.stage }, el("span", { class: "price-stage" }, stage), " ",
           el("strong", { class: "price-amount" }, shown), recorded ? el("span", { class: "price-note small" }, recorded) : null,
-          el("span", { class: "price-party small" }, party(p.party)));
+          el("span", { class: "price-party small" }, signer(p.index, p.kind, p.party)));
       });
       return el("section", { class: "card prices", "aria-labelledby": "prices-title" },
         el("h2", { id: "prices-title" }, msg("prices.title")),
@@ -198,7 +209,7 @@
           }
           items.push(el("li", { "data-reading": x.type },
             el("strong", {}, msg("facts.cold.measure." + x.type) + " " + x.value + " " + u), " ", verdict,
-            el("span", { class: "small" }, " " + String(x.time || "").replace("T", " ").slice(0, 16) + " · " + party(r.party))));
+            el("span", { class: "small" }, " " + String(x.time || "").replace("T", " ").slice(0, 16) + " · " + signer(r.index, r.kind, r.party))));
         }
       }
       const summary = !judged ? msg("facts.cold.none_judged", { category: category || "–" })
@@ -266,9 +277,9 @@
         commitments = (Array.isArray(d.commitments) ? d.commitments : []).filter((c) => has("commit." + c)).map((c) => msg("commit." + c));
         if (commitments.length) lines.push(msg("detail.commitments"));
       } else if (s.kind === "ship" && first) {
-        lines.push(msg("detail.ship", { party: party(d.destination), ...qty(first) }));
+        lines.push(onPath(s.index) ? msg("detail.ship", { party: party(d.destination), ...qty(first) }) : msg("detail.ship_unnamed", qty(first)));
       } else if (s.kind === "receive" && first) {
-        lines.push(msg("detail.receive", { party: party(d.source), ...qty(first) }));
+        lines.push(onPath(s.index) ? msg("detail.receive", { party: party(d.source), ...qty(first) }) : msg("detail.receive_unnamed", qty(first)));
         const check = d.entry_check || {};
         let text = msg(check.result === "accepted" ? "detail.entry_accepted" : "detail.entry_rejected");
         if (check.certificate_no) {
@@ -299,10 +310,10 @@
         const stage = STAGES.includes(s.price.stage) ? msg("price." + s.price.stage) : "";
         priceLine = msg("detail.price", { stage, price: price(s.price)[0] });
       }
-      const who = party(s.party);
+      const who = signer(s.index, s.kind, s.party);
       const record = facts.parties[s.party] || {};
       let place = s.location && s.location.name;
-      if ([who, record.name_zh, record.name_en].includes(place)) place = null;
+      if ([who, record.name_zh, record.name_en].includes(place) || !onPath(s.index)) place = null;
       const stage = stageOf(s), time = String(s.time || "");
       return el("li", { class: "step stage-" + stage, "data-index": s.index, "data-n": n, "data-title": title },
         el("div", { class: "step-head" }, el("h3", {}, title), el("span", { class: "chip" }, msg("stage." + stage)),
