@@ -192,6 +192,7 @@ def test_the_public_price_page_shows_stages_and_spreads(site):
     assert 'data-stage="production"' in html and "data-gap=" not in html  # one stage: no spread
     en = client.get("/market-prices?product=试验菜心&lang=en").text
     assert "Farm produce prices" in en and "Test choy sum" in en
+    assert 'href="/market-prices?lang=zh"' in client.get("/").text  # the home page links it
     bad = client.get("/market-prices?days=1000")
     assert bad.status_code == 400 and "days" in bad.text
     assert client.get("/market-prices?product=nothing").status_code == 404

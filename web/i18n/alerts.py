@@ -95,6 +95,7 @@ ALERT_MESSAGES: dict[str, tuple[str, str]] = {
     "alerts.js.refused": ("未保存：{detail}", "Not saved: {detail}"),
     # --- the public price page ----------------------------------------------------------------------
     "market.title": ("农产品价格", "Farm produce prices"),
+    "market.link": ("按日查看各产品价格与差价", "Prices and spreads by day, for every product"),
     "market.lead": (
         "按日查看产地、批发、零售三个环节的价格及各环节之间的差价，数据来自各主体签名的交易记录。",
         "Prices by day at the farm gate, wholesale and retail, and the spread between the stages, "
