@@ -59,6 +59,7 @@ def lot_lookup(
         nav="lots",
         error=None,
         match=match,
+        party_names={p.id: name(asdict(service.party(p.id)), t) for p in match.parties} if match else {},
     )
 
 
