@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from farmtrace.trace.alerts import SIGNALS, Alert, Alerts, ColdChainEvidence
 from farmtrace.trace.clock import cst_range
 from farmtrace.trace.cold_chain import MEASURES, ThresholdVersion
+from farmtrace.trace.store.alerts import DEFAULT_SETTER
 
 from ..deps import RegulatorDep, ServiceDep, StateDep
 from ..i18n import Translator
@@ -71,7 +72,7 @@ def _evidence(a: Alert, t: Translator) -> list[str]:
                 minutes=e.lasted,
             ),
             t(
-                "alerts.cold.rule",
+                "alerts.cold.rule_default" if e.set_by == DEFAULT_SETTER else "alerts.cold.rule",
                 id=e.rule_id,
                 category=e.category,
                 low=_bound(e.low, t, unit),
@@ -154,8 +155,8 @@ def _version_row(v: ThresholdVersion, t: Translator) -> dict[str, Any]:
         "measure": v.threshold.measure,
         "measure_name": t(f"alerts.signal.{v.threshold.measure}"),
         "range": threshold_text(v, t),
-        "set_by": v.set_by,
-        "set_at": cst_text(v.set_at),
+        "set_by": t("alerts.thresholds.default") if v.set_by == DEFAULT_SETTER else v.set_by,
+        "set_at": "" if v.set_by == DEFAULT_SETTER else cst_text(v.set_at),
     }
 
 

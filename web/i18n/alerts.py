@@ -56,6 +56,11 @@ ALERT_MESSAGES: dict[str, tuple[str, str]] = {
         "规则 #{id}（{category}）：{low} 至 {high}，持续 ≥ {minutes} 分钟计；由 {set_by} 于 {set_at} 设定。",
         "Rule #{id} ({category}): {low} to {high}, counted from {minutes} min; set by {set_by} at {set_at}.",
     ),
+    "alerts.cold.rule_default": (
+        "规则 #{id}（{category}）：{low} 至 {high}，持续 ≥ {minutes} 分钟计；平台默认值。",
+        "Rule #{id} ({category}): {low} to {high}, counted from {minutes} min; the platform's default.",
+    ),
+    "alerts.thresholds.default": ("平台默认值", "the platform's default"),
     "alerts.rule.open": ("不限", "no bound"),
     "alerts.rule.range": ("{low} 至 {high}", "{low} to {high}"),
     "alerts.rule.minutes": ("，持续 ≥ {minutes} 分钟", ", for {minutes} min or more"),
