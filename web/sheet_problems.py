@@ -37,7 +37,10 @@ def problem_view(t: Translator, p: RowProblem, headers: dict[str, str]) -> dict[
     """A refused row in `t`'s language: row, column (key and the header as the sheet names it), rule,
     message; the English `detail` and the event `field`, if any, under it."""
     key = f"sheet.problem.{p.code}"
-    message = t(key, **p.params) if p.code != "rule" else t(f"portal.rule.{p.rule}")
+    params = dict(p.params)
+    if f"words_{t.lang}" in params:  # the words a column allows, in the reader's language
+        params["words"] = params[f"words_{t.lang}"]
+    message = t(key, **params) if p.code != "rule" else t(f"portal.rule.{p.rule}")
     return {
         "row": p.row,
         "column": p.column,

@@ -173,6 +173,7 @@ def test_refused_rows_are_named_by_row_and_column_with_rule_and_reason(world: Wo
             and found[6, "counterparty"]["rule"] == "sheet.required"
         )
         assert found[8, "lot"]["rule"] == "lot_unknown"
+        assert ("采收、检测" if lang == "zh" else "harvest, test") in found[5, "kind"]["message"]
         assert [d["row"] for d in answer["drafts"]] == [2, 10, 11]
     results = record(world, COOP, answer)
     assert [r["ok"] for r in results] == [True, True, False]

@@ -18,8 +18,8 @@ SHEET_MESSAGES: dict[str, tuple[str, str]] = {
         "This record type does not use this column: empty the cell (or correct the record type).",
     ),
     "sheet.problem.word": (
-        "“{value}”不是可选的值；可填：{words_zh}。",
-        "“{value}” is not one of the values allowed: {words_en}.",
+        "“{value}”不是可选的值；可填：{words}。",
+        "“{value}” is not one of the values allowed: {words}.",
     ),
     "sheet.problem.date": (
         "“{value}”不是日期；请写成 年-月-日，如 2026-11-20。",
