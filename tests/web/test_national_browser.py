@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -56,4 +57,22 @@ def test_the_exports_page_downloads_a_partys_flows(served, open_page):  # noqa: 
     assert received["追溯码"] == TRACING_CODES["NX-BC-1120"] and received["来源/去向主体码"] == SUBJECT_CODES["coop"]
     name, body = _download(page, "[data-export-flows] button[value=xlsx]")
     assert name.endswith(".xlsx") and body.startswith(b"PK")
+    assert page.errors == []
+
+
+def test_the_certificate_with_both_codes_still_prints_on_one_a4_page(served, open_page):  # noqa: F811
+    service = served.app.state.service
+    certify = next(
+        e.id
+        for e in service.lot_summary("NX-BC-1120").events
+        if service.signed_event(e.id)[0].event.kind == "certify"
+    )
+    page = open_page(phone=False)
+    page.goto(f"{served.url}/portal/certificate/{certify}?lang=zh")
+    text = page.inner_text("#certificate")
+    assert SUBJECT_CODES["coop"] in text and TRACING_CODES["NX-BC-1120"] in text
+    shot(page, "national-certificate-desktop")
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4")
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
     assert page.errors == []
