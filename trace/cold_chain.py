@@ -32,6 +32,7 @@ from .errors import InvalidEvent
 from .model.values import SENSOR_UNITS, Sensor
 
 __all__ = [
+    "DEFAULT_SETTER",
     "DEFAULT_THRESHOLDS",
     "MAX_MINUTES",
     "MEASURES",
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 MEASURES = tuple(SENSOR_UNITS)  # temperature, humidity
+DEFAULT_SETTER = "farmtrace"  # the set_by of DEFAULT_THRESHOLDS' versions
 MAX_MINUTES = 7 * 24 * 60
 _BOUNDS = {"temperature": (Decimal(-80), Decimal(80)), "humidity": (Decimal(0), Decimal(100))}
 

@@ -36,7 +36,7 @@ from sqlmodel import Field, SQLModel
 
 from farmtrace.ledger.sqlstore import make_engine
 
-from ..cold_chain import DEFAULT_THRESHOLDS, Threshold, ThresholdVersion
+from ..cold_chain import DEFAULT_SETTER, DEFAULT_THRESHOLDS, Threshold, ThresholdVersion
 from .rows import in_chunks
 from .tables import TraceEvent, TraceEventLot, TraceLot
 
@@ -60,7 +60,6 @@ __all__ = [
     "threshold_versions",
 ]
 
-DEFAULT_SETTER = "farmtrace"  # the set_by of the default thresholds
 EPOCH = "1970-01-01T00:00:00Z"
 
 

@@ -22,8 +22,7 @@ from fastapi.responses import Response
 
 from farmtrace.trace.alerts import SIGNALS, Alert, Alerts, ColdChainEvidence
 from farmtrace.trace.clock import cst_range
-from farmtrace.trace.cold_chain import MEASURES, ThresholdVersion
-from farmtrace.trace.store.alerts import DEFAULT_SETTER
+from farmtrace.trace.cold_chain import DEFAULT_SETTER, MEASURES, ThresholdVersion
 
 from ..deps import RegulatorDep, ServiceDep, StateDep
 from ..i18n import Translator
