@@ -29,6 +29,7 @@ model refuses the value (its `field` kept), or a rules code ("lot_unknown").
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -49,7 +50,8 @@ __all__ = ["FIELD_COLUMNS", "Draft", "Drafts", "LotHistory", "column_for_field",
 _DEFAULT_STAGE = {"harvest": "production", "ship": "wholesale", "receive": "wholesale", "sell": "retail"}
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]+(.+))?")
 _TIME = re.compile(r"(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?")
-_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Digits, with commas only as thousands separators ("1,200.5"; never a decimal comma: "1,5" is refused).
+_NUMBER = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
 _LIST = re.compile(r"\s*[、,，;；]\s*")
 
 
@@ -244,11 +246,11 @@ def _time(row: SheetRow) -> str:
 
 
 def _number(row: SheetRow, column: str) -> str:
-    text = row.cells[column].replace(",", "") if column != "value" else row.cells[column]
+    text = unicodedata.normalize("NFKC", row.cells[column])  # full-width digits (a Chinese IME's) as ASCII
     try:
         if not _NUMBER.fullmatch(text):
             raise InvalidOperation
-        return format_decimal(Decimal(text))
+        return format_decimal(Decimal(text.replace(",", "")))
     except InvalidOperation:
         raise _Refused([_problem(row, column, "sheet.number", "number", f"{row.cells[column]!r} is not a number",
                                  value=row.cells[column])]) from None  # fmt: skip

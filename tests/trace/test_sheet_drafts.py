@@ -126,6 +126,14 @@ def test_a_recorded_row_is_found_again_after_the_lot_moved_on() -> None:
     assert other.drafts[0].wire["inputs"][0]["follows"] == [event_id(encode_event(later))]
 
 
+def test_numbers_take_commas_only_between_thousands() -> None:
+    rows = [["采收", "2026-11-20", "", f"NX-N{k}", "包菜", q, "kg", "", "", ""] for k, q in
+            enumerate(["1,234,567.5", "３００．５", "1,5", "12,34", "1.", ".5", "-3", "1e3"])]  # fmt: skip
+    result = draft(book(H, *rows))
+    assert [d.wire["outputs"][0]["quantity"] for d in result.drafts] == ["1234567.5", "300.5"]
+    assert [(p.row, p.code) for p in result.problems] == [(k, "number") for k in range(4, 10)]
+
+
 def test_price_parts_need_a_price_and_fields_map_to_columns() -> None:
     result = draft(book(H, ["采收", "2026-11-20", "", "NX-6", "包菜", "1", "kg", "", "", "零售"]))
     assert [(p.column, p.code) for p in result.problems] == [("price", "required")]
