@@ -42,6 +42,9 @@ class PartyPublic(_Public):
     status: str
     registered_at: str
     keys: list[PartyKeyPublic] | None = None
+    subject_code: str | None = Field(
+        default=None, description="the national platform's 主体码 its registration record gives (absent if none)"
+    )
 
 
 class PartyPrivatePublic(PartyPublic):
@@ -98,6 +101,8 @@ def _party_fields(p: PartySummary) -> dict[str, Any]:
             PartyKeyPublic(key_id=k.key_id, active_from=k.active_from, revoked_at=k.revoked_at)
             for k in p.keys
         ]
+    if p.subject_code is not None:  # docs/national-platform.md
+        fields["subject_code"] = p.subject_code
     return fields
 
 

@@ -38,6 +38,8 @@ def _wire(answer):
     out = dataclasses.asdict(answer)
     if out.get("keys", ()) is None:
         del out["keys"]
+    if out.get("subject_code", ()) is None:  # a party without a 主体码 answers none
+        del out["subject_code"]
     return out
 
 

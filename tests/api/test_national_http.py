@@ -209,6 +209,10 @@ def test_the_flows_export_is_for_regulators_and_checks_its_input(client, demo):
 def test_the_demo_carries_the_coops_subject_code_and_its_cabbages_tracing_code(client, demo):
     parties = client.get(f"/national-codes/{SUBJECT_CODES['coop']}").json()["parties"]
     assert [p["id"] for p in parties] == [PARTIES["coop"][0]]
+    assert client.get(f"/parties/{PARTIES['coop'][0]}").json()["subject_code"] == SUBJECT_CODES["coop"]
+    assert "subject_code" not in client.get(f"/parties/{PARTIES['market'][0]}").json()
+    listed = {p["id"]: p.get("subject_code") for p in client.get("/parties").json()}
+    assert listed[PARTIES["coop"][0]] == SUBJECT_CODES["coop"] and listed[PARTIES["shop"][0]] is None
     lots = client.get(f"/national-codes/{TRACING_CODES['NX-BC-1120']}").json()["lots"]
     assert [(lot["code"], lot["created_by"]) for lot in lots] == [("NX-BC-1120", PARTIES["coop"][0])]
     rows = _csv(

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..clock import to_utc_text
 from ..errors import NotFound
+from ..store import national_codes
 from ..store import party_queries as q
 from ..store.queries import Engine
 
@@ -34,7 +35,8 @@ class KeyListing:
 
 @dataclass(frozen=True)
 class PartySummary:
-    """A party's public record. `keys` is None where the read does not list keys (`parties`)."""
+    """A party's public record. `keys` is None where the read does not list keys (`parties`);
+    `subject_code` is the 主体码 its registration record gives, if any (docs/national-platform.md)."""
 
     id: str
     id_type: str
@@ -45,6 +47,7 @@ class PartySummary:
     status: str  # active | suspended
     registered_at: str  # UTC text, as stored
     keys: tuple[KeyListing, ...] | None = None
+    subject_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,9 @@ class Anomaly:
     event: dict[str, Any]
 
 
-def _summary(r: q.PartyRow, keys: tuple[KeyListing, ...] | None = None) -> PartySummary:
+def _summary(
+    r: q.PartyRow, keys: tuple[KeyListing, ...] | None = None, subject_code: str | None = None
+) -> PartySummary:
     return PartySummary(
         id=r.id,
         id_type=r.id_type,
@@ -74,13 +79,16 @@ def _summary(r: q.PartyRow, keys: tuple[KeyListing, ...] | None = None) -> Party
         status=r.status,
         registered_at=r.registered_at,
         keys=keys,
+        subject_code=subject_code,
     )
 
 
 def parties(engine: Engine) -> list[PartySummary]:
     """Every registered party, by id, without keys."""
     with engine.connect() as conn:
-        return [_summary(r) for r in q.party_rows(conn)]
+        rows = q.party_rows(conn)
+        codes = national_codes.codes_of(conn, "subject", [r.id for r in rows])
+    return [_summary(r, subject_code=codes.get(r.id)) for r in rows]
 
 
 def party(engine: Engine, party_id: str) -> PartySummary:
@@ -93,7 +101,8 @@ def party(engine: Engine, party_id: str) -> PartySummary:
             KeyListing(key_id=k.key_id, active_from=k.active_from, revoked_at=k.revoked_at)
             for k in q.keys_of(conn, [party_id])
         )
-    return _summary(row, keys)
+        code = national_codes.codes_of(conn, "subject", [party_id]).get(party_id)
+    return _summary(row, keys, code)
 
 
 def party_names(engine: Engine) -> dict[str, str]:

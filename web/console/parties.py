@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from farmtrace.trace.errors import NotFound
-from farmtrace.trace.reads import national
 from farmtrace.trace.reads.parties import PartySummary
 from farmtrace.trace.service import TraceService
 
@@ -57,9 +56,7 @@ def parties_page(
             }
         )
     parties = []
-    listed = service.parties()
-    subject_codes = national.subject_codes(service.engine, [p.id for p in listed])
-    for p in listed:
+    for p in service.parties():
         full = service.party(p.id)
         record = asdict(full)
         parties.append(
@@ -67,7 +64,6 @@ def parties_page(
                 **record,
                 "name": name(record, t),
                 "other_name": names(record, t)[1],
-                "subject_code": subject_codes.get(p.id),
                 "registered": cst_text(full.registered_at),
                 "private": private_details(desk.private(p.id), t),
                 "keys": [

@@ -98,7 +98,7 @@ def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:
     lot = service.lot_summary(ref.lot)
     party = service.party(event.party)
     # The national platform's codes, from the signed records that give them (docs/national-platform.md).
-    subject = national.subject_codes(service.engine, [event.party]).get(event.party)
+    subject = party.subject_code
     tracing = national.tracing_codes(service.engine, [ref.lot]).get(ref.lot)
     return {
         "event": event_id,
