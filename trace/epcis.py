@@ -75,7 +75,7 @@ from .model.details import (
 )
 from .model.event import Event
 from .model.ids import gtin14
-from .model.kinds import PARTY_KINDS
+from .model.kinds import NON_EPCIS_KINDS
 from .model.units import to_base
 from .model.values import LotOut, LotRef
 
@@ -262,7 +262,7 @@ def to_epcis_event(
     base: str,
     gtins: Mapping[str, str] | None = None,
 ) -> dict[str, Any] | None:
-    """Return the EPCIS 2.0 event for `event` (mapping in the module docstring), or None for party.* kinds.
+    """Return the EPCIS 2.0 event for `event` (mapping in the module docstring), or None for kinds without one (party.*, recall_ack, label_activate).
 
     `gtins` maps lot codes to GTINs for input lots, whose product the event itself does not carry
     (outputs use their own product's GTIN); a lot missing from it gets a urn:farmtrace:lot class.
@@ -271,7 +271,7 @@ def to_epcis_event(
 
     size: the module docstring's mapping, one short block per EPCIS field in the standard's order
     """
-    if event.kind in PARTY_KINDS:
+    if event.kind in NON_EPCIS_KINDS:
         return None
     known = dict(gtins or {})
     known.update((o.lot, o.product.gtin) for o in event.outputs if o.product.gtin is not None)

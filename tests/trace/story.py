@@ -350,6 +350,9 @@ def sample_wires() -> dict[str, dict[str, Any]]:
             ),
         ),
         "sell": at_t0(SHOP, sc.sell([ref("S-1", "1")], price=sc.price("6.8", "retail"))),
+        "label_activate": at_t0(
+            SHOP, sc.step("label_activate", detail={"lot": "S-1", "gtin": BAG["gtin"], "serials": ["R7-0001", "R7-0002"]})
+        ),
         "recall": at_t0(
             REGULATOR, sc.recall(lot, reason="农残超标", instructions="请停止销售并退回\n消费者可凭小票退款")
         ),

@@ -13,13 +13,17 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from ..errors import InvalidEvent
+from ..label_rolls import MAX_LABELS, check_serial
+from .ids import check_gtin
 from .reader import (
     Obj,
+    checked_field,
     choice_field,
     choice_item,
     decimal_field,
     event_id_field,
     items_field,
+    lot_code_field,
     party_id_field,
     public_key_field,
     text_field,
@@ -40,6 +44,7 @@ __all__ = [
     "InspectDetail",
     "KeyAddDetail",
     "KeyRevokeDetail",
+    "LabelActivateDetail",
     "PartyRegisterDetail",
     "PartySuspendDetail",
     "RecallDetail",
@@ -203,6 +208,27 @@ class DestroyDetail(Detail):
 
     reason: str = text_field(lines=True)
     holder: str | None = party_id_field(optional=True, first=True)
+
+
+def _serial_item(item: Any, f: str) -> str:
+    check_serial(item, field=f)
+    return item
+
+
+@wire_form
+@dataclass(frozen=True)
+class LabelActivateDetail(Detail):
+    """label_activate: pre-printed labels, serials `serials` (GS1 AI 21) under `gtin`, now name lot `lot`.
+
+    The party must hold or have made the lot, and a label bound once is never bound again (rules);
+    trace/label_rolls.py says what a serial is.
+    """
+
+    lot: str = lot_code_field()
+    gtin: str = checked_field(check_gtin)
+    serials: tuple[str, ...] = items_field(
+        _serial_item, max_items=MAX_LABELS, twice=lambda item: f"label {item} is listed twice"
+    )
 
 
 @wire_form

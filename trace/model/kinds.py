@@ -19,6 +19,7 @@ from .details import (
     InspectDetail,
     KeyAddDetail,
     KeyRevokeDetail,
+    LabelActivateDetail,
     PartyRegisterDetail,
     PartySuspendDetail,
     RecallDetail,
@@ -34,6 +35,7 @@ __all__ = [
     "KINDS",
     "KIND_REGISTRY",
     "LOT_KINDS",
+    "NON_EPCIS_KINDS",
     "PARTY_KINDS",
     "RECEIVING_ROLES",
     "TRADERS",
@@ -65,6 +67,8 @@ class KindSpec:
     uses             the verb for inputs leaving the holder's stock, or None if they stay (step 9; effects)
     refuses_blocked  a failed, recalled or rejected input is refused (step 10)
     disposal         "sold" or "destroyed": its inputs leave the supply chain (effects)
+    epcis            it has an EPCIS form (trace/epcis.py); party kinds, recall_ack and label_activate
+                     have none: they move no goods
     """
 
     kind: str
@@ -79,6 +83,7 @@ class KindSpec:
     uses: str | None = None
     refuses_blocked: bool = False
     disposal: str | None = None
+    epcis: bool = True
 
 
 def _lot(kind: str, detail: type[Detail], roles: frozenset[str] | None, shape, **flags) -> KindSpec:
@@ -86,7 +91,7 @@ def _lot(kind: str, detail: type[Detail], roles: frozenset[str] | None, shape, *
 
 
 def _party(kind: str, detail: type[Detail]) -> KindSpec:
-    return KindSpec(kind, detail, _REGULATOR, (0, 0, 0, 0), f"console.kind.{kind}", about="party")
+    return KindSpec(kind, detail, _REGULATOR, (0, 0, 0, 0), f"console.kind.{kind}", about="party", epcis=False)
 
 
 _SPECS = (
@@ -127,6 +132,9 @@ _SPECS = (
     ),
     _lot("recall", RecallDetail, _REGULATOR, (1, 1, 0, 0), bounded=True),
     _lot("destroy", DestroyDetail, None, (1, MAX_LOTS, 0, 0), custody=True, uses="destroy", disposal="destroyed"),
+    # Binds pre-printed labels to a lot it names in its detail: no inputs, so the lot's chain is
+    # untouched (trace/label_rolls.py; rules: the binder holds or made the lot, labels bind once).
+    _lot("label_activate", LabelActivateDetail, TRADERS, (0, 0, 0, 0), epcis=False),
     _party("party.register", PartyRegisterDetail),
     _party("party.key_add", KeyAddDetail),
     _party("party.key_revoke", KeyRevokeDetail),
@@ -137,6 +145,7 @@ KIND_REGISTRY: dict[str, KindSpec] = {spec.kind: spec for spec in _SPECS}
 KINDS = tuple(KIND_REGISTRY)
 LOT_KINDS = tuple(k for k, spec in KIND_REGISTRY.items() if spec.about == "lot")
 PARTY_KINDS = tuple(k for k, spec in KIND_REGISTRY.items() if spec.about == "party")
+NON_EPCIS_KINDS = frozenset(k for k, spec in KIND_REGISTRY.items() if not spec.epcis)
 DETAIL_TYPES: dict[str, type[Detail]] = {k: spec.detail for k, spec in KIND_REGISTRY.items()}
 # A split takes one lot, a merge gives one; repack and process keep the kind's shape.
 TRANSFORM_SHAPES = {"split": (1, 1, 1, MAX_LOTS), "merge": (2, MAX_LOTS, 1, 1)}

@@ -38,7 +38,7 @@ from ..audience import Audience, sees_epcis_event
 from ..clock import to_utc_text
 from ..epcis import event_uri
 from ..model.encoding import decode_entry
-from ..model.kinds import KINDS, PARTY_KINDS
+from ..model.kinds import KINDS, NON_EPCIS_KINDS
 from ..store import epcis_queries as sql
 from ..store.queries import Engine
 from ..store.sql_state import Repository
@@ -68,7 +68,7 @@ MAX_PER_PAGE = 1000  # a larger perPage is served as this (the REST binding lets
 _CHUNK = 200  # candidates decoded at a time
 _SCAN_PER_PAGE = 5000  # candidates one page may test; past it the page ends early, with a token
 _SCAN_TO_COUNT = 50_000  # candidates `maxEventCount` may test before the query is too large to count
-_SUPPLY_KINDS = tuple(k for k in KINDS if k not in PARTY_KINDS)
+_SUPPLY_KINDS = tuple(k for k in KINDS if k not in NON_EPCIS_KINDS)
 _KINDS_OF_TYPE = {
     "TransformationEvent": ("transform",),
     "ObjectEvent": tuple(k for k in _SUPPLY_KINDS if k != "transform"),
@@ -336,7 +336,7 @@ def event_by_id(engine: Engine, log: Log, event_id: str, *, base: str, created: 
     if index is None:
         raise NoSuchResourceException("event", event_id)
     signed = decode_entry(dict(stored_entries(log, [index]))[index])
-    if signed.event.kind in PARTY_KINDS:
+    if signed.event.kind in NON_EPCIS_KINDS:
         raise NoSuchResourceException("EPCIS event", event_id)
     doc = epcis(engine, [(signed.event, signed.id, index)], created=created, base=base)
     (event,) = doc["epcisBody"]["eventList"]

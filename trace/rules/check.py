@@ -18,6 +18,9 @@ meaningful:
    10. clearance         market_entry (市场准入: and a certificate named must be a 合格证 on
                          the lineage, unless checked on paper), blocked, origin_exit (产地准出)
 
+A label_activate binds pre-printed labels to a lot its detail names: after steps 1-2 it is checked
+by labels.py (lot_unknown, custody, label_gtin, label_bound) and the clock (future).
+
 Which kinds each step concerns is read from the kind registry (`model.kinds.KIND_REGISTRY`).
 """
 
@@ -31,6 +34,7 @@ from ..model.details import (
     DestroyDetail,
     KeyAddDetail,
     KeyRevokeDetail,
+    LabelActivateDetail,
     PartyRegisterDetail,
     PartySuspendDetail,
     ReceiveDetail,
@@ -41,6 +45,7 @@ from ..model.event import Event
 from ..model.kinds import KIND_REGISTRY, PARTY_KINDS, RECEIVING_ROLES
 from ..model.units import same_dimension
 from .goods import check_clearance, check_custody, check_quantities
+from .labels import check_label_activate
 from .view import LotState, PartyState, StateReader
 
 __all__ = ["RECEIVING_ROLES", "ROLES_FOR", "RULES", "check_event", "check_genesis"]
@@ -55,6 +60,8 @@ RULES = (
     "role",
     "lot_unknown",
     "lot_exists",
+    "label_gtin",
+    "label_bound",
     "follows",
     "time_order",
     "future",
@@ -88,6 +95,10 @@ def check_event(
     # 1-2. Who is speaking, with which key, in which role.
     party = _check_party_and_key(event, view, at=at)
     _check_role(event, party)
+    if isinstance(event.detail, LabelActivateDetail):  # no inputs: its own checks (labels.py)
+        check_label_activate(event, event.detail, view)
+        _check_future(at, now=now, max_skew=max_skew)
+        return
     if event.kind in PARTY_KINDS:
         _check_party_admin(event, view)
         _check_future(at, now=now, max_skew=max_skew)

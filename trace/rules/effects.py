@@ -18,6 +18,7 @@ from ..model.details import (
     InspectDetail,
     KeyAddDetail,
     KeyRevokeDetail,
+    LabelActivateDetail,
     PartyRegisterDetail,
     PartySuspendDetail,
     RecallDetail,
@@ -25,6 +26,7 @@ from ..model.details import (
     ShipDetail,
 )
 from ..model.event import Event
+from ..model.ids import gtin14
 from ..model.kinds import KIND_REGISTRY
 from ..model.values import PartyRecord, Product
 from .view import LotState, Transit
@@ -36,6 +38,7 @@ __all__ = [
     "HoldingDelta",
     "KeyAdded",
     "KeyRevoked",
+    "LabelBound",
     "LotFlag",
     "NewLot",
     "PartyChange",
@@ -107,6 +110,15 @@ class CertificateRecorded:
 
 
 @dataclass(frozen=True)
+class LabelBound:
+    """Pre-printed label `serial` under `gtin` (14 digits) names `lot` from now on (it binds once)."""
+
+    gtin: str
+    serial: str
+    lot: str
+
+
+@dataclass(frozen=True)
 class PartyRegistered:
     """A new party, status active, its keys active from `at`."""
 
@@ -157,7 +169,8 @@ class Effects:
     6. set `flags`, and for a flag in PROPAGATED_FLAGS also on every existing descendant of the lot;
     7. record `disposals` (sold / destroyed), `certificates`, the event's time under `event_id` and,
        for an inspect event, `inspected`: the lot it tested (what a market-entry check that names the
-       event is matched against; the SQL appliers read it from the event's index rows).
+       event is matched against; the SQL appliers read it from the event's index rows), and
+       `labels`: pre-printed labels bound to a lot (label_activate; none of them bound before).
     """
 
     event_id: str
@@ -172,6 +185,7 @@ class Effects:
     party_changes: tuple[PartyChange, ...] = ()
     certificates: tuple[CertificateRecorded, ...] = ()
     inspected: str | None = None
+    labels: tuple[LabelBound, ...] = ()
 
 
 def inherited_flags(parents: Sequence[LotState]) -> dict[str, bool]:
@@ -264,7 +278,15 @@ def effects(event: Event, event_id: str) -> Effects:
         party_changes=changes,
         certificates=certificates,
         inspected=event.inputs[0].lot if isinstance(detail, InspectDetail) else None,
+        labels=_labels(detail),
     )
+
+
+def _labels(detail: object) -> tuple[LabelBound, ...]:
+    if not isinstance(detail, LabelActivateDetail):
+        return ()
+    gtin = gtin14(detail.gtin)
+    return tuple(LabelBound(gtin, serial, detail.lot) for serial in detail.serials)
 
 
 def _party_changes(event: Event, at: datetime) -> tuple[PartyChange, ...]:

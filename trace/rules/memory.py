@@ -48,6 +48,7 @@ class MemoryState:
         self.disposed: dict[tuple[str, str], Decimal] = {}  # (lot, "sold" | "destroyed") -> quantity
         self.certificates: dict[str, frozenset[str]] = {}  # 合格证 number -> the lots it is on
         self.inspections: dict[str, str] = {}  # inspect event id -> the lot it tested
+        self.labels: dict[tuple[str, str], str] = {}  # (gtin-14, serial) -> the lot the label names
 
     # --- StateReader --------------------------------------------------------------------------------
 
@@ -71,6 +72,9 @@ class MemoryState:
 
     def inspected_lot(self, event_id: str) -> str | None:
         return self.inspections.get(event_id)
+
+    def label_lot(self, gtin: str, serial: str) -> str | None:
+        return self.labels.get((gtin, serial))
 
     # --- lineage and queries -------------------------------------------------------------------------
 
@@ -123,6 +127,7 @@ class MemoryState:
             raise
 
     _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed", "certificates", "inspections")
+    _TABLES += ("labels",)  # pre-printed labels bound to lots (label_activate)
 
     def _apply(self, event_id: str, fx: Effects) -> None:
         # 1. Parties.
@@ -196,6 +201,8 @@ class MemoryState:
             self.certificates[c.certificate_no] = self.certificate_lots(c.certificate_no) | {c.lot}
         if fx.inspected is not None:
             self.inspections[event_id] = fx.inspected
+        for b in fx.labels:
+            self.labels[(b.gtin, b.serial)] = b.lot
         self.events[event_id] = fx.at
 
     def _register(self, record: PartyRecord, at: datetime) -> None:

@@ -124,3 +124,6 @@ class StateReader(Protocol):
         """
         ...
 
+    def label_lot(self, gtin: str, serial: str) -> str | None:
+        """The lot pre-printed label `serial` under `gtin` (14 digits) is bound to, or None if unbound."""
+        ...

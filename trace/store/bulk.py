@@ -33,6 +33,7 @@ from ..rules.effects import Effects
 from ..rules.memory import MemoryState
 from ..rules.view import PROPAGATED_FLAGS, KeyState, LotState, PartyState, Transit
 from .driver import Driver
+from .label_bindings import label_lot
 from .rows import (
     ANOMALY_COLUMNS,
     EVENT_COLUMNS,
@@ -151,6 +152,10 @@ class BatchState(MemoryState):
             self._load_event_times([event_id])
         return self.events.get(event_id)
 
+    def label_lot(self, gtin: str, serial: str) -> str | None:
+        # Never cached: label_activate goes through the repository (`spreads`), straight to the table.
+        return label_lot(self._sql.conn, gtin, serial)
+
     def certificate_lots(self, certificate_no: str) -> frozenset[str]:
         if certificate_no not in self._certificates_of:
             self._load_certificates([certificate_no])
@@ -166,10 +171,10 @@ class BatchState(MemoryState):
         return dict(self._sql.fetch_in("SELECT id, ledger_index FROM trace_event WHERE id IN ({})", set(ids)))
 
     def spreads(self, fx: Effects) -> bool:
-        """True if the effects change parties, or set a flag that spreads to descendants the lot has
-        (Repository applies those). A failed inspection of a lot nothing was made from yet, the
-        usual case, stays in the overlay."""
-        if fx.party_changes:
+        """True if the effects change parties, bind labels, or set a flag that spreads to descendants
+        the lot has (Repository applies those). A failed inspection of a lot nothing was made from
+        yet, the usual case, stays in the overlay."""
+        if fx.party_changes or fx.labels:
             return True
         return any(f.flag in PROPAGATED_FLAGS and self._has_children(f.lot) for f in fx.flags)
 

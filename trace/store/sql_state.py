@@ -11,6 +11,8 @@ trace/store/rows.py.
 Besides the reader, a few reads the write path and the lot pages share: lineage by recursive query,
 holders, a lot's events, the registered keys.
 """
+# size: one StateReader and its reference applier over the same tables; split, each half would
+# need the other's table shapes
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from ..rules.effects import (
     inherited_flags,
 )
 from ..rules.view import PROPAGATED_FLAGS, LotState, PartyState, Transit
+from .label_bindings import bind_labels, label_lot
 from .rows import (
     EVENT_COLUMNS,
     EVENT_LOT_COLUMNS,
@@ -154,6 +157,9 @@ class Repository:
             .where(_event.c.id == event_id, _event.c.kind == "inspect", _event_lot.c.role == "input")
         ).scalar()
 
+    def label_lot(self, gtin: str, serial: str) -> str | None:
+        return label_lot(self.conn, gtin, serial)
+
     # --- lineage -------------------------------------------------------------------------------------
 
     def parents_of(self, code: str) -> tuple[str, ...]:
@@ -256,6 +262,7 @@ class Repository:
         # 7. Certificates, disposals and the event itself.
         for c in fx.certificates:
             self._add_certificate(c)
+        bind_labels(self.conn, fx.labels, event_id=event_id)
         for d in fx.disposals:
             self._add_disposal(d)
         self._index_event(event, event_id, fx.at, ledger_index)

@@ -36,6 +36,7 @@ __all__ = [
     "TraceIndexHead",
     "TraceIndexMapNode",
     "TraceIndexMapValue",
+    "TraceLabel",
     "TraceLot",
     "TraceLotParent",
     "TraceNationalCode",
@@ -146,6 +147,17 @@ class TraceCertificate(SQLModel, table=True):
     lot: str = Field(primary_key=True)
 
 
+class TraceLabel(SQLModel, table=True):
+    """A pre-printed label bound to a lot: serial `serial` (GS1 AI 21) under `gtin` (14 digits) names
+    lot `lot` since label_activate event `event_id` (trace/label_rolls.py). A label binds once."""
+
+    __tablename__ = "trace_label"
+    gtin: str = Field(primary_key=True)
+    serial: str = Field(primary_key=True)
+    lot: str = Field(index=True)
+    event_id: str
+
+
 class TraceNationalCode(SQLModel, table=True):
     """A national platform code a signed record gives (docs/national-platform.md): a party's 主体码
     (`scheme` "subject", from its party.register record) or a lot's 追溯码 ("tracing", from the event
@@ -248,6 +260,7 @@ TABLES = [
         TraceTransit,
         TraceDisposal,
         TraceCertificate,
+        TraceLabel,
         TraceNationalCode,
         TraceEvent,
         TraceEventLot,
