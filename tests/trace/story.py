@@ -357,6 +357,9 @@ def sample_wires() -> dict[str, dict[str, Any]]:
             REGULATOR, sc.recall(lot, reason="农残超标", instructions="请停止销售并退回\n消费者可凭小票退款")
         ),
         "destroy": at_t0(REGULATOR, sc.destroy(lot, reason="recalled", holder=MARKET)),
+        "recall_ack": at_t0(
+            MARKET, sc.step("recall_ack", detail={"recall_event": H2, "lot": "NX-CAB-001", "note": "已下架 40 kg"})
+        ),
         "party.register": at_t0(REGULATOR, sc.register(party_wire(FARMER))),
         "party.key_add": at_t0(REGULATOR, sc.add_key(COOP, key_wire(COOP, 1))),
         "party.key_revoke": at_t0(REGULATOR, sc.revoke_key(COOP, key_id(COOP), reason="lost")),

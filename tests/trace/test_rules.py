@@ -419,6 +419,23 @@ def case_destination() -> None:
     refused("destination", lambda: ship(lg, LOT, "500"), "suspended")
 
 
+def _recall_ack(lg: Ledger, party: str, recall: str, lot: str) -> str:
+    return lg.record("recall_ack", party, detail={"recall_event": recall, "lot": lot})
+
+
+def case_recall_unknown() -> None:
+    lg = story_one(until="receive")
+    refused("recall_unknown", lambda: _recall_ack(lg, MARKET, lg.ids["receive"], LOT), "not a recorded recall")
+
+
+def case_not_affected() -> None:
+    lg = story_one(until="receive")
+    detail = {"reason": "农残超标", "instructions": "停止销售"}
+    recall = lg.record("recall", REGULATOR, inputs=[lg.inp(LOT, "500")], detail=detail)
+    refused("not_affected", lambda: _recall_ack(lg, SHOP, recall, LOT), SHOP, "never held")
+    _recall_ack(lg, MARKET, recall, LOT)
+
+
 CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 
 

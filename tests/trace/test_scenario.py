@@ -150,6 +150,7 @@ def _every_step() -> list[tuple[sc.Actor, dict]]:
         ),
         (SHOP, sc.sell([sc.ref("B-1", "1", "jin", follows=[H1])], price=sc.price("3", "retail", unit="jin"))),
         (REGULATOR, sc.recall([ref], reason="农残超标", instructions="请停止销售")),
+        (MARKET, sc.step("recall_ack", detail={"recall_event": H1, "lot": "NX-1"})),
         (REGULATOR, sc.destroy([ref], reason="recalled", holder=MARKET.party)),
         (COOP, sc.destroy([ref], reason="农残超标")),
     ]

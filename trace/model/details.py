@@ -47,6 +47,7 @@ __all__ = [
     "LabelActivateDetail",
     "PartyRegisterDetail",
     "PartySuspendDetail",
+    "RecallAckDetail",
     "RecallDetail",
     "ReceiveDetail",
     "SellDetail",
@@ -196,6 +197,20 @@ class RecallDetail(Detail):
 
     reason: str = text_field(lines=True)
     instructions: str = text_field(lines=True)
+
+
+@wire_form
+@dataclass(frozen=True)
+class RecallAckDetail(Detail):
+    """recall_ack (召回确认): the party has received recall `recall_event` and acts on it for `lot`.
+
+    `lot` is the recalled lot or a lot made from it that the party holds or held (rules); `note`
+    is what the holder says it did (optional: "withdrawn from sale, 40 kg set aside").
+    """
+
+    recall_event: str = event_id_field()
+    lot: str = lot_code_field()
+    note: str | None = text_field(lines=True, optional=True)
 
 
 @wire_form

@@ -22,6 +22,7 @@ from .details import (
     LabelActivateDetail,
     PartyRegisterDetail,
     PartySuspendDetail,
+    RecallAckDetail,
     RecallDetail,
     ReceiveDetail,
     SellDetail,
@@ -132,6 +133,9 @@ _SPECS = (
     ),
     _lot("recall", RecallDetail, _REGULATOR, (1, 1, 0, 0), bounded=True),
     _lot("destroy", DestroyDetail, None, (1, MAX_LOTS, 0, 0), custody=True, uses="destroy", disposal="destroyed"),
+    # A holder's acknowledgement of a recall names its lot in `detail`, not as an input: it moves
+    # no lot's head, so acknowledging never races the lot's own events (rules: a holder's only).
+    _lot("recall_ack", RecallAckDetail, None, (0, 0, 0, 0), epcis=False),
     # Binds pre-printed labels to a lot it names in its detail: no inputs, so the lot's chain is
     # untouched (trace/label_rolls.py; rules: the binder holds or made the lot, labels bind once).
     _lot("label_activate", LabelActivateDetail, TRADERS, (0, 0, 0, 0), epcis=False),

@@ -18,6 +18,10 @@ meaningful:
    10. clearance         market_entry (市场准入: and a certificate named must be a 合格证 on
                          the lineage, unless checked on paper), blocked, origin_exit (产地准出)
 
+A recall_ack (召回确认) moves no goods: after steps 1-2 it is checked against its recall
+(recall_unknown: the event named is no recorded recall; lot_unknown; not_affected: the lot is not
+the recalled lot or made from it, or the party never held any of it) and the clock (future).
+
 A label_activate binds pre-printed labels to a lot its detail names: after steps 1-2 it is checked
 by labels.py (lot_unknown, custody, label_gtin, label_bound) and the clock (future).
 
@@ -37,6 +41,7 @@ from ..model.details import (
     LabelActivateDetail,
     PartyRegisterDetail,
     PartySuspendDetail,
+    RecallAckDetail,
     ReceiveDetail,
     ShipDetail,
     TransformDetail,
@@ -74,6 +79,8 @@ RULES = (
     "blocked",
     "destination",
     "genesis",
+    "recall_unknown",
+    "not_affected",
 )
 
 # Who may record what (the kind registry's `roles`). destroy is open to any holder of the lot
@@ -101,6 +108,10 @@ def check_event(
         return
     if event.kind in PARTY_KINDS:
         _check_party_admin(event, view)
+        _check_future(at, now=now, max_skew=max_skew)
+        return
+    if isinstance(event.detail, RecallAckDetail):
+        _check_recall_ack(event, event.detail, view)
         _check_future(at, now=now, max_skew=max_skew)
         return
     # 3. Lots: inputs exist, outputs are new.
@@ -271,6 +282,37 @@ def _check_party_admin(event: Event, view: StateReader) -> None:
             )
     if isinstance(detail, PartySuspendDetail) and target.status == "suspended":
         raise RuleViolation("party_suspended", f"party {target.id} is already suspended", "detail.party_id")
+
+
+def _check_recall_ack(event: Event, detail: RecallAckDetail, view: StateReader) -> None:
+    """A recall_ack names a recorded recall, and a lot it reaches that the party holds or held."""
+    recalled = view.recalled_lot(detail.recall_event)
+    if recalled is None:
+        raise RuleViolation(
+            "recall_unknown", f"event {detail.recall_event} is not a recorded recall", "detail.recall_event"
+        )
+    lot = view.lot(detail.lot)
+    if lot is None:
+        raise RuleViolation("lot_unknown", f"lot {detail.lot} does not exist", "detail.lot")
+    # Walk up from the lot: the recall reaches it iff the recalled lot is the lot or an ancestor.
+    seen, todo = set(), [lot]
+    while todo and recalled not in seen:
+        here = todo.pop()
+        if here.code not in seen:
+            seen.add(here.code)
+            todo.extend(p for code in here.parents if (p := view.lot(code)) is not None)
+    if recalled not in seen:
+        raise RuleViolation(
+            "not_affected",
+            f"lot {detail.lot} is not lot {recalled}, which recall {detail.recall_event} recalled, nor made from it",
+            "detail.lot",
+        )
+    if not view.has_held(detail.lot, event.party):
+        raise RuleViolation(
+            "not_affected",
+            f"party {event.party} holds no {detail.lot} and never held any: only a holder acknowledges a recall",
+            "detail.lot",
+        )
 
 
 def _check_future(at: datetime, *, now: datetime, max_skew: timedelta) -> None:

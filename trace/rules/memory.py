@@ -49,6 +49,7 @@ class MemoryState:
         self.certificates: dict[str, frozenset[str]] = {}  # 合格证 number -> the lots it is on
         self.inspections: dict[str, str] = {}  # inspect event id -> the lot it tested
         self.labels: dict[tuple[str, str], str] = {}  # (gtin-14, serial) -> the lot the label names
+        self.recalls: dict[str, str] = {}  # recall event id -> the lot it recalled
 
     # --- StateReader --------------------------------------------------------------------------------
 
@@ -75,6 +76,12 @@ class MemoryState:
 
     def label_lot(self, gtin: str, serial: str) -> str | None:
         return self.labels.get((gtin, serial))
+
+    def recalled_lot(self, event_id: str) -> str | None:
+        return self.recalls.get(event_id)
+
+    def has_held(self, code: str, party_id: str) -> bool:
+        return (code, party_id) in self.holdings
 
     # --- lineage and queries -------------------------------------------------------------------------
 
@@ -126,7 +133,7 @@ class MemoryState:
             self.children = saved_children
             raise
 
-    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed", "certificates", "inspections")
+    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed", "certificates", "inspections", "recalls")
     _TABLES += ("labels",)  # pre-printed labels bound to lots (label_activate)
 
     def _apply(self, event_id: str, fx: Effects) -> None:
@@ -203,6 +210,10 @@ class MemoryState:
             self.inspections[event_id] = fx.inspected
         for b in fx.labels:
             self.labels[(b.gtin, b.serial)] = b.lot
+        # Only a recall flags a lot "recalled" itself (descendants are reached above, not flagged here).
+        for f in fx.flags:
+            if f.flag == "recalled":
+                self.recalls[event_id] = f.lot
         self.events[event_id] = fx.at
 
     def _register(self, record: PartyRecord, at: datetime) -> None:

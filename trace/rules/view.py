@@ -124,6 +124,14 @@ class StateReader(Protocol):
         """
         ...
 
+    def recalled_lot(self, event_id: str) -> str | None:
+        """The lot a recall event recalled, or None if `event_id` is not a recorded recall event."""
+        ...
+
+    def has_held(self, code: str, party_id: str) -> bool:
+        """True if `party_id` holds, or ever held, some of lot `code` (a holding, even one now 0)."""
+        ...
+
     def label_lot(self, gtin: str, serial: str) -> str | None:
         """The lot pre-printed label `serial` under `gtin` (14 digits) is bound to, or None if unbound."""
         ...

@@ -166,6 +166,23 @@ class BatchState(MemoryState):
             self._load_inspections([event_id])
         return self.inspections.get(event_id)
 
+    def recalled_lot(self, event_id: str) -> str | None:
+        if event_id not in self.recalls and ("recall", event_id) not in self._absent:
+            for eid, lot in self._sql.fetch_in(
+                "SELECT e.id, l.lot FROM trace_event e JOIN trace_event_lot l ON l.event_id = e.id "
+                "WHERE e.kind = 'recall' AND l.role = 'input' AND e.id IN ({})",
+                {event_id},
+            ):
+                self.recalls[eid] = lot
+            if event_id not in self.recalls:
+                self._absent.add(("recall", event_id))
+        return self.recalls.get(event_id)
+
+    def has_held(self, code: str, party_id: str) -> bool:
+        if code not in self._holdings_of:
+            self._load_holdings([code])
+        return (code, party_id) in self.holdings
+
     def known_events(self, ids: Iterable[str]) -> dict[str, int]:
         """Ledger index by event id, for the ids already in the tables."""
         return dict(self._sql.fetch_in("SELECT id, ledger_index FROM trace_event WHERE id IN ({})", set(ids)))

@@ -157,6 +157,19 @@ class Repository:
             .where(_event.c.id == event_id, _event.c.kind == "inspect", _event_lot.c.role == "input")
         ).scalar()
 
+    def recalled_lot(self, event_id: str) -> str | None:
+        # A recall event's one input lot, as `inspected_lot` finds an inspection's.
+        return self.conn.execute(
+            select(_event_lot.c.lot)
+            .join(_event, _event.c.id == _event_lot.c.event_id)
+            .where(_event.c.id == event_id, _event.c.kind == "recall", _event_lot.c.role == "input")
+        ).scalar()
+
+    def has_held(self, code: str, party_id: str) -> bool:
+        # A holding row stays, at 0, once the party has shipped, sold or destroyed all of it.
+        where = (_holding.c.lot == code, _holding.c.party == party_id)
+        return self.conn.execute(select(_holding.c.lot).where(*where)).first() is not None
+
     def label_lot(self, gtin: str, serial: str) -> str | None:
         return label_lot(self.conn, gtin, serial)
 

@@ -324,6 +324,7 @@ COMMON_MESSAGES: dict[str, tuple[str, str]] = {
     "kind.sell": ("销售", "Sold"),
     "kind.recall": ("召回", "Recall"),
     "kind.destroy": ("销毁", "Destroyed"),
+    "kind.recall_ack": ("召回确认", "Recall acknowledged"),
     "kind.other": ("记录", "Record"),
     "detail.quantity": ("{quantity} {unit}", "{quantity} {unit}"),
     "detail.harvest": ("采收 {quantity} {unit}", "{quantity} {unit} harvested"),

@@ -331,6 +331,8 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "console.rule.blocked": ("封存批次流转", "Blocked lot moved"),
     "console.rule.destination": ("收货方无效", "Invalid destination"),
     "console.rule.genesis": ("擅自登记首个监管部门", "First regulator not from the operator"),
+    "console.rule.recall_unknown": ("召回事件不存在", "Unknown recall"),
+    "console.rule.not_affected": ("不是召回批次的持有方", "Not a holder of a recalled lot"),
     # What each refusal means, in the reader's language; the rules' own (English) message is
     # kept beside it, folded, as the evidence.
     "console.rule_detail.party_unknown": (
@@ -410,6 +412,14 @@ CONSOLE_MESSAGES: dict[str, tuple[str, str]] = {
     "console.rule_detail.destination": (
         "收货方不存在或不能收货。",
         "The destination party does not exist or may not receive goods.",
+    ),
+    "console.rule_detail.recall_unknown": (
+        "召回确认所指的事件不是账本上的召回。",
+        "The event a recall acknowledgement names is not a recorded recall.",
+    ),
+    "console.rule_detail.not_affected": (
+        "确认的批次不在召回范围内，或提交方从未持有该批次。",
+        "The acknowledged lot is not reached by the recall, or the submitting party never held any of it.",
     ),
     # The contact details the registration desk keeps (portal enrolment: contact, phone).
     "console.private.contact": ("联系人", "Contact"),

@@ -345,6 +345,11 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
         "收货方不能接收货物（未登记、已暂停、不是收货类主体，或是您自己）。",
         "The receiver cannot take goods (not registered, suspended, not a receiving party, or yourself).",
     ),
+    "portal.rule.recall_unknown": ("账本上没有这个召回。", "The ledger has no such recall."),
+    "portal.rule.not_affected": (
+        "这个批次不在召回范围内，或您从未持有它。",
+        "This lot is not reached by the recall, or you never held any of it.",
+    ),
     # --- other problems ---
     "portal.problem.invalid": ("这一项填写有误。", "This entry is not accepted."),
     "portal.problem.refused": ("未被接受。", "Not accepted."),
