@@ -24,7 +24,7 @@ from farmtrace.trace.epcis import epcis_document, to_epcis_event
 from farmtrace.trace.epcis_capture import capture_document, capture_event, lot_of_class, needs_ship_event
 from farmtrace.trace.errors import InvalidEvent
 from farmtrace.trace.model.event import Event
-from farmtrace.trace.model.kinds import PARTY_KINDS
+from farmtrace.trace.model.kinds import NON_EPCIS_KINDS
 
 from ..conftest import STANDARDS
 from .story import COOP, MARKET, sample_wires
@@ -41,7 +41,7 @@ def _unsigned(event: Event) -> dict[str, Any]:
 
 def test_a_whole_history_round_trips_through_export_and_capture() -> None:
     lg = _full_history()
-    pairs = [(e, i) for e, i in lg.log if e.kind not in PARTY_KINDS]
+    pairs = [(e, i) for e, i in lg.log if e.kind not in NON_EPCIS_KINDS]
     doc = epcis_document(pairs, created=CREATED, recorded={i: CREATED for _, i in pairs}, base=BASE)
     kinds = set()
     for (event, _), item in zip(pairs, doc["epcisBody"]["eventList"], strict=True):
@@ -65,7 +65,7 @@ def test_a_whole_history_round_trips_through_export_and_capture() -> None:
     }
 
 
-@pytest.mark.parametrize("name", [n for n, w in sample_wires().items() if w["kind"] not in PARTY_KINDS])
+@pytest.mark.parametrize("name", [n for n, w in sample_wires().items() if w["kind"] not in NON_EPCIS_KINDS])
 def test_every_kind_round_trips_but_what_the_export_loses(name: str) -> None:
     event = Event.from_wire(sample_wires()[name])
     item = to_epcis_event(event, event_id="ab" * 32, recorded_at=CREATED, base=BASE)
@@ -238,7 +238,7 @@ def _exported(name: str) -> dict[str, Any]:
     return to_epcis_event(event, event_id="ab" * 32, recorded_at=None, base=BASE)  # type: ignore[return-value]
 
 
-_KINDS = [n for n, w in sample_wires().items() if w["kind"] not in PARTY_KINDS]
+_KINDS = [n for n, w in sample_wires().items() if w["kind"] not in NON_EPCIS_KINDS]
 _EXPORTED = {name: _exported(name) for name in _KINDS}
 _KEYS = sorted({k for item in _EXPORTED.values() for k in item} | {"farmtrace:transformType", "ilmd"})
 

@@ -22,7 +22,19 @@ def _kinds(flag: str) -> dict[str, object]:
 
 
 def test_kinds_in_order() -> None:
-    assert LOT_KINDS == ("harvest", "inspect", "certify", "transform", "ship", "receive", "sell", "recall", "destroy")
+    assert LOT_KINDS == (
+        "harvest",
+        "inspect",
+        "certify",
+        "transform",
+        "ship",
+        "receive",
+        "sell",
+        "recall",
+        "destroy",
+        "recall_ack",
+        "label_activate",
+    )
     assert PARTY_KINDS == ("party.register", "party.key_add", "party.key_revoke", "party.suspend")
     assert KINDS == LOT_KINDS + PARTY_KINDS
 
@@ -44,6 +56,8 @@ def test_roles() -> None:
         "sell": {"wholesaler", "retailer"},
         "recall": {"regulator"},
         "destroy": None,
+        "recall_ack": None,
+        "label_activate": TRADERS,
         "party.register": {"regulator"},
         "party.key_add": {"regulator"},
         "party.key_revoke": {"regulator"},
@@ -63,6 +77,8 @@ def test_shapes() -> None:
         "sell": lots,
         "recall": (1, 1, 0, 0),
         "destroy": lots,
+        "recall_ack": (0, 0, 0, 0),
+        "label_activate": (0, 0, 0, 0),
     } | dict.fromkeys(PARTY_KINDS, (0, 0, 0, 0))
 
 
