@@ -593,6 +593,15 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
         "注意：该批次已被召回或检测不合格，本合格证不再有效。",
         "Warning: this lot has been recalled or failed a test; this certificate no longer holds.",
     ),
+    # label_activate's refusals (trace/rules/labels.py); the labels' other messages: web/i18n/labels.py
+    "portal.rule.label_bound": (
+        "其中有标签已经激活过，不能再绑定。请去掉它后重试。",
+        "A label in the list is already activated and cannot be bound again. Remove it and try again.",
+    ),
+    "portal.rule.label_gtin": (
+        "这些标签的 GTIN 与该批次产品的 GTIN 不同。",
+        "These labels' GTIN is not the GTIN of the lot's product.",
+    ),
     # --- errors of the pages themselves ---
     "portal.denied.title": ("无此权限", "Not available to you"),
     "portal.denied.text": ("这项记录需要以下经营类型：{roles}。", "This form needs the role {roles}."),
