@@ -23,6 +23,7 @@ from farmtrace.trace.service import TraceService
 from farmtrace.web import console as web_console
 from farmtrace.web import consumer as web_consumer
 from farmtrace.web import home as web_home
+from farmtrace.web import label_scans as web_label_scans
 from farmtrace.web import labels as web_labels
 from farmtrace.web import portal as web_portal
 from farmtrace.web import prices as web_prices
@@ -175,6 +176,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(epcis_query_routes.router)  # /epcis: the EPCIS 2.0 query interface (docs/epcis-query.md)
     install_docs(app)
     # The web floor's routers (pages, labels) are mounted below, one line each.
+    app.include_router(web_label_scans.router)  # before the resolver: /01/{gtin}/21/{serial}, pre-printed labels
     app.include_router(web_resolver.router)  # /01/...: the GS1 Digital Link resolver (docs/resolver.md)
     app.include_router(web_consumer.router)
     app.include_router(web_home.router)

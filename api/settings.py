@@ -52,6 +52,10 @@
     FARMTRACE_PRICE_THRESHOLD the robust score (|price − median| / scale) above which a price is an
                               alert (default 5)
     FARMTRACE_PRICE_FLOOR     the scale's least value, as a fraction of the median (default 0.10)
+    FARMTRACE_LABEL_SCAN_OFTEN, _FAR_KM, _PER_WINDOW, _WINDOW  pre-printed labels' scans warn above
+                              OFTEN scans (default 50) or in an area more than FAR_KM from every sale
+                              (default 100); at most PER_WINDOW scans (5) of a label count per WINDOW
+                              seconds (600) (trace/label_scans.py, docs/labels-anti-copy.md)
 
 Outside development, a missing or placeholder log key is refused rather than generated; for an
 existing ledger it is refused everywhere (a new key would sign another log).
@@ -75,6 +79,7 @@ from farmtrace.ledger.note import CosignatureVerifier, Signer, Verifier
 from farmtrace.ledger.policy import Policy
 from farmtrace.ledger.witnessing import WitnessEndpoint
 from farmtrace.trace.errors import InvalidEvent
+from farmtrace.trace.label_scans import ScanPolicy
 from farmtrace.trace.price_watch import PriceWatch
 
 __all__ = ["ConfigError", "Settings", "bound_public_url", "public_url_warning"]
@@ -176,6 +181,7 @@ class Settings:
     price_min_samples: int = 10  # FARMTRACE_PRICE_MIN_SAMPLES
     price_threshold: str = "5"  # FARMTRACE_PRICE_THRESHOLD
     price_floor: str = "0.10"  # FARMTRACE_PRICE_FLOOR
+    label_scan: tuple[int, int, int, int] = (50, 100, 5, 600)  # FARMTRACE_LABEL_SCAN_{OFTEN,FAR_KM,PER_WINDOW,WINDOW}
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -216,6 +222,10 @@ class Settings:
             "price_min_samples": _limit(env, "FARMTRACE_PRICE_MIN_SAMPLES", 10, least=3),
             "price_threshold": env.get("FARMTRACE_PRICE_THRESHOLD", "").strip() or "5",
             "price_floor": env.get("FARMTRACE_PRICE_FLOOR", "").strip() or "0.10",
+            "label_scan": tuple(
+                _limit(env, f"FARMTRACE_LABEL_SCAN_{name}", default, least=1)
+                for name, default in (("OFTEN", 50), ("FAR_KM", 100), ("PER_WINDOW", 5), ("WINDOW", 600))
+            ),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -404,6 +414,10 @@ class Settings:
             return Policy.of_witnesses(keys, quorum=self.witness_quorum, max_age=self.witness_max_age)
         except LedgerError as exc:  # two witnesses' keys under one name
             raise ConfigError(f"the witnesses cannot form a policy: {exc}") from exc
+
+    def label_scan_policy(self) -> ScanPolicy:
+        """When pre-printed labels' scans warn, and how many count (trace/label_scans.py)."""
+        return ScanPolicy(*self.label_scan)
 
     def price_watch(self) -> PriceWatch:
         """How prices are watched for alerts (trace/price_watch.py). Raises ConfigError naming the

@@ -37,6 +37,7 @@ from fastapi.responses import RedirectResponse, Response
 from farmtrace.ledger.policy import Policy, format_policy
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code, gtin14
+from farmtrace.trace.reads.journeys import Journey
 from farmtrace.trace.service import TraceService
 
 from .assets import ASSETS, content_security_policy
@@ -115,10 +116,21 @@ def not_found_page(request: Request, t: Translator, message: str, *, code: str) 
 
 
 def lot_page(
-    request: Request, service: TraceService, t: Translator, lot: str, *, gtin: str | None
+    request: Request,
+    service: TraceService,
+    t: Translator,
+    lot: str,
+    *,
+    gtin: str | None,
+    label: Callable[[Journey], dict[str, Any]] | None = None,
 ) -> Response:
-    """The lot's page (`gtin`: the Digital Link's, which must be the lot's product's, else 404)."""
+    """The lot's page (`gtin`: the Digital Link's, which must be the lot's product's, else 404).
+
+    `label`: for a pre-printed label's page (web/label_scans.py), what to show of the label's scans,
+    given the lot's journey; the page then sends the scan beacon (static/label-scan.js).
+    """
     request.scope[STARTED] = time.perf_counter()
+    scans = None
     try:
         check_lot_code(lot)
         wanted_gtin = gtin14(gtin) if gtin is not None else None
@@ -144,6 +156,7 @@ def lot_page(
             view = _damaged_view(service, lot, t)
         else:
             view = journey_view(journey, t, lookup_party=_party_lookup(service))
+            scans = label(journey) if label is not None else None
     journey_url = f"/lots/{quote(lot, safe='')}/journey"
     log_key = service.log.verifier.key_string()
     policy = app_state(request).settings.witness_policy()
@@ -163,6 +176,8 @@ def lot_page(
         # lineage's signed readings by the one in force at each event's time (docs/alerts.md).
         "coldChain": [v.to_wire() for v in alerts_of(app_state(request)).history()],
     }
+    if scans is not None:  # the beacon's target and label (web/label_scans.py)
+        config["label"] = {"gtin": scans["gtin"], "serial": scans["serial"], "scan": "/labels/scan"}
     return render(
         request,
         t,
@@ -172,6 +187,7 @@ def lot_page(
         config=config,
         log_key=log_key,
         journey_url=journey_url,
+        label=scans,
     )
 
 

@@ -24,6 +24,7 @@ from farmtrace.ledger.witnessing import Witnessing
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock
+from farmtrace.trace.label_scans import ScanPolicy
 from farmtrace.trace.price_watch import PriceWatch
 from farmtrace.trace.service import TraceService
 
@@ -57,6 +58,10 @@ class SiteSettings(Protocol):
 
     def price_watch(self) -> PriceWatch:
         """How prices are watched for alerts (trace/price_watch.py)."""
+        ...
+
+    def label_scan_policy(self) -> ScanPolicy:
+        """When pre-printed labels' scans warn, and how many count (trace/label_scans.py)."""
         ...
 
 

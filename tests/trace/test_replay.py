@@ -104,6 +104,8 @@ def ledger(database_url) -> Iterator[tuple[TraceService, Ledger]]:
     # One lot with the national platform's 追溯码, so that trace_national_code has a row to edit.
     coded = {**out("NX-CAB-009", "5"), "tracing_code": "110105202611200001"}
     lg.record("harvest", COOP, outputs=[coded], detail={"origin": {"name": "宁乡市 3号地块"}})
+    # Two pre-printed labels bound to it, so that trace_label has rows to edit.
+    lg.record("label_activate", COOP, detail={"lot": "NX-CAB-009", "gtin": "6901234567892", "serials": ["R1", "R2"]})
     entries = [_genesis(), *(_entry(e) for e, _ in lg.log)]
     with service_at(database_url) as service:
         record(service, entries)
@@ -131,6 +133,7 @@ CHANGES = {
     "trace_disposal": ("quantity", "0.5"),
     "trace_certificate": ("lot", "NX-FORGED"),
     "trace_national_code": ("event_id", "f" * 64),
+    "trace_label": ("lot", "NX-FORGED"),
     "trace_event": ("price_amount", "0.01"),
     "trace_event_lot": ("quantity", "12345"),
 }

@@ -436,6 +436,21 @@ def case_not_affected() -> None:
     _recall_ack(lg, MARKET, recall, LOT)
 
 
+def _activate(lg: Ledger, party: str, lot: str, serials: list[str], gtin: str = "6901234567892") -> str:
+    return lg.record("label_activate", party, detail={"lot": lot, "gtin": gtin, "serials": serials})
+
+
+def case_label_bound() -> None:
+    lg = story_one(until="repack")
+    _activate(lg, SHOP, "S-CAB-01-02", ["R7-0001"])
+    refused("label_bound", lambda: _activate(lg, SHOP, "S-CAB-01-03", ["R7-0001"]), "R7-0001", "binds once")
+
+
+def case_label_gtin() -> None:
+    lg = story_one(until="repack")
+    refused("label_gtin", lambda: _activate(lg, SHOP, "S-CAB-01-02", ["R7-0001"], gtin="6901234567885"), "GTIN")
+
+
 CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 
 

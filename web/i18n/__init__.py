@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from .alerts import ALERT_MESSAGES
 from .common import COMMON_MESSAGES
 from .console import CONSOLE_MESSAGES
+from .labels import LABEL_MESSAGES
 from .offline import OFFLINE_MESSAGES
 from .portal import PORTAL_MESSAGES
 from .sheets import SHEET_MESSAGES
@@ -55,7 +56,13 @@ def merge_catalogues(*catalogues: Mapping[str, tuple[str, str]]) -> dict[str, tu
 
 # key: (Simplified Chinese, English)
 MESSAGES: Mapping[str, tuple[str, str]] = merge_catalogues(
-    COMMON_MESSAGES, CONSOLE_MESSAGES, PORTAL_MESSAGES, OFFLINE_MESSAGES, SHEET_MESSAGES, ALERT_MESSAGES
+    COMMON_MESSAGES,
+    CONSOLE_MESSAGES,
+    PORTAL_MESSAGES,
+    OFFLINE_MESSAGES,
+    SHEET_MESSAGES,
+    ALERT_MESSAGES,
+    LABEL_MESSAGES,
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
