@@ -28,6 +28,7 @@ from farmtrace.web import labels as web_labels
 from farmtrace.web import portal as web_portal
 from farmtrace.web import prices as web_prices
 from farmtrace.web import resolver as web_resolver
+from farmtrace.web.portal import notices as web_portal_notices
 from farmtrace.web.portal import offline as web_portal_offline
 from farmtrace.web.portal import sheets as web_portal_sheets
 from farmtrace.web.state import AppState
@@ -44,6 +45,7 @@ from .routes import console as console_routes
 from .routes import epcis_query as epcis_query_routes
 from .routes import ledger as ledger_routes
 from .routes import national as national_routes
+from .routes import recall_notices as recall_notice_routes
 from .routes import tiles as tiles_routes
 from .routes import trace as trace_routes
 from .routes import vocabulary as vocabulary_routes
@@ -171,6 +173,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(national_routes.router)  # /national-codes, a party's 来源/去向 export (docs/national-platform.md)
     app.include_router(compliance_routes.router)  # parties' compliance records (docs/compliance-record.md)
     app.include_router(alert_routes.router)  # /alerts: signals on accepted events (docs/alerts.md)
+    app.include_router(recall_notice_routes.router)  # /recall-notices (docs/recall-notices.md)
     app.include_router(trace_routes.router)
     app.include_router(vocabulary_routes.router)
     app.include_router(epcis_query_routes.router)  # /epcis: the EPCIS 2.0 query interface (docs/epcis-query.md)
@@ -185,6 +188,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(web_console.router)
     app.include_router(web_portal_sheets.router)  # before the portal: /portal/import is no event form
     app.include_router(web_portal_offline.router)  # before the portal: /portal/sw.js, /portal/outbox are no forms
+    app.include_router(web_portal_notices.router)  # before the portal: /portal/notices is no event form
     app.include_router(web_portal.router)
     app.include_router(trace_routes.lot_router)  # last: /lots/{code:path} would match the routes above
     app.add_middleware(ReaderCaching)  # answers that depend on the reader: Vary, and private when signed in

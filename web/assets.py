@@ -67,12 +67,21 @@ FACT_WORDS = (
 def _fact_words() -> dict[str, Asset]:
     import json
 
+    from farmtrace.trace.model.kinds import KIND_REGISTRY
+
     from .i18n import LANGS, MESSAGES
 
+    # A kind that names no lot as input or output (recall_ack, label_activate) is on no lot's page:
+    # its name stays out of the consumer's words (facts-view.js says "kind.other" for a kind it lacks).
+    unseen = {s.label_key for s in KIND_REGISTRY.values() if s.shape == (0, 0, 0, 0)}
     out = {}
     for column, lang in enumerate(LANGS):
         words = {
-            "messages": {k: v[column] for k, v in sorted(MESSAGES.items()) if k.startswith(FACT_WORDS)},
+            "messages": {
+                k: v[column]
+                for k, v in sorted(MESSAGES.items())
+                if k.startswith(FACT_WORDS) and k not in unseen
+            },
             # A recall's standard instructions, recorded in either language, are shown in the page's.
             "standard": list(MESSAGES["recall.standard_instructions"]),
         }

@@ -113,7 +113,7 @@ def test_forms_need_a_session_and_a_role(demo):
         nav = re.findall(
             r'<li><a href="/portal/([a-z]+)\?lang=zh"', _get(client, "/portal/lots", keys[who]).text
         )
-        assert nav == ["lots", *[k for k in FORMS if k in kinds], "import"], who
+        assert nav == ["lots", "notices", *[k for k in FORMS if k in kinds], "import"], who
     assert _get(client, "/portal/bogus", keys["shop"]).status_code == 404
     # A forged cookie is no session.
     client.cookies.set("ft_token", keys["shop"].token()[:-4] + "AAAA")

@@ -10,6 +10,7 @@
     GET /console/compliance         parties' compliance records (公共征信), and one in full with its evidence
     GET /console/alerts             accepted events that look wrong: prices, cold-chain readings (alerts.py)
     GET /console/thresholds         the cold-chain thresholds: in force, every version, set a new one
+    GET /console/recalls            recalls: who has acknowledged each, and holders' stop-sale lists
     GET /console/exports            exports of a date range or a lot's trace: EPCIS, CSV, XLSX
     GET /console/exports/range      ?since=&until=&fmt=  303 to /exports/events.{fmt} (dates are CST days)
     GET /console/exports/lot        ?code=&fmt=          303 to the lot's export
@@ -31,16 +32,17 @@ inline script, no style attribute.
     reports.py   anomalies and prices                     exports.py  the export forms
     alerts.py    alerts and cold-chain thresholds
     graph.py     the trace's layout and SVG                compliance.py  parties' compliance records
+    recall_acks.py  recalls' acknowledgements and stop-sale lists
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import alerts, compliance, exports, health, lots, parties, reports
+from . import alerts, compliance, exports, health, lots, parties, recall_acks, reports
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-for _module in (health, parties, lots, reports, compliance, alerts, exports):
+for _module in (health, parties, lots, reports, compliance, alerts, exports, recall_acks):
     router.include_router(_module.router)

@@ -27,6 +27,7 @@ from .alerts import ALERT_MESSAGES
 from .common import COMMON_MESSAGES
 from .console import CONSOLE_MESSAGES
 from .labels import LABEL_MESSAGES
+from .notices import NOTICE_MESSAGES
 from .offline import OFFLINE_MESSAGES
 from .portal import PORTAL_MESSAGES
 from .sheets import SHEET_MESSAGES
@@ -62,6 +63,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = merge_catalogues(
     OFFLINE_MESSAGES,
     SHEET_MESSAGES,
     ALERT_MESSAGES,
+    NOTICE_MESSAGES,
     LABEL_MESSAGES,
 )
 

@@ -44,6 +44,7 @@ from farmtrace.trace.model.ids import check_event_id, check_lot_code
 from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS
 from farmtrace.trace.model.values import ROLES
 from farmtrace.trace.reads.portal import Incoming
+from farmtrace.trace.reads.recall_notices import notices_for
 from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
 from farmtrace.trace.service import TraceService
 
@@ -66,7 +67,7 @@ FORMS: dict[str, frozenset[str]] = {
     kind: ROLES_FOR[kind] or frozenset()
     for kind in ("harvest", "inspect", "certify", "receive", "transform", "ship", "sell")
 }
-NAV = ("lots", "harvest", "inspect", "certify", "receive", "transform", "ship", "sell", "import")
+NAV = ("lots", "notices", "harvest", "inspect", "certify", "receive", "transform", "ship", "sell", "import")
 UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece")
 ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
 
@@ -156,7 +157,7 @@ def _nav(party: dict[str, Any], t: Translator) -> list[dict[str, str]]:
     return [
         {"page": name, "href": url(f"/portal/{name}", t), "text": t(f"portal.nav.{name}")}
         for name in NAV
-        if name in ("lots", "import") or roles & FORMS[name]  # import: web/portal/sheets.py
+        if name in ("lots", "notices", "import") or roles & FORMS[name]  # web/portal/sheets.py, notices.py
     ]
 
 
@@ -191,12 +192,16 @@ def home(request: Request, lang: str | None = None, next: str | None = None) -> 
     party = _party_view(_service(request), state) if state else None
     # Only a path inside the portal may be the next page (no open redirect).
     target = next if next and next.startswith("/portal/") and "//" not in next else None
+    service = _service(request)
+    # Recalls reaching the party's goods that it has not acknowledged (web/portal/notices.py).
+    unacked = sum(not n.acknowledged for n in notices_for(service.engine, service.log, state.id)) if state else 0
     return _render(
         request,
         t,
         "portal/home.html",
         page="home",
         party=party,
+        unacked=unacked,
         config={"next": target or url("/portal/lots", t), "signedIn": party is not None},
     )
 

@@ -241,6 +241,14 @@
       const inputs = await inputsFrom(form, ctx);
       return { kind: "sell", inputs, price: priceFrom(form, checked(form, "price_stage")[0] || "retail", true), detail: {} };
     },
+
+    // A recall's acknowledgement (web/portal/notices.py): the lot is in the detail, no inputs.
+    async recall_ack(form) {
+      const detail = { recall_event: need(form, "recall_event", "detail.recall_event"), lot: need(form, "ack_lot", "detail.lot") };
+      const note = value(form, "note");
+      if (note) detail.note = note;
+      return { kind: "recall_ack", detail };
+    },
   };
 
   async function buildWire(form, ctx) {

@@ -114,7 +114,8 @@
     if (kind === "transform" && lots.length) {
       links.append(link(msg("ok.labels_all"), "/lots/" + encodeURIComponent(event.inputs[0].lot) + "/labels.pdf"));
     }
-    links.append(link(msg("lots.chain"), "/l/" + encodeURIComponent(lots[0]) + "?lang=" + cfg.lang));
+    if (lots.length) links.append(link(msg("lots.chain"), "/l/" + encodeURIComponent(lots[0]) + "?lang=" + cfg.lang));
+    if (kind === "recall_ack") links.append(link(msg("nav.notices"), url("/portal/notices")));
     links.append(link(msg("ok.proof"), "/events/" + receipt.event_id + "/proof.tlog-proof")); // C2SP tlog-proof
     links.append(link(msg("nav.lots"), url("/portal/lots")));
     links.append(link(msg("ok.another"), location.pathname + "?lang=" + cfg.lang));
