@@ -77,4 +77,31 @@ LABEL_MESSAGES: dict[str, tuple[str, str]] = {
     "labelscan.col.scans": ("扫描次数", "Scans"),
     "labelscan.col.first": ("首次扫描", "First scan"),
     "labelscan.col.why": ("原因", "Why"),
+    # The portal's form (web/portal/label_activation.py, static/portal-labels.js).
+    "portal.page.label_activate": ("激活预印标签", "Activate pre-printed labels"),
+    "portal.lead.label_activate": (
+        "把一卷预印标签绑定到您的一个批次：每个标签只能绑定一次，绑定后扫码即显示该批次。一次最多 {n} 个。",
+        "Bind a roll of pre-printed labels to one of your lots: each label binds once, and once bound its "
+        "code opens the lot's page. At most {n} at a time.",
+    ),
+    "portal.field.label_gtin": ("标签上的 GTIN（商品条码）", "GTIN printed on the labels"),
+    "portal.hint.label_gtin": (
+        "批次的产品有 GTIN 时须与之相同。",
+        "When the lot's product has a GTIN, it must be the same.",
+    ),
+    "portal.field.serials": ("标签序列号", "Label serials"),
+    "portal.hint.serials": (
+        "每行一个序列号，或写成范围，如 R7-0001..0500。一次最多 {n} 个。",
+        "One serial per line, or a range such as R7-0001..0500. At most {n} at a time.",
+    ),
+    "portal.submit.label_activate": ("签名并激活", "Sign and activate"),
+    "portal.ok.label_activate": ("标签已激活", "Labels activated"),
+    "portal.check.range_width": ("范围的起止数字位数要相同，如 0001..0500。", "A range's two numbers have the same width, as in 0001..0500."),
+    "portal.check.range_order": ("范围的结束数字不能小于起始数字。", "A range's last number may not be before its first."),
+    "portal.check.labels_max": ("一次最多激活 {n} 个标签。", "At most {n} labels at a time."),
+    "portal.check.serial": (
+        "序列号 {serial} 无效：1 到 20 个字母、数字或 - . _。",
+        "Serial {serial} is not valid: 1 to 20 letters, digits or - . _.",
+    ),
+    "portal.check.serial_twice": ("序列号 {serial} 重复了。", "Serial {serial} is listed twice."),
 }
