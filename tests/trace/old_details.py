@@ -652,3 +652,29 @@ class PartySuspendDetail(Detail):
     def to_wire(self) -> dict[str, Any]:
         return {"party_id": self.party_id, "reason": self.reason}
 
+
+
+@dataclass(frozen=True)
+class RecallAckDetail(Detail):
+    """recall_ack: the holder has received recall `recall_event` and acts on it for `lot`.
+
+    Written by hand for this oracle when the kind was added (issue 20 §3), as the classes above were
+    before the declarations: the declared class must parse, refuse and write as this one does.
+    """
+
+    recall_event: str
+    lot: str
+    note: str | None = None
+
+    KEYS: ClassVar = ("recall_event", "lot", "note")
+
+    @classmethod
+    def _parse(cls, o: Obj) -> RecallAckDetail:
+        return cls(
+            recall_event=o.event_id("recall_event"),
+            lot=o.lot_code("lot"),
+            note=o.text("note", required=False, lines=True),
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return with_optional({"recall_event": self.recall_event, "lot": self.lot}, note=self.note)
