@@ -193,13 +193,33 @@ def _recalls(engine: Engine, log: Log) -> list[RecallNotice]:
     return recent_recalls(engine, log, limit=MAX_RECALLS)
 
 
+def _reachable(engine: Engine, party: str) -> set[str]:
+    """The lots a recall reaching `party`'s goods may have recalled: every recalled lot it holds or
+    awaits, and their ancestors. The flags spread downstream (rules/view.py), so a party with no
+    flagged lot in hand or on the road is reached by no recall, and costs two queries."""
+    with engine.connect() as conn:
+        flagged = {row.code for row, _ in lq.holdings_of(conn, party) if row.status.recalled}
+        awaited = [
+            t.lot for t, _, _ in lq.transits_to(conn, party) if Decimal(t.quantity) > Decimal(t.received)
+        ]
+        flagged |= {code for code, row in lq.lot_rows(conn, awaited).items() if row.status.recalled}
+        repo = Repository(conn)
+        return flagged.union(*(repo.ancestors(code) for code in flagged))
+
+
 def notices_for(engine: Engine, log: Log, party: str) -> list[PartyNotice]:
     """The recalls that reach what `party` holds now or has on its way, or that it acknowledged,
     newest first; each with what it has of the recalled lots and its own acknowledgements."""
     acks = _acks(engine, log, party=party)
+    reachable = _reachable(engine, party)
+    if not reachable and not acks:
+        return []
+    acked = {a.recall_event for a in acks}
     out = []
     for recall in _recalls(engine, log):
-        lots = tuple(_reach(engine, recall.lot).held.get(party, ())) if recall.lot else ()
+        if recall.lot not in reachable and recall.event_id not in acked:
+            continue
+        lots = tuple(_reach(engine, recall.lot).held.get(party, ())) if recall.lot in reachable else ()
         mine = tuple(a for a in acks if a.recall_event == recall.event_id)
         if lots or mine:
             out.append(PartyNotice(recall=recall, lots=lots, acks=mine))
