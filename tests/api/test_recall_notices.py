@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from farmtrace.trace import replay as rp
+from farmtrace.trace.store.sql_state import Repository
 
 from ..trace.story import COOP, MARKET, PROCESSOR, REGULATOR, SHOP
 from .test_stories import BAGS, HARVEST, SPLITS, WHOLESALE, World, expect_problem
@@ -89,6 +90,12 @@ def test_holders_are_told_acknowledge_and_the_console_shows_who(client, world: W
     assert client.get("/recall-notices", headers=w.token(PROCESSOR)).json() == []
     expect_problem(client.get("/recall-notices"), 403)
     rp.replay(client.app.state.log, clock=lambda: datetime.now(UTC))
+    # The SQL reference reader answers the two questions the rules ask as the bulk overlay did above.
+    with client.app.state.service.engine.connect() as conn:
+        repo = Repository(conn)
+        assert (repo.recalled_lot(recall), repo.recalled_lot(w.ids["ship3"])) == (HARVEST, None)
+        assert repo.has_held(HARVEST, COOP) and repo.has_held(BAGS[2], SHOP)  # the cooperative: a past holder
+        assert not repo.has_held(BAGS[2], PROCESSOR) and not repo.has_held(BAGS[2], MARKET)
     # 7. The query a holder's ERP subscribes to (docs/recall-notices.md) finds the recall, and only it.
     doc = client.get("/epcis/events", params={"EQ_persistentDisposition_set": "recalled"}).json()
     found = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
