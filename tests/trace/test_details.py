@@ -165,7 +165,12 @@ def _ordered(wire: Any) -> str:
     return json.dumps(wire, ensure_ascii=False)  # not sorted: key order counts
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+# The classes the hand-written oracle has: those declared since (recall_ack's and label_activate's
+# details) have no old twin, and are held by their own tests and golden vectors instead.
+ORACLE = sorted(name for name in SAMPLES if hasattr(old_details, name))
+
+
+@pytest.mark.parametrize("name", ORACLE)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_declared_class_parses_refuses_and_writes_as_the_old_one(name: str, data: st.DataObject) -> None:
@@ -183,7 +188,7 @@ def test_declared_class_parses_refuses_and_writes_as_the_old_one(name: str, data
     assert new_cls._parse(Obj(value.to_wire(), "detail", new_cls.KEYS)) == value
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("name", ORACLE)
 def test_two_bad_fields_are_named_in_the_old_order(name: str) -> None:
     """Every pair of fields (and nested fields) made wrong at once: the same one is named first."""
     for sample in SAMPLES[name]:
@@ -237,7 +242,7 @@ def test_every_sample_parses_and_round_trips(name: str) -> None:
 
 
 def test_every_class_keeps_its_fields_and_wire_keys() -> None:
-    for name in [*DETAIL_TYPES_NAMES, *VALUE_NAMES]:
+    for name in [n for n in (*DETAIL_TYPES_NAMES, *VALUE_NAMES) if n in ORACLE]:
         new_cls, old_cls = getattr(details, name, None) or getattr(values, name), getattr(old_details, name)
         added = ADDED.get(name, set())
         assert {f.name for f in dataclasses.fields(new_cls)} - added == {f.name for f in dataclasses.fields(old_cls)}
