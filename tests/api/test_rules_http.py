@@ -256,6 +256,21 @@ def case_destination(w: World) -> Attempt:
     return Attempt(COOP, wire, (f"party {COOP} cannot ship to itself",), "detail.destination")
 
 
+def case_label_bound(w: World) -> Attempt:
+    w.story_one(until="harvest")
+    activate = {"kind": "label_activate", "detail": {"lot": HARVEST, "gtin": "6901234567892", "serials": ["R1"]}}
+    w.record(COOP, activate)
+    return Attempt(COOP, activate, (f"label R1 (GTIN 06901234567892) is already bound to lot {HARVEST}",), "detail.serials[0]")  # fmt: skip
+
+
+def case_label_gtin(w: World) -> Attempt:
+    w.register_all()
+    bag = out("NX-G-1", "5", product={"name_zh": "包菜", "gtin": "6901234567892"})
+    w.record(COOP, {"kind": "harvest", "outputs": [bag], "detail": {"origin": {"name": "3号地"}}})
+    wire = {"kind": "label_activate", "detail": {"lot": "NX-G-1", "gtin": "6901234567885", "serials": ["R1"]}}
+    return Attempt(COOP, wire, ("but lot NX-G-1 is GTIN 06901234567892",), "detail.gtin")
+
+
 CASES: dict[str, Callable[[World], Attempt]] = {
     name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")
 }
