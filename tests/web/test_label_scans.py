@@ -104,7 +104,7 @@ def test_an_area_far_from_the_sale_warns(site):
     assert "may have been copied" not in page.text and "First area shared: 28.2,113.0" in page.text
     assert _scan(client, "R7-0002", area="45.8,126.5") == 204  # Harbin
     page = client.get(f"/01/{GTIN}/21/R7-0002?lang=en")
-    assert "scanned near 45.8,126.5, about 2" in page.text  # ~2,500 km
+    assert "scanned near 45.8,126.5, about 2" in page.text  # ~2,290 km
     for bad, field in [({"area": "45.83,126.5"}, "area"), ({"area": "north"}, "area"), ({"x": 1}, "body")]:
         r = client.post("/labels/scan", content=json.dumps({"gtin": GTIN, "serial": "R7-0002", **bad}))
         assert r.status_code == 400 and r.json()["field"] == field, r.text
