@@ -18,7 +18,7 @@ from farmtrace.ledger.note import Signer
 from farmtrace.trace import scenario as sc
 from farmtrace.trace.model.event import Event
 
-from ..trace.story import BAG, REGULATOR, SHOP, START, Ledger, private_key, story_one, wire
+from ..trace.story import BAG, REGULATOR, SHOP, START, STATION, Ledger, private_key, story_one, wire
 from ..trace.test_replay import _entry, _genesis, record
 
 GTIN = "0" + BAG["gtin"]
@@ -122,3 +122,20 @@ def test_the_console_lists_suspect_labels(site):
         rows = re.findall(r'<tr data-label="([^"]+)"', page.text)
         assert "R7-0002" in rows and "R7-0003" not in rows, rows
     assert client.get("/console/labels").status_code in (401, 403)
+
+
+def test_the_portal_form_is_offered_to_traders_in_both_languages(site):
+    client, clock, _ = site
+
+    def cookie(party: str) -> dict[str, str]:
+        token = PartyKey(party, private_key(party)).token(origin="test.local/labels", now=clock[0])
+        return {"Cookie": f"ft_token={token}"}
+
+    labels = client.get("/portal/labels/S-CAB-01-03?lang=en", headers=cookie(SHOP))
+    assert labels.status_code == 200 and 'href="/portal/label_activate?lot=S-CAB-01-03&amp;lang=en"' in labels.text
+    for lang, says in (("zh", "激活预印标签"), ("en", "Activate pre-printed labels")):
+        page = client.get(f"/portal/label_activate?lang={lang}&lot=S-CAB-01-03", headers=cookie(SHOP))
+        assert page.status_code == 200 and says in page.text and 'data-form="label_activate"' in page.text
+        assert 'value="S-CAB-01-03"' in page.text and "portal-labels.js" in page.text
+    assert client.get("/portal/label_activate", headers=cookie(STATION)).status_code == 403  # a test room
+    assert client.get("/portal/label_activate", follow_redirects=False).status_code == 303  # sign in first

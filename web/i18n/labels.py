@@ -95,6 +95,10 @@ LABEL_MESSAGES: dict[str, tuple[str, str]] = {
         "One serial per line, or a range such as R7-0001..0500. At most {n} at a time.",
     ),
     "portal.submit.label_activate": ("签名并激活", "Sign and activate"),
+    "portal.labels.preprinted": (
+        "已有预印的序列号标签（GS1 AI 21）？把它们绑定到这个批次，扫码即显示本批次。",
+        "Have pre-printed serial labels (GS1 AI 21)? Bind them to this lot, and scanning one opens its page.",
+    ),
     "portal.ok.label_activate": ("标签已激活", "Labels activated"),
     "portal.check.range_width": ("范围的起止数字位数要相同，如 0001..0500。", "A range's two numbers have the same width, as in 0001..0500."),
     "portal.check.range_order": ("范围的结束数字不能小于起始数字。", "A range's last number may not be before its first."),
