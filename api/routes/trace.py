@@ -38,7 +38,7 @@ from farmtrace.trace.clock import bounded_time
 from farmtrace.trace.errors import Forbidden, InvalidEvent, NotFound, TraceError
 from farmtrace.trace.model.encoding import decode_entry
 from farmtrace.trace.model.ids import check_lot_code
-from farmtrace.trace.model.kinds import PARTY_KINDS
+from farmtrace.trace.model.kinds import NON_EPCIS_KINDS
 from farmtrace.trace.service import Receipt
 
 from ..deps import AudienceDep, ClockDep, RegulatorDep, ServiceDep
@@ -215,8 +215,10 @@ def get_event_epcis(
     event_id: EventId, request: Request, service: ServiceDep, clock: ClockDep, audience: AudienceDep
 ) -> JSONResponse:
     signed, index = service.signed_event(event_id)
-    if signed.event.kind in PARTY_KINDS:
-        raise InvalidEvent("event_id", "party administration events have no EPCIS form")
+    if signed.event.kind in NON_EPCIS_KINDS:
+        raise InvalidEvent(
+            "event_id", f"a {signed.event.kind} event has no EPCIS form (party administration, acknowledgements, labels)"
+        )
     base = request.app.state.settings.vocabulary_base
     doc = service.epcis([(signed.event, signed.id, index)], created=clock(), base=base)
     if not all(sees_epcis_event(audience, e) for e in doc["epcisBody"]["eventList"]):

@@ -39,6 +39,7 @@ def _path_values(client, keys) -> dict[str, str]:
     """A valid value for each path parameter name the app's GET routes use (from the demo ledger)."""
     journey = client.get("/lots/XF-BAG-0001/journey").json()
     sale = next(e for e in journey["events"] if e["kind"] == "sell")
+    recall = client.app.state.service.recent_recalls(limit=1)[0].event_id  # the demo recalls its chillies
     return {
         "code": "XF-BAG-0001",
         "lot": "XF-BAG-0001",
@@ -49,6 +50,10 @@ def _path_values(client, keys) -> dict[str, str]:
         "slug": "not-found",
         "name": "page.css",
         "application_id": "1",
+        "serial": "1",  # /01/{gtin}/21/{serial}: a label serial never activated (its 404 page)
+        "anomaly_id": "1",
+        "recall_event": recall,  # /portal/notices/{recall_event}: the demo's recall (a sign-in page here)
+        "party": keys["market"].party,  # /console/stop-sale/{party}: the market's stop-sale list  # /compliance/refusals/{anomaly_id}: the demo's first refused attempt, if any
         "rest": "06901234567892/10/XF-BAG-0001",  # /01/{GTIN}/10/{lot}, the consumer page
         "kind": "harvest",  # /portal/{kind}: a form
         "event_type": "ObjectEvent",  # /epcis/eventTypes/{event_type}: the EPCIS 2.0 query interface
@@ -62,6 +67,8 @@ def _url(route: Any, values: dict[str, str]) -> str:
         name, _, _convertor = m.group(1).partition(":")
         if name == "fmt":  # /exports/events.{fmt}, /lots/{code}/export.{fmt}, labels: the first format
             return {"/lots/{code}/export.{fmt}": "csv"}.get(route.path_format, "csv")
+        if route.path.startswith("/portal/icon-"):  # the web app's icons: a size it draws
+            return "192"
         assert name in values, f"add a valid {name!r} for {route.path} to this test"
         return values[name]
 
@@ -101,7 +108,7 @@ def test_head_answers_like_get_on_every_get_route(client, demo):
         assert set(head.headers) == set(get.headers), url
         checked.append(url)
         ok += get.status_code == 200
-    assert len(checked) >= 40 and ok >= 0.8 * len(checked), (ok, checked)
+    assert len(checked) >= 40 and ok >= 0.8 * len(checked), ok
 
 
 def test_head_on_a_route_without_get_is_405_with_allow(client):

@@ -23,7 +23,7 @@ from farmtrace.trace.verify_journey import check_journey
 
 from ..trace.test_head_index import reference_entry
 from .conftest import LOG_SIGNER
-from .test_stories import BAG_1, HARVEST, SPLITS, World, b64, epcis_errors, expect_problem
+from .test_stories import BAG_1, HARVEST, REGULATOR, SPLITS, World, b64, epcis_errors, expect_problem
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_every_reader_works_on_a_log_with_index_entries(indexed):
     report = check_journey(journey, log_key=LOG_SIGNER.verifier)
     assert report.ok, report.summary()
     assert not set(e["index"] for e in journey["events"]) & set(indexes)
-    doc = client.get(f"/lots/{BAG_1}/epcis").json()
+    doc = client.get(f"/lots/{BAG_1}/epcis", headers=w.token(REGULATOR)).json()  # every event: a regulator
     assert epcis_errors(doc) == [] and len(doc["epcisBody"]["eventList"]) == report.events
     assert client.get(f"/lots/{HARVEST}/trace", params={"direction": "forward"}).status_code == 200
     assert client.get(f"/events/{w.ids['split']}").status_code == 200

@@ -271,6 +271,24 @@ def case_label_gtin(w: World) -> Attempt:
     return Attempt(COOP, wire, ("but lot NX-G-1 is GTIN 06901234567892",), "detail.gtin")
 
 
+def _ack(recall_event: str, lot: str) -> dict[str, Any]:
+    return {"kind": "recall_ack", "detail": {"recall_event": recall_event, "lot": lot}}
+
+
+def case_recall_unknown(w: World) -> Attempt:
+    w.story_one(until="harvest")  # the harvest is recorded, but it is no recall
+    wire = _ack(w.ids["harvest"], HARVEST)
+    return Attempt(COOP, wire, (f"event {w.ids['harvest']} is not a recorded recall",), "detail.recall_event")
+
+
+def case_not_affected(w: World) -> Attempt:
+    # The cabbage is recalled while the cooperative holds it; the market never held any.
+    w.story_one(until="certify")
+    recall = w.record(REGULATOR, w.recall_wire(HARVEST, "500"))["event_id"]
+    words = (f"party {MARKET} holds no {HARVEST} and never held any",)
+    return Attempt(MARKET, _ack(recall, HARVEST), words, "detail.lot")
+
+
 CASES: dict[str, Callable[[World], Attempt]] = {
     name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")
 }
