@@ -28,8 +28,8 @@ from farmtrace.web import labels as web_labels
 from farmtrace.web import portal as web_portal
 from farmtrace.web import prices as web_prices
 from farmtrace.web import resolver as web_resolver
-from farmtrace.web.portal import notices as web_portal_notices
 from farmtrace.web.portal import label_activation as web_portal_labels
+from farmtrace.web.portal import notices as web_portal_notices
 from farmtrace.web.portal import offline as web_portal_offline
 from farmtrace.web.portal import sheets as web_portal_sheets
 from farmtrace.web.state import AppState
@@ -187,8 +187,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(web_prices.router)  # /market-prices: the public price page
     app.include_router(web_labels.router)
     app.include_router(web_console.router)
-    app.include_router(web_portal_sheets.router)  # before the portal: /portal/import is no event form
     app.include_router(web_portal_offline.router)  # before the portal: /portal/sw.js, /portal/outbox are no forms
+    app.include_router(web_portal_sheets.router)  # before the portal: /portal/import is no event form
     app.include_router(web_portal_notices.router)  # before the portal: /portal/notices is no event form
     app.include_router(web_portal_labels.router)  # before the portal: /portal/label_activate (docs/labels-anti-copy.md)
     app.include_router(web_portal.router)
