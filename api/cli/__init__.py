@@ -12,6 +12,7 @@
     mirror.py    mirror (follow a log through its tiles; keep, serve and cosign a verified copy)
     restore.py   backup, restore (a working service again, from a mirror and a backup)
     gateway.py   gateway (a party's EPCIS 2.0 capture interface, forwarding to the platform)
+    sheets.py    import (a spreadsheet record book, 台账: one signed event a row, with progress)
 
 Adding a subcommand is one module (or a function in the module of its noun) with `cmd_<name>` and a
 `register(sub)` that adds its subparser, plus one line in parser.COMMANDS: see parser.py.

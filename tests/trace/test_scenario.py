@@ -151,6 +151,7 @@ def _every_step() -> list[tuple[sc.Actor, dict]]:
         (SHOP, sc.sell([sc.ref("B-1", "1", "jin", follows=[H1])], price=sc.price("3", "retail", unit="jin"))),
         (REGULATOR, sc.recall([ref], reason="农残超标", instructions="请停止销售")),
         (MARKET, sc.step("recall_ack", detail={"recall_event": H1, "lot": "NX-1"})),
+        (COOP, sc.step("label_activate", detail={"lot": "NX-1", "gtin": "6901234567892", "serials": ["R1-0001"]})),
         (REGULATOR, sc.destroy([ref], reason="recalled", holder=MARKET.party)),
         (COOP, sc.destroy([ref], reason="农残超标")),
     ]

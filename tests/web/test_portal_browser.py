@@ -183,6 +183,7 @@ def test_enrollment_makes_a_non_extractable_key_and_waits_for_approval(demo, pho
     assert "刘记家庭农场" in page.inner_text(".pnav")
     assert [a.inner_text() for a in page.locator(".pnav ul a").all()] == [
         "我的批次",
+        "召回通知",
         "采收",
         "开合格证",
         "分批/合并/分装",
