@@ -233,13 +233,12 @@ def test_alerts_on_sqlite_and_postgresql(settings, tmp_path):
     app = create_app(settings)
     run_demo(app.state.service, tmp_path / "keys")  # its parties registered three days ago
     coop, regulator = (PartyKey.load(tmp_path / "keys" / f"{n}.key") for n in ("coop", "regulator"))
-    now = datetime.now(CST)
+    at = datetime.now(CST) - timedelta(minutes=20)  # the jump; its baseline: the two CST days before its own
     with TestClient(app) as client:
         for i in range(12):
-            day = now.date() - timedelta(days=1 + i % 2)
+            day = at.date() - timedelta(days=1 + i % 2)
             _harvest(client, coop, f"PG-{i:02d}", datetime(day.year, day.month, day.day, 8, i, tzinfo=CST),
                      AMOUNTS[i % 6])  # fmt: skip
-        at = now - timedelta(minutes=20)
         jump = _harvest(client, coop, "PG-JUMP", at, "70", sensors=[
             {"type": "temperature", "value": "35", "unit": "Cel", "time": at.replace(microsecond=0).isoformat()}
         ])  # fmt: skip

@@ -70,6 +70,9 @@ def processes(tmp_path_factory) -> Any:
     env = {**os.environ, "FARMTRACE_DATA_DIR": str(data), "FARMTRACE_VERIFY_WORKERS": "0"}
     env["FARMTRACE_WEBHOOK_PRIVATE"] = "1"  # the subscriber listens on loopback
     env.pop("FARMTRACE_DATABASE_URL", None)
+    # The platform names itself by the address it binds: a FARMTRACE_PUBLIC_URL left in this worker's
+    # environment (an in-process `serve` sets it) would point its links at another port.
+    env.pop("FARMTRACE_PUBLIC_URL", None)
     assert _run("demo", env=env).returncode == 0
     port, gport = _free_port(), _free_port()
     platform = _Process(["serve", "--port", str(port)], env, port, tmp / "platform.out")

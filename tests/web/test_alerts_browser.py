@@ -56,13 +56,14 @@ def served(tmp_path_factory):
     app, _ = demo_app(tmp, port=port)
     service = app.state.service
     coop = PartyKey.load(tmp / "keys" / "coop.key")
-    now = datetime.now(CST)
-    # The demo registers its parties three days ago: the history fills the two whole days before today.
+    # The hot harvest is half an hour ago; its price's baseline is the two whole days before its own
+    # CST day (just after midnight CST, that is yesterday's: the history follows it, not the clock's
+    # day). The demo registers its parties three days ago.
+    hot_at = datetime.now(CST) - timedelta(minutes=30)
     for i, amount in enumerate(AMOUNTS):
-        day = now.date() - timedelta(days=1 + i % 2)
+        day = hot_at.date() - timedelta(days=1 + i % 2)
         at = datetime(day.year, day.month, day.day, 8, i, tzinfo=CST)
         _harvest(service, coop, f"LY-{i:02d}", at, amount)
-    hot_at = now - timedelta(minutes=30)
     _harvest(service, coop, "LY-HOT", hot_at, "95", sensors=[
         {"type": "temperature", "value": "48", "unit": "Cel", "time": hot_at.replace(microsecond=0).isoformat()},
         {"type": "temperature", "value": "6.5", "unit": "Cel",
