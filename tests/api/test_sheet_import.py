@@ -197,7 +197,7 @@ def test_xlsx_template_filled_in_imports(world: World) -> None:
     sheet = book["台账"]
     headers = [c.value for c in sheet[1]]
     assert headers[:4] == ["记录类型", "日期", "时间", "批次号"]
-    at = datetime.now() - timedelta(days=1)
+    at = datetime.now(CST).replace(tzinfo=None) - timedelta(days=1)  # a book's dates are China's
     values = {"记录类型": "采收", "日期": at.replace(hour=0, minute=0, second=0, microsecond=0), "批次号": "NX-X-001",
               "产品名称": "辣椒", "数量": 12.5, "单位": "斤", "单价": 3.2}  # fmt: skip
     sheet.append([values.get(h) for h in headers])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +14,7 @@ from farmtrace.api.app import create_app
 from farmtrace.api.demo import PARTIES, run_demo
 from farmtrace.api.settings import Settings
 from farmtrace.client import PartyKey
+from farmtrace.trace.clock import CST
 
 from .test_national_labels import FARM, FARM_NAME, LOG_SIGNER, LOT, SUBJECT, TRACING, _coded_farm
 
@@ -55,7 +56,7 @@ def test_an_unknown_code_is_an_unknown_lot(client):
 
 
 def _days() -> dict[str, str]:
-    today = date.today()
+    today = datetime.now(CST).date()  # the console's days are China's, whatever the machine's zone
     return {"since": (today - timedelta(days=30)).isoformat(), "until": (today + timedelta(days=1)).isoformat()}
 
 
