@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import or_, select, union
 from sqlalchemy.engine import Connection
 
-from .party_queries import AnomalyRow
+from .party_queries import AnomalyRow, anomaly_row
 from .rows import in_chunks
 from .tables import TraceAnomaly, TraceEvent, TraceEventLot, TraceLot
 
@@ -68,30 +68,15 @@ def lot_origins(conn: Connection, lots: Iterable[str]) -> dict[str, tuple[str, i
     return out
 
 
-def _row(r) -> AnomalyRow:
-    return AnomalyRow(
-        id=r.id,
-        at_utc=r.at_utc,
-        party=r.party,
-        kind=r.kind,
-        rule=r.rule,
-        field=r.field,
-        message=r.message,
-        lots=tuple(r.lots.split()),
-        event_id=r.event_id,
-        event=r.event,
-    )
-
-
 def refusal_rows(conn: Connection, *, party: str | None = None) -> list[AnomalyRow]:
     """Every refused attempt (of sender `party`, if given), oldest first."""
     q = select(_anomaly).order_by(_anomaly.c.id)
     if party is not None:
         q = q.where(_anomaly.c.party == party)
-    return [_row(r) for r in conn.execute(q)]
+    return [anomaly_row(r) for r in conn.execute(q)]
 
 
 def refusal_row(conn: Connection, anomaly_id: int) -> AnomalyRow | None:
     """The refused attempt with this id, or None."""
     r = conn.execute(select(_anomaly).where(_anomaly.c.id == anomaly_id)).first()
-    return None if r is None else _row(r)
+    return None if r is None else anomaly_row(r)

@@ -20,6 +20,7 @@ __all__ = [
     "AnomalyRow",
     "KeyRow",
     "PartyRow",
+    "anomaly_row",
     "anomaly_rows",
     "keys_of",
     "party_name_pairs",
@@ -73,6 +74,22 @@ class AnomalyRow:
     lots: tuple[str, ...]
     event_id: str
     event: str  # the refused event's canonical JSON, as submitted
+
+
+def anomaly_row(r) -> AnomalyRow:
+    """An AnomalyRow of a trace_anomaly row (its stored lots are space-separated)."""
+    return AnomalyRow(
+        id=r.id,
+        at_utc=r.at_utc,
+        party=r.party,
+        kind=r.kind,
+        rule=r.rule,
+        field=r.field,
+        message=r.message,
+        lots=tuple(r.lots.split()),
+        event_id=r.event_id,
+        event=r.event,
+    )
 
 
 def _party_row(r) -> PartyRow:
@@ -163,17 +180,6 @@ def anomaly_rows(
     if until_utc:
         q = q.where(t.c.at_utc < until_utc)
     return [
-        AnomalyRow(
-            id=r.id,
-            at_utc=r.at_utc,
-            party=r.party,
-            kind=r.kind,
-            rule=r.rule,
-            field=r.field,
-            message=r.message,
-            lots=tuple(r.lots.split()),
-            event_id=r.event_id,
-            event=r.event,
-        )
+        anomaly_row(r)
         for r in conn.execute(q)
     ]
