@@ -7,7 +7,8 @@ scripts (through `Translator.catalogue(prefix)`, embedded in the page as JSON) �
 `MESSAGES` is the union of the page families' catalogues, each a plain dict in its own module —
 common.py (chrome, consumer page, home page, units, prices), console.py ("console.*"), portal.py
 ("portal.*"), offline.py (the offline portal's "portal.offline.*"), sheets.py ("sheet.*"), alerts.py
-("alerts.*", "market.*", "coldchain.*") — merged once here: importing a
+("alerts.*", "market.*", "coldchain.*"), labels.py, notices.py, livestock.py (the quarantine kind,
+the veterinarian, the head unit, the slaughter) — merged once here: importing a
 module registers nothing, and a key defined twice, or a message missing a language, fails at import.
 
 Placeholders are `{name}`, the same in both languages (tests/web check this); a message is plain
@@ -27,6 +28,7 @@ from .alerts import ALERT_MESSAGES
 from .common import COMMON_MESSAGES
 from .console import CONSOLE_MESSAGES
 from .labels import LABEL_MESSAGES
+from .livestock import LIVESTOCK_MESSAGES
 from .notices import NOTICE_MESSAGES
 from .offline import OFFLINE_MESSAGES
 from .portal import PORTAL_MESSAGES
@@ -65,6 +67,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = merge_catalogues(
     ALERT_MESSAGES,
     NOTICE_MESSAGES,
     LABEL_MESSAGES,
+    LIVESTOCK_MESSAGES,
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

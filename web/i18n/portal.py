@@ -602,6 +602,17 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
         "这些标签的 GTIN 与该批次产品的 GTIN 不同。",
         "These labels' GTIN is not the GTIN of the lot's product.",
     ),
+    # livestock's refusals (trace/rules/livestock.py); its other messages: web/i18n/livestock.py
+    "portal.rule.ear_tag": (
+        "耳标号有误：有重复、已在账本上，或不是该批次现有的牲畜。请核对后重试。",
+        "An ear tag is wrong: listed twice, already on record, or not one of the lot's animals. "
+        "Check the numbers and try again.",
+    ),
+    "portal.rule.quarantine": (
+        "没有有效的动物检疫合格证明（肉品还需肉品品质检验合格证），或证明与批次不符。",
+        "No valid animal quarantine certificate (and, for meat, meat quality inspection certificate), "
+        "or the certificate does not match the lot.",
+    ),
     # --- errors of the pages themselves ---
     "portal.denied.title": ("无此权限", "Not available to you"),
     "portal.denied.text": ("这项记录需要以下经营类型：{roles}。", "This form needs the role {roles}."),
