@@ -120,10 +120,16 @@ def _lineage(target: str | None, events: list[tuple[int, dict[str, Any]]]) -> tu
 
 def _refs(items: Any, lineage: set[str] | None) -> list[dict[str, Any]]:
     """The lots of `items` on the lineage (else, or with no lineage given, all of them), as {lot,
-    quantity, unit}."""
+    quantity, unit} and, for live animals, their signed `ear_tags` and `live_weight`."""
     every = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
     chosen = [r for r in every if lineage is not None and r.get("lot") in lineage] or every
-    return [{"lot": r.get("lot"), "quantity": r.get("quantity"), "unit": r.get("unit")} for r in chosen]
+    out = []
+    for r in chosen:
+        ref = {"lot": r.get("lot"), "quantity": r.get("quantity"), "unit": r.get("unit")}
+        # Live animals' ear tags and live weight (values.LotOut), only where the entry signs them.
+        ref.update({k: r[k] for k in ("ear_tags", "live_weight") if k in r})
+        out.append(ref)
+    return out
 
 
 def journey_facts(journey: Mapping[str, Any], report: JourneyReport) -> dict[str, Any]:
@@ -228,7 +234,9 @@ def _add_event(facts: dict[str, Any], at: int, ev: dict[str, Any], lineage: set[
         facts["prices"].append({"index": at, "party": party, "kind": kind, "price": ev["price"]})
     if isinstance(ev.get("sensors"), list) and ev["sensors"]:
         # The cold chain's readings, as signed (docs/alerts.md): the page judges them by the threshold.
-        facts["readings"].append({"index": at, "party": party, "kind": kind, "time": time, "sensors": ev["sensors"]})
+        facts["readings"].append(
+            {"index": at, "party": party, "kind": kind, "time": time, "sensors": ev["sensors"]}
+        )
     facts["steps"].append(
         {
             "index": at,

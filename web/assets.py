@@ -70,10 +70,13 @@ def _fact_words() -> dict[str, Asset]:
     from farmtrace.trace.model.kinds import KIND_REGISTRY
 
     from .i18n import LANGS, MESSAGES
+    from .i18n.livestock import LIVESTOCK_FACT_WORDS
 
     # A kind that names no lot as input or output (recall_ack, label_activate) is on no lot's page:
     # its name stays out of the consumer's words (facts-view.js says "kind.other" for a kind it lacks).
     unseen = {s.label_key for s in KIND_REGISTRY.values() if s.shape == (0, 0, 0, 0)}
+    # Livestock's words come with facts-livestock.js, only to pages that need them (web/consumer.py).
+    unseen |= set(LIVESTOCK_FACT_WORDS)
     out = {}
     for column, lang in enumerate(LANGS):
         words = {

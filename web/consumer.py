@@ -44,6 +44,7 @@ from .assets import ASSETS, content_security_policy
 from .console.alerts import alerts_of
 from .deps import ServiceDep
 from .i18n import Translator
+from .i18n.livestock import LIVESTOCK_FACT_WORDS
 from .render import STARTED, Surface, names, render, translator, unit_name
 from .state import app_state
 from .timeline import journey_view
@@ -165,7 +166,7 @@ def lot_page(
         "journey": journey_url,
         "logKey": log_key,
         "lang": t.lang,
-        "messages": _messages(t, policy),
+        "messages": _messages(t, policy, livestock=view["livestock"]),
         # The witness policy the checkpoint is held to (ledger/policy.py, static/witnessed.js), from
         # the server's configuration like the log key: never from the database.
         "witnessPolicy": format_policy(policy),
@@ -205,10 +206,13 @@ _WITNESS_MESSAGES = (
 )
 
 
-def _messages(t: Translator, policy: Policy) -> dict[str, str]:
-    """The page script's messages; the witness ones only when the policy asks for witnesses, as every
-    byte counts on a weak network."""
+def _messages(t: Translator, policy: Policy, *, livestock: bool) -> dict[str, str]:
+    """The page script's messages; the witness ones only when the policy asks for witnesses, and
+    livestock's words (kept out of words-*.js, web/assets.py) only for a journey with livestock, as
+    every byte counts on a weak network."""
     messages = dict(t.catalogue("verify."))
+    if livestock:
+        messages |= {key: t(key) for key in LIVESTOCK_FACT_WORDS}
     if not policy.required:
         for key in _WITNESS_MESSAGES:
             messages.pop(key, None)
@@ -248,4 +252,5 @@ def _damaged_view(service: TraceService, lot: str, t: Translator) -> dict[str, A
         "prices": [],
         "steps": [],
         "damaged": True,
+        "livestock": False,
     }

@@ -20,8 +20,10 @@ a kind without one shows its title alone. Texts are plain strings: the template 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -50,8 +52,13 @@ _STAGE_BY_KIND = {
     "harvest": "production",
     "inspect": "inspection",
     "certify": "certificate",
+    "quarantine": "quarantine",
     "recall": "regulator",
 }
+# Grams per mass unit (units.MASS_UNITS, exactly): a slaughter's yield is reckoned in whole milligrams,
+# as static/facts-view.js reckons it with BigInt, so both twins print the same percentage.
+_GRAMS = {"kg": 1000, "g": 1, "t": 1_000_000, "jin": 500}
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]{1,3}))?")
 
 
 @dataclass
@@ -83,6 +90,7 @@ class _Step:
     lines: list[str] = field(default_factory=list)
     commitments: list[str] = field(default_factory=list)
     badge: dict[str, str] | None = None
+    tags: list[str] = field(default_factory=list)  # ear tags, shown folded under their count
 
     @property
     def first_in(self) -> dict[str, Any] | None:
@@ -107,9 +115,16 @@ def _harvest(j: _Journey, s: _Step) -> None:
     origin = s.detail.get("origin", {})
     place = ", ".join(x for x in (origin.get("name"), origin.get("address")) if x)
     for o in s.outs:
-        s.lines.append(t("detail.harvest", **_qty(o, t)))
+        if o["unit"] == "head":  # live animals: their ear tags and live weight (values.LotOut)
+            s.lines.append(t("detail.animals", **_qty(o, t)))
+            if o.get("live_weight"):
+                s.lines.append(t("detail.live_weight", weight=o["live_weight"]))
+            s.tags += o.get("ear_tags", [])
+        else:
+            s.lines.append(t("detail.harvest", **_qty(o, t)))
         j.variety = j.variety or o.get("product", {}).get("variety")
-    s.lines.append(t("detail.field", field=place))
+    animals = bool(s.outs) and all(o["unit"] == "head" for o in s.outs)
+    s.lines.append(t("detail.farm" if animals else "detail.field", field=place))
     j.origins.append(
         {
             "producer": s.who,
@@ -140,6 +155,75 @@ def _certify(j: _Journey, s: _Step) -> None:
     s.commitments = [t(f"commit.{c}") for c in s.detail.get("commitments", []) if t.has(f"commit.{c}")]
     if s.commitments:
         s.lines.append(t("detail.commitments"))
+
+
+def _quarantine(j: _Journey, s: _Step) -> None:
+    """A 动物检疫合格证明 (details.QuarantineDetail): its form and number, what it covers, the
+    official vet, when it was issued and until when it holds, where the goods go and what for."""
+    t, d = j.t, s.detail
+    form = d.get("form", "")
+    name = t(f"detail.quarantine.form.{form}") if t.has(f"detail.quarantine.form.{form}") else form
+    s.lines.append(t("detail.quarantine.number", form=name, number=d.get("certificate_no", "")))
+    if s.first_in and form.startswith("animal"):
+        s.lines.append(t("detail.quarantine.animals", species=d.get("species", ""), **_qty(s.first_in, t)))
+    elif s.first_in:
+        s.lines.append(
+            t("detail.quarantine.product", product=d.get("product_name", ""), **_qty(s.first_in, t))
+        )
+    s.lines.append(t("detail.quarantine.vet", vet=d.get("official_vet", "")))
+    until = _valid_until(s.ev["event_time"], d.get("valid_days"))
+    if until is not None:
+        s.lines.append(t("detail.quarantine.valid", issued=_when(s.ev["event_time"]), until=until))
+    s.lines.append(t("detail.quarantine.destination", destination=d.get("destination", "")))
+    if d.get("purpose"):
+        s.lines.append(t("detail.quarantine.purpose", purpose=d["purpose"]))
+    s.tags += d.get("ear_tags", [])
+
+
+def _valid_until(time: str, days: object) -> str | None:
+    """A certificate's last moment, "YYYY-MM-DD HH:MM" as recorded: `days` calendar days after its
+    `time` (本批…应于 N 日内到达有效; rules/effects.py adds them to the signed time); None if unreadable."""
+    if not re.fullmatch(r"[0-9]{1,4}", str(days)):
+        return None
+    try:
+        day = date.fromisoformat(time[:10]) + timedelta(days=int(str(days)))
+    except (ValueError, OverflowError):
+        return None
+    return _when(day.isoformat() + time[10:])
+
+
+def _milligrams(quantity: object, unit: object) -> int | None:
+    """A signed mass quantity in whole milligrams (None for a count, or a quantity not canonical)."""
+    m = _DECIMAL.fullmatch(quantity) if isinstance(quantity, str) else None
+    if m is None or unit not in _GRAMS:
+        return None
+    return (int(m[1]) * 1000 + int((m[2] or "").ljust(3, "0"))) * _GRAMS[unit]  # type: ignore[index]
+
+
+def _slaughter(j: _Journey, s: _Step) -> None:
+    """A slaughter: the slaughterhouse, the animals and their live weight, what came out in kg, the
+    yield (the outputs' weight over the live weight, to 0.1 %) and the 肉品品质检验合格证."""
+    t, d = j.t, s.detail
+    ins, every = s.ev.get("inputs", []), s.ev.get("outputs", [])
+    heads = sum(
+        int(r["quantity"]) for r in ins if _DECIMAL.fullmatch(r["quantity"]) and "." not in r["quantity"]
+    )
+    s.lines.append(t("detail.slaughter.house", party=s.who))
+    s.lines.append(
+        t("detail.slaughter.in", quantity=heads, unit=unit_name("head", t), weight=d.get("live_weight", ""))
+    )
+    out = [_milligrams(o["quantity"], o["unit"]) for o in every]
+    live = _milligrams(d.get("live_weight"), "kg")
+    if every and None not in out:
+        total = sum(out)  # type: ignore[arg-type]
+        kg = f"{total // 1_000_000}.{total % 1_000_000:06d}".rstrip("0").rstrip(".")
+        s.lines.append(
+            t("detail.slaughter.out", n=len(every), kg=kg, lots=_list(t, [o["lot"] for o in every]))
+        )
+        if live:
+            tenths = (2 * total * 1000 + live) // (2 * live)  # half up, in tenths of a percent
+            s.lines.append(t("detail.slaughter.yield", percent=f"{tenths // 10}.{tenths % 10}"))
+    s.lines.append(t("detail.meat_certificate", number=d.get("certificate_no", "")))
 
 
 def _ship(j: _Journey, s: _Step) -> None:
@@ -192,7 +276,9 @@ def _transform(j: _Journey, s: _Step) -> None:
     if consumed:
         j.went_lots += [o["lot"] for o in every if o["lot"] not in j.went_lots]
     first = s.outs[0]
-    if consumed and how in ("split", "repack"):
+    if how == "slaughter":
+        _slaughter(j, s)
+    elif consumed and how in ("split", "repack"):
         s.lines.append(t(f"detail.{how}_here", n=len(every), lots=_list(t, [o["lot"] for o in every])))
     elif how == "merge":
         s.lines.append(t("detail.merge", n=len(s.ev.get("inputs", [])), lot=first["lot"]))
@@ -217,6 +303,7 @@ _DETAILS: dict[str, Callable[[_Journey, _Step], None]] = {
     "harvest": _harvest,
     "inspect": _inspect,
     "certify": _certify,
+    "quarantine": _quarantine,
     "ship": _ship,
     "receive": _receive,
     "transform": _transform,
@@ -285,7 +372,24 @@ def journey_view(
         "prices": prices,
         "steps": steps,
         "damaged": False,
+        "livestock": _has_livestock(journey),
     }
+
+
+def _has_livestock(journey: Journey) -> bool:
+    """Whether the journey names live animals, a quarantine or a slaughter: then the page loads
+    static/facts-livestock.js and the livestock words (web/i18n/livestock.py), which a vegetable's
+    page, on a weak network, does without. Read from the server's journey: a server that hid it
+    could only leave those steps untitled in the browser, never make a fact of anything."""
+    if journey.unit == "head":
+        return True
+    for item in journey.events:
+        ev = item.event or {}
+        if ev.get("kind") == "quarantine" or ev.get("detail", {}).get("type") == "slaughter":
+            return True
+        if any(r.get("unit") == "head" for r in [*ev.get("inputs", []), *ev.get("outputs", [])]):
+            return True
+    return False
 
 
 def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]]) -> dict[str, Any]:
@@ -306,6 +410,8 @@ def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]])
     )
     if kind == "transform":
         title = t(f"kind.transform.{detail.get('type', 'process')}")
+    elif kind == "harvest" and s.outs and all(o["unit"] == "head" for o in s.outs):
+        title = t("kind.harvest.animals")  # live animals are raised and sent out (出栏), not picked
     else:
         title = t(f"kind.{kind}") if t.has(f"kind.{kind}") else t("kind.other")
     if kind in _DETAILS:
@@ -336,6 +442,7 @@ def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]])
         "index": item.proven.index,
         "id": item.id,
         "kind": kind,
+        "type": detail.get("type") if kind == "transform" else None,
         "title": title,
         "stage": stage,
         "stage_label": t(f"stage.{stage}"),
@@ -345,6 +452,7 @@ def _step(j: _Journey, n: int, item: JourneyEvent, prices: list[dict[str, Any]])
         "place": place,
         "lines": s.lines,
         "commitments": s.commitments,
+        "tags": s.tags,
         "badge": s.badge,
         "price": price_text,
     }

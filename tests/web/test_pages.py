@@ -136,7 +136,9 @@ def test_unknown_or_malformed_codes_get_a_helpful_404_page(client, path):
 def test_a_label_serial_not_activated_gets_a_404_page_that_says_so(client):
     # A pre-printed label's serial (GS1 AI 21) no label_activate bound: web/label_scans.py.
     page = _html(r := client.get("/01/06901234567892/21/serial"))
-    assert r.status_code == 404 and "标签尚未激活" in page and "12315" in page and '<form class="lookup"' in page
+    assert (
+        r.status_code == 404 and "标签尚未激活" in page and "12315" in page and '<form class="lookup"' in page
+    )
 
 
 def test_404_page_speaks_english_too(client):
@@ -203,14 +205,21 @@ def test_pages_are_small(client):
     # witnesses, the head index): 10 kB for codec.js and verify.js alone was the budget before them.
     # The pure-JS Ed25519 fallback (noble.js, 12 kB) is not among them: codec.js fetches it only in
     # a browser without WebCrypto Ed25519 (tests/web/test_consumer_fallback.py counts the fetches).
+    # Livestock (issue 20 §5) raised the budget by half a kB (ear tags among the facts, the hook that
+    # draws them); its own script and words (facts-livestock.js, 2 kB) load only where a journey has
+    # live animals, a quarantine or a slaughter (tests/web/test_livestock_page.py).
     r = client.get(f"/l/{BAG}", headers={"accept-encoding": "gzip"})
     compressed = len(gzip.compress(r.content, 6))
     assert r.headers["content-encoding"] == "gzip"
     assert compressed < 8_500, compressed
     names = re.findall(r'<script src="/static/([a-z0-9-]+\.js)\?', r.text)
-    assert "noble.js" not in names and {"codec.js", "verify.js"} <= set(names)
+    assert (
+        "noble.js" not in names
+        and "facts-livestock.js" not in names
+        and {"codec.js", "verify.js"} <= set(names)
+    )
     scripts = sum(len(gzip.compress(client.get(f"/static/{name}").content, 9)) for name in names)
-    assert scripts < 40_000, (scripts, names)
+    assert scripts < 40_500, (scripts, names)
 
 
 def test_a_damaged_ledger_entry_is_shown_as_not_verified_never_a_stack_trace(site):

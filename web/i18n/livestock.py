@@ -5,7 +5,7 @@ four forms of the 动物检疫合格证明 and the slaughterhouse's 肉品品质
 
 from __future__ import annotations
 
-__all__ = ["LIVESTOCK_MESSAGES", "QUARANTINE_FORM_KEYS"]
+__all__ = ["LIVESTOCK_FACT_WORDS", "LIVESTOCK_MESSAGES", "QUARANTINE_FORM_KEYS"]
 
 # One name per form of the 动物检疫合格证明 (trace/model/details.py QUARANTINE_FORMS).
 QUARANTINE_FORM_KEYS = {
@@ -19,6 +19,7 @@ LIVESTOCK_MESSAGES: dict[str, tuple[str, str]] = {
     # --- names: the kind, the transform type, the unit, the role, the stage -------------------------
     "kind.quarantine": ("动物检疫", "Animal quarantine"),
     "kind.transform.slaughter": ("屠宰", "Slaughter"),
+    "kind.harvest.animals": ("出栏", "Livestock raised"),
     "console.kind.quarantine": ("动物检疫", "Animal quarantine"),
     "unit.head": ("头", "head"),
     "stage.quarantine": ("检疫", "Quarantine"),
@@ -49,6 +50,7 @@ LIVESTOCK_MESSAGES: dict[str, tuple[str, str]] = {
     # --- the consumer page's lines (web/timeline.py, static/facts-view.js) ----------------------------
     "detail.animals": ("出栏 {quantity} {unit}", "{quantity} {unit} of livestock"),
     "detail.live_weight": ("活重 {weight} kg", "Live weight {weight} kg"),
+    "detail.farm": ("养殖场：{field}", "Farm: {field}"),
     "detail.ear_tags": ("耳标号（{n} 个）", "Ear tags ({n})"),
     "detail.quarantine.number": ("{form}，编号 {number}", "{form}, no. {number}"),
     "detail.quarantine.animals": ("{species} {quantity} {unit}", "{species}: {quantity} {unit}"),
@@ -87,3 +89,7 @@ LIVESTOCK_MESSAGES: dict[str, tuple[str, str]] = {
         "or does not match the lot.",
     ),
 }
+
+# The consumer page's livestock words: kept out of words-zh.js / words-en.js (web/assets.py) and put in
+# the page's own config only when its journey has livestock (web/consumer.py), with facts-livestock.js.
+LIVESTOCK_FACT_WORDS = tuple(k for k in LIVESTOCK_MESSAGES if not k.startswith(("console.", "portal.")))

@@ -25,7 +25,8 @@
   const STAGES = ["production", "wholesale", "retail"];
   const STAGE_BY_ROLE = [["retailer", "retail"], ["wholesaler", "wholesale"], ["processor", "processing"],
     ["producer", "production"], ["inspector", "inspection"], ["regulator", "regulator"]];
-  const STAGE_BY_KIND = { harvest: "production", inspect: "inspection", certify: "certificate", recall: "regulator" };
+  const STAGE_BY_KIND = { harvest: "production", inspect: "inspection", certify: "certificate", quarantine: "quarantine",
+    recall: "regulator" };
   const MASS = { kg: 1, g: 0.001, t: 1000, jin: 0.5 }; // trace/model/units.py MASS_UNITS
 
   function el(tag, attrs, ...children) {
@@ -260,9 +261,15 @@
       const ins = lineage(s.inputs), outs = lineage(s.outputs);
       const d = s.detail, first = ins[0], lines = [];
       let badge = null, commitments = [];
-      const title = s.kind === "transform" ? msg("kind.transform." + (d.type || "process"))
+      const who = signer(s.index, s.kind, s.party);
+      // Live animals, quarantine, slaughter: facts-livestock.js, loaded only where the journey has them.
+      const stock = globalThis.FarmtraceLivestock
+        ? globalThis.FarmtraceLivestock.describe(s, { msg, has, qty, unit, list, who, outs, first }) : null;
+      const title = stock ? stock.title : s.kind === "transform" ? msg("kind.transform." + (d.type || "process"))
         : has("kind." + s.kind) ? msg("kind." + s.kind) : msg("kind.other");
-      if (s.kind === "harvest") {
+      if (stock) {
+        lines.push(...stock.lines);
+      } else if (s.kind === "harvest") {
         for (const o of outs) lines.push(msg("detail.harvest", qty(o)));
         const where = d.origin || {};
         lines.push(msg("detail.field", { field: [where.name, where.address].filter(Boolean).join(", ") }));
@@ -310,17 +317,19 @@
         const stage = STAGES.includes(s.price.stage) ? msg("price." + s.price.stage) : "";
         priceLine = msg("detail.price", { stage, price: price(s.price)[0] });
       }
-      const who = signer(s.index, s.kind, s.party);
       const record = facts.parties[s.party] || {};
       let place = s.location && s.location.name;
       if ([who, record.name_zh, record.name_en].includes(place) || !onPath(s.index)) place = null;
       const stage = stageOf(s), time = String(s.time || "");
-      return el("li", { class: "step stage-" + stage, "data-index": s.index, "data-n": n, "data-title": title },
+      return el("li", { class: "step stage-" + stage, "data-index": s.index, "data-n": n, "data-title": title, "data-kind": s.kind,
+        "data-type": s.kind === "transform" && d.type ? d.type : null },
         el("div", { class: "step-head" }, el("h3", {}, title), el("span", { class: "chip" }, msg("stage." + stage)),
           el("span", { class: "step-mark small ok", "aria-live": "off" }, (partial ? "✓ " + msg("facts.step_proven") : "✓ " + msg("verify.step_ok")))),
         el("p", { class: "when small" }, el("time", { datetime: time }, time.length >= 16 ? time.slice(0, 10) + " " + time.slice(11, 16) : time)),
         badge ? el("p", {}, badge) : null,
         lines.map((line) => el("p", {}, line)),
+        stock && stock.tags.length ? el("details", { class: "ear-tags" }, el("summary", {}, msg("detail.ear_tags", { n: stock.tags.length })),
+          el("p", { class: "code" }, stock.tags.join(" "))) : null,
         commitments.length ? el("ul", { class: "commitments" }, commitments.map((c) => el("li", {}, c))) : null,
         priceLine ? el("p", { class: "step-price" }, priceLine) : null,
         el("p", { class: "who small" }, msg("journey.by", { party: who }) + (place ? " · " + msg("journey.at", { place }) : "")));

@@ -50,10 +50,16 @@
   }
 
   function refs(list, lineage) {
-    // The lots of `list` on the lineage (else, or with no lineage given, all of them), as {lot, quantity, unit}.
+    // The lots of `list` on the lineage (else, or with no lineage given, all of them), as {lot, quantity,
+    // unit} and, for live animals, their signed ear_tags and live_weight.
     const all = Array.isArray(list) ? list.filter(isObj) : [];
     const on = lineage ? all.filter((r) => lineage.has(r.lot)) : [];
-    return (on.length ? on : all).map((r) => ({ lot: get(r, "lot"), quantity: get(r, "quantity"), unit: get(r, "unit") }));
+    return (on.length ? on : all).map((r) => {
+      const ref = { lot: get(r, "lot"), quantity: get(r, "quantity"), unit: get(r, "unit") };
+      // Live animals' ear tags and live weight (values.LotOut), only where the entry signs them.
+      for (const k of ["ear_tags", "live_weight"]) if (own(r, k)) ref[k] = r[k];
+      return ref;
+    });
   }
 
   function provenEvents(journey, result) {
