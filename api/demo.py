@@ -14,6 +14,13 @@ through the same checks as any other. The five stories of MISSION.md:
 4. Tampering is not staged here (it would spoil the demo); see tests/ledger/test_audit.py.
 5. Fraud by quantity: the market tries to sell 800 kg out of a 500 kg lot: refused and flagged.
 
+And pork (issue 20 §5): four 宁乡花猪 with their ear tags → the official veterinarian's 动物检疫合格证明
+(动物B, for slaughter) → a designated slaughterhouse, where they rest overnight → slaughter into eight
+carcass halves (75 % of live weight) with the slaughterhouse's 肉品品质检验合格证 → the veterinarian's
+动物检疫合格证明 (产品B) → the wholesale market (entry check names it) → one half each → a wet-market
+pork stall → 1.5 kg sold; the stall's scale prints the half's trace code on the receipt, which
+the consumer scans (`DemoResult["pork_lot"]`).
+
 The steps are said in the words of trace/scenario.py, which the tests' stories and the benches share.
 """
 
@@ -33,7 +40,7 @@ from farmtrace.trace.model.details import STANDARD_RECALL_INSTRUCTIONS
 from farmtrace.trace.model.ids import uscc_check_char
 from farmtrace.trace.service import TraceService
 
-__all__ = ["PARTIES", "DemoResult", "Scenario", "run_demo"]
+__all__ = ["PARTIES", "PORK_LOT", "DemoResult", "Scenario", "run_demo"]
 
 
 def _uscc(first17: str) -> str:
@@ -91,6 +98,36 @@ PARTIES = {
         ["retailer"],
         "湖南省长沙市开福区四方坪农贸市场",
     ),
+    # The pork story's parties (after the others, so theirs keep their order and numbers). 430182 is
+    # 宁乡市's county code, the one its ear tags carry.
+    "pigfarm": (
+        _uscc("93430182MA4P00031"),
+        "宁乡市花明楼镇宁乡花猪养殖专业合作社",
+        "Huaminglou Ningxiang Pig Cooperative",
+        ["producer"],
+        "湖南省长沙市宁乡市花明楼镇",
+    ),
+    "vet": (
+        _uscc("12430182MB0000023"),
+        "宁乡市动物卫生监督所",
+        "Ningxiang Animal Health Supervision Institute",
+        ["veterinarian"],
+        "湖南省长沙市宁乡市玉潭街道",
+    ),
+    "abattoir": (
+        _uscc("91430182MA4T10021"),
+        "宁乡市生猪定点屠宰厂",
+        "Ningxiang Designated Pig Slaughterhouse",
+        ["processor"],
+        "湖南省长沙市宁乡市历经铺街道",
+    ),
+    "porkstall": (
+        _uscc("92430105MA4T00037"),
+        "四方坪农贸市场刘记猪肉摊",
+        "Liu's Pork Stall, Sifangping Wet Market",
+        ["retailer"],
+        "湖南省长沙市开福区四方坪农贸市场",
+    ),
 }
 
 # The person each party names to the registration desk (kept off the ledger; regulators only).
@@ -102,6 +139,10 @@ CONTACTS = {
     "market": "王志强",
     "shop": "李芳",
     "stall": "李秋云",
+    "pigfarm": "周国平",
+    "vet": "陈卫东",
+    "abattoir": "彭建军",
+    "porkstall": "刘桂香",
 }
 
 CABBAGE = {"name_zh": "宁乡包菜", "name_en": "Ningxiang cabbage", "variety": "京丰一号", "category": "蔬菜"}
@@ -122,6 +163,28 @@ RECALL_REASON = "市级抽检检出禁用农药甲拌磷超标"
 RECALL_INSTRUCTIONS_ZH = STANDARD_RECALL_INSTRUCTIONS[0]
 
 TEST_PASS = {**sc.RAPID_TEST, "value": "12.5", "result": "pass"}
+
+# The pork story. Live pigs are counted by the head (头) and tagged: 畜禽标识 1 (pig) + 430182
+# (宁乡市) + an 8-digit serial, one per animal. Meat is weighed; the carcass half keeps its product
+# (and GTIN) from the slaughterhouse to the stall, so its prices are one series.
+PIGS = {"name_zh": "宁乡花猪", "name_en": "Ningxiang pig", "category": "生猪"}
+PORK = {
+    "name_zh": "宁乡花猪 白条肉",
+    "name_en": "Ningxiang pork, carcass half",
+    "category": "肉类",
+    "gtin": "6901234568004",
+}
+EAR_TAGS = [f"1430182{n:08d}" for n in range(31, 35)]
+LIVE_WEIGHT = "462"  # kg, the four pigs weighed together before slaughter: 115.5 kg a head
+# Eight carcass halves, 346.5 kg: 75 % of the live weight (a pig's dressing percentage is ~70-78 %).
+HALVES = [("MWD-BT-01", "43"), ("MWD-BT-02", "43.5"), ("MWD-BT-03", "43.5"), ("MWD-BT-04", "43")]
+HALVES += [("MWD-BT-05", "43.5"), ("MWD-BT-06", "43"), ("MWD-BT-07", "43.5"), ("MWD-BT-08", "43.5")]
+CARCASS_KG = "346.5"
+# 动物检疫合格证明 numbers are the printed forms' own; the official veterinarians sign in office.
+ANIMAL_CERT = "4301820002173"  # 动物B, for the pigs on the road to slaughter
+PRODUCT_CERT = "4301820002186"  # 产品B, for the carcasses leaving the slaughterhouse
+FARM_VET = "谢志刚"  # 官方兽医 who inspects at the farm (产地检疫)
+PLANT_VET = "罗海燕"  # 官方兽医 stationed at the slaughterhouse (屠宰检疫)
 
 
 class Scenario:
@@ -145,6 +208,10 @@ class Scenario:
         moment = self._start + timedelta(minutes=20 * self._steps)
         self._steps += 1
         return moment
+
+    def rest(self, hours: int) -> None:
+        """Let `hours` pass before the next step (pigs rest overnight before slaughter, 宰前静养)."""
+        self._steps += 3 * hours
 
     def _upcoming_day(self) -> str:
         """The CST date (YYYYMMDD) the next recorded event will carry: documents are numbered by it."""
@@ -220,8 +287,10 @@ class Scenario:
         self.record(who, said)
         return number
 
-    def ship(self, who: str, lots: list[tuple[str, str]], to: str, price: str | None = None) -> str:
-        return self.record(who, _ship(lots, to, price))
+    def ship(
+        self, who: str, lots: list[tuple[str, str]], to: str, price: str | None = None, *, unit: str = "kg"
+    ) -> str:
+        return self.record(who, _ship(lots, to, price, unit=unit))
 
     def receive(
         self,
@@ -231,21 +300,23 @@ class Scenario:
         source: str,
         certificate: str | None = None,
         inspection: str | None = None,
+        *,
+        unit: str = "kg",
+        temperature: str | None = "4.5",
     ) -> str:
-        # The reading is taken a step before the receipt is signed.
-        reading = {
-            "type": "temperature",
-            "value": "4.5",
-            "unit": "Cel",
-            "time": sc.event_time(self._next_time()),
-        }
+        """Receive `lots` (in `unit`) of `ship_event`, naming `certificate` at the entry check; with a
+        `temperature` reading (°C) taken a step before the receipt is signed (None: live animals)."""
+        readings = []
+        if temperature is not None:
+            moment = sc.event_time(self._next_time())
+            readings = [{"type": "temperature", "value": temperature, "unit": "Cel", "time": moment}]
         said = sc.receive(
-            [sc.ref(lot, qty) for lot, qty in lots],
+            [sc.ref(lot, qty, unit) for lot, qty in lots],
             source=PARTIES[source][0],
             ship_event=ship_event,
             certificate_no=certificate,
             inspection_event=inspection,
-            sensors=[reading],
+            sensors=readings or None,
         )
         return self.record(who, said)
 
@@ -263,15 +334,59 @@ class Scenario:
         )
         return self.record(who, said)
 
+    def raise_animals(
+        self,
+        who: str,
+        lot: str,
+        ear_tags: list[str],
+        product: dict,
+        pen: str,
+        *,
+        live_weight: str,
+        price: str,
+    ) -> str:
+        """Animals leave the farm as a new lot (出栏), one head per ear tag, priced by live weight."""
+        origin = {"name": pen, "address": PARTIES[who][4]}
+        out = sc.animals(lot, ear_tags, product, live_weight=live_weight)
+        return self.record(who, sc.harvest([out], origin=origin, price=sc.price(price, "production")))
+
+    def quarantine(self, lot: str, qty: str, unit: str, **detail: Any) -> str:
+        """The veterinarian's 动物检疫合格证明 on `qty` `unit` of `lot` (trace.scenario.quarantine's
+        fields); return its number."""
+        self.record("vet", sc.quarantine([sc.ref(lot, qty, unit)], **detail))
+        return detail["certificate_no"]
+
+    def slaughter(
+        self,
+        lot: str,
+        heads: str,
+        outputs: list[tuple[str, str]],
+        product: dict,
+        *,
+        live_weight: str,
+        serial: int,
+    ) -> str:
+        """The slaughterhouse slaughters the `heads` of `lot` into `outputs`, its 肉品品质检验合格证
+        numbered RP-430182-<the day>-<serial>; return the certificate number."""
+        number = f"RP-430182-{self._upcoming_day()}-{serial:03d}"
+        said = sc.slaughter(
+            [sc.ref(lot, heads, "head")],
+            [sc.out(code, qty, product) for code, qty in outputs],
+            live_weight=live_weight,
+            certificate_no=number,
+        )
+        self.record("abattoir", said)
+        return number
+
     def sell(self, who: str, lot: str, qty: str, price: str, stage: str = "retail") -> dict[str, Any]:
         """The step of `who` selling `qty` of `lot` (record it, or expect it `refused`)."""
         return sc.sell([sc.ref(lot, qty)], price=sc.price(price, stage))
 
 
-def _ship(lots: list[tuple[str, str]], to: str, price: str | None) -> dict[str, Any]:
+def _ship(lots: list[tuple[str, str]], to: str, price: str | None, *, unit: str = "kg") -> dict[str, Any]:
     """A ship step to demo party `to`; a sale between parties carries its wholesale price."""
     return sc.ship(
-        [sc.ref(lot, qty) for lot, qty in lots],
+        [sc.ref(lot, qty, unit) for lot, qty in lots],
         destination=PARTIES[to][0],
         price=sc.price(price, "wholesale") if price else None,
     )
@@ -363,11 +478,56 @@ def run_demo(service: TraceService, key_dir: Path, *, now: datetime | None = Non
     s.receive("market", shipped, [("NX-LB-1121", "500")], "coop", certificate=radish_cert)
     fraud_rule = s.refused("market", s.sell("market", "NX-LB-1121", "800", "1.6", stage="wholesale"))
 
+    livestock = _pork_story(s)
+
     return DemoResult(
         key_dir=str(key_dir),
         consumer_lot="XF-BAG-0001",
         recalled_lot="ZJ-LJ-1119",
+        pork_lot=PORK_LOT,
         certificates={"cabbage": cabbage_cert, "chilli": chilli_cert, "radish": radish_cert},
+        livestock_certificates=livestock,
         refused=[failed_rule, fraud_rule],
         parties={name: pid for name, (pid, *_) in PARTIES.items()},
     )
+
+
+# The carcass half the pork stall sells from: its trace code is on the stall's receipts.
+PORK_LOT = "MWD-BT-01"
+
+
+def _pork_story(s: Scenario) -> dict[str, str]:
+    """Four 宁乡花猪 from the farm to a consumer's 1.5 kg of pork; return the certificate numbers
+    (animal: 动物B, meat: 肉品品质检验合格证, product: 产品B)."""
+    pigs, heads = "NX-HZ-1121", str(len(EAR_TAGS))
+    farm, plant, market = PARTIES["pigfarm"][1], PARTIES["abattoir"][1], PARTIES["market"][1]
+    s.raise_animals(
+        "pigfarm", pigs, EAR_TAGS, PIGS, "花明楼镇 花猪养殖场 3 号栏舍", live_weight=LIVE_WEIGHT, price="19"
+    )
+    animal = s.quarantine(
+        pigs, heads, "head", form="animal_b", certificate_no=ANIMAL_CERT, owner=farm, species="猪",
+        purpose="屠宰", origin=PARTIES["pigfarm"][4], destination=plant, official_vet=FARM_VET,
+        valid_days="1", ear_tags=EAR_TAGS, carrier=farm, transport="road", vehicle="湘A·5Q638",
+        disinfection="过氧乙酸",
+    )  # fmt: skip
+    shipped = s.ship("pigfarm", [(pigs, heads)], "abattoir", unit="head")
+    s.receive(
+        "abattoir", shipped, [(pigs, heads)], "pigfarm", certificate=animal, unit="head", temperature=None
+    )
+    s.rest(12)
+    carcasses = "NXTZ-BT-1122"
+    meat = s.slaughter(pigs, heads, [(carcasses, CARCASS_KG)], PORK, live_weight=LIVE_WEIGHT, serial=1)
+    product = s.quarantine(
+        carcasses, CARCASS_KG, "kg", form="product_b", certificate_no=PRODUCT_CERT, owner=plant,
+        species="猪", product_name=PORK["name_zh"], origin=PARTIES["abattoir"][4], destination=market,
+        official_vet=PLANT_VET, valid_days="1", transport="road", vehicle="湘A·L2076",
+        disinfection="过氧乙酸", marks="湘 0347215",
+    )  # fmt: skip
+    shipped = s.ship("abattoir", [(carcasses, CARCASS_KG)], "market", price="30")
+    s.receive("market", shipped, [(carcasses, CARCASS_KG)], "abattoir", certificate=product, temperature="2")
+    s.transform("market", "split", [(carcasses, CARCASS_KG)], HALVES, PORK)
+    half = dict(HALVES)[PORK_LOT]
+    shipped = s.ship("market", [(PORK_LOT, half)], "porkstall", price="32")
+    s.receive("porkstall", shipped, [(PORK_LOT, half)], "market", certificate=product, temperature="3")
+    s.record("porkstall", s.sell("porkstall", PORK_LOT, "1.5", "40"))
+    return {"animal": animal, "meat": meat, "product": product}

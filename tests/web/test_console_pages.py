@@ -229,7 +229,8 @@ def test_parties_page_lists_parties_with_their_private_details_and_pending_appli
     assert "0731-88880003" in page  # a registered party's details from the desk
     for pid in (keys["shop"].party, keys["stall"].party, keys["coop"].party):
         assert f'data-party="{pid}" data-status="active"' in page
-    assert page.count('data-action="revoke"') >= 7 and page.count('data-action="suspend"') == 7  # not itself
+    # Every party but the regulator itself: the demo's others and the injected farm.
+    assert page.count('data-action="revoke"') >= 7 and page.count('data-action="suspend"') == len(keys)
     # The approve button carries the record to sign, escaped into an attribute.
     payload = re.search(r'data-action="approve" data-payload="([^"]*)"', page).group(1)
     assert "&#34;" in payload and signer.key_id in payload
