@@ -19,8 +19,10 @@ the extension objects (as `{base}/ns#{key}`) instead of dropping them.
     harvest     ObjectEvent          ADD     commissioning                active           (+ ilmd)
     inspect     ObjectEvent          OBSERVE inspecting                   conformant | non_conformant
     certify     ObjectEvent          OBSERVE inspecting                   conformant       (+ certificationInfo)
+    quarantine  ObjectEvent          OBSERVE inspecting                   conformant       (+ certificationInfo)
     transform   TransformationEvent  -       repackaging (split, merge,   active           (+ ilmd)
                                              repack) | commissioning (process)
+                                             | killing (slaughter)
     ship        ObjectEvent          OBSERVE shipping                     in_transit
     receive     ObjectEvent          OBSERVE receiving                    in_progress | returned (rejected)
     sell        ObjectEvent          OBSERVE retail_selling               retail_sold      (retail price)
@@ -43,8 +45,12 @@ canonical bytes, travels as `farmtrace:eventId` (hex); it is a user extension fi
 hash covers it too, and two signed events never share a hash ID. (Until this change eventID was
 `event_uri(event id)`, the RFC 6920 form of that SHA-256; lookups still accept it.)
 
-Quantities: kg KGM, g GRM, t TNE, jin KGM (converted: 1 jin = 0.5 kg), piece H87, box XBX, bag XBG
-(UN/CEFACT Recommendation 20 and 21 codes). Locations: a GLN becomes `https://id.gs1.org/414/{gln}`
+Quantities: kg KGM, g GRM, t TNE, jin KGM (converted: 1 jin = 0.5 kg), piece H87, box XBX, bag XBG,
+head HEA (UN/CEFACT Recommendation 20 and 21 codes). A 动物检疫合格证明 (quarantine) is exported as
+an inspection, like a 合格证, its number in `certificationInfo` and its fields as
+`farmtrace:quarantine`; a slaughter is a TransformationEvent with CBV's "killing" step, its live
+weight and 肉品品质检验合格证 in `farmtrace:slaughter`; live animals' ear tags and live weight go with
+the products in ilmd (`farmtrace:animals`). Locations: a GLN becomes `https://id.gs1.org/414/{gln}`
 (an SGLN URN would need the company prefix length, which a GLN alone does not give), else "lat,lon"
 becomes an RFC 5870 `geo:` URI, else there is no readPoint. Names, addresses, prices, test results
 and certificate details travel as `farmtrace:` extension fields. recordTime is the time the ledger
@@ -68,6 +74,7 @@ from .model.details import (
     DestroyDetail,
     HarvestDetail,
     InspectDetail,
+    QuarantineDetail,
     RecallDetail,
     ReceiveDetail,
     ShipDetail,
@@ -101,6 +108,9 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "price": ("the recorded price: amount, currency, unit, stage", "记录的价格：金额、币种、单位、环节"),
     "inspection": ("a test's report number, method, result and items", "检测的报告编号、方法、结果和项目"),
     "certificate": ("the 承诺达标合格证: number, standard, validity", "承诺达标合格证：编号、标准、有效期"),
+    "quarantine": ("the 动物检疫合格证明: its form's fields", "动物检疫合格证明：证明上的各项"),
+    "slaughter": ("a slaughter's live weight and 肉品品质检验合格证 number", "屠宰的宰前活重和肉品品质检验合格证编号"),
+    "animals": ("live animals' ear tags and live weight, keyed by lot code (in ilmd)", "活畜的耳标号和活重，以批次码为键（在 ilmd 中）"),
     "receipt": ("the receiving party's entry check", "收货方的市场准入查验"),
     "recall": ("a recall's reason and instructions", "召回原因和处置要求"),
     "destruction": ("why and how a lot was destroyed", "销毁原因和方式"),
@@ -109,16 +119,17 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "tracingCodes": ("each output lot's national 追溯码, keyed by lot code (in ilmd)", "各产出批次的国家平台追溯码，以批次码为键（在 ilmd 中）"),
     "eventId": ("the SHA-256 of the signed event's canonical bytes (hex)", "已签名事件规范字节的 SHA-256（十六进制）"),
     "party": ("the id of the party that signed the event", "签署该事件的主体编号"),
-    "transformType": ("split, merge, repack or process", "分装、合并、改包装或加工"),
+    "transformType": ("split, merge, repack, process or slaughter", "分装、合并、改包装、加工或屠宰"),
     "wholesale_selling": ("business step: a wholesale sale (CBV has none)", "业务步骤：批发销售（CBV 无此项）"),
     "sold": ("disposition: sold wholesale", "处置状态：已批发售出"),
 }
 _OBJECT_TERMS = ("location", "price", "inspection", "certificate", "receipt", "recall", "destruction", "origin")
+_OBJECT_TERMS += ("quarantine", "slaughter")
 # Keys our extension objects use that the EPCIS context already defines (as protected terms): inside
 # an extension object they must mean our keys, not EPCIS's, so the scoped context redefines them.
 _EPCIS_TERMS = ("id", "type", "quantity", "uom")
 # UN/CEFACT Recommendation 20 (measures) and 21 (packages: X + code).
-UOM = {"kg": "KGM", "g": "GRM", "t": "TNE", "jin": "KGM", "piece": "H87", "box": "XBX", "bag": "XBG"}
+UOM = {"kg": "KGM", "g": "GRM", "t": "TNE", "jin": "KGM", "piece": "H87", "box": "XBX", "bag": "XBG", "head": "HEA"}
 _SENSOR = {"temperature": ("Temperature", "CEL"), "humidity": ("RelativeHumidity", "P1")}
 # CBV 2.0 business transaction types for our document types; others go untyped.
 _DOC_TYPES = {"invoice": "inv", "certificate": "cert", "inspection_report": "testres", "purchase_order": "po"}
@@ -155,6 +166,7 @@ def context_document(base: str) -> dict[str, Any]:
         terms[f"farmtrace:{name}"]["@context"] = scoped
     terms["farmtrace:products"].update({"@container": "@index", "@context": scoped})
     terms["farmtrace:tracingCodes"]["@container"] = "@index"
+    terms["farmtrace:animals"].update({"@container": "@index", "@context": scoped})
     return {"@context": terms}
 
 
@@ -251,6 +263,13 @@ def _ilmd(event: Event) -> dict[str, Any]:
     codes = {o.lot: o.tracing_code for o in event.outputs if o.tracing_code is not None}
     if codes:  # absent without codes: such events export as before
         ilmd["farmtrace:tracingCodes"] = codes
+    animals = {
+        o.lot: {k: v for k, v in o.to_wire().items() if k in ("ear_tags", "live_weight")}
+        for o in event.outputs
+        if o.ear_tags is not None
+    }
+    if animals:  # live animals only
+        ilmd["farmtrace:animals"] = animals
     return ilmd
 
 
@@ -292,7 +311,7 @@ def to_epcis_event(
         assert isinstance(detail, TransformDetail)
         out["inputQuantityList"] = inputs
         out["outputQuantityList"] = outputs
-        out["bizStep"] = "commissioning" if detail.type == "process" else "repackaging"
+        out["bizStep"] = {"process": "commissioning", "slaughter": "killing"}.get(detail.type, "repackaging")
         out["disposition"] = "active"
         out["farmtrace:transformType"] = detail.type
     else:
@@ -321,7 +340,7 @@ def to_epcis_event(
     sensors = _sensors(event)
     if sensors:
         out["sensorElementList"] = sensors
-    if isinstance(detail, CertifyDetail):
+    if isinstance(detail, CertifyDetail | QuarantineDetail):
         out["certificationInfo"] = _certificate_uri(detail.certificate_no)
     if kind in ("harvest", "transform"):
         out["ilmd"] = _ilmd(event)
@@ -332,10 +351,13 @@ def to_epcis_event(
     out["farmtrace:location"] = event.location.to_wire()
     if event.price is not None:
         out["farmtrace:price"] = event.price.to_wire()
-    if isinstance(detail, InspectDetail | CertifyDetail | ReceiveDetail | RecallDetail | DestroyDetail):
+    if isinstance(detail, TransformDetail) and detail.type == "slaughter":
+        out["farmtrace:slaughter"] = {k: v for k, v in detail.to_wire().items() if k != "type"}
+    if isinstance(detail, InspectDetail | CertifyDetail | QuarantineDetail | ReceiveDetail | RecallDetail | DestroyDetail):
         name = {
             InspectDetail: "inspection",
             CertifyDetail: "certificate",
+            QuarantineDetail: "quarantine",
             ReceiveDetail: "receipt",
             RecallDetail: "recall",
             DestroyDetail: "destruction",
@@ -358,6 +380,7 @@ def _step(event: Event, ns: str) -> tuple[str, str]:
     return {
         "harvest": ("commissioning", "active"),
         "certify": ("inspecting", "conformant"),
+        "quarantine": ("inspecting", "conformant"),
         "ship": ("shipping", "in_transit"),
         "recall": ("holding", "recalled"),
         "destroy": ("destroying", "destroyed"),

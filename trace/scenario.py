@@ -13,8 +13,10 @@ so the demo (api) and the tests and benches can all stand on it. Three nouns:
   from a random seed (the demo). `PartyKey.from_seed(actor.party, actor.seed)` is the client's twin.
 - a **step**: what a party says (kind, inputs, outputs, detail; optional price, sensors, documents),
   one named step per kind: `register`, `add_key`, `revoke_key`, `suspend`, `harvest`, `inspect`,
-  `certify`, `ship`, `receive`, `split`/`merge`/`repack` (transform), `sell`, `recall`, `destroy`;
-  `step` for any other. Lots are named by `ref` (an input following its heads) and `out`.
+  `certify`, `ship`, `receive`, `split`/`merge`/`repack`/`slaughter` (transform), `sell`, `recall`,
+  `destroy`, `quarantine`;
+  `step` for any other. Lots are named by `ref` (an input following its heads), `out` and `animals`
+  (live animals by their ear tags).
 - an **event** (`event_wire`, `Actor.event`): a step said by an actor at a moment; `Actor.sign`
   turns it into the ledger entry and its event id, as `PartyKey.sign` does.
 
@@ -49,6 +51,7 @@ __all__ = [
     "Actor",
     "SignedEntry",
     "add_key",
+    "animals",
     "certify",
     "derive_seed",
     "destroy",
@@ -61,6 +64,7 @@ __all__ = [
     "out",
     "party_record",
     "price",
+    "quarantine",
     "recall",
     "receive",
     "ref",
@@ -69,6 +73,7 @@ __all__ = [
     "revoke_key",
     "sell",
     "ship",
+    "slaughter",
     "split",
     "step",
     "suspend",
@@ -256,6 +261,14 @@ def out(lot: str, quantity: str, product: dict[str, str], unit: str = "kg") -> d
     return {"lot": lot, "quantity": quantity, "unit": unit, "product": product}
 
 
+def animals(
+    lot: str, ear_tags: Sequence[str], product: dict[str, str], *, live_weight: str | None = None
+) -> dict[str, Any]:
+    """An output of live animals: one head per ear tag, and optionally their total live weight in kg."""
+    said = {**out(lot, str(len(ear_tags)), product, unit="head"), "ear_tags": list(ear_tags)}
+    return said if live_weight is None else {**said, "live_weight": live_weight}
+
+
 def price(amount: str, stage: str, *, unit: str = "kg", currency: str = "CNY") -> dict[str, str]:
     """A price per `unit` at `stage` (production, wholesale or retail)."""
     return {"amount": amount, "currency": currency, "unit": unit, "stage": stage}
@@ -379,6 +392,50 @@ def merge(inputs: Sequence[dict[str, Any]], outputs: Sequence[dict[str, Any]]) -
 def repack(inputs: Sequence[dict[str, Any]], outputs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """transform (repack): a lot goes into packs (each output a pack)."""
     return step("transform", inputs=inputs, outputs=outputs, detail={"type": "repack"})
+
+
+def slaughter(
+    inputs: Sequence[dict[str, Any]], outputs: Sequence[dict[str, Any]], *, live_weight: str, certificate_no: str
+) -> dict[str, Any]:
+    """transform (slaughter): live animals (head) become carcasses and cuts (kg), with the animals' live
+    weight (kg) and the slaughterhouse's 肉品品质检验合格证 number."""
+    detail = {"type": "slaughter", "live_weight": live_weight, "certificate_no": certificate_no}
+    return step("transform", inputs=inputs, outputs=outputs, detail=detail)
+
+
+def quarantine(
+    inputs: Sequence[dict[str, Any]],
+    *,
+    form: str,
+    certificate_no: str,
+    owner: str,
+    species: str,
+    origin: str,
+    destination: str,
+    official_vet: str,
+    valid_days: str = "1",
+    ear_tags: Sequence[str] | None = None,
+    purpose: str | None = None,
+    product_name: str | None = None,
+    **carriage: str,
+) -> dict[str, Any]:
+    """quarantine: an official veterinarian's 动物检疫合格证明 for the input lot (`form` animal_a,
+    animal_b, product_a, product_b); `carriage` any of carrier, transport, vehicle, disinfection,
+    marks, note."""
+    detail: dict[str, Any] = {
+        "form": form,
+        "certificate_no": certificate_no,
+        "owner": owner,
+        "species": species,
+        "origin": origin,
+        "destination": destination,
+        "valid_days": valid_days,
+        "official_vet": official_vet,
+    }
+    said = {"ear_tags": list(ear_tags) if ear_tags is not None else None, "purpose": purpose}
+    said |= {"product_name": product_name, **carriage}
+    detail |= {name: given for name, given in said.items() if given is not None}
+    return step("quarantine", inputs=inputs, detail=detail)
 
 
 def sell(inputs: Sequence[dict[str, Any]], *, price: dict[str, str]) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from farmtrace.trace.model.ids import check_event_id, check_gln, check_gtin, che
 from farmtrace.trace.model.reader import GEO, HEX64, TOKEN, URL, Obj, b64_text, parse_time, with_optional
 from farmtrace.trace.model.units import format_decimal
 
-ROLES = ("producer", "inspector", "processor", "wholesaler", "retailer", "regulator")
+# "veterinarian" was added since (issue 20 §5, docs/livestock.md): a new choice, not a new behaviour.
+ROLES = ("producer", "inspector", "processor", "wholesaler", "retailer", "regulator", "veterinarian")
 PRICE_STAGES = ("production", "wholesale", "retail")
 SENSOR_UNITS = {"temperature": "Cel", "humidity": "%RH"}
 

@@ -42,6 +42,11 @@ MARKET = uscc("91430100MA4L22222")  # wholesale market
 SHOP = uscc("91430100MA4L33333")  # supermarket
 PROCESSOR = uscc("91430100MA4L44444")
 FARMER = "F430124-000123"
+# The pork story's parties (pork_story): registered by it, not by register_all.
+PIG_FARM = uscc("93430182MA4P00011")  # 宁乡 pig farm (a cooperative)
+VET = uscc("12430182MB0000011")  # 宁乡市动物卫生监督所 (official veterinarians)
+ABATTOIR = uscc("91430100MA4T10011")  # designated slaughterhouse (定点屠宰厂)
+STALL = uscc("92430102MA4T00011")  # wet-market pork stall (个体工商户)
 
 ROLES = {
     REGULATOR: ["regulator"],
@@ -51,6 +56,10 @@ ROLES = {
     SHOP: ["retailer"],
     PROCESSOR: ["processor"],
     FARMER: ["producer"],
+    PIG_FARM: ["producer"],
+    VET: ["veterinarian"],
+    ABATTOIR: ["processor"],
+    STALL: ["retailer"],
 }
 NAMES = {
     REGULATOR: "长沙市市场监督管理局",
@@ -60,6 +69,10 @@ NAMES = {
     SHOP: "长沙某超市五一店",
     PROCESSOR: "长沙净菜加工厂",
     FARMER: "宁乡 张三 家庭农场",
+    PIG_FARM: "宁乡市花猪养殖专业合作社",
+    VET: "宁乡市动物卫生监督所",
+    ABATTOIR: "长沙市生猪定点屠宰厂",
+    STALL: "长沙东塘农贸市场 李记猪肉摊",
 }
 ADDRESS = "湖南省长沙市"
 CABBAGE = {"name_zh": "包菜", "name_en": "Cabbage", "variety": "京丰一号", "category": "蔬菜"}
@@ -295,6 +308,78 @@ _STEPS = {
 }
 
 
+# --- the pork story (issue 20 §5) -------------------------------------------------------------------
+
+PIGS = {"name_zh": "宁乡花猪", "name_en": "Ningxiang pig", "category": "生猪"}
+PORK = {"name_zh": "宁乡花猪 白条肉", "name_en": "Ningxiang pork, carcass half", "category": "肉类"}
+PORK_CUT = {"name_zh": "宁乡花猪 前腿肉", "name_en": "Ningxiang pork, foreleg", "category": "肉类"}
+EAR_TAGS = [f"1430182{n:08d}" for n in (1, 2, 3)]
+ANIMAL_CERT = "4301820001"  # 动物检疫合格证明（动物B）
+PRODUCT_CERT = "4301820002"  # 动物检疫合格证明（产品B）
+MEAT_CERT = "RP-20261120-001"  # 肉品品质检验合格证
+
+
+def pork_story(lg: Ledger, *, until: str = "sell") -> Ledger:
+    """Record the pork story up to and including step `until` (registering its parties first).
+
+    Steps: harvest (3 pigs, 345 kg), quarantine (动物B), ship, receive (slaughterhouse), slaughter
+    (2 carcass halves, 130 kg each: 75 %), product_cert (产品B on the carcass lot), ship2 (to the
+    market), receive2 (naming the product certificate), split, ship3 (to the stall), receive3, sell.
+    """
+    for pid in (PIG_FARM, VET, ABATTOIR, STALL):
+        if lg.state.party(pid) is None:
+            lg.record("party.register", REGULATOR, detail={"party": party_wire(pid)})
+    steps = [
+        ("harvest", PIG_FARM, lambda: sc.harvest(
+            [sc.animals("PIG-001", EAR_TAGS, PIGS, live_weight="345")],
+            origin={"name": "宁乡市花明楼镇 花猪养殖场"}, price=sc.price("16", "production"),
+        )),
+        ("quarantine", VET, lambda: sc.quarantine(
+            [lg.inp("PIG-001", "3", "head")], form="animal_b", certificate_no=ANIMAL_CERT,
+            owner=NAMES[PIG_FARM], species="猪", purpose="屠宰", origin="湖南省长沙市宁乡市花明楼镇",
+            destination=NAMES[ABATTOIR], official_vet="王建国", ear_tags=EAR_TAGS, transport="road",
+            vehicle="湘A·D1234", disinfection="过氧乙酸",
+        )),
+        ("ship", PIG_FARM, lambda: sc.ship([lg.inp("PIG-001", "3", "head")], destination=ABATTOIR)),
+        ("receive", ABATTOIR, lambda: sc.receive(
+            [lg.inp("PIG-001", "3", "head")], source=PIG_FARM, ship_event=lg.ids["ship"],
+            certificate_no=ANIMAL_CERT,
+        )),
+        ("slaughter", ABATTOIR, lambda: sc.slaughter(
+            [lg.inp("PIG-001", "3", "head")],
+            [sc.out("PORK-001-L", "130", PORK), sc.out("PORK-001-R", "128.5", PORK)],
+            live_weight="345", certificate_no=MEAT_CERT,
+        )),
+        ("product_cert", VET, lambda: sc.quarantine(
+            [lg.inp("PORK-001-L", "130")], form="product_b", certificate_no=PRODUCT_CERT,
+            owner=NAMES[ABATTOIR], species="猪", product_name="白条肉", origin=NAMES[ABATTOIR],
+            destination=NAMES[MARKET], official_vet="王建国", marks="湘 0012345",
+        )),
+        ("ship2", ABATTOIR, lambda: sc.ship([lg.inp("PORK-001-L", "130")], destination=MARKET)),
+        ("receive2", MARKET, lambda: sc.receive(
+            [lg.inp("PORK-001-L", "130")], source=ABATTOIR, ship_event=lg.ids["ship2"],
+            certificate_no=PRODUCT_CERT,
+        )),
+        ("split", MARKET, lambda: sc.split(
+            [lg.inp("PORK-001-L", "130")],
+            [sc.out("PORK-001-L1", "20", PORK_CUT), sc.out("PORK-001-L2", "110", PORK)],
+        )),
+        ("ship3", MARKET, lambda: sc.ship(
+            [lg.inp("PORK-001-L1", "20")], destination=STALL, price=sc.price("26", "wholesale"),
+        )),
+        ("receive3", STALL, lambda: sc.receive(
+            [lg.inp("PORK-001-L1", "20")], source=MARKET, ship_event=lg.ids["ship3"],
+            certificate_no=PRODUCT_CERT,
+        )),
+        ("sell", STALL, lambda: sc.sell([lg.inp("PORK-001-L1", "1.5")], price=sc.price("32", "retail"))),
+    ]  # fmt: skip
+    for name, who, said in steps:
+        lg.tell(who, said(), name=name)
+        if name == until:
+            break
+    return lg
+
+
 H1 = "1" * 64
 H2 = "2" * 64
 T0 = START
@@ -352,6 +437,23 @@ def sample_wires() -> dict[str, dict[str, Any]]:
         "sell": at_t0(SHOP, sc.sell([ref("S-1", "1")], price=sc.price("6.8", "retail"))),
         "label_activate": at_t0(
             SHOP, sc.step("label_activate", detail={"lot": "S-1", "gtin": BAG["gtin"], "serials": ["R7-0001", "R7-0002"]})
+        ),
+        "quarantine": at_t0(
+            STATION,
+            sc.quarantine(
+                [ref("NX-PIG-001", "2", "head")],
+                form="animal_b",
+                certificate_no="4301820000123",
+                owner="宁乡花猪养殖场",
+                species="猪",
+                purpose="屠宰",
+                origin="湖南省长沙市宁乡市花明楼镇",
+                destination="长沙市定点屠宰厂",
+                official_vet="王兽医",
+                ear_tags=["143018200000001", "143018200000002"],
+                transport="road",
+                vehicle="湘A·12345",
+            ),
         ),
         "recall": at_t0(
             REGULATOR, sc.recall(lot, reason="农残超标", instructions="请停止销售并退回\n消费者可凭小票退款")

@@ -138,9 +138,14 @@ def _outcome(cls: type, wire: Any) -> tuple[Any, ...]:
 
 
 # Optional fields declared after the oracle was written (the national platform's codes,
-# docs/national-platform.md): no sample holds them, so on every form drawn here they are None, and
-# the oracle's verdicts hold for the rest; tests/trace/test_national_codes.py tests them.
-ADDED = {"LotOut": {"tracing_code"}, "PartyRecord": {"subject_code"}}
+# docs/national-platform.md; live animals' ear tags and weight, a slaughter's, docs/livestock.md): no
+# sample holds them, so on every form drawn here they are None, and the oracle's verdicts hold for
+# the rest; tests/trace/test_national_codes.py and tests/trace/test_livestock.py test them.
+ADDED = {
+    "LotOut": {"tracing_code", "ear_tags", "live_weight"},
+    "PartyRecord": {"subject_code"},
+    "TransformDetail": {"live_weight", "certificate_no"},
+}
 
 
 def _plain(x: Any) -> Any:

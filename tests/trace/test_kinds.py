@@ -30,6 +30,7 @@ def test_kinds_in_order() -> None:
         "ship",
         "receive",
         "sell",
+        "quarantine",
         "recall",
         "destroy",
         "recall_ack",
@@ -54,6 +55,7 @@ def test_roles() -> None:
         "ship": TRADERS,
         "receive": {"processor", "wholesaler", "retailer"},
         "sell": {"wholesaler", "retailer"},
+        "quarantine": {"veterinarian"},
         "recall": {"regulator"},
         "destroy": None,
         "recall_ack": None,
@@ -75,6 +77,7 @@ def test_shapes() -> None:
         "ship": lots,
         "receive": lots,
         "sell": lots,
+        "quarantine": (1, 1, 0, 0),
         "recall": (1, 1, 0, 0),
         "destroy": lots,
         "recall_ack": (0, 0, 0, 0),
@@ -85,7 +88,7 @@ def test_shapes() -> None:
 def test_rule_flags() -> None:
     assert set(_kinds("priced")) == {"harvest", "ship", "receive", "sell"}
     assert set(_kinds("custody")) == {"certify", "transform", "ship", "sell", "destroy"}
-    assert set(_kinds("bounded")) == {"inspect", "certify", "recall"}
+    assert set(_kinds("bounded")) == {"inspect", "certify", "quarantine", "recall"}
     assert _kinds("uses") == {"ship": "ship", "sell": "sell", "destroy": "destroy", "transform": "use"}
     assert set(_kinds("refuses_blocked")) == {"ship", "transform", "sell", "certify"}
     assert _kinds("disposal") == {"sell": "sold", "destroy": "destroyed"}

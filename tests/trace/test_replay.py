@@ -39,6 +39,7 @@ from .story import (
     key_wire,
     out,
     party_wire,
+    pork_story,
     private_key,
     story_one,
     wire,
@@ -106,6 +107,8 @@ def ledger(database_url) -> Iterator[tuple[TraceService, Ledger]]:
     lg.record("harvest", COOP, outputs=[coded], detail={"origin": {"name": "宁乡市 3号地块"}})
     # Two pre-printed labels bound to it, so that trace_label has rows to edit.
     lg.record("label_activate", COOP, detail={"lot": "NX-CAB-009", "gtin": "6901234567892", "serials": ["R1", "R2"]})
+    # The pork story, so that trace_animal and trace_livestock_certificate have rows to edit.
+    pork_story(lg)
     entries = [_genesis(), *(_entry(e) for e, _ in lg.log)]
     with service_at(database_url) as service:
         record(service, entries)
@@ -134,6 +137,8 @@ CHANGES = {
     "trace_certificate": ("lot", "NX-FORGED"),
     "trace_national_code": ("event_id", "f" * 64),
     "trace_label": ("lot", "NX-FORGED"),
+    "trace_animal": ("lot", "NX-FORGED"),
+    "trace_livestock_certificate": ("valid_until", "2099-01-01T00:00:00Z"),
     "trace_event": ("price_amount", "0.01"),
     "trace_event_lot": ("quantity", "12345"),
 }

@@ -451,6 +451,22 @@ def case_label_gtin() -> None:
     refused("label_gtin", lambda: _activate(lg, SHOP, "S-CAB-01-02", ["R7-0001"], gtin="6901234567885"), "GTIN")
 
 
+def case_ear_tag() -> None:
+    from .story import PIG_FARM, PIGS, pork_story, sc
+
+    lg = pork_story(story_one(until="register"), until="harvest")
+    again = sc.harvest([sc.animals("PIG-2", ["143018200000001"], PIGS)], origin={"name": "猪场"})
+    refused("ear_tag", lambda: lg.tell(PIG_FARM, again), "143018200000001", "already on record")
+
+
+def case_quarantine() -> None:
+    from .story import ABATTOIR, PIG_FARM, pork_story, sc
+
+    lg = pork_story(story_one(until="register"), until="harvest")
+    ship = sc.ship([lg.inp("PIG-001", "3", "head")], destination=ABATTOIR)
+    refused("quarantine", lambda: lg.tell(PIG_FARM, ship), "动物检疫合格证明", "cannot be shipped")
+
+
 CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 
 

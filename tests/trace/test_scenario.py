@@ -149,6 +149,28 @@ def _every_step() -> list[tuple[sc.Actor, dict]]:
             sc.repack([ref], [sc.out(f"B-{i}", "1", CABBAGE | {"gtin": "6901234567892"}) for i in range(5)]),
         ),
         (SHOP, sc.sell([sc.ref("B-1", "1", "jin", follows=[H1])], price=sc.price("3", "retail", unit="jin"))),
+        (
+            COOP,
+            sc.harvest(
+                [sc.animals("PIG-1", ["143018200000001", "143018200000002"], {"name_zh": "生猪"}, live_weight="230")],
+                origin={"name": "花猪场"},
+            ),
+        ),
+        (
+            STATION,
+            sc.quarantine(
+                [sc.ref("PIG-1", "2", "head", follows=[H1])], form="animal_b", certificate_no="Q-1", owner="花猪场",
+                species="猪", origin="宁乡", destination="屠宰厂", official_vet="王", purpose="屠宰",
+                ear_tags=["143018200000001", "143018200000002"], vehicle="湘A·1",
+            ),
+        ),
+        (
+            MARKET,
+            sc.slaughter(
+                [sc.ref("PIG-1", "2", "head", follows=[H1])], [sc.out("P-1", "170", {"name_zh": "白条肉"})],
+                live_weight="230", certificate_no="RP-1",
+            ),
+        ),
         (REGULATOR, sc.recall([ref], reason="农残超标", instructions="请停止销售")),
         (MARKET, sc.step("recall_ack", detail={"recall_event": H1, "lot": "NX-1"})),
         (COOP, sc.step("label_activate", detail={"lot": "NX-1", "gtin": "6901234567892", "serials": ["R1-0001"]})),

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from ..errors import InvalidEvent
 from ..label_rolls import MAX_LABELS, check_serial
-from .ids import check_gtin
+from .ids import check_ear_tag, check_gtin
 from .reader import (
     Obj,
     checked_field,
@@ -30,12 +30,14 @@ from .reader import (
     value_field,
     wire_form,
 )
-from .values import Location, PartyRecord, check_key_pair, key_id_field
+from .values import MAX_ANIMALS, Location, PartyRecord, check_key_pair, key_id_field
 
 __all__ = [
     "COMMITMENTS",
+    "QUARANTINE_FORMS",
     "STANDARD_RECALL_INSTRUCTIONS",
     "TRANSFORM_TYPES",
+    "TRANSPORT_MODES",
     "CertifyDetail",
     "DestroyDetail",
     "Detail",
@@ -47,6 +49,7 @@ __all__ = [
     "LabelActivateDetail",
     "PartyRegisterDetail",
     "PartySuspendDetail",
+    "QuarantineDetail",
     "RecallAckDetail",
     "RecallDetail",
     "ReceiveDetail",
@@ -63,7 +66,12 @@ COMMITMENTS = (
     "entrusted_tested",
     "internal_quality_control",
 )
-TRANSFORM_TYPES = ("split", "merge", "repack", "process")
+TRANSFORM_TYPES = ("split", "merge", "repack", "process", "slaughter")
+# The 动物检疫合格证明 forms (《动物检疫管理办法》, 农业农村部令2022年第7号, and the certificate
+# forms the ministry issued with it): 动物A / 产品A for goods leaving the province, 动物B / 产品B
+# for goods staying in it (docs/livestock.md).
+QUARANTINE_FORMS = ("animal_a", "animal_b", "product_a", "product_b")
+TRANSPORT_MODES = ("road", "rail", "water", "air")
 
 
 class Detail:
@@ -84,6 +92,11 @@ def _needs_certificate_no(o: Obj, source: str | None) -> None:
         raise InvalidEvent(
             o.field("certificate_source"), "says where certificate_no was checked: it needs a certificate_no"
         )
+
+
+def _ear_tag_item(item: Any, f: str) -> str:
+    check_ear_tag(item, field=f)
+    return item
 
 
 # The `*_field` calls return `dataclasses.field`s; RUF009 cannot tell, hence its `noqa`s.
@@ -131,12 +144,98 @@ class CertifyDetail(Detail):
     contact: str = text_field(max_len=200)
 
 
+def _slaughter_only(name: str, what: str) -> Any:
+    def check(o: Obj, value: object) -> None:
+        slaughter = o.value["type"] == "slaughter"
+        if slaughter and value is None:
+            raise InvalidEvent(o.field(name), f"a slaughter states {what}")
+        if not slaughter and value is not None:
+            raise InvalidEvent(o.field(name), f"only a slaughter states {what}")
+
+    return check
+
+
 @wire_form
 @dataclass(frozen=True)
 class TransformDetail(Detail):
-    """transform: "split" (1 input), "merge" (≥ 2 inputs, 1 output), "repack" or "process"."""
+    """transform: "split" (1 input), "merge" (≥ 2 inputs, 1 output), "repack", "process", or
+    "slaughter" (屠宰: live animals in head to carcasses and cuts in kg, by a designated slaughterhouse).
 
-    type: str = choice_field(TRANSFORM_TYPES)
+    A slaughter, and only a slaughter, states the animals' `live_weight` in kg as weighed before
+    slaughter (宰前活重; the yield tolerance is checked against it, rules/livestock.py) and the
+    number of the slaughterhouse's 肉品品质检验合格证 for its outputs (`certificate_no`). Both are
+    absent from every other transform, whose bytes they leave unchanged.
+    """
+
+    type: str = choice_field(TRANSFORM_TYPES, first=True)
+    live_weight: Decimal | None = decimal_field(  # noqa: RUF009
+        optional=True, check=_slaughter_only("live_weight", "the animals' live weight in kg")
+    )
+    certificate_no: str | None = text_field(
+        max_len=100, optional=True, check=_slaughter_only("certificate_no", "its 肉品品质检验合格证 number")
+    )
+
+
+def _animal_forms_only(o: Obj, tags: tuple[str, ...] | None) -> None:
+    animals = o.value["form"].startswith("animal")
+    if animals and tags is None:
+        raise InvalidEvent(
+            o.field("ear_tags"), "a certificate for live animals lists their ear tags (牲畜耳标号)"
+        )
+    if not animals and tags is not None:
+        raise InvalidEvent(o.field("ear_tags"), "a certificate for animal products lists no ear tags")
+
+
+def _product_forms_only(o: Obj, name: str | None) -> None:
+    products = o.value["form"].startswith("product")
+    if products and name is None:
+        raise InvalidEvent(o.field("product_name"), "a certificate for animal products names them (产品名称)")
+    if not products and name is not None:
+        raise InvalidEvent(o.field("product_name"), "a certificate for live animals names their species only")
+
+
+def _animal_purpose(o: Obj, purpose: str | None) -> None:
+    if o.value["form"].startswith("animal") and purpose is None:
+        raise InvalidEvent(
+            o.field("purpose"), "a certificate for live animals states their use (用途), e.g. 屠宰"
+        )
+
+
+@wire_form
+@dataclass(frozen=True)
+class QuarantineDetail(Detail):
+    """quarantine: a 动物检疫合格证明 an official veterinarian (官方兽医) issues for the input lot.
+
+    The fields are the form's own (docs/livestock.md maps each to its box): `form` which of the four
+    forms; `certificate_no` (编号); `owner` (货主); `species` (动物种类, e.g. 猪); for products
+    `product_name` (产品名称); for animals `purpose` (用途, e.g. 屠宰) and `ear_tags` (牲畜耳标号),
+    which must be exactly the animals in the lot (rules); `origin` (启运地点) and `destination`
+    (到达地点); the carriage: `carrier` (承运人), `transport` (运载方式), `vehicle` (运载工具牌号),
+    `disinfection` (装运前经…消毒); `valid_days` (本批…应于 N 日内到达有效; from the event's time);
+    `official_vet` (官方兽医 who signed it, a public official acting in office); `marks` (检疫标志号,
+    product forms); `note` (备注). The form's phone numbers are personal data and stay off the ledger.
+    """
+
+    form: str = choice_field(QUARANTINE_FORMS, first=True)
+    certificate_no: str = text_field(max_len=100)
+    owner: str = text_field(max_len=200)
+    species: str = text_field(max_len=50)
+    origin: str = text_field(max_len=300)
+    destination: str = text_field(max_len=300)
+    valid_days: Decimal = decimal_field(places=0, maximum=Decimal(30))  # noqa: RUF009
+    official_vet: str = text_field(max_len=100)
+    product_name: str | None = text_field(max_len=200, optional=True, check=_product_forms_only)
+    purpose: str | None = text_field(max_len=50, optional=True, check=_animal_purpose)
+    ear_tags: tuple[str, ...] | None = items_field(
+        _ear_tag_item, max_items=MAX_ANIMALS, twice=lambda tag: f"ear tag {tag} is listed twice", optional=True,
+        check=_animal_forms_only,
+    )  # fmt: skip
+    carrier: str | None = text_field(max_len=200, optional=True)
+    transport: str | None = choice_field(TRANSPORT_MODES, optional=True)
+    vehicle: str | None = text_field(max_len=50, optional=True)
+    disinfection: str | None = text_field(max_len=200, optional=True)
+    marks: str | None = text_field(max_len=200, optional=True)
+    note: str | None = text_field(lines=True, optional=True)
 
 
 @wire_form

@@ -17,8 +17,10 @@ import re
 from ..errors import InvalidEvent
 
 __all__ = [
+    "EAR_TAG_SPECIES",
     "LOT_PAGE_WORD",
     "USCC_ALPHABET",
+    "check_ear_tag",
     "check_event_id",
     "check_gln",
     "check_gtin",
@@ -65,6 +67,11 @@ _DIGITS = re.compile(r"[0-9]+")
 # shape accepted is the one every code its guides show fits, digits and capital letters, 8 to 40 of
 # them, so that one code has one spelling (no spaces, dashes or lower case to normalise away).
 _NATIONAL_CODE = re.compile(r"[0-9A-Z]{8,40}")
+# A livestock ear tag (畜禽标识) number, 《畜禽标识和养殖档案管理办法》 (农业部令第67号) art. 8: 15
+# digits, the species code (1 pig, 2 cattle, 3 sheep and goats), the county's 6-digit administrative
+# division code (GB/T 2260), and an 8-digit serial within the county.
+_EAR_TAG = re.compile(r"[1-3][0-9]{14}")
+EAR_TAG_SPECIES = {"1": "pig", "2": "cattle", "3": "sheep"}
 
 
 def _need_str(code: object, field: str) -> str:
@@ -138,21 +145,19 @@ def check_lot_code(code: str, *, field: str = "lot") -> None:
         return
     shown = code[:40]
     if not 1 <= len(code) <= 20 or not _LOT_CHARS.fullmatch(code):
-        raise InvalidEvent(
-            field, f"a lot code is 1 to 20 characters of A-Z a-z 0-9 - . _ /, found {shown!r}"
-        )
+        raise InvalidEvent(field, f"a lot code is 1 to 20 characters of A-Z a-z 0-9 - . _ /, found {shown!r}")
     parts = code.split("/")
     if "" in parts:
         raise InvalidEvent(
-            field, f"a lot code may not begin or end with \"/\" or hold \"//\" (empty parts), found {shown!r}"
+            field, f'a lot code may not begin or end with "/" or hold "//" (empty parts), found {shown!r}'
         )
     if "." in parts or ".." in parts:
         raise InvalidEvent(
-            field, f"a lot code may not be, or hold a part, \".\" or \"..\" (URLs drop them), found {shown!r}"
+            field, f'a lot code may not be, or hold a part, "." or ".." (URLs drop them), found {shown!r}'
         )
     raise InvalidEvent(
         field,
-        f"after a \"/\", a lot code may not end in a lower-case word like {parts[-1]!r}: the lot's pages "
+        f'after a "/", a lot code may not end in a lower-case word like {parts[-1]!r}: the lot\'s pages '
         f"(/lots/CODE/journey, /lots/CODE/label.png, ...) end in such words, found {shown!r}",
     )
 
@@ -259,7 +264,22 @@ def check_national_code(code: str, *, field: str = "code") -> None:
     code = _need_str(code, field)
     if not _NATIONAL_CODE.fullmatch(code):
         raise InvalidEvent(
-            field, f"expected a national platform code, 8 to 40 digits or capital letters A-Z, found {code[:60]!r}"
+            field,
+            f"expected a national platform code, 8 to 40 digits or capital letters A-Z, found {code[:60]!r}",
+        )
+
+
+def check_ear_tag(tag: str, *, field: str = "ear_tag") -> None:
+    """Check a livestock ear tag number: 15 digits, the first the species (1 pig, 2 cattle, 3 sheep).
+
+    Raises InvalidEvent(field) naming the accepted shape.
+    """
+    tag = _need_str(tag, field)
+    if not _EAR_TAG.fullmatch(tag):
+        raise InvalidEvent(
+            field,
+            "expected an ear tag number of 15 digits: species (1 pig, 2 cattle, 3 sheep), county code, "
+            f"serial; found {tag[:40]!r}",
         )
 
 

@@ -22,6 +22,7 @@ from .details import (
     LabelActivateDetail,
     PartyRegisterDetail,
     PartySuspendDetail,
+    QuarantineDetail,
     RecallAckDetail,
     RecallDetail,
     ReceiveDetail,
@@ -92,7 +93,9 @@ def _lot(kind: str, detail: type[Detail], roles: frozenset[str] | None, shape, *
 
 
 def _party(kind: str, detail: type[Detail]) -> KindSpec:
-    return KindSpec(kind, detail, _REGULATOR, (0, 0, 0, 0), f"console.kind.{kind}", about="party", epcis=False)
+    return KindSpec(
+        kind, detail, _REGULATOR, (0, 0, 0, 0), f"console.kind.{kind}", about="party", epcis=False
+    )
 
 
 _SPECS = (
@@ -117,7 +120,14 @@ _SPECS = (
         refuses_blocked=True,
     ),
     _lot(
-        "ship", ShipDetail, TRADERS, (1, MAX_LOTS, 0, 0), priced=True, custody=True, uses="ship", refuses_blocked=True
+        "ship",
+        ShipDetail,
+        TRADERS,
+        (1, MAX_LOTS, 0, 0),
+        priced=True,
+        custody=True,
+        uses="ship",
+        refuses_blocked=True,
     ),
     _lot("receive", ReceiveDetail, RECEIVING_ROLES, (1, MAX_LOTS, 0, 0), priced=True),
     _lot(
@@ -131,8 +141,19 @@ _SPECS = (
         refuses_blocked=True,
         disposal="sold",
     ),
+    # A 动物检疫合格证明: an official veterinarian certifies live animals or animal products they do
+    # not hold (rules/livestock.py: the ear tags are the lot's, the number is new).
+    _lot("quarantine", QuarantineDetail, frozenset({"veterinarian"}), (1, 1, 0, 0), bounded=True),
     _lot("recall", RecallDetail, _REGULATOR, (1, 1, 0, 0), bounded=True),
-    _lot("destroy", DestroyDetail, None, (1, MAX_LOTS, 0, 0), custody=True, uses="destroy", disposal="destroyed"),
+    _lot(
+        "destroy",
+        DestroyDetail,
+        None,
+        (1, MAX_LOTS, 0, 0),
+        custody=True,
+        uses="destroy",
+        disposal="destroyed",
+    ),
     # A holder's acknowledgement of a recall names its lot in `detail`, not as an input: it moves
     # no lot's head, so acknowledging never races the lot's own events (rules: a holder's only).
     _lot("recall_ack", RecallAckDetail, None, (0, 0, 0, 0), epcis=False),

@@ -394,14 +394,18 @@ def choice_field(
     return _declare(WireField(reader, optional=optional, check=check), first=first)
 
 
-def decimal_field(**limits: Any) -> Any:
-    """A decimal quantity written as text (`units.parse_decimal`'s `limits`), a Decimal in Python."""
+def decimal_field(*, optional: bool = False, check: _Check | None = None, **limits: Any) -> Any:
+    """A decimal quantity written as text (`units.parse_decimal`'s `limits`), a Decimal in Python;
+    an `optional` one may be absent (None), not null."""
 
     def reader(key: str) -> _Reader:
         # Always through `Obj.decimal`, which the ingest path's speed work replaces (ingest/speed.py).
-        return methodcaller("decimal", key, **limits)
+        read = methodcaller("decimal", key, **limits)
+        if not optional:
+            return read
+        return lambda o: read(o) if key in o.value else None
 
-    return _declare(WireField(reader, write=format_decimal))
+    return _declare(WireField(reader, write=format_decimal, optional=optional, check=check))
 
 
 def party_id_field(*, optional: bool = False, first: bool = False) -> Any:
@@ -471,18 +475,21 @@ def _unread(o: Obj) -> Any:
 
 def items_field(
     element: Callable[[Any, str], Any] | type, *, max_items: int, twice: Callable[[Any], str],
-    same: Callable[[Any], Any] | None = None, first: bool = False,
+    same: Callable[[Any], Any] | None = None, first: bool = False, optional: bool = False,
+    check: _Check | None = None,
 ) -> Any:  # fmt: skip
     """A list of 1 to `max_items` elements, a tuple in Python: values of a `wire_form` type, or what
     `element(item, path)` reads. Two elements whose `same` (default: themselves) are equal are
-    refused with the message `twice(element)`."""
+    refused with the message `twice(element)`. An `optional` list is absent (None), never empty."""
     of = element if isinstance(element, type) else None
     read_one: Callable[[Any, str], Any] = (
         (lambda item, f: of._parse(Obj(item, f, of.KEYS))) if of is not None else element  # type: ignore[attr-defined]
     )
 
     def reader(key: str) -> _Reader:
-        def read(o: Obj) -> tuple[Any, ...]:
+        def read(o: Obj) -> tuple[Any, ...] | None:
+            if optional and key not in o.value:
+                return None
             got: list[Any] = []
             seen: list[Any] = got if same is None else []
             for f, item in o.items(key, min_items=1, max_items=max_items):
@@ -498,7 +505,7 @@ def items_field(
         return read
 
     write = _values_wire if of is not None else list
-    return _declare(WireField(reader, write=write), first=first)
+    return _declare(WireField(reader, write=write, optional=optional, check=check), first=first)
 
 
 def choice_item(choices: tuple[str, ...]) -> Callable[[Any, str], str]:

@@ -4,6 +4,7 @@ Mass units convert to kilograms; count units convert to nothing but themselves:
 
     kg   1 kg          g    0.001 kg        t    1000 kg        jin (市斤)   0.5 kg
     piece, box, bag    counts; a box is not a number of pieces
+    head (头)          a count of live animals, each with its ear tag (values.LotOut.ear_tags)
 
 A quantity is a `decimal.Decimal`, written on the wire as a canonical decimal string: digits, an
 optional point and 1-3 fractional digits, no sign, no exponent, no leading zeros, no trailing
@@ -38,7 +39,7 @@ MASS_UNITS: dict[str, Decimal] = {
     "t": Decimal(1000),
     "jin": Decimal("0.5"),
 }
-COUNT_UNITS = frozenset({"piece", "box", "bag"})
+COUNT_UNITS = frozenset({"piece", "box", "bag", "head"})
 UNITS = frozenset(MASS_UNITS) | COUNT_UNITS
 MAX_QUANTITY = Decimal(10) ** 12
 

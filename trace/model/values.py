@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import InvalidEvent
 from .ids import (
+    check_ear_tag,
     check_event_id,
     check_gln,
     check_gtin,
@@ -46,6 +47,7 @@ from .reader import (
 )
 
 __all__ = [
+    "MAX_ANIMALS",
     "PRICE_STAGES",
     "ROLES",
     "SENSOR_UNITS",
@@ -64,7 +66,8 @@ __all__ = [
     "parse_party_record",
 ]
 
-ROLES = ("producer", "inspector", "processor", "wholesaler", "retailer", "regulator")
+ROLES = ("producer", "inspector", "processor", "wholesaler", "retailer", "regulator", "veterinarian")
+MAX_ANIMALS = 1000  # ear tags on one lot or one quarantine certificate
 PRICE_STAGES = ("production", "wholesale", "retail")
 SENSOR_UNITS = {"temperature": "Cel", "humidity": "%RH"}
 
@@ -121,6 +124,35 @@ def _follow(item: object, f: str) -> str:
     return item  # type: ignore[return-value]
 
 
+def _ear_tag(item: object, f: str) -> str:
+    check_ear_tag(item, field=f)  # type: ignore[arg-type]
+    return item  # type: ignore[return-value]
+
+
+def _check_ear_tags(o: Obj, tags: tuple[str, ...] | None) -> None:
+    """Live animals (unit head) list one ear tag per head; no other lot lists any."""
+    unit, quantity = o.value["unit"], o.value["quantity"]
+    if unit != "head":
+        if tags is not None:
+            raise InvalidEvent(
+                o.field("ear_tags"), f"only live animals (unit head) carry ear tags, not a lot in {unit}"
+            )
+        return
+    if tags is None:
+        raise InvalidEvent(
+            o.field("ear_tags"), "live animals (unit head) need their ear tag numbers, one per head"
+        )
+    if "." in quantity or int(quantity) != len(tags):
+        raise InvalidEvent(
+            o.field("ear_tags"), f"{quantity} head need {quantity} ear tags, found {len(tags)}"
+        )
+
+
+def _check_live_weight(o: Obj, weight: Decimal | None) -> None:
+    if weight is not None and o.value["unit"] != "head":
+        raise InvalidEvent(o.field("live_weight"), "only live animals (unit head) have a live weight")
+
+
 def key_id_field() -> Any:
     """A key id (`ids.check_key_id`), checked before the other fields of its object."""
     return checked_field(check_key_id, first=True)
@@ -171,13 +203,22 @@ class LotRef:
 class LotOut:
     """An output: a new lot `lot` of `quantity` `unit` of `product`, optionally with the national
     platform's 追溯码 for it (`tracing_code`, `ids.check_national_code`; added after version 1's
-    first events, absent from them, so their bytes are unchanged)."""
+    first events, absent from them, so their bytes are unchanged).
+
+    Live animals (unit "head", 头) list their ear tags (`ear_tags`, `ids.check_ear_tag`), one per
+    head, and may give the lot's total `live_weight` in kg (活重); no other lot has either. Both are
+    optional fields, absent from every earlier event."""
 
     lot: str = lot_code_field()
     quantity: Decimal = decimal_field()  # noqa: RUF009
     unit: str = unit_field()
     product: Product = value_field(Product)  # noqa: RUF009
     tracing_code: str | None = checked_field(check_national_code, optional=True)
+    ear_tags: tuple[str, ...] | None = items_field(
+        _ear_tag, max_items=MAX_ANIMALS, twice=lambda tag: f"ear tag {tag} is listed twice", optional=True,
+        check=_check_ear_tags,
+    )  # fmt: skip
+    live_weight: Decimal | None = decimal_field(optional=True, check=_check_live_weight)  # noqa: RUF009
 
 
 @wire_form

@@ -15,8 +15,11 @@ meaningful:
     7. destination       destination (ship)
     8. custody           custody                                              (goods.py)
     9. quantities        quantity, mass_balance                               (goods.py)
-   10. clearance         market_entry (市场准入: and a certificate named must be a 合格证 on
-                         the lineage, unless checked on paper), blocked, origin_exit (产地准出)
+    9b. livestock        ear_tag, quarantine, quantity (animals move whole), mass_balance (a
+                         slaughter's yield), unit, role (slaughter)            (livestock.py)
+   10. clearance         market_entry (市场准入: and a certificate named must be a 合格证 or a
+                         livestock certificate on the lineage, unless checked on paper), blocked,
+                         origin_exit (产地准出)
 
 A recall_ack (召回确认) moves no goods: after steps 1-2 it is checked against its recall
 (recall_unknown: the event named is no recorded recall; lot_unknown; not_affected: the lot is not
@@ -48,9 +51,10 @@ from ..model.details import (
 )
 from ..model.event import Event
 from ..model.kinds import KIND_REGISTRY, PARTY_KINDS, RECEIVING_ROLES
-from ..model.units import same_dimension
+from ..model.units import MASS_UNITS, same_dimension
 from .goods import check_clearance, check_custody, check_quantities
 from .labels import check_label_activate
+from .livestock import check_livestock
 from .view import LotState, PartyState, StateReader
 
 __all__ = ["RECEIVING_ROLES", "ROLES_FOR", "RULES", "check_event", "check_genesis"]
@@ -81,6 +85,8 @@ RULES = (
     "genesis",
     "recall_unknown",
     "not_affected",
+    "ear_tag",
+    "quarantine",
 )
 
 # Who may record what (the kind registry's `roles`). destroy is open to any holder of the lot
@@ -127,6 +133,7 @@ def check_event(
         _check_destination(event, event.detail, view)
     transits = check_custody(event, lots, view)
     check_quantities(event, lots, view, transits)
+    check_livestock(event, lots, party, view)
     check_clearance(event, lots, party, view)
 
 
@@ -200,7 +207,9 @@ def check_genesis(
     else:
         why = f"its registration must be signed with the bootstrap key the operator named, not key {event.key_id}"
     raise RuleViolation(
-        "genesis", f"the ledger has no regulator yet, and party {event.party} may not become the first: {why}", "key_id"
+        "genesis",
+        f"the ledger has no regulator yet, and party {event.party} may not become the first: {why}",
+        "key_id",
     )
 
 
@@ -333,7 +342,7 @@ def _check_units(event: Event, lots: Sequence[LotState]) -> None:
                 f"lot {lot.code} is measured in {lot.unit}, the event says {ref.unit}",
                 f"inputs[{i}].unit",
             )
-    if isinstance(event.detail, TransformDetail):
+    if isinstance(event.detail, TransformDetail) and event.detail.type != "slaughter":  # livestock.py
         first = event.inputs[0].unit
         for name, refs in (("inputs", event.inputs), ("outputs", event.outputs)):
             for i, r in enumerate(refs):
@@ -345,8 +354,9 @@ def _check_units(event: Event, lots: Sequence[LotState]) -> None:
                         f"{name}[{i}].unit",
                     )
     if event.price is not None:
+        live = event.price.unit in MASS_UNITS  # live animals are priced by head or by live weight (活重)
         for i, r in enumerate(event.inputs or event.outputs):
-            if not same_dimension(event.price.unit, r.unit):
+            if not same_dimension(event.price.unit, r.unit) and not (live and r.unit == "head"):
                 name = "inputs" if event.inputs else "outputs"
                 raise RuleViolation(
                     "unit",
@@ -370,4 +380,3 @@ def _check_destination(event: Event, detail: ShipDetail, view: StateReader) -> N
             f"destination party {dest.id} (roles: {', '.join(sorted(dest.roles))}) cannot receive goods",
             where,
         )
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ..model.details import (
@@ -21,17 +21,20 @@ from ..model.details import (
     LabelActivateDetail,
     PartyRegisterDetail,
     PartySuspendDetail,
+    QuarantineDetail,
     RecallDetail,
     ReceiveDetail,
     ShipDetail,
+    TransformDetail,
 )
 from ..model.event import Event
 from ..model.ids import gtin14
 from ..model.kinds import KIND_REGISTRY
 from ..model.values import PartyRecord, Product
-from .view import LotState, Transit
+from .view import LivestockCertificate, LotState, Transit
 
 __all__ = [
+    "AnimalsTagged",
     "CertificateRecorded",
     "Disposal",
     "Effects",
@@ -49,7 +52,6 @@ __all__ = [
     "holder",
     "inherited_flags",
 ]
-
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,15 @@ class CertificateRecorded:
 
     lot: str
     certificate_no: str
+
+
+@dataclass(frozen=True)
+class AnimalsTagged:
+    """The animals with these ear tags are in `lot` from now on (a harvest tags them; a split, merge or
+    repack moves them to the lot it makes)."""
+
+    lot: str
+    ear_tags: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -170,7 +181,9 @@ class Effects:
     7. record `disposals` (sold / destroyed), `certificates`, the event's time under `event_id` and,
        for an inspect event, `inspected`: the lot it tested (what a market-entry check that names the
        event is matched against; the SQL appliers read it from the event's index rows), and
-       `labels`: pre-printed labels bound to a lot (label_activate; none of them bound before).
+       `labels`: pre-printed labels bound to a lot (label_activate; none of them bound before);
+    8. move the `animals` to their lots (an ear tag's lot is replaced) and record the
+       `livestock_certificates` (quarantine; a slaughter's 肉品品质检验合格证 on each lot it made).
     """
 
     event_id: str
@@ -186,6 +199,8 @@ class Effects:
     certificates: tuple[CertificateRecorded, ...] = ()
     inspected: str | None = None
     labels: tuple[LabelBound, ...] = ()
+    animals: tuple[AnimalsTagged, ...] = ()
+    livestock_certificates: tuple[LivestockCertificate, ...] = ()
 
 
 def inherited_flags(parents: Sequence[LotState]) -> dict[str, bool]:
@@ -200,6 +215,7 @@ def inherited_flags(parents: Sequence[LotState]) -> dict[str, bool]:
         "rejected": False,
         "cleared": bool(parents) and all(p.cleared for p in parents),
     }
+
 
 def holder(event: Event) -> str:
     """Whose stock `event` acts on: the recording party, or for a destroy the `holder` it names."""
@@ -262,6 +278,8 @@ def effects(event: Event, event_id: str) -> Effects:
         certificates = (CertificateRecorded(event.inputs[0].lot, detail.certificate_no),)
     elif isinstance(detail, RecallDetail):
         flags.append(LotFlag(event.inputs[0].lot, "recalled"))
+    elif isinstance(detail, QuarantineDetail):  # a 动物检疫合格证明 clears its lot to leave (产地准出)
+        flags.append(LotFlag(event.inputs[0].lot, "cleared"))
     if spec.disposal is not None:  # sold or destroyed: out of the supply chain
         disposals = tuple(Disposal(r.lot, holder(event), r.quantity, spec.disposal) for r in event.inputs)
     changes = _party_changes(event, at)
@@ -279,7 +297,26 @@ def effects(event: Event, event_id: str) -> Effects:
         certificates=certificates,
         inspected=event.inputs[0].lot if isinstance(detail, InspectDetail) else None,
         labels=_labels(detail),
+        animals=tuple(AnimalsTagged(o.lot, o.ear_tags) for o in event.outputs if o.ear_tags is not None),
+        livestock_certificates=_livestock_certificates(event, event_id),
     )
+
+
+def _livestock_certificates(event: Event, event_id: str) -> tuple[LivestockCertificate, ...]:
+    detail, at = event.detail, event.time
+    if isinstance(detail, QuarantineDetail):
+        until = at + timedelta(days=int(detail.valid_days))
+        return (
+            LivestockCertificate(
+                detail.certificate_no, event.inputs[0].lot, detail.form, at, until, event_id
+            ),
+        )
+    if isinstance(detail, TransformDetail) and detail.certificate_no is not None:  # a slaughter
+        return tuple(
+            LivestockCertificate(detail.certificate_no, o.lot, "meat_quality", at, None, event_id)
+            for o in event.outputs
+        )
+    return ()
 
 
 def _labels(detail: object) -> tuple[LabelBound, ...]:

@@ -105,7 +105,8 @@ def check_quantities(
                     f"{_q(held, lot.unit)}",
                     f"inputs[{i}].quantity",
                 )
-    if isinstance(event.detail, TransformDetail):
+    if isinstance(event.detail, TransformDetail) and event.detail.type != "slaughter":
+        # A slaughter's yield band replaces the mass balance (livestock.py).
         total_in = sum((to_base(r.quantity, r.unit)[0] for r in event.inputs), Decimal(0))
         total_out = sum((to_base(r.quantity, r.unit)[0] for r in event.outputs), Decimal(0))
         base = to_base(Decimal(1), event.inputs[0].unit)[1]
@@ -162,7 +163,9 @@ def _check_inspection(event_id: str, lots: Sequence[LotState], view: StateReader
         raise RuleViolation("market_entry", f"inspection event {event_id} is not recorded", field)
     tested = view.inspected_lot(event_id)
     if tested is None:
-        raise RuleViolation("market_entry", f"event {event_id} is not an inspection (an inspect event)", field)
+        raise RuleViolation(
+            "market_entry", f"event {event_id} is not an inspection (an inspect event)", field
+        )
     for lot in lots:
         if not _in_lineage(lot, {tested}, view):
             raise RuleViolation(
@@ -200,14 +203,19 @@ def check_clearance(event: Event, lots: Sequence[LotState], party: PartyState, v
     # A certificate named at entry is one the ledger holds for these goods — a 合格证 recorded on
     # the lot or on a lot it was made from — or the check says it was a paper one: a consumer page
     # tells the two apart, and never calls a made-up number checked.
-    if accepted and detail.entry_check.certificate_no is not None and detail.entry_check.certificate_source is None:
+    if (
+        accepted
+        and detail.entry_check.certificate_no is not None
+        and detail.entry_check.certificate_source is None
+    ):
         number = detail.entry_check.certificate_no
-        certified = view.certificate_lots(number)
+        certified = view.certificate_lots(number) | {c.lot for c in view.livestock_certificate(number)}
         for lot in lots:
             if not (certified and _in_lineage(lot, certified, view)):
                 raise RuleViolation(
                     "market_entry",
-                    f"certificate {number} is not a 合格证 recorded on lot {lot.code} or on a lot it was made "
+                    f"certificate {number} is not a 合格证 or livestock certificate recorded on lot {lot.code} or on "
+                    "a lot it was made "
                     'from; name one the ledger holds, or record a paper certificate (certificate_source "paper")',
                     "detail.entry_check.certificate_no",
                 )
@@ -231,4 +239,3 @@ def check_clearance(event: Event, lots: Sequence[LotState], party: PartyState, v
                     "it was made from) and cannot be shipped",
                     f"inputs[{i}].lot",
                 )
-

@@ -16,7 +16,7 @@ from ..model.event import Event
 from ..model.values import PartyRecord
 from .check import check_event
 from .effects import Effects, KeyAdded, KeyRevoked, PartyRegistered, PartySuspended, effects, inherited_flags
-from .view import PROPAGATED_FLAGS, KeyState, LotState, PartyState, Transit
+from .view import PROPAGATED_FLAGS, KeyState, LivestockCertificate, LotState, PartyState, Transit
 
 __all__ = ["MemoryState"]
 
@@ -50,6 +50,8 @@ class MemoryState:
         self.inspections: dict[str, str] = {}  # inspect event id -> the lot it tested
         self.labels: dict[tuple[str, str], str] = {}  # (gtin-14, serial) -> the lot the label names
         self.recalls: dict[str, str] = {}  # recall event id -> the lot it recalled
+        self.animals: dict[str, str] = {}  # ear tag -> the lot the animal is in now
+        self.livestock: dict[str, tuple[LivestockCertificate, ...]] = {}  # lot -> its certificates
 
     # --- StateReader --------------------------------------------------------------------------------
 
@@ -82,6 +84,20 @@ class MemoryState:
 
     def has_held(self, code: str, party_id: str) -> bool:
         return (code, party_id) in self.holdings
+
+    def animal_lot(self, ear_tag: str) -> str | None:
+        return self.animals.get(ear_tag)
+
+    def lot_animals(self, code: str) -> frozenset[str]:
+        return frozenset(tag for tag, lot in self.animals.items() if lot == code)
+
+    def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:
+        return self.livestock.get(code, ())
+
+    def livestock_certificate(self, certificate_no: str) -> tuple[LivestockCertificate, ...]:
+        return tuple(
+            c for certs in self.livestock.values() for c in certs if c.certificate_no == certificate_no
+        )
 
     # --- lineage and queries -------------------------------------------------------------------------
 
@@ -133,8 +149,19 @@ class MemoryState:
             self.children = saved_children
             raise
 
-    _TABLES = ("parties", "lots", "holdings", "transits", "events", "disposed", "certificates", "inspections", "recalls")
+    _TABLES = (
+        "parties",
+        "lots",
+        "holdings",
+        "transits",
+        "events",
+        "disposed",
+        "certificates",
+        "inspections",
+        "recalls",
+    )
     _TABLES += ("labels",)  # pre-printed labels bound to lots (label_activate)
+    _TABLES += ("animals", "livestock")  # ear tags' lots; quarantine and meat certificates
 
     def _apply(self, event_id: str, fx: Effects) -> None:
         # 1. Parties.
@@ -210,6 +237,12 @@ class MemoryState:
             self.inspections[event_id] = fx.inspected
         for b in fx.labels:
             self.labels[(b.gtin, b.serial)] = b.lot
+        # 8. Animals and livestock certificates.
+        for a in fx.animals:
+            for tag in a.ear_tags:
+                self.animals[tag] = a.lot
+        for c in fx.livestock_certificates:
+            self.livestock[c.lot] = (*self.livestock.get(c.lot, ()), c)
         # Only a recall flags a lot "recalled" itself (descendants are reached above, not flagged here).
         for f in fx.flags:
             if f.flag == "recalled":

@@ -22,7 +22,16 @@ from typing import Protocol, runtime_checkable
 
 from ..model.values import Product
 
-__all__ = ["FLAGS", "PROPAGATED_FLAGS", "KeyState", "LotState", "PartyState", "StateReader", "Transit"]
+__all__ = [
+    "FLAGS",
+    "PROPAGATED_FLAGS",
+    "KeyState",
+    "LivestockCertificate",
+    "LotState",
+    "PartyState",
+    "StateReader",
+    "Transit",
+]
 
 FLAGS = ("failed", "recalled", "rejected", "cleared")
 PROPAGATED_FLAGS = frozenset({"failed", "recalled"})
@@ -88,6 +97,21 @@ class Transit:
     received: Decimal = Decimal(0)
 
 
+@dataclass(frozen=True)
+class LivestockCertificate:
+    """A livestock certificate on record for `lot`: a 动物检疫合格证明 (`form` animal_a, animal_b,
+    product_a or product_b; a quarantine event, valid until `valid_until`) or a slaughterhouse's
+    肉品品质检验合格证 (`form` "meat_quality"; a slaughter, on each lot it made; no end of validity).
+    `issued_at` is the event's time, `event_id` the event that recorded it."""
+
+    certificate_no: str
+    lot: str
+    form: str
+    issued_at: datetime
+    valid_until: datetime | None
+    event_id: str
+
+
 @runtime_checkable
 class StateReader(Protocol):
     """The read-only state `check_event` needs. Implementations MUST reflect every applied event."""
@@ -134,4 +158,20 @@ class StateReader(Protocol):
 
     def label_lot(self, gtin: str, serial: str) -> str | None:
         """The lot pre-printed label `serial` under `gtin` (14 digits) is bound to, or None if unbound."""
+        ...
+
+    def animal_lot(self, ear_tag: str) -> str | None:
+        """The lot the animal with this ear tag is in now (the last lot that listed it), or None."""
+        ...
+
+    def lot_animals(self, code: str) -> frozenset[str]:
+        """The ear tags of the animals in lot `code` now (moved on by a split, merge or repack)."""
+        ...
+
+    def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:
+        """The livestock certificates recorded on lot `code` itself (not its ancestors)."""
+        ...
+
+    def livestock_certificate(self, certificate_no: str) -> tuple[LivestockCertificate, ...]:
+        """The livestock certificates with this number (one quarantine's, or a slaughter's lots)."""
         ...

@@ -31,9 +31,10 @@ from ..model.encoding import SignedEvent
 from ..model.event import Event
 from ..rules.effects import Effects
 from ..rules.memory import MemoryState
-from ..rules.view import PROPAGATED_FLAGS, KeyState, LotState, PartyState, Transit
+from ..rules.view import PROPAGATED_FLAGS, KeyState, LivestockCertificate, LotState, PartyState, Transit
 from .driver import Driver
 from .label_bindings import label_lot
+from .livestock import animal_lot, livestock_certificate, livestock_certificates, lot_animals
 from .rows import (
     ANOMALY_COLUMNS,
     EVENT_COLUMNS,
@@ -156,6 +157,21 @@ class BatchState(MemoryState):
         # Never cached: label_activate goes through the repository (`spreads`), straight to the table.
         return label_lot(self._sql.conn, gtin, serial)
 
+    # Animals and livestock certificates are read from the tables: the events that write them go
+    # through Repository (`spreads`), so the overlay never holds any.
+
+    def animal_lot(self, ear_tag: str) -> str | None:
+        return animal_lot(self._sql.conn, ear_tag)
+
+    def lot_animals(self, code: str) -> frozenset[str]:
+        return lot_animals(self._sql.conn, code)
+
+    def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:
+        return livestock_certificates(self._sql.conn, code)
+
+    def livestock_certificate(self, certificate_no: str) -> tuple[LivestockCertificate, ...]:
+        return livestock_certificate(self._sql.conn, certificate_no)
+
     def certificate_lots(self, certificate_no: str) -> frozenset[str]:
         if certificate_no not in self._certificates_of:
             self._load_certificates([certificate_no])
@@ -188,10 +204,11 @@ class BatchState(MemoryState):
         return dict(self._sql.fetch_in("SELECT id, ledger_index FROM trace_event WHERE id IN ({})", set(ids)))
 
     def spreads(self, fx: Effects) -> bool:
-        """True if the effects change parties, bind labels, or set a flag that spreads to descendants
+        """True if the effects change parties, bind labels, move animals, record livestock certificates,
+        or set a flag that spreads to descendants
         the lot has (Repository applies those). A failed inspection of a lot nothing was made from
         yet, the usual case, stays in the overlay."""
-        if fx.party_changes or fx.labels:
+        if fx.party_changes or fx.labels or fx.animals or fx.livestock_certificates:
             return True
         return any(f.flag in PROPAGATED_FLAGS and self._has_children(f.lot) for f in fx.flags)
 

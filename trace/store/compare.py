@@ -34,12 +34,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from .tables import (
+    TraceAnimal,
     TraceCertificate,
     TraceDisposal,
     TraceEvent,
     TraceEventLot,
     TraceHolding,
     TraceLabel,
+    TraceLivestockCertificate,
     TraceLot,
     TraceLotParent,
     TraceNationalCode,
@@ -72,6 +74,8 @@ PROJECTION: tuple[Table, ...] = tuple(
         TraceDisposal,
         TraceCertificate,
         TraceLabel,
+        TraceAnimal,
+        TraceLivestockCertificate,
         TraceNationalCode,
         TraceEvent,
         TraceEventLot,

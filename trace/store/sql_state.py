@@ -40,8 +40,15 @@ from ..rules.effects import (
     Received,
     inherited_flags,
 )
-from ..rules.view import PROPAGATED_FLAGS, LotState, PartyState, Transit
+from ..rules.view import PROPAGATED_FLAGS, LivestockCertificate, LotState, PartyState, Transit
 from .label_bindings import bind_labels, label_lot
+from .livestock import (
+    animal_lot,
+    livestock_certificate,
+    livestock_certificates,
+    lot_animals,
+    record_livestock,
+)
 from .rows import (
     EVENT_COLUMNS,
     EVENT_LOT_COLUMNS,
@@ -173,6 +180,18 @@ class Repository:
     def label_lot(self, gtin: str, serial: str) -> str | None:
         return label_lot(self.conn, gtin, serial)
 
+    def animal_lot(self, ear_tag: str) -> str | None:
+        return animal_lot(self.conn, ear_tag)
+
+    def lot_animals(self, code: str) -> frozenset[str]:
+        return lot_animals(self.conn, code)
+
+    def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:
+        return livestock_certificates(self.conn, code)
+
+    def livestock_certificate(self, certificate_no: str) -> tuple[LivestockCertificate, ...]:
+        return livestock_certificate(self.conn, certificate_no)
+
     # --- lineage -------------------------------------------------------------------------------------
 
     def parents_of(self, code: str) -> tuple[str, ...]:
@@ -278,6 +297,8 @@ class Repository:
         bind_labels(self.conn, fx.labels, event_id=event_id)
         for d in fx.disposals:
             self._add_disposal(d)
+        # 8. Animals and livestock certificates.
+        record_livestock(self.conn, fx)
         self._index_event(event, event_id, fx.at, ledger_index)
 
     def _change_party(self, change: object, event_id: str) -> None:

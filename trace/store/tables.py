@@ -23,6 +23,7 @@ __all__ = [
     "NODE_TABLES",
     "TABLES",
     "AuditRun",
+    "TraceAnimal",
     "TraceAnomaly",
     "TraceApplication",
     "TraceCertificate",
@@ -37,6 +38,7 @@ __all__ = [
     "TraceIndexMapNode",
     "TraceIndexMapValue",
     "TraceLabel",
+    "TraceLivestockCertificate",
     "TraceLot",
     "TraceLotParent",
     "TraceNationalCode",
@@ -158,6 +160,30 @@ class TraceLabel(SQLModel, table=True):
     event_id: str
 
 
+class TraceAnimal(SQLModel, table=True):
+    """A live animal by its ear tag: the lot it is in now (`lot`), since event `event_id` (the harvest
+    that tagged it, or the split, merge or repack that moved it). Written by trace/store/livestock.py."""
+
+    __tablename__ = "trace_animal"
+    ear_tag: str = Field(primary_key=True)
+    lot: str = Field(index=True)
+    event_id: str
+
+
+class TraceLivestockCertificate(SQLModel, table=True):
+    """A livestock certificate on record for a lot (rules.view.LivestockCertificate): a 动物检疫合格证明
+    (a quarantine event) or a slaughterhouse's 肉品品质检验合格证 (a slaughter, one row per lot it made).
+    Times are UTC text; `valid_until` is null for a meat certificate. Written by trace/store/livestock.py."""
+
+    __tablename__ = "trace_livestock_certificate"
+    certificate_no: str = Field(primary_key=True)
+    lot: str = Field(primary_key=True, index=True)
+    form: str
+    issued_at: str
+    valid_until: str | None = None
+    event_id: str
+
+
 class TraceNationalCode(SQLModel, table=True):
     """A national platform code a signed record gives (docs/national-platform.md): a party's 主体码
     (`scheme` "subject", from its party.register record) or a lot's 追溯码 ("tracing", from the event
@@ -261,6 +287,8 @@ TABLES = [
         TraceDisposal,
         TraceCertificate,
         TraceLabel,
+        TraceAnimal,
+        TraceLivestockCertificate,
         TraceNationalCode,
         TraceEvent,
         TraceEventLot,

@@ -1,0 +1,99 @@
+"""Live animals and livestock certificates over SQL: the `trace_animal` and
+`trace_livestock_certificate` projection tables' reads and writes.
+
+`record_livestock` is step 8 of `Repository.apply` for an event's `Effects.animals` and
+`Effects.livestock_certificates`, and the only writer of both tables; `animal_lot`, `lot_animals`,
+`livestock_certificates` and `livestock_certificate` are the `StateReader` reads the rules use
+(rules/livestock.py), which pages read too. Like every projection, the tables are rebuilt by the
+replay audit from the signed events and compared row by row (trace/store/compare.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from ..clock import parse_utc, to_utc_text
+from ..rules.effects import Effects
+from ..rules.view import LivestockCertificate
+from .tables import TraceAnimal, TraceLivestockCertificate
+
+__all__ = [
+    "animal_lot",
+    "livestock_certificate",
+    "livestock_certificates",
+    "lot_animals",
+    "record_livestock",
+]
+
+_animal = TraceAnimal.__table__  # type: ignore[attr-defined]
+_certificate = TraceLivestockCertificate.__table__  # type: ignore[attr-defined]
+
+
+def record_livestock(conn: Connection, fx: Effects) -> None:
+    """Move the effects' animals to their lots and record their livestock certificates."""
+    tags = [tag for a in fx.animals for tag in a.ear_tags]
+    if tags:
+        conn.execute(delete(_animal).where(_animal.c.ear_tag.in_(tags)))
+        conn.execute(
+            insert(_animal),
+            [
+                {"ear_tag": tag, "lot": a.lot, "event_id": fx.event_id}
+                for a in fx.animals
+                for tag in a.ear_tags
+            ],
+        )
+    if fx.livestock_certificates:
+        conn.execute(
+            insert(_certificate),
+            [
+                {
+                    "certificate_no": c.certificate_no,
+                    "lot": c.lot,
+                    "form": c.form,
+                    "issued_at": to_utc_text(c.issued_at),
+                    "valid_until": None if c.valid_until is None else to_utc_text(c.valid_until),
+                    "event_id": c.event_id,
+                }
+                for c in fx.livestock_certificates
+            ],
+        )
+
+
+def animal_lot(conn: Connection, ear_tag: str) -> str | None:
+    """The lot the animal with `ear_tag` is in now, or None if no event tagged it."""
+    return conn.execute(select(_animal.c.lot).where(_animal.c.ear_tag == ear_tag)).scalar()
+
+
+def lot_animals(conn: Connection, code: str) -> frozenset[str]:
+    """The ear tags of the animals in lot `code` now."""
+    return frozenset(conn.execute(select(_animal.c.ear_tag).where(_animal.c.lot == code)).scalars())
+
+
+def _state(row) -> LivestockCertificate:
+    return LivestockCertificate(
+        certificate_no=row.certificate_no,
+        lot=row.lot,
+        form=row.form,
+        issued_at=parse_utc(row.issued_at),
+        valid_until=None if row.valid_until is None else parse_utc(row.valid_until),
+        event_id=row.event_id,
+    )
+
+
+def livestock_certificates(conn: Connection, code: str) -> tuple[LivestockCertificate, ...]:
+    """The livestock certificates recorded on lot `code` itself, oldest first."""
+    rows = conn.execute(
+        select(_certificate).where(_certificate.c.lot == code).order_by(_certificate.c.issued_at)
+    )
+    return tuple(_state(r) for r in rows)
+
+
+def livestock_certificate(conn: Connection, certificate_no: str) -> tuple[LivestockCertificate, ...]:
+    """The livestock certificates numbered `certificate_no` (one per lot it is on)."""
+    rows = conn.execute(
+        select(_certificate)
+        .where(_certificate.c.certificate_no == certificate_no)
+        .order_by(_certificate.c.lot)
+    )
+    return tuple(_state(r) for r in rows)
