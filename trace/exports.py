@@ -27,12 +27,23 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, BinaryIO
 
 from .model.event import Event
+from .model.values import LotOut
 
-__all__ = ["COLUMNS", "FORMULA_TRIGGERS", "Columns", "neutralise", "rows", "write_csv", "write_xlsx"]
+__all__ = [
+    "CERTIFICATES",
+    "COLUMNS",
+    "FORMULA_TRIGGERS",
+    "Columns",
+    "neutralise",
+    "rows",
+    "write_csv",
+    "write_xlsx",
+]
 
 # (key, English header, Chinese header)
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -53,12 +64,22 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("price_stage", "Price stage", "价格环节"),
     ("event_id", "Event ID (SHA-256)", "事件编号"),
     ("ledger_index", "Ledger index", "账本序号"),
+    # Certificates and live animals (issue 20 §5), after the columns earlier exports had, so that a
+    # reader of those finds each where it was: the 合格证, 动物检疫合格证明 or 肉品品质检验合格证 an event
+    # issues (certify, quarantine, slaughter), the official vet and the end of a quarantine's validity,
+    # and a line's animals: its ear tags' count and live weight (a slaughter's: the animals').
+    ("certificate_no", "Certificate no.", "证明编号"),
+    ("certificate", "Certificate", "证明名称"),
+    ("official_vet", "Official veterinarian", "官方兽医"),
+    ("valid_until", "Valid until", "有效期至"),
+    ("ear_tags", "Ear tags (count)", "耳标数"),
+    ("live_weight", "Live weight (kg)", "活重（千克）"),
 )
 
 # OWASP's list (= + - @ TAB CR), plus LF, which some spreadsheet apps also skip before a formula,
 # and the full-width forms (see the module docstring).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_NUMERIC = frozenset({"quantity", "price", "ledger_index"})
+_NUMERIC = frozenset({"quantity", "price", "ledger_index", "ear_tags", "live_weight"})
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
@@ -84,7 +105,40 @@ _STEP = {
     "sell": "retail_selling",
     "recall": "holding",
     "destroy": "destroying",
+    "quarantine": "inspecting",
 }
+# The official names of the certificates (the forms of 《动物检疫管理办法》 and the slaughterhouse's).
+CERTIFICATES = {
+    "certify": "承诺达标合格证",
+    "animal_a": "动物检疫合格证明（动物A）",
+    "animal_b": "动物检疫合格证明（动物B）",
+    "product_a": "动物检疫合格证明（产品A）",
+    "product_b": "动物检疫合格证明（产品B）",
+    "slaughter": "肉品品质检验合格证",
+}
+
+
+def _certificate(event: Event) -> dict[str, Any]:
+    """The certificate columns of `event`: what it issues, the vet, until when it is valid."""
+    d = event.detail.to_wire()
+    if event.kind == "certify":
+        return {"certificate_no": d["certificate_no"], "certificate": CERTIFICATES["certify"]}
+    if event.kind == "quarantine":
+        until = datetime.fromisoformat(event.event_time) + timedelta(days=int(d["valid_days"]))
+        return {
+            "certificate_no": d["certificate_no"],
+            "certificate": CERTIFICATES.get(d["form"], d["form"]),
+            "official_vet": d["official_vet"],
+            "valid_until": until.isoformat(),
+            "ear_tags": str(len(d["ear_tags"])) if "ear_tags" in d else "",
+        }
+    if event.kind == "transform" and d["type"] == "slaughter":
+        return {
+            "certificate_no": d["certificate_no"],
+            "certificate": CERTIFICATES["slaughter"],
+            "live_weight": d["live_weight"],
+        }
+    return {}
 
 
 def _detail(event: Event) -> str:
@@ -93,8 +147,13 @@ def _detail(event: Event) -> str:
         return f"{d['analyte']} {d['value']}/{d['limit']} {d['unit']} {d['result']} ({d['report_no']})"
     if event.kind == "certify":
         return f"合格证 {d['certificate_no']} {d['origin']}"
+    if event.kind == "transform" and d["type"] == "slaughter":
+        return f"slaughter; 肉品品质检验合格证 {d['certificate_no']}; live weight {d['live_weight']} kg"
     if event.kind == "transform":
         return d["type"]
+    if event.kind == "quarantine":
+        what = d.get("purpose") or d.get("product_name") or ""
+        return f"{CERTIFICATES.get(d['form'], d['form'])} {d['certificate_no']} {d['species']} {what} → {d['destination']}"
     if event.kind == "ship":
         return f"to {d['destination']}"
     if event.kind == "receive":
@@ -102,6 +161,16 @@ def _detail(event: Event) -> str:
     if event.kind in ("recall", "destroy"):
         return d["reason"]
     return ""
+
+
+def _animals(o: LotOut) -> dict[str, str]:
+    """An output line's animals (unit head): how many ear tags it lists, their total live weight."""
+    if o.ear_tags is None:
+        return {}
+    return {
+        "ear_tags": str(len(o.ear_tags)),
+        "live_weight": "" if o.live_weight is None else str(o.live_weight),
+    }
 
 
 def rows(
@@ -121,7 +190,9 @@ def rows(
         common = {
             "event_time": event.event_time,
             "kind": event.kind,
-            "bizStep": _STEP.get(event.kind, ""),
+            "bizStep": "killing"
+            if event.kind == "transform" and event.detail.to_wire()["type"] == "slaughter"
+            else _STEP.get(event.kind, ""),
             "party": event.party,
             "party_name": names.get(event.party, ""),
             "location": event.location.name,
@@ -131,10 +202,13 @@ def rows(
             "price_stage": event.price.stage if event.price else "",
             "event_id": event_id,
             "ledger_index": index,
+            **_certificate(event),
         }
-        lines = [(r.lot, "input", r.quantity, r.unit, products.get(r.lot, "")) for r in event.inputs]
-        lines += [(o.lot, "output", o.quantity, o.unit, o.product.name_zh) for o in event.outputs]
-        for lot, role, quantity, unit, product in lines:
+        lines = [(r.lot, "input", r.quantity, r.unit, products.get(r.lot, ""), {}) for r in event.inputs]
+        lines += [
+            (o.lot, "output", o.quantity, o.unit, o.product.name_zh, _animals(o)) for o in event.outputs
+        ]
+        for lot, role, quantity, unit, product, animals in lines:
             out.append(
                 {
                     **common,
@@ -143,6 +217,7 @@ def rows(
                     "quantity": str(quantity),
                     "unit": unit,
                     "product": product,
+                    **animals,
                 }
             )
     return out
@@ -155,7 +230,9 @@ def _headers(lang: str, columns: Columns = COLUMNS) -> list[str]:
     return [zh if lang == "zh" else en for _, en, zh in columns]
 
 
-def write_csv(data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh", columns: Columns = COLUMNS) -> None:
+def write_csv(
+    data: list[dict[str, Any]], out: BinaryIO, *, lang: str = "zh", columns: Columns = COLUMNS
+) -> None:
     """CSV of `data` (rows by column key) under `columns`' headers in `lang` (zh or en)."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
     w = csv.writer(text)
@@ -199,7 +276,7 @@ def write_xlsx(
         head.append(cell)
     ws.append(head)
     keys = [key for key, _, _ in columns]
-    numeric = [i for i, key in enumerate(keys) if key in ("quantity", "price", "ledger_index")]
+    numeric = [i for i, key in enumerate(keys) if key in _NUMERIC]
     for row in data:
         values: list[Any] = [_cell(key, row.get(key, "")) for key in keys]
         for i in numeric:  # numbers as numbers, so the columns sort and sum (values are canonical decimals)

@@ -79,7 +79,7 @@ def test_the_spreadsheets_open_and_agree(city):
     assert values[0][:4] == ("Event time", "Event", "CBV business step", "Lot")
     assert len(values) == len(rows)
     (table,) = ws.tables.values()
-    assert table.ref == f"A1:Q{len(values)}"  # every column sortable and filterable
+    assert table.ref == f"A1:W{len(values)}"  # every column sortable and filterable
     quantities = [v[6] for v in values[1:]]
     assert all(
         q is None or isinstance(q, int | float) or q.__class__.__name__ == "Decimal" for q in quantities

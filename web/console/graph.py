@@ -326,7 +326,8 @@ def format_svg(
     """The layout as an <svg> element (safe to insert into HTML as is).
 
     `labels` gives the words shown on boxes: "recalled", "failed", "rejected", "selected" and
-    "holders" (with "{n}"); `href(lot)` the link of each box.
+    "holders" (with "{n}"), and optionally "unit.<unit>" for each unit (else its code); `href(lot)`
+    the link of each box.
     """
     w, h = layout.width, layout.height
     out = [
@@ -392,7 +393,7 @@ def _node_svg(n: PlacedNode, *, selected: bool, labels: Mapping[str, str], href:
     width = 3.5 if selected else 1.5
     classes = " ".join(["node", *flags, *(["selected"] if selected else [])])
     product = d.product or ""
-    qty = f"{d.quantity} {d.unit}".strip()
+    qty = f"{d.quantity} {labels.get(f'unit.{d.unit}', d.unit)}".strip()  # the unit in words if given
     words = " · ".join(labels[f] for f in flags)
     tip = [n.lot, product, qty, d.created_by_name or d.created_by or ""]
     tip += [f"{x.name or x.party}: {x.quantity}" for x in d.holders]

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from farmtrace.trace.errors import InvalidEvent, NotFound
 from farmtrace.trace.model.ids import check_lot_code
+from farmtrace.trace.model.units import UNITS
 from farmtrace.trace.reads import national
 from farmtrace.trace.reads.lots import TraceGraph
 from farmtrace.trace.reads.recalls import RecallReach
@@ -199,6 +200,8 @@ def _graph(trace: TraceGraph, code: str, t: Translator) -> str | None:
         "failed": t("console.graph.failed"),
         "rejected": t("console.graph.rejected"),
         "selected": t("console.graph.selected"),
+        # Units in the reader's words (3 头, not 3 head), as the page around the graph names them.
+        **{f"unit.{u}": unit_name(u, t) for u in UNITS},
     }
     return format_svg(
         layout_trace(trace),
