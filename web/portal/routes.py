@@ -39,7 +39,7 @@ from markupsafe import Markup
 
 from farmtrace.trace.clock import cst_day
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
-from farmtrace.trace.model.details import COMMITMENTS
+from farmtrace.trace.model.details import COMMITMENTS, QUARANTINE_FORMS, TRANSPORT_MODES
 from farmtrace.trace.model.ids import check_event_id, check_lot_code
 from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS
 from farmtrace.trace.model.values import ROLES
@@ -65,9 +65,11 @@ router = APIRouter(prefix="/portal", include_in_schema=False)
 # when the ledger would accept its event from this party).
 FORMS: dict[str, frozenset[str]] = {
     kind: ROLES_FOR[kind] or frozenset()
-    for kind in ("harvest", "inspect", "certify", "receive", "transform", "ship", "sell")
+    for kind in ("harvest", "inspect", "quarantine", "certify", "receive", "transform", "ship", "sell")
 }
-NAV = ("lots", "notices", "harvest", "inspect", "certify", "receive", "transform", "ship", "sell", "import")
+NAV = (
+    "lots", "notices", "harvest", "inspect", "quarantine", "certify", "receive", "transform", "ship", "sell", "import",
+)  # fmt: skip
 UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece")
 ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
 
@@ -347,6 +349,9 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         context["commitments"] = COMMITMENTS
     if kind == "inspect":
         context["suggested_no"] = _suggest(request, "KJ")
+    if kind == "quarantine":  # the four forms of the 动物检疫合格证明, and how the goods travel
+        context["forms"] = [(f, t(f"detail.quarantine.form.{f}")) for f in QUARANTINE_FORMS]
+        context["transports"] = [("", "—"), *((m, t(f"portal.transport.{m}")) for m in TRANSPORT_MODES)]
     if kind == "ship":
         context["destinations"] = [
             p

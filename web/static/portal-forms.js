@@ -163,6 +163,48 @@
       };
     },
 
+    async quarantine(form, ctx) {
+      // A 动物检疫合格证明 (trace/model/details.py QuarantineDetail) on a lot the vet looks up: for
+      // animals, its ear tags (one per head: the input's quantity) and purpose; for products, their name.
+      const code = lotCode(need(form, "lot", "inputs[0].lot"), "inputs[0].lot");
+      const input = form.elements.lot;
+      if (ctx.fresh || input.dataset.for !== code) await lookup(form);
+      if (input.dataset.for !== code) throw new CheckError("inputs[0].lot", "lot_unknown");
+      const kind = need(form, "q_form", "detail.form"), animals = kind.startsWith("animal");
+      const tags = animals ? value(form, "ear_tags").split(/[\s,，、;；]+/).filter(Boolean) : [];
+      if (animals && !tags.length) throw new CheckError("detail.ear_tags", "required");
+      if (tags.some((tag, i) => !/^[1-3][0-9]{14}$/.test(tag) || tags.indexOf(tag) !== i)) {
+        throw new CheckError("detail.ear_tags", "ear_tag");
+      }
+      const days = need(form, "valid_days", "detail.valid_days");
+      if (!/^[1-9][0-9]?$/.test(days) || Number(days) > 30) throw new CheckError("detail.valid_days", "valid_days");
+      const quantity = animals ? String(tags.length) : decimalField(form, "quantity", "inputs[0].quantity");
+      if (!quantity) throw new CheckError("inputs[0].quantity", "required");
+      return {
+        kind: "quarantine",
+        inputs: [{ lot: code, quantity, unit: input.dataset.unit, follows: [input.dataset.head] }],
+        detail: compact({
+          form: kind,
+          certificate_no: need(form, "certificate_no", "detail.certificate_no"),
+          owner: need(form, "owner", "detail.owner"),
+          species: need(form, "species", "detail.species"),
+          origin: need(form, "origin", "detail.origin"),
+          destination: need(form, "destination", "detail.destination"),
+          valid_days: days,
+          official_vet: need(form, "official_vet", "detail.official_vet"),
+          product_name: animals ? null : need(form, "product_name", "detail.product_name"),
+          purpose: animals ? need(form, "purpose", "detail.purpose") : null,
+          ear_tags: animals ? tags : null,
+          carrier: value(form, "carrier"),
+          transport: value(form, "transport"),
+          vehicle: value(form, "vehicle"),
+          disinfection: value(form, "disinfection"),
+          marks: value(form, "marks"),
+          note: value(form, "note"),
+        }),
+      };
+    },
+
     async certify(form, ctx) {
       const select = form.elements.lot;
       const opt = optionOf(select);

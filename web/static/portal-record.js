@@ -245,7 +245,7 @@
     });
     form.addEventListener("input", (e) => {
       if (e.target.dataset) delete e.target.dataset.auto;
-      if (e.target.name === "lot" && form.dataset.form === "inspect") delete e.target.dataset.for;
+      if (e.target.name === "lot" && ["inspect", "quarantine"].includes(form.dataset.form)) delete e.target.dataset.for;
     });
     form.addEventListener("click", async (e) => {
       const b = e.target.closest("button[data-action]");
