@@ -10,6 +10,7 @@ never ignored. The mapping, both ways, is written down in docs/epcis-mapping.md:
     ObjectEvent ADD commissioning                          harvest    ilmd farmtrace:origin (else the place)
     ObjectEvent OBSERVE inspecting + farmtrace:inspection  inspect    farmtrace:inspection
     ObjectEvent OBSERVE inspecting + farmtrace:certificate certify    farmtrace:certificate
+    ObjectEvent OBSERVE inspecting + farmtrace:quarantine  quarantine farmtrace:quarantine (动物检疫合格证明)
     ObjectEvent OBSERVE shipping                           ship       destinationList (owning_party)
     ObjectEvent OBSERVE receiving                          receive    farmtrace:receipt, else sourceList,
                                                                       disposition, a cert bizTransaction
@@ -19,6 +20,13 @@ never ignored. The mapping, both ways, is written down in docs/epcis-mapping.md:
     TransformationEvent                                    transform  farmtrace:transformType, else
                                                                       commissioning -> process, n->1 merge,
                                                                       1->n split, 1->1 repack
+    TransformationEvent killing                            transform  type slaughter; farmtrace:slaughter's
+                                                                      live_weight and certificate_no
+
+certificationInfo, where given, must be `urn:farmtrace:certificate:{number}` of the 合格证 (certify)
+or of the 动物检疫合格证明 (quarantine). A killing must carry `farmtrace:slaughter` with both its
+fields, and no other step may carry it. New lots of live animals (uom HEA, unit head) take their
+ear tags and live weight from `ilmd.farmtrace:animals`, keyed by lot code like the products.
 
 Lots come from quantity lists' `epcClass`: `urn:farmtrace:lot:{lot}`, an LGTIN EPC URN
 (`urn:epc:class:lgtin:{company prefix}.{item ref}.{lot}`) or a GS1 Digital Link with AI 01 and AI 10
@@ -71,6 +79,7 @@ MAX_CAPTURE_EVENTS = 500  # events in one capture document (the gateway's GS1-EP
 _DETAIL_EXTENSIONS = {
     "farmtrace:inspection": "inspect",
     "farmtrace:certificate": "certify",
+    "farmtrace:quarantine": "quarantine",
     "farmtrace:receipt": "receive",
     "farmtrace:recall": "recall",
     "farmtrace:destruction": "destroy",
@@ -80,9 +89,14 @@ _COMMON = ("type", "eventID", "eventTime", "eventTimeZoneOffset", "recordTime", 
            "readPoint", "bizLocation", "bizTransactionList", "sensorElementList", "ilmd",
            "farmtrace:eventId", "farmtrace:party", "farmtrace:location", "farmtrace:price")  # fmt: skip
 _OBJECT = (*_COMMON, "action", "quantityList", "persistentDisposition", "sourceList", "destinationList",
-           "certificationInfo", "farmtrace:inspection", "farmtrace:certificate", "farmtrace:receipt",
-           "farmtrace:recall", "farmtrace:destruction")  # fmt: skip
-_TRANSFORM = (*_COMMON, "inputQuantityList", "outputQuantityList", "farmtrace:transformType")
+           "certificationInfo", "farmtrace:inspection", "farmtrace:certificate", "farmtrace:quarantine",
+           "farmtrace:receipt", "farmtrace:recall", "farmtrace:destruction")  # fmt: skip
+_TRANSFORM = (*_COMMON, "inputQuantityList", "outputQuantityList", "farmtrace:transformType",
+              "farmtrace:slaughter")  # fmt: skip
+# The fields of `farmtrace:slaughter`: the slaughter's TransformDetail less its type.
+_SLAUGHTER = ("live_weight", "certificate_no")
+# A transformation's bizStep for each type that has its own (the others are repackaging).
+_TRANSFORM_STEPS = {"process": "commissioning", "slaughter": "killing"}
 _PLACEHOLDER_ID = "0" * 64  # stands in for `follows` and `key_id` while the wire form is checked
 
 
@@ -220,7 +234,7 @@ def _object(obj: dict[str, Any], wire: dict[str, Any], ns: str) -> None:
     if given is not None and given != ({"set": [persistent]} if persistent else None):
         raise InvalidEvent("persistentDisposition", f"expected {{'set': [{persistent!r}]}} or none, found {given!r}"
                            if persistent else "a farmtrace event sets no persistent disposition here")  # fmt: skip
-    if "certificationInfo" in obj and kind != "certify":
+    if "certificationInfo" in obj and kind not in ("certify", "quarantine"):
         raise InvalidEvent("certificationInfo", f"a {kind} event carries no certificate")
     for key in ("sourceList", "destinationList"):
         if key in obj and kind not in ("ship", "receive"):
@@ -236,16 +250,17 @@ def _observed(
 ) -> tuple[str, dict[str, Any], str]:
     """(kind, detail, disposition) of an OBSERVE or DELETE ObjectEvent with bizStep `step`."""
     party = wire["party"]
-    if step == "inspecting" and "farmtrace:certificate" in obj:
-        detail = obj["farmtrace:certificate"]
-        uri = (
-            f"urn:farmtrace:certificate:{quote_text(detail.get('certificate_no'))}"
-            if isinstance(detail, dict)
-            else None
-        )
-        if obj.get("certificationInfo", uri) != uri:
-            raise InvalidEvent("certificationInfo", f"expected {uri} (farmtrace:certificate's number)")
-        return "certify", detail, "conformant"
+    for key, kind in (("farmtrace:certificate", "certify"), ("farmtrace:quarantine", "quarantine")):
+        if step == "inspecting" and key in obj:
+            detail = obj[key]
+            uri = (
+                f"urn:farmtrace:certificate:{quote_text(detail.get('certificate_no'))}"
+                if isinstance(detail, dict)
+                else None
+            )
+            if obj.get("certificationInfo", uri) != uri:
+                raise InvalidEvent("certificationInfo", f"expected {uri} ({key}'s number)")
+            return kind, detail, "conformant"
     if step == "inspecting":
         detail = _ext(
             obj, "inspection", "an inspection's analyte, method, value, limit, unit, result and report"
@@ -311,22 +326,26 @@ def needs_ship_event(wire: dict[str, Any]) -> bool:
 def _transform(obj: dict[str, Any], wire: dict[str, Any]) -> None:
     step = cbv_value(obj, "bizStep")
     ins, outs = quantities(obj, "inputQuantityList"), quantities(obj, "outputQuantityList")
-    if step not in ("repackaging", "commissioning"):
+    if step not in ("repackaging", "commissioning", "killing"):
         raise InvalidEvent(
-            "bizStep", f"a transformation is captured with repackaging or commissioning, found {step}"
+            "bizStep",
+            f"a transformation is captured with repackaging, commissioning or killing, found {step}",
         )
     if obj.get("disposition", "active") != "active":
         raise InvalidEvent(
             "disposition", f"a farmtrace transform's outputs are active, found {obj['disposition']!r}"
         )
     given = obj.get("farmtrace:transformType")
-    if step == "commissioning":
-        inferred = "process"
-    else:
-        inferred = "merge" if len(ins) > 1 else "split" if len(outs) > 1 else "repack"
+    by_step = {s: t for t, s in _TRANSFORM_STEPS.items()}
+    inferred = by_step.get(step) or ("merge" if len(ins) > 1 else "split" if len(outs) > 1 else "repack")
     kind = given if given is not None else inferred
-    if (kind == "process") != (step == "commissioning"):
-        raise InvalidEvent("farmtrace:transformType", f"{kind!r} does not go with bizStep {step}")
+    if (_TRANSFORM_STEPS.get(kind, "repackaging") if isinstance(kind, str) else "repackaging") != step:
+        raise InvalidEvent("farmtrace:transformType", f"{str(kind)[:40]!r} does not go with bizStep {step}")
+    detail: dict[str, Any] = {"type": kind}
+    if step == "killing":
+        detail.update(_slaughter(obj))
+    elif "farmtrace:slaughter" in obj:
+        raise InvalidEvent("farmtrace:slaughter", f"only a slaughter (bizStep killing) has one, not {step}")
     ilmd = obj.get("ilmd")
     if isinstance(ilmd, dict) and "farmtrace:origin" in ilmd:
         raise InvalidEvent(
@@ -336,8 +355,29 @@ def _transform(obj: dict[str, Any], wire: dict[str, Any]) -> None:
         kind="transform",
         inputs=[input_ref(r) for r in ins],
         outputs=outputs(obj, outs),
-        detail={"type": kind},
+        detail=detail,
     )
+
+
+def _slaughter(obj: dict[str, Any]) -> dict[str, Any]:
+    """The fields a killing adds to its TransformDetail: `farmtrace:slaughter`, both of them."""
+    fields = _ext(obj, "slaughter", "a slaughter states the live weight and its 肉品品质检验合格证 number")
+    if not isinstance(fields, dict):
+        raise InvalidEvent("farmtrace:slaughter", f"expected an object, found {type_name(fields)}")
+    for key in fields:
+        if key not in _SLAUGHTER:
+            raise InvalidEvent(
+                f"farmtrace:slaughter.{str(key)[:40]}", "farmtrace has no field for it: not representable"
+            )
+    for key in _SLAUGHTER:
+        if key not in fields:
+            what = (
+                "the animals' live weight in kg (宰前活重)"
+                if key == "live_weight"
+                else "its 肉品品质检验合格证 number"
+            )
+            raise InvalidEvent(f"farmtrace:slaughter.{key}", f"missing: a slaughter states {what}")
+    return fields
 
 
 def _check(wire: dict[str, Any]) -> None:
@@ -349,9 +389,21 @@ def _check(wire: dict[str, Any]) -> None:
     try:
         Event.from_wire(probe)
     except InvalidEvent as exc:
-        top = exc.field.split(".")[0].split("[")[0]
-        source = _DETAILS.get(wire.get("kind", ""), "event") if top == "detail" else _FIELDS.get(top, "event")
-        raise InvalidEvent(source, f"farmtrace's {exc.field}: {exc.message}") from exc
+        raise InvalidEvent(_source(wire, exc.field), f"farmtrace's {exc.field}: {exc.message}") from exc
+
+
+def _source(wire: dict[str, Any], field: str) -> str:
+    """The EPCIS field a farmtrace field (as the event model names it) came from."""
+    top = field.split(".")[0].split("[")[0]
+    m = re.match(r"outputs\[([0-9]+)\]\.(ear_tags|live_weight)", field)
+    if m is not None:  # a new lot of live animals: its ilmd entry
+        lot = wire["outputs"][int(m.group(1))]["lot"]
+        return f"ilmd.farmtrace:animals.{lot}.{m.group(2)}"
+    if top != "detail":
+        return _FIELDS.get(top, "event")
+    if wire.get("kind") == "transform" and field.split(".")[1:2] != ["type"] and field != "detail":
+        return "farmtrace:slaughter." + field.split(".")[1]  # the fields a slaughter adds
+    return _DETAILS.get(wire.get("kind", ""), "event")
 
 
 # Which EPCIS field a farmtrace field came from, to name it in a refusal.
@@ -368,6 +420,7 @@ _DETAILS = {
     "harvest": "ilmd.farmtrace:origin",
     "inspect": "farmtrace:inspection",
     "certify": "farmtrace:certificate",
+    "quarantine": "farmtrace:quarantine",
     "ship": "destinationList",
     "receive": "farmtrace:receipt",
     "recall": "farmtrace:recall",

@@ -5,6 +5,15 @@ Each reader raises InvalidEvent whose `field` is the EPCIS field at fault ("quan
 CBV values are accepted bare, as GS1 Web URIs or as EPC URNs (CBV 2.0 §6). Lots and places written
 as GS1 Digital Links are parsed with biip (AI 01, 10, 414); EPC URNs (LGTIN, SGLN) by their Tag Data
 Standard pattern.
+
+Units (UN/CEFACT Recommendation 20 and 21), the inverse of `epcis.UOM`:
+
+    KGM kg    GRM g    TNE t    H87 piece (also no uom: a count)    XBX box    XBG bag    HEA head
+
+A new lot's ilmd: `farmtrace:products` (required) and `farmtrace:tracingCodes` keyed by lot code;
+`farmtrace:origin` (a harvest's); `farmtrace:animals`, keyed by the lot codes of new lots of live
+animals (HEA), each `{ear_tags, live_weight?}`, which become those outputs' `ear_tags` and
+`live_weight`. A lot in HEA without its entry, or an entry for any other lot, is refused.
 """
 
 from __future__ import annotations
@@ -42,7 +51,9 @@ __all__ = [
     "sensors",
 ]
 
-_UOM = {"KGM": "kg", "GRM": "g", "TNE": "t", "H87": "piece", "XBX": "box", "XBG": "bag"}
+_UOM = {"KGM": "kg", "GRM": "g", "TNE": "t", "H87": "piece", "XBX": "box", "XBG": "bag", "HEA": "head"}
+# What a new lot's ilmd may hold (the export's `epcis._ilmd`).
+_ILMD = frozenset({"farmtrace:products", "farmtrace:origin", "farmtrace:tracingCodes", "farmtrace:animals"})
 _SENSORS = {("Temperature", "CEL"): ("temperature", "Cel"), ("RelativeHumidity", "P1"): ("humidity", "%RH")}
 _DOC_TYPES = {"inv": "invoice", "cert": "certificate", "testres": "inspection_report", "po": "purchase_order"}
 # CBV 2.0 §6: a value is the bare word, its GS1 Web URI or its EPC URN.
@@ -164,7 +175,7 @@ def outputs(obj: dict[str, Any], refs: list[Quantity]) -> list[dict[str, Any]]:
         raise InvalidEvent(
             "ilmd.farmtrace:products", "a new lot needs its product (name_zh, gtin, ...) keyed by lot"
         )
-    extra = set(ilmd) - {"farmtrace:products", "farmtrace:origin", "farmtrace:tracingCodes"}
+    extra = set(ilmd) - _ILMD
     if extra:
         raise InvalidEvent(f"ilmd.{sorted(extra)[0]}", "farmtrace has no field for it: not representable")
     codes = ilmd.get("farmtrace:tracingCodes", {})
@@ -172,8 +183,10 @@ def outputs(obj: dict[str, Any], refs: list[Quantity]) -> list[dict[str, Any]]:
         not isinstance(codes, dict) or not codes or set(codes) - {q.lot for q in refs}
     ):
         raise InvalidEvent(
-            "ilmd.farmtrace:tracingCodes", "a non-empty object of 追溯码 keyed by lot codes of the event's new lots"
+            "ilmd.farmtrace:tracingCodes",
+            "a non-empty object of 追溯码 keyed by lot codes of the event's new lots",
         )
+    animals = _animals(ilmd, refs)
     out = []
     for q in refs:
         product = products.get(q.lot)
@@ -187,10 +200,39 @@ def outputs(obj: dict[str, Any], refs: list[Quantity]) -> list[dict[str, Any]]:
         if q.lot in codes:
             check_national_code(codes[q.lot], field=f"ilmd.farmtrace:tracingCodes.{q.lot}")
             line["tracing_code"] = codes[q.lot]
+        line.update(animals.get(q.lot, {}))
         out.append(line)
     if set(products) - {q.lot for q in refs}:
         raise InvalidEvent("ilmd.farmtrace:products", "names a lot that is not among the event's new lots")
     return out
+
+
+def _animals(ilmd: dict[str, Any], refs: list[Quantity]) -> dict[str, dict[str, Any]]:
+    """`ilmd.farmtrace:animals`: {lot: {ear_tags, live_weight?}} for exactly the new lots in HEA."""
+    key = "ilmd.farmtrace:animals"
+    heads = {q.lot for q in refs if q.unit == "head"}
+    animals = ilmd.get("farmtrace:animals", {})
+    if not isinstance(animals, dict) or ("farmtrace:animals" in ilmd and not animals):
+        raise InvalidEvent(key, "a non-empty object of live animals' ear tags keyed by lot code")
+    for lot, entry in animals.items():
+        if lot not in heads:
+            raise InvalidEvent(f"{key}.{lot[:40]}", "only a new lot of live animals (uom HEA) has ear tags")
+        if not isinstance(entry, dict) or "ear_tags" not in entry:
+            raise InvalidEvent(f"{key}.{lot}", "expected {ear_tags, live_weight?}: the animals' ear tags")
+        for name in entry:
+            if name not in ("ear_tags", "live_weight"):
+                raise InvalidEvent(
+                    f"{key}.{lot}.{str(name)[:40]}", "farmtrace has no field for it: not representable"
+                )
+    missing = sorted(heads - set(animals))
+    if missing:
+        raise InvalidEvent(
+            f"{key}.{missing[0]}", "missing: live animals (uom HEA) need their ear tags, one per head"
+        )
+    return {
+        lot: {k: entry[k] for k in ("ear_tags", "live_weight") if k in entry}
+        for lot, entry in animals.items()
+    }
 
 
 def _gtin14(gtin: object) -> str:

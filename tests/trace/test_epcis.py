@@ -24,14 +24,18 @@ from farmtrace.trace.model.kinds import KINDS, LOT_KINDS, NON_EPCIS_KINDS, PARTY
 
 from ..conftest import STANDARDS
 from .story import (
+    ANIMAL_CERT,
     COOP,
+    EAR_TAGS,
     INSPECT_FAIL,
     MARKET,
+    MEAT_CERT,
     REGULATOR,
     SHOP,
     STATION,
     Ledger,
     out,
+    pork_story,
     sample_wires,
     story_one,
 )
@@ -76,7 +80,8 @@ def test_validator_accepts_the_official_examples(name: str) -> None:
 
 
 def _full_history() -> Ledger:
-    """Story 1, then a wholesale sale, a failed test, a rejection, a recall and a destruction."""
+    """Story 1, then a wholesale sale, a failed test, a rejection, a recall and a destruction; then
+    the pork story (live animals in head, two 动物检疫合格证明, a slaughter) on the same ledger."""
     lg = story_one()
     lg.record(
         "sell",
@@ -112,7 +117,7 @@ def _full_history() -> Ledger:
         detail={"reason": "抽检不合格", "instructions": "立即下架"},
     )
     lg.record("destroy", MARKET, inputs=[lg.inp("M-CAB-001-05", "10")], detail={"reason": "召回销毁"})
-    return lg
+    return pork_story(lg)
 
 
 CREATED = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -132,7 +137,10 @@ def test_whole_history_validates() -> None:
     assert len(events) == sum(1 for e, _ in lg.log if e.kind in exported)  # registrations left out
     steps = {(e["bizStep"], e.get("disposition")) for e in events}
     transforms = [e for e in events if e["type"] == "TransformationEvent"]
-    assert {e["bizStep"] for e in transforms} == {"repackaging", "commissioning"}
+    assert {e["bizStep"] for e in transforms} == {"repackaging", "commissioning", "killing"}
+    uoms = {q["uom"] for e in events for key in ("quantityList", "inputQuantityList", "outputQuantityList")
+            for q in e.get(key, [])}  # fmt: skip
+    assert uoms == {"KGM", "HEA"}, uoms  # the pigs are counted in head
     assert {
         ("commissioning", "active"),
         ("inspecting", "conformant"),
@@ -200,9 +208,7 @@ def test_mapping_details() -> None:
         "bizTransactionList"
     ]
 
-    ship = to_epcis_event(
-        Event.from_wire(samples["ship"]), event_id="00" * 32, recorded_at=None, base=BASE
-    )
+    ship = to_epcis_event(Event.from_wire(samples["ship"]), event_id="00" * 32, recorded_at=None, base=BASE)
     assert ship is not None
     assert ship["destinationList"] == [
         {"type": "owning_party", "destination": f"urn:farmtrace:party:{MARKET}"}
@@ -222,6 +228,56 @@ def test_mapping_details() -> None:
         Event.from_wire(samples["recall"]), event_id="00" * 32, recorded_at=None, base=BASE
     )
     assert recall is not None and recall["persistentDisposition"] == {"set": ["recalled"]}
+
+
+def pork_events(until: str = "sell") -> dict[str, tuple[Event, str]]:
+    """The pork story's events (tests/trace/story.py), by step name, on a ledger with story 1's parties."""
+    lg = pork_story(story_one(until="register"), until=until)
+    by_id = {eid: event for event, eid in lg.log}
+    return {name: (by_id[eid], eid) for name, eid in lg.ids.items()}
+
+
+def test_livestock_mapping_details() -> None:
+    pork = pork_events(until="product_cert")
+    items = {
+        name: to_epcis_event(event, event_id=eid, recorded_at=None, base=BASE)
+        for name, (event, eid) in pork.items()
+    }
+    harvest = items["harvest"]
+    assert harvest is not None
+    assert harvest["quantityList"] == [{"epcClass": "urn:farmtrace:lot:PIG-001", "quantity": 3, "uom": "HEA"}]
+    assert harvest["ilmd"]["farmtrace:animals"] == {"PIG-001": {"ear_tags": EAR_TAGS, "live_weight": "345"}}
+    # A 动物检疫合格证明 is an inspection with its number as certificationInfo, as a 合格证 is.
+    quarantine = items["quarantine"]
+    assert quarantine is not None
+    assert (quarantine["action"], quarantine["bizStep"], quarantine["disposition"]) == (
+        "OBSERVE",
+        "inspecting",
+        "conformant",
+    )
+    assert quarantine["certificationInfo"] == f"urn:farmtrace:certificate:{ANIMAL_CERT}"
+    assert quarantine["farmtrace:quarantine"]["ear_tags"] == EAR_TAGS
+    assert quarantine["farmtrace:quarantine"]["form"] == "animal_b"
+    assert "farmtrace:certificate" not in quarantine
+    slaughter = items["slaughter"]
+    assert slaughter is not None
+    assert (slaughter["type"], slaughter["bizStep"], slaughter["disposition"]) == (
+        "TransformationEvent",
+        "killing",
+        "active",
+    )
+    assert slaughter["farmtrace:transformType"] == "slaughter"
+    assert slaughter["farmtrace:slaughter"] == {"live_weight": "345", "certificate_no": MEAT_CERT}
+    assert [q["uom"] for q in slaughter["inputQuantityList"]] == ["HEA"]
+    assert [q["uom"] for q in slaughter["outputQuantityList"]] == ["KGM", "KGM"]
+    assert "farmtrace:animals" not in slaughter["ilmd"]  # carcasses have no ear tags
+    # Only a slaughter carries farmtrace:slaughter.
+    split = to_epcis_event(
+        Event.from_wire(sample_wires()["transform"]), event_id="00" * 32, recorded_at=None, base=BASE
+    )
+    assert split is not None and "farmtrace:slaughter" not in split
+    doc = epcis_document(list(pork.values()), created=CREATED, base=BASE)
+    assert _errors(doc) == []
 
 
 def test_one_lot_one_identifier_across_a_document() -> None:
@@ -317,11 +373,13 @@ def check_extensions_survive(doc: dict[str, Any], expanded: list[dict[str, Any]]
                     continue
                 term = key.partition(":")[2]
                 assert ns + term in n, f"{key} was dropped by expansion"
-                if term == "products":  # an index map: lot code -> product
+                if term in ("products", "animals"):  # index maps: lot code -> product, or ear tags
                     by_lot = {p["@index"]: p for p in n[ns + term]}
                     assert set(by_lot) == set(value)
                     for lot, product in value.items():
-                        check_survives(product, [{k: v for k, v in by_lot[lot].items() if k != "@index"}], ns, key)
+                        check_survives(
+                            product, [{k: v for k, v in by_lot[lot].items() if k != "@index"}], ns, key
+                        )
                         seen |= {f"{term}.{k}" for k in product}
                 elif term == "tracingCodes":  # an index map: lot code -> 追溯码 (docs/national-platform.md)
                     assert {(c["@index"], c["@value"]) for c in n[ns + term]} == set(value.items())
@@ -354,6 +412,13 @@ def test_json_ld_expansion_keeps_every_extension_key() -> None:
         "products.name_zh",
         "receipt.entry_check",
         "destruction.reason",
+        "quarantine.certificate_no",
+        "quarantine.ear_tags",
+        "quarantine.official_vet",
+        "slaughter.live_weight",
+        "slaughter.certificate_no",
+        "animals.ear_tags",
+        "animals.live_weight",
     } <= seen, sorted(seen)
 
 

@@ -1,6 +1,7 @@
 """EPCIS 2.0 capture (trace/epcis_capture.py): the export's inverse, and its refusals.
 
-Round trips: every event of a whole history (story 1 and every other kind), exported by
+Round trips: every event of a whole history (story 1, every other kind, and the pork story's live
+animals, 动物检疫合格证明 and slaughter), exported by
 trace/epcis.py and captured again, gives back its wire form (less what the signer adds: key_id and
 the inputs' follows). Where the export loses something (a quantity in jin is exported in KGM; a
 document with a URL keeps only the URL), the capture gives what the export kept, and these tests
@@ -27,8 +28,8 @@ from farmtrace.trace.model.event import Event
 from farmtrace.trace.model.kinds import NON_EPCIS_KINDS
 
 from ..conftest import STANDARDS
-from .story import COOP, MARKET, sample_wires
-from .test_epcis import BASE, CREATED, NS, _full_history
+from .story import ABATTOIR, COOP, EAR_TAGS, MARKET, MEAT_CERT, PIG_FARM, VET, sample_wires
+from .test_epcis import BASE, CREATED, NS, _full_history, pork_events
 
 
 def _unsigned(event: Event) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def test_a_whole_history_round_trips_through_export_and_capture() -> None:
         "harvest",
         "inspect",
         "certify",
+        "quarantine",
         "transform",
         "ship",
         "receive",
@@ -240,7 +242,10 @@ def _exported(name: str) -> dict[str, Any]:
 
 _KINDS = [n for n, w in sample_wires().items() if w["kind"] not in NON_EPCIS_KINDS]
 _EXPORTED = {name: _exported(name) for name in _KINDS}
-_KEYS = sorted({k for item in _EXPORTED.values() for k in item} | {"farmtrace:transformType", "ilmd"})
+_KEYS = sorted(
+    {k for item in _EXPORTED.values() for k in item}
+    | {"farmtrace:transformType", "farmtrace:slaughter", "ilmd"}
+)
 
 
 @settings(max_examples=600, deadline=None)
@@ -297,3 +302,136 @@ def test_a_receipt_in_standard_fields_leaves_the_ship_event_to_the_signer() -> N
     two = item["bizTransactionList"] + [{"type": "cert", "bizTransaction": "urn:farmtrace:certificate:HGZ-2"}]
     assert _refusal({**item, "bizTransactionList": two}, party=party).field == "bizTransactionList"
     assert _refusal({k: v for k, v in item.items() if k != "sourceList"}, party=party).field == "sourceList"
+
+
+# --- livestock (issue 20 §5): live animals in HEA, 动物检疫合格证明, slaughter ---------------------------
+
+_PORK = pork_events(until="product_cert")
+_PORK_ITEMS = {
+    name: to_epcis_event(event, event_id=eid, recorded_at=CREATED, base=BASE)
+    for name, (event, eid) in _PORK.items()
+}
+
+
+def _pork(name: str) -> dict[str, Any]:
+    return copy.deepcopy(_PORK_ITEMS[name])  # type: ignore[arg-type]
+
+
+def test_a_live_animal_harvest_round_trips() -> None:
+    event, _ = _PORK["harvest"]
+    wire = capture_event(_pork("harvest"), party=PIG_FARM, base=BASE)
+    assert wire == _unsigned(event)
+    assert wire["outputs"][0]["unit"] == "head"  # HEA
+    assert wire["outputs"][0]["ear_tags"] == EAR_TAGS and wire["outputs"][0]["live_weight"] == "345"
+
+
+def test_a_slaughter_round_trips() -> None:
+    event, _ = _PORK["slaughter"]
+    wire = capture_event(_pork("slaughter"), party=ABATTOIR, base=BASE)
+    assert wire == _unsigned(event)
+    assert wire["detail"] == {"type": "slaughter", "live_weight": "345", "certificate_no": MEAT_CERT}
+    assert [r["unit"] for r in wire["inputs"]] == ["head"]
+    # Without farmtrace:transformType, bizStep killing alone means a slaughter.
+    item = _pork("slaughter")
+    del item["farmtrace:transformType"]
+    assert capture_event(item, party=ABATTOIR, base=BASE) == wire
+
+
+def test_both_quarantine_forms_round_trip() -> None:
+    for name in ("quarantine", "product_cert"):  # 动物B on the pigs, 产品B on a carcass lot
+        event, _ = _PORK[name]
+        wire = capture_event(_pork(name), party=VET, base=BASE)
+        assert wire == _unsigned(event) and wire["kind"] == "quarantine"
+    # certificationInfo is optional, as for a 合格证; if given it names the certificate.
+    item = _pork("quarantine")
+    del item["certificationInfo"]
+    assert capture_event(item, party=VET, base=BASE) == _unsigned(_PORK["quarantine"][0])
+
+
+def _without(item: dict[str, Any], *path: str) -> dict[str, Any]:
+    target = item
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return item
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "field", "words"),
+    [
+        # A slaughter states its live weight and 肉品品质检验合格证; only a slaughter does.
+        ("slaughter", lambda i: _without(i, "farmtrace:slaughter"), "farmtrace:slaughter", "missing"),
+        ("slaughter", lambda i: _without(i, "farmtrace:slaughter", "live_weight"),
+         "farmtrace:slaughter.live_weight", "live weight"),
+        ("slaughter", lambda i: _without(i, "farmtrace:slaughter", "certificate_no"),
+         "farmtrace:slaughter.certificate_no", "肉品品质检验合格证"),
+        ("slaughter", lambda i: {**i, "farmtrace:slaughter": {**i["farmtrace:slaughter"], "type": "split"}},
+         "farmtrace:slaughter.type", "not representable"),
+        ("slaughter", lambda i: {**i, "farmtrace:slaughter": "345"}, "farmtrace:slaughter", "an object"),
+        ("slaughter", lambda i: {**i, "farmtrace:slaughter": {**i["farmtrace:slaughter"], "live_weight": "-1"}},
+         "farmtrace:slaughter.live_weight", "farmtrace's detail.live_weight"),
+        ("slaughter", lambda i: {**i, "farmtrace:transformType": "split"}, "farmtrace:transformType",
+         "does not go with bizStep killing"),
+        ("slaughter", lambda i: {**i, "bizStep": "repackaging"}, "farmtrace:transformType",
+         "does not go with bizStep repackaging"),
+        ("slaughter", lambda i: {**_without(i, "farmtrace:transformType"), "bizStep": "repackaging"},
+         "farmtrace:slaughter", "only a slaughter"),
+        ("slaughter", lambda i: {**i, "bizStep": "urn:epcglobal:cbv:bizstep:killing"}, None, None),
+        # A 动物检疫合格证明's number is its certificationInfo; it is the vet's, on one kind of event.
+        ("quarantine", lambda i: {**i, "certificationInfo": "urn:farmtrace:certificate:OTHER"},
+         "certificationInfo", "farmtrace:quarantine's number"),
+        ("quarantine", lambda i: {**i, "farmtrace:certificate": {"certificate_no": "4301820001"}},
+         "farmtrace:quarantine", "a certify event carries no farmtrace:quarantine"),
+        ("quarantine", lambda i: {**_without(i, "certificationInfo"), "bizStep": "shipping", "disposition":
+         "in_transit", "destinationList": [{"type": "owning_party", "destination": f"urn:farmtrace:party:{ABATTOIR}"}]},
+         "farmtrace:quarantine", "a ship event carries no farmtrace:quarantine"),
+        ("quarantine", lambda i: {**i, "disposition": "non_conformant"}, "disposition",
+         "a farmtrace quarantine event is conformant"),
+        ("quarantine", lambda i: _without(i, "farmtrace:quarantine", "official_vet"), "farmtrace:quarantine",
+         "official_vet"),
+        ("quarantine", lambda i: {**i, "farmtrace:quarantine": {**i["farmtrace:quarantine"], "ear_tags": ["1"]}},
+         "farmtrace:quarantine", "15 digits"),
+        # Live animals (HEA) carry their ear tags in ilmd.farmtrace:animals, one per head.
+        ("harvest", lambda i: _without(i, "ilmd", "farmtrace:animals"), "ilmd.farmtrace:animals.PIG-001",
+         "missing"),
+        ("harvest", lambda i: {**i, "ilmd": {**i["ilmd"], "farmtrace:animals": {}}}, "ilmd.farmtrace:animals",
+         "non-empty"),
+        ("harvest", lambda i: {**i, "ilmd": {**i["ilmd"], "farmtrace:animals": {"PIG-001": {"live_weight": "1"}}}},
+         "ilmd.farmtrace:animals.PIG-001", "ear_tags"),
+        ("harvest", lambda i: {**i, "ilmd": {**i["ilmd"], "farmtrace:animals": {
+            "PIG-001": {"ear_tags": EAR_TAGS, "breed": "花猪"}}}},
+         "ilmd.farmtrace:animals.PIG-001.breed", "not representable"),
+        ("harvest", lambda i: {**i, "ilmd": {**i["ilmd"], "farmtrace:animals": {"PIG-001": {"ear_tags": EAR_TAGS[:2]}}}},
+         "ilmd.farmtrace:animals.PIG-001.ear_tags", "3 head need 3 ear tags"),
+        ("harvest", lambda i: {**i, "ilmd": {**i["ilmd"], "farmtrace:animals": {
+            "PIG-001": {"ear_tags": [*EAR_TAGS[:2], "14301820000000X"]}}}},
+         "ilmd.farmtrace:animals.PIG-001.ear_tags", "15 digits"),
+        ("harvest", lambda i: {**i, "quantityList": [{**i["quantityList"][0], "uom": "KGM"}]},
+         "ilmd.farmtrace:animals.PIG-001", "only a new lot of live animals"),
+        ("slaughter", lambda i: {**i, "ilmd": {**i["ilmd"], "farmtrace:animals": {"PORK-001-L": {
+            "ear_tags": EAR_TAGS}}}}, "ilmd.farmtrace:animals.PORK-001-L", "only a new lot of live animals"),
+    ],
+)  # fmt: skip
+def test_livestock_refusals_name_the_field(
+    name: str, change: Any, field: str | None, words: str | None
+) -> None:
+    event, _ = _PORK[name]
+    item = change(_pork(name))
+    if field is None:  # accepted: the same event
+        assert capture_event(item, party=event.party, base=BASE) == _unsigned(event)
+        return
+    exc = _refusal(item, party=event.party)
+    assert exc.field == field and words in exc.message, (exc.field, exc.message)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(_PORK_ITEMS)), st.data())
+def test_livestock_values_raise_only_its_own_error(name: str, data: st.DataObject) -> None:
+    item = _pork(name)
+    path = data.draw(st.sampled_from(list(_paths(item))))
+    target = item
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = data.draw(_JSON)
+    with contextlib.suppress(InvalidEvent):
+        capture_event(item, party=_PORK[name][0].party, base=BASE)
