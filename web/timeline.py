@@ -131,6 +131,7 @@ def _harvest(j: _Journey, s: _Step) -> None:
             "address": j.parties.get(s.ev["party"], {}).get("address"),
             "field": place,
             "harvested": s.ev["event_time"][:10],
+            "animals": animals,  # live animals: a farm, and the day they were sent out (出栏)
         }
     )
 

@@ -18,10 +18,11 @@ from .test_livestock_page import PORK_LOT, site  # noqa: F401 - the pork story's
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# Each step of the journey card as its texts: title, lines, ear tags (folded or not), who and when.
-STEPS = """() => [...document.querySelectorAll(".card.journey .step")].map((li) => ({
-  kind: li.dataset.kind, type: li.dataset.type || null,
-  texts: [...li.querySelectorAll("h3, p, summary")].map((e) => e.textContent.replace(/\\s+/g, " ").trim()),
+# Each step of the journey card as its texts: title, lines, ear tags (folded or not), who and when;
+# and the origin cards' labels and values.
+STEPS = """() => [...document.querySelectorAll(".card.journey .step, .card.origin")].map((li) => ({
+  kind: li.dataset.kind || "origin", type: li.dataset.type || null,
+  texts: [...li.querySelectorAll("h3, p:not(.unverified-label), summary, dt, dd")].map((e) => e.textContent.replace(/\\s+/g, " ").trim()),
 }))"""
 
 
@@ -53,7 +54,7 @@ def test_the_drawn_facts_say_what_the_server_painted(served, browser, lang):
         drawn = page.evaluate(STEPS)
         assert page.locator("[data-server]").count() == 0 and errors == []
         # The step marks differ (✓ verified is drawn by the browser); every other text is the same.
-        assert [s["kind"] for s in drawn] == [s["kind"] for s in painted] and len(drawn) == 12
+        assert [s["kind"] for s in drawn] == [s["kind"] for s in painted] and len(drawn) == 13
         assert drawn == painted
         quarantine = page.inner_text(".step[data-kind=quarantine]")
         assert ANIMAL_CERT in quarantine and PRODUCT_CERT not in quarantine  # the first of the two

@@ -130,6 +130,8 @@ def test_the_pig_lots_page_counts_in_head(site):
     page = client.get("/l/PIG-001").text
     assert re.search(r"<dd>3 头</dd>", page)
     assert "出栏 3 头" in page and f"编号 {ANIMAL_CERT}" in page
+    origin = page[page.index('class="card origin"') :]
+    assert "<dt>养殖场</dt>" in origin and "<dt>出栏日期</dt>" in origin and "<dt>地块</dt>" not in origin
 
 
 def test_only_a_livestock_page_loads_the_livestock_script_and_words(site):

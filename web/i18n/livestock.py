@@ -51,6 +51,8 @@ LIVESTOCK_MESSAGES: dict[str, tuple[str, str]] = {
     "detail.animals": ("出栏 {quantity} {unit}", "{quantity} {unit} of livestock"),
     "detail.live_weight": ("活重 {weight} kg", "Live weight {weight} kg"),
     "detail.farm": ("养殖场：{field}", "Farm: {field}"),
+    "origin.farm": ("养殖场", "Farm"),
+    "origin.sent_out": ("出栏日期", "Sent out"),
     "detail.ear_tags": ("耳标号（{n} 个）", "Ear tags ({n})"),
     "detail.quarantine.number": ("{form}，编号 {number}", "{form}, no. {number}"),
     "detail.quarantine.animals": ("{species} {quantity} {unit}", "{species}: {quantity} {unit}"),

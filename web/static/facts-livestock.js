@@ -5,6 +5,7 @@
  * It mirrors web/timeline.py's _harvest (live animals), _quarantine and _slaughter.
  *
  *   FarmtraceLivestock.describe(step, ctx) -> null (not livestock's) | {title, lines, tags}
+ *   FarmtraceLivestock.raised(origin, steps) -> whether a harvest's origin card is of live animals
  *
  * `step` is a facts step (facts.js); `ctx` holds facts-view.js's helpers for it: msg, has, qty, unit,
  * list, who (the signer as the page names it), outs (its outputs on the lineage), first (its first
@@ -88,5 +89,13 @@
     return { title, lines, tags };
   }
 
-  globalThis.FarmtraceLivestock = Object.freeze({ describe });
+  function raised(origin, steps) {
+    // Whether a harvest's origin (facts.origins) is live animals: all its outputs on the lineage are in
+    // head (timeline.py's `animals`), so its card says farm and day sent out (出栏), not field and harvest.
+    const s = steps.find((x) => x.index === origin.index);
+    const outs = s ? s.outputs.filter((r) => origin.lots.includes(r.lot)) : [];
+    return outs.length > 0 && outs.every((r) => r.unit === "head");
+  }
+
+  globalThis.FarmtraceLivestock = Object.freeze({ describe, raised });
 })();

@@ -141,13 +141,14 @@
       const where = o.origin || {};
       const field = [where.name, where.address].filter(Boolean).join(", ");
       const record = facts.parties[o.party] || {};
+      const animals = globalThis.FarmtraceLivestock && globalThis.FarmtraceLivestock.raised(o, facts.steps);
       return el("section", { class: "card origin", "aria-labelledby": "origin-v-" + n },
         el("h2", { id: "origin-v-" + n }, msg("origin.title")),
         el("dl", { class: "facts" },
           el("div", {}, el("dt", {}, msg("origin.producer")), el("dd", {}, party(o.party))),
           record.address ? el("div", {}, el("dt", {}, msg("origin.address")), el("dd", {}, record.address)) : null,
-          el("div", {}, el("dt", {}, msg("origin.field")), el("dd", {}, field)),
-          el("div", {}, el("dt", {}, msg("origin.harvested")), el("dd", {}, String(o.time || "").slice(0, 10)))));
+          el("div", {}, el("dt", {}, msg(animals ? "origin.farm" : "origin.field")), el("dd", {}, field)),
+          el("div", {}, el("dt", {}, msg(animals ? "origin.sent_out" : "origin.harvested")), el("dd", {}, String(o.time || "").slice(0, 10)))));
     }
 
     function price(p) {
