@@ -1,3 +1,4 @@
+# size: the mapping of every event kind to EPCIS 2.0, tabled in the docstring and written one field at a time
 """Export events as GS1 EPCIS 2.0 JSON (JSON-LD), with CBV 2.0 business steps and dispositions.
 
 Lots are quantities of a class, not serialised items, so every event uses quantity lists. A lot's

@@ -1,3 +1,4 @@
+# size: the scenario vocabulary, one named step per event kind, in one place by design (see below)
 """The scenario vocabulary: the parties of a story, their keys, and the wire form of every step.
 
 Five builders tell stories to the ledger, each for its own purpose: the Changsha demo

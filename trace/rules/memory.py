@@ -165,21 +165,7 @@ class MemoryState:
 
     def _apply(self, event_id: str, fx: Effects) -> None:
         # 1. Parties.
-        for change in fx.party_changes:
-            if isinstance(change, PartyRegistered):
-                self._register(change.record, change.at)
-            elif isinstance(change, KeyAdded):
-                p = self._party(change.party_id)
-                keys = dict(p.keys) | {change.key_id: KeyState(change.public_key, change.at)}
-                self.parties[p.id] = replace(p, keys=keys)
-            elif isinstance(change, KeyRevoked):
-                p = self._party(change.party_id)
-                keys = dict(p.keys)
-                keys[change.key_id] = replace(keys[change.key_id], revoked_at=change.at)
-                self.parties[p.id] = replace(p, keys=keys)
-            elif isinstance(change, PartySuspended):
-                p = self._party(change.party_id)
-                self.parties[p.id] = replace(p, status="suspended")
+        self._change_parties(fx)
         # 2. New lots, with their inherited flags (the same for every output of one event).
         inherited: dict[tuple[str, ...], tuple[dict[str, bool], tuple[str, ...]]] = {}
         for new in fx.new_lots:
@@ -248,6 +234,23 @@ class MemoryState:
             if f.flag == "recalled":
                 self.recalls[event_id] = f.lot
         self.events[event_id] = fx.at
+
+    def _change_parties(self, fx: Effects) -> None:
+        for change in fx.party_changes:
+            if isinstance(change, PartyRegistered):
+                self._register(change.record, change.at)
+            elif isinstance(change, KeyAdded):
+                p = self._party(change.party_id)
+                keys = dict(p.keys) | {change.key_id: KeyState(change.public_key, change.at)}
+                self.parties[p.id] = replace(p, keys=keys)
+            elif isinstance(change, KeyRevoked):
+                p = self._party(change.party_id)
+                keys = dict(p.keys)
+                keys[change.key_id] = replace(keys[change.key_id], revoked_at=change.at)
+                self.parties[p.id] = replace(p, keys=keys)
+            elif isinstance(change, PartySuspended):
+                p = self._party(change.party_id)
+                self.parties[p.id] = replace(p, status="suspended")
 
     def _register(self, record: PartyRecord, at: datetime) -> None:
         self.parties[record.id] = PartyState(
