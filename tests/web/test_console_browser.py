@@ -432,7 +432,7 @@ def test_exports_download_and_validate(served, open_page):
     sheet = load_workbook(io.BytesIO(body), read_only=False).active
     values = list(sheet.iter_rows(values_only=True))
     (table,) = sheet.tables.values()  # a table: every column gets a sort and filter button
-    assert name.endswith(".xlsx") and table.ref == f"A1:Q{len(values)}"
+    assert name.endswith(".xlsx") and table.ref == f"A1:W{len(values)}"
     assert [str(v) for v in values[0]] == rows[0] and len(values) == len(rows)
 
     page.fill("[data-export-lot] input[name=code]", "NX-BC-1120")
