@@ -12,6 +12,8 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 from farmtrace.ledger.log import Log
 from farmtrace.ledger.sqlstore import SqlStore
 from farmtrace.ledger.witnessing import Witnessing
+from farmtrace.trace.alert_process import AlertProcess, open_log_reader
+from farmtrace.trace.alerts import Alerts
 from farmtrace.trace.applications import Applications
 from farmtrace.trace.audits import AuditJob
 from farmtrace.trace.clock import Clock, utc_now
@@ -103,6 +105,17 @@ def _index_keeper(settings: Settings, log: Log, clock: Clock) -> IndexKeeper | K
     return IndexKeeper(log, clock=lambda: clock().timestamp(), lag=settings.index_lag)
 
 
+def _alert_keeper(settings: Settings, service: TraceService) -> tuple[Alerts, AlertProcess] | None:
+    """With FARMTRACE_ALERT_KEEPER=process, the app's alerts and the process that scans for them;
+    None: pages scan for alerts in this process when they read them (trace/alerts.py)."""
+    if settings.alert_keeper != "process":
+        return None
+    watch = settings.price_watch()
+    alerts = Alerts.of(service.log, service.engine, watch=watch)  # makes the alert tables before the child
+    opener = partial(open_log_reader, settings.resolved_database_url, service.log.verifier.key_string())
+    return alerts, AlertProcess(opener, watch=watch)
+
+
 # size: the composition root builds every worker of the app and starts and stops it in one lifespan
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The app over `settings`. `clock` is its one source of the current time (default `utc_now`): the
@@ -117,6 +130,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # The head index's root is committed in the log at most FARMTRACE_INDEX_LAG s behind its tip.
     index_keeper = _index_keeper(settings, log, clock)
     service.recorder.after_batch = index_keeper.nudge
+    # With FARMTRACE_ALERT_KEEPER=process, alerts are found in a process of their own, nudged too.
+    alerting = _alert_keeper(settings, service)
+    if alerting is not None:
+        alert_keeper = alerting[1]
+
+        def after_batch() -> None:
+            index_keeper.nudge()
+            alert_keeper.nudge()
+
+        service.recorder.after_batch = after_batch
     notifier = Notifier(  # EPCIS webhooks
         service.engine, log, base=settings.vocabulary_base, clock=clock, allow_private=settings.webhook_private
     )
@@ -126,9 +149,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         if witnessing.endpoints:
             witnessing.start()
         index_keeper.start()
+        if alerting is not None:
+            alerting[1].start()
+            alerting[0].kept_by(alerting[1])
         notifier.start()
         yield
         notifier.stop()
+        if alerting is not None:
+            alerting[1].stop()
+            alerting[0].kept_by(None)
         index_keeper.stop()
         witnessing.stop()
         # Let a running audit record its verdict before the store closes under it.

@@ -41,6 +41,10 @@
     FARMTRACE_INDEX_KEEPER    process (a process of its own, off ingest's CPU; trace/index_process.py;
                               the default under `farmtrace serve`) or thread (the serving process keeps
                               the head index; the default of an app made in process, e.g. in tests)
+    FARMTRACE_ALERT_KEEPER    process (the alerts' scan in a process of its own, nudged after each
+                              capture, off ingest's CPU; trace/alert_process.py; the default under
+                              `farmtrace serve`) or thread (the serving process scans when a page
+                              reads alerts; the default of an app made in process; docs/alerts.md)
     FARMTRACE_VOCAB_BASE      base URI of the EPCIS extension vocabulary ({base}/ns#) and problem
                               types ({base}/problems/…); default: the public URL (the service serves both)
     FARMTRACE_WEBHOOK_PRIVATE 1 lets EPCIS subscriptions deliver to loopback, private and link-local
@@ -128,10 +132,10 @@ def _switch(env: dict[str, str], name: str) -> bool:
     return text == "1"
 
 
-def _index_keeper(env: dict[str, str]) -> str:
-    text = env.get("FARMTRACE_INDEX_KEEPER", "").strip() or "thread"
+def _keeper(env: dict[str, str], name: str) -> str:
+    text = env.get(name, "").strip() or "thread"
     if text not in ("thread", "process"):
-        raise ConfigError(f"FARMTRACE_INDEX_KEEPER must be thread or process, found {text!r}")
+        raise ConfigError(f"{name} must be thread or process, found {text!r}")
     return text
 
 
@@ -174,6 +178,7 @@ class Settings:
     index_lag: int = 10  # seconds between two index entries at least (FARMTRACE_INDEX_LAG)
     index_max_age: int | None = None  # seconds (FARMTRACE_INDEX_MAX_AGE); None: index_lag + 60
     index_keeper: str = "thread"  # or "process" (FARMTRACE_INDEX_KEEPER)
+    alert_keeper: str = "thread"  # or "process" (FARMTRACE_ALERT_KEEPER)
     webhook_private: bool = False  # EPCIS subscriptions may deliver to private addresses
     # Price alerts (trace/price_watch.py, docs/alerts.md): the baseline's window in days, the fewest
     # prices it judges from, the robust score that alerts, the scale's floor as a fraction of the median.
@@ -216,7 +221,8 @@ class Settings:
             "vocab_base": _base_uri(env, "FARMTRACE_VOCAB_BASE"),
             "index_lag": _limit(env, "FARMTRACE_INDEX_LAG", 10, least=0),
             "index_max_age": _limit(env, "FARMTRACE_INDEX_MAX_AGE", 0, least=1) or None,  # unset: 0
-            "index_keeper": _index_keeper(env),
+            "index_keeper": _keeper(env, "FARMTRACE_INDEX_KEEPER"),
+            "alert_keeper": _keeper(env, "FARMTRACE_ALERT_KEEPER"),
             "webhook_private": _switch(env, "FARMTRACE_WEBHOOK_PRIVATE"),
             "price_window_days": _limit(env, "FARMTRACE_PRICE_WINDOW_DAYS", 30, least=1),
             "price_min_samples": _limit(env, "FARMTRACE_PRICE_MIN_SAMPLES", 10, least=3),

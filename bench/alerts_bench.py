@@ -15,18 +15,26 @@ how many of those were found, and how many other prices were flagged).
 
 What is measured, on SQLite, one run each:
 
-(a) **ingest, alerting off**: build the city into an empty database; events per second. (a), (b)
-    and (b') are run in turns, twice each by default (--rounds; once with --quick), after a short
-    build that is not counted, and each one's best run is reported: the machine is shared, and a
-    single run is at the mercy of whoever else runs.
+(a) **ingest, alerting off**: build the city into an empty database; events per second. (a), (b),
+    (b') and (e)-(e'') are run in turns, twice each by default (--rounds; once with --quick), each
+    round starting one mode further on, after a short build that is not counted, and each one's
+    best run is reported: the machine is shared, and a single run is at the mercy of whoever else
+    runs.
 (b) **ingest, alerting on**: the same city into another empty database while a thread keeps the
     alerts current the whole time (`Alerts.refresh()` back to back: far harder than any console);
     events per second. (b') the same with a refresh every second (a busy console). Alerts are found after capture by a scan of
     the log (trace/alerts.py): the write path does not change, so (b) shows what the concurrent
     scan costs capture through the shared CPU and database, nothing more.
+(e) **ingest, the scan in a process of its own** (FARMTRACE_ALERT_KEEPER=process,
+    trace/alert_process.py): the same city while an `AlertProcess` scans back to back; (e') the same
+    with a scan every second; (e'') as the app runs it, nudged after each ingest batch. Run in turns
+    with (a)-(b') and reported against (a), with the child's CPU and scans.
 (c) **a full scan**: drop the alert tables' rows and scan the whole log again; seconds, and entries
     per second, with the alerts found by signal; they must be those (b') found incrementally.
 (d) **an idle refresh**: a refresh with nothing new (what every alerts page pays); milliseconds.
+
+(c) is run on the last mode's log, (e'')'s: the alerts the process found incrementally while
+ingesting must equal those the full scan finds again.
 
 Prints one table and writes JSON to bench/results/alerts.json (or --json FILE).
 """
@@ -50,6 +58,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timedelta  # noqa: E402
 from decimal import Decimal  # noqa: E402
+from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from sqlalchemy import delete  # noqa: E402
@@ -57,6 +66,7 @@ from sqlalchemy import delete  # noqa: E402
 from farmtrace.api.app import create_app  # noqa: E402
 from farmtrace.api.settings import Settings  # noqa: E402
 from farmtrace.ledger.note import Signer as LogSigner  # noqa: E402
+from farmtrace.trace.alert_process import DEFAULT_POLL, AlertProcess, open_log_reader  # noqa: E402
 from farmtrace.trace.alerts import Alerts  # noqa: E402
 from farmtrace.trace.model.units import format_decimal  # noqa: E402
 from farmtrace.trace.store import alerts as alert_store  # noqa: E402
@@ -114,13 +124,42 @@ def _alerts(app) -> Alerts:
     return Alerts.of(app.state.log, app.state.service.engine, watch=app.state.settings.price_watch())
 
 
-def ingest(support, data: Path, *, days: int, scale: float, workers: int, every: float | None) -> dict:
+NUDGED = -1.0  # `every` of the process mode nudged after each ingest batch, as the app runs it
+
+
+def _keeper(app, data: Path, every: float) -> AlertProcess:
+    """An alert keeper's process over the app's log: polling every `every` seconds (0: back to back),
+    or with `NUDGED` nudged by each ingest batch (and polling at the default)."""
+    _alerts(app)  # its tables, with their default thresholds, made here before the child starts
+    opener = partial(open_log_reader, f"sqlite:///{data / 'db.sqlite'}", LOG_SIGNER.verifier.key_string())
+    keeper = AlertProcess(
+        opener, watch=app.state.settings.price_watch(), poll=DEFAULT_POLL if every < 0 else every
+    )
+    if every < 0:
+        index_nudge = app.state.service.recorder.after_batch
+
+        def after_batch() -> None:
+            if index_nudge is not None:
+                index_nudge()
+            keeper.nudge()
+
+        app.state.service.recorder.after_batch = after_batch
+    return keeper
+
+
+def ingest(
+    support, data: Path, *, days: int, scale: float, workers: int, every: float | None, process: bool = False
+) -> dict:
     """Build the city into `data`; with `every` (seconds between refreshes, 0: back to back), a
-    thread refreshes the alerts all along."""
+    thread refreshes the alerts all along, or with `process` an alert keeper's process scans (see
+    `_keeper`)."""
     if data.exists():
         shutil.rmtree(data)
     data.mkdir(parents=True)
     app = _app(data)
+    if process:
+        assert every is not None
+        return _ingest_kept(support, app, data, days=days, scale=scale, workers=workers, every=every)
     stop = threading.Event()
     refreshes = [0]
 
@@ -133,11 +172,12 @@ def ingest(support, data: Path, *, days: int, scale: float, workers: int, every:
                 stop.wait(every)
 
     scanner = threading.Thread(target=keep_current, daemon=True) if every is not None else None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if scanner:
         scanner.start()
     stats = support.build_city(app.state.service, days=days, scale=scale, workers=workers)
     took = time.perf_counter() - started
+    cpu = time.process_time() - cpu  # this process's threads: ingest (and a scanning thread)
     stop.set()
     if scanner:
         scanner.join()
@@ -145,8 +185,33 @@ def ingest(support, data: Path, *, days: int, scale: float, workers: int, every:
         "refresh_every_s": every,
         "events": stats.events,
         "seconds": round(took, 2),
+        "ingest_cpu_s": round(cpu, 2),
         "events_per_s": round(stats.events / took),
         "refreshes": refreshes[0],
+        "app": app,
+    }
+
+
+def _ingest_kept(support, app, data: Path, *, days: int, scale: float, workers: int, every: float) -> dict:
+    keeper = _keeper(app, data, every)
+    keeper.start()
+    started, cpu = time.perf_counter(), time.process_time()
+    stats = support.build_city(app.state.service, days=days, scale=scale, workers=workers)
+    took = time.perf_counter() - started
+    cpu = time.process_time() - cpu  # this process's threads: ingest (and a scanning thread)
+    caught_up = keeper.wait_scanned(app.state.log.size, timeout=600)  # (c) checks its rows
+    report = keeper.stop()
+    return {
+        "keeper": "process",
+        "refresh_every_s": None if every < 0 else every,
+        "nudged": every < 0,
+        "events": stats.events,
+        "seconds": round(took, 2),
+        "ingest_cpu_s": round(cpu, 2),
+        "events_per_s": round(stats.events / took),
+        "refreshes": report.scans if report else None,
+        "keeper_cpu_s": round(report.cpu_seconds, 2) if report else None,
+        "caught_up": caught_up,
         "app": app,
     }
 
@@ -196,57 +261,81 @@ def main(argv: list[str] | None = None) -> int:
     injected: list[str] = []
     _with_readings(support, injected)
     tmp = Path(tempfile.mkdtemp(prefix="farmtrace-alerts-bench-"))
-    modes: tuple[float | None, ...] = (None, 0.0, 1.0)  # off; back to back; every second
-    runs: dict[float | None, list[dict]] = {m: [] for m in modes}
+    # (where, every): off; a thread back to back, every second; a process back to back, every
+    # second, nudged by each batch (the app's way).
+    modes: tuple[tuple[str, float | None], ...] = (
+        ("off", None), ("thread", 0.0), ("thread", 1.0), ("process", 0.0), ("process", 1.0), ("process", NUDGED),
+    )  # fmt: skip
+    runs: dict[tuple[str, float | None], list[dict]] = {m: [] for m in modes}
     try:
         print(f"city: {cfg.days} days at scale {scale}, {cfg.workers} workers, SQLite in {tmp}", flush=True)
         # A short build first, not counted: imports, the verification workers, the file cache.
         ingest(support, tmp / "warm-up", days=3, scale=scale, workers=cfg.workers, every=None)[
             "app"
         ].state.log.close(close_store=True)
-        # The modes in turns, `rounds` times; each mode's best run counts (the machine is shared).
-        app = None
+        # The modes in turns, `rounds` times, each round starting one mode further on (so that a
+        # machine getting busier or quieter favours no mode); each mode's best run counts (the
+        # machine is shared). The nudged process's last log is kept for (c).
+        app, checked = None, ("process", NUDGED)
         for n in range(cfg.rounds):
-            for every in modes:
+            for where, every in modes[n % len(modes) :] + modes[: n % len(modes)]:
                 injected.clear()
-                run = ingest(support, tmp / f"{n}-{every}", days=cfg.days, scale=scale, workers=cfg.workers,
-                             every=every)  # fmt: skip
-                if app is not None:
-                    app.state.log.close(close_store=True)
-                app = run.pop("app")
-                runs[every].append(run)
-                side = "off" if every is None else f"on, a refresh every {every} s"
+                run = ingest(support, tmp / f"{n}-{where}-{every}", days=cfg.days, scale=scale,
+                             workers=cfg.workers, every=every, process=where == "process")  # fmt: skip
+                if (where, every) == checked:
+                    if app is not None:
+                        app.state.log.close(close_store=True)
+                    app, checked_injected = run.pop("app"), list(injected)
+                else:
+                    run.pop("app").state.log.close(close_store=True)
+                runs[(where, every)].append(run)
+                side = (
+                    "off" if every is None
+                    else f"on, {where}, " + ("nudged" if every == NUDGED else f"a scan every {every} s")
+                )  # fmt: skip
                 print(
                     f"  round {n + 1}, alerting {side}: {run['events']:,} events in {run['seconds']} s",
                     flush=True,
                 )
-        off, on, calm = (max(runs[m], key=lambda r: r["events_per_s"]) for m in modes)
-        # The last app is the every-second run's: its alerts were found incrementally while it ingested.
+        off, on, calm, kept, kept_calm, kept_nudged = (
+            max(runs[m], key=lambda r: r["events_per_s"]) for m in modes
+        )
+        # The nudged process's app: its alerts were found incrementally while it ingested.
         incremental = {(a.event_id, a.signal) for a in _alerts(app).list(limit=100_000)}
         scan = full_scan(app)
         again = {(a.event_id, a.signal) for a in _alerts(app).list(limit=100_000)}
         scan["incremental_equals_full"] = incremental == again
         found = {a.lot for a in _alerts(app).list(signal="price", limit=100_000)}
-        scan["price_injected"] = len(set(injected))
-        scan["price_injected_found"] = len(found & set(injected))
-        scan["price_other_flagged"] = len(found - set(injected))
+        scan["price_injected"] = len(set(checked_injected))
+        scan["price_injected_found"] = len(found & set(checked_injected))
+        scan["price_other_flagged"] = len(found - set(checked_injected))
         app.state.log.close(close_store=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     ratio = on["events_per_s"] / off["events_per_s"]
     calm_ratio = calm["events_per_s"] / off["events_per_s"]
+    kept_ratio, kept_calm_ratio, kept_nudged_ratio = (
+        r["events_per_s"] / off["events_per_s"] for r in (kept, kept_calm, kept_nudged)
+    )
     rows = [
-        ("(a) ingest, alerting off", f"{off['events_per_s']:,} events/s", f"{off['events']:,} events, {off['seconds']} s"),
+        ("(a) ingest, alerting off", f"{off['events_per_s']:,} events/s", f"{off['events']:,} events, {off['seconds']} s, {off['ingest_cpu_s']} s of CPU"),
         ("(b) ingest, refresh back to back", f"{on['events_per_s']:,} events/s",
          f"{ratio:.2f}x of (a); {on['refreshes']:,} refreshes during it"),
         ("(b') ingest, refresh every 1 s", f"{calm['events_per_s']:,} events/s",
          f"{calm_ratio:.2f}x of (a); {calm['refreshes']:,} refreshes during it"),
+        ("(e) ingest, process scans back to back", f"{kept['events_per_s']:,} events/s",
+         f"{kept_ratio:.2f}x of (a); {kept['refreshes']:,} scans, {kept['keeper_cpu_s']} s of its CPU"),
+        ("(e') ingest, process scans every 1 s", f"{kept_calm['events_per_s']:,} events/s",
+         f"{kept_calm_ratio:.2f}x of (a); {kept_calm['refreshes']:,} scans, {kept_calm['keeper_cpu_s']} s of its CPU"),
+        ("(e'') ingest, process nudged per batch", f"{kept_nudged['events_per_s']:,} events/s",
+         f"{kept_nudged_ratio:.2f}x of (a); {kept_nudged['refreshes']:,} scans, "
+         f"{kept_nudged['keeper_cpu_s']} s of its CPU"),
         ("(c) full scan", f"{scan['entries_per_s']:,} entries/s",
          f"{scan['entries']:,} entries in {scan['seconds']} s; alerts {scan['by_signal']}"),
         ("(d) idle refresh", f"{scan['idle_refresh_ms']} ms", "median of 5"),
         ("price alerts", f"{scan['price_injected_found']} / {scan['price_injected']}",
          f"30-fold prices found; {scan['price_other_flagged']} other prices flagged"),
-        ("incremental = full scan", str(scan["incremental_equals_full"]), "(b')'s alerts, found again by (c)"),
+        ("incremental = full scan", str(scan["incremental_equals_full"]), "(e'')'s alerts, found again by (c)"),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
     print()
@@ -264,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
         "back_to_back_over_off": round(ratio, 3),
         "ingest_every_1s": calm,
         "every_1s_over_off": round(calm_ratio, 3),
+        "process_back_to_back": kept,
+        "process_back_to_back_over_off": round(kept_ratio, 3),
+        "process_every_1s": kept_calm,
+        "process_every_1s_over_off": round(kept_calm_ratio, 3),
+        "process_nudged": kept_nudged,
+        "process_nudged_over_off": round(kept_nudged_ratio, 3),
+        "runs": {f"{w} {e}": [r["seconds"] for r in runs[(w, e)]] for w, e in modes},
         "full_scan": scan,
     }
     Path(cfg.json).parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
     Alerts.of(log, engine, watch=) -> Alerts       one per log (kept), so every page shares its scan
     alerts.refresh() -> int                        read the log past the mark; returns alerts added
+    alerts.kept_by(keeper)                         leave the scan to another process (alert_process.py)
     alerts.list(signal=, since=, until=, lots=, limit=) -> [Alert]   after a refresh, newest first
     alerts.thresholds(at) / history()              the cold-chain thresholds in force / every version
     alerts.set_threshold(threshold, regulator=, at=) -> ThresholdVersion
@@ -11,6 +12,12 @@ reads the log from a mark (trace/store/alerts.py `TraceAlertMark`) onwards, outs
 write lock and the write path's transaction, so a capture is never slowed or blocked by them, and
 refused attempts stay where they are (trace_anomaly). Pages refresh before they read, so what a
 regulator sees is current; the scan is incremental, so the refresh reads only what is new.
+
+Where the scan runs: by default in the process that reads (a page's refresh, above). Kept by an
+`AlertProcess` (trace/alert_process.py, FARMTRACE_ALERT_KEEPER=process), it runs in that process
+instead, nudged after each capture, and reads here do not scan: they show what it wrote, at most
+one nudge behind. If that process dies, reads here scan again (the one writer is then this
+process), so a page never shows alerts older than its read.
 
 Each alert is a pure function of the log, the threshold versions and the settings (`PriceWatch`):
 `price` alerts come from trace_event's price columns (a projection the replay audit checks), judged
@@ -28,12 +35,14 @@ excursion's first and last readings, how long it lasted and the worst reading.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from farmtrace.ledger.log import Log
 
@@ -46,10 +55,15 @@ from .price_watch import PriceWatch, PriceWindow, comparable, price_score
 from .store import alerts as store
 from .store.queries import Engine
 
+if TYPE_CHECKING:
+    from .alert_process import AlertProcess
+
 __all__ = ["SIGNALS", "Alert", "Alerts", "ColdChainEvidence", "PriceEvidence"]
 
 SIGNALS = ("price", *MEASURES)
 CHUNK = 5000  # ledger entries read per scan step (one transaction each)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,8 @@ class Alerts:
         self.log, self.engine, self.watch = log, engine, watch
         self.store = store.alert_engine(engine)  # where the alert tables are (trace/store/alerts.py)
         self._lock = threading.Lock()
+        self.keeper: AlertProcess | None = None  # the process that scans instead of this one (kept_by)
+        self._keeper_lost = False
         # The prices of the window, kept between scans (price_watch.PriceWindow): valid for a scan
         # that starts at `_window_next` and judges no day whose window starts before `_window_since`.
         self._window, self._window_next, self._window_since = PriceWindow(watch), -1, date.max
@@ -147,6 +163,21 @@ class Alerts:
                 found = _known[log] = cls(log, engine, watch=watch)
             return found
 
+    def kept_by(self, keeper: AlertProcess | None) -> None:
+        """Leave the scan to `keeper` (a started `AlertProcess` over the same log and tables): reads
+        stop scanning while it is alive. None: reads scan again (the keeper was stopped)."""
+        self.keeper, self._keeper_lost = keeper, False
+
+    def _current(self) -> None:
+        """Make the rows current for a read: scan here, unless a live keeper scans for us."""
+        keeper = self.keeper
+        if keeper is not None and keeper.alive():
+            return  # the keeper's rows: at most one nudge behind
+        if keeper is not None and not self._keeper_lost:
+            self._keeper_lost = True
+            logger.error("the alert keeper's process is gone: this process scans for alerts on reads")
+        self.refresh()
+
     # --- reads ------------------------------------------------------------------------------------
 
     def list(
@@ -158,8 +189,9 @@ class Alerts:
         lots: Iterable[str] | None = None,
         limit: int = 200,
     ) -> list[Alert]:
-        """The alerts (after a refresh), newest in ledger order first, filtered by what is given."""
-        self.refresh()
+        """The alerts (after a refresh, or as the keeper left them), newest in ledger order first,
+        filtered by what is given."""
+        self._current()
         with self.store.connect() as conn:
             rows = store.alert_rows(
                 conn,
@@ -193,7 +225,8 @@ class Alerts:
     # --- the scan ---------------------------------------------------------------------------------
 
     def refresh(self) -> int:
-        """Scan the log from the mark to its current size; returns how many alerts were added."""
+        """Scan the log from the mark to its current size; returns how many alerts were added.
+        Called by whoever keeps the alerts: with a live keeper (`kept_by`), only that process."""
         with self._lock:
             with self.store.connect() as conn:
                 mark = store.alert_mark(conn)

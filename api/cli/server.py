@@ -49,6 +49,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # without the index in a thread, 0.94x in a process, 200,000 events at the default lag).
     if not os.environ.get("FARMTRACE_INDEX_KEEPER", "").strip():
         os.environ["FARMTRACE_INDEX_KEEPER"] = "process"
+    # And the alerts' scan: in the serving process it shares ingest's CPU (bench/alerts_bench.py: a
+    # scan back to back took ingest to 0.25x in a thread, 0.84x in a process; nudged after each
+    # batch, as the app does, 0.96x; docs/alerts.md, "Where the scan runs").
+    if not os.environ.get("FARMTRACE_ALERT_KEEPER", "").strip():
+        os.environ["FARMTRACE_ALERT_KEEPER"] = "process"
     settings = load_settings()
     warning = public_url_warning(settings.public_url, host=args.host, port=args.port)
     if warning:

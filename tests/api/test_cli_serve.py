@@ -182,10 +182,11 @@ def test_a_signal_ends_the_whole_process_tree(demo_data: Path, served: list[Serv
     s = Served(demo_data, "--workers", str(workers), FARMTRACE_VERIFY_WORKERS="2")
     served.append(s)
     s.wait_until_up()
-    # Each service process starts its verification pool (2 processes) and its head index keeper's
-    # process (FARMTRACE_INDEX_KEEPER=process, serve's default) at start-up; the first one started
-    # also starts the resource tracker, which all of them share.
-    expected = (1 + 2 + 1) if workers == 1 else (workers + workers * 2 + workers + 1)
+    # Each service process starts its verification pool (2 processes), its head index keeper's
+    # process and its alert keeper's process (FARMTRACE_INDEX_KEEPER and FARMTRACE_ALERT_KEEPER =
+    # process, serve's defaults) at start-up; the first one started also starts the resource
+    # tracker, which all of them share.
+    expected = (1 + 2 + 1 + 1) if workers == 1 else (workers + workers * 2 + workers * 2 + 1)
     deadline = time.monotonic() + 30
     while len(tree := _descendants(s.proc.pid)) < expected and time.monotonic() < deadline:
         time.sleep(0.1)
