@@ -138,6 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo recorded: {service.log.size} ledger entries; party keys in {result['key_dir']}")
     print(f"  a consumer's bag:   {result['consumer_lot']}")
     print(f"  a recalled lot:     {result['recalled_lot']}")
+    print(f"  pork from a stall:  {result['pork_lot']} (its consumer page: /l/{result['pork_lot']})")
     print(f"  refused attempts:   {', '.join(result['refused'])} (see the anomalies)")
     service.log.close()
     return 0
