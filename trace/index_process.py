@@ -20,6 +20,7 @@ seconds); nothing is waited for. `stop` returns what the child spent (`KeeperRep
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -79,8 +80,12 @@ class KeeperProcess:
         self.poll = poll if poll is not None else min(max(lag / 4, 0.25), 5.0)
         ctx = multiprocessing.get_context("spawn")
         self._ctx = ctx
-        self._wake = ctx.Event()
-        self._stop = ctx.Event()
+        # A nudge is a byte on a pipe, and stopping a flag in shared memory: a `multiprocessing.Event`'s
+        # `set` waits for every sleeper to wake, so it would hang the capture that nudges a child
+        # killed while it slept (trace/alert_process.py does the same). A full pipe is a nudge pending.
+        self._wakes, self._wake = ctx.Pipe(duplex=False)
+        os.set_blocking(self._wake.fileno(), False)
+        self._stop: Any = ctx.Value("b", 0, lock=False)
         self._ready = ctx.Event()
         self._report: Any = ctx.Queue()
         self._process: Any = None
@@ -90,9 +95,10 @@ class KeeperProcess:
         `stop`). RuntimeError if it died or did not get there within `timeout` seconds."""
         if self._process is not None:
             return
+        self._stop.value = 0
         args = (
             self.open_log, self.lag, self.poll, self.due_at_start,
-            self._ready, self._wake, self._stop, self._report,
+            self._ready, self._wakes, self._stop, self._report,
         )  # fmt: skip
         self._process = self._ctx.Process(target=_keep, args=args, name="farmtrace-index", daemon=True)
         self._process.start()
@@ -106,16 +112,17 @@ class KeeperProcess:
 
     def nudge(self) -> None:
         """Wake the child to look whether an entry is due (`Recorder.after_batch`); never waits."""
-        self._wake.set()
+        with contextlib.suppress(BlockingIOError):  # the pipe is full: a nudge is pending already
+            os.write(self._wake.fileno(), b"\0")
 
     def stop(self) -> KeeperReport | None:
         """Stop the child after the commit it may be making; its report (None if it died or hung)."""
         if self._process is None:
             return None
-        self._stop.set()
-        self._wake.set()
-        try:
-            report = self._report.get(timeout=STOP_TIMEOUT)
+        self._stop.value = 1
+        self.nudge()
+        try:  # a child that died (killed) put nothing: do not wait long for it
+            report = self._report.get(timeout=STOP_TIMEOUT if self._process.is_alive() else 1.0)
         except Exception:  # queue.Empty, or the child died without a word
             report = None
         self._process.join(timeout=STOP_TIMEOUT)
@@ -133,11 +140,11 @@ def _keep(
     poll: float,
     due_at_start: bool,
     ready: Any,
-    wake: Any,
+    wakes: Any,
     stop: Any,
     report: Any,
 ) -> None:
-    """The child: keep the index of `open_log()` until `stop` is set, then put a `KeeperReport`."""
+    """The child: keep the index of `open_log()` until `stop` is 1, then put a `KeeperReport`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
     the_log = open_log()
     keeper = IndexKeeper(the_log, clock=time.time, lag=lag)
@@ -177,9 +184,9 @@ def _keep(
     ready.set()
     try:
         while True:
-            wake.wait(poll)
-            wake.clear()
-            if stop.is_set() or os.getppid() != parent:
+            if wakes.poll(poll):
+                os.read(wakes.fileno(), 65536)  # every nudge so far: one look answers them all
+            if stop.value or os.getppid() != parent:
                 break  # stopped, or the server is gone (killed): its keeper goes too
             try:
                 if keeper.due() and keeper.commit_due() is not None:

@@ -57,3 +57,24 @@ def test_a_keeper_process_that_cannot_open_its_log_fails_to_start(tmp_path):
     else:
         keeper.stop()
         raise AssertionError("the keeper's process started over a log it cannot open")
+
+
+
+def test_a_killed_keeper_process_never_holds_up_a_capture(story, database_url):  # noqa: F811
+    """A nudge never waits: not even on a child killed while it slept (a `multiprocessing.Event`'s
+    `set` would wait for it forever, and every capture with it)."""
+    import os
+    import signal
+
+    service, entries = story
+    keeper = KeeperProcess(open_test_log(database_url), lag=0, poll=30)
+    keeper.start(timeout=60)
+    os.kill(keeper._process.pid, signal.SIGKILL)
+    keeper._process.join(timeout=10)
+    service.recorder.after_batch = keeper.nudge
+    began = time.monotonic()
+    record(service, entries[:6])  # each batch nudges the dead child
+    for _ in range(100_000):  # more nudges than the pipe holds
+        keeper.nudge()
+    assert time.monotonic() - began < 30
+    assert keeper.stop() is None  # dead: no report, and no long wait for one
