@@ -21,7 +21,9 @@ from farmtrace.trace.epcis_subscriptions import Notifier
 from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.index_process import KeeperProcess, open_sql_log
 from farmtrace.trace.ingest import verifying
+from farmtrace.trace.push_watch import PushWatches
 from farmtrace.trace.service import TraceService
+from farmtrace.trace.web_push import VapidKey
 from farmtrace.web import console as web_console
 from farmtrace.web import consumer as web_consumer
 from farmtrace.web import home as web_home
@@ -30,6 +32,7 @@ from farmtrace.web import labels as web_labels
 from farmtrace.web import portal as web_portal
 from farmtrace.web import prices as web_prices
 from farmtrace.web import resolver as web_resolver
+from farmtrace.web import watch as web_watch
 from farmtrace.web.portal import label_activation as web_portal_labels
 from farmtrace.web.portal import notices as web_portal_notices
 from farmtrace.web.portal import offline as web_portal_offline
@@ -52,8 +55,9 @@ from .routes import recall_notices as recall_notice_routes
 from .routes import tiles as tiles_routes
 from .routes import trace as trace_routes
 from .routes import vocabulary as vocabulary_routes
+from .routes import watch as watch_routes
 from .schemas import install_openapi
-from .settings import Settings
+from .settings import ConfigError, Settings
 
 __all__ = ["app_from_env", "create_app", "open_log", "open_service"]
 
@@ -116,6 +120,28 @@ def _alert_keeper(settings: Settings, service: TraceService) -> tuple[Alerts, Al
     return alerts, AlertProcess(opener, watch=watch)
 
 
+def _push_watches(settings: Settings, service: TraceService, clock: Clock) -> PushWatches | None:
+    """Consumers' "watch this product" (Web Push), when FARMTRACE_PUSH_CONTACT names the operator;
+    its VAPID key is kept in FARMTRACE_PUSH_KEY_FILE (made there on first use)."""
+    if not settings.push_contact:
+        return None
+    path = settings.resolved_push_key_file
+    try:
+        key = VapidKey.load_or_create(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"FARMTRACE_PUSH_KEY_FILE ({path}) holds no usable P-256 key: {exc}") from exc
+    return PushWatches(
+        service.engine,
+        service.log,
+        key=key,
+        contact=settings.push_contact,
+        public_url=settings.public_url,
+        clock=clock,
+        words=web_watch.notice_words,
+        allow_private=settings.webhook_private,
+    )
+
+
 # size: the composition root builds every worker of the app and starts and stops it in one lifespan
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The app over `settings`. `clock` is its one source of the current time (default `utc_now`): the
@@ -143,6 +169,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     notifier = Notifier(  # EPCIS webhooks
         service.engine, log, base=settings.vocabulary_base, clock=clock, allow_private=settings.webhook_private
     )
+    watches = _push_watches(settings, service, clock)  # consumers' Web Push (docs/recall-notices.md)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -153,7 +180,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             alerting[1].start()
             alerting[0].kept_by(alerting[1])
         notifier.start()
+        if watches is not None:
+            watches.start()
         yield
+        if watches is not None:
+            watches.stop()
         notifier.stop()
         if alerting is not None:
             alerting[1].stop()
@@ -187,6 +218,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         ),
         witnessing=witnessing,
     )
+    if watches is not None:
+        web_watch.install(app.state, watches)  # type: ignore[arg-type]
     # Journeys and exports are JSON and text: compress them for phones on weak networks. Level 6,
     # zlib's default (Starlette's is 9): a bulk upload's answer (2,000 receipts, about 2 MB) then
     # takes 22 ms instead of 31 to compress on the event loop, and is 0.1% larger.
@@ -204,6 +237,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(compliance_routes.router)  # parties' compliance records (docs/compliance-record.md)
     app.include_router(alert_routes.router)  # /alerts: signals on accepted events (docs/alerts.md)
     app.include_router(recall_notice_routes.router)  # /recall-notices (docs/recall-notices.md)
+    app.include_router(watch_routes.router)  # /push/key, /watch: consumers' Web Push (docs/recall-notices.md)
     app.include_router(trace_routes.router)
     app.include_router(vocabulary_routes.router)
     app.include_router(epcis_query_routes.router)  # /epcis: the EPCIS 2.0 query interface (docs/epcis-query.md)
@@ -212,6 +246,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(web_label_scans.router)  # before the resolver: /01/{gtin}/21/{serial}, pre-printed labels
     app.include_router(web_resolver.router)  # /01/...: the GS1 Digital Link resolver (docs/resolver.md)
     app.include_router(web_consumer.router)
+    app.include_router(web_watch.router)  # /push-sw.js: the push-only service worker
     app.include_router(web_home.router)
     app.include_router(web_prices.router)  # /market-prices: the public price page
     app.include_router(web_labels.router)

@@ -50,6 +50,12 @@
     FARMTRACE_WEBHOOK_PRIVATE 1 lets EPCIS subscriptions deliver to loopback, private and link-local
                               addresses (default 0: refused, so that a party cannot aim the service at
                               the operator's own network)
+    FARMTRACE_PUSH_CONTACT    a mailto: or https: URI push services may reach the operator at (VAPID's
+                              `sub`, RFC 8292). Set, the consumer page offers "watch this product"
+                              (Web Push, trace/push_watch.py, docs/recall-notices.md); unset (default),
+                              it does not, and GET /push/key answers 404
+    FARMTRACE_PUSH_KEY_FILE   the platform's VAPID key (P-256, PEM), made there on first use
+                              (default <data dir>/push.key; every server of one site must share it)
     FARMTRACE_PRICE_WINDOW_DAYS  price alerts: the whole CST days before a price's own day its
                               baseline is taken from (default 30; trace/price_watch.py, docs/alerts.md)
     FARMTRACE_PRICE_MIN_SAMPLES  the fewest prices in that window a price is judged against (default 10)
@@ -155,6 +161,13 @@ def _limit(env: dict[str, str], name: str, default: int, *, least: int) -> int:
     return int(text)
 
 
+def _push_contact(env: dict[str, str], name: str) -> str:
+    text = env.get(name, "").strip()
+    if text and not re.fullmatch(r"mailto:[^\s@]+@[^\s@]+|https://[^\s/?#]+\S*", text):
+        raise ConfigError(f"{name} must be a mailto: or https: URI (RFC 8292's contact), found {text!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -179,7 +192,9 @@ class Settings:
     index_max_age: int | None = None  # seconds (FARMTRACE_INDEX_MAX_AGE); None: index_lag + 60
     index_keeper: str = "thread"  # or "process" (FARMTRACE_INDEX_KEEPER)
     alert_keeper: str = "thread"  # or "process" (FARMTRACE_ALERT_KEEPER)
-    webhook_private: bool = False  # EPCIS subscriptions may deliver to private addresses
+    webhook_private: bool = False  # EPCIS subscriptions (and push endpoints) may be private addresses
+    push_contact: str = ""  # FARMTRACE_PUSH_CONTACT; empty: no "watch this product"
+    push_key_file: Path | None = None  # FARMTRACE_PUSH_KEY_FILE; None: <data dir>/push.key
     # Price alerts (trace/price_watch.py, docs/alerts.md): the baseline's window in days, the fewest
     # prices it judges from, the robust score that alerts, the scale's floor as a fraction of the median.
     price_window_days: int = 30  # FARMTRACE_PRICE_WINDOW_DAYS
@@ -224,6 +239,10 @@ class Settings:
             "index_keeper": _keeper(env, "FARMTRACE_INDEX_KEEPER"),
             "alert_keeper": _keeper(env, "FARMTRACE_ALERT_KEEPER"),
             "webhook_private": _switch(env, "FARMTRACE_WEBHOOK_PRIVATE"),
+            "push_contact": _push_contact(env, "FARMTRACE_PUSH_CONTACT"),
+            "push_key_file": Path(env["FARMTRACE_PUSH_KEY_FILE"])
+            if env.get("FARMTRACE_PUSH_KEY_FILE")
+            else None,
             "price_window_days": _limit(env, "FARMTRACE_PRICE_WINDOW_DAYS", 30, least=1),
             "price_min_samples": _limit(env, "FARMTRACE_PRICE_MIN_SAMPLES", 10, least=3),
             "price_threshold": env.get("FARMTRACE_PRICE_THRESHOLD", "").strip() or "5",
@@ -264,6 +283,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'farmtrace.db').resolve()}"
+
+    @property
+    def resolved_push_key_file(self) -> Path:
+        """Where the VAPID key is kept (FARMTRACE_PUSH_KEY_FILE, else push.key in the data directory)."""
+        return self.push_key_file or self.data_dir / "push.key"
 
     @property
     def resolved_log_key_file(self) -> Path:

@@ -8,7 +8,7 @@ scripts (through `Translator.catalogue(prefix)`, embedded in the page as JSON) �
 common.py (chrome, consumer page, home page, units, prices), console.py ("console.*"), portal.py
 ("portal.*"), offline.py (the offline portal's "portal.offline.*"), sheets.py ("sheet.*"), alerts.py
 ("alerts.*", "market.*", "coldchain.*"), labels.py, notices.py, livestock.py (the quarantine kind,
-the veterinarian, the head unit, the slaughter) — merged once here: importing a
+the veterinarian, the head unit, the slaughter), watch.py ("watch this product") — merged once here: importing a
 module registers nothing, and a key defined twice, or a message missing a language, fails at import.
 
 Placeholders are `{name}`, the same in both languages (tests/web check this); a message is plain
@@ -33,6 +33,7 @@ from .notices import NOTICE_MESSAGES
 from .offline import OFFLINE_MESSAGES
 from .portal import PORTAL_MESSAGES
 from .sheets import SHEET_MESSAGES
+from .watch import WATCH_MESSAGES
 
 __all__ = ["DEFAULT_LANG", "HTML_LANG", "LANGS", "MESSAGES", "Translator", "merge_catalogues", "negotiate"]
 
@@ -68,6 +69,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = merge_catalogues(
     NOTICE_MESSAGES,
     LABEL_MESSAGES,
     LIVESTOCK_MESSAGES,
+    WATCH_MESSAGES,
 )
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
