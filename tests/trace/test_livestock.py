@@ -46,7 +46,9 @@ def registered() -> Ledger:
     return lg
 
 
-def pigs(lg: Ledger, lot: str = "PIG-X", tags: list[str] = TAGS5, weight: str | None = "575") -> str:
+def pigs(lg: Ledger, lot: str = "PIG-X", tags: list[str] = TAGS5, weight: str | None = None) -> str:
+    """Harvest pigs `tags` into `lot`, weighed at `weight` kg (115 kg a pig unless said)."""
+    weight = weight or str(115 * len(tags))
     return lg.tell(
         PIG_FARM, sc.harvest([sc.animals(lot, tags, PIGS, live_weight=weight)], origin={"name": "猪场"})
     )
@@ -64,7 +66,7 @@ def quarantine(
         form=form,
         certificate_no=number,
         owner="货主",
-        species="猪",
+        species=kw.pop("species", "猪"),
         origin="宁乡",
         destination="屠宰厂",
         official_vet="王建国",
@@ -100,7 +102,7 @@ def slaughter(lg: Ledger, lot: str, heads: str, outs: list[tuple[str, str]], *, 
 
 def at_abattoir(lg: Ledger, lot: str = "PIG-X", tags: list[str] = TAGS5) -> None:
     pigs(lg, lot, tags)
-    quarantine(lg, lot, tags, number=f"Q-{lot}")
+    quarantine(lg, lot, tags, number=f"Q-{lot}", species={"1": "猪", "2": "牛", "3": "羊"}[tags[0][0]])
     receive(lg, lot, str(len(tags)), ship(lg, lot, str(len(tags))))
 
 
@@ -261,9 +263,7 @@ def test_a_quarantine_certificate_round_trips() -> None:
 def test_an_ear_tag_is_tagged_once() -> None:
     lg = registered()
     pigs(lg)
-    refused(
-        "ear_tag", lambda: pigs(lg, "PIG-Y", [TAGS5[2]], weight=None), TAGS5[2], "already on record", "PIG-X"
-    )
+    refused("ear_tag", lambda: pigs(lg, "PIG-Y", [TAGS5[2]]), TAGS5[2], "already on record", "PIG-X")
 
 
 def test_a_split_moves_named_animals_and_takes_exactly_them() -> None:
@@ -355,7 +355,7 @@ def test_a_certificate_covers_the_parts_of_its_lot_but_not_what_joins_it_or_is_s
     ship(lg, "A", "2")  # the certificate was on its parent when its animals were in it: covered
     lg.tell(PIG_FARM, sc.split([lg.inp("PIG-X", "1", "head")], [sc.animals("B", TAGS5[2:3], PIGS)]))
     other = ["143018200000099"]
-    pigs(lg, "PIG-Y", other, weight=None)
+    pigs(lg, "PIG-Y", other)
     merged = sc.merge([lg.inp("B", "1", "head"), lg.inp("PIG-Y", "1", "head")],
                       [sc.animals("C", [TAGS5[2], *other], PIGS)])  # fmt: skip
     lg.tell(PIG_FARM, merged)
@@ -394,7 +394,7 @@ def test_only_a_slaughterhouse_slaughters_and_only_certified_animals() -> None:
     lg = registered()
     at_abattoir(lg)
     # The market (a wholesaler) may not slaughter: give it pigs the ordinary way first.
-    pigs(lg, "PIG-M", ["143018200000050"], weight=None)
+    pigs(lg, "PIG-M", ["143018200000050"])
     quarantine(lg, "PIG-M", ["143018200000050"], number="Q-M")
     receive(lg, "PIG-M", "1", ship(lg, "PIG-M", "1", to=MARKET), party=MARKET, certificate="Q-M")
     refused("role", lambda: slaughter(lg, "PIG-M", "1", [("MM", "80")], live="110", party=MARKET),
@@ -403,7 +403,8 @@ def test_only_a_slaughterhouse_slaughters_and_only_certified_animals() -> None:
     both = party_wire("F430182-000777", ["producer", "processor"])
     lg.record("party.register", REGULATOR, detail={"party": both})
     lg.tell(
-        "F430182-000777", sc.harvest([sc.animals("OWN", ["143018200000060"], PIGS)], origin={"name": "场"})
+        "F430182-000777",
+        sc.harvest([sc.animals("OWN", ["143018200000060"], PIGS, live_weight="115")], origin={"name": "场"}),
     )
     refused("quarantine", lambda: slaughter(lg, "OWN", "1", [("OM", "80")], live="110", party="F430182-000777"),
             "slaughtered")  # fmt: skip
@@ -443,15 +444,28 @@ def test_meat_enters_a_market_only_with_both_certificates() -> None:
 
 
 def test_meat_no_slaughter_made_is_refused_at_market_entry() -> None:
+    """Meat cannot be harvested (below); made by a processor out of something else, it is still
+    refused at the market: no slaughterhouse certified it."""
+    from .story import PROCESSOR
+
     lg = story_one(until="register")
     pork_story(lg, until="")
     coop = "F430182-000888"
     lg.record("party.register", REGULATOR, detail={"party": party_wire(coop, ["producer"])})
-    lg.tell(coop, sc.harvest([sc.out("SECRET-PORK", "50", PORK)], origin={"name": "私宰点"}))
-    lg.tell(coop, sc.certify([lg.inp("SECRET-PORK", "50")], certificate_no="HGZ-P", product_name="猪肉",
-                             origin="宁乡", contact="某"))  # fmt: skip
-    shipped = ship(lg, "SECRET-PORK", "50", "kg", party=coop, to=MARKET)
-    refused("quarantine", lambda: receive(lg, "SECRET-PORK", "50", shipped, "kg", party=MARKET, source=coop,
+    lg.tell(
+        coop,
+        sc.harvest(
+            [sc.out("SECRET", "50", {"name_zh": "白条", "category": "其他"})], origin={"name": "某地"}
+        ),
+    )
+    lg.tell(coop, sc.certify([lg.inp("SECRET", "50")], certificate_no="HGZ-P", product_name="白条", origin="宁乡",
+                             contact="某"))  # fmt: skip
+    receive(lg, "SECRET", "50", ship(lg, "SECRET", "50", "kg", party=coop, to=PROCESSOR), "kg", party=PROCESSOR,
+            source=coop)  # fmt: skip
+    lg.tell(PROCESSOR, sc.step("transform", inputs=[lg.inp("SECRET", "50")],
+                               outputs=[sc.out("SECRET-PORK", "50", PORK)], detail={"type": "process"}))  # fmt: skip
+    shipped = ship(lg, "SECRET-PORK", "50", "kg", party=PROCESSOR, to=MARKET)
+    refused("quarantine", lambda: receive(lg, "SECRET-PORK", "50", shipped, "kg", party=MARKET, source=PROCESSOR,
                                           certificate="HGZ-P"), "肉品品质检验合格证")  # fmt: skip
 
 
@@ -481,5 +495,139 @@ def test_the_sql_state_answers_the_livestock_reads_as_memory_does(database_url) 
                 assert repo.livestock_certificates(lot) == lg.state.livestock_certificates(lot)
             for tag in EAR_TAGS:
                 assert repo.animal_lot(tag) == lg.state.animal_lot(tag)
+            assert repo.lot_live_weight("PIG-001") == lg.state.lot_live_weight("PIG-001") == Decimal(345)
             for number in (ANIMAL_CERT, PRODUCT_CERT, MEAT_CERT, "none"):
                 assert set(repo.livestock_certificate(number)) == set(lg.state.livestock_certificate(number))
+
+
+# --- the attacker review's findings, held ------------------------------------------------------------
+
+
+class CountingView:
+    """A view that counts the certificate reads (the walk's cost), over a MemoryState."""
+
+    def __init__(self, state) -> None:
+        self.state, self.reads = state, 0
+
+    def __getattr__(self, name):
+        return getattr(self.state, name)
+
+    def livestock_certificates(self, code):
+        self.reads += 1
+        return self.state.livestock_certificates(code)
+
+
+def test_coverage_costs_the_lineage_not_its_paths() -> None:
+    """Splitting two certified pigs apart and merging them back, round after round, doubles the paths
+    up the lineage each round; the walk must judge each lot once (it froze the ledger's writes)."""
+    from farmtrace.trace.rules.livestock import ANIMAL_FORMS, covered
+
+    lg = registered()
+    tags = TAGS5[:2]
+    pigs(lg, "R0", tags)
+    quarantine(lg, "R0", tags)
+    for k in range(1, 21):
+        one, two = f"R{k}a", f"R{k}b"
+        lg.tell(PIG_FARM, sc.split([lg.inp(f"R{k - 1}", "2", "head")],
+                                   [sc.animals(one, tags[:1], PIGS), sc.animals(two, tags[1:], PIGS)]))  # fmt: skip
+        merged = sc.merge(
+            [lg.inp(one, "1", "head"), lg.inp(two, "1", "head")], [sc.animals(f"R{k}", tags, PIGS)]
+        )
+        lg.tell(PIG_FARM, merged)
+    view = CountingView(lg.state)
+    assert covered(lg.state.lot("R20"), ANIMAL_FORMS, view, issued_by=lg.clock, valid_at=None)
+    assert view.reads < 200  # 61 lots: each judged once (about 2^20 paths without the memory)
+    ship(lg, "R20", "2")
+
+
+def test_a_deep_lineage_is_walked_without_recursion() -> None:
+    lg = registered()
+    pigs(lg, "D0", TAGS5[:1])
+    quarantine(lg, "D0", TAGS5[:1])
+    for k in range(1, 1201):
+        lg.tell(
+            PIG_FARM, sc.repack([lg.inp(f"D{k - 1}", "1", "head")], [sc.animals(f"D{k}", TAGS5[:1], PIGS)])
+        )
+    ship(lg, "D1200", "1")
+
+
+def test_a_certificate_dated_the_second_of_a_split_does_not_cover_the_split_off_animals() -> None:
+    lg = registered()
+    pigs(lg)
+    lg.tell(PIG_FARM, sc.split([lg.inp("PIG-X", "2", "head")], [sc.animals("A", TAGS5[:2], PIGS)]))
+    lg.clock -= timedelta(minutes=1)  # the vet's certificate carries the split's own time
+    quarantine(lg, "PIG-X", TAGS5[2:])
+    refused("quarantine", lambda: ship(lg, "A", "2"), "lot A")
+
+
+def test_meat_by_any_meat_category_is_refused_at_harvest() -> None:
+    lg = story_one(until="register")
+    pork_story(lg, until="")
+    coop = "F430182-000888"
+    lg.record("party.register", REGULATOR, detail={"party": party_wire(coop, ["producer"])})
+    for n, category in enumerate(("猪肉", "肉类", "冷冻肉", "畜禽肉")):
+        meat = {"name_zh": "猪肉", "category": category}
+        said = sc.harvest([sc.out(f"P-{n}", "50", meat)], origin={"name": "私宰点"})
+        refused("quarantine", lambda said=said: lg.tell(coop, said), "meat comes from a recorded slaughter")
+
+
+def test_live_animals_are_rejected_whole_too() -> None:
+    lg = registered()
+    pigs(lg)
+    quarantine(lg, "PIG-X", TAGS5)
+    shipped = ship(lg, "PIG-X", "5")
+    one = sc.receive([lg.inp("PIG-X", "1", "head")], source=PIG_FARM, ship_event=shipped, result="rejected")
+    refused("quantity", lambda: lg.tell(ABATTOIR, one), "received whole")
+
+
+def test_meat_put_on_sale_by_its_slaughterhouse_needs_both_certificates() -> None:
+    lg = story_one(until="register")
+    both = "F430182-000999"
+    pork_story(lg, until="")
+    lg.record("party.register", REGULATOR, detail={"party": party_wire(both, ["processor", "wholesaler"])})
+    pigs(lg, "PIG-W", TAGS5[:1])
+    quarantine(lg, "PIG-W", TAGS5[:1], number="Q-W")
+    receive(lg, "PIG-W", "1", ship(lg, "PIG-W", "1", to=both), party=both, certificate="Q-W")
+    slaughter(lg, "PIG-W", "1", [("M-W", "80")], live="110", party=both)
+    price = sc.price("30", "wholesale")
+    refused(
+        "quarantine", lambda: lg.tell(both, sc.sell([lg.inp("M-W", "10")], price=price)), "产品A or 产品B"
+    )
+    quarantine(lg, "M-W", [], form="product_b", number="Q-MW", quantity="80")
+    lg.tell(both, sc.sell([lg.inp("M-W", "10")], price=price))
+
+
+def test_effects_of_a_certificate_dated_at_the_end_of_time_do_not_overflow() -> None:
+    said = _certificate()
+    event = Event.from_wire(
+        said_by(VET, said, time=START).copy() | {"event_time": "9999-12-31T12:00:00+08:00"}
+    )
+    [c] = effects(event, "ab" * 32).livestock_certificates
+    assert c.valid_until.year == 9999
+
+
+def test_live_animals_are_weighed_when_tagged_and_the_slaughter_keeps_to_their_weight() -> None:
+    lg = registered()
+    unweighed = sc.harvest([sc.animals("P0", TAGS5[:1], PIGS)], origin={"name": "猪场"})
+    refused("quantity", lambda: lg.tell(PIG_FARM, unweighed), "weighed when they are tagged")
+    mixed = sc.harvest(
+        [sc.animals("P0", [TAGS5[0], "243018200000001"], PIGS, live_weight="300")], origin={"name": "场"}
+    )
+    refused("ear_tag", lambda: lg.tell(PIG_FARM, mixed), "mixes species")
+    refused("quantity", lambda: pigs(lg, "P0", TAGS5[:1], weight="401"), "400 kg a head")
+    pigs(lg, "PIG-X", TAGS5, weight="600")  # 120 kg a pig
+    # Split without a weight: each pig keeps its 120 kg; split with one: the output is weighed anew.
+    lg.tell(PIG_FARM, sc.split([lg.inp("PIG-X", "2", "head")], [sc.animals("A", TAGS5[:2], PIGS)]))
+    lg.tell(
+        PIG_FARM,
+        sc.split([lg.inp("PIG-X", "1", "head")], [sc.animals("B", TAGS5[2:3], PIGS, live_weight="130")]),
+    )
+    assert lg.state.lot_live_weight("A") == Decimal(240) and lg.state.lot_live_weight("B") == Decimal(130)
+    assert lg.state.lot_live_weight("PIG-X") == Decimal(240)
+    refused("quarantine", lambda: quarantine(lg, "A", TAGS5[:2], species="牛"), "ear tags say 猪")
+    quarantine(lg, "A", TAGS5[:2])
+    receive(lg, "A", "2", ship(lg, "A", "2"))
+    refused("mass_balance", lambda: slaughter(lg, "A", "2", [("M", "500")], live="700"), "recorded at 240 kg",
+            "204 to 252")  # fmt: skip
+    refused("mass_balance", lambda: slaughter(lg, "A", "2", [("M", "100")], live="150"), "recorded at 240 kg")
+    slaughter(lg, "A", "2", [("M", "170")], live="228")

@@ -114,10 +114,13 @@ class CertificateRecorded:
 @dataclass(frozen=True)
 class AnimalsTagged:
     """The animals with these ear tags are in `lot` from now on (a harvest tags them; a split, merge or
-    repack moves them to the lot it makes)."""
+    repack moves them to the lot it makes). `live_weight`, if the lot states one, is their weight
+    together in kg: each animal is then reckoned at `live_weight / len(ear_tags)`; without one, each
+    keeps the weight it was last reckoned at."""
 
     lot: str
     ear_tags: tuple[str, ...]
+    live_weight: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,9 @@ def effects(event: Event, event_id: str) -> Effects:
         certificates=certificates,
         inspected=event.inputs[0].lot if isinstance(detail, InspectDetail) else None,
         labels=_labels(detail),
-        animals=tuple(AnimalsTagged(o.lot, o.ear_tags) for o in event.outputs if o.ear_tags is not None),
+        animals=tuple(
+            AnimalsTagged(o.lot, o.ear_tags, o.live_weight) for o in event.outputs if o.ear_tags is not None
+        ),
         livestock_certificates=_livestock_certificates(event, event_id),
     )
 
@@ -305,7 +310,10 @@ def effects(event: Event, event_id: str) -> Effects:
 def _livestock_certificates(event: Event, event_id: str) -> tuple[LivestockCertificate, ...]:
     detail, at = event.detail, event.time
     if isinstance(detail, QuarantineDetail):
-        until = at + timedelta(days=int(detail.valid_days))
+        try:
+            until = at + timedelta(days=int(detail.valid_days))
+        except OverflowError:  # an event dated at the end of time: the rules refuse it (future), effects stay total
+            until = datetime.max.replace(tzinfo=at.tzinfo)
         return (
             LivestockCertificate(
                 detail.certificate_no, event.inputs[0].lot, detail.form, at, until, event_id

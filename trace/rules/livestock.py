@@ -47,6 +47,7 @@ from ..model.details import QuarantineDetail, ReceiveDetail, TransformDetail
 from ..model.event import Event
 from ..model.ids import EAR_TAG_SPECIES
 from ..model.units import MASS_UNITS, format_decimal, to_base
+from ..model.values import LotOut
 from .effects import holder
 from .view import LotState, PartyState, StateReader
 
@@ -55,9 +56,12 @@ __all__ = [
     "MAX_LIVE_WEIGHT",
     "MEAT_CATEGORIES",
     "PRODUCT_FORMS",
+    "SLAUGHTER_WEIGHT",
     "SLAUGHTER_YIELD",
+    "SPECIES_NAMES",
     "check_livestock",
     "covered",
+    "is_meat",
 ]
 
 ANIMAL_FORMS = frozenset({"animal_a", "animal_b"})
@@ -75,6 +79,11 @@ SLAUGHTER_YIELD: dict[str, tuple[Decimal, Decimal]] = {
     "sheep": (Decimal("0.40"), Decimal("0.60")),
 }
 MAX_LIVE_WEIGHT: dict[str, Decimal] = {"pig": Decimal(400), "cattle": Decimal(1500), "sheep": Decimal(200)}
+# A slaughter's live weight against the animals' recorded weight (出栏 or a later weighing): animals
+# lose weight fasting before slaughter and on the road, and scales differ a little.
+SLAUGHTER_WEIGHT = (Decimal("0.85"), Decimal("1.05"))
+# The species' names a 动物检疫合格证明 writes (动物种类), by the ear tag's species code.
+SPECIES_NAMES = {"pig": "猪", "cattle": "牛", "sheep": "羊"}
 _MOVES_WHOLE = frozenset({"ship", "sell", "destroy"})
 
 
@@ -83,19 +92,53 @@ def covered(
 ) -> bool:
     """True if `lot` is covered by a certificate of one of `forms` (module docstring): on the lot, issued
     at or before `issued_by` and, if `valid_at` is given, valid then; or, for a lot made from others,
-    on each of them, issued before the lot was made."""
-    for c in view.livestock_certificates(lot.code):
-        in_time = valid_at is None or c.valid_until is None or valid_at <= c.valid_until
-        if c.form in forms and c.issued_at <= issued_by and in_time:
-            return True
-    if not lot.parents:
+    on each of them, issued strictly before the lot was made (a certificate dated the same second as a
+    split does not say whether the split's animals were in the lot it names).
+
+    One walk up the lineage, each (lot, cutoff) judged once: a lot reached by many paths (splits and
+    merges of the same animals, over and over) costs no more than its ancestors and their distinct
+    cutoffs, and no recursion, however deep the lineage."""
+
+    def certified(code: str, cutoff: datetime, strict: bool) -> bool:
+        for c in view.livestock_certificates(code):
+            in_time = valid_at is None or c.valid_until is None or valid_at <= c.valid_until
+            issued = c.issued_at < cutoff if strict else c.issued_at <= cutoff
+            if c.form in forms and issued and in_time:
+                return True
         return False
-    before = min(issued_by, lot.created_at)
-    for code in lot.parents:
-        parent = view.lot(code)
-        if parent is None or not covered(parent, forms, view, issued_by=before, valid_at=valid_at):
-            return False
-    return True
+
+    lots: dict[str, LotState | None] = {lot.code: lot}
+    judged: dict[tuple[str, datetime, bool], bool] = {}
+    todo: list[tuple[str, datetime, bool]] = [(lot.code, issued_by, False)]
+    while todo:
+        key = todo[-1]
+        if key in judged:
+            todo.pop()
+            continue
+        code, cutoff, strict = key
+        here = lots[code] if code in lots else lots.setdefault(code, view.lot(code))
+        if here is None:
+            judged[key] = False
+            todo.pop()
+            continue
+        if certified(code, cutoff, strict):
+            judged[key] = True
+            todo.pop()
+            continue
+        if not here.parents:
+            judged[key] = False
+            todo.pop()
+            continue
+        # Its parents, by certificates issued before it was made (the cutoff only ever falls: a
+        # lot is made no earlier than its parents, and checked no earlier than it was made).
+        asks = [(p, min(cutoff, here.created_at), True) for p in here.parents]
+        waiting = [a for a in asks if a not in judged]
+        if waiting:
+            todo.extend(waiting)
+            continue
+        judged[key] = all(judged[a] for a in asks)
+        todo.pop()
+    return judged[(lot.code, issued_by, False)]
 
 
 def check_livestock(event: Event, lots: Sequence[LotState], party: PartyState, view: StateReader) -> None:
@@ -124,7 +167,7 @@ def check_livestock(event: Event, lots: Sequence[LotState], party: PartyState, v
     if event.kind == "ship":
         for i in animals:
             _need_animal_certificate(lots[i], i, view, at=event.time, valid=True, verb="shipped")
-    if isinstance(detail, ReceiveDetail) and detail.entry_check.result == "accepted":
+    if isinstance(detail, ReceiveDetail):  # accepted or rejected, live animals arrive whole
         for i in animals:
             t = view.in_transit(detail.ship_event, lots[i].code)
             if t is not None and event.inputs[i].quantity != t.quantity - t.received:
@@ -134,11 +177,35 @@ def check_livestock(event: Event, lots: Sequence[LotState], party: PartyState, v
                     f"{lots[i].code} are in transit (a dead animal is destroyed by its own event after)",
                     f"inputs[{i}].quantity",
                 )
+    if isinstance(detail, ReceiveDetail) and detail.entry_check.result == "accepted":
+        for i in animals:
             _need_animal_certificate(lots[i], i, view, at=event.time, valid=True, verb="accepted on arrival")
-        if party.roles & {"wholesaler", "retailer"}:
-            for i, lot in enumerate(lots):
-                if lot.product.category in MEAT_CATEGORIES:
-                    _check_meat_entry(lot, i, view, at=event.time)
+    # 市场准入 for meat: a market or shop accepting it, and anyone selling it (a slaughterhouse that
+    # also sells wholesale puts its meat on the market without a receipt).
+    accepted = isinstance(detail, ReceiveDetail) and detail.entry_check.result == "accepted"
+    if (accepted and party.roles & {"wholesaler", "retailer"}) or event.kind == "sell":
+        for i, lot in enumerate(lots):
+            if is_meat(lot):
+                _check_meat_entry(lot, i, view, at=event.time)
+    if event.kind == "harvest":
+        for i, out in enumerate(event.outputs):
+            if out.unit != "head" and _meat_category(out.product.category):
+                raise RuleViolation(
+                    "quarantine",
+                    f"lot {out.lot} is meat ({out.product.category}): meat comes from a recorded slaughter by a "
+                    "designated slaughterhouse, not from a harvest",
+                    f"outputs[{i}].product.category",
+                )
+
+
+def _meat_category(category: str | None) -> bool:
+    return category is not None and (category in MEAT_CATEGORIES or "肉" in category)
+
+
+def is_meat(lot: LotState) -> bool:
+    """A lot of meat: not live animals, and its category is a meat category (`MEAT_CATEGORIES`, or any
+    category naming 肉: 猪肉, 牛肉, 禽肉…)."""
+    return lot.unit != "head" and _meat_category(lot.product.category)
 
 
 def _need_animal_certificate(
@@ -188,6 +255,13 @@ def _check_quarantine(event: Event, detail: QuarantineDetail, lot: LotState, vie
             )
         animals = view.lot_animals(lot.code)
         listed = frozenset(detail.ear_tags or ())
+        named = {SPECIES_NAMES[EAR_TAG_SPECIES[tag[0]]] for tag in listed}
+        if any(name not in detail.species for name in named):
+            raise RuleViolation(
+                "quarantine",
+                f"the certificate's species is {detail.species}, its animals' ear tags say {'、'.join(sorted(named))}",
+                "detail.species",
+            )
         if listed != animals:
             missing, extra = sorted(animals - listed), sorted(listed - animals)
             raise RuleViolation(
@@ -239,6 +313,8 @@ def _check_ear_tags(event: Event, lots: Sequence[LotState], view: StateReader) -
                 )
             else:
                 taken[now_in] = taken.get(now_in, 0) + 1
+    for i, out in enumerate(event.outputs):
+        _check_animal_lot(event.kind, i, out)
     if event.kind == "harvest":
         return
     for i, ref in enumerate(event.inputs):
@@ -249,6 +325,36 @@ def _check_ear_tags(event: Event, lots: Sequence[LotState], view: StateReader) -
                 f"{taken.get(ref.lot, 0)} of that lot's animals: every animal taken goes on by its ear tag",
                 f"inputs[{i}].quantity",
             )
+
+
+def _check_animal_lot(kind: str, i: int, out: LotOut) -> None:
+    """A lot of live animals is of one species, weighed when tagged (a harvest), and no heavier a
+    head than its species' `MAX_LIVE_WEIGHT`."""
+    if out.ear_tags is None:
+        return
+    species = {EAR_TAG_SPECIES[tag[0]] for tag in out.ear_tags}
+    if len(species) != 1:
+        raise RuleViolation(
+            "ear_tag",
+            f"lot {out.lot} mixes species ({', '.join(sorted(species))}): one species a lot",
+            f"outputs[{i}].ear_tags",
+        )
+    if out.live_weight is None:
+        if kind == "harvest":
+            raise RuleViolation(
+                "quantity",
+                f"live animals are weighed when they are tagged: state lot {out.lot}'s live_weight in kg",
+                f"outputs[{i}].live_weight",
+            )
+        return
+    (name,) = species
+    if out.live_weight > MAX_LIVE_WEIGHT[name] * len(out.ear_tags):
+        raise RuleViolation(
+            "quantity",
+            f"{format_decimal(out.live_weight)} kg is more than {format_decimal(MAX_LIVE_WEIGHT[name])} kg a "
+            f"head for {len(out.ear_tags)} {name}",
+            f"outputs[{i}].live_weight",
+        )
 
 
 def _check_slaughter(
@@ -295,6 +401,18 @@ def _check_slaughter(
             f"{format_decimal(heads)} {kind}",
             "detail.live_weight",
         )
+    weights = [view.lot_live_weight(lot.code) for lot in lots]  # each input is taken whole
+    if all(w is not None for w in weights):
+        recorded = sum(weights, Decimal(0))  # type: ignore[arg-type]
+        low, high = SLAUGHTER_WEIGHT
+        if not low * recorded <= live <= high * recorded:
+            raise RuleViolation(
+                "mass_balance",
+                f"the animals were recorded at {format_decimal(recorded)} kg live; a slaughter states "
+                f"{format_decimal(low * recorded)} to {format_decimal(high * recorded)} kg "
+                f"({low * 100:.0f} to {high * 100:.0f} %: fasting and transport shrink), not {format_decimal(live)} kg",
+                "detail.live_weight",
+            )
     out_kg = sum((to_base(o.quantity, o.unit)[0] for o in event.outputs), Decimal(0))
     low, high = SLAUGHTER_YIELD[kind]
     if not low * live <= out_kg <= high * live:

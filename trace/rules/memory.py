@@ -16,7 +16,15 @@ from ..model.event import Event
 from ..model.values import PartyRecord
 from .check import check_event
 from .effects import Effects, KeyAdded, KeyRevoked, PartyRegistered, PartySuspended, effects, inherited_flags
-from .view import PROPAGATED_FLAGS, KeyState, LivestockCertificate, LotState, PartyState, Transit
+from .view import (
+    PROPAGATED_FLAGS,
+    KeyState,
+    LivestockCertificate,
+    LotState,
+    PartyState,
+    Transit,
+    reckon_live_weight,
+)
 
 __all__ = ["MemoryState"]
 
@@ -51,6 +59,7 @@ class MemoryState:
         self.labels: dict[tuple[str, str], str] = {}  # (gtin-14, serial) -> the lot the label names
         self.recalls: dict[str, str] = {}  # recall event id -> the lot it recalled
         self.animals: dict[str, str] = {}  # ear tag -> the lot the animal is in now
+        self.weighed: dict[str, tuple[Decimal, int]] = {}  # ear tag -> (kg, heads) of its last weighing
         self.livestock: dict[str, tuple[LivestockCertificate, ...]] = {}  # lot -> its certificates
 
     # --- StateReader --------------------------------------------------------------------------------
@@ -90,6 +99,9 @@ class MemoryState:
 
     def lot_animals(self, code: str) -> frozenset[str]:
         return frozenset(tag for tag, lot in self.animals.items() if lot == code)
+
+    def lot_live_weight(self, code: str) -> Decimal | None:
+        return reckon_live_weight([self.weighed.get(tag) for tag in self.lot_animals(code)])
 
     def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:
         return self.livestock.get(code, ())
@@ -161,7 +173,7 @@ class MemoryState:
         "recalls",
     )
     _TABLES += ("labels",)  # pre-printed labels bound to lots (label_activate)
-    _TABLES += ("animals", "livestock")  # ear tags' lots; quarantine and meat certificates
+    _TABLES += ("animals", "weighed", "livestock")  # ear tags' lots and weights; quarantine and meat certificates
 
     def _apply(self, event_id: str, fx: Effects) -> None:
         # 1. Parties.
@@ -227,6 +239,8 @@ class MemoryState:
         for a in fx.animals:
             for tag in a.ear_tags:
                 self.animals[tag] = a.lot
+                if a.live_weight is not None:
+                    self.weighed[tag] = (a.live_weight, len(a.ear_tags))
         for c in fx.livestock_certificates:
             self.livestock[c.lot] = (*self.livestock.get(c.lot, ()), c)
         # Only a recall flags a lot "recalled" itself (descendants are reached above, not flagged here).

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Protocol, runtime_checkable
 
 from ..model.values import Product
@@ -31,6 +32,7 @@ __all__ = [
     "PartyState",
     "StateReader",
     "Transit",
+    "reckon_live_weight",
 ]
 
 FLAGS = ("failed", "recalled", "rejected", "cleared")
@@ -112,6 +114,16 @@ class LivestockCertificate:
     event_id: str
 
 
+def reckon_live_weight(weighings: list[tuple[Decimal, int] | None]) -> Decimal | None:
+    """The live weight in kg of animals each last weighed as (group kg, group heads); None if any of
+    them was never weighed, or there are none. Summed as a fraction over the groups' common
+    denominator, so SQL and memory, in any order, give the same Decimal."""
+    if not weighings or any(w is None for w in weighings):
+        return None
+    total = sum((Fraction(kg) / heads for kg, heads in weighings), Fraction(0))  # type: ignore[misc]
+    return (Decimal(total.numerator) / Decimal(total.denominator)).quantize(Decimal("0.001"))
+
+
 @runtime_checkable
 class StateReader(Protocol):
     """The read-only state `check_event` needs. Implementations MUST reflect every applied event."""
@@ -166,6 +178,12 @@ class StateReader(Protocol):
 
     def lot_animals(self, code: str) -> frozenset[str]:
         """The ear tags of the animals in lot `code` now (moved on by a split, merge or repack)."""
+        ...
+
+    def lot_live_weight(self, code: str) -> Decimal | None:
+        """The recorded live weight in kg of the animals in lot `code` now: each animal at the weight of
+        the group it was last weighed in, divided by the group's size; None if any was never weighed
+        (or the lot has no animals)."""
         ...
 
     def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:

@@ -34,7 +34,7 @@ from ..rules.memory import MemoryState
 from ..rules.view import PROPAGATED_FLAGS, KeyState, LivestockCertificate, LotState, PartyState, Transit
 from .driver import Driver
 from .label_bindings import label_lot
-from .livestock import animal_lot, livestock_certificate, livestock_certificates, lot_animals
+from .livestock import animal_lot, livestock_certificate, livestock_certificates, lot_animals, lot_live_weight
 from .rows import (
     ANOMALY_COLUMNS,
     EVENT_COLUMNS,
@@ -165,6 +165,9 @@ class BatchState(MemoryState):
 
     def lot_animals(self, code: str) -> frozenset[str]:
         return lot_animals(self._sql.conn, code)
+
+    def lot_live_weight(self, code: str) -> Decimal | None:
+        return lot_live_weight(self._sql.conn, code)
 
     def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:
         return livestock_certificates(self._sql.conn, code)

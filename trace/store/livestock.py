@@ -10,12 +10,15 @@ replay audit from the signed events and compared row by row (trace/store/compare
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from ..clock import parse_utc, to_utc_text
+from ..model.units import format_decimal
 from ..rules.effects import Effects
-from ..rules.view import LivestockCertificate
+from ..rules.view import LivestockCertificate, reckon_live_weight
 from .tables import TraceAnimal, TraceLivestockCertificate
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "livestock_certificate",
     "livestock_certificates",
     "lot_animals",
+    "lot_live_weight",
     "record_livestock",
 ]
 
@@ -34,15 +38,26 @@ def record_livestock(conn: Connection, fx: Effects) -> None:
     """Move the effects' animals to their lots and record their livestock certificates."""
     tags = [tag for a in fx.animals for tag in a.ear_tags]
     if tags:
+        known = {
+            r.ear_tag: (r.weighed_kg, r.weighed_heads)
+            for r in conn.execute(select(_animal).where(_animal.c.ear_tag.in_(tags)))
+        }
         conn.execute(delete(_animal).where(_animal.c.ear_tag.in_(tags)))
-        conn.execute(
-            insert(_animal),
-            [
-                {"ear_tag": tag, "lot": a.lot, "event_id": fx.event_id}
-                for a in fx.animals
-                for tag in a.ear_tags
-            ],
-        )
+        rows = []
+        for a in fx.animals:
+            weighed = (format_decimal(a.live_weight), len(a.ear_tags)) if a.live_weight is not None else None
+            for tag in a.ear_tags:
+                kg, heads = weighed or known.get(tag, (None, None))
+                rows.append(
+                    {
+                        "ear_tag": tag,
+                        "lot": a.lot,
+                        "event_id": fx.event_id,
+                        "weighed_kg": kg,
+                        "weighed_heads": heads,
+                    }
+                )
+        conn.execute(insert(_animal), rows)
     if fx.livestock_certificates:
         conn.execute(
             insert(_certificate),
@@ -68,6 +83,12 @@ def animal_lot(conn: Connection, ear_tag: str) -> str | None:
 def lot_animals(conn: Connection, code: str) -> frozenset[str]:
     """The ear tags of the animals in lot `code` now."""
     return frozenset(conn.execute(select(_animal.c.ear_tag).where(_animal.c.lot == code)).scalars())
+
+
+def lot_live_weight(conn: Connection, code: str) -> Decimal | None:
+    """The recorded live weight of the animals in lot `code` now (`rules.view.reckon_live_weight`)."""
+    rows = conn.execute(select(_animal.c.weighed_kg, _animal.c.weighed_heads).where(_animal.c.lot == code))
+    return reckon_live_weight([None if kg is None else (Decimal(kg), heads) for kg, heads in rows])
 
 
 def _state(row) -> LivestockCertificate:

@@ -47,6 +47,7 @@ from .livestock import (
     livestock_certificate,
     livestock_certificates,
     lot_animals,
+    lot_live_weight,
     record_livestock,
 )
 from .rows import (
@@ -185,6 +186,9 @@ class Repository:
 
     def lot_animals(self, code: str) -> frozenset[str]:
         return lot_animals(self.conn, code)
+
+    def lot_live_weight(self, code: str) -> Decimal | None:
+        return lot_live_weight(self.conn, code)
 
     def livestock_certificates(self, code: str) -> tuple[LivestockCertificate, ...]:
         return livestock_certificates(self.conn, code)

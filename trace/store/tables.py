@@ -162,12 +162,15 @@ class TraceLabel(SQLModel, table=True):
 
 class TraceAnimal(SQLModel, table=True):
     """A live animal by its ear tag: the lot it is in now (`lot`), since event `event_id` (the harvest
-    that tagged it, or the split, merge or repack that moved it). Written by trace/store/livestock.py."""
+    that tagged it, or the split, merge or repack that moved it), and the weighing it is reckoned by
+    (rules.view.reckon_live_weight). Written by trace/store/livestock.py."""
 
     __tablename__ = "trace_animal"
     ear_tag: str = Field(primary_key=True)
     lot: str = Field(index=True)
     event_id: str
+    weighed_kg: str | None = None  # the live weight of the group it was last weighed in (kg, decimal text)
+    weighed_heads: int | None = None  # and that group's size
 
 
 class TraceLivestockCertificate(SQLModel, table=True):
