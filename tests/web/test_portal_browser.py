@@ -188,6 +188,7 @@ def test_enrollment_makes_a_non_extractable_key_and_waits_for_approval(demo, pho
         "开合格证",
         "分批/合并/分装",
         "发货",
+        "激活标签",
         "导入台账",
     ]
     # Signing out drops the cookie, not the key: one tap signs in again.

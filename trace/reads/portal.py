@@ -3,21 +3,24 @@
 holdings(engine, party_id)        -> [Holding]    lots held now, newest lot first
 incoming(engine, party_id)        -> [Incoming]   shipment lines to it not yet fully received
 shipments_from(engine, party_id)  -> [Shipment]   shipment lines it sent, newest first
+animals(engine, lots)             -> {lot: (ear tag, ...)}   the live animals in each lot now
 
 Quantities are the decimal texts the tables hold; `outstanding` is shipped minus received.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..store.livestock import lot_animals
 from ..store.lot_queries import LotStatus, holdings_of, transits_from, transits_to
 from ..store.party_queries import party_names
 from ..store.queries import Engine
 
-__all__ = ["Holding", "Incoming", "Shipment", "holdings", "incoming", "shipments_from"]
+__all__ = ["Holding", "Incoming", "Shipment", "animals", "holdings", "incoming", "shipments_from"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +137,13 @@ def shipments_from(engine: Engine, party_id: str) -> list[Shipment]:
         )
         for t, product, at in rows
     ]
+
+
+def animals(engine: Engine, lots: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The ear tags of the live animals in each of `lots` now, sorted; a lot with none is left out.
+
+    From the trace_animal projection (store/livestock.py): what a form offers to pick from, which the
+    rules check again against the same table when the event comes back signed."""
+    with engine.connect() as conn:
+        found = {code: lot_animals(conn, code) for code in dict.fromkeys(lots)}
+    return {code: tuple(sorted(tags)) for code, tags in found.items() if tags}

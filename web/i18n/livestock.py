@@ -132,6 +132,68 @@ LIVESTOCK_MESSAGES: dict[str, tuple[str, str]] = {
         "有效天数为 1 到 30 的整数。",
         "The days valid are a whole number from 1 to 30.",
     ),
+    # --- the portal's harvest, transform, ship and sell forms in head (static/portal-livestock.js) -------
+    "portal.field.harvest_ear_tags": ("耳标号", "Ear tags"),
+    "portal.hint.harvest_ear_tags": (
+        "每头一个，15 位数字（首位为畜种：1 猪、2 牛、3 羊），用空格、逗号或换行分隔；个数须等于头数。",
+        "One per head, 15 digits (the first the species: 1 pig, 2 cattle, 3 sheep), separated by spaces, "
+        "commas or new lines; as many as the number of head.",
+    ),
+    "portal.field.live_weight": ("活重（公斤）", "Live weight (kg)"),
+    "portal.hint.live_weight": ("整批牲畜的总重量。", "The total weight of the lot's animals."),
+    "portal.hint.price_head": (
+        "活畜可按头计价，也可按活重每公斤计价。",
+        "Live animals may be priced by the head or per kg of live weight.",
+    ),
+    "portal.transform_type.slaughter": ("屠宰", "Slaughter"),
+    "portal.transform_hint.slaughter": ("活畜屠宰为肉品，按重量计", "live animals into meat, by weight"),
+    "portal.field.slaughter_live_weight": ("宰前活重（公斤）", "Live weight before slaughter (kg)"),
+    "portal.hint.slaughter_live_weight": (
+        "本次屠宰的全部牲畜的总重量。",
+        "The total weight of all the animals slaughtered.",
+    ),
+    "portal.field.meat_certificate_no": ("肉品品质检验合格证编号", "Meat quality inspection certificate no."),
+    "portal.field.meat_category": ("肉品类别", "Kind of meat"),
+    "portal.category.meat": ("肉类", "Meat"),
+    "portal.category.frozen_meat": ("冷冻肉", "Frozen meat"),
+    "portal.field.out_ear_tags": ("这一批牲畜的耳标号", "Ear tags of this lot's animals"),
+    "portal.hint.out_ear_tags": (
+        "活畜分批时，每个新批次写明其中牲畜的耳标号，个数等于头数。",
+        "When live animals are split, each new lot lists its animals' ear tags, as many as its head.",
+    ),
+    "portal.transform.animals": ("该批次现有牲畜 {n} 头：{tags}", "{n} head in this lot now: {tags}"),
+    "portal.transform.yield": (
+        "出肉率 {percent}%（产出 {out} kg ÷ 宰前活重 {live} kg）",
+        "Yield {percent}% ({out} kg out ÷ {live} kg live weight)",
+    ),
+    "portal.transform.yield_band": (
+        "{species}的出肉率应在 {low}% 到 {high}% 之间，否则账本将拒收。",
+        "The yield of {species} is {low}% to {high}%; the ledger refuses any other.",
+    ),
+    "portal.transform.species.1": ("猪", "pigs"),
+    "portal.transform.species.2": ("牛", "cattle"),
+    "portal.transform.species.3": ("羊", "sheep"),
+    "portal.check.whole_head": ("头数须为整数。", "A number of head is a whole number."),
+    "portal.check.ear_tag_count": (
+        "{n} 头需要 {n} 个耳标号，这里有 {found} 个。",
+        "{n} head need {n} ear tags; {found} are listed.",
+    ),
+    "portal.check.ear_tag_not_in": (
+        "耳标号 {tag} 不在投入的批次中。",
+        "Ear tag {tag} is not in a lot put in.",
+    ),
+    "portal.check.ear_tag_taken": (
+        "投入 {n} 头，新批次只写明了其中 {taken} 头的耳标号：每头牲畜都须写明去向。",
+        "{n} head go in and the new lots list {taken} of their ear tags: every animal goes on by its tag.",
+    ),
+    "portal.check.slaughter_head": (
+        "屠宰的投入须为活畜（按头计）。",
+        "A slaughter takes live animals (counted in head).",
+    ),
+    "portal.check.slaughter_mass": (
+        "屠宰的产出按重量计（如公斤）。",
+        "A slaughter's outputs are by weight (such as kg).",
+    ),
     # --- the rules' refusals (trace/rules/livestock.py); the portal's are in portal.py, beside its check
     "console.rule.ear_tag": ("耳标", "Ear tag"),
     "console.rule.quarantine": ("检疫", "Quarantine"),

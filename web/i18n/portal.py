@@ -27,6 +27,7 @@ PORTAL_MESSAGES: dict[str, tuple[str, str]] = {
     "portal.nav.transform": ("分批/合并/分装", "Split · merge · repack"),
     "portal.nav.ship": ("发货", "Ship"),
     "portal.nav.sell": ("销售", "Sell"),
+    "portal.nav.label_activate": ("激活标签", "Activate labels"),
     "portal.nav.key": ("更换密钥（设备丢失）", "New key (lost device)"),
     "portal.signout": ("退出", "Sign out"),
     "portal.noscript": (

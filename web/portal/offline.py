@@ -46,6 +46,7 @@ PRECACHE_ASSETS = (
     "portal-queue.js",
     "portal-forms.js",
     "portal-record.js",
+    "portal-livestock.js",
     "portal-enroll.js",
     "portal-outbox.js",
     "portal.js",

@@ -2,6 +2,7 @@
 
 group_holdings(service, holdings) -> [group]      lots made by one event stay one row ("10 bags")
 entry_evidence(service, lot)      -> {certificates, inspections}   on record for a lot's lineage
+                                     (合格证, 动物检疫合格证明, 肉品品质检验合格证)
 certificate_view(service, id)     -> the fields of a 承诺达标合格证 (raises NotFound if not one)
 qr_svg(uri)                       -> an inline SVG of the QR code of `uri` (web/labels/qr.py's matrix)
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from farmtrace.trace.errors import NotFound
-from farmtrace.trace.model.details import CertifyDetail, InspectDetail
+from farmtrace.trace.model.details import CertifyDetail, InspectDetail, QuarantineDetail, TransformDetail
+from farmtrace.trace.model.event import Event
 from farmtrace.trace.reads import national
 from farmtrace.trace.reads.portal import Holding
 from farmtrace.trace.service import TraceService
@@ -55,7 +57,11 @@ def group_holdings(service: TraceService, holdings: list[Holding]) -> list[dict[
 
 
 def entry_evidence(service: TraceService, lot: str) -> dict[str, list[dict[str, Any]]]:
-    """The certificates and passing inspections recorded for `lot` or any lot it was made from."""
+    """The certificates and passing inspections recorded for `lot` or any lot it was made from.
+
+    A certificate's `form` says which it is: "certify" (承诺达标合格证, printable at
+    /portal/certificate/{event}), a 动物检疫合格证明's form (animal_a ... product_b), or
+    "meat_quality" (a slaughter's 肉品品质检验合格证); a receipt's entry check may name any of them."""
     lineage = {n.lot for n in service.trace_graph(lot, direction="back").nodes}
     certificates: list[dict[str, Any]] = []
     inspections: list[dict[str, Any]] = []
@@ -65,15 +71,13 @@ def entry_evidence(service: TraceService, lot: str) -> dict[str, list[dict[str, 
         detail = event.detail
         if isinstance(detail, CertifyDetail):
             certificates.append(
-                {
-                    "no": detail.certificate_no,
-                    "lot": event.inputs[0].lot,
-                    "product_name": detail.product_name,
-                    "party": event.party,
-                    "date": event.event_time[:10],
-                    "event": event_id,
-                }
+                _certificate(event, event_id, detail.certificate_no, "certify", detail.product_name)
             )
+        elif isinstance(detail, QuarantineDetail):
+            name = detail.product_name or detail.species
+            certificates.append(_certificate(event, event_id, detail.certificate_no, detail.form, name))
+        elif isinstance(detail, TransformDetail) and detail.certificate_no is not None:  # a slaughter's
+            certificates.append(_certificate(event, event_id, detail.certificate_no, "meat_quality", None))
         elif isinstance(detail, InspectDetail) and detail.result == "pass":
             inspections.append(
                 {
@@ -85,6 +89,18 @@ def entry_evidence(service: TraceService, lot: str) -> dict[str, list[dict[str, 
                 }
             )
     return {"certificates": certificates, "inspections": inspections}
+
+
+def _certificate(event: Event, event_id: str, number: str, form: str, name: str | None) -> dict[str, Any]:
+    return {
+        "no": number,
+        "form": form,
+        "lot": event.inputs[0].lot,
+        "product_name": name,
+        "party": event.party,
+        "date": event.event_time[:10],
+        "event": event_id,
+    }
 
 
 def certificate_view(service: TraceService, event_id: str) -> dict[str, Any]:

@@ -20,6 +20,11 @@ in both languages, with the server's own detail under it) next to the input its 
 (every input carries `data-field` with the dotted paths of the event it fills), and the form keeps
 everything that was typed.
 
+Live animals (issue 20 §5, static/portal-livestock.js): a harvest in head (头) lists the ear tags, one
+per head, and the lot's live weight; the lots a form offers carry the ear tags of their animals now
+(`data-animals`, trace/reads/portal.py `animals`), so a split names each new lot's animals and a
+slaughter (屠宰, offered to a processor) knows the species whose yield band it shows before signing.
+
 Every page takes ?lang=zh|en (the visible switch keeps the other parameters). Pages are small and
 self-contained: one stylesheet and two scripts from this origin, cached for a year under their
 content hash; no fonts or images from elsewhere; a strict Content-Security-Policy.
@@ -40,12 +45,14 @@ from markupsafe import Markup
 from farmtrace.trace.clock import cst_day
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
 from farmtrace.trace.model.details import COMMITMENTS, QUARANTINE_FORMS, TRANSPORT_MODES
-from farmtrace.trace.model.ids import check_event_id, check_lot_code
-from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS
+from farmtrace.trace.model.ids import EAR_TAG_SPECIES, check_event_id, check_lot_code
+from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS, format_decimal
 from farmtrace.trace.model.values import ROLES
+from farmtrace.trace.reads import portal as portal_reads
 from farmtrace.trace.reads.portal import Incoming
 from farmtrace.trace.reads.recall_notices import notices_for
 from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
+from farmtrace.trace.rules.livestock import MEAT_CATEGORIES, SLAUGHTER_YIELD
 from farmtrace.trace.service import TraceService
 
 from ..assets import asset_url, content_security_policy
@@ -56,7 +63,7 @@ from ..render import Surface, render, translator, url
 from ..state import app_state
 from .records import certificate_view, entry_evidence, group_holdings, qr_svg
 
-__all__ = ["FORMS", "NAV", "router"]
+__all__ = ["FORMS", "NAV", "NAV_ROLES", "router"]
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -68,10 +75,33 @@ FORMS: dict[str, frozenset[str]] = {
     for kind in ("harvest", "inspect", "quarantine", "certify", "receive", "transform", "ship", "sell")
 }
 NAV = (
-    "lots", "notices", "harvest", "inspect", "quarantine", "certify", "receive", "transform", "ship", "sell", "import",
+    "lots", "notices", "harvest", "inspect", "quarantine", "certify", "receive", "transform", "ship", "sell",
+    "label_activate", "import",
 )  # fmt: skip
-UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece")
+# Who sees each menu entry: a form's roles; label_activate's page is its own (label_activation.py);
+# "My lots", the recall notices and the record-book import are every party's (sheets.py, notices.py).
+NAV_ROLES: dict[str, frozenset[str] | None] = {
+    **FORMS,
+    "label_activate": ROLES_FOR["label_activate"] or frozenset(),
+    "lots": None,
+    "notices": None,
+    "import": None,
+}
+# "head" (头) is live animals', each with its ear tag (issue 20 §5): a harvest in head asks for them.
+UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece", "head")
 ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
+# A slaughter's outputs are meat (rules/livestock.py MEAT_CATEGORIES), offered by these words' keys.
+_MEAT_CATEGORIES = (("肉类", "meat"), ("冷冻肉", "frozen_meat"))
+if {c for c, _ in _MEAT_CATEGORIES} != MEAT_CATEGORIES:
+    raise RuntimeError(
+        "the portal offers a slaughter's meat categories by name: a new one needs its words here"
+    )
+# A slaughter's yield band in percent of live weight, by an ear tag's first digit (the species): the
+# transform page shows the yield against it before signing; the rules hold the band (rules/livestock.py).
+_YIELD_BANDS = {
+    digit: [format_decimal(bound * 100) for bound in SLAUGHTER_YIELD[species]]
+    for digit, species in EAR_TAG_SPECIES.items()
+}
 
 
 # base.html inlines the consumer page's CSS (the shared bar and cards); the portal's own rules are a
@@ -159,7 +189,7 @@ def _nav(party: dict[str, Any], t: Translator) -> list[dict[str, str]]:
     return [
         {"page": name, "href": url(f"/portal/{name}", t), "text": t(f"portal.nav.{name}")}
         for name in NAV
-        if name in ("lots", "notices", "import") or roles & FORMS[name]  # web/portal/sheets.py, notices.py
+        if (needed := NAV_ROLES[name]) is None or roles & needed
     ]
 
 
@@ -196,7 +226,9 @@ def home(request: Request, lang: str | None = None, next: str | None = None) -> 
     target = next if next and next.startswith("/portal/") and "//" not in next else None
     service = _service(request)
     # Recalls reaching the party's goods that it has not acknowledged (web/portal/notices.py).
-    unacked = sum(not n.acknowledged for n in notices_for(service.engine, service.log, state.id)) if state else 0
+    unacked = (
+        sum(not n.acknowledged for n in notices_for(service.engine, service.log, state.id)) if state else 0
+    )
     return _render(
         request,
         t,
@@ -340,8 +372,19 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         "count_units": tuple(u for u in UNITS if u in COUNT_UNITS),
         "selected": lot,
     }
+    config: dict[str, Any] = {
+        "kind": kind,
+        "location": {"name": party["name_zh"], "address": party["address"]},
+    }
     if kind in ("certify", "ship", "sell", "transform"):
         context["holdings"] = service.holdings(state.id)
+        # Live animals' ear tags, for a split to name and a slaughter's species (portal-livestock.js).
+        context["animals"] = portal_reads.animals(
+            service.engine, (h.lot for h in context["holdings"] if h.unit == "head")
+        )
+    if kind == "transform":
+        context["meat_categories"] = [(c, t(f"portal.category.{key}")) for c, key in _MEAT_CATEGORIES]
+        config["yieldBands"] = _YIELD_BANDS
     if kind == "harvest":
         context["suggested_lot"] = _suggest(request, "H")
     if kind == "certify":
@@ -366,7 +409,7 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         f"portal/{kind}.html",
         page=kind,
         party=party,
-        config={"kind": kind, "location": {"name": party["name_zh"], "address": party["address"]}},
+        config=config,
         **context,
     )
 

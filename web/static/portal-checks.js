@@ -1,4 +1,4 @@
-// farmtrace portal, part 1 of 6: the checks a form's values pass before anything is signed.
+// farmtrace portal, part 1 of 7: the checks a form's values pass before anything is signed.
 //
 // Pure functions, no DOM: the browser's copies of the server's own checks, so a person learns of a
 // typo at once, in their language, instead of from a refusal. Each raises CheckError(path, code,

@@ -1,4 +1,4 @@
-// farmtrace portal, part 5 of 6: who this browser is — the key it holds and its state on the ledger
+// farmtrace portal, part 6 of 7: who this browser is — the key it holds and its state on the ledger
 // (the sign-in page), enrolment of a new party, and a new key for a registered one.
 //
 // The key is made in this browser (signing.js) and never leaves it: an application carries the

@@ -1,4 +1,4 @@
-// farmtrace portal, part 3 of 6: the event forms — from what a form holds to the wire event.
+// farmtrace portal, part 3 of 7: the event forms — from what a form holds to the wire event.
 //
 // Every event is built here from its form (BUILD[form.dataset.form]), each value normalised to its
 // one wire spelling (trace/model/units.py: "1.2", never "1.20"); buildWire adds what every event carries
@@ -27,13 +27,14 @@
   function addRow(rows) {
     const all = $$(rows, ":scope > [data-row]");
     const row = all[0].cloneNode(true);
-    for (const el of $$(row, "input")) el.value = "";
+    for (const el of $$(row, "input, textarea")) el.value = "";
     for (const el of $$(row, "select[data-sub=lot]")) el.selectedIndex = 0;
     for (const el of $$(row, ".error")) {
       el.hidden = true;
       el.textContent = "";
     }
-    for (const el of $$(row, ".unit-text")) el.textContent = "";
+    for (const el of $$(row, ".unit-text, .animals-list")) el.textContent = "";
+    for (const el of $$(row, ".animals-list")) el.hidden = true;
     all[all.length - 1].after(row);
     reindex(rows);
     return row;
@@ -84,6 +85,7 @@
       const qInput = $(row, "input[name=quantity]");
       const quantity = decimal(qInput.value, `inputs[${i}].quantity`);
       qInput.value = quantity;
+      if (unit === "head") P.heads(quantity, `inputs[${i}].quantity`); // animals are whole
       const h = await head(lot, known, ctx);
       if (select) opt.dataset.head = h;
       else row.dataset.head = h;
@@ -124,9 +126,11 @@
       const unit = value(form, "unit");
       const quantity = decimalField(form, "quantity", "outputs[0].quantity");
       const product = productFrom(form, "outputs[0].product");
+      // Live animals: their ear tags, one per head, and their live weight (portal-livestock.js).
+      const animals = unit === "head" ? P.harvestAnimals(form, quantity) : {};
       return {
         kind: "harvest",
-        outputs: [{ lot, quantity, unit, product }],
+        outputs: [{ lot, quantity, unit, product, ...animals }],
         price: priceFrom(form, "production", false),
         detail: {
           origin: compact({ name: need(form, "origin_name", "detail.origin.name"), address: value(form, "origin_address") }),
@@ -263,6 +267,7 @@
       const type = checked(form, "type")[0] || "split";
       const inputs = await inputsFrom(form, ctx);
       const product = productFrom(form, "outputs[0].product");
+      if (type === "slaughter") product.category = need(form, "meat_category", "outputs[0].product.category");
       const rows = $$(form, "[data-rows=outputs] > [data-row]");
       const outputs = [];
       const codes = new Set(inputs.map((r) => r.lot));
@@ -274,8 +279,14 @@
         const qInput = $(row, "input[name=out_quantity]");
         const quantity = decimal(qInput.value, `outputs[${i}].quantity`);
         qInput.value = quantity;
-        outputs.push({ lot, quantity, unit: $(row, "select[name=out_unit]").value, product });
+        const unit = $(row, "select[name=out_unit]").value;
+        const out = { lot, quantity, unit, product };
+        if (unit === "head") out.ear_tags = P.outputTags(row, i, quantity); // the animals of a split
+        outputs.push(out);
       });
+      // A slaughter: head in, meat out by mass, its live weight and 肉品品质检验合格证 (portal-livestock.js).
+      if (type === "slaughter") return { kind: "transform", inputs, outputs, detail: P.slaughterDetail(form, inputs, outputs) };
+      P.checkAnimalsTaken(form, inputs, outputs);
       return { kind: "transform", inputs, outputs, detail: { type } };
     },
 

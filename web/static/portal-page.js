@@ -1,4 +1,4 @@
-// farmtrace portal, part 2 of 6: the page — its configuration and messages, reading a form's
+// farmtrace portal, part 2 of 7: the page — its configuration and messages, reading a form's
 // fields, and showing what went wrong next to the field it concerns.
 //
 // A refusal (RFC 9457 problem+json) is shown next to the input its `field` names: each input sits in

@@ -1,4 +1,4 @@
-// farmtrace portal, part 4 of 6: recording — an event form signed, sent and answered, and the
+// farmtrace portal, part 4 of 7: recording — an event form signed, sent and answered, and the
 // helpers that keep the form consistent while a person fills it in.
 //
 // Weak networks: a signed entry is kept until the server answers; pressing the button again after a
@@ -109,7 +109,8 @@
     const lots = event.outputs.length ? event.outputs.map((o) => o.lot) : event.inputs.map((i) => i.lot);
     if (kind === "harvest") {
       links.append(link(msg("ok.labels"), url("/portal/labels/" + lots[0])));
-      links.append(link(msg("nav.certify"), url("/portal/certify", { lot: lots[0] })));
+      // Live animals travel under the veterinarian's 动物检疫合格证明, not the farm's 合格证.
+      if (event.outputs[0].unit !== "head") links.append(link(msg("nav.certify"), url("/portal/certify", { lot: lots[0] })));
     }
     if (kind === "transform" && lots.length) {
       links.append(link(msg("ok.labels_all"), "/lots/" + encodeURIComponent(event.inputs[0].lot) + "/labels.pdf"));
@@ -188,6 +189,7 @@
   function balance(form) {
     const note = $(form, ".balance");
     if (!note) return;
+    if (P.slaughterYield(form, note)) return; // a slaughter: the yield instead (portal-livestock.js)
     const ins = total($$(form, "[data-rows=inputs] > [data-row]"), "quantity", (row) => {
       const o = optionOf($(row, "select[data-sub=lot]"));
       return o && o.value ? o.dataset.unit : null;
@@ -228,7 +230,9 @@
       $(row, "input[name=out_quantity]").value = q;
       $(row, "select[name=out_unit]").value = unit;
     });
+    if (unit === "head") P.fillTags(form, rows, q); // the input's animals, in order, q to each new lot
     note.textContent = msg("transform.filled", { n, q, unit: unitText(unit) });
+    P.syncLivestock(form);
     balance(form);
   }
 
@@ -241,21 +245,27 @@
     });
     form.addEventListener("change", (e) => {
       if (e.target.matches("select[data-sub=lot]")) onLotChosen(form, e.target);
+      P.syncLivestock(form); // what shows for live animals or a slaughter (portal-livestock.js)
       if (e.target.matches("input, select")) balance(form);
     });
     form.addEventListener("input", (e) => {
       if (e.target.dataset) delete e.target.dataset.auto;
+      if (form.dataset.form === "transform" && e.target.matches("input")) balance(form); // as it is typed
       if (e.target.name === "lot" && ["inspect", "quarantine"].includes(form.dataset.form)) delete e.target.dataset.for;
     });
     form.addEventListener("click", async (e) => {
       const b = e.target.closest("button[data-action]");
       if (!b) return;
       const action = b.dataset.action;
-      if (action === "add-row") addRow($(form, `.rows[data-rows=${b.dataset.rows}]`));
+      if (action === "add-row") {
+        addRow($(form, `.rows[data-rows=${b.dataset.rows}]`));
+        P.syncLivestock(form);
+      }
       if (action === "remove-row") {
         const rows = b.closest(".rows");
         b.closest("[data-row]").remove();
         reindex(rows);
+        P.syncLivestock(form);
         balance(form);
       }
       if (action === "fill-outputs") fillOutputs(form);
@@ -270,6 +280,8 @@
     });
     for (const select of $$(form, "select[data-sub=lot]")) if (select.value) onLotChosen(form, select);
     for (const rows of $$(form, ".rows[data-rows]")) reindex(rows);
+    P.syncLivestock(form);
+    balance(form);
     enable(form);
   }
 

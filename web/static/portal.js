@@ -1,7 +1,7 @@
 // farmtrace portal: the forms of farms, inspection stations, markets and shops — the entry point.
 //
 // Shorter than the portal's other parts on purpose: it is the one that runs last and wires the parts
-// to the page. The portal is six classic scripts sharing one object, globalThis.FarmtracePortal,
+// to the page. The portal is seven classic scripts sharing one object, globalThis.FarmtracePortal,
 // loaded in this order by templates/portal/layout.html (after codec.js and signing.js), each with
 // `defer`, so each runs once the page is parsed and after the ones before it:
 //
@@ -9,6 +9,7 @@
 //   portal-page.js     the page's configuration and messages, reading fields, showing errors
 //   portal-forms.js    the event forms: what a form holds -> the wire event (trace/model/event.py)
 //   portal-record.js   an event signed, sent and answered; the forms' live helpers
+//   portal-livestock.js  live animals: ear tags, live weight, a slaughter and its yield
 //   portal-enroll.js   who this browser is: the sign-in page, enrolment, a new key
 //   portal-outbox.js   offline: the service worker, saved pages, the outbox (portal-queue.js, loaded
 //                      after signing.js, keeps what waits)
