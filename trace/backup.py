@@ -1,8 +1,9 @@
 """The encrypted off-site backup of what is kept off the ledger (异地容灾): format, key, seal and open.
 
 A mirror holds the ledger; it cannot hold what never entered it (trace/store/transfer.py
-`OFF_LEDGER`: private contact details, applications, anomalies, audit runs). `seal_backup` packs
-those rows into one file only the holder of the backup key can read, and nobody can alter unseen:
+`OFF_LEDGER`: private contact details, applications, anomalies, audit runs, EPCIS queries and
+subscriptions, label scans, the cold-chain thresholds' versions). `seal_backup` packs those rows
+into one file only the holder of the backup key can read, and nobody can alter unseen:
 
     offset  size  field
     0       8     magic  b"FTBACKUP"
@@ -15,7 +16,10 @@ those rows into one file only the holder of the backup key can read, and nobody 
 The 30 header bytes are the associated data: a changed version, algorithm, key id or nonce fails
 the tag as a changed ciphertext does. The payload (RFC 8785-style canonical JSON: sorted keys, no
 spaces) is `{"format": "farmtrace-offledger/v1", "origin": …, "log_size": …, "made_at": …,
-"tables": [{"name", "columns", "rows"}, …]}`.
+"tables": [{"name", "columns", "rows"}, …]}`. The payload names its tables and columns, so keeping
+a new table changes neither the version nor the format string: a backup made before a table was kept
+lacks it, and a restore leaves that table empty (transfer.py `load_off_ledger`); one naming a table
+or column this farmtrace does not know is refused.
 
 The key file is one line, `farmtrace-backup-key/v1 <base64 of 32 random bytes>` (`format_backup_key` /
 `parse_backup_key`). `open_backup` refuses (BackupRefused, naming the problem) a file that is not a

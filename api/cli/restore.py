@@ -4,17 +4,20 @@
         build a new service database from a mirror's (or the primary's published) tiles: every
         entry, every checkpoint the source lists with its cosignatures (`/log/checkpoints`, else the
         latest alone), and the projection replayed through the write path (trace/restore.py); then
-        the off-ledger rows of the backup. KEYFILE is the log's private key (PRIVATE+KEY+…), which
-        no mirror holds: the restored service signs with it and goes on appending.
+        the off-ledger rows of the backup (the cold-chain thresholds into the alerts' database; the
+        alerts are left empty for the service's scan to rebuild). KEYFILE is the log's private key
+        (PRIVATE+KEY+…), which no mirror holds: the restored service signs with it and goes on
+        appending.
     farmtrace backup keygen --out KEYFILE      make a backup key (kept by the operator, off-site)
     farmtrace backup --out FILE --backup-key KEYFILE
         seal the off-ledger tables of the database FARMTRACE_DATABASE_URL / FARMTRACE_DATA_DIR name
         (trace/backup.py: AES-256-GCM, versioned header)
 
-NEWDB is a SQLite file (built beside it as `NEWDB.partial` and renamed into place only when
-everything is in, so a failed restore leaves nothing) or a database URL (PostgreSQL; it must hold no
-ledger, and a failed restore drops the tables it created there, so it too leaves nothing). A backup
-is opened and checked before anything is built.
+NEWDB is a SQLite file (built beside it as `NEWDB.partial`, its alerts' file as
+`NEWDB.partial-alerts`, both renamed into place only when everything is in, so a failed restore
+leaves nothing) or a database URL (PostgreSQL; it must hold no ledger, and a failed restore drops
+the tables it created there, so it too leaves nothing). A backup is opened and checked before
+anything is built.
 docs/mirror.md, "Running a mirror and restoring", has the steps.
 """
 
@@ -43,6 +46,7 @@ from farmtrace.trace.backup import (
 from farmtrace.trace.clock import utc_now
 from farmtrace.trace.restore import rebuild_projection
 from farmtrace.trace.store.transfer import (
+    OFF_LEDGER,
     drop_tables_made_since,
     dump_off_ledger,
     load_off_ledger,
@@ -153,9 +157,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     backup = _open_backup(args, signer.name)  # 1. refuse a bad backup before building anything
     url = database_url(args.db)
     sqlite = "://" not in args.db
-    target = Path(args.db)
-    if sqlite and (target.exists() or Path(f"{args.db}.partial").exists()):
-        raise CliError(f"{args.db} exists (or {args.db}.partial): restore builds a new database", status=2)
+    # On SQLite the alert tables and the threshold versions are a second file, `<db>-alerts`
+    # (trace/store/alerts.py): one left from another database would hold its thresholds and alerts.
+    files = (args.db, f"{args.db}.partial", f"{args.db}-alerts", f"{args.db}.partial-alerts")
+    if sqlite and any(Path(f).exists() for f in files):
+        raise CliError(
+            f"{args.db} exists (or {args.db}.partial, or its -alerts file): restore builds a new database",
+            status=2,
+        )
     build_url = database_url(f"{args.db}.partial") if sqlite else url
     existing = None if sqlite else table_names(url)
     store = SqlStore.from_url(build_url)
@@ -180,11 +189,20 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(
                 f"off-ledger: {loaded} rows from the backup made {backup.made_at} at log size {backup.log_size}"
             )
+            absent = [t.name for t in OFF_LEDGER if t.name not in {r.name for r in backup.tables}]
+            if absent:  # a backup made before these tables were kept: said, not silent
+                defaults = " (trace_threshold: the defaults)" if "trace_threshold" in absent else ""
+                print(
+                    f"off-ledger: the backup has no {', '.join(absent)} (made by an earlier farmtrace): "
+                    f"they start empty{defaults}",
+                    flush=True,
+                )
+        # 5. The alerts are not restored: the service's first scan rebuilds them from index 0.
     except BaseException:
         store.close()
         fetch.close()
         if sqlite:
-            for suffix in ("", "-wal", "-shm", "-writer"):
+            for suffix in ("", "-wal", "-shm", "-writer", "-alerts", "-alerts-wal", "-alerts-shm"):
                 Path(f"{args.db}.partial{suffix}").unlink(missing_ok=True)
         elif existing is not None:
             drop_tables_made_since(url, existing)
@@ -193,7 +211,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     fetch.close()
     if sqlite:  # the database file and its WAL move together; the writers' lock file is not data
         Path(f"{args.db}.partial-writer").unlink(missing_ok=True)
-        for suffix in ("-wal", "-shm", ""):
+        for suffix in ("-alerts-wal", "-alerts-shm", "-alerts", "-wal", "-shm", ""):
             if Path(f"{args.db}.partial{suffix}").exists():
                 os.replace(f"{args.db}.partial{suffix}", f"{args.db}{suffix}")
     print(f"restored into {args.db} in {time.monotonic() - started:.1f} s; serve it with the same log key")

@@ -18,7 +18,10 @@ scan reads trace_event, trace_event_lot and trace_lot from the service's databas
 
 `TraceThreshold` is configuration, off the ledger: each change by a regulator is a new row with the
 regulator's party id and the time, never an update, so the history of who set what stays. A new
-table starts with `cold_chain.DEFAULT_THRESHOLDS`, set by "farmtrace" at the epoch.
+table starts with `cold_chain.DEFAULT_THRESHOLDS`, set by "farmtrace" at the epoch. No replay can
+rebuild it, so it is in the off-ledger backup (transfer.py `OFF_LEDGER`, every version with its id,
+`set_by` and `set_at`); a restore writes it here, through `alert_database`, and leaves `TraceAlert`
+empty with no mark (index 0), for the next scan to rebuild.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ __all__ = [
     "TraceAlertMark",
     "TraceThreshold",
     "add_threshold",
+    "alert_database",
     "alert_engine",
     "alert_mark",
     "alert_rows",
@@ -145,21 +149,30 @@ def alert_engine(engine: Engine) -> Engine:
     tables made (`create_alert_tables`)."""
     found = _ENGINES.get(engine)
     if found is None:
-        found = engine
-        database = engine.url.database
-        if (
-            engine.dialect.name == "sqlite"
-            and database
-            and database != ":memory:"
-            and "mode=memory" not in str(engine.url)
-        ):
-            found = make_engine(f"sqlite:///{Path(database).with_name(Path(database).name + '-alerts')}")
-            # An index of the log: a commit lost to a power cut is found again by the next scan (the
-            # mark moves in the same transaction as the rows), so no fsync a commit (WAL, NORMAL),
-            # whose cost the log's own appends would share on a busy disk.
-            event.listen(found, "connect", _no_sync_a_commit)
+        found = alert_database(engine)
         create_alert_tables(found)
         _ENGINES[engine] = found
+    return found
+
+
+def alert_database(engine: Engine) -> Engine:
+    """Where the alert tables of the service's `engine` live, with nothing made there: `engine`
+    itself (PostgreSQL, an in-memory SQLite), or a new engine on `<database>-alerts`, which the
+    caller disposes. A restore loads the threshold versions through it before any default exists;
+    everything else uses `alert_engine`."""
+    database = engine.url.database
+    if not (
+        engine.dialect.name == "sqlite"
+        and database
+        and database != ":memory:"
+        and "mode=memory" not in str(engine.url)
+    ):
+        return engine
+    found = make_engine(f"sqlite:///{Path(database).with_name(Path(database).name + '-alerts')}")
+    # An index of the log: a commit lost to a power cut is found again by the next scan (the
+    # mark moves in the same transaction as the rows), so no fsync a commit (WAL, NORMAL),
+    # whose cost the log's own appends would share on a busy disk.
+    event.listen(found, "connect", _no_sync_a_commit)
     return found
 
 
@@ -169,9 +182,12 @@ def _no_sync_a_commit(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def create_alert_tables(engine: Engine) -> None:
-    """Create the alert tables that do not exist yet; give an empty threshold table the defaults."""
+def create_alert_tables(engine: Engine, *, defaults: bool = True) -> None:
+    """Create the alert tables that do not exist yet; give an empty threshold table the defaults
+    (unless `defaults` is False: a restore, about to load the backed-up versions)."""
     SQLModel.metadata.create_all(engine, tables=_ALERT_TABLES)
+    if not defaults:
+        return
     with engine.begin() as conn:
         if conn.execute(select(func.count()).select_from(_threshold)).scalar():
             return

@@ -4,19 +4,28 @@ and the tables kept off the ledger into and out of a backup.
     copy_projection(source, target)     every `compare.PROJECTION` row of `source` into `target`,
                                         in one transaction of `target` (its tables must be empty)
     dump_off_ledger(engine)             the rows of `OFF_LEDGER` as TableRows (for trace/backup.py)
-    load_off_ledger(engine, tables)     those rows into `engine`, in one transaction, all or none
+    load_off_ledger(engine, tables)     those rows into `engine`, all or none
     table_names(url)                    the tables a database holds (before a restore builds in it)
     drop_tables_made_since(url, names)  drop every other table: what a failed restore created
 
-`OFF_LEDGER` is what no replay can rebuild (trace/store/tables.py): parties' private contact
-details, the registration desk's applications, anomalies (refused attempts), the regulator's
-audit runs, and EPCIS named queries and subscriptions (with their delivery state). Values are what the drivers give for the columns' types: text, integers, floats,
-booleans and None (none of these tables has a binary column).
+`OFF_LEDGER` is what people created and no replay can rebuild: parties' private contact details, the
+registration desk's applications, anomalies (refused attempts), the regulator's audit runs, EPCIS
+named queries and subscriptions (with their delivery state), the scans of pre-printed labels (the
+evidence of the copied-label warnings, trace/label_scans.py) and every version of the cold-chain
+thresholds with who set it and when (`trace_threshold`). The last lives where the alert tables do
+(store/alerts.py: on SQLite the file `<database>-alerts`), and is read and written there.
+
+Not in it, by design (docs/mirror.md, "What a backup holds"): the ledger (a mirror holds it), the
+projection (replayed), the alerts and their scan mark (a scan of the log rebuilds them: a restore
+leaves them empty, the mark at 0), the head index's tables and the EPCIS event-hash cache (rebuilt
+from the log when needed). Values are what the drivers give for the columns' types: text, integers,
+floats, booleans and None (none of these tables has a binary column).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +34,16 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from ..errors import InvalidEvent
+from .alerts import (
+    TraceAlert,
+    TraceAlertMark,
+    TraceThreshold,
+    alert_database,
+    alert_engine,
+    create_alert_tables,
+)
 from .compare import PROJECTION
+from .label_scans import LabelScan, LabelScanArea
 from .tables import (
     AuditRun,
     TraceAnomaly,
@@ -54,8 +72,15 @@ OFF_LEDGER: tuple[Table, ...] = tuple(
         AuditRun,
         TraceEpcisQuery,
         TraceEpcisSubscription,
+        LabelScan,
+        LabelScanArea,
+        TraceThreshold,
     )
 )
+# In the alert tables' database (store/alerts.py `alert_database`), not the service's own.
+_WITH_ALERTS = frozenset({TraceThreshold.__tablename__})
+# Rebuilt by the alert scan, never loaded: a restore finds them empty, as it leaves them.
+_ALERT_INDEX: tuple[Table, ...] = (TraceAlert.__table__, TraceAlertMark.__table__)  # type: ignore[attr-defined]
 _CHUNK = 5_000
 
 
@@ -100,51 +125,88 @@ def copy_projection(source: Engine, target: Engine) -> int:
     return copied
 
 
+def _service_side() -> list[Table]:
+    return [t for t in OFF_LEDGER if t.name not in _WITH_ALERTS]
+
+
+@contextmanager
+def _connections(engine: Engine, alerts: Engine, *, begin: bool) -> Iterator[tuple[Connection, Connection]]:
+    """A connection to `engine` and one to its alert database `alerts` (the same one when they are
+    one database), each in a transaction if `begin`: the alerts' ends (commits) first."""
+    with engine.begin() if begin else engine.connect() as conn:
+        if alerts is engine:
+            yield conn, conn
+            return
+        with alerts.begin() if begin else alerts.connect() as aconn:
+            yield conn, aconn
+
+
 def dump_off_ledger(engine: Engine) -> list[TableRows]:
-    """The rows of every OFF_LEDGER table of `engine`, in primary-key order (a missing table: none)."""
-    SQLModel.metadata.create_all(engine, tables=list(OFF_LEDGER))  # the audit runs' table may not exist yet
+    """The rows of every OFF_LEDGER table of `engine` (the threshold versions from its alert
+    database), in primary-key order, in `OFF_LEDGER` order (a missing table: none)."""
+    SQLModel.metadata.create_all(engine, tables=_service_side())  # e.g. no label scanned yet
+    alerts = alert_engine(engine)  # the service's own view: an empty threshold table has the defaults
     out = []
-    with engine.connect() as conn:
+    with _connections(engine, alerts, begin=False) as (conn, aconn):
         for table in OFF_LEDGER:
-            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            rows = (aconn if table.name in _WITH_ALERTS else conn).execute(
+                select(table).order_by(*table.primary_key.columns)
+            )
             out.append(
                 TableRows(table.name, tuple(c.name for c in table.columns), tuple(tuple(r) for r in rows))
             )
     return out
 
 
+def _values(rows: TableRows) -> tuple[Table, list[dict[str, Any]]]:
+    by_name = {t.name: t for t in OFF_LEDGER}
+    table = by_name.get(rows.name)
+    if table is None:
+        raise InvalidEvent("backup", f"the backup holds a table this version does not have: {rows.name}")
+    unknown = set(rows.columns) - {c.name for c in table.columns}  # names, as stored
+    if unknown:
+        raise InvalidEvent("backup", f"the backup's table {rows.name} has unknown columns: {sorted(unknown)}")
+    keys = [{c.name: c.key for c in table.columns}[name] for name in rows.columns]
+    return table, [dict(zip(keys, row, strict=True)) for row in rows.rows]
+
+
 def load_off_ledger(engine: Engine, tables: Sequence[TableRows]) -> int:
-    """Insert `tables` (as `dump_off_ledger` gave them) into `engine` in one transaction; return the rows.
+    """Insert `tables` (as `dump_off_ledger` gave them) into `engine` and its alert database; return
+    the rows. A table the backup lacks (one made before the table was) stays empty; an empty
+    `trace_threshold` gets the defaults from the service when it first opens its alerts.
 
     Raises InvalidEvent (field `backup`) for a table or column this version does not have, or
-    (field `database`) if one of the tables already holds rows; nothing is written then.
+    (field `database`) if one of the tables, or an alert table, already holds rows; nothing is
+    written then. On SQLite the alert database is a second file, so the rows go in two transactions,
+    the alert file's committed first: a failure between the two commits (nothing else can fail
+    there) leaves the threshold versions without the rest, which a restore, building beside its
+    target, throws away with the rest.
     """
-    by_name = {t.name: t for t in OFF_LEDGER}
-    SQLModel.metadata.create_all(engine, tables=list(OFF_LEDGER))
-    loaded = 0
-    with engine.begin() as conn:
-        _empty(conn, OFF_LEDGER)
-        for rows in tables:
-            table = by_name.get(rows.name)
-            if table is None:
-                raise InvalidEvent(
-                    "backup", f"the backup holds a table this version does not have: {rows.name}"
-                )
-            unknown = set(rows.columns) - {c.name for c in table.columns}  # names, as stored
-            if unknown:
-                raise InvalidEvent(
-                    "backup", f"the backup's table {rows.name} has unknown columns: {sorted(unknown)}"
-                )
-            keys = [{c.name: c.key for c in table.columns}[name] for name in rows.columns]
-            values = [dict(zip(keys, row, strict=True)) for row in rows.rows]
-            for at in range(0, len(values), _CHUNK):
-                conn.execute(insert(table), values[at : at + _CHUNK])
-            loaded += len(values)
-            if conn.dialect.name == "postgresql" and values and "id" in rows.columns:
-                # Explicit ids do not advance PostgreSQL's sequence: move it past them.
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"
-                )
+    # 1. Every table and column known, before anything is written.
+    loads = [_values(rows) for rows in tables]
+    alerts = alert_database(engine)
+    try:
+        SQLModel.metadata.create_all(engine, tables=_service_side())
+        create_alert_tables(alerts, defaults=False)  # the backup's versions, not the defaults
+        # 2. One transaction per database; the tables must be empty, the alerts' too (rebuilt by a scan).
+        with _connections(engine, alerts, begin=True) as (conn, aconn):
+            _empty(conn, _service_side())
+            _empty(aconn, [*_ALERT_INDEX, *(t for t in OFF_LEDGER if t.name in _WITH_ALERTS)])
+            loaded = 0
+            for table, values in loads:
+                target = aconn if table.name in _WITH_ALERTS else conn
+                for at in range(0, len(values), _CHUNK):
+                    target.execute(insert(table), values[at : at + _CHUNK])
+                loaded += len(values)
+                if target.dialect.name == "postgresql" and values and "id" in table.columns:
+                    # Explicit ids do not advance PostgreSQL's sequence: move it past them.
+                    target.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT max(id) FROM {table.name}))"
+                    )
+    finally:
+        if alerts is not engine:
+            alerts.dispose()
     return loaded
 
 
