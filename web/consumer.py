@@ -48,6 +48,7 @@ from .i18n.livestock import LIVESTOCK_FACT_WORDS
 from .render import STARTED, Surface, names, render, translator, unit_name
 from .state import app_state
 from .timeline import journey_view
+from .watch import page_config
 
 __all__ = ["SURFACE", "lot_page", "not_found_page", "router"]
 
@@ -177,6 +178,9 @@ def lot_page(
         # lineage's signed readings by the one in force at each event's time (docs/alerts.md).
         "coldChain": [v.to_wire() for v in alerts_of(app_state(request)).history()],
     }
+    watch = None if view["damaged"] else page_config(app_state(request), t)
+    if watch is not None:  # "watch this product": Web Push is configured (web/watch.py)
+        config["watch"] = watch
     if scans is not None:  # the beacon's target and label (web/label_scans.py)
         config["label"] = {"gtin": scans["gtin"], "serial": scans["serial"], "scan": "/labels/scan"}
     return render(
