@@ -1,8 +1,9 @@
 """Livestock in the portal's forms, in Chromium (issue 20 §5): a pig farm's harvest in head (头) asks
 for the ear tags once 头 is chosen, refuses 3 head with 2 ear tags next to the field before anything is
-signed, and records the pigs signed in the browser; a slaughterhouse's slaughter shows the input lot's
-animals and the yield as it is typed, a yield outside the pigs' band is marked on the page and refused
-by the ledger at the outputs, and the slaughter with its 肉品品质检验合格证 is recorded."""
+signed, and records the pigs signed in the browser, then splits them with each new lot's ear tags; a
+slaughterhouse's slaughter shows the input lot's animals and the yield as it is typed, a yield outside
+the pigs' band is marked on the page and refused by the ledger at the outputs, and the slaughter with
+its 肉品品质检验合格证 is recorded."""
 
 from __future__ import annotations
 
@@ -69,13 +70,29 @@ def test_a_pig_farm_harvests_tagged_pigs_in_the_browser(served, browser):
         page.fill("#f-ear_tags", ", ".join(NEW_PIGS))
         assert submit(page) == "ok", page.inner_text("#event-form")
         shot(page, "livestock-harvest-recorded")
+        lot_page = httpx.get(f"{base}/l/PIG-B-01", timeout=30).text
+        assert "出栏 3 头" in lot_page and "活重 351.5 kg" in lot_page
+
+        # A split of the pigs: the quick split deals the lot's animals out, each new lot names its own,
+        # and every animal taken must go on by its tag (checked here before signing).
+        open_form(page, base, "transform", lot="PIG-B-01")
+        page.fill("input[name=helper_n]", "1")
+        page.fill("input[name=helper_q]", "2")
+        page.select_option("select[name=helper_unit]", "head")
+        page.click("button[data-action=fill-outputs]")
+        assert page.input_value("#f-out_tags-0") == "\n".join(NEW_PIGS[:2])
+        assert submit(page) == "refused"
+        assert "投入 3 头，新批次只写明了其中 2 头" in field_error(page, "inputs[0].quantity").inner_text()
+        page.fill("input[name=helper_n]", "3")
+        page.fill("input[name=helper_q]", "1")
+        page.click("button[data-action=fill-outputs]")
+        assert page.input_value("#f-out_tags-2") == NEW_PIGS[2]
+        assert submit(page) == "ok", page.inner_text("#event-form")
         assert page.errors == []
     finally:
         ctx.close()
-    lot_page = httpx.get(f"{base}/l/PIG-B-01", timeout=30).text
-    assert "出栏 3 头" in lot_page and "活重 351.5 kg" in lot_page
-    lot = httpx.get(f"{base}/lots/PIG-B-01", headers={"Accept": "application/json"}, timeout=30).json()
-    assert lot["unit"] == "head" and lot["quantity"] == "3"
+    one = httpx.get(f"{base}/lots/PIG-B-01-03", headers={"Accept": "application/json"}, timeout=30).json()
+    assert one["unit"] == "head" and one["quantity"] == "1" and one["parents"] == ["PIG-B-01"]
 
 
 def test_a_slaughterhouse_slaughters_in_the_browser_and_sees_the_yield(served, browser):
