@@ -147,7 +147,9 @@ def test_a_harvest_of_pigs_is_recorded_with_its_ear_tags_and_a_miscount_is_refus
     assert "出栏 4 头" in page and "活重 460.5 kg" in page
     # The farm's forms now list the animals of its head lot; a farm is offered no slaughter.
     transform = _get(client, "/portal/transform", PIG_FARM).text
-    assert _option(transform, "PIG-002").endswith(f'data-animals="{" ".join(NEW_PIGS)}">')
+    assert _option(transform, "PIG-002").endswith(
+        f'data-animals="{" ".join(NEW_PIGS)}" data-live-weight="460.5">'
+    )
     assert 'value="slaughter"' not in transform and 'name="out_tags"' in transform
     ship = _get(client, "/portal/ship?lot=PIG-002", PIG_FARM).text
     assert "PIG-002 · 宁乡花猪 · 4 头" in ship and '<option value="head">头</option>' in ship
@@ -166,7 +168,7 @@ def test_a_harvest_of_pigs_is_recorded_with_its_ear_tags_and_a_miscount_is_refus
     r = _post(client, app, PIG_FARM, split, minutes=33)
     assert r.status_code in (200, 201), r.text
     lots = _get(client, "/portal/transform", PIG_FARM).text
-    assert _option(lots, "PIG-002-A").endswith(f'data-animals="{NEW_PIGS[0]}">')
+    assert _option(lots, "PIG-002-A").endswith(f'data-animals="{NEW_PIGS[0]}" data-live-weight="115.125">')
 
 
 def test_the_slaughterhouse_receives_the_pigs_and_slaughters_them(portal):
@@ -187,8 +189,9 @@ def test_the_slaughterhouse_receives_the_pigs_and_slaughters_them(portal):
         page = _get(client, f"/portal/transform?lang={lang}", ABATTOIR).text
         assert 'value="slaughter"' in page and all(s in page for s in says), lang
         assert 'data-field="detail.live_weight"' in page and 'data-field="detail.certificate_no"' in page
-    assert _option(page, "PIG-001").endswith(f'data-animals="{" ".join(EAR_TAGS)}">')
+    assert _option(page, "PIG-001").endswith(f'data-animals="{" ".join(EAR_TAGS)}" data-live-weight="345">')
     assert '"yieldBands":{"1":["60","82"]' in page  # pigs: 60 to 82 % of live weight
+    assert '"weightBand":["85","105"]' in page  # of the recorded live weight
 
     def slaughter(left: str, right: str) -> dict:
         outs = [sc.out("PORK-9-L", left, MEAT), sc.out("PORK-9-R", right, MEAT)]

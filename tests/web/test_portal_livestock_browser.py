@@ -112,7 +112,9 @@ def test_a_slaughterhouse_slaughters_in_the_browser_and_sees_the_yield(served, b
         page.fill("#f-out_quantity-1", "50")  # a half missing: 52.2 %, below a pig's 60 %
         page.fill("#f-product_name_zh", "宁乡花猪 白条肉")
         page.fill("#f-meat_certificate_no", "RP-B-001")
-        page.fill("#f-live_weight", "345")
+        # The live weight starts from the pigs' recorded weight, with the range the ledger accepts.
+        assert page.input_value("#f-live_weight") == "345"
+        assert "345 kg，宰前活重应在 293.25 到 362.25 kg 之间" in page.inner_text(".recorded-weight")
         balance = page.locator(".balance")
         assert (
             "出肉率 52.2%" in balance.inner_text()

@@ -3,7 +3,7 @@
 holdings(engine, party_id)        -> [Holding]    lots held now, newest lot first
 incoming(engine, party_id)        -> [Incoming]   shipment lines to it not yet fully received
 shipments_from(engine, party_id)  -> [Shipment]   shipment lines it sent, newest first
-animals(engine, lots)             -> {lot: (ear tag, ...)}   the live animals in each lot now
+animals(engine, lots)             -> {lot: LotAnimals}   the live animals in each lot now, and their weight
 
 Quantities are the decimal texts the tables hold; `outstanding` is shipped minus received.
 """
@@ -15,12 +15,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..store.livestock import lot_animals
+from ..model.units import format_decimal
+from ..store.livestock import lot_animals, lot_live_weight
 from ..store.lot_queries import LotStatus, holdings_of, transits_from, transits_to
 from ..store.party_queries import party_names
 from ..store.queries import Engine
 
-__all__ = ["Holding", "Incoming", "Shipment", "animals", "holdings", "incoming", "shipments_from"]
+__all__ = [
+    "Holding",
+    "Incoming",
+    "LotAnimals",
+    "Shipment",
+    "animals",
+    "holdings",
+    "incoming",
+    "shipments_from",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,15 @@ class Holding:
     created_at: str  # UTC text, as stored
     head: str
     status: LotStatus
+
+
+@dataclass(frozen=True)
+class LotAnimals:
+    """The live animals in a lot now: their ear tags, and their recorded live weight in kg (each animal
+    at its last weighing, `rules.view.reckon_live_weight`), None if one was never weighed."""
+
+    ear_tags: tuple[str, ...]
+    live_weight: str | None
 
 
 @dataclass(frozen=True)
@@ -139,11 +158,18 @@ def shipments_from(engine: Engine, party_id: str) -> list[Shipment]:
     ]
 
 
-def animals(engine: Engine, lots: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """The ear tags of the live animals in each of `lots` now, sorted; a lot with none is left out.
+def animals(engine: Engine, lots: Iterable[str]) -> dict[str, LotAnimals]:
+    """The live animals in each of `lots` now; a lot with none is left out.
 
-    From the trace_animal projection (store/livestock.py): what a form offers to pick from, which the
-    rules check again against the same table when the event comes back signed."""
+    From the trace_animal projection (store/livestock.py): what a form offers to pick from and to start
+    from, which the rules check again against the same table when the event comes back signed."""
+    found: dict[str, LotAnimals] = {}
     with engine.connect() as conn:
-        found = {code: lot_animals(conn, code) for code in dict.fromkeys(lots)}
-    return {code: tuple(sorted(tags)) for code, tags in found.items() if tags}
+        for code in dict.fromkeys(lots):
+            tags = lot_animals(conn, code)
+            if tags:
+                weight = lot_live_weight(conn, code)
+                found[code] = LotAnimals(
+                    tuple(sorted(tags)), None if weight is None else format_decimal(weight)
+                )
+    return found

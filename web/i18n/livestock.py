@@ -170,6 +170,10 @@ LIVESTOCK_MESSAGES: dict[str, tuple[str, str]] = {
         "{species}的出肉率应在 {low}% 到 {high}% 之间，否则账本将拒收。",
         "The yield of {species} is {low}% to {high}%; the ledger refuses any other.",
     ),
+    "portal.transform.recorded_weight": (
+        "账本记录这些牲畜的活重为 {kg} kg，宰前活重应在 {low} 到 {high} kg 之间。",
+        "The ledger has these animals at {kg} kg live: the weight before slaughter is {low} to {high} kg.",
+    ),
     "portal.transform.species.1": ("猪", "pigs"),
     "portal.transform.species.2": ("牛", "cattle"),
     "portal.transform.species.3": ("羊", "sheep"),

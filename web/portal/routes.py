@@ -52,7 +52,7 @@ from farmtrace.trace.reads import portal as portal_reads
 from farmtrace.trace.reads.portal import Incoming
 from farmtrace.trace.reads.recall_notices import notices_for
 from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
-from farmtrace.trace.rules.livestock import MEAT_CATEGORIES, SLAUGHTER_YIELD
+from farmtrace.trace.rules.livestock import MEAT_CATEGORIES, SLAUGHTER_WEIGHT, SLAUGHTER_YIELD
 from farmtrace.trace.service import TraceService
 
 from ..assets import asset_url, content_security_policy
@@ -90,12 +90,9 @@ NAV_ROLES: dict[str, frozenset[str] | None] = {
 # "head" (头) is live animals', each with its ear tag (issue 20 §5): a harvest in head asks for them.
 UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece", "head")
 ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
-# A slaughter's outputs are meat (rules/livestock.py MEAT_CATEGORIES), offered by these words' keys.
-_MEAT_CATEGORIES = (("肉类", "meat"), ("冷冻肉", "frozen_meat"))
-if {c for c, _ in _MEAT_CATEGORIES} != MEAT_CATEGORIES:
-    raise RuntimeError(
-        "the portal offers a slaughter's meat categories by name: a new one needs its words here"
-    )
+# A slaughter's outputs are meat (rules/livestock.py MEAT_CATEGORIES): 肉类 first, each in the reader's
+# words where the catalogue has them.
+_MEAT_WORDS = {"肉类": "portal.category.meat", "冷冻肉": "portal.category.frozen_meat"}
 # A slaughter's yield band in percent of live weight, by an ear tag's first digit (the species): the
 # transform page shows the yield against it before signing; the rules hold the band (rules/livestock.py).
 _YIELD_BANDS = {
@@ -378,13 +375,18 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
     }
     if kind in ("certify", "ship", "sell", "transform"):
         context["holdings"] = service.holdings(state.id)
-        # Live animals' ear tags, for a split to name and a slaughter's species (portal-livestock.js).
+        # Live animals' ear tags and recorded weight: a split names them, a slaughter reads the species
+        # and starts from the weight (portal-livestock.js).
         context["animals"] = portal_reads.animals(
             service.engine, (h.lot for h in context["holdings"] if h.unit == "head")
         )
     if kind == "transform":
-        context["meat_categories"] = [(c, t(f"portal.category.{key}")) for c, key in _MEAT_CATEGORIES]
+        context["meat_categories"] = [
+            (c, t(_MEAT_WORDS[c]) if c in _MEAT_WORDS else c)
+            for c in sorted(MEAT_CATEGORIES, key=lambda c: (c != "肉类", c))
+        ]
         config["yieldBands"] = _YIELD_BANDS
+        config["weightBand"] = [format_decimal(bound * 100) for bound in SLAUGHTER_WEIGHT]
     if kind == "harvest":
         context["suggested_lot"] = _suggest(request, "H")
     if kind == "certify":

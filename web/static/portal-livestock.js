@@ -136,6 +136,7 @@
         const el = form.elements[name];
         if (el && el.dataset.auto === "1") el.value = "";
       }
+      recordedWeight(form);
     }
     for (const row of $$(form, "[data-rows=outputs] > [data-row]")) {
       const tags = $(row, ".field.tags");
@@ -148,6 +149,27 @@
       const tags = opt && opt.value && opt.dataset.animals ? opt.dataset.animals.split(" ") : [];
       list.textContent = tags.length ? msg("transform.animals", { n: tags.length, tags: tags.join(" ") }) : "";
       list.hidden = !tags.length;
+    }
+  }
+
+  // A slaughter starts from the animals' recorded live weight (each at its last weighing, summed over
+  // the lots put in) until the person types the weighing before slaughter, which the rules hold to
+  // config.weightBand percent of it (rules/livestock.py SLAUGHTER_WEIGHT).
+  function recordedWeight(form) {
+    const note = $(form, ".recorded-weight");
+    const input = form.elements.live_weight;
+    if (!note || !input) return;
+    const opts = $$(form, "[data-rows=inputs] select[data-sub=lot]").map(optionOf).filter((o) => o && o.value);
+    const known = opts.length > 0 && opts.every((o) => o.dataset.liveWeight);
+    note.hidden = !known;
+    if (!known) return;
+    const round = (x) => Math.round(x * 1000) / 1000;
+    const kg = round(opts.reduce((sum, o) => sum + Number(o.dataset.liveWeight), 0));
+    const [low, high] = (cfg.weightBand || ["85", "105"]).map(Number);
+    note.textContent = msg("transform.recorded_weight", { kg, low: round((kg * low) / 100), high: round((kg * high) / 100) });
+    if (!input.value || input.dataset.auto === "1") {
+      input.value = String(kg);
+      input.dataset.auto = "1";
     }
   }
 
