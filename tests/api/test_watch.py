@@ -284,3 +284,37 @@ def test_the_contact_is_a_mailto_or_https_uri(tmp_path):
             Settings.from_env({"FARMTRACE_PUSH_CONTACT": bad})
     settings = Settings.from_env({"FARMTRACE_DATA_DIR": str(tmp_path)})
     assert settings.resolved_push_key_file == tmp_path / "push.key"
+
+
+def test_two_deliverers_queue_a_window_once_and_claim_a_message_once(settings):
+    # No lifespan: the app's own deliverer does not run; the test plays two server processes.
+    app = create_app(replace(settings, push_contact=CONTACT, webhook_private=True))
+    client = TestClient(app)
+    w = World(client)
+    w.story_one(until="repack")
+    watcher = Browser("http://127.0.0.1:9/wpush/x")
+    assert (
+        client.post("/watch", json={"lot": BAGS[1], "subscription": watcher.subscription()}).status_code
+        == 201
+    )
+    recall = w.record(REGULATOR, w.recall_wire(HARVEST, "500"), name="recall")["event_id"]
+    engine = app.state.service.engine
+    with engine.connect() as conn:
+        _least, upto = sql.scan_window(conn)
+        (row,) = sql.watch_rows(conn)
+    index = upto
+    assert sql.queue_messages(engine, [(row.id, recall, index)], upto=upto)
+    assert not sql.queue_messages(engine, [(row.id, recall, index)], upto=upto)  # the other one lost
+    with engine.connect() as conn:
+        (message,) = sql.due_messages(conn, time.time())
+        assert sql.scan_window(conn) is None  # the window is done for everyone
+    with engine.begin() as conn:
+        assert sql.claim_message(conn, message, until=time.time() + 30)
+    with engine.begin() as conn:
+        assert not sql.claim_message(conn, message, until=time.time() + 30)
+    # Stopping a watch nobody made is no error; a malformed stop is refused.
+    r = client.request("DELETE", "/watch", json={"lot": BAGS[1], "subscription": {"endpoint": "https://x/y"}})
+    assert r.status_code == 204
+    r = client.request("DELETE", "/watch", json={"lot": BAGS[1], "subscription": {}})
+    expect_problem(r, 400, field="subscription.endpoint")
+    app.state.log.close(close_store=True)
