@@ -8,8 +8,9 @@ scripts (through `Translator.catalogue(prefix)`, embedded in the page as JSON) �
 common.py (chrome, consumer page, home page, units, prices), console.py ("console.*"), portal.py
 ("portal.*"), offline.py (the offline portal's "portal.offline.*"), sheets.py ("sheet.*"), alerts.py
 ("alerts.*", "market.*", "coldchain.*"), labels.py, notices.py, livestock.py (the quarantine kind,
-the veterinarian, the head unit, the slaughter), watch.py ("watch this product") — merged once here: importing a
-module registers nothing, and a key defined twice, or a message missing a language, fails at import.
+the veterinarian, the head unit, the slaughter), watch.py ("watch this product", "watch.*") — merged
+once here: importing a module registers nothing, and a key defined twice, or a message missing a
+language, fails at import.
 
 Placeholders are `{name}`, the same in both languages (tests/web check this); a message is plain
 text, never markup, because templates escape everything they insert.
