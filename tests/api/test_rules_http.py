@@ -289,6 +289,46 @@ def case_not_affected(w: World) -> Attempt:
     return Attempt(MARKET, _ack(recall, HARVEST), words, "detail.lot")
 
 
+def _pork_parties(w: World) -> None:
+    from ..trace.story import PIG_FARM, VET
+
+    w.register_all()
+    for pid in (PIG_FARM, VET):
+        w.record(REGULATOR, {"kind": "party.register", "detail": {"party": party_wire(pid)}})
+
+
+def _pigs(w: World, lot: str, tags: list[str]) -> dict[str, Any]:
+    from ..trace.story import PIG_FARM, PIGS
+
+    pigs = {"lot": lot, "quantity": str(len(tags)), "unit": "head", "product": PIGS, "ear_tags": tags,
+            "live_weight": str(115 * len(tags))}  # fmt: skip
+    harvest = {"kind": "harvest", "outputs": [pigs], "detail": {"origin": {"name": "猪场"}}}
+    return w.record(PIG_FARM, harvest)
+
+
+def case_ear_tag(w: World) -> Attempt:
+    from ..trace.story import PIG_FARM, PIGS
+
+    _pork_parties(w)
+    _pigs(w, "PIG-1", ["143018200000001", "143018200000002"])
+    again = {"lot": "PIG-2", "quantity": "1", "unit": "head", "product": PIGS, "ear_tags": ["143018200000002"],
+             "live_weight": "115"}  # fmt: skip
+    wire = {"kind": "harvest", "outputs": [again], "detail": {"origin": {"name": "猪场"}}}
+    words = ("ear tag 143018200000002 is already on record, in lot PIG-1",)
+    return Attempt(PIG_FARM, wire, words, "outputs[0].ear_tags[0]")
+
+
+def case_quarantine(w: World) -> Attempt:
+    from ..trace.story import ABATTOIR, PIG_FARM
+
+    _pork_parties(w)
+    w.record(REGULATOR, {"kind": "party.register", "detail": {"party": party_wire(ABATTOIR)}})
+    _pigs(w, "PIG-1", ["143018200000001"])
+    wire = {"kind": "ship", "inputs": [ref("PIG-1", "1", "head")], "detail": {"destination": ABATTOIR}}
+    words = ("lot PIG-1 is live animals without a valid 动物检疫合格证明", "cannot be shipped")
+    return Attempt(PIG_FARM, wire, words, "inputs[0].lot")
+
+
 CASES: dict[str, Callable[[World], Attempt]] = {
     name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")
 }
@@ -704,7 +744,9 @@ def test_market_entry_matches_a_certificate_on_the_lineage_or_says_paper(client)
         rule="market_entry",
         field="detail.entry_check.certificate_no",
     )
-    assert "certificate NO-SUCH-CERT-999 is not a 合格证 recorded on lot M-CAB-001-01" in p["detail"]
+    assert "certificate NO-SUCH-CERT-999 is not a 合格证 or livestock certificate recorded on lot M-CAB-001-01" in p[
+        "detail"
+    ]
     assert_nothing_stored(before, snapshot(w), anomalies=1)
     # The harvest's own 合格证, an ancestor's, is accepted for the split lot.
     real = {"result": "accepted", "certificate_no": CERTIFY["certificate_no"]}
