@@ -1,6 +1,7 @@
 """What the portal's pages show, read from the ledger: grouped holdings, entry-check evidence, certificates.
 
 group_holdings(service, holdings) -> [group]      lots made by one event stay one row ("10 bags")
+shipments_view(service, lines)    -> [shipment]   incoming lines by ship event, with their evidence
 entry_evidence(service, lot)      -> {certificates, inspections}   on record for a lot's lineage
                                      (合格证, 动物检疫合格证明, 肉品品质检验合格证)
 certificate_view(service, id)     -> the fields of a 承诺达标合格证 (raises NotFound if not one)
@@ -15,13 +16,13 @@ from farmtrace.trace.errors import NotFound
 from farmtrace.trace.model.details import CertifyDetail, InspectDetail, QuarantineDetail, TransformDetail
 from farmtrace.trace.model.event import Event
 from farmtrace.trace.reads import national
-from farmtrace.trace.reads.portal import Holding
+from farmtrace.trace.reads.portal import Holding, Incoming
 from farmtrace.trace.service import TraceService
 
 from ..labels.qr import qr_matrix
 from ..templating import badges
 
-__all__ = ["badges", "certificate_view", "entry_evidence", "group_holdings", "qr_svg"]
+__all__ = ["badges", "certificate_view", "entry_evidence", "group_holdings", "qr_svg", "shipments_view"]
 
 GROUP_AT = 3  # this many sibling lots or more are shown as one row
 
@@ -89,6 +90,33 @@ def entry_evidence(service: TraceService, lot: str) -> dict[str, list[dict[str, 
                 }
             )
     return {"certificates": certificates, "inspections": inspections}
+
+
+def shipments_view(service: TraceService, lines: list[Incoming]) -> list[dict[str, Any]]:
+    """Incoming lines grouped by ship event, each line with the certificates and passing inspections
+    the ledger holds for its lot (or the lots it was made from): what the entry check compares against."""
+    by_event: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        s = by_event.setdefault(
+            line.ship_event,
+            {
+                "ship_event": line.ship_event,
+                "from": line.source,
+                "from_name": line.source_name,
+                "lines": [],
+                "certificates": [],
+                "inspections": [],
+            },
+        )
+        s["lines"].append(line)
+        evidence = entry_evidence(service, line.lot)
+        for c in evidence["certificates"]:
+            if c not in s["certificates"]:
+                s["certificates"].append(c)
+        for i in evidence["inspections"]:
+            if i not in s["inspections"]:
+                s["inspections"].append(i)
+    return list(by_event.values())
 
 
 def _certificate(event: Event, event_id: str, number: str, form: str, name: str | None) -> dict[str, Any]:

@@ -22,8 +22,8 @@ everything that was typed.
 
 Live animals (issue 20 §5, static/portal-livestock.js): a harvest in head (头) lists the ear tags, one
 per head, and the lot's live weight; the lots a form offers carry the ear tags of their animals now
-(`data-animals`, trace/reads/portal.py `animals`), so a split names each new lot's animals and a
-slaughter (屠宰, offered to a processor) knows the species whose yield band it shows before signing.
+and their recorded live weight (web/portal/livestock.py), so a split names each new lot's animals and
+a slaughter (屠宰, offered to a processor) starts from the weight and shows the species' yield band.
 
 Every page takes ?lang=zh|en (the visible switch keeps the other parameters). Pages are small and
 self-contained: one stylesheet and two scripts from this origin, cached for a year under their
@@ -45,14 +45,11 @@ from markupsafe import Markup
 from farmtrace.trace.clock import cst_day
 from farmtrace.trace.errors import InvalidEvent, NotFound, TraceError
 from farmtrace.trace.model.details import COMMITMENTS, QUARANTINE_FORMS, TRANSPORT_MODES
-from farmtrace.trace.model.ids import EAR_TAG_SPECIES, check_event_id, check_lot_code
-from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS, format_decimal
+from farmtrace.trace.model.ids import check_event_id, check_lot_code
+from farmtrace.trace.model.units import COUNT_UNITS, MASS_UNITS
 from farmtrace.trace.model.values import ROLES
-from farmtrace.trace.reads import portal as portal_reads
-from farmtrace.trace.reads.portal import Incoming
 from farmtrace.trace.reads.recall_notices import notices_for
 from farmtrace.trace.rules import RECEIVING_ROLES, ROLES_FOR, PartyState
-from farmtrace.trace.rules.livestock import MEAT_CATEGORIES, SLAUGHTER_WEIGHT, SLAUGHTER_YIELD
 from farmtrace.trace.service import TraceService
 
 from ..assets import asset_url, content_security_policy
@@ -61,7 +58,8 @@ from ..i18n import Translator
 from ..labels.uri import label_uri
 from ..render import Surface, render, translator, url
 from ..state import app_state
-from .records import certificate_view, entry_evidence, group_holdings, qr_svg
+from .livestock import SLAUGHTER_CONFIG, holding_animals, meat_categories
+from .records import certificate_view, group_holdings, qr_svg, shipments_view
 
 __all__ = ["FORMS", "NAV", "NAV_ROLES", "router"]
 
@@ -90,15 +88,6 @@ NAV_ROLES: dict[str, frozenset[str] | None] = {
 # "head" (头) is live animals', each with its ear tag (issue 20 §5): a harvest in head asks for them.
 UNITS = ("kg", "jin", "g", "t", "box", "bag", "piece", "head")
 ENROLL_ROLES = tuple(r for r in ROLES if r != "regulator")  # a regulator is registered by the desk
-# A slaughter's outputs are meat (rules/livestock.py MEAT_CATEGORIES): 肉类 first, each in the reader's
-# words where the catalogue has them.
-_MEAT_WORDS = {"肉类": "portal.category.meat", "冷冻肉": "portal.category.frozen_meat"}
-# A slaughter's yield band in percent of live weight, by an ear tag's first digit (the species): the
-# transform page shows the yield against it before signing; the rules hold the band (rules/livestock.py).
-_YIELD_BANDS = {
-    digit: [format_decimal(bound * 100) for bound in SLAUGHTER_YIELD[species]]
-    for digit, species in EAR_TAG_SPECIES.items()
-}
 
 
 # base.html inlines the consumer page's CSS (the shared bar and cards); the portal's own rules are a
@@ -375,18 +364,10 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
     }
     if kind in ("certify", "ship", "sell", "transform"):
         context["holdings"] = service.holdings(state.id)
-        # Live animals' ear tags and recorded weight: a split names them, a slaughter reads the species
-        # and starts from the weight (portal-livestock.js).
-        context["animals"] = portal_reads.animals(
-            service.engine, (h.lot for h in context["holdings"] if h.unit == "head")
-        )
+        context["animals"] = holding_animals(service, context["holdings"])  # livestock.py
     if kind == "transform":
-        context["meat_categories"] = [
-            (c, t(_MEAT_WORDS[c]) if c in _MEAT_WORDS else c)
-            for c in sorted(MEAT_CATEGORIES, key=lambda c: (c != "肉类", c))
-        ]
-        config["yieldBands"] = _YIELD_BANDS
-        config["weightBand"] = [format_decimal(bound * 100) for bound in SLAUGHTER_WEIGHT]
+        context["meat_categories"] = meat_categories(t)
+        config.update(SLAUGHTER_CONFIG)
     if kind == "harvest":
         context["suggested_lot"] = _suggest(request, "H")
     if kind == "certify":
@@ -404,7 +385,7 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
             if p.id != state.id and p.status == "active" and set(p.roles) & RECEIVING_ROLES
         ]
     if kind == "receive":
-        context["shipments"] = _shipments(service, service.incoming(state.id))
+        context["shipments"] = shipments_view(service, service.incoming(state.id))
     return _render(
         request,
         t,
@@ -414,30 +395,3 @@ def form(kind: str, request: Request, lang: str | None = None, lot: str | None =
         config=config,
         **context,
     )
-
-
-def _shipments(service: TraceService, lines: list[Incoming]) -> list[dict[str, Any]]:
-    """Incoming lines grouped by ship event, each line with the certificates and passing inspections
-    the ledger holds for its lot (or the lots it was made from): what the entry check compares against."""
-    by_event: dict[str, dict[str, Any]] = {}
-    for line in lines:
-        s = by_event.setdefault(
-            line.ship_event,
-            {
-                "ship_event": line.ship_event,
-                "from": line.source,
-                "from_name": line.source_name,
-                "lines": [],
-                "certificates": [],
-                "inspections": [],
-            },
-        )
-        s["lines"].append(line)
-        evidence = entry_evidence(service, line.lot)
-        for c in evidence["certificates"]:
-            if c not in s["certificates"]:
-                s["certificates"].append(c)
-        for i in evidence["inspections"]:
-            if i not in s["inspections"]:
-                s["inspections"].append(i)
-    return list(by_event.values())
