@@ -31,6 +31,7 @@ from farmtrace.trace.cold_chain import DEFAULT_SETTER
 from farmtrace.trace.label_scans import parse_area
 from farmtrace.trace.store.alerts import TraceAlert, alert_database, alert_mark
 from farmtrace.trace.store.label_scans import add_scan, create_scan_tables, scan_record
+from farmtrace.trace.store.push_watches import WatchRow, add_watch, create_watch_tables, watch_rows
 from farmtrace.trace.store.tables import TraceAnomaly
 
 from ..clock_support import PinnedClock
@@ -48,6 +49,10 @@ OLD_TABLES = {  # what a backup held before issue 20's off-ledger state was kept
     "trace_epcis_subscription",
 }
 GTIN, SERIAL = "06901234567892", "S-0001"
+WATCH = WatchRow(
+    id="w1", lot="TG-WARM", endpoint="https://push.example.org/send/abc", p256dh="B" + "A" * 86, auth="A" * 22,
+    lang="zh", created_at="2026-12-07T00:00:00Z", after=0,
+)  # fmt: skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -180,6 +185,10 @@ def test_thresholds_and_label_scans_survive_a_restore_and_alerts_are_rescanned(
                      counted=area is None, area=area)  # fmt: skip
         scans = scan_record(src.state.service.engine, GTIN, SERIAL)
         assert scans is not None and scans.count == 2 and scans.areas
+        # A consumer watching the lot (docs/recall-notices.md): the watch must come back too.
+        create_watch_tables(src.state.service.engine)
+        with src.state.service.engine.begin() as conn:
+            add_watch(conn, WATCH)
 
         # 2. `farmtrace backup`, as the operator runs it against the source's database.
         monkeypatch.setenv("FARMTRACE_DATA_DIR", str(tmp_path / "src"))
@@ -222,6 +231,8 @@ def test_thresholds_and_label_scans_survive_a_restore_and_alerts_are_rescanned(
     engine = create_engine(_url(target))
     try:
         assert scan_record(engine, GTIN, SERIAL) == scans
+        with engine.connect() as conn:
+            assert watch_rows(conn) == [WATCH]
     finally:
         engine.dispose()
     # 5. The old backup: the off-ledger rows it had, the default thresholds, and no alert at 6 °C.

@@ -44,6 +44,7 @@ from .alerts import (
 )
 from .compare import PROJECTION
 from .label_scans import LabelScan, LabelScanArea
+from .push_watches import TracePushMessage, TracePushWatch
 from .tables import (
     AuditRun,
     TraceAnomaly,
@@ -75,6 +76,8 @@ OFF_LEDGER: tuple[Table, ...] = tuple(
         LabelScan,
         LabelScanArea,
         TraceThreshold,
+        TracePushWatch,  # consumers' watches: lost, a recall would reach none of them (no replay makes them)
+        TracePushMessage,  # notices queued and not yet taken by a push service (the watches' marks passed them)
     )
 )
 # In the alert tables' database (store/alerts.py `alert_database`), not the service's own.
@@ -198,7 +201,8 @@ def load_off_ledger(engine: Engine, tables: Sequence[TableRows]) -> int:
                 for at in range(0, len(values), _CHUNK):
                     target.execute(insert(table), values[at : at + _CHUNK])
                 loaded += len(values)
-                if target.dialect.name == "postgresql" and values and "id" in table.columns:
+                serial = "id" in table.columns and table.columns["id"].type.python_type is int
+                if target.dialect.name == "postgresql" and values and serial:
                     # Explicit ids do not advance PostgreSQL's sequence: move it past them.
                     target.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
