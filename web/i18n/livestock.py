@@ -140,7 +140,10 @@ LIVESTOCK_MESSAGES: dict[str, tuple[str, str]] = {
         "commas or new lines; as many as the number of head.",
     ),
     "portal.field.live_weight": ("活重（公斤）", "Live weight (kg)"),
-    "portal.hint.live_weight": ("整批牲畜的总重量。", "The total weight of the lot's animals."),
+    "portal.hint.live_weight": (
+        "整批牲畜出栏时的总重量（必填：屠宰时的活重按此核对）。",
+        "The lot's animals weighed together as they leave (required: a slaughter's live weight is checked against it).",
+    ),
     "portal.hint.price_head": (
         "活畜可按头计价，也可按活重每公斤计价。",
         "Live animals may be priced by the head or per kg of live weight.",

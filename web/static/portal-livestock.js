@@ -47,11 +47,11 @@
 
   // --- the wire's parts ---------------------------------------------------------------------------
 
-  // A harvest of live animals: {ear_tags, live_weight?} for its one output of `quantity` head.
+  // A harvest of live animals: {ear_tags, live_weight} for its one output of `quantity` head (the
+  // rules weigh animals when they are tagged: a slaughter's live weight is checked against it).
   function harvestAnimals(form, quantity) {
     const ear_tags = tagsFor(value(form, "ear_tags"), quantity, "outputs[0].quantity", "outputs[0].ear_tags");
-    const weight = decimalField(form, "live_weight", "outputs[0].live_weight", { required: false });
-    return weight === null ? { ear_tags } : { ear_tags, live_weight: weight };
+    return { ear_tags, live_weight: decimalField(form, "live_weight", "outputs[0].live_weight") };
   }
 
   // Output row `i` of a transform, in head: the ear tags of its animals.
