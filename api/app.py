@@ -21,7 +21,7 @@ from farmtrace.trace.epcis_subscriptions import Notifier
 from farmtrace.trace.index_keeper import IndexKeeper
 from farmtrace.trace.index_process import KeeperProcess, open_sql_log
 from farmtrace.trace.ingest import verifying
-from farmtrace.trace.push_watch import PushWatches
+from farmtrace.trace.push_watch import PUSH_SERVICES, PushWatches
 from farmtrace.trace.service import TraceService
 from farmtrace.trace.web_push import VapidKey
 from farmtrace.web import console as web_console
@@ -139,6 +139,7 @@ def _push_watches(settings: Settings, service: TraceService, clock: Clock) -> Pu
         clock=clock,
         words=web_watch.notice_words,
         allow_private=settings.webhook_private,
+        services=PUSH_SERVICES + settings.push_services,
     )
 
 

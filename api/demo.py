@@ -1,3 +1,4 @@
+# size: the demo's six stories, told in the order the city lives them, each a block of its own
 """`farmtrace demo`: a realistic Changsha scenario, recorded through the real service.
 
 The parties are the kinds of places MISSION.md names — a Ningxiang vegetable cooperative, a family

@@ -56,6 +56,9 @@
                               it does not, and GET /push/key answers 404
     FARMTRACE_PUSH_KEY_FILE   the platform's VAPID key (P-256, PEM), made there on first use
                               (default <data dir>/push.key; every server of one site must share it)
+    FARMTRACE_PUSH_SERVICES   push services' hosts a watch's endpoint may name besides the browsers'
+                              own (FCM, Mozilla, WNS, Apple: push_watch.PUSH_SERVICES), comma-separated,
+                              an exact host or ".suffix"; nothing else is ever sent to
     FARMTRACE_PRICE_WINDOW_DAYS  price alerts: the whole CST days before a price's own day its
                               baseline is taken from (default 30; trace/price_watch.py, docs/alerts.md)
     FARMTRACE_PRICE_MIN_SAMPLES  the fewest prices in that window a price is judged against (default 10)
@@ -168,6 +171,14 @@ def _push_contact(env: dict[str, str], name: str) -> str:
     return text
 
 
+def _push_services(env: dict[str, str], name: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower() for h in env.get(name, "").split(",") if h.strip())
+    for host in hosts:
+        if not re.fullmatch(r"\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+", host):
+            raise ConfigError(f"{name} lists host names or .suffixes, comma-separated; found {host!r}")
+    return hosts
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
@@ -195,6 +206,7 @@ class Settings:
     webhook_private: bool = False  # EPCIS subscriptions (and push endpoints) may be private addresses
     push_contact: str = ""  # FARMTRACE_PUSH_CONTACT; empty: no "watch this product"
     push_key_file: Path | None = None  # FARMTRACE_PUSH_KEY_FILE; None: <data dir>/push.key
+    push_services: tuple[str, ...] = ()  # FARMTRACE_PUSH_SERVICES: more push services' hosts
     # Price alerts (trace/price_watch.py, docs/alerts.md): the baseline's window in days, the fewest
     # prices it judges from, the robust score that alerts, the scale's floor as a fraction of the median.
     price_window_days: int = 30  # FARMTRACE_PRICE_WINDOW_DAYS
@@ -243,6 +255,7 @@ class Settings:
             "push_key_file": Path(env["FARMTRACE_PUSH_KEY_FILE"])
             if env.get("FARMTRACE_PUSH_KEY_FILE")
             else None,
+            "push_services": _push_services(env, "FARMTRACE_PUSH_SERVICES"),
             "price_window_days": _limit(env, "FARMTRACE_PRICE_WINDOW_DAYS", 30, least=1),
             "price_min_samples": _limit(env, "FARMTRACE_PRICE_MIN_SAMPLES", 10, least=3),
             "price_threshold": env.get("FARMTRACE_PRICE_THRESHOLD", "").strip() or "5",

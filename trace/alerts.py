@@ -1,3 +1,4 @@
+# size: the two signals' scans (prices, cold chain) over one log mark, and their typed answers
 """Alerts: suspicious things that were accepted — a price far out of its range, a cold chain broken.
 
     Alerts.of(log, engine, watch=) -> Alerts       one per log (kept), so every page shares its scan

@@ -1,3 +1,4 @@
+# size: the inverse of trace/epcis.py's mapping, one reader per EPCIS event shape, tabled in the docstring
 """Capture GS1 EPCIS 2.0 events as farmtrace events: the inverse of the export in `epcis.py`.
 
 `capture_document(doc, party=, base=)` reads an EPCISDocument and returns, for each event of its

@@ -1,3 +1,4 @@
+# size: every EPCIS value the capture reads (quantities, places, sensors, ilmd), each refusal naming its field
 """The values of captured EPCIS events (trace/epcis_capture.py): lots, quantities, times, places,
 parties, documents and sensor readings, each read strictly into its farmtrace wire form.
 

@@ -1,3 +1,4 @@
+# size: watching and delivering share the watch rows and the push service's answers; split, each half needs the other's
 """Consumers' "watch this product": a Web Push message when a recall reaches the lot they watch.
 
     PushWatches(engine, log, key=, contact=, public_url=, clock=, words=)
@@ -31,12 +32,14 @@ the operator's network, unless FARMTRACE_WEBHOOK_PRIVATE=1 (tests, a private pus
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -63,6 +66,8 @@ __all__ = [
     "MAX_DELAY",
     "MAX_WATCHES_PER_LOT",
     "PER_HOUR",
+    "PUSH_SERVICES",
+    "RETENTION_DAYS",
     "TTL",
     "Notice",
     "PushWatches",
@@ -74,6 +79,18 @@ TIMEOUT = 10.0  # seconds a push service has to answer
 MAX_DELAY = 600.0  # seconds between retries at most
 MAX_ATTEMPTS = 20  # sends of one message at most (about two hours of retries)
 PER_HOUR = 60  # watches one client network may make an hour
+ALL_PER_HOUR = 5_000  # watches everyone together may make an hour (per process): networks are cheap
+RETENTION_DAYS = 90  # a watch is forgotten this long after it was made (produce is long eaten)
+# The push services' hosts an endpoint may name (an exact host, or ".suffix"): Chrome/Edge-on-Android
+# and most Chromium browsers (FCM), Firefox (Mozilla's autopush), Edge on Windows (WNS), Safari
+# (Apple). Only these are sent to: an endpoint anywhere else would make the platform post to any
+# host of a stranger's choosing (FARMTRACE_PUSH_SERVICES adds others, e.g. a vendor's in China).
+PUSH_SERVICES = (
+    "fcm.googleapis.com",
+    "updates.push.services.mozilla.com",
+    ".notify.windows.com",
+    ".push.apple.com",
+)
 MAX_WATCHES_PER_LOT = 100_000
 MAX_ENDPOINT = 2000  # characters; push services' endpoints are 150-400
 _REASON = 1000  # characters of the recall's reason a message carries at most
@@ -98,6 +115,15 @@ Words = Callable[[str, Notice], tuple[str, str]]  # (page language, notice) -> (
 Post = Callable[[str, bytes, dict[str, str]], int]  # -> the push service's status (raises on no answer)
 
 
+def _network(client: str) -> str:
+    """The network a watch is counted by: `applications.client_network`'s /24 for IPv4, but a /48
+    for IPv6 (one subscriber's usual delegation: counting its /64s would give it 65,536 budgets)."""
+    network = client_network(client)
+    if ":" in network and "/" in network:
+        return str(ipaddress.ip_network(network, strict=False).supernet(new_prefix=48))
+    return network
+
+
 class PushWatches:
     """The app's watches and their deliverer (see the module docstring)."""
 
@@ -112,16 +138,18 @@ class PushWatches:
         clock: Clock,
         words: Words,
         allow_private: bool = False,
+        services: tuple[str, ...] = PUSH_SERVICES,
         resolve: Resolve = resolve_host,
         post: Post | None = None,
         interval: float = 1.0,
     ) -> None:
         self.engine, self.log, self.key, self.contact = engine, log, key, contact
         self.public_url, self.clock, self.words = public_url.rstrip("/"), clock, words
-        self.allow_private, self.resolve = allow_private, resolve
+        self.allow_private, self.resolve, self.services = allow_private, resolve, services
         self.post = post if post is not None else self._post
         self.interval = interval
         self._made: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -202,20 +230,35 @@ class PushWatches:
             raise InvalidEvent(
                 "subscription.endpoint", f"expected a URL of at most {MAX_ENDPOINT} characters"
             )
-        parts = urlsplit(endpoint)
+        try:
+            parts = urlsplit(endpoint)
+            port = parts.port
+        except ValueError:  # "https://[::1/x", a port past 65535: no URL
+            parts, port = None, None
         schemes = ("https", "http") if self.allow_private else ("https",)
         if (
-            parts.scheme not in schemes
+            parts is None
+            or not endpoint.isascii()
+            or not endpoint.isprintable()
+            or " " in endpoint
+            or parts.scheme not in schemes
             or not parts.hostname
             or parts.username is not None
             or parts.fragment
-            or endpoint != endpoint.strip()
         ):
             wanted = "an http(s)" if self.allow_private else "an https"
             raise InvalidEvent(
                 "subscription.endpoint", f"expected {wanted} URL with a host, found {endpoint!r}"
             )
         if not self.allow_private:
+            host = parts.hostname.lower()
+            if port not in (None, 443) or not any(
+                host == s or (s.startswith(".") and host.endswith(s)) for s in self.services
+            ):
+                raise InvalidEvent(
+                    "subscription.endpoint",
+                    f"not a push service this platform sends to ({', '.join(self.services)}, port 443): {host}",
+                )
             try:
                 check_destination(endpoint, resolve=self.resolve)
             except DestinationRefused as exc:
@@ -227,8 +270,12 @@ class PushWatches:
 
     def _admit(self, client: str, now: float) -> None:
         """Count a watch by `client`'s network; raise Busy past PER_HOUR in the last hour."""
-        network = client_network(client)
+        network = _network(client)
         with self._lock:
+            while self._all and self._all[0] <= now - 3600:
+                self._all.popleft()
+            if len(self._all) >= ALL_PER_HOUR:
+                raise Busy("too many watches were made in the last hour", retry_after=600)
             times = self._made.setdefault(network, deque())
             while times and times[0] <= now - 3600:
                 times.popleft()
@@ -238,6 +285,7 @@ class PushWatches:
                     f"this address's network made {len(times)} watches in the last hour", retry_after=wait
                 )
             times.append(now)
+            self._all.append(now)
             while len(self._made) > _MAX_CLIENTS:
                 self._made.pop(next(iter(self._made)))
 
@@ -368,9 +416,19 @@ class PushWatches:
     # --- the thread ------------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Queue, then deliver: one round of the thread. Returns the messages taken."""
+        """Forget watches past their retention, queue, then deliver: one round of the thread. Returns
+        the messages taken."""
+        self.forget_old()
         self.queue_due()
         return self.deliver_due()
+
+    def forget_old(self) -> int:
+        """Delete the watches made more than RETENTION_DAYS ago (and their messages); how many."""
+        if not sql.has_watch_tables(self.engine):
+            return 0
+        cutoff = to_utc_text(self.clock() - timedelta(days=RETENTION_DAYS))
+        with self.engine.begin() as conn:
+            return sql.forget_watches_made_before(conn, cutoff)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="farmtrace-push", daemon=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,6 +23,12 @@ from farmtrace.api.errors import PROBLEM_TYPES
 from farmtrace.api.settings import ConfigError, Settings
 from farmtrace.client import PartyKey
 from farmtrace.trace.epcis import EXTENSIONS
+
+
+@pytest.fixture
+def settings(settings):
+    """The API's test settings with Web Push turned on, so that GET /push/key has a key to answer."""
+    return replace(settings, push_contact="mailto:ops@example.org")
 
 
 @pytest.fixture

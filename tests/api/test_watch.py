@@ -201,7 +201,8 @@ def test_a_push_service_that_fails_is_retried_with_backoff(app_client, push):
 
 
 def test_bad_watches_are_refused_naming_the_field_and_nothing_is_stored(settings, monkeypatch):
-    app = create_app(replace(settings, push_contact=CONTACT))  # endpoints must be public https
+    # Endpoints must be public https on a push service's host: the test names one of its own.
+    app = create_app(replace(settings, push_contact=CONTACT, push_services=("93.184.216.34",)))
     with TestClient(app) as client:
         w = World(client)
         w.story_one(until="harvest")
@@ -232,6 +233,15 @@ def test_bad_watches_are_refused_naming_the_field_and_nothing_is_stored(settings
             {"lot": HARVEST, "subscription": {**good, "endpoint": "https://x/" + "a" * 2000}},
             "subscription.endpoint",
         )
+        for endpoint in (
+            "https://evil.example/x",  # no push service: the platform would post to a stranger's host
+            "https://fcm.googleapis.com:8443/x",  # a push service's host, another port
+            "https://fcm.googleapis.com.evil.example/x",
+            "https://[::1/x",  # no URL at all (was a 500)
+            "https://93.184.216.34/推送",  # not ASCII
+            "https://93.184.216.34/a\x00b",
+        ):
+            refused({"lot": HARVEST, "subscription": {**good, "endpoint": endpoint}}, "subscription.endpoint")
         refused(
             {"lot": HARVEST, "subscription": {**good, "keys": {"p256dh": "AAAA", "auth": "AAAA"}}},
             "subscription.keys.p256dh",
@@ -318,3 +328,29 @@ def test_two_deliverers_queue_a_window_once_and_claim_a_message_once(settings):
     r = client.request("DELETE", "/watch", json={"lot": BAGS[1], "subscription": {}})
     expect_problem(r, 400, field="subscription.endpoint")
     app.state.log.close(close_store=True)
+
+
+def test_watches_are_counted_by_network_and_forgotten_after_their_retention(settings, monkeypatch):
+    """An IPv6 subscriber's /48 is one network (its /64s are not 65,536 budgets), everyone together has
+    a ceiling, and a watch is deleted RETENTION_DAYS after it was made."""
+    from farmtrace.trace.push_watch import _network
+
+    assert _network("2001:db8:1:2::5") == _network("2001:db8:1:ffff::9") == "2001:db8:1::/48"
+    assert _network("203.0.113.7") == "203.0.113.0/24"
+    app = create_app(replace(settings, push_contact=CONTACT, webhook_private=True))
+    with TestClient(app) as client:
+        w = World(client)
+        w.story_one(until="harvest")
+        from farmtrace.web.watch import watches_of
+
+        watches = watches_of(client.app.state)
+        monkeypatch.setattr(push_watch, "ALL_PER_HOUR", 1)
+        first = Browser("http://127.0.0.1:9/a").subscription()
+        assert client.post("/watch", json={"lot": HARVEST, "subscription": first}).status_code == 201
+        r = client.post(
+            "/watch", json={"lot": HARVEST, "subscription": Browser("http://127.0.0.1:9/b").subscription()}
+        )
+        expect_problem(r, 429)
+        assert watches.forget_old() == 0
+        monkeypatch.setattr(push_watch, "RETENTION_DAYS", -1)  # made "more than -1 days ago": now
+        assert watches.forget_old() == 1 and _count(client) == 0

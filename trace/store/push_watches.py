@@ -52,6 +52,7 @@ __all__ = [
     "delete_watch",
     "delete_watch_by_id",
     "due_messages",
+    "forget_watches_made_before",
     "has_watch_tables",
     "newest_index",
     "queue_messages",
@@ -147,6 +148,14 @@ def delete_watch_by_id(conn: Connection, watch_id: str) -> None:
     """Delete a watch and its messages (its push service said the subscription is gone)."""
     conn.execute(delete(_message).where(_message.c.watch == watch_id))
     conn.execute(delete(_watch).where(_watch.c.id == watch_id))
+
+
+def forget_watches_made_before(conn: Connection, made_before: str) -> int:
+    """Delete every watch made before `made_before` (UTC text), with its messages; how many."""
+    old = [i for (i,) in conn.execute(select(_watch.c.id).where(_watch.c.created_at < made_before))]
+    for watch_id in old:
+        delete_watch_by_id(conn, watch_id)
+    return len(old)
 
 
 def count_watches(conn: Connection, lot: str) -> int:

@@ -1,3 +1,4 @@
+# size: every trace table's declaration in one place: the schema a reader checks at one glance
 """The domain's SQL tables (SQLModel): a projection of the ledger, plus what stays off it.
 
 Also the audit runs' table (`AuditRun`, the regulator's full audits, trace/audits.py), which its
