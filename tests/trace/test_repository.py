@@ -613,23 +613,6 @@ def test_postgres_repository_matches_memory_state(postgres_url, data) -> None:
     run_history(_postgres(postgres_url), data, steps=30)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)  # 200 histories of 120 steps: ~3 min alone, twice that beside a busy neighbour
-@settings(max_examples=200, **SETTINGS)
-@given(data=st.data())
-def test_sqlite_repository_matches_memory_state_long(tmp_path, data) -> None:
-    run_history(_sqlite(tmp_path), data, steps=120)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-@pytest.mark.timeout(900)  # as above: long by design, not to be cut short on a shared machine
-@settings(max_examples=50, **SETTINGS)
-@given(data=st.data())
-def test_postgres_repository_matches_memory_state_long(postgres_url, data) -> None:
-    run_history(_postgres(postgres_url), data, steps=120)
-
-
 _ENGINES: dict[str, Engine] = {}
 
 
