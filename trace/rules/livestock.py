@@ -31,9 +31,11 @@ Slaughter (a transform of type "slaughter", `details.TransformDetail`):
 - its 肉品品质检验合格证 (`certificate_no`) is new and is recorded on every lot it makes; its outputs
   are meat (`MEAT_CATEGORIES`).
 
-Meat at market entry (市场准入): a market or shop (wholesaler, retailer) accepts meat, a lot of a
-category in `MEAT_CATEGORIES`, only covered by a slaughterhouse's 肉品品质检验合格证 and by a
-动物检疫合格证明 for products (quarantine). docs/livestock.md says where each number comes from.
+Meat at market entry (市场准入): a market or shop (wholesaler, retailer) accepts meat (`is_meat`: a
+category in `MEAT_CATEGORIES` or naming 肉), and anyone sells it, only covered by a slaughterhouse's
+肉品品质检验合格证 and by a 动物检疫合格证明 for products (quarantine); a harvest makes no meat. The
+live weights a slaughter is held to are the animals' recorded ones (`SLAUGHTER_WEIGHT`), and the
+coverage walk is trace/rules/coverage.py. docs/livestock.md says where each number comes from.
 """
 
 from __future__ import annotations
